@@ -1,0 +1,128 @@
+/**
+ * The interface every backend implements: storage with reference counts, and the kernel set.
+ * The CPU backend (core/backend/cpu) is the reference every other backend is held to.
+ *
+ * Conventions: every tensor is contiguous row-major; kernels take `TensorRef`s (storage id + shape +
+ * dtype) and return the id of a new storage holding the output (refcount 1). Output shapes are
+ * computed and checked by the front end (core/tensor/ops) before a kernel runs, and passed in where
+ * the kernel cannot trivially derive them.
+ */
+import type { AnyTypedArray, DType } from '../tensor/dtype.ts';
+import type { Shape } from '../tensor/shape.ts';
+import type { ScopeStack } from '../tensor/scope.ts';
+
+export type DataId = number;
+export type BackendName = 'cpu' | 'webgpu' | 'wasm';
+
+export interface TensorRef {
+  readonly id: DataId;
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+export const UNARY_OPS = [
+  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'relu', 'step',
+  'erf', 'gelu', 'geluGrad', 'recip', 'square', 'log1p', 'sin', 'cos',
+] as const;
+export type UnaryOp = (typeof UNARY_OPS)[number];
+
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min'] as const;
+export type BinaryOp = (typeof BINARY_OPS)[number];
+
+export const COMPARE_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+export type CompareOp = (typeof COMPARE_OPS)[number];
+
+export type ReduceOp = 'sum' | 'max' | 'min';
+
+export interface MatmulOptions {
+  /** Read `a` as [..., K, M] and use its transpose. */
+  readonly transA: boolean;
+  /** Read `b` as [..., N, K] and use its transpose. */
+  readonly transB: boolean;
+}
+
+export interface AdamWHyper {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  /** 1-based step used for bias correction. */
+  readonly step: number;
+}
+
+export class UnsupportedOp extends Error {
+  override readonly name = 'UnsupportedOp';
+  constructor(readonly op: string, readonly backend: BackendName, detail = '') {
+    super(`${op} is not supported on the ${backend} backend${detail ? `: ${detail}` : ''}`);
+  }
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** dtypes this backend stores and computes (WGSL has no f64). */
+  readonly dtypes: ReadonlySet<DType>;
+  /** Tensors created while a scope is open are tracked here (see core/tensor/scope.ts). */
+  readonly scopes: ScopeStack;
+
+  // ---- storage ----
+  /** Copies `data` (whose element type must match `dtype`) into a new storage. */
+  upload(data: AnyTypedArray, dtype: DType): DataId;
+  fill(size: number, value: number, dtype: DType): DataId;
+  /** Reads a storage back; resolves after all work queued before it has finished. */
+  read(ref: TensorRef): Promise<AnyTypedArray>;
+  /** Synchronous read, only where the backend can do it (CPU); others throw UnsupportedOp. */
+  readSync(ref: TensorRef): AnyTypedArray;
+  incRef(id: DataId): void;
+  decRef(id: DataId): void;
+  /** Number of live storages (for leak tests). */
+  live(): number;
+  /** Waits for all queued work (a no-op on CPU). */
+  flush(): Promise<void>;
+
+  // ---- elementwise ----
+  unary(op: UnaryOp, x: TensorRef): DataId;
+  /** numpy-broadcast binary op; `a` and `b` share a dtype; output has `outShape`. */
+  binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId;
+  /** Broadcast comparison; output dtype i32 holding 0 or 1. */
+  compare(op: CompareOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId;
+  /** Broadcast select: cond (any dtype, nonzero = true) ? a : b; output dtype of a. */
+  where(cond: TensorRef, a: TensorRef, b: TensorRef, outShape: Shape): DataId;
+  cast(x: TensorRef, dtype: DType): DataId;
+
+  // ---- reductions ----
+  /** Reduces over `axes` (sorted, unique); output shape is x.shape without those axes. */
+  reduce(op: ReduceOp, x: TensorRef, axes: readonly number[]): DataId;
+  /** Index of the maximum along `axis` (first on ties); i32 output without that axis. */
+  argmax(x: TensorRef, axis: number): DataId;
+
+  // ---- linear algebra ----
+  /** Batched matmul: a [...A, M, K], b [...B, K, N] (transposes per options); batch dims broadcast to outShape[:-2]. */
+  matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId;
+
+  // ---- data movement ----
+  /** out[i] = x[offset + Σ idx_k · strides[k]] for every index of outShape (permute, expand, slice). */
+  strided(x: TensorRef, outShape: Shape, strides: readonly number[], offset: number): DataId;
+  /** Pads each axis with `before[k]` and `after[k]` elements of `value`. */
+  pad(x: TensorRef, before: readonly number[], after: readonly number[], value: number): DataId;
+  concat(xs: readonly TensorRef[], axis: number, outShape: Shape): DataId;
+  /** Row gather: table [R, ...rest], indices i32 [...I] → [...I, ...rest]. Out-of-range index throws on CPU. */
+  gather(table: TensorRef, indices: TensorRef): DataId;
+  /** Inverse of gather: zeros [numRows, ...rest], then out[indices[i]] += updates[i]. */
+  scatterAdd(indices: TensorRef, updates: TensorRef, numRows: number): DataId;
+  /** indices i32 [...I] → [...I, depth] of 0/1 in `dtype`. */
+  oneHot(indices: TensorRef, depth: number, dtype: DType): DataId;
+
+  // ---- fused neural-net kernels (all along the last axis) ----
+  softmax(x: TensorRef): DataId;
+  logSoftmax(x: TensorRef): DataId;
+  /** x [..., C], weight [C], bias [C] → y [..., C], mean [...], rstd [...]. */
+  layerNorm(x: TensorRef, weight: TensorRef, bias: TensorRef, eps: number): { y: DataId; mean: DataId; rstd: DataId };
+  /** Gradients of layerNorm; dWeight/dBias summed over all rows. */
+  layerNormBackward(dy: TensorRef, x: TensorRef, weight: TensorRef, mean: TensorRef, rstd: TensorRef):
+    { dx: DataId; dWeight: DataId; dBias: DataId };
+
+  // ---- optimiser ----
+  /** In-place fused AdamW on param/m/v (same shape, float); grad read only. */
+  adamw(param: TensorRef, grad: TensorRef, m: TensorRef, v: TensorRef, h: AdamWHyper): void;
+}
