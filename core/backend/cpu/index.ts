@@ -1,0 +1,109 @@
+/**
+ * The CPU backend: the reference every other backend answers to. Plain loops over Float64Array,
+ * Float32Array and Int32Array (llm.c style); every kernel's algorithm lives in a `*Ref` function.
+ */
+import {
+  UnsupportedOp, type AdamWHyper, type Backend, type BinaryOp, type CompareOp, type DataId, type MatmulOptions,
+  type ReduceOp, type TensorRef, type UnaryOp,
+} from '../backend.ts';
+import { allocArray, convertArray, dtypeOfArray, type AnyTypedArray, type DType } from '../../tensor/dtype.ts';
+import { ScopeStack } from '../../tensor/scope.ts';
+import { sizeOf, type Shape } from '../../tensor/shape.ts';
+import { binaryFn, binaryRef, compareFn, unaryFn, unaryRef, whereRef } from './elementwise.ts';
+import { matmulRef } from './matmul.ts';
+import { concatRef, gatherRef, oneHotRef, padRef, scatterAddRef, stridedRef } from './movement.ts';
+import { adamwRef, layerNormBackwardRef, layerNormRef, softmaxRef } from './nn.ts';
+import { argmaxRef, reduceRef } from './reduce.ts';
+import { HostStorage } from './storage.ts';
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu' as const;
+  readonly dtypes: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'i32']);
+  readonly scopes = new ScopeStack();
+  private readonly store = new HostStorage();
+
+  private get(r: TensorRef): AnyTypedArray { return this.store.get(r.id); }
+  private add(a: AnyTypedArray): DataId { return this.store.add(a); }
+
+  upload(data: AnyTypedArray, dtype: DType): DataId {
+    if (dtypeOfArray(data) !== dtype) throw new TypeError(`cpu upload: array is ${dtypeOfArray(data)}, tensor dtype is ${dtype}`);
+    return this.add(data.slice());
+  }
+  fill(size: number, value: number, dtype: DType): DataId {
+    const a = allocArray(dtype, size);
+    if (value !== 0) a.fill(value);
+    return this.add(a);
+  }
+  read(ref: TensorRef): Promise<AnyTypedArray> { return Promise.resolve(this.readSync(ref)); }
+  readSync(ref: TensorRef): AnyTypedArray { return this.get(ref).slice(); }
+  /** Zero-copy view for host-side consumers that promise not to write (kernels of other CPU paths). */
+  view(ref: TensorRef): AnyTypedArray { return this.get(ref); }
+  incRef(id: DataId): void { this.store.incRef(id); }
+  decRef(id: DataId): void { this.store.decRef(id); }
+  live(): number { return this.store.live; }
+  flush(): Promise<void> { return Promise.resolve(); }
+
+  unary(op: UnaryOp, x: TensorRef): DataId {
+    if (x.dtype === 'i32' && !['neg', 'abs', 'sign', 'square', 'relu', 'step'].includes(op)) {
+      throw new UnsupportedOp(op, 'cpu', 'integer tensors support only neg, abs, sign, square, relu, step');
+    }
+    return this.add(unaryRef(unaryFn(op, x.dtype), this.get(x), x.dtype));
+  }
+  binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId {
+    return this.add(binaryRef(binaryFn(op, a.dtype), this.get(a), a.shape, this.get(b), b.shape, outShape, a.dtype));
+  }
+  compare(op: CompareOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId {
+    return this.add(binaryRef(compareFn(op), this.get(a), a.shape, this.get(b), b.shape, outShape, 'i32'));
+  }
+  where(c: TensorRef, a: TensorRef, b: TensorRef, outShape: Shape): DataId {
+    return this.add(whereRef(this.get(c), c.shape, this.get(a), a.shape, this.get(b), b.shape, outShape, a.dtype));
+  }
+  cast(x: TensorRef, dtype: DType): DataId { return this.add(convertArray(this.get(x), dtype)); }
+
+  reduce(op: ReduceOp, x: TensorRef, axes: readonly number[]): DataId {
+    return this.add(reduceRef(op, this.get(x), x.shape, axes, x.dtype));
+  }
+  argmax(x: TensorRef, axis: number): DataId { return this.add(argmaxRef(this.get(x), x.shape, axis)); }
+
+  matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId {
+    return this.add(matmulRef(this.get(a), a.shape, this.get(b), b.shape, opts, outShape, a.dtype));
+  }
+
+  strided(x: TensorRef, outShape: Shape, strides: readonly number[], offset: number): DataId {
+    return this.add(stridedRef(this.get(x), outShape, strides, offset, x.dtype));
+  }
+  pad(x: TensorRef, before: readonly number[], after: readonly number[], value: number): DataId {
+    return this.add(padRef(this.get(x), x.shape, before, after, value, x.dtype));
+  }
+  concat(xs: readonly TensorRef[], axis: number, outShape: Shape): DataId {
+    const dtype = xs[0]!.dtype;
+    return this.add(concatRef(xs.map((x) => ({ data: this.get(x), shape: x.shape })), axis, outShape, dtype));
+  }
+  gather(table: TensorRef, indices: TensorRef): DataId {
+    return this.add(gatherRef(this.get(table), table.shape, this.get(indices), table.dtype));
+  }
+  scatterAdd(indices: TensorRef, updates: TensorRef, numRows: number): DataId {
+    const row = sizeOf(updates.shape.slice(indices.shape.length));
+    return this.add(scatterAddRef(this.get(indices), this.get(updates), numRows, row, updates.dtype));
+  }
+  oneHot(indices: TensorRef, depth: number, dtype: DType): DataId {
+    return this.add(oneHotRef(this.get(indices), depth, dtype));
+  }
+
+  softmax(x: TensorRef): DataId { return this.add(softmaxRef(this.get(x), x.shape.at(-1) ?? 1, x.dtype, false)); }
+  logSoftmax(x: TensorRef): DataId { return this.add(softmaxRef(this.get(x), x.shape.at(-1) ?? 1, x.dtype, true)); }
+  layerNorm(x: TensorRef, w: TensorRef, b: TensorRef, eps: number) {
+    const r = layerNormRef(this.get(x), this.get(w), this.get(b), x.shape.at(-1) ?? 1, eps, x.dtype);
+    return { y: this.add(r.y), mean: this.add(r.mean), rstd: this.add(r.rstd) };
+  }
+  layerNormBackward(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef) {
+    const r = layerNormBackwardRef(this.get(dy), this.get(x), this.get(w), this.get(mean), this.get(rstd), x.shape.at(-1) ?? 1, x.dtype);
+    return { dx: this.add(r.dx), dWeight: this.add(r.dWeight), dBias: this.add(r.dBias) };
+  }
+
+  adamw(param: TensorRef, grad: TensorRef, m: TensorRef, v: TensorRef, h: AdamWHyper): void {
+    adamwRef(this.get(param), this.get(grad), this.get(m), this.get(v), h);
+  }
+}
+
+export const cpuBackend = (): CpuBackend => new CpuBackend();

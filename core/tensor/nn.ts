@@ -1,0 +1,86 @@
+/** Composites built from primitives (their gradients come for free): logsumexp, cross-entropy, linear, dropout, attention. */
+import { stopGradient } from '../autograd/grad.ts';
+import type { DType } from './dtype.ts';
+import { tensor } from './creation.ts';
+import { uniformArray, type PRNGKey } from './random.ts';
+import { fmt, ShapeError, sizeOf } from './shape.ts';
+import type { Tensor } from './tensor.ts';
+import {
+  add, cast, div, exp, log, logSoftmax, matmul, max, mean, mul, neg, notEqual, oneHot, reshape, softmax, sub, sum, where,
+} from './ops/index.ts';
+
+/** log Σ exp along `axis`, stabilised by a detached max (so stabilising does not change the gradient). */
+export function logSumExp(x: Tensor, axis = -1, keepdims = false): Tensor {
+  const m = stopGradient(max(x, axis, true));
+  const finiteM = where(notEqual(m, -Infinity), m, 0);
+  const r = add(log(sum(exp(sub(x, finiteM)), axis, true)), finiteM);
+  return keepdims ? r : reshape(r, x.shape.filter((_, i) => i !== (axis < 0 ? axis + x.rank : axis)));
+}
+
+export interface CrossEntropyOptions {
+  /** Labels equal to this are excluded from the loss and the mean (torch's default -100). */
+  readonly ignoreIndex?: number;
+  readonly reduction?: 'mean' | 'sum' | 'none';
+  /** Label smoothing ε as torch: (1-ε)·one-hot + ε/C. */
+  readonly labelSmoothing?: number;
+}
+
+/** Cross-entropy of logits [..., C] against i32 labels [...]; torch.nn.functional.cross_entropy semantics. */
+export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  const C = logits.shape.at(-1)!;
+  const lead = logits.shape.slice(0, -1);
+  if (labels.dtype !== 'i32' || labels.shape.length !== lead.length || labels.shape.some((d, i) => d !== lead[i])) {
+    throw new ShapeError(`crossEntropy: labels must be i32 ${fmt(lead)} for logits ${fmt(logits.shape)}, got ${labels.dtype} ${fmt(labels.shape)}`);
+  }
+  const ignore = opts.ignoreIndex ?? -100;
+  const valid = cast(notEqual(labels, ignore), logits.dtype);
+  let target = oneHot(labels, C, logits.dtype);
+  const eps = opts.labelSmoothing ?? 0;
+  if (eps > 0) target = add(mul(target, 1 - eps), mul(reshape(valid, [...lead, 1]), eps / C));
+  const perExample = mul(neg(sum(mul(target, logSoftmax(logits, -1)), -1)), valid);
+  switch (opts.reduction ?? 'mean') {
+    case 'none': return perExample;
+    case 'sum': return sum(perExample);
+    case 'mean': return div(sum(perExample), sum(valid));
+  }
+}
+
+/** HF/torch Linear: x [..., in] · weightᵀ (weight [out, in]) + bias [out]. */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+  if (x.shape.at(-1) !== weight.shape[1]) {
+    throw new ShapeError(`linear: input ${fmt(x.shape)} does not match weight ${fmt(weight.shape)} (want [out, ${x.shape.at(-1)}])`);
+  }
+  const x2 = reshape(x, [-1, x.shape.at(-1)!]);
+  const y = matmul(x2, weight, false, true);
+  const out = reshape(y, [...x.shape.slice(0, -1), weight.shape[0]!]);
+  return bias ? add(out, bias) : out;
+}
+
+/** Inverted dropout with an explicit key: keeps with probability 1-p and scales by 1/(1-p). */
+export function dropout(x: Tensor, key: PRNGKey, p: number): Tensor {
+  if (p <= 0) return x;
+  if (p >= 1) return mul(x, 0);
+  const u = uniformArray(key, sizeOf(x.shape));
+  const keep = new Float64Array(u.length);
+  for (let i = 0; i < u.length; i++) keep[i] = u[i]! >= p ? 1 / (1 - p) : 0;
+  return mul(x, tensor(x.backend, keep, { shape: x.shape, dtype: x.dtype as DType }));
+}
+
+export const variance = (x: Tensor, axis = -1, keepdims = false): Tensor => {
+  const mu = mean(x, axis, true);
+  const d = sub(x, mu);
+  return mean(mul(d, d), axis, keepdims);
+};
+
+/**
+ * Scaled dot-product attention as matmul + masked softmax + matmul (the reference composite):
+ * q [B, H, Tq, Dh], k/v [B, H, Tk, Dh], additive `bias` broadcastable to [B, H, Tq, Tk].
+ */
+export function attention(q: Tensor, k: Tensor, v: Tensor, bias?: Tensor, scale = 1 / Math.sqrt(q.shape.at(-1)!)): Tensor {
+  let scores = mul(matmul(q, k, false, true), scale);
+  if (bias) scores = add(scores, bias);
+  return matmul(softmax(scores, -1), v);
+}
+
+export const mse = (a: Tensor, b: Tensor): Tensor => mean(mul(sub(a, b), sub(a, b)));
+

@@ -1,0 +1,15 @@
+/** The primitive op table, one module per family; importing this installs the walker's helpers. */
+import { installWalkerOps } from '../../autograd/tape.ts';
+import { add, cast } from './elementwise.ts';
+import { sum } from './reduce.ts';
+import { reshape } from './shape-ops.ts';
+
+export * from './elementwise.ts';
+export * from './reduce.ts';
+export * from './shape-ops.ts';
+export * from './linalg.ts';
+export * from './indexing.ts';
+export * from './nn-fused.ts';
+export type { TensorLike } from './bind.ts';
+
+installWalkerOps({ sumAxes: (t, axes) => sum(t, axes), reshape, add, cast });

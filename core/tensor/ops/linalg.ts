@@ -1,0 +1,41 @@
+/** Batched matmul with transposed-operand variants; the backward needs no explicit transposes. */
+import type { MatmulOptions } from '../../backend/backend.ts';
+import type { Primitive, VjpThunk } from '../../autograd/tape.ts';
+import { broadcastShapes, fmt, ShapeError } from '../shape.ts';
+import type { Tensor } from '../tensor.ts';
+import { backendOf, bind, requireFloat } from './bind.ts';
+
+const T = true, F = false;
+
+/**
+ * C = op(A)·op(B). With Aₛ, Bₛ the stored operands:
+ *   NN: dA = dC·Bᵀ  dB = Aᵀ·dC      NT: dA = dC·Bₛ   dBₛ = dCᵀ·A
+ *   TN: dAₛ = B·dCᵀ dB = Aₛ·dC      TT: dAₛ = Bₛᵀ·dCᵀ dBₛ = dCᵀ·Aₛᵀ
+ * Batch axes that were broadcast are summed by the autograd walker.
+ */
+const matmulPrim: Primitive<MatmulOptions> = {
+  name: 'matmul',
+  vjp: (dy, [a, b], _y, { transA, transB }): [VjpThunk, VjpThunk] => {
+    if (!transA && !transB) return [() => matmul(dy, b!, F, T), () => matmul(a!, dy, T, F)];
+    if (!transA && transB) return [() => matmul(dy, b!, F, F), () => matmul(dy, a!, T, F)];
+    if (transA && !transB) return [() => matmul(b!, dy, F, T), () => matmul(a!, dy, F, F)];
+    return [() => matmul(b!, dy, T, T), () => matmul(dy, a!, T, T)];
+  },
+};
+
+/** a [..., M, K] · b [..., K, N] → [..., M, N] (transA reads a as [..., K, M]; transB reads b as [..., N, K]). */
+export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  const bk = backendOf('matmul', [a, b]);
+  requireFloat('matmul', a);
+  if (a.dtype !== b.dtype) throw new TypeError(`matmul: dtype mismatch ${a.dtype} vs ${b.dtype}`);
+  if (a.rank < 2 || b.rank < 2) throw new ShapeError(`matmul: operands need rank ≥ 2, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  const [M, Ka] = transA ? [a.shape.at(-1)!, a.shape.at(-2)!] : [a.shape.at(-2)!, a.shape.at(-1)!];
+  const [Kb, N] = transB ? [b.shape.at(-1)!, b.shape.at(-2)!] : [b.shape.at(-2)!, b.shape.at(-1)!];
+  if (Ka !== Kb) {
+    throw new ShapeError(`matmul: inner dimensions differ: ${fmt(a.shape)}${transA ? 'ᵀ' : ''} · ${fmt(b.shape)}${transB ? 'ᵀ' : ''} (K ${Ka} vs ${Kb})`);
+  }
+  const batch = broadcastShapes('matmul (batch axes)', a.shape.slice(0, -2), b.shape.slice(0, -2));
+  const shape = [...batch, M, N];
+  const opts = { transA, transB };
+  return bind(matmulPrim, [a, b], opts, { id: bk.matmul(a, b, opts, shape), shape, dtype: a.dtype });
+}

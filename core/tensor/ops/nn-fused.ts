@@ -1,0 +1,78 @@
+/** Fused primitives along an axis: softmax, log-softmax, layer norm (forward and backward kernels). */
+import type { Primitive } from '../../autograd/tape.ts';
+import { fmt, normalizeAxis, ShapeError } from '../shape.ts';
+import { Tensor } from '../tensor.ts';
+import { backendOf, bind, noGrad, requireFloat } from './bind.ts';
+import { exp, mul, sub } from './elementwise.ts';
+import { sum } from './reduce.ts';
+import { transpose } from './shape-ops.ts';
+
+// y = softmax(x): dx = y ⊙ (dy − Σ dy ⊙ y)
+const softmaxPrim: Primitive<null> = { name: 'softmax', vjp: (dy, _x, y) => [() => mul(y, sub(dy, sum(mul(dy, y), -1, true)))] };
+// y = log-softmax(x): dx = dy − exp(y) ⊙ Σ dy
+const logSoftmaxPrim: Primitive<null> = { name: 'logSoftmax', vjp: (dy, _x, y) => [() => sub(dy, mul(exp(y), sum(dy, -1, true)))] };
+
+/** Runs a last-axis kernel along `axis` by swapping it last and back. */
+function alongAxis(op: string, x: Tensor, axis: number, last: (t: Tensor) => Tensor): Tensor {
+  const ax = normalizeAxis(op, axis, x.rank);
+  if (ax === x.rank - 1) return last(x);
+  return transpose(last(transpose(x, ax, -1)), ax, -1);
+}
+
+/** Numerically stable softmax (max subtracted inside the kernel; the VJP uses only the output). */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  return alongAxis('softmax', x, axis, (t) => {
+    const bk = backendOf('softmax', [t]);
+    requireFloat('softmax', t);
+    return bind(softmaxPrim, [t], null, { id: bk.softmax(t), shape: t.shape, dtype: t.dtype });
+  });
+}
+
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  return alongAxis('logSoftmax', x, axis, (t) => {
+    const bk = backendOf('logSoftmax', [t]);
+    requireFloat('logSoftmax', t);
+    return bind(logSoftmaxPrim, [t], null, { id: bk.logSoftmax(t), shape: t.shape, dtype: t.dtype });
+  });
+}
+
+interface LnAttrs { readonly eps: number }
+const lnBackwardPrim = noGrad('layerNormBackward');
+
+/** One call of the fused backward kernel serves all three thunks. */
+const layerNormPrim: Primitive<LnAttrs> = {
+  name: 'layerNorm',
+  vjp: (dy, [x, w], _y, _a, [mean, rstd]) => {
+    let cached: { dx: Tensor; dWeight: Tensor; dBias: Tensor } | undefined;
+    const grads = () => (cached ??= layerNormBackward(dy, x!, w!, mean!, rstd!));
+    return [() => grads().dx, () => grads().dWeight, () => grads().dBias];
+  },
+};
+
+/** LayerNorm over the last axis (biased variance, as torch): x [..., C], weight/bias [C]. */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12): Tensor {
+  const bk = backendOf('layerNorm', [x, weight, bias]);
+  requireFloat('layerNorm', x);
+  const C = x.shape.at(-1);
+  if (C === undefined || weight.rank !== 1 || bias.rank !== 1 || weight.shape[0] !== C || bias.shape[0] !== C) {
+    throw new ShapeError(`layerNorm: x ${fmt(x.shape)} needs weight and bias [${C ?? '?'}], got ${fmt(weight.shape)} and ${fmt(bias.shape)}`);
+  }
+  if (weight.dtype !== x.dtype || bias.dtype !== x.dtype) throw new TypeError(`layerNorm: dtype mismatch x ${x.dtype}, weight ${weight.dtype}, bias ${bias.dtype}`);
+  const r = bk.layerNorm(x, weight, bias, eps);
+  const rows = x.shape.slice(0, -1);
+  const saved = [new Tensor(bk, r.mean, rows, x.dtype), new Tensor(bk, r.rstd, rows, x.dtype)];
+  return bind(layerNormPrim, [x, weight, bias], { eps }, { id: r.y, shape: x.shape, dtype: x.dtype }, saved);
+}
+
+/** The fused layer-norm backward kernel (not itself differentiable). */
+export function layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor) {
+  const bk = backendOf('layerNormBackward', [dy, x, weight, mean, rstd]);
+  const r = bk.layerNormBackward(dy, x, weight, mean, rstd);
+  const ins = [dy, x, weight, mean, rstd];
+  const C = weight.shape;
+  return {
+    dx: bind(lnBackwardPrim, ins, null, { id: r.dx, shape: x.shape, dtype: x.dtype }),
+    dWeight: bind(lnBackwardPrim, ins, null, { id: r.dWeight, shape: C, dtype: x.dtype }),
+    dBias: bind(lnBackwardPrim, ins, null, { id: r.dBias, shape: C, dtype: x.dtype }),
+  };
+}
