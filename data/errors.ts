@@ -47,14 +47,12 @@ function pathOf(context: t.Context): string {
 }
 
 /** The first io-ts validation error as a DataError naming the field, the expected type and the value found. */
-export function fromValidation(file: string, line: number, errors: t.Errors, prefix = ''): DataError {
+export function fromValidation(file: string, line: number, errors: t.Errors): DataError {
   const first = errors[0];
   if (first === undefined) return dataError('field', file, 'invalid record', line);
   const leaf = first.context[first.context.length - 1];
   // Object codecs' names spell out every field type; the field names alone read better.
   const props = (leaf?.type as { readonly props?: Readonly<Record<string, unknown>> } | undefined)?.props;
   const expected = props !== undefined ? `an object with fields ${Object.keys(props).join(', ')}` : leaf?.type.name ?? 'a valid value';
-  const path = pathOf(first.context);
-  const field = prefix === '' ? path : path === '(record)' ? prefix : `${prefix}.${path}`;
-  return dataError('field', file, first.message ?? `expected ${expected}, got ${preview(first.value)}`, line, field);
+  return dataError('field', file, first.message ?? `expected ${expected}, got ${preview(first.value)}`, line, pathOf(first.context));
 }
