@@ -21,7 +21,7 @@ function mix2(a: number, b: number): PRNGKey {
 }
 
 /** n independent keys derived from `key`. */
-export function split(key: PRNGKey, n = 2): PRNGKey[] {
+export function splitKey(key: PRNGKey, n = 2): PRNGKey[] {
   return Array.from({ length: n }, (_, i) => mix2(key[0] ^ fmix32(i + 1), fmix32(key[1] + Math.imul(i + 1, 0x632be5ab))));
 }
 

@@ -1,0 +1,117 @@
+/**
+ * One transformer layer as HF structures it (modeling_bert.py): BertSelfAttention → BertSelfOutput
+ * (dense, dropout, LayerNorm(x + input)) → BertIntermediate (dense, act) → BertOutput (dense,
+ * dropout, LayerNorm(x + attention output)). Optional per-layer prefix keys/values (P-tuning v2)
+ * are concatenated in front of this layer's keys and values.
+ */
+import {
+  add, attention, concat, dropout, gelu, matmul, mul, permute, pow, relu, reshape, softmax, splitKey, tanh,
+  type PRNGKey, type Tensor,
+} from '../../core/index.ts';
+import type { BertConfig, HiddenAct } from './config.ts';
+import { LayerNorm, Linear, type LoadContext } from './modules.ts';
+
+/** Prefix keys and values of one layer: [B, H, m, Dh] each. */
+export interface PrefixKV {
+  readonly key: Tensor;
+  readonly value: Tensor;
+}
+
+function activation(act: HiddenAct, x: Tensor): Tensor {
+  switch (act) {
+    case 'gelu': return gelu(x);
+    case 'relu': return relu(x);
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh': // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+      return mul(mul(x, 0.5), add(1, tanh(mul(add(x, mul(pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI)))));
+  }
+}
+
+const maybeDropout = (x: Tensor, key: PRNGKey | undefined, p: number): Tensor => (key && p > 0 ? dropout(x, key, p) : x);
+
+export class BertSelfAttention {
+  constructor(readonly query: Linear, readonly key: Linear, readonly value: Linear, readonly heads: number, readonly probsDropout: number) {}
+
+  static load(ctx: LoadContext, prefix: string, cfg: BertConfig): BertSelfAttention {
+    const d = cfg.hiddenSize;
+    return new BertSelfAttention(
+      Linear.load(ctx, `${prefix}.query`, d, d), Linear.load(ctx, `${prefix}.key`, d, d), Linear.load(ctx, `${prefix}.value`, d, d),
+      cfg.numAttentionHeads, cfg.attentionProbsDropoutProb,
+    );
+  }
+
+  /** [B, T, d] → [B, H, T, Dh] */
+  private heads_(x: Tensor): Tensor {
+    const [B, T, d] = x.shape as [number, number, number];
+    return permute(reshape(x, [B, T, this.heads, d / this.heads]), [0, 2, 1, 3]);
+  }
+
+  /** x [B, T, d]; maskBias additive [B, 1, 1, m+T]; prefix [B, H, m, Dh] → context [B, T, d]. */
+  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey): Tensor {
+    const [B, T, d] = x.shape as [number, number, number];
+    const q = this.heads_(this.query.forward(x));
+    let k = this.heads_(this.key.forward(x));
+    let v = this.heads_(this.value.forward(x));
+    if (prefix) { k = concat([prefix.key, k], 2); v = concat([prefix.value, v], 2); }
+    // Attention-probability dropout needs the probabilities, so it takes the unfused composite path.
+    const ctxH = dropoutKey && this.probsDropout > 0
+      ? attentionWithDropout(q, k, v, maskBias, dropoutKey, this.probsDropout)
+      : attention(q, k, v, maskBias);
+    return reshape(permute(ctxH, [0, 2, 1, 3]), [B, T, d]);
+  }
+
+  dispose(): void { this.query.dispose(); this.key.dispose(); this.value.dispose(); }
+}
+
+function attentionWithDropout(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, key: PRNGKey, p: number): Tensor {
+  const scores = add(mul(matmul(q, k, false, true), 1 / Math.sqrt(q.shape.at(-1)!)), bias);
+  return matmul(dropout(softmax(scores, -1), key, p), v);
+}
+
+/** dense → dropout → LayerNorm(x + residual): HF BertSelfOutput and BertOutput share this shape. */
+export class DenseResidualNorm {
+  constructor(readonly dense: Linear, readonly layerNorm: LayerNorm, readonly dropoutP: number) {}
+  static load(ctx: LoadContext, prefix: string, inF: number, cfg: BertConfig): DenseResidualNorm {
+    return new DenseResidualNorm(
+      Linear.load(ctx, `${prefix}.dense`, inF, cfg.hiddenSize),
+      LayerNorm.load(ctx, `${prefix}.LayerNorm`, cfg.hiddenSize, cfg.layerNormEps),
+      cfg.hiddenDropoutProb,
+    );
+  }
+  forward(x: Tensor, residual: Tensor, dropoutKey?: PRNGKey): Tensor {
+    return this.layerNorm.forward(add(maybeDropout(this.dense.forward(x), dropoutKey, this.dropoutP), residual));
+  }
+  dispose(): void { this.dense.dispose(); this.layerNorm.dispose(); }
+}
+
+export class BertLayer {
+  constructor(
+    readonly selfAttention: BertSelfAttention,
+    readonly attentionOutput: DenseResidualNorm,
+    readonly intermediate: Linear,
+    readonly output: DenseResidualNorm,
+    readonly act: HiddenAct,
+  ) {}
+
+  static load(ctx: LoadContext, i: number, cfg: BertConfig): BertLayer {
+    const p = `encoder.layer.${i}`;
+    return new BertLayer(
+      BertSelfAttention.load(ctx, `${p}.attention.self`, cfg),
+      DenseResidualNorm.load(ctx, `${p}.attention.output`, cfg.hiddenSize, cfg),
+      Linear.load(ctx, `${p}.intermediate.dense`, cfg.hiddenSize, cfg.intermediateSize),
+      DenseResidualNorm.load(ctx, `${p}.output`, cfg.intermediateSize, cfg),
+      cfg.hiddenAct,
+    );
+  }
+
+  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey): Tensor {
+    const [k1, k2, k3] = dropoutKey ? splitKey(dropoutKey, 3) : [];
+    const attn = this.attentionOutput.forward(this.selfAttention.forward(x, maskBias, prefix, k1), x, k2);
+    const inter = activation(this.act, this.intermediate.forward(attn));
+    return this.output.forward(inter, attn, k3);
+  }
+
+  dispose(): void {
+    this.selfAttention.dispose(); this.attentionOutput.dispose(); this.intermediate.dispose(); this.output.dispose();
+  }
+}

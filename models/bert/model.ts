@@ -1,0 +1,142 @@
+/**
+ * HF BertModel / RobertaModel (+ pooler, + MLM head) as a frozen encoder. Every prompt method goes
+ * through `encode`, which takes input ids or inputs_embeds, the attention mask, optional token types
+ * and position ids, and optional per-layer prefix keys/values with their mask.
+ */
+import {
+  add, cast, concat, full, gather, gelu, linear, mul, reshape, slice, splitKey, sub, tanh, tensor,
+  type Backend, type FloatDType, type PRNGKey, type Tensor,
+} from '../../core/index.ts';
+import type { BertConfig } from './config.ts';
+import { BertEmbeddings, defaultPositionIds } from './embeddings.ts';
+import { BertLayer, type PrefixKV } from './layer.ts';
+import { LayerNorm, Linear, type LoadContext, type WeightSource } from './modules.ts';
+
+export interface EncoderInputs {
+  /** i32 [B, T]; give this or `inputsEmbeds`. */
+  readonly inputIds?: Tensor;
+  /** [B, T, d]: the path prompt methods use. */
+  readonly inputsEmbeds?: Tensor;
+  /** [B, T], 1 = attend, 0 = padding (any dtype); defaults to all ones. */
+  readonly attentionMask?: Tensor;
+  /** i32 [B, T]; defaults to zeros. */
+  readonly tokenTypeIds?: Tensor;
+  /** i32 [B, T]; defaults as HF computes them (shifted by the prefix length when a prefix is given). */
+  readonly positionIds?: Tensor;
+  /** One entry per layer: keys/values [B, H, m, Dh] placed in front of that layer's keys/values. */
+  readonly prefix?: readonly PrefixKV[];
+  /** [B, m] mask of the prefix positions (defaults to ones). */
+  readonly prefixMask?: Tensor;
+  /** Host copy of the input ids, needed only for RoBERTa's default position ids. */
+  readonly hostInputIds?: Int32Array;
+  /** Train-mode dropout with this key; absent = eval mode (deterministic). */
+  readonly dropoutKey?: PRNGKey;
+}
+
+export interface EncoderOutputs {
+  readonly embeddings: Tensor;
+  readonly lastHiddenState: Tensor;
+}
+
+/** Most negative finite value per dtype, as HF's (1 − mask)·finfo.min additive mask. */
+const MASK_MIN: Record<FloatDType, number> = { f32: -3.4028234663852886e38, f64: -1.7976931348623157e308 };
+
+export class BertModel {
+  constructor(
+    readonly cfg: BertConfig,
+    readonly dtype: FloatDType,
+    readonly bk: Backend,
+    readonly embeddings: BertEmbeddings,
+    readonly layers: readonly BertLayer[],
+    readonly pooler: Linear | undefined,
+    readonly mlmHead: MlmHead | undefined,
+  ) {}
+
+  /** Loads from normalised checkpoint names; pooler and MLM head only when present. */
+  static load(src: WeightSource, cfg: BertConfig, bk: Backend, dtype: FloatDType): BertModel {
+    const ctx: LoadContext = { bk, dtype, src };
+    const d = cfg.hiddenSize;
+    const layers = Array.from({ length: cfg.numHiddenLayers }, (_, i) => BertLayer.load(ctx, i, cfg));
+    const pooler = src.has('pooler.dense.weight') ? Linear.load(ctx, 'pooler.dense', d, d) : undefined;
+    const embeddings = BertEmbeddings.load(ctx, cfg);
+    return new BertModel(cfg, dtype, bk, embeddings, layers, pooler, MlmHead.loadIfPresent(ctx, cfg, embeddings.wordEmbeddings.weight));
+  }
+
+  get wordEmbeddings(): Tensor { return this.embeddings.wordEmbeddings.weight; }
+
+  /** Word embeddings of i32 ids [B, T] → [B, T, d] (what `inputs_embeds` replaces). */
+  embed(inputIds: Tensor): Tensor { return gather(this.wordEmbeddings, inputIds); }
+
+  encode(inp: EncoderInputs): EncoderOutputs {
+    const x = inp.inputsEmbeds ?? (inp.inputIds ? this.embed(inp.inputIds) : undefined);
+    if (!x) throw new Error('BertModel.encode: give inputIds or inputsEmbeds');
+    const [B, T, d] = x.shape as [number, number, number];
+    if (d !== this.cfg.hiddenSize || x.rank !== 3) throw new Error(`BertModel.encode: inputs_embeds ${JSON.stringify(x.shape)} must be [B, T, ${this.cfg.hiddenSize}]`);
+    if (inp.prefix && inp.prefix.length !== this.layers.length) {
+      throw new Error(`BertModel.encode: prefix has ${inp.prefix.length} layers, the model has ${this.layers.length}`);
+    }
+    const m = inp.prefix?.[0]?.key.shape[2] ?? 0;
+    const bk = this.bk;
+    const positionIds = inp.positionIds ?? tensor(bk, defaultPositionIds(this.cfg, B, T, m, inp.hostInputIds), { shape: [B, T], dtype: 'i32' });
+    if (this.cfg.modelType === 'roberta' && !inp.positionIds && !inp.hostInputIds && inp.inputIds) {
+      throw new Error('BertModel.encode: RoBERTa needs hostInputIds (or explicit positionIds) to compute position ids from input ids');
+    }
+    const tokenTypeIds = inp.tokenTypeIds ?? full(bk, [B, T], 0, 'i32');
+    const [kEmb, ...kLayers] = inp.dropoutKey ? splitKey(inp.dropoutKey, this.layers.length + 1) : [];
+    const embeddings = this.embeddings.forward(x, positionIds, tokenTypeIds, kEmb);
+
+    let mask: Tensor = inp.attentionMask ? cast(inp.attentionMask, this.dtype) : full(bk, [B, T], 1, this.dtype);
+    if (m > 0) mask = concat([inp.prefixMask ? cast(inp.prefixMask, this.dtype) : full(bk, [B, m], 1, this.dtype), mask], 1);
+    const maskBias = mul(reshape(sub(1, mask), [B, 1, 1, m + T]), MASK_MIN[this.dtype]);
+
+    let h = embeddings;
+    this.layers.forEach((layer, i) => { h = layer.forward(h, maskBias, inp.prefix?.[i], kLayers[i]); });
+    return { embeddings, lastHiddenState: h };
+  }
+
+  /** HF BertPooler: tanh(dense(h[:, 0])). */
+  pool(lastHiddenState: Tensor, pooler: Linear | undefined = this.pooler): Tensor {
+    if (!pooler) throw new Error('BertModel.pool: this checkpoint has no pooler (pooler.dense.*); pass one explicitly');
+    const [B, , d] = lastHiddenState.shape as [number, number, number];
+    return tanh(pooler.forward(reshape(slice(lastHiddenState, [0, 0, 0], [B, 1, d]), [B, d])));
+  }
+
+  mlmLogits(hidden: Tensor): Tensor {
+    if (!this.mlmHead) throw new Error('BertModel.mlmLogits: this checkpoint has no MLM head (cls.predictions.* / lm_head.*)');
+    return this.mlmHead.forward(hidden);
+  }
+
+  dispose(): void {
+    this.embeddings.dispose(); for (const l of this.layers) l.dispose(); this.pooler?.dispose(); this.mlmHead?.dispose();
+  }
+}
+
+/** BertLMPredictionHead / RobertaLMHead: dense → gelu → LayerNorm → tied decoder + bias. */
+export class MlmHead {
+  constructor(readonly dense: Linear, readonly layerNorm: LayerNorm, readonly decoder: Tensor, readonly bias: Tensor, readonly ownsDecoder: boolean) {}
+
+  static loadIfPresent(ctx: LoadContext, cfg: BertConfig, wordEmbeddings: Tensor): MlmHead | undefined {
+    const d = cfg.hiddenSize, V = cfg.vocabSize;
+    const [dense, norm, bias, dec] = cfg.modelType === 'bert'
+      ? ['cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm', 'cls.predictions.bias', 'cls.predictions.decoder.weight']
+      : ['lm_head.dense', 'lm_head.layer_norm', 'lm_head.bias', 'lm_head.decoder.weight'];
+    if (!ctx.src.has(`${dense}.weight`)) return undefined;
+    // The decoder is tied to the word embeddings; a stored untied copy is used when present.
+    const untied = !cfg.tieWordEmbeddings && ctx.src.has(dec);
+    const decoder = untied ? Linear.load(ctx, dec.replace(/\.weight$/, ''), d, V).weight : wordEmbeddings;
+    const raw = ctx.src.get(bias, [V]);
+    return new MlmHead(
+      Linear.load(ctx, dense, d, d), LayerNorm.load(ctx, norm, d, cfg.layerNormEps),
+      decoder, tensor(ctx.bk, raw.data, { shape: [V], dtype: ctx.dtype }), untied,
+    );
+  }
+
+  /** hidden [..., d] → logits [..., V] */
+  forward(hidden: Tensor): Tensor {
+    const t = this.layerNorm.forward(gelu(this.dense.forward(hidden)));
+    return add(linear(t, this.decoder), this.bias);
+  }
+
+  dispose(): void { this.dense.dispose(); this.layerNorm.dispose(); this.bias.dispose(); if (this.ownsDecoder) this.decoder.dispose(); }
+}
+
