@@ -7,6 +7,7 @@ import {
   cpuBackend, prngKey, randomNormal, scope, splitKey, tensor, treeLeaves, treeMap, valueAndGrad, vjp,
 } from '../../core/index.ts';
 import type { PRNGKey, Shape, Tensor } from '../../core/index.ts';
+import fc from 'fast-check';
 
 export const bk = cpuBackend();
 export const GRAD_TOL = { f64: 1e-6, f32: 2e-3 } as const;
@@ -92,3 +93,21 @@ export function checkAdjoint<P>(f: (x: P) => Tensor, x: P, seed: number, opts: {
     return [lhs, rhs] as [number, number];
   });
 }
+
+/**
+ * Exact expectations on a discrete pair: P over {0,1}² = [[.4,.1],[.1,.4]] as 10 equally weighted
+ * joint samples, Q = the product of its marginals (uniform) as 4 samples, so an estimator's sample
+ * means are the true expectations. KL and the JS bound 2·JSD(P‖Q) − log 4 are the targets.
+ */
+export const P_CELLS = [0, 0, 0, 0, 1, 2, 3, 3, 3, 3];
+export const Q_CELLS = [0, 1, 2, 3];
+export const p = [0.4, 0.1, 0.1, 0.4], q = [0.25, 0.25, 0.25, 0.25];
+export const KL = p.reduce((s, pi, i) => s + pi * Math.log(pi / q[i]!), 0);
+export const mid = p.map((pi, i) => (pi + q[i]!) / 2);
+export const JS_BOUND = p.reduce((s, pi, i) => s + pi * Math.log(pi / mid[i]!) + q[i]! * Math.log(q[i]! / mid[i]!), 0) - Math.log(4);
+export const samples = (table: readonly number[]) => ({
+  joint: tensor(bk, P_CELLS.map((c) => table[c]!), { dtype: 'f64' }),
+  marginal: tensor(bk, Q_CELLS.map((c) => table[c]!), { dtype: 'f64' }),
+});
+/** Random critic tables over the 4 cells. */
+export const table4 = fc.array(fc.double({ min: -4, max: 4, noNaN: true }), { minLength: 4, maxLength: 4 });
