@@ -6,6 +6,7 @@ import { normalArray, splitKey, type PRNGKey } from '../../core/index.ts';
 import type { BertConfig, ModelType } from './config.ts';
 import type { WeightSource } from './modules.ts';
 import { rawTensor, type RawTensor } from './raw-tensor.ts';
+import { requiredBertWeights } from './weights.ts';
 
 export interface EncoderShape {
   readonly modelType?: ModelType;
@@ -31,37 +32,11 @@ export function bertConfigFor(s: EncoderShape): BertConfig {
   };
 }
 
-/** Every tensor name and shape of an encoder (+ pooler, + MLM head) under normalised HF names. */
-export function encoderTensorSpecs(cfg: BertConfig, opts: { pooler?: boolean; mlmHead?: boolean } = {}): [string, number[]][] {
-  const d = cfg.hiddenSize, I = cfg.intermediateSize;
-  const lin = (p: string, i: number, o: number): [string, number[]][] => [[`${p}.weight`, [o, i]], [`${p}.bias`, [o]]];
-  const ln = (p: string): [string, number[]][] => [[`${p}.weight`, [d]], [`${p}.bias`, [d]]];
-  const specs: [string, number[]][] = [
-    ['embeddings.word_embeddings.weight', [cfg.vocabSize, d]],
-    ['embeddings.position_embeddings.weight', [cfg.maxPositionEmbeddings, d]],
-    ['embeddings.token_type_embeddings.weight', [cfg.typeVocabSize, d]],
-    ...ln('embeddings.LayerNorm'),
-  ];
-  for (let i = 0; i < cfg.numHiddenLayers; i++) {
-    const p = `encoder.layer.${i}`;
-    specs.push(
-      ...lin(`${p}.attention.self.query`, d, d), ...lin(`${p}.attention.self.key`, d, d), ...lin(`${p}.attention.self.value`, d, d),
-      ...lin(`${p}.attention.output.dense`, d, d), ...ln(`${p}.attention.output.LayerNorm`),
-      ...lin(`${p}.intermediate.dense`, d, I), ...lin(`${p}.output.dense`, I, d), ...ln(`${p}.output.LayerNorm`),
-    );
-  }
-  if (opts.pooler ?? true) specs.push(...lin('pooler.dense', d, d));
-  if (opts.mlmHead ?? true) {
-    const bert = cfg.modelType === 'bert';
-    specs.push(...lin(bert ? 'cls.predictions.transform.dense' : 'lm_head.dense', d, d), ...ln(bert ? 'cls.predictions.transform.LayerNorm' : 'lm_head.layer_norm'));
-    specs.push([bert ? 'cls.predictions.bias' : 'lm_head.bias', [cfg.vocabSize]]);
-  }
-  return specs;
-}
-
 /** Seeded random weights for every tensor the encoder needs (f64 on the host; the model casts). */
 export function randomWeightSource(cfg: BertConfig, key: PRNGKey, opts: { pooler?: boolean; mlmHead?: boolean } = {}): WeightSource {
-  const specs = encoderTensorSpecs(cfg, opts);
+  // The same list the loader validates against, less the optional (tied) decoder tensors.
+  const specs = requiredBertWeights(cfg, { pooler: opts.pooler ?? true, mlmHead: opts.mlmHead ?? true })
+    .filter(([, , o]) => !o?.optional);
   const keys = splitKey(key, specs.length);
   const tensors = new Map<string, RawTensor>();
   specs.forEach(([name, shape], i) => {
@@ -72,7 +47,7 @@ export function randomWeightSource(cfg: BertConfig, key: PRNGKey, opts: { pooler
     for (let j = 0; j < n; j++) {
       z[j] = isNorm ? (isBias ? 0.05 * z[j]! : 1 + 0.05 * z[j]!) : isBias ? 0.02 * z[j]! : cfg.initializerRange * z[j]!;
     }
-    tensors.set(name, rawTensor(name, shape, z));
+    tensors.set(name, rawTensor(name, [...shape], z));
   });
   return {
     has: (n) => tensors.has(n),
