@@ -81,7 +81,7 @@ test('infoPromptHeadLoss: matches its definition, masks padding, and its gradien
     assert.ok(item(plain.estimate) <= Math.log(1 + b * t) + 1e-12);
     const masked = infoPromptHeadLoss({ prompt, headRep, tokenEmbeds: emb, attentionMask });
     assert.ok(close(item(masked.loss), headRef(prompt, headRep, emb, maskArr), 1e-12));
-    const kept = maskArr.reduce((s, v) => s + v, 0);
+    const kept = maskArr.reduce((s: number, v) => s + v, 0);
     assert.ok(close(item(masked.estimate), Math.log(1 + kept) - item(masked.loss), 1e-12));
     gradcheck((p: { prompt: Tensor; headRep: Tensor }) => infoPromptHeadLoss({ ...p, tokenEmbeds: emb, attentionMask }).loss, { prompt, headRep });
   }), runs);
