@@ -1,0 +1,111 @@
+/**
+ * Progress reporting for training and evaluation loops. On a TTY: a cli-progress bar with
+ * step/total, loss, throughput (it/s or examples/s) and ETA. Otherwise (CI logs, files): one plain
+ * line every `everyN` steps and at the last step. The output stream and the clock are injectable.
+ */
+import cliProgress from 'cli-progress';
+
+export interface ProgressStream {
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+  write(chunk: string): unknown;
+}
+
+export interface ProgressOptions {
+  readonly total: number;
+  readonly label?: string;
+  /** Throughput unit: steps ('it') or examples (needs `examples` in updates). */
+  readonly unit?: 'it' | 'examples';
+  /** Plain mode: print every N steps (default 10). */
+  readonly everyN?: number;
+  /** First step (when resuming); rates and ETA count from here. */
+  readonly start?: number;
+  /** Default process.stdout. */
+  readonly stream?: ProgressStream;
+  /** Milliseconds; default performance.now. */
+  readonly now?: () => number;
+}
+
+export interface ProgressInfo {
+  readonly loss?: number;
+  /** Examples processed in this update (for examples/s). */
+  readonly examples?: number;
+}
+
+export interface Progress {
+  /** Reports that `step` steps are done. */
+  update(step: number, info?: ProgressInfo): void;
+  /** A message line (eval results, checkpoints) that does not disturb the bar. */
+  log(line: string): void;
+  stop(): void;
+}
+
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds) || seconds < 0) return '?';
+  const s = Math.round(seconds), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const two = (n: number) => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${two(m)}:${two(r)}` : `${m}:${two(r)}`;
+}
+
+const fmtLoss = (l: number | undefined) => (l === undefined ? '-' : Number.isFinite(l) ? l.toFixed(4) : String(l));
+const fmtRate = (r: number) => (r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1) : r.toFixed(2));
+
+/** Throughput and ETA bookkeeping shared by both modes. */
+class Meter {
+  private readonly t0: number;
+  private examples = 0;
+  constructor(private readonly start: number, private readonly total: number, private readonly now: () => number) {
+    this.t0 = now();
+  }
+  add(info: ProgressInfo | undefined): void { this.examples += info?.examples ?? 0; }
+  stats(step: number, unit: 'it' | 'examples') {
+    const secs = Math.max(1e-9, (this.now() - this.t0) / 1000);
+    const done = step - this.start;
+    const stepsPerSec = done / secs;
+    const rate = unit === 'examples' ? this.examples / secs : stepsPerSec;
+    const eta = done > 0 ? (this.total - step) / stepsPerSec : NaN;
+    return { rate: `${fmtRate(rate)} ${unit}/s`, eta: formatDuration(eta), elapsed: formatDuration(secs) };
+  }
+}
+
+export function createProgress(opts: ProgressOptions): Progress {
+  const stream = opts.stream ?? process.stdout;
+  const now = opts.now ?? (() => performance.now());
+  const unit = opts.unit ?? 'it', label = opts.label ?? 'train', every = Math.max(1, opts.everyN ?? 10);
+  const start = opts.start ?? 0, total = opts.total;
+  const meter = new Meter(start, total, now);
+  if (stream.isTTY) {
+    const bar = new cliProgress.SingleBar({
+      format: `${label} [{bar}] {value}/{total} | loss {loss} | {rate} | ETA {etaText}`,
+      stream: stream as unknown as NodeJS.WritableStream,
+      hideCursor: true, barsize: 30, fps: 10, clearOnComplete: false,
+    }, cliProgress.Presets.shades_classic);
+    bar.start(total, start, { loss: '-', rate: '-', etaText: '?' });
+    return {
+      update(step, info) {
+        meter.add(info);
+        const s = meter.stats(step, unit);
+        bar.update(step, { loss: fmtLoss(info?.loss), rate: s.rate, etaText: s.eta });
+      },
+      log(line) {
+        stream.write(`\r\x1b[2K${line}\n`);
+        bar.render();
+      },
+      stop() { bar.stop(); },
+    };
+  }
+  let lastPrinted = -1;
+  return {
+    update(step, info) {
+      meter.add(info);
+      if (step % every !== 0 && step !== total) return;
+      if (step === lastPrinted) return;
+      lastPrinted = step;
+      const s = meter.stats(step, unit);
+      const pct = total > 0 ? ` (${Math.floor((100 * step) / total)}%)` : '';
+      stream.write(`${label} step ${step}/${total}${pct} loss ${fmtLoss(info?.loss)} ${s.rate} elapsed ${s.elapsed} eta ${s.eta}\n`);
+    },
+    log(line) { stream.write(`${line}\n`); },
+    stop() { /* nothing buffered */ },
+  };
+}
