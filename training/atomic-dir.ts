@@ -10,7 +10,7 @@
  * puts it back first. POSIX cannot rename over a non-empty folder, hence the `.old` step.
  */
 import { constants } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export interface DurableWriter {
@@ -63,6 +63,9 @@ export async function writeDirAtomic(
   }
   const tmp = tmpDirOf(dir), old = oldDirOf(dir);
   await mkdir(dirname(dir), { recursive: true });
+  // Never move aside a folder this writer did not make (a run folder passed by mistake).
+  const foreign = (await readdir(dir).catch(() => [] as string[])).filter((f) => !files.has(f));
+  if (foreign.length > 0) throw new Error(`writeDirAtomic: refusing to replace ${dir}: it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}, which this writer did not create`);
   // A leftover .old with no dir is the only good copy from an interrupted replace: put it back.
   if (!(await exists(dir)) && (await exists(old))) await rename(old, dir);
   await rm(tmp, { recursive: true, force: true });

@@ -181,6 +181,9 @@ test('a tensors file from another save, a bad state.json and a missing folder ar
   writeFileSync(join(root, 'b', STATE_JSON), JSON.stringify({ ...j, key: [1, -2] }));
   const badJson = await loadCheckpoint(join(root, 'b'), tpl)();
   assert.ok(E.isLeft(badJson) && badJson.left.file === join(root, 'b', STATE_JSON) && /key/.test(badJson.left.message), E.isLeft(badJson) ? badJson.left.message : '');
+  writeFileSync(join(root, 'b', 'notes.txt'), 'mine');
+  const foreign = await saveCheckpoint(join(root, 'b'), a)();
+  assert.ok(E.isLeft(foreign) && /refusing to replace .*notes\.txt/.test(foreign.left.message));
   const none = await loadCheckpoint(join(root, 'nope'), tpl)();
   assert.ok(E.isLeft(none) && none.left.kind === 'io');
   rmSync(root, { recursive: true, force: true });
