@@ -54,6 +54,7 @@ export class Tape implements TapeLike {
 
   /** A traced view of a differentiated argument. */
   leaf(t: Tensor): Tensor {
+    if (t.activeTrace) throw new Error(`nested differentiation (grad of grad) is not supported: the argument ${fmt(t.shape)} is already traced by an enclosing valueAndGrad/vjp, whose gradient would silently be zero; apply stopGradient to it first if that is intended`);
     t.backend.incRef(t.id);
     return new Tensor(t.backend, t.id, t.shape, t.dtype, { tape: this, key: this.nextKey++ });
   }
