@@ -4,7 +4,7 @@
  * Everything here is written with tensor ops only, so it runs on any backend.
  */
 import {
-  abs, add, arange, equal, exp, log1p, maximum, mean, mul, neg, notEqual, reshape, sum, where, ShapeError,
+  abs, add, arange, equal, exp, log1p, maximum, mul, neg, notEqual, reshape, sum, where, ShapeError,
 } from '../core/index.ts';
 import type { Tensor } from '../core/index.ts';
 
@@ -69,6 +69,3 @@ export function negativesOnly(scores: Tensor, opts: ScoreOptions = {}): Tensor {
  * everywhere, including x = 0 (max splits its tie evenly: ½, and |x|'s sign(0) = 0 adds nothing).
  */
 export const softplus = (x: Tensor): Tensor => add(maximum(x, 0), log1p(exp(neg(abs(x)))));
-
-/** Mean over all elements of any shape (a scalar). */
-export const meanAll = (x: Tensor): Tensor => mean(x);

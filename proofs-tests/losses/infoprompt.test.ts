@@ -7,7 +7,7 @@ import {
   bottleneck, infoNceOneVsMany, infoPromptHeadLoss, infoPromptLoss, infoPromptRepLoss, initInfoPromptParams,
   INFOPROMPT_WEIGHTS, meanPrompt, type InfoPromptParams,
 } from '../../losses/index.ts';
-import { bk, close, gradcheck, host, i32, item, randn } from './support.ts';
+import { bk, checkAdjoint, close, gradcheck, host, i32, item, randn } from './support.ts';
 
 const runs = { numRuns: 8 };
 const sizes = fc.record({
@@ -44,6 +44,7 @@ test('bottleneck: z = μ + e^{logσ²/2}·ε with ε from the key; KL = ½Σ(μ�
   const zero = treeMap(p, (t) => zeros(bk, t.shape, 'f64'));
   assert.is(item(bottleneck(zero, h, key).kl), 0);
   gradcheck((q: typeof p) => bottleneck(q, h, key).kl, p);
+  checkAdjoint((x: { q: typeof p; h: Tensor }) => bottleneck(x.q, x.h, key).z, { q: p, h }, 5);
 });
 
 test('meanPrompt: [m, d] → [1, d], [B, m, d] → [B, d]', () => {
@@ -137,7 +138,7 @@ test('infoPromptRepLoss: gradients wrt bottleneck, projection and both represent
     const f = (p: P) => infoPromptRepLoss({ ...p, prompt: c.prompt, key });
     gradcheck((p: P) => f(p).loss, { params: c.params, prompted: c.prompted, unprompted: c.unprompted });
     gradcheck((p: P) => f(p).kl, { params: c.params, prompted: c.prompted, unprompted: c.unprompted });
-  }), { numRuns: 5 });
+  }), { numRuns: 4 });
 });
 
 test('infoPromptLoss: task + γ·head + β·rep + klWeight·kl with the code\'s defaults, overridable; end-to-end gradient', () => {
