@@ -45,6 +45,7 @@ const isKey = (v: PyValue): v is PyKey =>
 export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: Slot[] = [];
+  const marks: number[] = []; // stack heights at each MARK: popMark is O(items), never a rescan
   const memo = new Map<number, PyValue>();
   const utf8 = new TextDecoder('utf-8', { fatal: true });
   let pos = 0;
@@ -75,8 +76,8 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
     return v as PyValue;
   };
   const popMark = (): PyValue[] => {
-    const at = stack.lastIndexOf(MARK);
-    if (at < 0) fail('no MARK to pop to');
+    const at = marks.pop();
+    if (at === undefined) return fail('no MARK to pop to');
     const items = stack.splice(at) as PyValue[];
     items.shift();
     return items;
@@ -118,7 +119,7 @@ export function unpickle(bytes: Uint8Array, hooks: UnpickleHooks): PyValue {
         if (stack.length > 0) fail(`${stack.length} values left on the stack at STOP`);
         return v;
       }
-      case 0x28: stack.push(MARK); break; // MARK
+      case 0x28: marks.push(stack.length); stack.push(MARK); break; // MARK
       case 0x7d: stack.push(new PyDict()); break; // EMPTY_DICT
       case 0x5d: stack.push([]); break; // EMPTY_LIST
       case 0x29: stack.push(new PyTuple([])); break; // EMPTY_TUPLE

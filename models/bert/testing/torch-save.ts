@@ -176,34 +176,40 @@ export function crc32(b: Uint8Array): number {
 
 /** A zip like PyTorchStreamWriter's: stored records, data aligned to 64 bytes via an 'FB' extra field. */
 export function writeZip(records: readonly (readonly [string, Uint8Array])[], deflate = false): Uint8Array {
-  const chunks: number[] = [];
+  const parts: Uint8Array[] = [];
   const central: number[] = [];
+  let offset = 0;
   const le = (arr: number[], v: number, n: number) => { for (let i = 0; i < n; i++) arr.push((v >>> (8 * i)) & 0xff); };
   for (const [name, data] of records) {
     const nameBytes = new TextEncoder().encode(name);
-    const body = deflate ? deflateSync(data) : data;
-    const offset = chunks.length;
+    const body = deflate ? deflateSync(data, { level: 1 }) : data;
     const fixed = 30 + nameBytes.length + 4;
     const pad = deflate ? 0 : (64 - ((offset + fixed) % 64)) % 64;
+    const crc = crc32(data);
     const header = (arr: number[], centralDir: boolean) => {
       le(arr, centralDir ? 0x02014b50 : 0x04034b50, 4);
       if (centralDir) le(arr, 20, 2);
       le(arr, 20, 2); le(arr, 0, 2); le(arr, deflate ? 8 : 0, 2); le(arr, 0, 4);
-      le(arr, crc32(data), 4); le(arr, body.length, 4); le(arr, data.length, 4);
+      le(arr, crc, 4); le(arr, body.length, 4); le(arr, data.length, 4);
       le(arr, nameBytes.length, 2); le(arr, centralDir ? 0 : 4 + pad, 2);
       if (centralDir) { le(arr, 0, 2); le(arr, 0, 2); le(arr, 0, 2); le(arr, 0, 4); le(arr, offset, 4); }
-      arr.push(...nameBytes);
+      for (const b of nameBytes) arr.push(b);
       if (!centralDir) { le(arr, 0x4246, 2); le(arr, pad, 2); for (let i = 0; i < pad; i++) arr.push(0x5a); }
     };
-    header(chunks, false);
-    for (const x of body) chunks.push(x);
+    const local: number[] = [];
+    header(local, false);
     header(central, true);
+    parts.push(Uint8Array.from(local), body);
+    offset += local.length + body.length;
   }
-  const cdOffset = chunks.length;
   const eocd: number[] = [];
   le(eocd, 0x06054b50, 4); le(eocd, 0, 2); le(eocd, 0, 2); le(eocd, records.length, 2); le(eocd, records.length, 2);
-  le(eocd, central.length, 4); le(eocd, cdOffset, 4); le(eocd, 0, 2);
-  return Uint8Array.from([...chunks, ...central, ...eocd]);
+  le(eocd, central.length, 4); le(eocd, offset, 4); le(eocd, 0, 2);
+  parts.push(Uint8Array.from(central), Uint8Array.from(eocd));
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
 }
 
 /** A whole pytorch_model.bin from entries + storages (records in PyTorchStreamWriter's order). */
