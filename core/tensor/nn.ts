@@ -6,13 +6,13 @@ import { uniformArray, type PRNGKey } from './random.ts';
 import { fmt, ShapeError, sizeOf } from './shape.ts';
 import type { Tensor } from './tensor.ts';
 import {
-  add, cast, div, exp, log, logSoftmax, matmul, max, mean, mul, neg, notEqual, oneHot, reshape, softmax, sub, sum, where,
+  abs, add, cast, div, exp, less, log, logSoftmax, matmul, max, mean, mul, neg, notEqual, oneHot, reshape, softmax, sub, sum, where,
 } from './ops/index.ts';
 
 /** log Σ exp along `axis`, stabilised by a detached max (so stabilising does not change the gradient). */
 export function logSumExp(x: Tensor, axis = -1, keepdims = false): Tensor {
   const m = stopGradient(max(x, axis, true));
-  const finiteM = where(notEqual(m, -Infinity), m, 0);
+  const finiteM = where(less(abs(m), Infinity), m, 0); // ±inf max → 0, as torch.logsumexp
   const r = add(log(sum(exp(sub(x, finiteM)), axis, true)), finiteM);
   return keepdims ? r : reshape(r, x.shape.filter((_, i) => i !== (axis < 0 ? axis + x.rank : axis)));
 }
