@@ -47,6 +47,8 @@ test('softmax / logSumExp are stable for large logits and handle -Infinity (mask
     const e = Math.exp(-1);
     expectClose(softmax(x), [e / (1 + e), 1 / (1 + e), 0, NaN, NaN, NaN], { atol: 1e-15, rtol: 1e-15 }, 'softmax (fully masked row: NaN, as torch)');
     expectClose(logSumExp(x), [1001 + Math.log1p(e), -Infinity], { atol: 1e-12, rtol: 0 }, 'logSumExp');
+    // torch.logsumexp: an infinite maximum gives ±inf, not NaN
+    expectClose(logSumExp(tensor(bk, [[Infinity, 1], [Infinity, -Infinity]], { dtype: 'f64' })), [Infinity, Infinity], { atol: 0, rtol: 0 }, 'logSumExp(+inf)');
     const [, g] = valueAndGrad((p: Tensor) => logSumExp(p, -1))(tensor(bk, [[2000, 2000]], { dtype: 'f64' }));
     expectClose(g, [0.5, 0.5], { atol: 1e-15, rtol: 0 }, 'd logSumExp (max detached: gradient unchanged)');
   });
