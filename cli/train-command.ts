@@ -1,0 +1,86 @@
+/** `promptgrad train`: flags ← --config JSON ← defaults, then the training loop. */
+import { type Command, Option } from 'commander';
+import * as E from 'fp-ts/lib/Either.js';
+import { resolve } from 'node:path';
+import { train } from '../training/loop.ts';
+import { readRunConfig } from '../training/run-load.ts';
+import {
+  BACKENDS, CONFIG_FIELDS, DEFAULTS, decodePartial, HEADS, METHODS, mergeConfig, readConfigFile, SCHEDULES, type RunConfig,
+} from '../training/run-config.ts';
+import { setupRun, UsageError } from '../training/run-setup.ts';
+
+export const kebab = (s: string): string => `--${s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
+const FLAGS: readonly [keyof RunConfig, string, string][] = [
+  ['model', '<folder>', 'Hugging Face model folder (config.json, weights, tokenizer files)'],
+  ['task', '<name>', 'FewGLUE task (BoolQ, CB, COPA, MultiRC, RTE, WiC, WSC) or "custom" (text/text_pair/label JSONL)'],
+  ['data', '<folder>', 'data root: <data>/<Task>/{train,dev32,val}.jsonl, or <data>/{train,dev32,val}.jsonl for custom'],
+  ['method', '<method>', `prompt method: ${METHODS.join(' | ')}`],
+  ['head', '<head>', `${HEADS.join(' | ')} (verbalizer needs an MLM checkpoint)`],
+  ['promptLength', '<m>', 'virtual tokens'],
+  ['prefixProjection', '<h>', 'prefix: reparameterisation MLP hidden size (0 = none)'],
+  ['init', '<how>', 'soft prompt init: random | vocab | text'],
+  ['initText', '<text>', 'text for --init text'],
+  ['placement', '<where>', 'soft prompt: before-cls | after-cls'],
+  ['dynamicPosition', '<p>', 'dynamic: task | instance'],
+  ['dynamicLength', '<bool>', 'dynamic: learn the prompt length (true | false)'],
+  ['poolSize', '<k>', 'dynamic: prompt pool size'],
+  ['gamma', '<x>', 'infoprompt: head-loss weight'],
+  ['beta', '<x>', 'infoprompt: representation-loss weight'],
+  ['steps', '<n>', 'optimiser steps'],
+  ['batchSize', '<n>', 'training batch size'],
+  ['evalBatchSize', '<n>', 'evaluation batch size'],
+  ['maxLength', '<n>', 'max text tokens per example'],
+  ['lr', '<x>', 'AdamW learning rate'],
+  ['weightDecay', '<x>', 'AdamW decoupled weight decay (not on biases / LayerNorm)'],
+  ['warmupRatio', '<x>', 'fraction of steps with linear warm-up'],
+  ['schedule', '<kind>', SCHEDULES.join(' | ')],
+  ['clip', '<x>', 'global gradient-norm clip (0 = off)'],
+  ['dropout', '<bool>', 'train-mode dropout in encoder and classifier (true | false)'],
+  ['evalEvery', '<n>', 'evaluate on dev every n steps'],
+  ['checkpointEvery', '<n>', 'checkpoint every n steps (0 = only at the end)'],
+  ['seed', '<n>', 'seed of every random choice'],
+  ['backend', '<b>', BACKENDS.join(' | ')],
+  ['dtype', '<d>', 'f32 | f64'],
+];
+
+export const TRAIN_EXAMPLES = `
+Examples:
+  promptgrad train --model ./bert-base-uncased --task RTE --data ./fewglue --method soft --prompt-length 20 --out runs/rte-soft
+  promptgrad train --model ./roberta-large --task CB --data ./fewglue --method prefix --prefix-projection 512 --lr 5e-3 --out runs/cb-prefix
+  promptgrad train --config my-run.json --seed 13 --out runs/seed13      # flags override the JSON config
+  promptgrad train --out runs/rte-soft --resume                          # continue an interrupted run exactly`;
+
+export function trainCommand(program: Command): void {
+  const cmd = program.command('train')
+    .description('train a prompt (and head) on a frozen encoder; writes metrics, plot, config and checkpoints to --out')
+    .requiredOption('--out <folder>', 'run folder')
+    .option('--config <json>', 'JSON file with any of the options below (camelCase keys); flags override it')
+    .option('--resume', 'continue the run in --out from its checkpoint (its config.json is used)');
+  for (const [field, arg, help] of FLAGS) {
+    const d = (DEFAULTS as Record<string, unknown>)[field];
+    cmd.addOption(new Option(`${kebab(field)} ${arg}`, d === undefined ? help : `${help} (default ${JSON.stringify(d)})`));
+  }
+  cmd.addHelpText('after', TRAIN_EXAMPLES).action(async (o: Record<string, unknown>) => {
+    const out = String(o['out']);
+    const flags = Object.fromEntries(CONFIG_FIELDS.filter((f) => o[f] !== undefined).map((f) => [f, o[f]]));
+    const fromFlags = decodePartial(flags, 'command line', kebab);
+    if (E.isLeft(fromFlags)) throw new UsageError(fromFlags.left.message.replace('field "', 'option "'));
+    let cfg: RunConfig;
+    if (o['resume']) {
+      cfg = readRunConfig(out);
+      const changed = Object.keys(fromFlags.right);
+      if (changed.length > 0) throw new UsageError(`--resume continues the saved config exactly; drop ${changed.map(kebab).join(', ')}`);
+    } else {
+      const file = typeof o['config'] === 'string' ? readConfigFile(o['config']) : E.right({});
+      if (E.isLeft(file)) throw new UsageError(file.left.message);
+      const merged = mergeConfig([file.right, fromFlags.right], 'command line');
+      if (E.isLeft(merged)) throw new UsageError(merged.left.message.replace(/field "(\w+)"/, (_m, f: string) => `option "${kebab(f)}"`));
+      cfg = { ...merged.right, model: resolve(merged.right.model), data: resolve(merged.right.data) };
+    }
+    const { tm, task, backendNote } = await setupRun(cfg);
+    console.log(`promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}`);
+    const r = await train(tm, task, { out, resume: o['resume'] === true });
+    console.log(`done: ${r.steps} steps, best dev ${task.metrics.main} ${r.bestDev.toFixed(4)} at step ${r.bestStep}${r.test ? `, test ${Object.entries(r.test).map(([k, v]) => `${k} ${v?.toFixed(4)}`).join(', ')}` : ''}; run folder ${out}`);
+  });
+}

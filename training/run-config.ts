@@ -1,0 +1,159 @@
+/**
+ * The effective configuration of a training run: defaults ← JSON config file ← command-line flags.
+ * Every value is checked here with the field (and file) named, so the loop only sees valid numbers.
+ * The result is what `config.json` in the run folder holds, and what `eval` / `predict` / `resume` rebuild from.
+ */
+import { readFileSync } from 'node:fs';
+import * as E from 'fp-ts/lib/Either.js';
+import type { Either } from 'fp-ts/lib/Either.js';
+
+export const METHODS = ['soft', 'prefix', 'dynamic', 'infoprompt'] as const;
+export type MethodName = (typeof METHODS)[number];
+export const HEADS = ['classifier', 'verbalizer'] as const;
+export type HeadName = (typeof HEADS)[number];
+export const SCHEDULES = ['linear', 'cosine', 'constant'] as const;
+export const BACKENDS = ['cpu', 'webgpu', 'auto'] as const;
+
+export interface RunConfig {
+  /** Hugging Face model folder (config.json + weights + tokenizer files). */
+  readonly model: string;
+  /** FewGLUE task name, or `custom` (text / text_pair / label JSONL files). */
+  readonly task: string;
+  /** Data root: `<data>/<Task>/{train,dev32,val}.jsonl` (FewGLUE) or `<data>/{train,dev32,val}.jsonl` (custom). */
+  readonly data: string;
+  readonly method: MethodName;
+  readonly head: HeadName;
+  /** Virtual tokens m. */
+  readonly promptLength: number;
+  /** Prefix reparameterisation MLP hidden size (0 = none). */
+  readonly prefixProjection: number;
+  readonly init: 'random' | 'vocab' | 'text';
+  readonly initText: string;
+  readonly placement: 'before-cls' | 'after-cls';
+  readonly dynamicPosition: 'task' | 'instance';
+  readonly dynamicLength: boolean;
+  readonly poolSize: number;
+  readonly gamma: number;
+  readonly beta: number;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly evalBatchSize: number;
+  readonly maxLength: number;
+  readonly lr: number;
+  readonly weightDecay: number;
+  readonly warmupRatio: number;
+  readonly schedule: (typeof SCHEDULES)[number];
+  /** Global-norm clip (0 = off). */
+  readonly clip: number;
+  /** Train-mode dropout in the frozen encoder and the classifier. */
+  readonly dropout: boolean;
+  readonly evalEvery: number;
+  /** 0 = only at the end. */
+  readonly checkpointEvery: number;
+  readonly seed: number;
+  readonly backend: (typeof BACKENDS)[number];
+  readonly dtype: 'f32' | 'f64';
+}
+
+export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method'> = {
+  head: 'classifier', promptLength: 8, prefixProjection: 0, init: 'vocab', initText: '', placement: 'before-cls',
+  dynamicPosition: 'task', dynamicLength: false, poolSize: 4, gamma: 0.1, beta: 0.1,
+  steps: 100, batchSize: 8, evalBatchSize: 32, maxLength: 128, lr: 3e-3, weightDecay: 0.01, warmupRatio: 0.06,
+  schedule: 'linear', clip: 1, dropout: true, evalEvery: 20, checkpointEvery: 50, seed: 42, backend: 'cpu', dtype: 'f32',
+};
+
+export interface ConfigError {
+  readonly _tag: 'ConfigError';
+  /** Where the value came from: a file path or `--flag`. */
+  readonly source: string;
+  readonly field: string;
+  readonly message: string;
+}
+
+export const configError = (source: string, field: string, detail: string): ConfigError =>
+  ({ _tag: 'ConfigError', source, field, message: `${source}: field "${field}": ${detail}` });
+
+type Kind = 'string' | 'bool' | 'int' | 'posint' | 'num' | readonly string[];
+
+const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
+  model: 'string', task: 'string', data: 'string', method: METHODS, head: HEADS,
+  promptLength: 'posint', prefixProjection: 'int', init: ['random', 'vocab', 'text'], initText: 'string',
+  placement: ['before-cls', 'after-cls'], dynamicPosition: ['task', 'instance'], dynamicLength: 'bool', poolSize: 'posint',
+  gamma: 'num', beta: 'num', steps: 'posint', batchSize: 'posint', evalBatchSize: 'posint', maxLength: 'posint',
+  lr: 'num', weightDecay: 'num', warmupRatio: 'num', schedule: SCHEDULES, clip: 'num', dropout: 'bool',
+  evalEvery: 'posint', checkpointEvery: 'int', seed: 'int', backend: BACKENDS, dtype: ['f32', 'f64'],
+};
+
+export const CONFIG_FIELDS = Object.keys(KINDS) as (keyof RunConfig)[];
+
+/** Coerces one value (strings from the command line are parsed) or says why it cannot. */
+function coerce(kind: Kind, v: unknown): Either<string, unknown> {
+  const num = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+  if (Array.isArray(kind)) {
+    return typeof v === 'string' && kind.includes(v) ? E.right(v) : E.left(`must be one of ${kind.join(', ')}, got ${JSON.stringify(v)}`);
+  }
+  switch (kind) {
+    case 'string': return typeof v === 'string' ? E.right(v) : E.left(`must be a string, got ${JSON.stringify(v)}`);
+    case 'bool':
+      if (typeof v === 'boolean') return E.right(v);
+      if (v === 'true' || v === 'false') return E.right(v === 'true');
+      return E.left(`must be true or false, got ${JSON.stringify(v)}`);
+    case 'num': return typeof num === 'number' && Number.isFinite(num) ? E.right(num) : E.left(`must be a finite number, got ${JSON.stringify(v)}`);
+    case 'int': return typeof num === 'number' && Number.isSafeInteger(num) && num >= 0 ? E.right(num) : E.left(`must be an integer ≥ 0, got ${JSON.stringify(v)}`);
+    case 'posint': return typeof num === 'number' && Number.isSafeInteger(num) && num > 0 ? E.right(num) : E.left(`must be an integer ≥ 1, got ${JSON.stringify(v)}`);
+  }
+  return E.left('unknown kind');
+}
+
+/** Checks a partial config object from one source (file or flags); unknown fields are errors. */
+export function decodePartial(raw: unknown, source: string, flagName: (f: string) => string = (f) => f): Either<ConfigError, Partial<RunConfig>> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return E.left(configError(source, '(root)', 'must be a JSON object'));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined) continue;
+    const kind = (KINDS as Record<string, Kind | undefined>)[k];
+    if (!kind) return E.left(configError(source, flagName(k), `unknown option (known: ${CONFIG_FIELDS.join(', ')})`));
+    const c = coerce(kind, v);
+    if (E.isLeft(c)) return E.left(configError(source, flagName(k), c.left));
+    out[k] = c.right;
+  }
+  return E.right(out as Partial<RunConfig>);
+}
+
+/** Cross-field and range checks on the merged config. */
+export function validateConfig(c: RunConfig, source: string): Either<ConfigError, RunConfig> {
+  const bad = (field: keyof RunConfig, why: string) => E.left(configError(source, field, why));
+  if (c.model === '') return bad('model', 'is required (a Hugging Face model folder)');
+  if (c.task === '') return bad('task', 'is required');
+  if (c.data === '') return bad('data', 'is required (the data folder)');
+  if (!(c.lr > 0)) return bad('lr', `must be > 0, got ${c.lr}`);
+  if (c.weightDecay < 0) return bad('weightDecay', `must be ≥ 0, got ${c.weightDecay}`);
+  if (c.warmupRatio < 0 || c.warmupRatio > 1) return bad('warmupRatio', `must be in [0, 1], got ${c.warmupRatio}`);
+  if (c.clip < 0) return bad('clip', `must be ≥ 0 (0 = off), got ${c.clip}`);
+  if (c.init === 'text' && c.initText === '') return bad('initText', 'is required with init "text"');
+  if (c.method === 'prefix' && c.head === 'verbalizer' && c.placement !== 'before-cls') return bad('placement', 'only applies to soft prompts');
+  if (c.maxLength < 4) return bad('maxLength', `must be ≥ 4, got ${c.maxLength}`);
+  return E.right(c);
+}
+
+/** Reads a JSON config file as a partial config. */
+export function readConfigFile(path: string): Either<ConfigError, Partial<RunConfig>> {
+  let text: string;
+  try { text = readFileSync(path, 'utf8'); } catch (e) {
+    return E.left(configError(path, '(file)', `cannot read: ${e instanceof Error ? e.message : String(e)}`));
+  }
+  let json: unknown;
+  try { json = JSON.parse(text); } catch (e) {
+    return E.left(configError(path, '(file)', `not JSON: ${e instanceof Error ? e.message : String(e)}`));
+  }
+  return decodePartial(json, path);
+}
+
+/** defaults ← each layer in order (later wins) → validated RunConfig. */
+export function mergeConfig(layers: readonly Partial<RunConfig>[], source = 'config'): Either<ConfigError, RunConfig> {
+  const merged = Object.assign({ model: '', task: '', data: '', method: 'soft' }, DEFAULTS, ...layers) as RunConfig;
+  return validateConfig(merged, source);
+}
+
+/** Warm-up steps from the ratio (HF's ceil(ratio · total)). */
+export const warmupSteps = (c: RunConfig): number => Math.ceil(c.warmupRatio * c.steps);

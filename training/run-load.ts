@@ -1,0 +1,35 @@
+/** Reopening a finished (or interrupted) run folder: its effective config and its best parameters. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { loadCheckpoint } from './checkpoint.ts';
+import { RUN_FILES, runKey } from './loop.ts';
+import { adamw } from './optimizer.ts';
+import { CONFIG_FIELDS, decodePartial, mergeConfig, type RunConfig } from './run-config.ts';
+import { UsageError } from './run-setup.ts';
+import type { TaskModel, TrainParams } from './task-model.ts';
+import { cloneTree, disposeTree } from './tree-util.ts';
+
+/** `<run>/config.json` as a RunConfig (extra keys such as `modelSource` are ignored). */
+export function readRunConfig(run: string): RunConfig {
+  const file = join(run, RUN_FILES.config);
+  let json: unknown;
+  try { json = JSON.parse(readFileSync(file, 'utf8')); } catch (e) {
+    throw new UsageError(`--run ${run}: cannot read ${file} (${e instanceof Error ? e.message : String(e)}); is this a run folder written by \`promptgrad train\`?`);
+  }
+  const known = Object.fromEntries(Object.entries(json as object).filter(([k]) => (CONFIG_FIELDS as string[]).includes(k)));
+  const c = E.flatMap(decodePartial(known, file), (p) => mergeConfig([p], file));
+  if (E.isLeft(c)) throw new UsageError(c.left.message);
+  return c.right;
+}
+
+/** The best parameters (by dev metric) stored in `<run>/checkpoint`. */
+export async function loadBestParams(tm: TaskModel, run: string): Promise<{ best: TrainParams; step: number }> {
+  const init = tm.init(runKey(tm.cfg.seed));
+  const template = { params: { current: init, best: cloneTree(init) }, opt: adamw().init(init) };
+  const r = await loadCheckpoint(join(run, RUN_FILES.checkpoint), template)();
+  disposeTree(template.params); disposeTree(template.opt.slots);
+  if (E.isLeft(r)) throw new UsageError(`--run ${run}: ${r.left.message}`);
+  disposeTree(r.right.params.current); disposeTree(r.right.opt.slots);
+  return { best: r.right.params.best, step: r.right.opt.step };
+}

@@ -1,0 +1,54 @@
+/**
+ * From a RunConfig to everything the loop needs: backend, frozen model, tokenizer, task data and the
+ * task model. Loading failures come back as one RunSetupError with the file and field named.
+ */
+import { existsSync, statSync } from 'node:fs';
+import * as E from 'fp-ts/lib/Either.js';
+import type { Backend } from '../core/index.ts';
+import { cpuBackend } from '../core/index.ts';
+import { loadCheckpoint } from '../models/bert/checkpoint.ts';
+import { BertModel } from '../models/bert/model.ts';
+import type { RunConfig } from './run-config.ts';
+import { loadTaskData, type TaskData } from './task-data.ts';
+import { buildTaskModel, type TaskModel } from './task-model.ts';
+import { loadPromptTokenizer } from './text-encoding.ts';
+
+/** A user-facing failure (exit code 2 in the CLI): bad input, not a bug. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export interface RunSetup {
+  readonly tm: TaskModel;
+  readonly task: TaskData;
+  readonly backendNote: string;
+}
+
+export async function backendFor(choice: RunConfig['backend']): Promise<{ backend: Backend; note: string }> {
+  if (choice === 'cpu') return { backend: cpuBackend(), note: 'cpu backend' };
+  const select = await import('../core/backend/webgpu/select.ts').catch((e: unknown) => {
+    throw new UsageError(`--backend ${choice}: the WebGPU backend cannot be loaded (${e instanceof Error ? e.message : String(e)}); use --backend cpu`);
+  });
+  try {
+    return await select.selectBackend(choice);
+  } catch (e) {
+    throw new UsageError(`--backend ${choice}: ${e instanceof Error ? e.message : String(e)}; use --backend cpu`);
+  }
+}
+
+export async function loadModel(folder: string, dtype: RunConfig['dtype'], bk: Backend): Promise<BertModel> {
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`--model ${folder}: no such folder (expected a Hugging Face model folder with config.json and weights)`);
+  const ck = await loadCheckpoint(folder, dtype)();
+  if (E.isLeft(ck)) throw new UsageError(`--model: ${ck.left.message}`);
+  return BertModel.load(ck.right.weights, ck.right.config, bk, dtype);
+}
+
+export async function setupRun(cfg: RunConfig): Promise<RunSetup> {
+  const task = await loadTaskData(cfg.task, cfg.data)();
+  if (E.isLeft(task)) throw new UsageError(task.left.message);
+  const { backend, note } = await backendFor(cfg.backend);
+  const model = await loadModel(cfg.model, cfg.dtype, backend);
+  const tok = await loadPromptTokenizer(cfg.model)();
+  if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);
+  return { tm: buildTaskModel(model, tok.right, task.right, cfg), task: task.right, backendNote: note };
+}

@@ -1,0 +1,122 @@
+/**
+ * A frozen encoder + a prompt method + a task head, as one differentiable function of the trainable
+ * tree `{ prompt, head? }`: examples → padded batch → method's encoder inputs → encoder → logits [B, C].
+ * Heads: `classifier` (pooled first token → trainable Linear; a frozen seeded random pooler when the
+ * checkpoint has none) or `verbalizer` (MLM scores of one label word per class at the [MASK]).
+ * Methods register in METHOD_IMPLS (method-impls.ts); each gives init, encoder inputs and the offset its
+ * virtual tokens add in front of the text (to find the mask position).
+ */
+import {
+  add, crossEntropy, foldIn, keep, randomNormal, splitKey, tensor, zeros, type ParamTree, type PRNGKey, type Tensor,
+} from '../core/index.ts';
+import { fillMask } from '../data/index.ts';
+import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
+import { Linear } from '../models/bert/modules.ts';
+import { tokenBatch, type TokenBatch } from '../prompting/common.ts';
+import { classifierLogits, initClassifier, verbalizerLogits, type ClassifierParams } from '../prompting/heads.ts';
+import { methodImpl, type MethodImpl } from './method-impls.ts';
+import type { RunConfig } from './run-config.ts';
+import type { Example, TaskData } from './task-data.ts';
+import type { PromptTokenizer } from './text-encoding.ts';
+
+/** The trainable tree: the method's parameters and, for the classifier head, the head. */
+export interface TrainParams {
+  readonly [k: string]: ParamTree;
+  readonly prompt: ParamTree;
+}
+
+export interface ForwardOut {
+  readonly logits: Tensor;
+  /** Extra loss terms of the method (e.g. InfoPrompt's MI terms), already weighted; absent = none. */
+  readonly extraLoss?: Tensor;
+}
+
+export interface TaskModel {
+  readonly model: BertModel;
+  readonly tokenizer: PromptTokenizer;
+  readonly cfg: RunConfig;
+  readonly numLabels: number;
+  readonly method: MethodImpl;
+  /** Fresh trainable parameters (kept tensors). */
+  init(key: PRNGKey): TrainParams;
+  /** Host-side batch building (outside any trace). */
+  batch(examples: readonly Example[]): PreparedBatch;
+  forward(p: TrainParams, b: PreparedBatch, key?: PRNGKey): ForwardOut;
+  /** Mean cross-entropy (+ method terms) and the logits. */
+  loss(p: TrainParams, b: PreparedBatch, key?: PRNGKey): [Tensor, Tensor];
+}
+
+export interface PreparedBatch {
+  readonly tokens: TokenBatch;
+  readonly labels: Tensor;
+  /** Row-wise mask-token index in the text (verbalizer head). */
+  readonly maskIndex: readonly number[];
+  readonly hostLabels: readonly number[];
+}
+
+/** A frozen pooler for checkpoints without one: N(0, initializer_range²) weight, zero bias, from the seed. */
+export function randomPooler(model: BertModel, key: PRNGKey): Linear {
+  const d = model.cfg.hiddenSize;
+  return new Linear(
+    keep(randomNormal(model.bk, key, [d, d], 0, model.cfg.initializerRange, { dtype: model.dtype })),
+    keep(zeros(model.bk, [d], model.dtype)),
+  );
+}
+
+export function buildTaskModel(model: BertModel, tokenizer: PromptTokenizer, task: TaskData, cfg: RunConfig): TaskModel {
+  const method = methodImpl(cfg, model, tokenizer);
+  const numLabels = task.labels.length;
+  const root = foldIn([cfg.seed >>> 0, 0x50474144], 7);
+  const pooler = cfg.head === 'classifier' ? model.pooler ?? randomPooler(model, foldIn(root, 1)) : undefined;
+  const wordIds = cfg.head === 'verbalizer' ? task.verbalizer.map((w, c) => {
+    const id = tokenizer.wordId(w);
+    if (id === undefined) throw new Error(`verbalizer: label word "${w}" (class ${task.labels[c]}) is not a single token of this tokenizer`);
+    return id;
+  }) : [];
+  if (cfg.head === 'verbalizer' && !model.mlmHead) throw new Error(`head "verbalizer" needs an MLM head (cls.predictions.* / lm_head.*), ${cfg.model} has none: use --head classifier`);
+  // Virtual tokens (soft prompt or prefix, which shifts position ids) share the position table with the text.
+  const textBudget = Math.min(cfg.maxLength, model.cfg.maxPositionEmbeddings - cfg.promptLength - (model.cfg.modelType === 'roberta' ? model.cfg.padTokenId + 1 : 0));
+  if (textBudget < 4) throw new Error(`promptLength ${cfg.promptLength} leaves no room for text in ${model.cfg.maxPositionEmbeddings} positions`);
+  const pDrop = model.cfg.classifierDropout ?? model.cfg.hiddenDropoutProb;
+
+  const tm: TaskModel = {
+    model, tokenizer, cfg, numLabels, method,
+    init(key) {
+      const [kp, kh] = splitKey(key, 2);
+      const prompt = method.init(kp!);
+      return cfg.head === 'classifier' ? { prompt, head: initClassifier(model, numLabels, kh!) as unknown as ParamTree } : { prompt };
+    },
+    batch(examples) {
+      const views = examples.map((e) => (cfg.head === 'verbalizer' ? fillMask(e.pattern, tokenizer.maskToken) : e.view));
+      const h = tokenizer.encodeBatch(views, textBudget);
+      const maskIndex = cfg.head === 'verbalizer' ? examples.map((_, b) => {
+        const row = h.inputIds.subarray(b * h.T, (b + 1) * h.T);
+        const i = row.indexOf(tokenizer.maskTokenId);
+        if (i < 0) throw new Error(`verbalizer: example ${b} lost its mask token to truncation (max length ${textBudget})`);
+        return i;
+      }) : [];
+      const hostLabels = examples.map((e) => e.label);
+      return {
+        tokens: tokenBatch(model.bk, h.B, h.T, h.inputIds, h.attentionMask, model.cfg.modelType === 'roberta' ? undefined : h.tokenTypeIds),
+        labels: tensor(model.bk, Int32Array.from(hostLabels), { shape: [h.B], dtype: 'i32' }),
+        maskIndex, hostLabels,
+      };
+    },
+    forward(p, b, key) {
+      const [kEnc, kHead, kMethod] = key && cfg.dropout ? splitKey(key, 3) : [undefined, undefined, key];
+      const m = method.inputs(p['prompt']!, b.tokens, kMethod);
+      const inputs: EncoderInputs = kEnc ? { ...m.inputs, dropoutKey: kEnc } : m.inputs;
+      const h = model.encode(inputs).lastHiddenState;
+      const logits = cfg.head === 'classifier'
+        ? classifierLogits(model, h, p['head'] as unknown as ClassifierParams, { pooler: pooler!, ...(kHead ? { dropout: { key: kHead, p: pDrop } } : {}) })
+        : verbalizerLogits(model, h, b.maskIndex.map((i) => i + m.offset), wordIds);
+      return { logits, ...(m.extraLoss ? { extraLoss: m.extraLoss(h, logits) } : {}) };
+    },
+    loss(p, b, key) {
+      const out = tm.forward(p, b, key);
+      const ce = crossEntropy(out.logits, b.labels);
+      return [out.extraLoss ? add(ce, out.extraLoss) : ce, out.logits];
+    },
+  };
+  return tm;
+}
