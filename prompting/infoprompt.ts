@@ -90,7 +90,7 @@ function tokenAt(model: BertModel, h: Tensor, pos: number): Tensor {
 
 /** Classifier on the pooler applied to the masked mean of h [B, S, d] (mask [B, S]) → logits [B, C]. */
 export function meanReadoutLogits(model: BertModel, h: Tensor, mask: Tensor, head: ClassifierParams, pooler?: Linear): Tensor {
-  const [B, S, d] = h.shape as [number, number, number];
+  const [B, , d] = h.shape as [number, number, number];
   const w = cast(mask, h.dtype);
   const pooled = div(sum(mul(h, expandDims(w, -1)), 1), expandDims(sum(w, 1), -1)); // [B, d]
   return classifierLogits(model, reshape(pooled, [B, 1, d]), head, pooler ? { pooler } : {});
@@ -125,6 +125,12 @@ export interface InfoPromptStepInputs {
   readonly pooler?: Linear;
   /** false: bottleneck means instead of samples (evaluation). */
   readonly sample?: boolean;
+  /**
+   * The prompt L_rep's critic anchors on ([m, d] or [B, m, d]); default the current prompt. L_rep
+   * detaches it anyway, so passing a constant copy changes no value or gradient — it only makes the
+   * objective a smooth function of the prompt for finite-difference checks.
+   */
+  readonly repAnchor?: Tensor;
 }
 
 export interface InfoPromptOutputs {
@@ -153,7 +159,7 @@ export function infoPromptForward(model: BertModel, params: InfoPromptModelParam
   const head = infoPromptHeadLoss({ prompt: P, headRep: params.head.weight, tokenEmbeds: model.embed(batch.inputIds), attentionMask: batch.attentionMask }).loss;
   const r = cfg.negativesPerExample ?? 4;
   const unprompted = concat(Array.from({ length: r }, () => cls()), 0); // [r·B, d]
-  const repOut = infoPromptRepLoss({ prompt: P, prompted: tokenAt(model, h, 0), unprompted, params: params.rep, key: x.key, sample: x.sample ?? true });
+  const repOut = infoPromptRepLoss({ prompt: x.repAnchor ?? P, prompted: tokenAt(model, h, 0), unprompted, params: params.rep, key: x.key, sample: x.sample ?? true });
   const parts = { task, head, rep: repOut.loss, kl: repOut.kl };
   return { loss: infoPromptLoss(parts, cfg.weights ?? {}), logits, parts };
 }

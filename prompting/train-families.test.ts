@@ -38,15 +38,15 @@ const batch: TokenBatch = syntheticBatch(bk, rows, 12);
 const labels = tensor(bk, Int32Array.from(labelsHost), { shape: [8], dtype: 'i32' });
 
 /** Runs STEPS Adam steps of `lossFn`; returns the loss curve. */
-function train<P extends ParamTree>(params0: P, lr: number, lossFn: (p: P, step: number) => Tensor): number[] {
+function train<P extends object>(params0: P, lr: number, lossFn: (p: P, step: number) => Tensor): number[] {
   let params = params0;
-  const opt = new Adam(params, lr);
+  const opt = new Adam(params as ParamTree, lr);
   const losses: number[] = [];
   for (let s = 0; s < STEPS; s++) {
     scope(bk, () => {
-      const [loss, g] = valueAndGrad((p: P) => lossFn(p, s))(params);
+      const [loss, g] = valueAndGrad((p: P) => lossFn(p, s))(params) as [Tensor, P];
       losses.push(loss.dataSync()[0]!);
-      params = opt.step(params, g);
+      params = opt.step(params as ParamTree, g as ParamTree) as P;
       return undefined;
     });
   }
