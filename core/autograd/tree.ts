@@ -1,7 +1,12 @@
 /** Parameter trees: nested plain objects and arrays whose leaves are tensors. */
 import { Tensor } from '../tensor/tensor.ts';
 
-export type ParamTree = Tensor | readonly ParamTree[] | { readonly [key: string]: ParamTree };
+/**
+ * A parameter tree: a Tensor, or nested plain objects / arrays whose leaves are tensors. Typed as
+ * `object` so that interface-typed trees (interfaces have no index signature) are accepted as they
+ * are; the structure is walked, and non-tensor leaves ignored, at run time.
+ */
+export type ParamTree = object;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
@@ -27,8 +32,11 @@ export function treeMap<T>(tree: T, f: (leaf: Tensor, path: string) => Tensor, p
   return go(tree, path) as T;
 }
 
-/** Maps two trees of the same structure leaf by leaf (e.g. an optimiser update). */
-export function treeMap2<T extends ParamTree>(a: T, b: T, f: (x: Tensor, y: Tensor, path: string) => Tensor): T {
+/**
+ * Maps two trees of the same structure leaf by leaf (e.g. an optimiser update). Unconstrained `T` so
+ * that interfaces (which have no index signature) are accepted as trees.
+ */
+export function treeMap2<T>(a: T, b: T, f: (x: Tensor, y: Tensor, path: string) => Tensor): T {
   const bs = new Map(treeLeaves(b).map(({ path, leaf }) => [path, leaf]));
   return treeMap(a, (x, p) => {
     const y = bs.get(p);

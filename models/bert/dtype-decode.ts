@@ -47,7 +47,8 @@ export function decodeElements(
   const n = Math.floor(bytes.length / size);
   // A fresh, aligned copy lets us view the bytes directly when the byte order matches the host.
   const fast = littleEndian === HOST_LE;
-  const buf = fast ? bytes.slice(0, n * size).buffer : new ArrayBuffer(0);
+  // Uint8Array.prototype.slice copies even when `bytes` is a Node Buffer (whose own slice is a view of a pooled buffer)
+  const buf = fast ? Uint8Array.prototype.slice.call(bytes, 0, n * size).buffer : new ArrayBuffer(0);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (src) {
     case 'F32': {
