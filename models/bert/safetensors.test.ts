@@ -75,6 +75,15 @@ test('reference.safetensors: I32 tensors stay i32 and select skips the rest', ()
   assert.is(ids.data[0], 2); // [CLS]
 });
 
+test('a Node Buffer input (pooled, slice is a view) decodes like a Uint8Array', () => {
+  const url = new URL('bert-tiny/model.safetensors', FIX);
+  const fromBuffer = parseSafetensorsOrThrow(readFileSync(url), 'model.safetensors');
+  const fromCopy = parseSafetensorsOrThrow(fixture('bert-tiny/model.safetensors'), 'model.safetensors');
+  fromBuffer.tensors.forEach((t, i) => assert.equal(Array.from(t.data), Array.from(fromCopy.tensors[i]!.data), t.name));
+  const small = Buffer.concat([Buffer.alloc(3, 7), Buffer.from(serializeSafetensors([{ name: 'x', dtype: 'f32', shape: [2], data: Float32Array.from([1.5, -2]) }]))]).subarray(3);
+  assert.equal(Array.from(parseSafetensorsOrThrow(small, 'pooled').tensors[0]!.data), [1.5, -2]);
+});
+
 test('round trip f32 / f64 / i32, odd names, scalars and empty tensors', () => {
   const tensors: RawTensor[] = [
     { name: 'b.weight', dtype: 'f32', shape: [2, 3], data: Float32Array.from([1, -2, 3.5, 1e-30, Infinity, -0]) },
