@@ -64,7 +64,8 @@ async function worker() {
       console.log(`FAIL ${file} (no uvu summary; exit ${r.code}) ${secs}s`);
       continue;
     }
-    const bad = total - ok - skip + (r.code !== 0 && total === ok + skip ? 1 : 0);
+    // uvu's Total counts the tests that ran (skipped ones are reported separately)
+    const bad = total - ok + (r.code !== 0 && total === ok ? 1 : 0);
     passed += ok; failed += bad; skipped += skip;
     if (bad > 0) failures.push([file, r.out]);
     const notes = [...r.out.matchAll(/^SKIP: (.*)$/gm)].map((m) => m[1]);

@@ -113,10 +113,16 @@ export function vjp<P>(f: (x: P) => Tensor, x: P): [Tensor, (cotangent: Tensor) 
     if (ct.shape.length !== y.shape.length || ct.shape.some((d, i) => d !== y.shape[i])) {
       throw new Error(`vjp: cotangent ${fmt(ct.shape)} does not match the output ${fmt(y.shape)}`);
     }
+    if (ct.dtype !== y.dtype) throw new TypeError(`vjp: cotangent is ${ct.dtype}, the output is ${y.dtype}`);
     const gmap = tape.backward(y, ct);
+    const used = new Set<Tensor>([ct]);
     return treeMap(traced, (t) => {
       const g = t.trace ? gmap.get(t.trace.key) : undefined;
-      return g ?? new Tensor(t.backend, t.backend.fill(t.size, 0, t.dtype), t.shape, t.dtype);
+      if (!g) return new Tensor(t.backend, t.backend.fill(t.size, 0, t.dtype), t.shape, t.dtype);
+      // never hand back the caller's cotangent (or one tensor twice): disposing one would free the other
+      const own = used.has(g) ? untraced(g) : g;
+      used.add(own);
+      return own;
     });
   };
   return [untraced(y), pullback];

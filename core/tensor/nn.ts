@@ -33,6 +33,7 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
     throw new ShapeError(`crossEntropy: labels must be i32 ${fmt(lead)} for logits ${fmt(logits.shape)}, got ${labels.dtype} ${fmt(labels.shape)}`);
   }
   const ignore = opts.ignoreIndex ?? -100;
+  checkLabels(labels, C, ignore);
   const valid = cast(notEqual(labels, ignore), logits.dtype);
   let target = oneHot(labels, C, logits.dtype);
   const eps = opts.labelSmoothing ?? 0;
@@ -42,6 +43,19 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
     case 'none': return perExample;
     case 'sum': return sum(perExample);
     case 'mean': return div(sum(perExample), sum(valid));
+  }
+}
+
+/**
+ * torch raises on a label outside [0, C) that is not ignore_index. Labels are host data, so backends
+ * that read synchronously (CPU) check them here; on WebGPU the data loaders validate labels instead.
+ */
+function checkLabels(labels: Tensor, C: number, ignore: number): void {
+  if (labels.backend.name === 'webgpu') return;
+  const host = labels.dataSync();
+  for (let i = 0; i < host.length; i++) {
+    const v = host[i]!;
+    if (v !== ignore && (v < 0 || v >= C)) throw new RangeError(`crossEntropy: label ${v} at position ${i} is out of range for ${C} classes (ignoreIndex ${ignore})`);
   }
 }
 

@@ -1,40 +1,32 @@
 /**
- * Reproductions of core bugs found by the property suite that are not fixed yet. Each test states the
- * expected (torch-compatible) behaviour and FAILS on the current core. They are skipped by default so
- * that the shared suite stays green; run them with PROMPTGRAD_KNOWN_BUGS=1. Delete a case once fixed.
+ * Regression tests for core bugs the property suite found (all fixed): each states the expected,
+ * torch-compatible behaviour.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { argmax, cpuBackend, crossEntropy, exp, oneHot, pow, scope, sum, tensor, valueAndGrad, vjp, type Tensor } from '../../core/index.ts';
 
 const bk = cpuBackend();
-const on = process.env['PROMPTGRAD_KNOWN_BUGS'] === '1';
-// Not test.skip: uvu's "Total" excludes skipped tests and scripts/test.mjs would count them as negative failures.
-const listed: string[] = [];
-const bug = (name: string, fn: () => void) => {
-  if (on) test(name, fn);
-  else listed.push(name);
-};
 
-bug('crossEntropy: a label outside [0, C) that is not ignoreIndex must throw (it silently adds 0 to the loss and 1 to the mean count)', () => {
+test('crossEntropy: a label outside [0, C) that is not ignoreIndex must throw (it silently adds 0 to the loss and 1 to the mean count)', () => {
   scope(bk, () => {
     const logits = tensor(bk, [[1, 2, 3], [0, 0, 0]], { dtype: 'f64' });
     assert.throws(() => crossEntropy(logits, tensor(bk, [5, 0], { dtype: 'i32' })), /out of (range|bounds)/);
   });
 });
 
-bug('pow: d/db a^b at a = 0, b > 0 is 0 (torch masks it), not NaN', () => {
+test('pow: d/db a^b at a = 0, b > 0 is 0 (torch masks it), not NaN', () => {
   scope(bk, () => {
     const [, g] = valueAndGrad((p: { a: Tensor; b: Tensor }) => sum(pow(p.a, p.b)))({ a: tensor(bk, [0, 1], { dtype: 'f64' }), b: tensor(bk, [2, 2], { dtype: 'f64' }) });
     assert.equal(Array.from(g.b.dataSync()), [0, 0]);
   });
 });
 
-bug('argmax: a NaN is the maximum (numpy/torch, and consistent with max(), which returns NaN)', () => {
+test('argmax: a NaN is the maximum (numpy/torch, and consistent with max(), which returns NaN)', () => {
   scope(bk, () => assert.equal(Array.from(argmax(tensor(bk, [1, NaN, 3], { dtype: 'f64' })).dataSync()), [1]));
 });
 
-bug('vjp: the pullback of the identity must not hand back the caller\'s cotangent object', () => {
+test('vjp: the pullback of the identity must not hand back the caller\'s cotangent object', () => {
   scope(bk, () => {
     const [, pullback] = vjp((t: Tensor) => t, tensor(bk, [1, 2], { dtype: 'f64' }));
     const ct = tensor(bk, [1, 1], { dtype: 'f64' });
@@ -44,21 +36,15 @@ bug('vjp: the pullback of the identity must not hand back the caller\'s cotangen
   });
 });
 
-bug('vjp: a cotangent of the wrong dtype is refused by the pullback, naming both dtypes', () => {
+test('vjp: a cotangent of the wrong dtype is refused by the pullback, naming both dtypes', () => {
   scope(bk, () => {
     const [, pullback] = vjp((t: Tensor) => exp(t), tensor(bk, [1], { dtype: 'f64' }));
     assert.throws(() => pullback(tensor(bk, [1], { dtype: 'f32' })), /^vjp: cotangent .*f32.*f64/);
   });
 });
 
-bug('oneHot: a negative depth is a clear error naming oneHot', () => {
+test('oneHot: a negative depth is a clear error naming oneHot', () => {
   scope(bk, () => assert.throws(() => oneHot(tensor(bk, [0], { dtype: 'i32' }), -1), /oneHot/));
 });
-
-if (!on) {
-  test(`${listed.length} known core bugs listed (set PROMPTGRAD_KNOWN_BUGS=1 to run them)`, () => {
-    console.log(`SKIP: ${listed.length} known core bugs (PROMPTGRAD_KNOWN_BUGS=1 to run)`);
-  });
-}
 
 test.run();

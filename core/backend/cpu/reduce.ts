@@ -47,6 +47,7 @@ export function argmaxRef(x: AnyTypedArray, shape: Shape, axis: number): Int32Ar
       let best = -Infinity, arg = 0;
       for (let k = 0; k < n; k++) {
         const v = x[(o * n + k) * inner + i]!;
+        if (v !== v) { arg = k; break; } // NaN is the maximum (numpy / torch)
         if (v > best) { best = v; arg = k; }
       }
       out[o * inner + i] = arg;

@@ -73,7 +73,9 @@ const binaryRules: { [O in BinaryOp]: BinaryRule } = {
   sub: (dy) => [() => dy, () => neg(dy)],
   mul: (dy, a, b) => [() => mul(dy, b), () => mul(dy, a)],
   div: (dy, a, b) => [() => div(dy, b), () => neg(div(mul(dy, a), square(b)))],
-  pow: (dy, a, b, y) => [() => mul(dy, mul(b, pow(a, sub(b, 1)))), () => mul(dy, mul(y, log(a)))],
+  // d/db = y·log a, masked to 0 where a = 0 and b ≥ 0 (torch's rule; the limit of b·log a there)
+  pow: (dy, a, b, y) => [() => mul(dy, mul(b, pow(a, sub(b, 1)))),
+    () => mul(dy, where(mul(compare('eq', a, 0), compare('ge', b, 0)), 0, mul(y, log(a))))],
   // ties split the gradient evenly (torch.maximum's rule)
   max: (dy, a, b) => [() => mul(dy, tieWeight(a, b)), () => mul(dy, tieWeight(b, a))],
   min: (dy, a, b) => [() => mul(dy, tieWeight(b, a)), () => mul(dy, tieWeight(a, b))],

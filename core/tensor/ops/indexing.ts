@@ -41,6 +41,7 @@ const oneHotPrim = noGrad('oneHot');
 export function oneHot(indices: Tensor, depth: number, dtype: DType = 'f32'): Tensor {
   const bk = backendOf('oneHot', [indices]);
   requireDtype('oneHot', indices, 'i32', 'indices');
+  if (!Number.isInteger(depth) || depth < 0) throw new RangeError(`oneHot: depth must be a non-negative integer, got ${depth}`);
   const shape = [...indices.shape, depth];
   return bind(oneHotPrim, [indices], depth, { id: bk.oneHot(indices, depth, dtype), shape, dtype });
 }
