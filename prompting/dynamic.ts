@@ -12,19 +12,18 @@
  * forward is exactly one candidate; the backward gives ∂L/∂w_j = ⟨∂L/∂x, candidate_j⟩.
  * Attention mask and token types are integers, so they follow the row's argmax split (host side).
  *
- * Length: w_len [B, m] over lengths 1..m; token i keeps weight g_i = Σ_{l > i} w_len[l] (the
- * cumulative-sum form, a matmul with an upper-triangular ones matrix). Token i is masked out of
- * attention when g_i = 0 (exact with the hard sample), and its embedding is gated g_i·P_i. Deviation:
- * a soft mask through the encoder's additive mask (1 − g)·finfo.min has derivative ~1e308, so the
- * gradient to the length choice flows through the gate instead (it sees the kept tokens only; a
- * multiplicative attention weight in the encoder would also give the "longer" direction).
+ * Length: w_len [B, m] over lengths 1..m; token i keeps weight g_i = Σ_{l ≥ i} w_len[l] (the
+ * cumulative-sum form, a matmul with an upper-triangular ones matrix). g is the prompt tokens'
+ * multiplicative attention key weight (`EncoderInputs.keyWeights`): g_i = 0 masks token i exactly
+ * (the hard sample's forward), and the gradient reaches every length, longer ones included — an
+ * additive mask (1 − g)·finfo.min would have a derivative of ~1e308 instead.
  *
  * Pool: k prompt sets P [k, m, d] mixed per instance by softmax(tanh(Linear(d, k)(x̄))).
  * Instance-level nets read x̄ [B, d]: the masked mean of the frozen encoder's output on the
  * *unprompted* input, stopGradient'ed (one extra encoder pass; pass it in via `pooled` to reuse it).
  */
 import {
-  add, broadcastTo, concat, expandDims, gather, keep, linear, matmul, mean, mul, oneHot, argmax, randomUniform,
+  add, broadcastTo, concat, expandDims, full, gather, keep, linear, matmul, mean, mul, oneHot, argmax, randomUniform,
   relu, reshape, softmax, splitKey, stopGradient, sum, tanh, tensor, zeros, cast,
   type PRNGKey, type Tensor,
 } from '../core/index.ts';
@@ -188,15 +187,13 @@ export function applyDynamicPrompt(model: BertModel, params: DynamicPromptParams
     prompt = reshape(matmul(poolW, reshape(params.prompt, [k, m * d])), [B, m, d]);
   } else prompt = broadcastTo(expandDims(params.prompt, 0), [B, m, d]);
 
-  // Length gate g [B, m] = w_len · U, U[l, i] = 1 for l ≥ i.
+  // Length gate g [B, m] = w_len · U, U[l, i] = 1 for l ≥ i: prompt token i's attention key weight.
   let lenW: Tensor | undefined;
-  let gateHost: ArrayLike<number> | undefined;
+  let gate: Tensor | undefined;
   if (params.length) {
     lenW = select(choiceLogits(params.length, B, pooled, relu_), kLen, opts.sample);
     const U = tensor(bk, Float64Array.from({ length: m * m }, (_, q) => (Math.floor(q / m) >= q % m ? 1 : 0)), { shape: [m, m], dtype: model.dtype });
-    const gate = matmul(lenW, U);
-    gateHost = gate.dataSync();
-    prompt = mul(prompt, expandDims(gate, -1));
+    gate = matmul(lenW, U);
   }
 
   const table = reshape(concat([model.embed(batch.inputIds), prompt], 1), [B * S, d]);
@@ -220,20 +217,26 @@ export function applyDynamicPrompt(model: BertModel, params: DynamicPromptParams
     split = new Int32Array(B).fill(m);
   }
 
-  // Integer side (host): mask (prompt token i attends iff g_i > 0) and token types, per the row's split.
-  const mask = new Int32Array(B * S), types = new Int32Array(B * S);
+  // Integer side (host): mask and token types per the row's split; prompt tokens are unmasked and
+  // the length choice acts through multiplicative key weights (gate 0 = masked, differentiably).
+  const mask = new Int32Array(B * S), types = new Int32Array(B * S), rows = new Int32Array(B * S);
   const hm = batch.host.attentionMask, ht = batch.host.tokenTypeIds;
   for (let b = 0; b < B; b++) {
     const idx = layoutIndex(1, T, m, n.subarray(b, b + 1), split[b]!);
     for (let s = 0; s < S; s++) {
       const src = idx[s]!;
-      if (src >= T) { mask[b * S + s] = !gateHost || gateHost[b * m + src - T]! > 0 ? 1 : 0; types[b * S + s] = 0; }
+      rows[b * S + s] = b * S + src;
+      if (src >= T) { mask[b * S + s] = 1; types[b * S + s] = 0; }
       else { mask[b * S + s] = hm[b * T + src]!; types[b * S + s] = ht ? ht[b * T + src]! : 0; }
     }
   }
+  const keyWeights = gate
+    ? reshape(gather(reshape(concat([full(bk, [B, T], 1, model.dtype), gate], 1), [B * S, 1]), tensor(bk, rows, { shape: [B * S], dtype: 'i32' })), [B, S])
+    : undefined;
   return {
     inputs: {
       inputsEmbeds,
+      ...(keyWeights ? { keyWeights } : {}),
       attentionMask: tensor(bk, mask, { shape: [B, S], dtype: 'i32' }),
       ...(batch.tokenTypeIds ? { tokenTypeIds: tensor(bk, types, { shape: [B, S], dtype: 'i32' }) } : {}),
     },

@@ -89,11 +89,21 @@ export const variance = (x: Tensor, axis = -1, keepdims = false): Tensor => {
 /**
  * Scaled dot-product attention as matmul + masked softmax + matmul (the reference composite):
  * q [B, H, Tq, Dh], k/v [B, H, Tk, Dh], additive `bias` broadcastable to [B, H, Tq, Tk].
+ * `keyWeights` (broadcastable to [B, H, Tq, Tk], values in [0, 1]) scale each key's softmax
+ * numerator and renormalise: a weight of 0 is exactly a mask, and unlike an additive mask the result
+ * is differentiable in the weight (dynamic prompt length).
  */
-export function attention(q: Tensor, k: Tensor, v: Tensor, bias?: Tensor, scale = 1 / Math.sqrt(q.shape.at(-1)!)): Tensor {
+export function attention(q: Tensor, k: Tensor, v: Tensor, bias?: Tensor, scale = 1 / Math.sqrt(q.shape.at(-1)!), keyWeights?: Tensor): Tensor {
   let scores = mul(matmul(q, k, false, true), scale);
   if (bias) scores = add(scores, bias);
-  return matmul(softmax(scores, -1), v);
+  return matmul(attentionProbs(softmax(scores, -1), keyWeights), v);
+}
+
+/** Reweights softmax probabilities by per-key weights and renormalises each row. */
+export function attentionProbs(probs: Tensor, keyWeights?: Tensor): Tensor {
+  if (!keyWeights) return probs;
+  const w = mul(probs, keyWeights);
+  return div(w, sum(w, -1, true));
 }
 
 export const mse = (a: Tensor, b: Tensor): Tensor => mean(mul(sub(a, b), sub(a, b)));

@@ -5,7 +5,7 @@
  * are concatenated in front of this layer's keys and values.
  */
 import {
-  add, attention, concat, dropout, gelu, matmul, mul, permute, pow, relu, reshape, softmax, splitKey, tanh,
+  add, attention, attentionProbs, concat, dropout, gelu, matmul, mul, permute, pow, relu, reshape, softmax, splitKey, tanh,
   type PRNGKey, type Tensor,
 } from '../../core/index.ts';
 import type { BertConfig, HiddenAct } from './config.ts';
@@ -46,8 +46,11 @@ export class BertSelfAttention {
     return permute(reshape(x, [B, T, this.heads, d / this.heads]), [0, 2, 1, 3]);
   }
 
-  /** x [B, T, d]; maskBias additive [B, 1, 1, m+T]; prefix [B, H, m, Dh] → context [B, T, d]. */
-  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey): Tensor {
+  /**
+   * x [B, T, d]; maskBias additive [B, 1, 1, m+T]; prefix [B, H, m, Dh]; keyWeights [B, 1, 1, m+T]
+   * (multiplicative, see `attention`) → context [B, T, d].
+   */
+  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey, keyWeights?: Tensor): Tensor {
     const [B, T, d] = x.shape as [number, number, number];
     const q = this.heads_(this.query.forward(x));
     let k = this.heads_(this.key.forward(x));
@@ -55,17 +58,17 @@ export class BertSelfAttention {
     if (prefix) { k = concat([prefix.key, k], 2); v = concat([prefix.value, v], 2); }
     // Attention-probability dropout needs the probabilities, so it takes the unfused composite path.
     const ctxH = dropoutKey && this.probsDropout > 0
-      ? attentionWithDropout(q, k, v, maskBias, dropoutKey, this.probsDropout)
-      : attention(q, k, v, maskBias);
+      ? attentionWithDropout(q, k, v, maskBias, dropoutKey, this.probsDropout, keyWeights)
+      : attention(q, k, v, maskBias, 1 / Math.sqrt(q.shape.at(-1)!), keyWeights);
     return reshape(permute(ctxH, [0, 2, 1, 3]), [B, T, d]);
   }
 
   dispose(): void { this.query.dispose(); this.key.dispose(); this.value.dispose(); }
 }
 
-function attentionWithDropout(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, key: PRNGKey, p: number): Tensor {
+function attentionWithDropout(q: Tensor, k: Tensor, v: Tensor, bias: Tensor, key: PRNGKey, p: number, keyWeights?: Tensor): Tensor {
   const scores = add(mul(matmul(q, k, false, true), 1 / Math.sqrt(q.shape.at(-1)!)), bias);
-  return matmul(dropout(softmax(scores, -1), key, p), v);
+  return matmul(dropout(attentionProbs(softmax(scores, -1), keyWeights), key, p), v);
 }
 
 /** dense → dropout → LayerNorm(x + residual): HF BertSelfOutput and BertOutput share this shape. */
@@ -104,9 +107,9 @@ export class BertLayer {
     );
   }
 
-  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey): Tensor {
+  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey, keyWeights?: Tensor): Tensor {
     const [k1, k2, k3] = dropoutKey ? splitKey(dropoutKey, 3) : [];
-    const attn = this.attentionOutput.forward(this.selfAttention.forward(x, maskBias, prefix, k1), x, k2);
+    const attn = this.attentionOutput.forward(this.selfAttention.forward(x, maskBias, prefix, k1, keyWeights), x, k2);
     const inter = activation(this.act, this.intermediate.forward(attn));
     return this.output.forward(inter, attn, k3);
   }

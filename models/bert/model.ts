@@ -29,6 +29,11 @@ export interface EncoderInputs {
   readonly prefixMask?: Tensor;
   /** Host copy of the input ids, needed only for RoBERTa's default position ids. */
   readonly hostInputIds?: Int32Array;
+  /**
+   * [B, m+T] multiplicative key weights in [0, 1] (1 = as the mask says; 0 = masked, differentiably):
+   * dynamic prompting's length choice uses them so its gradient reaches the choice.
+   */
+  readonly keyWeights?: Tensor;
   /** Train-mode dropout with this key; absent = eval mode (deterministic). */
   readonly dropoutKey?: PRNGKey;
 }
@@ -89,8 +94,9 @@ export class BertModel {
     if (m > 0) mask = concat([inp.prefixMask ? cast(inp.prefixMask, this.dtype) : full(bk, [B, m], 1, this.dtype), mask], 1);
     const maskBias = mul(reshape(sub(1, mask), [B, 1, 1, m + T]), MASK_MIN[this.dtype]);
 
+    const kw = inp.keyWeights ? reshape(inp.keyWeights, [B, 1, 1, m + T]) : undefined;
     let h = embeddings;
-    this.layers.forEach((layer, i) => { h = layer.forward(h, maskBias, inp.prefix?.[i], kLayers[i]); });
+    this.layers.forEach((layer, i) => { h = layer.forward(h, maskBias, inp.prefix?.[i], kLayers[i], kw); });
     return { embeddings, lastHiddenState: h };
   }
 

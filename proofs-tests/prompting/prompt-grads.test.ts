@@ -101,10 +101,13 @@ test('dynamic hard path: the forward is exactly one layout candidate; the ST gra
     const out = applyDynamicPrompt(model, params, batch, cfg, { sample: { key: prngKey(seed + 1), tau: 1 } });
     const w = out.weights.position!.dataSync();
     for (const v of w) assert.ok(v === 0 || v === 1);
-    const mask = out.inputs.attentionMask!.dataSync(), lw = out.weights.length!.dataSync();
+    // The length choice acts through multiplicative key weights: keys attended = mask · weight.
+    const mask = out.inputs.attentionMask!.dataSync(), kw = out.inputs.keyWeights!.dataSync(), lw = out.weights.length!.dataSync();
     rows.forEach((r, b) => {
       const len = Array.from(lw.slice(b * 3, b * 3 + 3)).indexOf(1) + 1;
-      assert.is(Array.from(mask.slice(b * 10, b * 10 + 10)).reduce((a, v) => a + v, 0), r.length + 2 + len, 'mask ones = n + chosen length');
+      let attended = 0;
+      for (let s = b * 10; s < b * 10 + 10; s++) { assert.ok(kw[s] === 0 || kw[s] === 1); attended += mask[s]! * kw[s]!; }
+      assert.is(attended, r.length + 2 + len, 'keys attended = n + chosen length');
     });
     const head = initClassifier(model, 2, prngKey(seed + 2));
     const [, g] = valueAndGrad((q: DynamicPromptParams) => crossEntropy(classifierLogits(model, model.encode(applyDynamicPrompt(model, q, batch, cfg, { sample: { key: prngKey(seed + 1), tau: 1 } }).inputs).lastHiddenState, head), labels))(params);
