@@ -1,0 +1,61 @@
+/** Acquiring a WebGPU adapter and device through Dawn (npm `webgpu`), with errors that say what to install. */
+import { create, globals } from 'webgpu';
+
+export class NoAdapterError extends Error {
+  override readonly name = 'NoAdapterError';
+  constructor(detail: string) {
+    super(
+      `no WebGPU adapter found (${detail}). Dawn needs a Vulkan driver: on Debian bookworm install Mesa's lavapipe ` +
+      'from bookworm-backports (`apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`, as ' +
+      '.ci/install-system-libs.sh does; plain bookworm Mesa 22 is too old); on a machine with a GPU install the ' +
+      "vendor's Vulkan driver.",
+    );
+  }
+}
+
+export interface DeviceOptions {
+  readonly powerPreference?: GPUPowerPreference;
+  /** Where the one-line adapter description goes (default console.log; pass () => {} to silence). */
+  readonly log?: (line: string) => void;
+}
+
+export interface Acquired {
+  readonly device: GPUDevice;
+  /**
+   * The Dawn instance and adapter. Hold them as long as the device: if the GPU object is collected
+   * while its device lives, the binding crashes (segfault / futex abort inside mapAsync).
+   */
+  readonly owners: readonly [GPU, GPUAdapter];
+  readonly info: string;
+  readonly limits: GPUSupportedLimits;
+}
+
+// the limits kernels specialise on; requested at the adapter's maximum
+const WANTED_LIMITS = [
+  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxStorageBuffersPerShaderStage',
+  'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY',
+] as const;
+
+let logged = false;
+
+export async function acquireDevice(opts: DeviceOptions = {}): Promise<Acquired> {
+  Object.assign(globalThis, globals);
+  let gpu: GPU;
+  try {
+    gpu = create([]);
+  } catch (e) {
+    throw new NoAdapterError(`Dawn failed to start: ${(e as Error).message}`);
+  }
+  const adapter = await gpu.requestAdapter(opts.powerPreference ? { powerPreference: opts.powerPreference } : undefined);
+  if (!adapter) throw new NoAdapterError('navigator.gpu.requestAdapter() returned null');
+  const i = adapter.info;
+  const info = [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unnamed adapter';
+  if (!logged) {
+    logged = true;
+    (opts.log ?? console.log)(`webgpu: adapter ${info}`);
+  }
+  const requiredLimits: Record<string, number> = {};
+  for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
+  const device = await adapter.requestDevice({ requiredLimits, label: 'promptgrad' });
+  return { device, owners: [gpu, adapter], info, limits: device.limits };
+}

@@ -1,0 +1,224 @@
+/**
+ * The WebGPU backend: f32 and i32 storages in pooled GPUBuffers, every kernel a WGSL program from
+ * kernels/wgsl/, held to the CPU reference by proofs-tests/kernels. No CPU fallback: a missing kernel
+ * or dtype throws UnsupportedOp.
+ */
+import {
+  UnsupportedOp, type AdamWHyper, type Backend, type BinaryOp, type CompareOp, type DataId, type MatmulOptions,
+  type ReduceOp, type TensorRef, type UnaryOp,
+} from '../backend.ts';
+import { dtypeOfArray, type AnyTypedArray, type DType } from '../../tensor/dtype.ts';
+import { ScopeStack } from '../../tensor/scope.ts';
+import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.ts';
+import type { Program } from '../../../kernels/wgsl/common.ts';
+import { adamwProgram } from '../../../kernels/wgsl/adamw.ts';
+import {
+  binaryExpr, castExpr, compareExpr, fillProgram, I32_UNARY, mapProgram, unaryExpr, whereExpr, type MapInput,
+} from '../../../kernels/wgsl/elementwise.ts';
+import { gatherProgram, oneHotProgram, scatterAddProgram } from '../../../kernels/wgsl/gather.ts';
+import { layerNormDwProgram, layerNormDxProgram, layerNormProgram } from '../../../kernels/wgsl/layernorm.ts';
+import { matmulNaiveProgram, matmulTiledProgram, tileFor, type Tile } from '../../../kernels/wgsl/matmul.ts';
+import { concatPartProgram, padProgram, stridedProgram } from '../../../kernels/wgsl/movement.ts';
+import { argmaxProgram, reduceProgram } from '../../../kernels/wgsl/reduce.ts';
+import { softmaxProgram } from '../../../kernels/wgsl/softmax.ts';
+import { acquireDevice, type DeviceOptions } from './device.ts';
+import { GpuRuntime } from './runtime.ts';
+
+export { NoAdapterError } from './device.ts';
+export { ShaderError } from './runtime.ts';
+
+export interface WebGpuOptions extends DeviceOptions {
+  /** 'naive' selects matmul v1 (parity anchor); default the tiled kernel. */
+  readonly matmul?: 'tiled' | 'naive';
+}
+
+const BYTES = 4;
+
+export class WebGpuBackend implements Backend, Disposable {
+  readonly name = 'webgpu' as const;
+  readonly dtypes: ReadonlySet<DType> = new Set<DType>(['f32', 'i32']);
+  readonly scopes = new ScopeStack();
+  readonly rt: GpuRuntime;
+  private readonly tile: Tile;
+
+  constructor(device: GPUDevice, readonly adapterInfo: string, private readonly opts: WebGpuOptions = {}, owners: readonly unknown[] = []) {
+    this.rt = new GpuRuntime(device, owners);
+    this.tile = tileFor(device.limits);
+  }
+
+  private dt(op: string, ...refs: readonly { readonly dtype: DType }[]): void {
+    for (const r of refs) if (!this.dtypes.has(r.dtype)) throw new UnsupportedOp(op, 'webgpu', `dtype ${r.dtype} (WGSL has no f64)`);
+  }
+
+  /** Allocates the outputs, encodes `prog`, returns the output ids. */
+  private exec(prog: Program, ins: readonly TensorRef[], outElems: readonly number[]): DataId[] {
+    const outs = outElems.map((n) => this.rt.alloc(n * BYTES));
+    this.rt.run(prog, ins.map((r) => r.id), outs);
+    return outs;
+  }
+  private exec1(prog: Program, ins: readonly TensorRef[], n: number): DataId { return this.exec(prog, ins, [n])[0]!; }
+
+  // ---------------- storage ----------------
+  upload(data: AnyTypedArray, dtype: DType): DataId {
+    this.rt.check();
+    this.dt('upload', { dtype });
+    if (dtypeOfArray(data) !== dtype) throw new TypeError(`webgpu upload: array is ${dtypeOfArray(data)}, tensor dtype is ${dtype}`);
+    return this.rt.upload(data, data.byteLength);
+  }
+  fill(size: number, value: number, dtype: DType): DataId {
+    this.dt('fill', { dtype });
+    if (value === 0 && !Object.is(value, -0)) {
+      const id = this.rt.alloc(size * BYTES);
+      this.rt.clear(id, size * BYTES);
+      return id;
+    }
+    return this.exec1(fillProgram(size, value, dtype), [], size);
+  }
+  async read(ref: TensorRef): Promise<AnyTypedArray> {
+    this.dt('read', ref);
+    const buf = await this.rt.read(ref.id, sizeOf(ref.shape) * BYTES);
+    return ref.dtype === 'i32' ? new Int32Array(buf) : new Float32Array(buf);
+  }
+  readSync(_ref: TensorRef): AnyTypedArray {
+    throw new UnsupportedOp('readSync', 'webgpu', 'GPU reads are asynchronous: use await tensor.data()');
+  }
+  incRef(id: DataId): void { this.rt.incRef(id); }
+  decRef(id: DataId): void { this.rt.decRef(id); }
+  live(): number { return this.rt.live; }
+  flush(): Promise<void> { return this.rt.flush(); }
+
+  // ---------------- elementwise ----------------
+  private bin(r: TensorRef, outShape: Shape): MapInput {
+    return { dtype: r.dtype, shape: r.shape, strides: broadcastStrides(r.shape, outShape), offset: 0 };
+  }
+  unary(op: UnaryOp, x: TensorRef): DataId {
+    this.dt(op, x);
+    if (x.dtype === 'i32' && !I32_UNARY.has(op)) {
+      throw new UnsupportedOp(op, 'webgpu', 'integer tensors support only neg, abs, sign, square, relu, step');
+    }
+    return this.exec1(mapProgram(op, unaryExpr(op, x.dtype), [this.bin(x, x.shape)], x.shape, x.dtype), [x], sizeOf(x.shape));
+  }
+  binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId {
+    this.dt(op, a, b);
+    const prog = mapProgram(op, binaryExpr(op, a.dtype), [this.bin(a, outShape), this.bin(b, outShape)], outShape, a.dtype);
+    return this.exec1(prog, [a, b], sizeOf(outShape));
+  }
+  compare(op: CompareOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId {
+    this.dt(op, a, b);
+    const prog = mapProgram(op, compareExpr(op), [this.bin(a, outShape), this.bin(b, outShape)], outShape, 'i32');
+    return this.exec1(prog, [a, b], sizeOf(outShape));
+  }
+  where(c: TensorRef, a: TensorRef, b: TensorRef, outShape: Shape): DataId {
+    this.dt('where', c, a, b);
+    const ins = [this.bin(c, outShape), this.bin(a, outShape), this.bin(b, outShape)];
+    return this.exec1(mapProgram('where', whereExpr(c.dtype), ins, outShape, a.dtype), [c, a, b], sizeOf(outShape));
+  }
+  cast(x: TensorRef, dtype: DType): DataId {
+    this.dt('cast', x, { dtype });
+    return this.exec1(mapProgram(`cast`, castExpr(x.dtype, dtype), [this.bin(x, x.shape)], x.shape, dtype), [x], sizeOf(x.shape));
+  }
+
+  // ---------------- reductions ----------------
+  reduce(op: ReduceOp, x: TensorRef, axes: readonly number[]): DataId {
+    this.dt(op, x);
+    const outN = sizeOf(x.shape.filter((_, i) => !axes.includes(i)));
+    if (axes.length === 0) return this.strided(x, x.shape, stridesOf(x.shape), 0);
+    if (axes.some((a) => x.shape[a] === 0)) {
+      if (op !== 'sum') throw new Error(`reduce ${op}: cannot reduce an empty axis of shape [${x.shape.join(', ')}]`);
+      return this.fill(outN, 0, x.dtype);
+    }
+    return this.exec1(reduceProgram(op, x.dtype, x.shape, axes), [x], outN);
+  }
+  argmax(x: TensorRef, axis: number): DataId {
+    this.dt('argmax', x);
+    return this.exec1(argmaxProgram(x.dtype, x.shape, axis), [x], sizeOf(x.shape) / Math.max(1, x.shape[axis]!));
+  }
+
+  // ---------------- linear algebra ----------------
+  matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId {
+    this.dt('matmul', a, b);
+    if (a.dtype !== 'f32') throw new UnsupportedOp('matmul', 'webgpu', `dtype ${a.dtype}`);
+    const shapes = { aShape: a.shape, bShape: b.shape, outShape };
+    const prog = this.opts.matmul === 'naive' ? matmulNaiveProgram(shapes, opts) : matmulTiledProgram(shapes, opts, this.tile);
+    return this.exec1(prog, [a, b], sizeOf(outShape));
+  }
+
+  // ---------------- data movement ----------------
+  strided(x: TensorRef, outShape: Shape, strides: readonly number[], offset: number): DataId {
+    this.dt('strided', x);
+    return this.exec1(stridedProgram(x.dtype, outShape, strides, offset), [x], sizeOf(outShape));
+  }
+  pad(x: TensorRef, before: readonly number[], after: readonly number[], value: number): DataId {
+    this.dt('pad', x);
+    const n = sizeOf(x.shape.map((d, i) => d + before[i]! + after[i]!));
+    return this.exec1(padProgram(x.dtype, x.shape, before, after, value), [x], n);
+  }
+  concat(xs: readonly TensorRef[], axis: number, outShape: Shape): DataId {
+    this.dt('concat', ...xs);
+    const dtype = xs[0]!.dtype;
+    const out = this.rt.alloc(sizeOf(outShape) * BYTES);
+    const outer = sizeOf(outShape.slice(0, axis));
+    const inner = sizeOf(outShape.slice(axis + 1));
+    let pos = 0;
+    for (const x of xs) {
+      const chunk = x.shape[axis]! * inner;
+      this.rt.run(concatPartProgram(dtype, outer, chunk, outShape[axis]! * inner, pos), [x.id], [out]);
+      pos += chunk;
+    }
+    return out;
+  }
+  gather(table: TensorRef, indices: TensorRef): DataId {
+    this.dt('gather', table, indices);
+    const row = sizeOf(table.shape.slice(1)), nIdx = sizeOf(indices.shape);
+    return this.exec1(gatherProgram(table.dtype, table.shape[0]!, row, nIdx), [table, indices], nIdx * row);
+  }
+  scatterAdd(indices: TensorRef, updates: TensorRef, numRows: number): DataId {
+    this.dt('scatterAdd', indices, updates);
+    const row = sizeOf(updates.shape.slice(indices.shape.length));
+    return this.exec1(scatterAddProgram(updates.dtype, numRows, row, sizeOf(indices.shape)), [indices, updates], numRows * row);
+  }
+  oneHot(indices: TensorRef, depth: number, dtype: DType): DataId {
+    this.dt('oneHot', indices, { dtype });
+    const n = sizeOf(indices.shape);
+    return this.exec1(oneHotProgram(dtype, n, depth), [indices], n * depth);
+  }
+
+  // ---------------- fused ----------------
+  private rowsCols(x: TensorRef): [number, number] {
+    const C = x.shape.at(-1) ?? 1;
+    return [C === 0 ? 0 : sizeOf(x.shape) / C, C];
+  }
+  private float(op: string, ...refs: readonly TensorRef[]): void {
+    for (const r of refs) if (r.dtype !== 'f32') throw new UnsupportedOp(op, 'webgpu', `dtype ${r.dtype}`);
+  }
+  softmax(x: TensorRef): DataId { this.float('softmax', x); return this.exec1(softmaxProgram(...this.rowsCols(x), false), [x], sizeOf(x.shape)); }
+  logSoftmax(x: TensorRef): DataId { this.float('logSoftmax', x); return this.exec1(softmaxProgram(...this.rowsCols(x), true), [x], sizeOf(x.shape)); }
+  layerNorm(x: TensorRef, w: TensorRef, b: TensorRef, eps: number) {
+    this.float('layerNorm', x, w, b);
+    const [R, C] = this.rowsCols(x);
+    const [y, mean, rstd] = this.exec(layerNormProgram(R, C, eps), [x, w, b], [R * C, R, R]) as [DataId, DataId, DataId];
+    return { y, mean, rstd };
+  }
+  layerNormBackward(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef) {
+    this.float('layerNormBackward', dy, x, w, mean, rstd);
+    const [R, C] = this.rowsCols(x);
+    const dx = this.exec1(layerNormDxProgram(R, C), [dy, x, w, mean, rstd], R * C);
+    const [dWeight, dBias] = this.exec(layerNormDwProgram(R, C), [dy, x, mean, rstd], [C, C]) as [DataId, DataId];
+    return { dx, dWeight, dBias };
+  }
+
+  // ---------------- optimiser ----------------
+  adamw(param: TensorRef, grad: TensorRef, m: TensorRef, v: TensorRef, h: AdamWHyper): void {
+    this.float('adamw', param, grad, m, v);
+    this.rt.run(adamwProgram(sizeOf(param.shape), h), [grad.id], [param.id, m.id, v.id]);
+  }
+
+  /** Frees every buffer and the device (the Dawn binding keeps Node alive while a device lives). */
+  destroy(): void { this.rt.destroy(); }
+  [Symbol.dispose](): void { this.destroy(); }
+}
+
+export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<WebGpuBackend> {
+  const { device, info, owners } = await acquireDevice(opts);
+  return new WebGpuBackend(device, info, opts, owners);
+}

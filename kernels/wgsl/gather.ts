@@ -1,0 +1,71 @@
+/**
+ * Row gather, its inverse scatter-add, and one-hot. scatterAdd is deterministic: each output
+ * element loops over all indices in order (work numRows·row·nIdx — cheap for prompt tables and
+ * label sets, the sizes that get gradients in prompt tuning; no float atomics, no run-to-run jitter).
+ *
+ * Answers to core/backend/cpu/movement.ts gatherRef / scatterAddRef / oneHotRef. Known gap: the CPU
+ * throws on an out-of-range index; a kernel cannot, so gather yields a zero row and scatterAdd
+ * drops the update (the CPU's ignore-index semantics for oneHot are matched exactly).
+ */
+import type { DType } from '../../core/tensor/dtype.ts';
+import { grid, LINEAR_WG, ParamWriter, paramsWgsl, WG_BUILTINS, wgslType, type Program, type Tol } from './common.ts';
+
+export const REFERENCE = 'core/backend/cpu/movement.ts: gatherRef, scatterAddRef, oneHotRef';
+/** gather/oneHot are exact; scatterAdd sums in f32 where the CPU sums in f64. */
+export const TOL: Tol = { atol: 1e-6, rtol: 1e-5 };
+
+const WG = 256;
+
+const kernel = (key: string, decls: string, body: string): string => `// ${key}
+${decls}
+@compute @workgroup_size(${WG})
+fn main(${WG_BUILTINS}) {
+  let i = (${LINEAR_WG}) * ${WG}u + lix;
+  if (i >= pu(0u)) { return; }
+  ${body}
+}`;
+
+/** table [rows, row...] gathered by nIdx indices → [nIdx, row...]. */
+export function gatherProgram(dtype: DType, rows: number, row: number, nIdx: number): Program {
+  const t = wgslType(dtype);
+  const key = `gather/${dtype}`;
+  const n = nIdx * row;
+  const wgsl = () => kernel(key, `@group(0) @binding(0) var<storage, read> table: array<${t}>;
+@group(0) @binding(1) var<storage, read> idx: array<i32>;
+@group(0) @binding(2) var<storage, read_write> out: array<${t}>;
+${paramsWgsl(3)}`, `let row = pu(1u);
+  let r = idx[i / row];
+  if (r < 0 || u32(r) >= pu(2u)) { out[i] = ${t}(0); return; }
+  out[i] = table[u32(r) * row + i % row];`);
+  return { name: 'gather', key, wgsl, params: new ParamWriter().u(n, row, rows).done(), workgroups: grid(Math.ceil(n / WG)) };
+}
+
+/** out [numRows, row] = Σ over i with idx[i] = r of updates[i]. */
+export function scatterAddProgram(dtype: DType, numRows: number, row: number, nIdx: number): Program {
+  const t = wgslType(dtype);
+  const key = `scatterAdd/${dtype}`;
+  const n = numRows * row;
+  const wgsl = () => kernel(key, `@group(0) @binding(0) var<storage, read> idx: array<i32>;
+@group(0) @binding(1) var<storage, read> updates: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> out: array<${t}>;
+${paramsWgsl(3)}`, `let row = pu(1u);
+  let r = i32(i / row);
+  let j = i % row;
+  var acc = ${t}(0);
+  for (var k = 0u; k < pu(2u); k++) {
+    if (idx[k] == r) { acc += updates[k * row + j]; }
+  }
+  out[i] = acc;`);
+  return { name: 'scatterAdd', key, wgsl, params: new ParamWriter().u(n, row, nIdx).done(), workgroups: grid(Math.ceil(n / WG)) };
+}
+
+export function oneHotProgram(dtype: DType, nIdx: number, depth: number): Program {
+  const t = wgslType(dtype);
+  const key = `oneHot/${dtype}`;
+  const n = nIdx * depth;
+  const wgsl = () => kernel(key, `@group(0) @binding(0) var<storage, read> idx: array<i32>;
+@group(0) @binding(1) var<storage, read_write> out: array<${t}>;
+${paramsWgsl(2)}`, `let depth = pu(1u);
+  out[i] = select(${t}(0), ${t}(1), idx[i / depth] == i32(i % depth));`);
+  return { name: 'oneHot', key, wgsl, params: new ParamWriter().u(n, depth).done(), workgroups: grid(Math.ceil(n / WG)) };
+}

@@ -1,0 +1,160 @@
+/**
+ * Batched matmul C = op(A)·op(B) with all four transpose variants generated as index expressions
+ * (so the backward never materialises a transpose) and numpy-broadcast batch axes (per-axis batch
+ * strides in Params, 0 where an operand is broadcast).
+ *
+ * v1 'naive': one thread per output, K loop from global memory — kept as the parity anchor.
+ * v2 'tiled': BM×BN output tile per workgroup staged through workgroup memory in BK slices, each
+ * thread holding a TM×TN register block; every load is bounds-checked so any M, N, K works.
+ * Tile sizes follow the adapter (workgroup storage, invocations). An f16 storage variant is skipped.
+ *
+ * Answers to core/backend/cpu/matmul.ts matmulRef (f64 accumulation): f32 here, so the tolerance
+ * grows with K: atol = 1e-6·√K·(Σ|a||b| scale ≈ 1 for unit inputs), rtol 1e-5.
+ */
+import type { MatmulOptions } from '../../core/backend/backend.ts';
+import { ParamWriter, paramsWgsl, type Program, type Tol } from './common.ts';
+
+export const REFERENCE = 'core/backend/cpu/matmul.ts: matmulRef';
+export const tolFor = (K: number): Tol => ({ atol: 2e-6 * Math.sqrt(Math.max(K, 1)) + 1e-6, rtol: 1e-5 });
+
+const MAX_BATCH_DIMS = 6;
+const MAX_Z = 65535;
+
+export interface Tile { readonly BM: number; readonly BN: number; readonly BK: number; readonly TM: number; readonly TN: number }
+export const TILE_64: Tile = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
+export const TILE_32: Tile = { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 };
+
+/** The largest tile the adapter's workgroup storage and invocation limits allow. */
+export function tileFor(limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number }): Tile {
+  const fits = (t: Tile) => 4 * t.BK * (t.BM + t.BN) <= limits.maxComputeWorkgroupStorageSize
+    && (t.BM / t.TM) * (t.BN / t.TN) <= limits.maxComputeInvocationsPerWorkgroup;
+  return fits(TILE_64) ? TILE_64 : TILE_32;
+}
+
+export interface MatmulShapes {
+  readonly aShape: readonly number[];
+  readonly bShape: readonly number[];
+  readonly outShape: readonly number[];
+}
+
+/** Params: M, N, K, batchRank, batchShape[6], aBatchStride[6], bBatchStride[6] (element strides). */
+function params({ aShape, bShape, outShape }: MatmulShapes, o: MatmulOptions): { words: Uint32Array; M: number; N: number; batch: number } {
+  const M = outShape.at(-2)!, N = outShape.at(-1)!;
+  const K = o.transA ? aShape.at(-2)! : aShape.at(-1)!;
+  const batchShape = outShape.slice(0, -2);
+  if (batchShape.length > MAX_BATCH_DIMS) throw new RangeError(`matmul: ${batchShape.length} batch axes exceed ${MAX_BATCH_DIMS}`);
+  const strides = (own: readonly number[], mat: number): number[] => {
+    const off = batchShape.length - own.length;
+    const st = new Array<number>(batchShape.length).fill(0);
+    let acc = mat;
+    for (let ax = batchShape.length - 1; ax >= off; ax--) {
+      const d = own[ax - off]!;
+      st[ax] = d === 1 ? 0 : acc;
+      acc *= d;
+    }
+    return st;
+  };
+  const words = new ParamWriter().u(M, N, K, batchShape.length).fixed(batchShape, MAX_BATCH_DIMS, 1)
+    .fixed(strides(aShape.slice(0, -2), M * K), MAX_BATCH_DIMS).fixed(strides(bShape.slice(0, -2), K * N), MAX_BATCH_DIMS).done();
+  const batch = batchShape.reduce((a, b) => a * b, 1);
+  if (batch > MAX_Z) throw new RangeError(`matmul: ${batch} batch matrices exceed the ${MAX_Z} dispatch limit`);
+  return { words, M, N, batch };
+}
+
+const HEADER = (key: string) => `// ${key}
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+${paramsWgsl(3)}
+// element offsets of batch matrix z in a and b (broadcast axes have stride 0)
+fn batch_offsets(z: u32) -> vec2<u32> {
+  var rem = z; var oa = 0u; var ob = 0u;
+  for (var d = pu(3u); d > 0u; d--) {
+    let ax = d - 1u;
+    let i = rem % pu(4u + ax);
+    rem = rem / pu(4u + ax);
+    oa += i * pu(${4 + MAX_BATCH_DIMS}u + ax);
+    ob += i * pu(${4 + 2 * MAX_BATCH_DIMS}u + ax);
+  }
+  return vec2<u32>(oa, ob);
+}`;
+
+const aAt = (o: MatmulOptions, i: string, k: string) => (o.transA ? `a[off.x + ${k} * M + ${i}]` : `a[off.x + ${i} * K + ${k}]`);
+const bAt = (o: MatmulOptions, k: string, j: string) => (o.transB ? `b[off.y + ${j} * K + ${k}]` : `b[off.y + ${k} * N + ${j}]`);
+const tkey = (o: MatmulOptions) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}`;
+
+/** v1: one thread per output element. */
+export function matmulNaiveProgram(shapes: MatmulShapes, o: MatmulOptions): Program {
+  const p = params(shapes, o);
+  const key = `matmul/naive/${tkey(o)}`;
+  const wgsl = () => `${HEADER(key)}
+@compute @workgroup_size(8, 8, 1)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let M = pu(0u); let N = pu(1u); let K = pu(2u);
+  let i = gid.y; let j = gid.x; let z = gid.z;
+  if (i >= M || j >= N) { return; }
+  let off = batch_offsets(z);
+  var acc = 0.0;
+  for (var k = 0u; k < K; k++) { acc = fma(${aAt(o, 'i', 'k')}, ${bAt(o, 'k', 'j')}, acc); }
+  c[z * M * N + i * N + j] = acc;
+}`;
+  return { name: 'matmul(naive)', key, wgsl, params: p.words, workgroups: [Math.ceil(p.N / 8), Math.ceil(p.M / 8), p.batch] };
+}
+
+/** v2: shared-memory tiles + TM×TN register blocking, bounds-checked edges. */
+export function matmulTiledProgram(shapes: MatmulShapes, o: MatmulOptions, t: Tile = TILE_64): Program {
+  if (t.BM % t.TM || t.BN % t.TN) throw new RangeError(`matmul tile ${JSON.stringify(t)}: BM%TM and BN%TN must be 0`);
+  const p = params(shapes, o);
+  const { BM, BN, BK, TM, TN } = t;
+  const WX = BN / TN, WY = BM / TM, THREADS = WX * WY;
+  const key = `matmul/tiled/${tkey(o)}/${BM}x${BN}x${BK}/${TM}x${TN}`;
+  // load order follows each operand's contiguous axis
+  const aIdx = o.transA ? `let i = e % ${BM}u; let k = e / ${BM}u;` : `let k = e % ${BK}u; let i = e / ${BK}u;`;
+  const bIdx = o.transB ? `let k = e % ${BK}u; let j = e / ${BK}u;` : `let j = e % ${BN}u; let k = e / ${BN}u;`;
+  const wgsl = () => `${HEADER(key)}
+var<workgroup> a_tile: array<f32, ${BK * BM}>;
+var<workgroup> b_tile: array<f32, ${BK * BN}>;
+@compute @workgroup_size(${WX}, ${WY}, 1)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) lix: u32) {
+  let M = pu(0u); let N = pu(1u); let K = pu(2u);
+  let z = wid.z;
+  let off = batch_offsets(z);
+  let row0 = wid.y * ${BM}u; let col0 = wid.x * ${BN}u;
+  var acc: array<f32, ${TM * TN}>;
+  var ar: array<f32, ${TM}>;
+  var br: array<f32, ${TN}>;
+  for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
+    for (var e = lix; e < ${BM * BK}u; e += ${THREADS}u) {
+      ${aIdx}
+      let gi = row0 + i; let gk = k0 + k;
+      var v = 0.0;
+      if (gi < M && gk < K) { v = ${aAt(o, 'gi', 'gk')}; }
+      a_tile[k * ${BM}u + i] = v;
+    }
+    for (var e = lix; e < ${BN * BK}u; e += ${THREADS}u) {
+      ${bIdx}
+      let gj = col0 + j; let gk = k0 + k;
+      var v = 0.0;
+      if (gj < N && gk < K) { v = ${bAt(o, 'gk', 'gj')}; }
+      b_tile[k * ${BN}u + j] = v;
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < ${BK}u; k++) {
+      for (var r = 0u; r < ${TM}u; r++) { ar[r] = a_tile[k * ${BM}u + lid.y * ${TM}u + r]; }
+      for (var q = 0u; q < ${TN}u; q++) { br[q] = b_tile[k * ${BN}u + lid.x * ${TN}u + q]; }
+      for (var r = 0u; r < ${TM}u; r++) {
+        for (var q = 0u; q < ${TN}u; q++) { acc[r * ${TN}u + q] = fma(ar[r], br[q], acc[r * ${TN}u + q]); }
+      }
+    }
+    workgroupBarrier();
+  }
+  for (var r = 0u; r < ${TM}u; r++) {
+    let gi = row0 + lid.y * ${TM}u + r;
+    for (var q = 0u; q < ${TN}u; q++) {
+      let gj = col0 + lid.x * ${TN}u + q;
+      if (gi < M && gj < N) { c[z * M * N + gi * N + gj] = acc[r * ${TN}u + q]; }
+    }
+  }
+}`;
+  return { name: 'matmul(tiled)', key, wgsl, params: p.words, workgroups: [Math.ceil(p.N / BN), Math.ceil(p.M / BM), p.batch] };
+}
