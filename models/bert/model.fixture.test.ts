@@ -28,6 +28,15 @@ function source(m: Map<string, RawTensor>): WeightSource {
   };
 }
 
+function loadFixture(name: string, dtype: FloatDType) {
+  const dir = new URL(`${name}/`, FIXTURES);
+  const cfg = parseBertConfig(readFileSync(new URL('config.json', dir), 'utf8'), 'config.json');
+  if (cfg._tag === 'Left') throw new Error(cfg.left.message);
+  const bk = cpuBackend();
+  const model = BertModel.load(source(readTensors(new URL('model.safetensors', dir), dtype)), cfg.right, bk, dtype);
+  return { bk, cfg: cfg.right, model, ref: readTensors(new URL('reference.safetensors', dir), 'f64') };
+}
+
 /** max |got − ref| ≤ atol + rtol·|ref| elementwise; returns the worst violation ratio. */
 function close(label: string, got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol: number): void {
   assert.is(got.length, ref.length, `${label}: length`);
@@ -45,12 +54,7 @@ for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
   for (const dtype of ['f64', 'f32'] as const) {
     const tol = dtype === 'f64' ? { atol: 1e-6, rtol: 1e-5 } : { atol: 1e-4, rtol: 1e-3 };
     test(`${name} ${dtype}: forward embeddings, last_hidden_state, mlm_logits match HF`, () => {
-      const dir = new URL(`${name}/`, FIXTURES);
-      const cfg = parseBertConfig(readFileSync(new URL('config.json', dir), 'utf8'), 'config.json');
-      if (cfg._tag === 'Left') throw new Error(JSON.stringify(cfg.left));
-      const bk = cpuBackend();
-      const model = BertModel.load(source(readTensors(new URL('model.safetensors', dir), dtype)), cfg.right, bk, dtype);
-      const ref = readTensors(new URL('reference.safetensors', dir), 'f64');
+      const { bk, cfg, model, ref } = loadFixture(name, dtype);
       const ids = ref.get('forward.input_ids')!;
       const [B, T] = ids.shape as [number, number];
       scope(bk, () => {
@@ -60,7 +64,7 @@ for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
           ...(ref.has('forward.token_type_ids') ? { tokenTypeIds: t(ref.get('forward.token_type_ids')!, 'i32') } : {}),
           hostInputIds: ids.data as Int32Array,
         });
-        assert.equal(out.lastHiddenState.shape, [B, T, cfg.right.hiddenSize]);
+        assert.equal(out.lastHiddenState.shape, [B, T, cfg.hiddenSize]);
         close('embeddings', out.embeddings.dataSync(), ref.get('forward.embeddings')!.data, tol.atol, tol.rtol);
         close('last_hidden_state', out.lastHiddenState.dataSync(), ref.get('forward.last_hidden_state')!.data, tol.atol, tol.rtol);
         close('mlm_logits', model.mlmLogits(out.lastHiddenState).dataSync(), ref.get('forward.mlm_logits')!.data, tol.atol, tol.rtol);
@@ -68,12 +72,7 @@ for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
     });
 
     test(`${name} ${dtype}: vjp through inputs_embeds matches HF`, () => {
-      const dir = new URL(`${name}/`, FIXTURES);
-      const cfg = parseBertConfig(readFileSync(new URL('config.json', dir), 'utf8'), 'config.json');
-      if (cfg._tag === 'Left') throw new Error(JSON.stringify(cfg.left));
-      const bk = cpuBackend();
-      const model = BertModel.load(source(readTensors(new URL('model.safetensors', dir), dtype)), cfg.right, bk, dtype);
-      const ref = readTensors(new URL('reference.safetensors', dir), 'f64');
+      const { bk, model, ref } = loadFixture(name, dtype);
       scope(bk, () => {
         const t = (r: RawTensor, dt: 'i32' | FloatDType): Tensor => tensor(bk, r.data, { shape: r.shape, dtype: dt });
         const mask = t(ref.get('forward.attention_mask')!, 'i32');
