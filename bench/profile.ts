@@ -1,0 +1,60 @@
+/**
+ * A profiling Proxy over any Backend: times every kernel method (wall clock, synchronous backends
+ * only) and keys matmuls by shape so the report says which GEMMs matter.
+ */
+import type { Backend, MatmulOptions, TensorRef } from '../core/backend/backend.ts';
+
+const KERNELS = new Set([
+  'unary', 'binary', 'compare', 'where', 'cast', 'reduce', 'argmax', 'matmul', 'strided', 'pad', 'concat',
+  'gather', 'scatterAdd', 'oneHot', 'softmax', 'logSoftmax', 'layerNorm', 'layerNormBackward', 'adamw', 'upload', 'fill',
+]);
+
+export interface KernelStat { ms: number; calls: number }
+
+export interface Profiled<B extends Backend> {
+  readonly backend: B;
+  readonly stats: Map<string, KernelStat>;
+  reset(): void;
+}
+
+/** Kernel label: the method plus what tells calls apart (unary/binary op, matmul shape). */
+function label(method: string, args: unknown[]): string {
+  if (method === 'unary' || method === 'binary' || method === 'compare' || method === 'reduce') return `${method}.${String(args[0])}`;
+  if (method === 'matmul') {
+    const [a, b, o] = args as [TensorRef, TensorRef, MatmulOptions];
+    return `matmul ${a.shape.join('x')}${o.transA ? 'ᵀ' : ''} @ ${b.shape.join('x')}${o.transB ? 'ᵀ' : ''}`;
+  }
+  return method;
+}
+
+export function profileBackend<B extends Backend>(bk: B, byShape = false): Profiled<B> {
+  const stats = new Map<string, KernelStat>();
+  const proxy = new Proxy(bk, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof prop !== 'string' || !KERNELS.has(prop) || typeof v !== 'function') {
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      }
+      const fn = v as (...a: unknown[]) => unknown;
+      return (...args: unknown[]) => {
+        const t0 = performance.now();
+        const r = fn.apply(target, args);
+        const dt = performance.now() - t0;
+        const key = byShape || prop !== 'matmul' ? label(prop, args) : 'matmul';
+        const s = stats.get(key) ?? { ms: 0, calls: 0 };
+        s.ms += dt; s.calls++;
+        stats.set(key, s);
+        return r;
+      };
+    },
+  });
+  return { backend: proxy, stats, reset: () => stats.clear() };
+}
+
+/** Rows "share% ms calls label", largest first, down to `minShare`. */
+export function formatProfile(stats: Map<string, KernelStat>, steps: number, minShare = 0.005): string {
+  const total = [...stats.values()].reduce((a, s) => a + s.ms, 0);
+  const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).filter(([, s]) => s.ms / total >= minShare);
+  const lines = rows.map(([k, s]) => `${(100 * s.ms / total).toFixed(1).padStart(5)}%  ${(s.ms / steps).toFixed(2).padStart(9)} ms/step  ${String(Math.round(s.calls / steps)).padStart(5)} calls/step  ${k}`);
+  return [`kernel time ${(total / steps).toFixed(1)} ms/step`, ...lines].join('\n');
+}

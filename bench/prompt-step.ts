@@ -1,0 +1,56 @@
+/**
+ * Times the soft-prompt tuning step (bench/workload.ts) on one backend.
+ *   node --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm [--workload bert-small|bert-base]
+ *        [--steps 10] [--warmup 2] [--threads N] [--profile] [--json]
+ * Prints ms/step (median after warm-up), tokens/s (batch·(seq+prompt) per second), peak RSS, and with
+ * --profile the per-kernel time shares (a separate profiled pass, so timing is not perturbed).
+ */
+import { arg, backendByName, median } from './backends.ts';
+import { formatProfile, profileBackend } from './profile.ts';
+import { buildPromptStep, WORKLOADS } from './workload.ts';
+
+const backendName = arg('backend', 'wasm');
+const wlName = arg('workload', 'bert-small');
+const w = WORKLOADS[wlName];
+if (!w) throw new Error(`unknown workload ${wlName}: ${Object.keys(WORKLOADS).join(', ')}`);
+const steps = Number(arg('steps', wlName === 'bert-base' ? '3' : '10'));
+const warmup = Number(arg('warmup', wlName === 'bert-base' ? '1' : '2'));
+const threadsArg = arg('threads', '');
+const bk = await backendByName(backendName, threadsArg ? Number(threadsArg) : undefined);
+
+let peakRss = process.memoryUsage().rss;
+const sampleRss = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); };
+const timer = setInterval(sampleRss, 20);
+timer.unref();
+
+const tokens = w.batch * (w.seq + w.promptTokens);
+const run = buildPromptStep(bk, w);
+let loss = 0;
+for (let i = 0; i < warmup; i++) { loss = run.step(); sampleRss(); }
+const times: number[] = [];
+for (let i = 0; i < steps; i++) {
+  const t0 = performance.now();
+  loss = run.step();
+  times.push(performance.now() - t0);
+  sampleRss();
+}
+run.dispose();
+const ms = median(times);
+const result = {
+  backend: backendName, workload: wlName, threads: threadsArg || 'default', msPerStep: +ms.toFixed(2),
+  minMs: +Math.min(...times).toFixed(2), tokensPerS: Math.round(tokens / (ms / 1000)), peakRssMiB: Math.round(peakRss / 2 ** 20), loss,
+};
+console.log(process.argv.includes('--json') ? JSON.stringify(result)
+  : `${backendName} ${wlName}: ${ms.toFixed(1)} ms/step (min ${result.minMs}, ${steps} steps), ${result.tokensPerS} tokens/s, peak RSS ${result.peakRssMiB} MiB, loss ${loss.toFixed(4)}`);
+
+if (process.argv.includes('--profile')) {
+  const prof = profileBackend(bk, process.argv.includes('--by-shape'));
+  const p = buildPromptStep(prof.backend, w);
+  p.step();
+  prof.reset();
+  const n = Math.max(1, Math.min(steps, 3));
+  for (let i = 0; i < n; i++) p.step();
+  p.dispose();
+  console.log(formatProfile(prof.stats, n));
+}
+bk.dispose?.();

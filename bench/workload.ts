@@ -1,0 +1,75 @@
+/**
+ * The prompt-tuning step the benchmarks time: frozen random BERT (real shapes), a soft prompt of m
+ * virtual tokens before [CLS], the pooled classifier head, cross-entropy, gradients to {prompt, head},
+ * and a fused in-place AdamW update. Eval-mode encoder (no dropout), as bench/torch_prompt_step.py.
+ */
+import {
+  crossEntropy, keep, prngKey, scope, splitKey, tensor, treeLeaves, valueAndGrad, type Backend, type FloatDType, type Tensor,
+} from '../core/index.ts';
+import { BertModel } from '../models/bert/model.ts';
+import { bertConfigFor, randomWeightSource } from '../models/bert/random-weights.ts';
+import { tokenBatch, type TokenBatch } from '../prompting/common.ts';
+import { classifierLogits, initClassifier, type ClassifierParams } from '../prompting/heads.ts';
+import { applySoftPrompt, initSoftPrompt, type SoftPromptParams } from '../prompting/soft-prompt.ts';
+import { adamw, type OptState } from '../training/optimizer.ts';
+
+export interface Workload {
+  readonly layers: number; readonly hidden: number; readonly heads: number; readonly intermediate: number;
+  readonly vocab: number; readonly batch: number; readonly seq: number; readonly promptTokens: number; readonly labels: number;
+}
+
+/** `seq` counts text tokens; the encoder sees seq + promptTokens. */
+export const WORKLOADS: Record<string, Workload> = {
+  'bert-small': { layers: 4, hidden: 256, heads: 4, intermediate: 1024, vocab: 30522, batch: 8, seq: 64, promptTokens: 20, labels: 2 },
+  'bert-base': { layers: 12, hidden: 768, heads: 12, intermediate: 3072, vocab: 30522, batch: 32, seq: 128, promptTokens: 20, labels: 2 },
+  // tiny: smoke runs and CI
+  'bert-tiny': { layers: 2, hidden: 64, heads: 2, intermediate: 128, vocab: 1000, batch: 2, seq: 16, promptTokens: 4, labels: 2 },
+};
+
+interface Params { readonly [k: string]: SoftPromptParams | ClassifierParams; readonly prompt: SoftPromptParams; readonly head: ClassifierParams }
+
+export interface PromptStep {
+  /** One optimisation step; returns the loss. */
+  step(): number;
+  dispose(): void;
+}
+
+export function buildPromptStep(bk: Backend, w: Workload, dtype: FloatDType = 'f32', seed = 0): PromptStep {
+  const cfg = bertConfigFor({ vocabSize: w.vocab, hiddenSize: w.hidden, numHiddenLayers: w.layers, numAttentionHeads: w.heads, intermediateSize: w.intermediate });
+  const [kw, kp, kh] = splitKey(prngKey(seed), 3);
+  const model = BertModel.load(randomWeightSource(cfg, kw!, { mlmHead: false }), cfg, bk, dtype);
+  const { batch: B, seq: T, promptTokens: m } = w;
+  // deterministic token ids, ragged lengths so the mask matters
+  const ids = new Int32Array(B * T), mask = new Int32Array(B * T);
+  for (let b = 0; b < B; b++) {
+    const len = T - ((b * 7) % Math.max(1, T >> 2));
+    for (let t = 0; t < T; t++) { ids[b * T + t] = t < len ? (t === 0 ? 101 : 1000 + ((b * 131 + t * 17) % (w.vocab - 1000))) % w.vocab : 0; mask[b * T + t] = t < len ? 1 : 0; }
+  }
+  const batch: TokenBatch = tokenBatch(bk, B, T, ids, mask, new Int32Array(B * T));
+  const labels = keep(tensor(bk, Int32Array.from({ length: B }, (_, b) => b % w.labels), { shape: [B], dtype: 'i32' }));
+  const softCfg = { numVirtualTokens: m };
+  let params: Params = { prompt: initSoftPrompt(model, softCfg, kp!), head: initClassifier(model, w.labels, kh!) };
+  const opt = adamw({ inPlace: true, weightDecay: 0.01 });
+  let state: OptState<'m' | 'v'> = opt.init(params);
+  for (const { leaf } of treeLeaves(state.slots)) keep(leaf);
+  const lossFn = (p: Params): Tensor => {
+    const h = model.encode(applySoftPrompt(model, p.prompt, batch, softCfg)).lastHiddenState;
+    return crossEntropy(classifierLogits(model, h, p.head), labels);
+  };
+  const vg = valueAndGrad(lossFn);
+  return {
+    step() {
+      return scope(bk, () => {
+        const [loss, grads] = vg(params);
+        const upd = opt.update(params, grads, state, 1e-3);
+        params = upd.params; state = upd.state;
+        return loss.dataSync()[0]!;
+      });
+    },
+    dispose() {
+      model.dispose(); labels.dispose();
+      for (const t of [batch.inputIds, batch.attentionMask, batch.tokenTypeIds]) t?.dispose();
+      for (const { leaf } of [...treeLeaves(params), ...treeLeaves(state.slots)]) leaf.dispose();
+    },
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * f32 elementwise kernels as WASM SIMD: broadcasting binary ops over "rows" (out[r, j] =
+ * a[aOff[r] + j·as] ∘ b[bOff[r] + j·bs] with as, bs ∈ {0, 1}: covers same-shape, scalar, bias-row and
+ * mask-column broadcasts), and GELU / its derivative with a vector exp. erf is Abramowitz–Stegun
+ * 7.1.26 as the CPU reference uses for f32, and GELU's exp(−x²/2) is the erf's exp(−z²), so one exp
+ * serves both terms.
+ */
+import { Fn, I32, O, S, V128 } from './encoder.ts';
+
+export const BINARY_WASM = ['add', 'sub', 'mul', 'div', 'max', 'min'] as const;
+export type WasmBinaryOp = (typeof BINARY_WASM)[number];
+const VOP: Record<WasmBinaryOp, number> = { add: S.f32x4Add, sub: S.f32x4Sub, mul: S.f32x4Mul, div: S.f32x4Div, max: S.f32x4Max, min: S.f32x4Min };
+const SOP: Record<WasmBinaryOp, number> = { add: O.f32Add, sub: O.f32Sub, mul: O.f32Mul, div: O.f32Div, max: O.f32Max, min: O.f32Min };
+
+/**
+ * binary_<op>(aPtr, bPtr, oPtr, offPtr, n, aInner, bInner, rowStart, rowEnd): rows [rowStart, rowEnd)
+ * of length n; offPtr holds (aOff, bOff) element offsets per row; the output is row-contiguous.
+ */
+export function binaryFn(op: WasmBinaryOp): Fn {
+  const f = new Fn(`binary_${op}`, new Array(9).fill(I32));
+  const [aPtr, bPtr, oPtr, offPtr, n, aInner, bInner, rowStart, rowEnd] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const;
+  const row = f.local(I32), pa = f.local(I32), pb = f.local(I32), po = f.local(I32), j = f.local(I32), nv = f.local(I32);
+  const sa = f.local(I32), sb = f.local(I32);
+  f.get(n).i32(-4).op(0x71).set(nv); // n rounded down to a multiple of 4 (i32.and)
+  f.get(aInner).i32(2).op(O.i32Shl).set(sa);
+  f.get(bInner).i32(2).op(O.i32Shl).set(sb);
+  f.for(row, () => f.get(rowStart), rowEnd, 1, () => {
+    const off = (k: number) => f.get(offPtr).get(row).i32(3).op(O.i32Shl).op(O.i32Add).load(O.i32Load, 4 * k).i32(2).op(O.i32Shl);
+    f.get(aPtr); off(0); f.op(O.i32Add).set(pa);
+    f.get(bPtr); off(1); f.op(O.i32Add).set(pb);
+    f.get(oPtr).get(row).get(n).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(po);
+    const vecLoop = (la: () => void, lb: () => void, stepA: number, stepB: number) => f.for(j, () => f.i32(0), nv, 4, () => {
+      f.get(po); la(); lb(); f.simd(VOP[op]).vstore();
+      f.inc(po, 16); if (stepA) f.inc(pa, stepA); if (stepB) f.inc(pb, stepB);
+    });
+    const vec = () => f.vload(), splat = () => f.splatLoad();
+    f.if(() => f.get(aInner).get(bInner).op(0x71), () => vecLoop(() => { f.get(pa); vec(); }, () => { f.get(pb); vec(); }, 16, 16), () => {
+      f.if(() => f.get(aInner), () => vecLoop(() => { f.get(pa); vec(); }, () => { f.get(pb); splat(); }, 16, 0),
+        () => vecLoop(() => { f.get(pa); splat(); }, () => { f.get(pb); vec(); }, 0, 16));
+    });
+    // scalar tail
+    f.for(j, () => f.get(nv), n, 1, () => {
+      f.get(po).get(pa).load(O.f32Load).get(pb).load(O.f32Load).op(SOP[op]).load(O.f32Store);
+      f.inc(po, 4).inc(pa, () => f.get(sa)).inc(pb, () => f.get(sb));
+    });
+  });
+  return f;
+}
+
+const vconst = (f: Fn, x: number) => f.f32(x).simd(S.f32x4Splat);
+
+/** Pushes exp(x) for the v128 in local `x` (x ≤ 0 here; Cephes expf: 2ⁿ·p(r), r = x − n·ln2). */
+function vexp(f: Fn, x: number, t: { n: number; r: number; p: number }): void {
+  // clamp below so 2ⁿ stays a normal float (exp(−87) ≈ 1.6e-38; anything smaller is 0 to f32 GELU)
+  f.get(x); vconst(f, -87); f.simd(S.f32x4Max).set(t.r);
+  f.get(t.r); vconst(f, Math.LOG2E); f.simd(S.f32x4Mul).simd(S.f32x4Nearest).set(t.n);
+  f.get(t.r).get(t.n); vconst(f, 0.693359375); f.simd(S.f32x4Mul).simd(S.f32x4Sub);
+  f.get(t.n); vconst(f, -2.12194440e-4); f.simd(S.f32x4Mul).simd(S.f32x4Sub).set(t.r);
+  const C = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+  vconst(f, C[0]!).set(t.p);
+  for (const c of C.slice(1)) { f.get(t.p).get(t.r).simd(S.f32x4Mul); vconst(f, c); f.simd(S.f32x4Add).set(t.p); }
+  // p·r² + r + 1
+  f.get(t.p).get(t.r).simd(S.f32x4Mul).get(t.r).simd(S.f32x4Mul).get(t.r).simd(S.f32x4Add); vconst(f, 1); f.simd(S.f32x4Add);
+  // · 2ⁿ, built as the float bits (n + 127) << 23
+  f.get(t.n).simd(S.i32x4TruncSatF32x4S).i32(127).simd(0x11).simd(S.i32x4Add).i32(23).simd(S.i32x4Shl);
+  f.simd(S.f32x4Mul);
+}
+
+/** gelu / geluGrad over n elements (rounded up to a multiple of 4: the caller pads): (inPtr, outPtr, n). */
+export function geluFn(grad: boolean): Fn {
+  const f = new Fn(grad ? 'gelu_grad' : 'gelu', [I32, I32, I32]);
+  const [inP, outP, n] = [0, 1, 2] as const;
+  const i = f.local(I32), nb = f.local(I32);
+  f.get(n).i32(2).op(O.i32Shl).set(nb);
+  const x = f.local(V128), z = f.local(V128), e = f.local(V128), erf = f.local(V128), tt = f.local(V128);
+  const tmp = { n: f.local(V128), r: f.local(V128), p: f.local(V128) };
+  f.for(i, () => f.i32(0), nb, 16, () => {
+    f.get(inP).get(i).op(O.i32Add).vload().set(x);
+    f.get(x); vconst(f, Math.SQRT1_2); f.simd(S.f32x4Mul).simd(S.f32x4Abs).set(z); // |z|, z = x/√2
+    f.get(z).get(z).simd(S.f32x4Mul).simd(S.f32x4Neg).set(e);
+    vexp(f, e, tmp); f.set(e); // exp(−z²) = exp(−x²/2)
+    vconst(f, 1); vconst(f, 1); f.get(z); vconst(f, 0.3275911); f.simd(S.f32x4Mul).simd(S.f32x4Add).simd(S.f32x4Div).set(tt);
+    const A = [1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592];
+    vconst(f, A[0]!).set(erf);
+    for (const c of A.slice(1)) { f.get(erf).get(tt).simd(S.f32x4Mul); vconst(f, c); f.simd(S.f32x4Add).set(erf); }
+    vconst(f, 1); f.get(erf).get(tt).simd(S.f32x4Mul).get(e).simd(S.f32x4Mul).simd(S.f32x4Sub).set(erf); // erf(|z|)
+    // sign: erf(z) = x < 0 ? −erf(|z|) : erf(|z|)
+    f.get(erf).simd(S.f32x4Neg).get(erf).get(x).v128Zero().simd(S.f32x4Lt).simd(S.bitselect).set(erf);
+    f.get(outP).get(i).op(O.i32Add);
+    vconst(f, 1); f.get(erf).simd(S.f32x4Add); vconst(f, 0.5); f.simd(S.f32x4Mul); // Φ(x) = ½(1 + erf)
+    if (grad) { f.get(x); vconst(f, 0.3989422804014327); f.simd(S.f32x4Mul).get(e).simd(S.f32x4Mul).simd(S.f32x4Add); }
+    else f.get(x).simd(S.f32x4Mul);
+    f.vstore();
+  });
+  return f;
+}

@@ -1,0 +1,194 @@
+/**
+ * The WASM backend: the CPU reference backend with its hot f32 kernels replaced by WebAssembly SIMD
+ * microkernels that TypeScript emits at start-up (encoder.ts), run on node:worker_threads over one
+ * shared memory. Storage stays the CPU backend's plain typed arrays; each fast kernel copies its
+ * operands into the shared heap, runs, and copies the result out (a memcpy per operand, small next to
+ * the O(n³) work it feeds). f64, i32 and every kernel not overridden here run the inherited reference.
+ */
+import { availableParallelism } from 'node:os';
+import { setFlagsFromString } from 'node:v8';
+import type { BinaryOp, DataId, MatmulOptions, TensorRef, UnaryOp } from '../backend.ts';
+import { CpuBackend } from '../cpu/index.ts';
+import type { AnyTypedArray } from '../../tensor/dtype.ts';
+import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.ts';
+import { BINARY_WASM, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.ts';
+import { encodeModule } from './encoder.ts';
+import { gemmFn, gemmScratchBytes, type GemmShape } from './gemm.ts';
+import { MAX_PAGES, SharedHeap } from './memory.ts';
+import { ThreadPool } from './pool.ts';
+import { WA } from './wasm-api.ts';
+
+export interface WasmOptions {
+  /** Threads including the calling one (default: os.availableParallelism()). */
+  readonly threads?: number;
+  /** Register tile; default 4×8. */
+  readonly gemm?: Partial<GemmShape>;
+}
+
+/** Below this many multiply-adds a matmul runs on the calling thread only (a wake-up costs ~10–50 µs). */
+const PARALLEL_MIN_MACS = 1 << 16;
+
+/** Relaxed SIMD's f32x4.relaxed_madd lowers to FMA on x64; Node 20 keeps it behind a V8 flag. */
+function enableFma(): boolean {
+  const probe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b]);
+  if (WA.validate(probe)) return true;
+  try { setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { return false; }
+  return WA.validate(probe);
+}
+
+/** Exported kernels in module order (the pool calls them by index). */
+const KERNELS = ['gemm', 'gelu', 'gelu_grad', ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
+const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<(typeof KERNELS)[number], number>;
+/** Below this many elements an elementwise op runs on the calling thread only. */
+const PARALLEL_MIN_ELEMS = 1 << 15;
+
+export class WasmBackend extends CpuBackend {
+  override readonly name = 'wasm' as never as 'cpu'; // BackendName 'wasm'; the cast keeps CpuBackend's literal type happy
+  readonly threads: number;
+  readonly gemmShape: GemmShape;
+  private readonly heap = new SharedHeap();
+  private readonly pool: ThreadPool;
+
+  constructor(opts: WasmOptions = {}) {
+    super();
+    this.threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
+    const fma = opts.gemm?.fma ?? enableFma();
+    this.gemmShape = { mr: opts.gemm?.mr ?? 4, nr: opts.gemm?.nr ?? 8, fma };
+    const bytes = encodeModule([gemmFn(this.gemmShape), geluFn(false), geluFn(true), ...BINARY_WASM.map(binaryFn)], 1, MAX_PAGES);
+    const module = new WA.Module(bytes);
+    this.pool = new ThreadPool(module, this.heap.memory, KERNELS, this.threads);
+  }
+
+  /** Registers a result array with the inherited storage (CpuBackend keeps `add` private). */
+  private adopt(a: AnyTypedArray): DataId {
+    return (this as unknown as { add(a: AnyTypedArray): DataId }).add(a);
+  }
+  private f32(r: TensorRef): Float32Array { return this.view(r) as Float32Array; }
+
+  override matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId {
+    if (a.dtype !== 'f32') return super.matmul(a, b, opts, outShape);
+    const M = outShape.at(-2)!, N = outShape.at(-1)!;
+    const K = opts.transA ? a.shape.at(-2)! : a.shape.at(-1)!;
+    const batch = outShape.slice(0, -2);
+    const P = sizeOf(batch);
+    if (M * N * P === 0) return this.adopt(new Float32Array(M * N * P));
+    if (K === 0) return this.adopt(new Float32Array(M * N * P));
+    const g = this.gemmShape, h = this.heap;
+    h.reset();
+    const aOff = batchOffsets(a.shape, batch, M * K), bOff = batchOffsets(b.shape, batch, K * N);
+    const offPtr = h.alloc(P * 8);
+    for (let p = 0; p < P; p++) { h.i32[(offPtr >> 2) + 2 * p] = aOff[p]!; h.i32[(offPtr >> 2) + 2 * p + 1] = bOff[p]!; }
+    const aPtr = h.put(this.f32(a));
+    // slack after B: the packer may read (not use) up to NR columns past N
+    const bPtr = h.put(this.f32(b), 4 * g.nr * (Math.max(K, N) + 1));
+    const cPtr = h.alloc(P * M * N * 4);
+    const scratch = gemmScratchBytes(g, K);
+    const panels = Math.ceil(N / g.nr), items = P * panels;
+    const nt = M * N * K * P < PARALLEL_MIN_MACS ? 1 : Math.min(this.threads, items);
+    const sPtr = h.alloc(scratch * this.threads);
+    const [ars, acs] = opts.transA ? [1, M] : [K, 1];
+    const [brs, bcs] = opts.transB ? [1, K] : [N, 1];
+    const shares = Array.from({ length: nt === 1 ? 1 : this.threads }, (_, t) => {
+      const lo = Math.floor((items * t) / nt), hi = t < nt ? Math.floor((items * (t + 1)) / nt) : lo;
+      return [aPtr, bPtr, cPtr, offPtr, sPtr + t * scratch, M, N, K, ars, acs, brs, bcs, lo, hi, panels];
+    });
+    this.pool.run(FN.gemm, shares);
+    return this.adopt(h.f32.slice(cPtr >> 2, (cPtr >> 2) + P * M * N));
+  }
+
+  override unary(op: UnaryOp, x: TensorRef): DataId {
+    if (x.dtype !== 'f32' || (op !== 'gelu' && op !== 'geluGrad')) return super.unary(op, x);
+    const n = sizeOf(x.shape), h = this.heap;
+    h.reset();
+    const padded = (n + 3) & ~3;
+    const inPtr = h.put(this.f32(x), 4 * (padded - n)), outPtr = h.alloc(4 * padded);
+    const nt = n < PARALLEL_MIN_ELEMS ? 1 : this.threads;
+    this.pool.run(op === 'gelu' ? FN.gelu : FN.gelu_grad, Array.from({ length: nt }, (_, t) => {
+      const lo = chunk(padded, t, nt), hi = chunk(padded, t + 1, nt);
+      return [inPtr + 4 * lo, outPtr + 4 * lo, hi - lo];
+    }));
+    return this.adopt(h.f32.slice(outPtr >> 2, (outPtr >> 2) + n));
+  }
+
+  override binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId {
+    if (a.dtype !== 'f32' || !(BINARY_WASM as readonly string[]).includes(op)) return super.binary(op, a, b, outShape);
+    const total = sizeOf(outShape);
+    if (total === 0) return this.adopt(new Float32Array(0));
+    const h = this.heap;
+    h.reset();
+    const fn = FN[`binary_${op as WasmBinaryOp}`];
+    const aPtr = h.put(this.f32(a)), bPtr = h.put(this.f32(b)), oPtr = h.alloc(4 * total);
+    const { rows, n, inner, offsets } = broadcastRows(outShape, a.shape, b.shape);
+    const offPtr = h.alloc(8 * offsets.length / 2);
+    h.i32.set(offsets, offPtr >> 2);
+    const nt = total < PARALLEL_MIN_ELEMS ? 1 : this.threads;
+    let shares: number[][];
+    if (rows === 1) { // one long run: split it, in multiples of 4, by moving the pointers
+      shares = Array.from({ length: nt }, (_, t) => {
+        const lo = chunk(n, t, nt), hi = chunk(n, t + 1, nt);
+        return [aPtr + 4 * lo * inner[0]!, bPtr + 4 * lo * inner[1]!, oPtr + 4 * lo, offPtr, hi - lo, inner[0]!, inner[1]!, 0, 1];
+      });
+    } else {
+      shares = Array.from({ length: nt }, (_, t) =>
+        [aPtr, bPtr, oPtr, offPtr, n, inner[0]!, inner[1]!, Math.floor((rows * t) / nt), Math.floor((rows * (t + 1)) / nt)]);
+    }
+    this.pool.run(fn, shares);
+    return this.adopt(h.f32.slice(oPtr >> 2, (oPtr >> 2) + total));
+  }
+
+  dispose(): void { this.pool.dispose(); }
+  [Symbol.dispose](): void { this.dispose(); }
+}
+
+/** Share t of n elements split nt ways, boundaries on multiples of 4 (whole v128s). */
+const chunk = (n: number, t: number, nt: number): number => (t >= nt ? n : Math.min(n, Math.floor((n * t) / nt / 4) * 4));
+
+/**
+ * A broadcast binary op as rows: adjacent axes merge while both operands stay affine across them,
+ * so the last (merged) axis has length n and inner strides 0 or 1; `offsets` holds (a, b) start
+ * offsets per row.
+ */
+function broadcastRows(out: Shape, aShape: Shape, bShape: Shape) {
+  const sa = broadcastStrides(aShape, out), sb = broadcastStrides(bShape, out);
+  const dims: { d: number; a: number; b: number }[] = [];
+  out.forEach((d, i) => {
+    if (d === 1) return;
+    const last = dims.at(-1);
+    if (last && last.a === sa[i]! * d && last.b === sb[i]! * d) { last.d *= d; last.a = sa[i]!; last.b = sb[i]!; }
+    else dims.push({ d, a: sa[i]!, b: sb[i]! });
+  });
+  const inner = dims.pop() ?? { d: 1, a: 1, b: 1 };
+  const rows = dims.reduce((acc, x) => acc * x.d, 1);
+  const offsets = new Int32Array(2 * rows);
+  const idx = new Array<number>(dims.length).fill(0);
+  let oa = 0, ob = 0;
+  for (let r = 0; r < rows; r++) {
+    offsets[2 * r] = oa; offsets[2 * r + 1] = ob;
+    for (let ax = dims.length - 1; ax >= 0; ax--) { // odometer
+      const dm = dims[ax]!;
+      oa += dm.a; ob += dm.b;
+      if (++idx[ax]! < dm.d) break;
+      oa -= dm.a * dm.d; ob -= dm.b * dm.d; idx[ax] = 0;
+    }
+  }
+  // a length-1 inner axis: any stride reads the one element
+  return { rows, n: inner.d, inner: [inner.d === 1 ? 1 : inner.a, inner.d === 1 ? 1 : inner.b], offsets };
+}
+
+/** Element offset of each output batch into an operand whose batch dims broadcast to `batch`. */
+function batchOffsets(opShape: Shape, batch: Shape, matSize: number): Int32Array {
+  const own = opShape.slice(0, -2), st = stridesOf(own), off = batch.length - own.length;
+  const n = sizeOf(batch), bst = stridesOf(batch);
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let o = 0;
+    for (let ax = 0; ax < batch.length; ax++) {
+      const j = ax - off;
+      if (j >= 0 && own[j] !== 1) o += (Math.floor(i / bst[ax]!) % batch[ax]!) * st[j]!;
+    }
+    out[i] = o * matSize;
+  }
+  return out;
+}
+
+export const createWasmBackend = (opts: WasmOptions = {}): WasmBackend => new WasmBackend(opts);
