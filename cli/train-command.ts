@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { train } from '../training/loop.ts';
 import { readRunConfig } from '../training/run-load.ts';
 import {
-  BACKENDS, CONFIG_FIELDS, DEFAULTS, decodePartial, HEADS, METHODS, mergeConfig, readConfigFile, SCHEDULES, type RunConfig,
+  BACKENDS, CHOICE_LEVELS, CONFIG_FIELDS, DEFAULTS, decodePartial, HEADS, METHODS, mergeConfig, readConfigFile, SCHEDULES, type RunConfig,
 } from '../training/run-config.ts';
 import { setupRun, UsageError } from '../training/run-setup.ts';
 
@@ -22,11 +22,19 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['init', '<how>', 'soft prompt init: random | vocab | text'],
   ['initText', '<text>', 'text for --init text'],
   ['placement', '<where>', 'soft prompt: before-cls | after-cls'],
-  ['dynamicPosition', '<p>', 'dynamic: task | instance'],
-  ['dynamicLength', '<bool>', 'dynamic: learn the prompt length (true | false)'],
-  ['poolSize', '<k>', 'dynamic: prompt pool size'],
-  ['gamma', '<x>', 'infoprompt: head-loss weight'],
-  ['beta', '<x>', 'infoprompt: representation-loss weight'],
+  ['dynamicPosition', '<level>', `dynamic: where the prompt splits around the text, chosen per ${CHOICE_LEVELS.join(' | ')}`],
+  ['dynamicLength', '<level>', `dynamic: prompt length (masking the rest), chosen per ${CHOICE_LEVELS.join(' | ')}`],
+  ['poolSize', '<k>', 'dynamic: prompt pool of k sets mixed per input (0 = no pool)'],
+  ['instanceRelu', '<bool>', "dynamic: instance-level choice nets Linear → ReLU (DPT's code) instead of Linear"],
+  ['gumbelTauStart', '<x>', 'dynamic: Gumbel-softmax temperature at step 0'],
+  ['gumbelTauMin', '<x>', 'dynamic: temperature floor'],
+  ['gumbelRate', '<x>', 'dynamic: temperature anneal rate r (τ = max(τ₀·exp(−r·n(n+1)/2), τ_min), n = ⌊step/10⌋)'],
+  ['gamma', '<x>', 'infoprompt: weight of L_head (prompt ↔ head MI)'],
+  ['beta', '<x>', 'infoprompt: weight of L_rep (prompt ↔ representation MI)'],
+  ['klWeight', '<x>', "infoprompt: weight of L_rep's bottleneck KL"],
+  ['lossCap', '<x>', "infoprompt: cap each example's task loss (the code: 2; 0 = plain cross-entropy)"],
+  ['generatorHidden', '<h>', 'infoprompt: generate the prompt per input with an MLP d → h → m·d (the code: 32; 0 = plain prompt, PEFT-exportable)'],
+  ['bottleneckDim', '<k>', "infoprompt: L_rep's Gaussian bottleneck size"],
   ['steps', '<n>', 'optimiser steps'],
   ['batchSize', '<n>', 'training batch size'],
   ['evalBatchSize', '<n>', 'evaluation batch size'],
@@ -48,6 +56,8 @@ export const TRAIN_EXAMPLES = `
 Examples:
   promptgrad train --model ./bert-base-uncased --task RTE --data ./fewglue --method soft --prompt-length 20 --out runs/rte-soft
   promptgrad train --model ./roberta-large --task CB --data ./fewglue --method prefix --prefix-projection 512 --lr 5e-3 --out runs/cb-prefix
+  promptgrad train --model ./bert-base-uncased --task RTE --data ./fewglue --method dynamic --dynamic-position instance --dynamic-length task --pool-size 4 --out runs/rte-dyn
+  promptgrad train --model ./roberta-base --task RTE --data ./fewglue --method infoprompt --gamma 0.1 --beta 0.2 --loss-cap 2 --lr 1e-3 --out runs/rte-info
   promptgrad train --config my-run.json --seed 13 --out runs/seed13      # flags override the JSON config
   promptgrad train --out runs/rte-soft --resume                          # continue an interrupted run exactly`;
 

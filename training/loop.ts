@@ -1,6 +1,7 @@
 /**
  * The training loop. Each step: the next batch of the seeded epoch order, valueAndGrad of the task loss
- * inside a scope (dropout key = foldIn(runKey, step)), NaN/Inf guard, optional global-norm clip, AdamW
+ * inside a scope (dropout / sampling key = foldIn(runKey, step), the step for schedules such as the Gumbel
+ * temperature), the method's loss parts and choice statistics logged with the loss, NaN/Inf guard, optional global-norm clip, AdamW
  * with the scheduled rate. Dev evaluation every `evalEvery` steps keeps the best parameters by the task's
  * main metric; the best are finally evaluated on the test split. The run folder gets metrics.jsonl,
  * curve.svg, config.json, results.json and checkpoint/ (atomic; params, best params, optimiser state,
@@ -22,7 +23,7 @@ import { createProgress, type ProgressStream } from './progress.ts';
 import { warmupSteps } from './run-config.ts';
 import { lrAt, validateSchedule, type Schedule } from './schedule.ts';
 import type { TaskData } from './task-data.ts';
-import type { TaskModel, TrainParams } from './task-model.ts';
+import type { LossAux, TaskModel, TrainParams } from './task-model.ts';
 import { cloneTree, disposeTree } from './tree-util.ts';
 
 export const RUN_FILES = {
@@ -133,19 +134,19 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
     const examples = order[state.data.cursor]!;
     const next = state.data.cursor + 1 >= order.length ? { epoch: state.data.epoch + 1, cursor: 0 } : { epoch: state.data.epoch, cursor: state.data.cursor + 1 };
     const lr = lrAt(schedule, state.opt.step);
-    const { loss, gradNorm } = scope(bk, () => {
+    const { loss, gradNorm, extra } = scope(bk, () => {
       const b = tm.batch(examples);
-      const f = (p: TrainParams) => tm.loss(p, b, foldIn(key, step));
-      const [[lossT], grads] = valueAndGrad(f, { hasAux: true })(state.params.current);
+      const f = (p: TrainParams) => tm.loss(p, b, { key: foldIn(key, step), step });
+      const [[lossT, aux], grads] = valueAndGrad(f, { hasAux: true })(state.params.current);
       assertFinite({ method: cfg.method, step: step + 1, loss: lossT, grads });
       const clipped = cfg.clip > 0 ? clipByGlobalNorm(grads, cfg.clip) : undefined;
       const upd = opt.update(state.params.current, clipped ? clipped.grads : grads, state.opt, lr);
       state.opt = { step: upd.state.step, slots: { m: keepTree(upd.state.slots.m), v: keepTree(upd.state.slots.v) } };
-      return { loss: lossT.dataSync()[0]!, gradNorm: clipped ? clipped.norm.dataSync()[0]! : null };
+      return { loss: lossT.dataSync()[0]!, gradNorm: clipped ? clipped.norm.dataSync()[0]! : null, extra: stepExtras(aux) };
     });
     state.data = next;
     const done = step + 1;
-    record({ step: done, split: 'train', loss, lr, gradNorm });
+    record({ step: done, split: 'train', loss, lr, gradNorm, ...extra });
     progress?.update(done, { loss, examples: examples.length });
     if (done % cfg.evalEvery === 0 || done === cfg.steps) await devEval(done);
     if ((cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0) || done === cfg.steps || done === opts.stopAfter) await save();
@@ -167,6 +168,13 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
   const out = best.step > 0 ? state.params.best : state.params.current;
   disposeTree(state.opt.slots);
   return { steps: final, best: out, bestStep: best.step, bestDev: best.score, ...(test ? { test } : {}), records: state.metrics, interrupted };
+}
+
+/** The method's loss parts (as `lossTask`, `lossHead`, …) and choice statistics, for the train record. */
+function stepExtras(aux: LossAux): Record<string, number | string> {
+  const out: Record<string, number | string> = {};
+  for (const [k, t] of Object.entries(aux.parts)) out[`loss${k.charAt(0).toUpperCase()}${k.slice(1)}`] = t.dataSync()[0]!;
+  return { ...out, ...aux.stats };
 }
 
 /** Optimiser state must outlive the step's scope (in-place AdamW returns the same tensors; this makes it explicit). */

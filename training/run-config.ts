@@ -13,6 +13,8 @@ export const HEADS = ['classifier', 'verbalizer'] as const;
 export type HeadName = (typeof HEADS)[number];
 export const SCHEDULES = ['linear', 'cosine', 'constant'] as const;
 export const BACKENDS = ['cpu', 'webgpu', 'auto'] as const;
+export const CHOICE_LEVELS = ['none', 'task', 'instance'] as const;
+export type ChoiceLevelOption = (typeof CHOICE_LEVELS)[number];
 
 export interface RunConfig {
   /** Hugging Face model folder (config.json + weights + tokenizer files). */
@@ -30,11 +32,27 @@ export interface RunConfig {
   readonly init: 'random' | 'vocab' | 'text';
   readonly initText: string;
   readonly placement: 'before-cls' | 'after-cls';
-  readonly dynamicPosition: 'task' | 'instance';
-  readonly dynamicLength: boolean;
+  /** Dynamic prompting (METHODS.md §3): each choice off, per task or per instance. */
+  readonly dynamicPosition: ChoiceLevelOption;
+  readonly dynamicLength: ChoiceLevelOption;
+  /** Dynamic: prompt pool size k (0 = no pool). */
   readonly poolSize: number;
+  /** Dynamic: instance-level choice nets Linear → ReLU (DPT's code) instead of plain Linear. */
+  readonly instanceRelu: boolean;
+  /** Dynamic: Gumbel-softmax temperature τ₀, floor and anneal rate (see prompting/gumbel.ts). */
+  readonly gumbelTauStart: number;
+  readonly gumbelTauMin: number;
+  readonly gumbelRate: number;
+  /** InfoPrompt (METHODS.md §4): weights of L_head, L_rep and the bottleneck KL. */
   readonly gamma: number;
   readonly beta: number;
+  readonly klWeight: number;
+  /** InfoPrompt: per-example task-loss cap (code: 2; 0 = none, plain cross-entropy). */
+  readonly lossCap: number;
+  /** InfoPrompt: prompt generator MLP hidden size (code: 32; 0 = a plain learned prompt). */
+  readonly generatorHidden: number;
+  /** InfoPrompt: Gaussian bottleneck size of L_rep. */
+  readonly bottleneckDim: number;
   readonly steps: number;
   readonly batchSize: number;
   readonly evalBatchSize: number;
@@ -57,7 +75,8 @@ export interface RunConfig {
 
 export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method'> = {
   head: 'classifier', promptLength: 8, prefixProjection: 0, init: 'vocab', initText: '', placement: 'before-cls',
-  dynamicPosition: 'task', dynamicLength: false, poolSize: 4, gamma: 0.1, beta: 0.1,
+  dynamicPosition: 'task', dynamicLength: 'none', poolSize: 0, instanceRelu: false, gumbelTauStart: 1, gumbelTauMin: 0.5, gumbelRate: 3e-5,
+  gamma: 0.1, beta: 0.2, klWeight: 0.1, lossCap: 0, generatorHidden: 0, bottleneckDim: 32,
   steps: 100, batchSize: 8, evalBatchSize: 32, maxLength: 128, lr: 3e-3, weightDecay: 0.01, warmupRatio: 0.06,
   schedule: 'linear', clip: 1, dropout: true, evalEvery: 20, checkpointEvery: 50, seed: 42, backend: 'cpu', dtype: 'f32',
 };
@@ -78,8 +97,9 @@ type Kind = 'string' | 'bool' | 'int' | 'posint' | 'num' | readonly string[];
 const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
   model: 'string', task: 'string', data: 'string', method: METHODS, head: HEADS,
   promptLength: 'posint', prefixProjection: 'int', init: ['random', 'vocab', 'text'], initText: 'string',
-  placement: ['before-cls', 'after-cls'], dynamicPosition: ['task', 'instance'], dynamicLength: 'bool', poolSize: 'posint',
-  gamma: 'num', beta: 'num', steps: 'posint', batchSize: 'posint', evalBatchSize: 'posint', maxLength: 'posint',
+  placement: ['before-cls', 'after-cls'], dynamicPosition: CHOICE_LEVELS, dynamicLength: CHOICE_LEVELS, poolSize: 'int',
+  instanceRelu: 'bool', gumbelTauStart: 'num', gumbelTauMin: 'num', gumbelRate: 'num',
+  gamma: 'num', beta: 'num', klWeight: 'num', lossCap: 'num', generatorHidden: 'int', bottleneckDim: 'posint', steps: 'posint', batchSize: 'posint', evalBatchSize: 'posint', maxLength: 'posint',
   lr: 'num', weightDecay: 'num', warmupRatio: 'num', schedule: SCHEDULES, clip: 'num', dropout: 'bool',
   evalEvery: 'posint', checkpointEvery: 'int', seed: 'int', backend: BACKENDS, dtype: ['f32', 'f64'],
 };
@@ -133,6 +153,11 @@ export function validateConfig(c: RunConfig, source: string): Either<ConfigError
   if (c.init === 'text' && c.initText === '') return bad('initText', 'is required with init "text"');
   if (c.method === 'prefix' && c.head === 'verbalizer' && c.placement !== 'before-cls') return bad('placement', 'only applies to soft prompts');
   if (c.maxLength < 4) return bad('maxLength', `must be ≥ 4, got ${c.maxLength}`);
+  if (!(c.gumbelTauStart > 0)) return bad('gumbelTauStart', `must be > 0, got ${c.gumbelTauStart}`);
+  if (!(c.gumbelTauMin > 0)) return bad('gumbelTauMin', `must be > 0, got ${c.gumbelTauMin}`);
+  if (c.gumbelRate < 0) return bad('gumbelRate', `must be ≥ 0, got ${c.gumbelRate}`);
+  if (c.lossCap < 0) return bad('lossCap', `must be ≥ 0 (0 = no cap), got ${c.lossCap}`);
+  if (c.method === 'infoprompt' && c.head !== 'classifier') return bad('head', 'infoprompt needs the classifier head (L_head reads its weights)');
   return E.right(c);
 }
 

@@ -7,14 +7,14 @@
  * virtual tokens add in front of the text (to find the mask position).
  */
 import {
-  add, crossEntropy, foldIn, keep, randomNormal, splitKey, tensor, zeros, type ParamTree, type PRNGKey, type Tensor,
+  crossEntropy, foldIn, keep, randomNormal, splitKey, tensor, zeros, type ParamTree, type PRNGKey, type Tensor,
 } from '../core/index.ts';
 import { fillMask } from '../data/index.ts';
 import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
 import { Linear } from '../models/bert/modules.ts';
 import { tokenBatch, type TokenBatch } from '../prompting/common.ts';
 import { classifierLogits, initClassifier, verbalizerLogits, type ClassifierParams } from '../prompting/heads.ts';
-import { methodImpl, type MethodImpl } from './method-impls.ts';
+import { methodImpl, type MethodImpl, type MethodLoss, type MethodStats } from './method-impls.ts';
 import type { RunConfig } from './run-config.ts';
 import type { Example, TaskData } from './task-data.ts';
 import type { PromptTokenizer } from './text-encoding.ts';
@@ -27,8 +27,23 @@ export interface TrainParams {
 
 export interface ForwardOut {
   readonly logits: Tensor;
-  /** Extra loss terms of the method (e.g. InfoPrompt's MI terms), already weighted; absent = none. */
-  readonly extraLoss?: Tensor;
+  /** The method's training loss (e.g. InfoPrompt's MI terms), when it has one; absent = cross-entropy. */
+  readonly methodLoss?: () => MethodLoss;
+  /** Host-side summaries of the method's choices in this (training) forward. */
+  readonly stats?: MethodStats;
+}
+
+/** What `loss` returns next to the scalar: logits, the named loss parts and the method's statistics. */
+export interface LossAux {
+  readonly logits: Tensor;
+  readonly parts: Readonly<Record<string, Tensor>>;
+  readonly stats: MethodStats;
+}
+
+/** A training step's randomness and position: dropout / sampling key (foldIn(runKey, step)) and the step. */
+export interface StepContext {
+  readonly key: PRNGKey;
+  readonly step: number;
 }
 
 export interface TaskModel {
@@ -41,9 +56,10 @@ export interface TaskModel {
   init(key: PRNGKey): TrainParams;
   /** Host-side batch building (outside any trace). */
   batch(examples: readonly Example[]): PreparedBatch;
-  forward(p: TrainParams, b: PreparedBatch, key?: PRNGKey): ForwardOut;
-  /** Mean cross-entropy (+ method terms) and the logits. */
-  loss(p: TrainParams, b: PreparedBatch, key?: PRNGKey): [Tensor, Tensor];
+  /** Training mode with `train` (dropout, sampled choices); evaluation mode without. */
+  forward(p: TrainParams, b: PreparedBatch, train?: StepContext): ForwardOut;
+  /** Mean cross-entropy (or the method's loss, e.g. InfoPrompt's task + γ·head + β·rep + klWeight·KL) and aux. */
+  loss(p: TrainParams, b: PreparedBatch, train?: StepContext): [Tensor, LossAux];
 }
 
 export interface PreparedBatch {
@@ -102,20 +118,30 @@ export function buildTaskModel(model: BertModel, tokenizer: PromptTokenizer, tas
         maskIndex, hostLabels,
       };
     },
-    forward(p, b, key) {
+    forward(p, b, train) {
+      const key = train?.key;
       const [kEnc, kHead, kMethod] = key && cfg.dropout ? splitKey(key, 3) : [undefined, undefined, key];
-      const m = method.inputs(p['prompt']!, b.tokens, kMethod);
+      const m = method.inputs(p['prompt']!, b.tokens, train && kMethod ? { key: kMethod, step: train.step } : undefined);
       const inputs: EncoderInputs = kEnc ? { ...m.inputs, dropoutKey: kEnc } : m.inputs;
       const h = model.encode(inputs).lastHiddenState;
+      const head = p['head'] as unknown as ClassifierParams | undefined;
+      const shift = (r: number) => (typeof m.offset === 'number' ? m.offset : m.offset[r]!);
       const logits = cfg.head === 'classifier'
-        ? classifierLogits(model, h, p['head'] as unknown as ClassifierParams, { pooler: pooler!, ...(kHead ? { dropout: { key: kHead, p: pDrop } } : {}) })
-        : verbalizerLogits(model, h, b.maskIndex.map((i) => i + m.offset), wordIds);
-      return { logits, ...(m.extraLoss ? { extraLoss: m.extraLoss(h, logits) } : {}) };
+        ? classifierLogits(model, h, head!, { pooler: pooler!, ...(kHead ? { dropout: { key: kHead, p: pDrop } } : {}) })
+        : verbalizerLogits(model, h, b.maskIndex.map((i, r) => i + shift(r)), wordIds);
+      const methodLoss = m.loss;
+      return {
+        logits,
+        ...(methodLoss ? { methodLoss: () => methodLoss({ lastHiddenState: h, logits, labels: b.labels, ...(head ? { head } : {}) }) } : {}),
+        ...(m.stats ? { stats: m.stats } : {}),
+      };
     },
-    loss(p, b, key) {
-      const out = tm.forward(p, b, key);
-      const ce = crossEntropy(out.logits, b.labels);
-      return [out.extraLoss ? add(ce, out.extraLoss) : ce, out.logits];
+    loss(p, b, train) {
+      const out = tm.forward(p, b, train);
+      const aux = { logits: out.logits, stats: out.stats ?? {} };
+      if (!out.methodLoss) return [crossEntropy(out.logits, b.labels), { ...aux, parts: {} }];
+      const { total, parts } = out.methodLoss();
+      return [total, { ...aux, parts }];
     },
   };
   return tm;
