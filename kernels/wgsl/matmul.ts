@@ -103,7 +103,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 
 /** v2: shared-memory tiles + TM×TN register blocking, bounds-checked edges. */
 export function matmulTiledProgram(shapes: MatmulShapes, o: MatmulOptions, t: Tile = TILE_64): Program {
-  if (t.BM % t.TM || t.BN % t.TN) throw new RangeError(`matmul tile ${JSON.stringify(t)}: BM%TM and BN%TN must be 0`);
+  if (t.BM % t.TM || t.BN % t.TN || t.TN !== 4) throw new RangeError(`matmul tile ${JSON.stringify(t)}: BM%TM and BN%TN must be 0, TN must be 4 (vec4 accumulators)`);
   const p = params(shapes, o);
   const { BM, BN, BK, TM, TN } = t;
   const WX = BN / TN, WY = BM / TM, THREADS = WX * WY;
@@ -120,9 +120,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let z = wid.z;
   let off = batch_offsets(z);
   let row0 = wid.y * ${BM}u; let col0 = wid.x * ${BN}u;
-  var acc: array<f32, ${TM * TN}>;
-  var ar: array<f32, ${TM}>;
-  var br: array<f32, ${TN}>;
+  var acc: array<vec4<f32>, ${TM}>;
   for (var k0 = 0u; k0 < K; k0 += ${BK}u) {
     for (var e = lix; e < ${BM * BK}u; e += ${THREADS}u) {
       ${aIdx}
@@ -140,19 +138,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
     workgroupBarrier();
     for (var k = 0u; k < ${BK}u; k++) {
-      for (var r = 0u; r < ${TM}u; r++) { ar[r] = a_tile[k * ${BM}u + lid.y * ${TM}u + r]; }
-      for (var q = 0u; q < ${TN}u; q++) { br[q] = b_tile[k * ${BN}u + lid.x * ${TN}u + q]; }
-      for (var r = 0u; r < ${TM}u; r++) {
-        for (var q = 0u; q < ${TN}u; q++) { acc[r * ${TN}u + q] = fma(ar[r], br[q], acc[r * ${TN}u + q]); }
-      }
+      let bo = k * ${BN}u + lid.x * 4u;
+      let bv = vec4<f32>(b_tile[bo], b_tile[bo + 1u], b_tile[bo + 2u], b_tile[bo + 3u]);
+      for (var r = 0u; r < ${TM}u; r++) { acc[r] = fma(vec4<f32>(a_tile[k * ${BM}u + lid.y * ${TM}u + r]), bv, acc[r]); }
     }
     workgroupBarrier();
   }
   for (var r = 0u; r < ${TM}u; r++) {
     let gi = row0 + lid.y * ${TM}u + r;
-    for (var q = 0u; q < ${TN}u; q++) {
-      let gj = col0 + lid.x * ${TN}u + q;
-      if (gi < M && gj < N) { c[z * M * N + gi * N + gj] = acc[r * ${TN}u + q]; }
+    for (var q = 0u; q < 4u; q++) {
+      let gj = col0 + lid.x * 4u + q;
+      if (gi < M && gj < N) { c[z * M * N + gi * N + gj] = acc[r][q]; }
     }
   }
 }`;
