@@ -29,8 +29,8 @@ export async function gpuSuite(name: string, opts: WebGpuOptions = {}): Promise<
       test('webgpu adapter', () => { throw e; });
       return { test, gpu: undefined };
     }
+    // no test.skip: uvu leaves skipped tests out of Total, which scripts/test.mjs would count as −1 failures
     console.log(`SKIP: ${name}: ${e.message}`);
-    test.skip('webgpu adapter', () => {});
     return { test, gpu: undefined };
   }
   const g = gpu;
