@@ -47,13 +47,23 @@ export function binaryFn(op: WasmBinaryOp): Fn {
   return f;
 }
 
-const vconst = (f: Fn, x: number) => f.f32(x).simd(S.f32x4Splat);
+/** A v128 constant with x in every f32 lane (v128.const: no per-iteration splat). */
+const vconst = (f: Fn, x: number) => f.simd(S.const, ...new Uint8Array(new Float32Array([x, x, x, x]).buffer));
+const iconst = (f: Fn, x: number) => f.simd(S.const, ...new Uint8Array(new Int32Array([x, x, x, x]).buffer));
 
-/** Pushes exp(x) for the v128 in local `x` (x ≤ 0 here; Cephes expf: 2ⁿ·p(r), r = x − n·ln2). */
-function vexp(f: Fn, x: number, t: { n: number; r: number; p: number }): void {
+/** 1.5·2²³: adding it rounds an f32 of magnitude < 2²² to an integer held in the low mantissa bits. */
+const MAGIC = 12582912;
+const MAGIC_BITS = 0x4b400000;
+
+/**
+ * Pushes exp(x) for the v128 in local `x` (Cephes expf: 2ⁿ·p(r), r = x − n·ln2). n is rounded with
+ * the magic-number trick, which also yields its integer bits for 2ⁿ without a float→int conversion.
+ */
+function vexp(f: Fn, x: number, t: { n: number; r: number; p: number; k: number }): void {
   // clamp below so 2ⁿ stays a normal float (exp(−87) ≈ 1.6e-38; anything smaller is 0 to f32 GELU)
   f.get(x); vconst(f, -87); f.simd(S.f32x4Max).set(t.r);
-  f.get(t.r); vconst(f, Math.LOG2E); f.simd(S.f32x4Mul).simd(S.f32x4Nearest).set(t.n);
+  f.get(t.r); vconst(f, Math.LOG2E); f.simd(S.f32x4Mul); vconst(f, MAGIC); f.simd(S.f32x4Add).set(t.k);
+  f.get(t.k); vconst(f, MAGIC); f.simd(S.f32x4Sub).set(t.n);
   f.get(t.r).get(t.n); vconst(f, 0.693359375); f.simd(S.f32x4Mul).simd(S.f32x4Sub);
   f.get(t.n); vconst(f, -2.12194440e-4); f.simd(S.f32x4Mul).simd(S.f32x4Sub).set(t.r);
   const C = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
@@ -61,8 +71,8 @@ function vexp(f: Fn, x: number, t: { n: number; r: number; p: number }): void {
   for (const c of C.slice(1)) { f.get(t.p).get(t.r).simd(S.f32x4Mul); vconst(f, c); f.simd(S.f32x4Add).set(t.p); }
   // p·r² + r + 1
   f.get(t.p).get(t.r).simd(S.f32x4Mul).get(t.r).simd(S.f32x4Mul).get(t.r).simd(S.f32x4Add); vconst(f, 1); f.simd(S.f32x4Add);
-  // · 2ⁿ, built as the float bits (n + 127) << 23
-  f.get(t.n).simd(S.i32x4TruncSatF32x4S).i32(127).simd(0x11).simd(S.i32x4Add).i32(23).simd(S.i32x4Shl);
+  // · 2ⁿ, as the float bits (n + 127) << 23, n read from the magic sum's low bits
+  f.get(t.k); iconst(f, MAGIC_BITS - 127); f.simd(S.i32x4Sub).i32(23).simd(S.i32x4Shl);
   f.simd(S.f32x4Mul);
 }
 
@@ -73,7 +83,7 @@ export function geluFn(grad: boolean): Fn {
   const i = f.local(I32), nb = f.local(I32);
   f.get(n).i32(2).op(O.i32Shl).set(nb);
   const x = f.local(V128), z = f.local(V128), e = f.local(V128), erf = f.local(V128), tt = f.local(V128);
-  const tmp = { n: f.local(V128), r: f.local(V128), p: f.local(V128) };
+  const tmp = { n: f.local(V128), r: f.local(V128), p: f.local(V128), k: f.local(V128) };
   f.for(i, () => f.i32(0), nb, 16, () => {
     f.get(inP).get(i).op(O.i32Add).vload().set(x);
     f.get(x); vconst(f, Math.SQRT1_2); f.simd(S.f32x4Mul).simd(S.f32x4Abs).set(z); // |z|, z = x/√2

@@ -5,7 +5,7 @@
  * MR×NR accumulators stay in registers (MR·NR/4 v128 + NR/4 for B + 1 splat ≤ 16 xmm registers).
  * A is read in place through (row, col) strides, which covers transA with no copy.
  */
-import { Fn, I32, O, S } from './encoder.ts';
+import { F32, Fn, I32, O, S } from './encoder.ts';
 
 export interface GemmShape {
   /** Rows per register tile. */
@@ -62,8 +62,8 @@ export function gemmFn(g: GemmShape): Fn {
         f.get(src).set(pB);
         f.for(c, () => f.i32(0), nrL, 1, () => {
           f.get(q);
-          // B[k, j0 + c] or 0 past N (select keeps the loop branch-free; the load stays in memory)
-          f.get(pB).load(O.f32Load).f32(0).get(j0).get(c).op(O.i32Add).get(N).op(O.i32LtS).op(O.select);
+          // B[k, j0 + c], or 0 past N (never loaded: B may end the heap)
+          f.get(j0).get(c).op(O.i32Add).get(N).op(O.i32LtS).op(O.if, F32).get(pB).load(O.f32Load).op(O.else).f32(0).op(O.end);
           f.load(O.f32Store);
           f.inc(q, 4).inc(pB, () => f.get(bStep));
         });

@@ -1,15 +1,16 @@
 /**
  * The WASM backend: the CPU reference backend with its hot f32 kernels replaced by WebAssembly SIMD
  * microkernels that TypeScript emits at start-up (encoder.ts), run on node:worker_threads over one
- * shared memory. Storage stays the CPU backend's plain typed arrays; each fast kernel copies its
- * operands into the shared heap, runs, and copies the result out (a memcpy per operand, small next to
- * the O(n³) work it feeds). f64, i32 and every kernel not overridden here run the inherited reference.
+ * shared memory. f32 storages this backend creates are Float32Array views into that memory, held in
+ * the inherited CPU storage, so the reference kernels read them unchanged while the fast kernels use
+ * them in place (operands from elsewhere are copied in per call). f64, i32 and every kernel not
+ * overridden here run the inherited reference.
  */
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import type { BinaryOp, DataId, MatmulOptions, TensorRef, UnaryOp } from '../backend.ts';
 import { CpuBackend } from '../cpu/index.ts';
-import type { AnyTypedArray } from '../../tensor/dtype.ts';
+import type { AnyTypedArray, DType } from '../../tensor/dtype.ts';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.ts';
 import { BINARY_WASM, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.ts';
 import { encodeModule } from './encoder.ts';
@@ -47,6 +48,8 @@ export class WasmBackend extends CpuBackend {
   readonly threads: number;
   readonly gemmShape: GemmShape;
   private readonly heap = new SharedHeap();
+  /** Heap blocks of the f32 storages this backend created, with their reference counts. */
+  private readonly owned = new Map<DataId, { ptr: number; bytes: number; refs: number }>();
   private readonly pool: ThreadPool;
 
   constructor(opts: WasmOptions = {}) {
@@ -65,76 +68,124 @@ export class WasmBackend extends CpuBackend {
   }
   private f32(r: TensorRef): Float32Array { return this.view(r) as Float32Array; }
 
+  /** A new f32 storage of n elements in the heap (`pad` spare bytes for whole-v128 writes). */
+  private output(n: number, pad = 0): { ptr: number; id: () => DataId } {
+    const bytes = 4 * n + pad;
+    const ptr = this.heap.alloc(bytes);
+    return {
+      ptr,
+      id: () => {
+        const id = this.adopt(this.heap.view(ptr, n));
+        this.owned.set(id, { ptr, bytes, refs: 1 });
+        return id;
+      },
+    };
+  }
+
+  /** Runs `fn` with a pointer getter for operands (copied into scratch when not heap-resident) and scratch blocks. */
+  private call<R>(fn: (input: (r: TensorRef) => number, scratch: (bytes: number) => number) => R): R {
+    const temps: [number, number][] = [];
+    const scratch = (bytes: number): number => { const p = this.heap.alloc(bytes); temps.push([p, bytes]); return p; };
+    const input = (r: TensorRef): number => {
+      const a = this.f32(r);
+      if (this.heap.owns(a)) return a.byteOffset;
+      const p = scratch(4 * a.length + 16);
+      this.heap.f32.set(a, p >>> 2);
+      return p;
+    };
+    try { return fn(input, scratch); } finally { for (const [p, b] of temps) this.heap.free(p, b); }
+  }
+
+  override upload(data: AnyTypedArray, dtype: DType): DataId {
+    if (dtype !== 'f32' || !(data instanceof Float32Array)) return super.upload(data, dtype);
+    const o = this.output(data.length);
+    this.heap.f32.set(data, o.ptr >>> 2);
+    return o.id();
+  }
+  override fill(size: number, value: number, dtype: DType): DataId {
+    if (dtype !== 'f32') return super.fill(size, value, dtype);
+    const o = this.output(size);
+    this.heap.f32.fill(value, o.ptr >>> 2, (o.ptr >>> 2) + size);
+    return o.id();
+  }
+  override incRef(id: DataId): void { super.incRef(id); const o = this.owned.get(id); if (o) o.refs++; }
+  override decRef(id: DataId): void {
+    super.decRef(id);
+    const o = this.owned.get(id);
+    if (o && --o.refs === 0) { this.owned.delete(id); this.heap.free(o.ptr, o.bytes); }
+  }
+
   override matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId {
     if (a.dtype !== 'f32') return super.matmul(a, b, opts, outShape);
     const M = outShape.at(-2)!, N = outShape.at(-1)!;
     const K = opts.transA ? a.shape.at(-2)! : a.shape.at(-1)!;
     const batch = outShape.slice(0, -2);
     const P = sizeOf(batch);
-    if (M * N * P === 0) return this.adopt(new Float32Array(M * N * P));
-    if (K === 0) return this.adopt(new Float32Array(M * N * P));
-    const g = this.gemmShape, h = this.heap;
-    h.reset();
-    const aOff = batchOffsets(a.shape, batch, M * K), bOff = batchOffsets(b.shape, batch, K * N);
-    const offPtr = h.alloc(P * 8);
-    for (let p = 0; p < P; p++) { h.i32[(offPtr >> 2) + 2 * p] = aOff[p]!; h.i32[(offPtr >> 2) + 2 * p + 1] = bOff[p]!; }
-    const aPtr = h.put(this.f32(a));
-    // slack after B: the packer may read (not use) up to NR columns past N
-    const bPtr = h.put(this.f32(b), 4 * g.nr * (Math.max(K, N) + 1));
-    const cPtr = h.alloc(P * M * N * 4);
-    const scratch = gemmScratchBytes(g, K);
-    const panels = Math.ceil(N / g.nr), items = P * panels;
-    const nt = M * N * K * P < PARALLEL_MIN_MACS ? 1 : Math.min(this.threads, items);
-    const sPtr = h.alloc(scratch * this.threads);
-    const [ars, acs] = opts.transA ? [1, M] : [K, 1];
-    const [brs, bcs] = opts.transB ? [1, K] : [N, 1];
-    const shares = Array.from({ length: nt === 1 ? 1 : this.threads }, (_, t) => {
-      const lo = Math.floor((items * t) / nt), hi = t < nt ? Math.floor((items * (t + 1)) / nt) : lo;
-      return [aPtr, bPtr, cPtr, offPtr, sPtr + t * scratch, M, N, K, ars, acs, brs, bcs, lo, hi, panels];
+    const out = this.output(P * M * N);
+    if (P * M * N === 0) return out.id();
+    if (K === 0) { this.heap.f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + P * M * N); return out.id(); }
+    const g = this.gemmShape;
+    this.call((input, scratch) => {
+      const aOff = batchOffsets(a.shape, batch, M * K), bOff = batchOffsets(b.shape, batch, K * N);
+      const offPtr = scratch(P * 8);
+      for (let p = 0; p < P; p++) { this.heap.i32[(offPtr >>> 2) + 2 * p] = aOff[p]!; this.heap.i32[(offPtr >>> 2) + 2 * p + 1] = bOff[p]!; }
+      const aPtr = input(a), bPtr = input(b);
+      const panels = Math.ceil(N / g.nr), items = P * panels;
+      const nt = M * N * K * P < PARALLEL_MIN_MACS ? 1 : Math.min(this.threads, items);
+      const bytes = gemmScratchBytes(g, K);
+      const sPtr = scratch(bytes * this.threads);
+      const [ars, acs] = opts.transA ? [1, M] : [K, 1];
+      const [brs, bcs] = opts.transB ? [1, K] : [N, 1];
+      this.pool.run(FN.gemm, Array.from({ length: nt === 1 ? 1 : this.threads }, (_, t) => {
+        const lo = Math.floor((items * t) / nt), hi = t < nt ? Math.floor((items * (t + 1)) / nt) : lo;
+        return [aPtr, bPtr, out.ptr, offPtr, sPtr + t * bytes, M, N, K, ars, acs, brs, bcs, lo, hi, panels];
+      }));
     });
-    this.pool.run(FN.gemm, shares);
-    return this.adopt(h.f32.slice(cPtr >> 2, (cPtr >> 2) + P * M * N));
+    return out.id();
   }
 
   override unary(op: UnaryOp, x: TensorRef): DataId {
     if (x.dtype !== 'f32' || (op !== 'gelu' && op !== 'geluGrad')) return super.unary(op, x);
-    const n = sizeOf(x.shape), h = this.heap;
-    h.reset();
+    const n = sizeOf(x.shape);
     const padded = (n + 3) & ~3;
-    const inPtr = h.put(this.f32(x), 4 * (padded - n)), outPtr = h.alloc(4 * padded);
-    const nt = n < PARALLEL_MIN_ELEMS ? 1 : this.threads;
-    this.pool.run(op === 'gelu' ? FN.gelu : FN.gelu_grad, Array.from({ length: nt }, (_, t) => {
-      const lo = chunk(padded, t, nt), hi = chunk(padded, t + 1, nt);
-      return [inPtr + 4 * lo, outPtr + 4 * lo, hi - lo];
-    }));
-    return this.adopt(h.f32.slice(outPtr >> 2, (outPtr >> 2) + n));
+    const out = this.output(n, 4 * (padded - n)); // gelu reads and writes whole v128s
+    this.call((input) => {
+      const inPtr = input(x);
+      const nt = n < PARALLEL_MIN_ELEMS ? 1 : this.threads;
+      this.pool.run(op === 'gelu' ? FN.gelu : FN.gelu_grad, Array.from({ length: nt }, (_, t) => {
+        const lo = chunk(padded, t, nt), hi = chunk(padded, t + 1, nt);
+        return [inPtr + 4 * lo, out.ptr + 4 * lo, hi - lo];
+      }));
+    });
+    return out.id();
   }
 
   override binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId {
     if (a.dtype !== 'f32' || !(BINARY_WASM as readonly string[]).includes(op)) return super.binary(op, a, b, outShape);
     const total = sizeOf(outShape);
-    if (total === 0) return this.adopt(new Float32Array(0));
-    const h = this.heap;
-    h.reset();
+    const out = this.output(total);
+    if (total === 0) return out.id();
     const fn = FN[`binary_${op as WasmBinaryOp}`];
-    const aPtr = h.put(this.f32(a)), bPtr = h.put(this.f32(b)), oPtr = h.alloc(4 * total);
-    const { rows, n, inner, offsets } = broadcastRows(outShape, a.shape, b.shape);
-    const offPtr = h.alloc(8 * offsets.length / 2);
-    h.i32.set(offsets, offPtr >> 2);
-    const nt = total < PARALLEL_MIN_ELEMS ? 1 : this.threads;
-    let shares: number[][];
-    if (rows === 1) { // one long run: split it, in multiples of 4, by moving the pointers
-      shares = Array.from({ length: nt }, (_, t) => {
-        const lo = chunk(n, t, nt), hi = chunk(n, t + 1, nt);
-        return [aPtr + 4 * lo * inner[0]!, bPtr + 4 * lo * inner[1]!, oPtr + 4 * lo, offPtr, hi - lo, inner[0]!, inner[1]!, 0, 1];
-      });
-    } else {
-      shares = Array.from({ length: nt }, (_, t) =>
-        [aPtr, bPtr, oPtr, offPtr, n, inner[0]!, inner[1]!, Math.floor((rows * t) / nt), Math.floor((rows * (t + 1)) / nt)]);
-    }
-    this.pool.run(fn, shares);
-    return this.adopt(h.f32.slice(oPtr >> 2, (oPtr >> 2) + total));
+    this.call((input, scratch) => {
+      const aPtr = input(a), bPtr = input(b);
+      const { rows, n, inner, offsets } = broadcastRows(outShape, a.shape, b.shape);
+      const offPtr = scratch(4 * offsets.length);
+      this.heap.i32.set(offsets, offPtr >>> 2);
+      const nt = total < PARALLEL_MIN_ELEMS ? 1 : this.threads;
+      this.pool.run(fn, rows === 1
+        // one long run: split it in multiples of 4 by moving the pointers
+        ? Array.from({ length: nt }, (_, t) => {
+          const lo = chunk(n, t, nt), hi = chunk(n, t + 1, nt);
+          return [aPtr + 4 * lo * inner[0]!, bPtr + 4 * lo * inner[1]!, out.ptr + 4 * lo, offPtr, hi - lo, inner[0]!, inner[1]!, 0, 1];
+        })
+        : Array.from({ length: nt }, (_, t) =>
+          [aPtr, bPtr, out.ptr, offPtr, n, inner[0]!, inner[1]!, Math.floor((rows * t) / nt), Math.floor((rows * (t + 1)) / nt)]));
+    });
+    return out.id();
   }
+
+  /** Heap bytes reserved (live tensors + recyclable blocks). */
+  get heapBytes(): number { return this.heap.reserved; }
 
   dispose(): void { this.pool.dispose(); }
   [Symbol.dispose](): void { this.dispose(); }
