@@ -1,0 +1,122 @@
+/**
+ * Masked-language-model pretraining pieces: BERT masking (15 % of the non-special tokens selected;
+ * of those 80 % → [MASK], 10 % → a random token, 10 % unchanged), the loss (cross-entropy on the
+ * selected positions only — the head runs on those rows, so every label is valid and nothing needs
+ * ignoreIndex), one AdamW step with global-norm clipping through the full backward to every
+ * encoder weight, and held-out evaluation (loss and masked-token accuracy).
+ */
+import {
+  argmax, crossEntropy, foldIn, gather, reshape, scope, tensor, uniformArray, valueAndGrad,
+  type Backend, type FloatDType, type PRNGKey, type Tensor,
+} from '../core/index.ts';
+import type { BertConfig } from '../models/bert/config.ts';
+import { clipByGlobalNorm } from '../training/clip.ts';
+import type { OptState, Optimizer } from '../training/optimizer.ts';
+import { bertFromTensors, type EncoderParams } from './params.ts';
+
+export interface MaskingOptions {
+  readonly vocabSize: number;
+  readonly maskId: number;
+  /** Ids never selected (PAD, CLS, SEP, …). */
+  readonly specialIds: ReadonlySet<number>;
+  /** Random replacements are drawn from [firstRandomId, vocabSize) (default: after the specials, 5). */
+  readonly firstRandomId?: number;
+  readonly maskProb?: number;
+}
+
+/** A batch of fixed-length rows with the masked positions (flat b·T + t), their labels and inputs. */
+export interface MaskedBatch {
+  readonly batchSize: number;
+  readonly seqLen: number;
+  readonly inputIds: Int32Array;
+  readonly positions: Int32Array;
+  readonly labels: Int32Array;
+}
+
+/** BERT masking, a pure function of the ids and the key. At least one position is always selected. */
+export function maskTokens(ids: Int32Array, batchSize: number, seqLen: number, key: PRNGKey, o: MaskingOptions): MaskedBatch {
+  if (ids.length !== batchSize * seqLen) throw new Error(`maskTokens: ${ids.length} ids for a [${batchSize}, ${seqLen}] batch`);
+  const p = o.maskProb ?? 0.15, lo = o.firstRandomId ?? 5;
+  const u = uniformArray(key, ids.length * 3);
+  const input = Int32Array.from(ids);
+  const pos: number[] = [];
+  const labels: number[] = [];
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    if (o.specialIds.has(id) || u[3 * i]! >= p) continue;
+    pos.push(i); labels.push(id);
+    const r = u[3 * i + 1]!;
+    if (r < 0.8) input[i] = o.maskId;
+    else if (r < 0.9) input[i] = lo + Math.min(o.vocabSize - lo - 1, Math.floor(u[3 * i + 2]! * (o.vocabSize - lo)));
+  }
+  if (pos.length === 0) {
+    const i = ids.findIndex((id) => !o.specialIds.has(id));
+    if (i < 0) throw new Error('maskTokens: the batch holds only special tokens');
+    pos.push(i); labels.push(ids[i]!); input[i] = o.maskId;
+  }
+  return { batchSize, seqLen, inputIds: input, positions: Int32Array.from(pos), labels: Int32Array.from(labels) };
+}
+
+export interface MlmContext {
+  readonly cfg: BertConfig;
+  readonly bk: Backend;
+  readonly dtype: FloatDType;
+}
+
+/** Logits [M, V] at the masked positions and the mean cross-entropy against their labels. */
+export function mlmForward(ctx: MlmContext, params: EncoderParams, b: MaskedBatch): { loss: Tensor; logits: Tensor } {
+  const model = bertFromTensors(ctx.cfg, ctx.bk, ctx.dtype, params);
+  const ids = tensor(ctx.bk, b.inputIds, { shape: [b.batchSize, b.seqLen], dtype: 'i32' });
+  const h = model.encode({ inputIds: ids }).lastHiddenState;
+  const rows = gather(reshape(h, [b.batchSize * b.seqLen, ctx.cfg.hiddenSize]), tensor(ctx.bk, b.positions, { shape: [b.positions.length], dtype: 'i32' }));
+  const logits = model.mlmLogits(rows);
+  const loss = crossEntropy(logits, tensor(ctx.bk, b.labels, { shape: [b.labels.length], dtype: 'i32' }));
+  return { loss, logits };
+}
+
+export const mlmLoss = (ctx: MlmContext) => (params: EncoderParams, b: MaskedBatch): Tensor => mlmForward(ctx, params, b).loss;
+
+export interface StepResult<K extends string> {
+  readonly params: EncoderParams;
+  readonly opt: OptState<K>;
+  readonly loss: number;
+  /** Pre-clip global gradient norm. */
+  readonly gradNorm: number;
+}
+
+/** One update: loss and gradients of every weight, clip to `maxGradNorm`, optimiser step. */
+export function trainStep<K extends string>(
+  ctx: MlmContext, optimizer: Optimizer<K>, params: EncoderParams, opt: OptState<K>, b: MaskedBatch, lr: number, maxGradNorm = 1,
+): StepResult<K> {
+  const vg = valueAndGrad(mlmLoss(ctx));
+  return scope(ctx.bk, () => {
+    const [loss, grads] = vg(params, b);
+    const { grads: clipped, norm } = clipByGlobalNorm(grads, maxGradNorm);
+    const r = optimizer.update(params, clipped, opt, lr);
+    return { params: r.params, opt: r.state, loss: loss.itemSync(), gradNorm: norm.itemSync() };
+  });
+}
+
+export interface EvalResult {
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly masked: number;
+}
+
+/** Held-out MLM loss (token-weighted mean) and masked-token accuracy over fixed masked batches. */
+export function evaluateMlm(ctx: MlmContext, params: EncoderParams, batches: readonly MaskedBatch[]): EvalResult {
+  let lossSum = 0, correct = 0, n = 0;
+  for (const b of batches) {
+    scope(ctx.bk, () => {
+      const { loss, logits } = mlmForward(ctx, params, b);
+      const pred = argmax(logits, -1).dataSync();
+      for (let i = 0; i < b.labels.length; i++) if (pred[i] === b.labels[i]) correct++;
+      lossSum += loss.itemSync() * b.labels.length;
+      n += b.labels.length;
+    });
+  }
+  return { loss: lossSum / Math.max(1, n), accuracy: correct / Math.max(1, n), masked: n };
+}
+
+/** The masking key of step `step` (resume-safe: a pure function of the run key and the step). */
+export const stepKey = (root: PRNGKey, step: number): PRNGKey => foldIn(foldIn(root, 0x6d6c6d), step);
