@@ -59,6 +59,10 @@ async function main(): Promise<void> {
   const sps = train.map((r) => r['secPerStep']).filter((x): x is number => typeof x === 'number');
   let command = '';
   try { command = (JSON.parse(readFileSync(join(a.run!, 'run.json'), 'utf8')) as { command?: string }).command ?? ''; } catch { /* run still going */ }
+  if (!command) {
+    const m = rc.model;
+    command = `--backend ${rc.backend} --hidden ${m.hidden} --layers ${m.layers} --heads ${m.heads} --seq ${rc.seq} --batch ${rc.batch} --steps ${rc.steps} --vocab-size ${m.vocab}`;
+  }
   if (!atStep) throw new Error(`${dir}: no held-out evaluation recorded at step ${step}`);
 
   const raws = await paramsToRaw(params);

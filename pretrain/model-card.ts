@@ -49,6 +49,7 @@ or with PromptGrad: \`loadCheckpoint('models/demo-encoder')\` + \`loadTokenizer(
 | parameters | ${c.paramCount.toLocaleString('en-US')} (MLM decoder tied to the word embeddings; no pooler) |
 | weights | \`model.safetensors\`, f32, ${(c.safetensorsBytes / 2 ** 20).toFixed(1)} MiB |
 | positions | ${c.cfg.maxPositionEmbeddings} in the config, but only the first ${c.seqLen} were trained: use inputs of at most ${c.seqLen} tokens (\`model_max_length\` is ${c.seqLen}) |
+| token types | only type 0 was used in pretraining; the type-1 embedding is still its random initialisation |
 
 ## Training
 
@@ -58,7 +59,7 @@ or with PromptGrad: \`loadCheckpoint('models/demo-encoder')\` + \`loadTokenizer(
   batch ${c.batch}; no dropout during pretraining (the config keeps HF's 0.1 for fine-tuning).
 - AdamW (β 0.9/0.999, ε 1e-8), peak lr ${c.lr}, ${c.warmupSteps} warm-up steps then linear decay over
   ${c.totalSteps} steps, weight decay ${c.weightDecay} (not on biases / LayerNorm), gradient clipping at global norm 1.0, f32.
-- **${c.step} optimizer steps, ${tokens.toLocaleString('en-US')} tokens seen** (${(tokens / 1e6).toFixed(2)} M)${c.step < c.totalSteps ? `; the run was stopped by its time budget before the planned ${c.totalSteps} steps, so the learning rate had not decayed to 0` : ''}.
+- **${c.step} optimizer steps, ${tokens.toLocaleString('en-US')} tokens seen** (${(tokens / 1e6).toFixed(2)} M)${c.step < c.totalSteps ? `; the schedule was planned for ${c.totalSteps} steps, so the learning rate had not decayed to 0 yet` : ''}.
 - Hardware: a shared 2-core CPU, PromptGrad's \`${c.backend}\` backend${c.secPerStep ? `, about ${c.secPerStep.toFixed(1)} s per step` : ''}.
 - Command (from the repository root):
 

@@ -4,6 +4,7 @@
  *   node --import ./scripts/register.mjs pretrain/run.ts --out /tmp/pretrain --backend wasm \
  *     --hidden 128 --layers 4 --heads 4 --seq 128 --batch 16 --steps 1400 --minutes 80
  *
+ * `--until N` stops this session at step N (the schedule still spans `--steps`).
  * The run folder holds vocab.txt, the packed rows, `checkpoint/` (latest, training/checkpoint.ts),
  * `best/` (lowest held-out MLM loss), metrics.jsonl, curve.svg and run.json. Running the same
  * command again resumes from `checkpoint/`. `--minutes` (or SIGINT/SIGTERM) stops cleanly after
@@ -29,6 +30,8 @@ const { values: a } = parseArgs({
   options: {
     out: { type: 'string', default: '/tmp/pretrain-run' },
     corpus: { type: 'string', default: '/work/shared/data/corpus' },
+    files: { type: 'string', default: 'wikipedia_en.txt,gutenberg_books.txt' },
+    until: { type: 'string' },
     fewglue: { type: 'string', default: '/work/shared/data/fewglue' },
     'no-fewglue': { type: 'boolean', default: false },
     backend: { type: 'string', default: 'cpu' },
@@ -81,7 +84,7 @@ async function main(): Promise<void> {
   const evalEvery = num('eval-every'), logEvery = num('log-every');
   const deadline = a.minutes ? Date.now() + num('minutes') * 60_000 : Infinity;
   const prep = prepare({
-    out, files: ['wikipedia_en.txt', 'gutenberg_books.txt'].map((f) => join(a.corpus!, f)),
+    out, files: a.files!.split(',').map((f) => join(a.corpus!, f)),
     ...(a['no-fewglue'] ? {} : { fewglueRoot: a.fewglue! }),
     vocabSize: num('vocab-size'), seqLen: seq, seed,
     maxTrainRows: a['max-rows'] ? num('max-rows') : Math.ceil(steps * B * 1.05), heldOutRows: num('eval-rows'), log,
@@ -146,7 +149,8 @@ async function main(): Promise<void> {
   if (state.opt.step === 0) await evaluate(0);
   let lastSave = Date.now(), tWindow = performance.now(), lossWindow = 0, nWindow = 0;
   let perm = permutation(nRows, seed + state.data.epoch);
-  while (state.opt.step < steps && !stop && Date.now() < deadline) {
+  const until = a.until ? Math.min(steps, num('until')) : steps;
+  while (state.opt.step < until && !stop && Date.now() < deadline) {
     const s = state.opt.step;
     if (state.data.cursor + B > nRows) { state = { ...state, data: { epoch: state.data.epoch + 1, cursor: 0 } }; perm = permutation(nRows, seed + state.data.epoch); }
     const ids = new Int32Array(B * seq);
