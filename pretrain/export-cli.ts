@@ -26,6 +26,7 @@ const { values: a } = parseArgs({ options: {
   out: { type: 'string', default: 'models/demo-encoder' },
   which: { type: 'string', default: 'best' },
   'max-mb': { type: 'string', default: '20' },
+  note: { type: 'string', multiple: true },
 } });
 
 interface RunConfig {
@@ -76,6 +77,7 @@ async function main(): Promise<void> {
     secPerStep: sps.length ? sps.reduce((x, y) => x + y, 0) / sps.length : undefined, fewglue: rc.fewglue,
     heldOut: { loss: num(atStep.loss), accuracy: num(atStep['acc']), masked: num(atStep['masked']), step },
     initial: first ? { loss: num(first.loss), accuracy: num(first['acc']) } : undefined,
+    notes: a.note ?? [],
     trainLossLast: typeof train.at(-1)?.loss === 'number' ? (train.at(-1)!.loss as number) : undefined,
   });
   const written = await exportHf(a.out!, { cfg, params: raws, vocabTxt, modelMaxLength: rc.seq, readme })();

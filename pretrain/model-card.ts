@@ -23,6 +23,8 @@ export interface CardInput {
   readonly heldOut: { readonly loss: number; readonly accuracy: number; readonly masked: number; readonly step: number };
   readonly initial: { readonly loss: number; readonly accuracy: number } | undefined;
   readonly trainLossLast: number | undefined;
+  /** Free-text remarks about the run (schedule changes between sessions, …), one bullet each. */
+  readonly notes?: readonly string[];
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -61,7 +63,7 @@ or with PromptGrad: \`loadCheckpoint('models/demo-encoder')\` + \`loadTokenizer(
   ${c.totalSteps} steps, weight decay ${c.weightDecay} (not on biases / LayerNorm), gradient clipping at global norm 1.0, f32.
 - **${c.step} optimizer steps, ${tokens.toLocaleString('en-US')} tokens seen** (${(tokens / 1e6).toFixed(2)} M)${c.step < c.totalSteps ? `; the schedule was planned for ${c.totalSteps} steps, so the learning rate had not decayed to 0 yet` : ''}.
 - Hardware: a shared 2-core CPU, PromptGrad's \`${c.backend}\` backend${c.secPerStep ? `, about ${c.secPerStep.toFixed(1)} s per step` : ''}.
-- Command (from the repository root):
+${(c.notes ?? []).map((n) => `- ${n}\n`).join('')}- Command (from the repository root):
 
 \`\`\`
 node --import ./scripts/register.mjs pretrain/run.ts ${c.command}
