@@ -7,6 +7,7 @@ import type { Backend, MatmulOptions, TensorRef } from '../core/backend/backend.
 const KERNELS = new Set([
   'unary', 'binary', 'compare', 'where', 'cast', 'reduce', 'argmax', 'matmul', 'strided', 'pad', 'concat',
   'gather', 'scatterAdd', 'oneHot', 'softmax', 'logSoftmax', 'layerNorm', 'layerNormBackward', 'adamw', 'upload', 'fill',
+  'attention', 'attentionBackward',
 ]);
 
 export interface KernelStat { ms: number; calls: number }

@@ -37,7 +37,7 @@ for (let i = 0; i < steps; i++) {
 run.dispose();
 const ms = median(times);
 const result = {
-  backend: backendName, workload: wlName, threads: threadsArg || 'default', msPerStep: +ms.toFixed(2),
+  backend: backendName, workload: wlName, steps, threads: threadsArg || 'default', msPerStep: +ms.toFixed(2),
   minMs: +Math.min(...times).toFixed(2), tokensPerS: Math.round(tokens / (ms / 1000)), peakRssMiB: Math.round(peakRss / 2 ** 20), loss,
 };
 console.log(process.argv.includes('--json') ? JSON.stringify(result)

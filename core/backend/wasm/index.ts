@@ -16,7 +16,7 @@ import { BINARY_WASM, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.
 import { encodeModule } from './encoder.ts';
 import { gemmFn, gemmScratchBytes, type GemmShape } from './gemm.ts';
 import { MAX_PAGES, SharedHeap } from './memory.ts';
-import { ThreadPool } from './pool.ts';
+import { MAX_CHUNKS, ThreadPool } from './pool.ts';
 import { WA } from './wasm-api.ts';
 
 export interface WasmOptions {
@@ -40,6 +40,9 @@ function enableFma(): boolean {
 /** Exported kernels in module order (the pool calls them by index). */
 const KERNELS = ['gemm', 'gelu', 'gelu_grad', ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
 const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<(typeof KERNELS)[number], number>;
+const NARGS = KERNELS.map((k) => (k === 'gemm' ? 15 : k.startsWith('binary') ? 9 : 3));
+/** Chunks per thread: enough for the caller to absorb a worker that wakes late on a shared box. */
+const CHUNKS_PER_THREAD = 4;
 /** Below this many elements an elementwise op runs on the calling thread only. */
 const PARALLEL_MIN_ELEMS = 1 << 15;
 
@@ -59,7 +62,7 @@ export class WasmBackend extends CpuBackend {
     this.gemmShape = { mr: opts.gemm?.mr ?? 4, nr: opts.gemm?.nr ?? 8, fma };
     const bytes = encodeModule([gemmFn(this.gemmShape), geluFn(false), geluFn(true), ...BINARY_WASM.map(binaryFn)], 1, MAX_PAGES);
     const module = new WA.Module(bytes);
-    this.pool = new ThreadPool(module, this.heap.memory, KERNELS, this.threads);
+    this.pool = new ThreadPool(module, this.heap.memory, KERNELS, NARGS, this.threads);
   }
 
   /** Registers a result array with the inherited storage (CpuBackend keeps `add` private). */
@@ -131,13 +134,13 @@ export class WasmBackend extends CpuBackend {
       for (let p = 0; p < P; p++) { this.heap.i32[(offPtr >>> 2) + 2 * p] = aOff[p]!; this.heap.i32[(offPtr >>> 2) + 2 * p + 1] = bOff[p]!; }
       const aPtr = input(a), bPtr = input(b);
       const panels = Math.ceil(N / g.nr), items = P * panels;
-      const nt = M * N * K * P < PARALLEL_MIN_MACS ? 1 : Math.min(this.threads, items);
+      const nc = M * N * K * P < PARALLEL_MIN_MACS ? 1 : Math.min(items, CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS);
       const bytes = gemmScratchBytes(g, K);
-      const sPtr = scratch(bytes * this.threads);
+      const sPtr = scratch(bytes * nc); // per chunk: a chunk does not know which thread runs it
       const [ars, acs] = opts.transA ? [1, M] : [K, 1];
       const [brs, bcs] = opts.transB ? [1, K] : [N, 1];
-      this.pool.run(FN.gemm, Array.from({ length: nt === 1 ? 1 : this.threads }, (_, t) => {
-        const lo = Math.floor((items * t) / nt), hi = t < nt ? Math.floor((items * (t + 1)) / nt) : lo;
+      this.pool.run(FN.gemm, Array.from({ length: nc }, (_, t) => {
+        const lo = Math.floor((items * t) / nc), hi = Math.floor((items * (t + 1)) / nc);
         return [aPtr, bPtr, out.ptr, offPtr, sPtr + t * bytes, M, N, K, ars, acs, brs, bcs, lo, hi, panels];
       }));
     });
@@ -151,7 +154,7 @@ export class WasmBackend extends CpuBackend {
     const out = this.output(n, 4 * (padded - n)); // gelu reads and writes whole v128s
     this.call((input) => {
       const inPtr = input(x);
-      const nt = n < PARALLEL_MIN_ELEMS ? 1 : this.threads;
+      const nt = this.chunks(n, padded >> 2);
       this.pool.run(op === 'gelu' ? FN.gelu : FN.gelu_grad, Array.from({ length: nt }, (_, t) => {
         const lo = chunk(padded, t, nt), hi = chunk(padded, t + 1, nt);
         return [inPtr + 4 * lo, out.ptr + 4 * lo, hi - lo];
@@ -171,7 +174,7 @@ export class WasmBackend extends CpuBackend {
       const { rows, n, inner, offsets } = broadcastRows(outShape, a.shape, b.shape);
       const offPtr = scratch(4 * offsets.length);
       this.heap.i32.set(offsets, offPtr >>> 2);
-      const nt = total < PARALLEL_MIN_ELEMS ? 1 : this.threads;
+      const nt = this.chunks(total, rows === 1 ? n >> 2 : rows);
       this.pool.run(fn, rows === 1
         // one long run: split it in multiples of 4 by moving the pointers
         ? Array.from({ length: nt }, (_, t) => {
@@ -182,6 +185,11 @@ export class WasmBackend extends CpuBackend {
           [aPtr, bPtr, out.ptr, offPtr, n, inner[0]!, inner[1]!, Math.floor((rows * t) / nt), Math.floor((rows * (t + 1)) / nt)]));
     });
     return out.id();
+  }
+
+  /** How many chunks to split `elems` of work into, at most `units` (rows, v128s). */
+  private chunks(elems: number, units: number): number {
+    return elems < PARALLEL_MIN_ELEMS || this.threads === 1 ? 1 : Math.max(1, Math.min(units, CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS));
   }
 
   /** Heap bytes reserved (live tensors + recyclable blocks). */

@@ -1,41 +1,63 @@
 /**
  * Threads for the WASM kernels: every worker instantiates the same compiled module over one shared
- * WebAssembly.Memory. A job is a function index plus per-thread i32 arguments in a small shared
- * control block; workers sleep in Atomics.wait (no spinning: the cores may be shared), the calling
- * thread runs share 0 itself and then waits for the others' completion count.
+ * WebAssembly.Memory. A job is a function index plus a list of chunks (one i32 argument vector
+ * each) in a shared control block. The calling thread and the workers claim chunks from one atomic
+ * ticket, so when the cores are shared and a worker wakes late, the caller simply does more of the
+ * work instead of waiting for it. Workers sleep in Atomics.wait (no spinning).
+ *
+ * Ticket word = (generation << 8) | next chunk; a claim is a compareExchange on it, so a worker that
+ * read a stale job's arguments can never run them (its claim fails). Arguments are double-buffered by
+ * generation parity: job g+1 is written only after every chunk of job g has completed.
  */
 import { Worker } from 'node:worker_threads';
 import { WA, type WasmMemory, type WasmModule } from './wasm-api.ts';
 
-/** Control block (Int32Array): [generation, done, fn, nargs, failed, args of thread 0, args of thread 1, …]. */
-const GEN = 0, DONE = 1, FN = 2, NARGS = 3, FAILED = 4, ARGS = 5;
-export const MAX_ARGS = 32;
+export const MAX_ARGS = 16;
+export const MAX_CHUNKS = 255;
+const TICKET = 0, COMPLETED = 1, QUIT = 2, FAILED = 3, HEADER = 4;
+// per parity slot: fn, nChunks, then nChunks × MAX_ARGS
+const SLOT = 2 + MAX_CHUNKS * MAX_ARGS;
 
-// Plain JS run with `eval: true` (workers cannot load .ts without the loader). CommonJS scope.
+/** The claim loop, shared verbatim by the caller and the workers (plain JS: workers run it from source). */
+const CLAIM_SOURCE = `function claim(c, gen, fns, nargs) {
+  for (;;) {
+    const t = Atomics.load(c, ${TICKET});
+    if ((t >>> 8) !== (gen & 0xffffff)) return;
+    const slot = ${HEADER} + (gen & 1) * ${SLOT};
+    const fn = c[slot], n = c[slot + 1], i = t & 255;
+    if (i >= n) return;
+    const base = slot + 2 + i * ${MAX_ARGS}, k = nargs[fn];
+    const args = new Array(k);
+    for (let j = 0; j < k; j++) args[j] = c[base + j];
+    if (Atomics.compareExchange(c, ${TICKET}, t, t + 1) !== t) continue;
+    try { fns[fn](...args); } catch (e) { console.error('wasm kernel', e); Atomics.store(c, ${FAILED}, 1); }
+    if (Atomics.add(c, ${COMPLETED}, 1) + 1 === n) Atomics.notify(c, ${COMPLETED});
+  }
+}`;
+
+// Plain JS run with \`eval: true\` (workers cannot load .ts without the loader). CommonJS scope.
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
-const { module, memory, ctrl, tid, names, maxArgs } = workerData;
+const { module, memory, ctrl, names, nargs } = workerData;
 const c = new Int32Array(ctrl);
+${CLAIM_SOURCE}
 let fns = [];
 try {
   const inst = new WebAssembly.Instance(module, { env: { memory } });
   fns = names.map((n) => inst.exports[n]);
-} catch (e) { console.error('wasm worker', tid, e); Atomics.store(c, ${FAILED}, 1); }
-let gen = 0;
+} catch (e) { console.error('wasm worker', e); Atomics.store(c, ${FAILED}, 1); }
+let seen = Atomics.load(c, ${TICKET});
 for (;;) {
-  Atomics.wait(c, ${GEN}, gen);
-  gen = Atomics.load(c, ${GEN});
-  const fn = c[${FN}];
-  if (fn < 0) break;
-  const n = c[${NARGS}], base = ${ARGS} + tid * maxArgs;
-  const args = new Array(n);
-  for (let i = 0; i < n; i++) args[i] = c[base + i];
-  // a failed share still counts as done (the caller must never wait forever); the flag reports it
-  try { fns[fn](...args); } catch (e) { console.error('wasm worker', tid, e); Atomics.store(c, ${FAILED}, 1); }
-  Atomics.add(c, ${DONE}, 1);
-  Atomics.notify(c, ${DONE});
+  Atomics.wait(c, ${TICKET}, seen);
+  if (Atomics.load(c, ${QUIT})) break;
+  seen = Atomics.load(c, ${TICKET});
+  claim(c, seen >>> 8, fns, nargs);
 }
 `;
+
+type ClaimFn = (c: Int32Array, gen: number, fns: readonly ((...a: number[]) => void)[], nargs: readonly number[]) => void;
+// eslint-disable-next-line @typescript-eslint/no-implied-eval -- the same source the workers run
+const claim = new Function(`${CLAIM_SOURCE}; return claim;`)() as ClaimFn;
 
 export type KernelFn = (...args: number[]) => void;
 
@@ -43,47 +65,43 @@ export class ThreadPool {
   private readonly ctrl: Int32Array;
   private readonly workers: Worker[] = [];
   private readonly local: KernelFn[];
+  private gen = 0;
 
-  constructor(module: WasmModule, memory: WasmMemory, readonly names: readonly string[], readonly threads: number) {
-    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (ARGS + threads * MAX_ARGS)));
+  /** `nargs[i]`: the i32 argument count of kernel `names[i]`. */
+  constructor(module: WasmModule, memory: WasmMemory, readonly names: readonly string[], private readonly nargs: readonly number[], readonly threads: number) {
+    this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (HEADER + 2 * SLOT)));
     const inst = new WA.Instance(module, { env: { memory } });
     this.local = names.map((n) => inst.exports[n] as KernelFn);
-    for (let tid = 1; tid < threads; tid++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl: this.ctrl.buffer, tid, names, maxArgs: MAX_ARGS } });
+    for (let t = 1; t < threads; t++) {
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl: this.ctrl.buffer, names, nargs } });
       w.unref(); // a pool left undisposed must not keep the process alive
       this.workers.push(w);
     }
   }
 
-  /** Runs function `fn` on `shares.length` (≤ threads) threads, share i with args shares[i]; blocks until all finish. */
-  run(fn: number, shares: readonly (readonly number[])[]): void {
-    const n = shares.length;
+  /** Runs kernel `fn` once per chunk (argument vector), spread over the threads; returns when all are done. */
+  run(fn: number, chunks: readonly (readonly number[])[]): void {
+    const n = chunks.length;
     if (n === 0) return;
-    if (n === 1 || this.workers.length === 0) { for (const s of shares) this.local[fn]!(...s); return; }
-    const c = this.ctrl;
-    const nargs = shares[0]!.length;
-    c[FN] = fn; c[NARGS] = nargs;
-    // threads beyond `n` get an empty share: the same args with the item range collapsed is kernel-specific,
-    // so callers always pass exactly `threads` shares when n > 1
-    for (let t = 0; t < this.threads; t++) {
-      const s = shares[Math.min(t, n - 1)]!;
-      for (let i = 0; i < nargs; i++) c[ARGS + t * MAX_ARGS + i] = s[i]!;
-    }
-    if (n !== this.threads) throw new Error(`ThreadPool.run: ${n} shares for ${this.threads} threads`);
-    Atomics.store(c, DONE, 0);
-    Atomics.add(c, GEN, 1);
-    Atomics.notify(c, GEN);
-    this.local[fn]!(...shares[0]!);
-    const others = this.threads - 1;
-    for (let d = Atomics.load(c, DONE); d < others; d = Atomics.load(c, DONE)) Atomics.wait(c, DONE, d);
-    if (Atomics.load(c, FAILED) !== 0) throw new Error(`wasm backend: a worker failed running ${this.names[fn]} (see stderr)`);
+    if (n === 1 || this.workers.length === 0) { for (const a of chunks) this.local[fn]!(...a); return; }
+    if (n > MAX_CHUNKS) throw new RangeError(`ThreadPool.run: ${n} chunks (max ${MAX_CHUNKS})`);
+    const c = this.ctrl, gen = (this.gen = (this.gen + 1) & 0xffffff);
+    const slot = HEADER + (gen & 1) * SLOT;
+    c[slot] = fn; c[slot + 1] = n;
+    for (let i = 0; i < n; i++) c.set(chunks[i]!, slot + 2 + i * MAX_ARGS);
+    Atomics.store(c, COMPLETED, 0);
+    Atomics.store(c, TICKET, gen << 8);
+    Atomics.notify(c, TICKET);
+    claim(c, gen, this.local, this.nargs);
+    for (let d = Atomics.load(c, COMPLETED); d < n; d = Atomics.load(c, COMPLETED)) Atomics.wait(c, COMPLETED, d);
+    if (Atomics.load(c, FAILED) !== 0) { Atomics.store(c, FAILED, 0); throw new Error(`wasm backend: kernel ${this.names[fn]} failed (see stderr)`); }
   }
 
   dispose(): void {
     if (this.workers.length === 0) return;
-    this.ctrl[FN] = -1;
-    Atomics.add(this.ctrl, GEN, 1);
-    Atomics.notify(this.ctrl, GEN);
+    Atomics.store(this.ctrl, QUIT, 1);
+    Atomics.add(this.ctrl, TICKET, 1 << 8);
+    Atomics.notify(this.ctrl, TICKET);
     for (const w of this.workers.splice(0)) void w.terminate();
   }
 }

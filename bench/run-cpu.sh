@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Every CPU figure of BENCHMARKS.md in one go: the prompt-tuning step on torch (2 threads), the WASM
+# backend (default threads) and, for bert-small, the CPU reference (one step: it takes about a minute),
+# repeated REPS times interleaved (the box is shared: medians of interleaved runs are fairer), then
+# square-matmul GFLOP/s. Prints the median ms/step per workload and the ratio PromptGrad/torch.
+#   bash bench/run-cpu.sh            # REPS=3 WORKLOADS="bert-small bert-base" SKIP_CPU=1 to trim
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPS=${REPS:-3}
+WORKLOADS=${WORKLOADS:-"bert-small bert-base"}
+PY=${PY:-/usr/bin/python3}
+# Debian's OpenBLAS (openmp build, via update-alternatives) detects this virtual Xeon as "Prescott"
+# and runs its SSE3 kernel; SkylakeX is what the CPU supports (avx512f/bw/dq/vl).
+export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+NODE="node --import ./scripts/register.mjs"
+OUT=$(mktemp)
+echo "# $(date -u) | $(nproc) cores | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) | load:$(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# blas: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu) OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
+for wl in $WORKLOADS; do
+  steps=10; [ "$wl" = bert-base ] && steps=2
+  for rep in $(seq "$REPS"); do
+    $PY bench/torch_prompt_step.py --workload "$wl" --steps "$steps" --json | tee -a "$OUT"
+    $NODE bench/prompt-step.ts --backend wasm --workload "$wl" --steps "$steps" --json | tee -a "$OUT"
+  done
+  if [ "$wl" = bert-small ] && [ -z "${SKIP_CPU:-}" ]; then
+    $NODE bench/prompt-step.ts --backend cpu --workload "$wl" --steps 1 --warmup 1 --json | tee -a "$OUT"
+  fi
+done
+node -e '
+  const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
+  const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
+  for (const wl of [...new Set(rows.map((r) => r.workload))]) {
+    const by = (b) => rows.filter((r) => r.workload === wl && r.backend === b);
+    const m = Object.fromEntries(["torch", "wasm", "cpu"].map((b) => [b, by(b).length ? med(by(b).map((r) => r.msPerStep)) : undefined]));
+    for (const b of ["torch", "wasm", "cpu"]) if (m[b] !== undefined) {
+      const rss = Math.max(...by(b).map((r) => r.peakRssMiB)), tok = med(by(b).map((r) => r.tokensPerS));
+      console.log(`${wl.padEnd(11)} ${b.padEnd(6)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length})`);
+    }
+  }' "$OUT"
+echo "# matmul GFLOP/s (square, f32)"
+$NODE bench/matmul-cpu.ts --sizes 512,1024,2048 --backends cpu,wasm1,wasm2
+$PY bench/torch_prompt_step.py --matmul 512,1024,2048 --threads 2
+echo "# done $(date -u) load:$(cut -d' ' -f1-3 /proc/loadavg)"
