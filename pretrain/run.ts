@@ -63,7 +63,7 @@ const num = (k: keyof typeof a): number => {
 };
 const log = (msg: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-async function makeBackend(name: string): Promise<Backend & { dispose?: () => void }> {
+async function makeBackend(name: string): Promise<Backend> {
   const { cpuBackend } = await import('../core/index.ts');
   if (name === 'cpu') return cpuBackend();
   if (name === 'wasm') {
@@ -179,7 +179,8 @@ async function main(): Promise<void> {
     passages: prep.right.passages, bestHeldOutLoss: best, command: process.argv.slice(2).join(' '),
   }, null, 2)}\n`);
   log(`stopped at step ${state.opt.step}; checkpoint in ${ckptDir}, best in ${bestDir}`);
-  bk.dispose?.();
+  const d = (bk as { dispose?: unknown }).dispose;
+  if (typeof d === 'function') await (d as () => unknown).call(bk);
 }
 
 main().catch((e: unknown) => { console.error(e instanceof Error ? e.stack ?? e.message : String(e)); process.exitCode = 1; });
