@@ -1,6 +1,7 @@
 /**
  * Generates the demo's toy task (run once; its output is committed): short "weather report" sentences of
- * filler words with exactly one cue word, labelled by which cue family it belongs to. Seeded, so the
+ * filler words with exactly one cue word, labelled by which cue family it belongs to (480 train / 48 dev /
+ * 240 held-out; enough examples that a prompt must pick out the cue word, not memorise sentences). Seeded, so the
  * files are reproducible: `node --import ./scripts/register.mjs examples/demo/make-data.ts`.
  * Written for PromptGrad and licensed with it (Apache-2.0); no external text.
  */
@@ -29,7 +30,7 @@ export function makeSplit(n: number, seed: number): { text: string; label: strin
 if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = new URL('./data/', import.meta.url);
   mkdirSync(dir, { recursive: true });
-  const splits = { train: makeSplit(64, 1), dev32: makeSplit(32, 2), val: makeSplit(64, 3) };
+  const splits = { train: makeSplit(480, 1), dev32: makeSplit(48, 2), val: makeSplit(240, 3) };
   for (const [name, rows] of Object.entries(splits)) writeFileSync(new URL(`${name}.jsonl`, dir), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   console.log('wrote examples/demo/data/{train,dev32,val}.jsonl');
 }
