@@ -48,7 +48,7 @@ export function binaryFn(op: WasmBinaryOp): Fn {
 }
 
 /** A v128 constant with x in every f32 lane (v128.const: no per-iteration splat). */
-const vconst = (f: Fn, x: number) => f.simd(S.const, ...new Uint8Array(new Float32Array([x, x, x, x]).buffer));
+export const vconst = (f: Fn, x: number) => f.simd(S.const, ...new Uint8Array(new Float32Array([x, x, x, x]).buffer));
 const iconst = (f: Fn, x: number) => f.simd(S.const, ...new Uint8Array(new Int32Array([x, x, x, x]).buffer));
 
 /** 1.5·2²³: adding it rounds an f32 of magnitude < 2²² to an integer held in the low mantissa bits. */
@@ -59,7 +59,7 @@ const MAGIC_BITS = 0x4b400000;
  * Pushes exp(x) for the v128 in local `x` (Cephes expf: 2ⁿ·p(r), r = x − n·ln2). n is rounded with
  * the magic-number trick, which also yields its integer bits for 2ⁿ without a float→int conversion.
  */
-function vexp(f: Fn, x: number, t: { n: number; r: number; p: number; k: number }): void {
+export function vexp(f: Fn, x: number, t: { n: number; r: number; p: number; k: number }): void {
   // clamp below so 2ⁿ stays a normal float (exp(−87) ≈ 1.6e-38; anything smaller is 0 to f32 GELU)
   f.get(x); vconst(f, -87); f.simd(S.f32x4Max).set(t.r);
   f.get(t.r); vconst(f, Math.LOG2E); f.simd(S.f32x4Mul); vconst(f, MAGIC); f.simd(S.f32x4Add).set(t.k);

@@ -17,6 +17,8 @@ import { encodeModule } from './encoder.ts';
 import { gemmFn, gemmScratchBytes, type GemmShape } from './gemm.ts';
 import { MAX_PAGES, SharedHeap } from './memory.ts';
 import { MAX_CHUNKS, ThreadPool } from './pool.ts';
+import { attnDsFn, softmaxRowsFn } from './attention.ts';
+import { attentionBackward, attentionForward, type AttnDims, type AttnHost } from './attention-ops.ts';
 import { WA } from './wasm-api.ts';
 
 export interface WasmOptions {
@@ -38,9 +40,9 @@ function enableFma(): boolean {
 }
 
 /** Exported kernels in module order (the pool calls them by index). */
-const KERNELS = ['gemm', 'gelu', 'gelu_grad', ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
+const KERNELS = ['gemm', 'softmax_rows', 'attn_ds', 'gelu', 'gelu_grad', ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
 const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<(typeof KERNELS)[number], number>;
-const NARGS = KERNELS.map((k) => (k === 'gemm' ? 15 : k.startsWith('binary') ? 9 : 3));
+const NARGS = KERNELS.map((k) => (k === 'gemm' ? 15 : k === 'softmax_rows' ? 10 : k === 'attn_ds' ? 7 : k.startsWith('binary') ? 9 : 3));
 /** Chunks per thread: enough for the caller to absorb a worker that wakes late on a shared box. */
 const CHUNKS_PER_THREAD = 4;
 /** Below this many elements an elementwise op runs on the calling thread only. */
@@ -60,7 +62,7 @@ export class WasmBackend extends CpuBackend {
     this.threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
     const fma = opts.gemm?.fma ?? enableFma();
     this.gemmShape = { mr: opts.gemm?.mr ?? 4, nr: opts.gemm?.nr ?? 8, fma };
-    const bytes = encodeModule([gemmFn(this.gemmShape), geluFn(false), geluFn(true), ...BINARY_WASM.map(binaryFn)], 1, MAX_PAGES);
+    const bytes = encodeModule([gemmFn(this.gemmShape), softmaxRowsFn(), attnDsFn(), geluFn(false), geluFn(true), ...BINARY_WASM.map(binaryFn)], 1, MAX_PAGES);
     const module = new WA.Module(bytes);
     this.pool = new ThreadPool(module, this.heap.memory, KERNELS, NARGS, this.threads);
   }
@@ -127,24 +129,26 @@ export class WasmBackend extends CpuBackend {
     const out = this.output(P * M * N);
     if (P * M * N === 0) return out.id();
     if (K === 0) { this.heap.f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + P * M * N); return out.id(); }
-    const g = this.gemmShape;
-    this.call((input, scratch) => {
-      const aOff = batchOffsets(a.shape, batch, M * K), bOff = batchOffsets(b.shape, batch, K * N);
-      const offPtr = scratch(P * 8);
-      for (let p = 0; p < P; p++) { this.heap.i32[(offPtr >>> 2) + 2 * p] = aOff[p]!; this.heap.i32[(offPtr >>> 2) + 2 * p + 1] = bOff[p]!; }
-      const aPtr = input(a), bPtr = input(b);
-      const panels = Math.ceil(N / g.nr), items = P * panels;
-      const nc = M * N * K * P < PARALLEL_MIN_MACS ? 1 : Math.min(items, CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS);
-      const bytes = gemmScratchBytes(g, K);
-      const sPtr = scratch(bytes * nc); // per chunk: a chunk does not know which thread runs it
-      const [ars, acs] = opts.transA ? [1, M] : [K, 1];
-      const [brs, bcs] = opts.transB ? [1, K] : [N, 1];
-      this.pool.run(FN.gemm, Array.from({ length: nc }, (_, t) => {
-        const lo = Math.floor((items * t) / nc), hi = Math.floor((items * (t + 1)) / nc);
-        return [aPtr, bPtr, out.ptr, offPtr, sPtr + t * bytes, M, N, K, ars, acs, brs, bcs, lo, hi, panels];
-      }));
-    });
+    this.call((input, scratch) => this.gemm(input(a), input(b), out.ptr, batchOffsets(a.shape, batch, M * K), batchOffsets(b.shape, batch, K * N), M, N, K, opts.transA, opts.transB, scratch));
     return out.id();
+  }
+
+  /** C[p] = op(A[p])·op(B[p]) for every batch p, A/B batch p at element offsets aOff[p]/bOff[p]; C contiguous. */
+  private gemm(aPtr: number, bPtr: number, cPtr: number, aOff: Int32Array, bOff: Int32Array, M: number, N: number, K: number,
+    transA: boolean, transB: boolean, scratch: (bytes: number) => number): void {
+    const g = this.gemmShape, P = aOff.length, i32 = this.heap.i32;
+    const offPtr = scratch(P * 8);
+    for (let p = 0; p < P; p++) { i32[(offPtr >>> 2) + 2 * p] = aOff[p]!; i32[(offPtr >>> 2) + 2 * p + 1] = bOff[p]!; }
+    const panels = Math.ceil(N / g.nr), items = P * panels;
+    const nc = M * N * K * P < PARALLEL_MIN_MACS || this.threads === 1 ? 1 : Math.min(items, CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS);
+    const bytes = gemmScratchBytes(g, K);
+    const sPtr = scratch(bytes * nc); // per chunk: a chunk does not know which thread runs it
+    const [ars, acs] = transA ? [1, M] : [K, 1];
+    const [brs, bcs] = transB ? [1, K] : [N, 1];
+    this.pool.run(FN.gemm, Array.from({ length: nc }, (_, t) => {
+      const lo = Math.floor((items * t) / nc), hi = Math.floor((items * (t + 1)) / nc);
+      return [aPtr, bPtr, cPtr, offPtr, sPtr + t * bytes, M, N, K, ars, acs, brs, bcs, lo, hi, panels];
+    }));
   }
 
   override unary(op: UnaryOp, x: TensorRef): DataId {
@@ -185,6 +189,45 @@ export class WasmBackend extends CpuBackend {
           [aPtr, bPtr, out.ptr, offPtr, n, inner[0]!, inner[1]!, Math.floor((rows * t) / nt), Math.floor((rows * (t + 1)) / nt)]));
     });
     return out.id();
+  }
+
+  private attnHost(input: (r: TensorRef) => number, scratch: (bytes: number) => number): AttnHost {
+    const self = this;
+    return {
+      get f32() { return self.heap.f32; },
+      get i32() { return self.heap.i32; },
+      input, scratch,
+      gemm: (a, b, c, aOff, bOff, M, N, K, tA, tB) => this.gemm(a, b, c, aOff, bOff, M, N, K, tA, tB, scratch),
+      rows: (fn, rows, args) => {
+        const nc = this.chunks(rows * 64, rows);
+        this.pool.run(FN[fn], Array.from({ length: nc }, (_, t) => args(Math.floor((rows * t) / nc), Math.floor((rows * (t + 1)) / nc))));
+      },
+    };
+  }
+  private attnShape(q: TensorRef, k: TensorRef): AttnDims {
+    const [B, H, Tq, Dh] = q.shape as [number, number, number, number];
+    return { B, H, Tq, Tk: k.shape[2]!, Dh };
+  }
+
+  override attention(q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, scale: number) {
+    if (q.dtype !== 'f32') return super.attention(q, k, v, bias, scale);
+    const d = this.attnShape(q, k), R = d.B * d.H * d.Tq;
+    const out = this.output(R * d.Dh), lse = this.output(R);
+    if (R * d.Dh > 0) this.call((input, scratch) => attentionForward(this.attnHost(input, scratch), d, q, k, v, bias, scale, out.ptr, lse.ptr));
+    if (d.Tk === 0) { this.heap.f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + R * d.Dh); this.heap.f32.fill(-Infinity, lse.ptr >>> 2, (lse.ptr >>> 2) + R); }
+    return { out: out.id(), lse: lse.id() };
+  }
+
+  override attentionBackward(dOut: TensorRef, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, out: TensorRef, lse: TensorRef, scale: number) {
+    if (q.dtype !== 'f32') return super.attentionBackward(dOut, q, k, v, bias, out, lse, scale);
+    const d = this.attnShape(q, k), BH = d.B * d.H;
+    const dq = this.output(BH * d.Tq * d.Dh), dk = this.output(BH * d.Tk * d.Dh), dv = this.output(BH * d.Tk * d.Dh);
+    if (BH * d.Tq * d.Tk * d.Dh > 0) {
+      this.call((input, scratch) => attentionBackward(this.attnHost(input, scratch), d, dOut, q, k, v, bias, out, lse, scale, dq.ptr, dk.ptr, dv.ptr));
+    } else {
+      for (const [o, n] of [[dq, d.Tq], [dk, d.Tk], [dv, d.Tk]] as const) this.heap.f32.fill(0, o.ptr >>> 2, (o.ptr >>> 2) + BH * n * d.Dh);
+    }
+    return { dq: dq.id(), dk: dk.id(), dv: dv.id() };
   }
 
   /** How many chunks to split `elems` of work into, at most `units` (rows, v128s). */
