@@ -122,6 +122,16 @@ export interface Backend {
   layerNormBackward(dy: TensorRef, x: TensorRef, weight: TensorRef, mean: TensorRef, rstd: TensorRef):
     { dx: DataId; dWeight: DataId; dBias: DataId };
 
+  /**
+   * Fused scaled-dot-product attention: q [B,H,Tq,Dh], k/v [B,H,Tk,Dh], optional additive `bias`
+   * (its own shape, right-aligned and broadcastable to [B,H,Tq,Tk]) → out [B,H,Tq,Dh] and
+   * lse [B,H,Tq] = log Σ_j exp(scale·q·k_j + bias_j) per row (−∞ for a row of −∞ scores; out is 0 there).
+   */
+  attention(q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, scale: number): { out: DataId; lse: DataId };
+  /** Gradients of `attention` from the saved out and lse (P recomputed; bias gets none — it is a mask). */
+  attentionBackward(dOut: TensorRef, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, out: TensorRef, lse: TensorRef, scale: number):
+    { dq: DataId; dk: DataId; dv: DataId };
+
   // ---- optimiser ----
   /** In-place fused AdamW on param/m/v (same shape, float); grad read only. */
   adamw(param: TensorRef, grad: TensorRef, m: TensorRef, v: TensorRef, h: AdamWHyper): void;

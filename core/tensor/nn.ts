@@ -6,7 +6,7 @@ import { uniformArray, type PRNGKey } from './random.ts';
 import { fmt, ShapeError, sizeOf } from './shape.ts';
 import type { Tensor } from './tensor.ts';
 import {
-  abs, add, cast, div, exp, less, log, logSoftmax, matmul, max, mean, mul, neg, notEqual, oneHot, reshape, softmax, sub, sum, where,
+  abs, add, cast, div, exp, fusedAttention, fusedAttentionMismatch, less, log, logSoftmax, matmul, max, mean, mul, neg, notEqual, oneHot, reshape, softmax, sub, sum, where,
 } from './ops/index.ts';
 
 /** log Σ exp along `axis`, stabilised by a detached max (so stabilising does not change the gradient). */
@@ -92,8 +92,22 @@ export const variance = (x: Tensor, axis = -1, keepdims = false): Tensor => {
  * `keyWeights` (broadcastable to [B, H, Tq, Tk], values in [0, 1]) scale each key's softmax
  * numerator and renormalise: a weight of 0 is exactly a mask, and unlike an additive mask the result
  * is differentiable in the weight (dynamic prompt length).
+ * Without keyWeights, for rank-4 q/k/v and a bias that is not being differentiated (a mask), this runs
+ * the fused primitive `fusedAttention` (same values and gradients, no [B,H,Tq,Tk] tensors kept);
+ * `attentionComposite` is the reference path.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, bias?: Tensor, scale = 1 / Math.sqrt(q.shape.at(-1)!), keyWeights?: Tensor): Tensor {
+  if (!keyWeights && !bias?.activeTrace && q.shape.at(-1)! <= FUSED_MAX_DH && fusedAttentionMismatch(q, k, v, bias) === undefined) {
+    return fusedAttention(q, k, v, bias, scale);
+  }
+  return attentionComposite(q, k, v, bias, scale, keyWeights);
+}
+
+/** Head sizes the fused kernels take (WGSL keeps a query row in registers). */
+export const FUSED_MAX_DH = 256;
+
+/** matmul + masked softmax + matmul, saving the probabilities for backward (llm.c). */
+export function attentionComposite(q: Tensor, k: Tensor, v: Tensor, bias?: Tensor, scale = 1 / Math.sqrt(q.shape.at(-1)!), keyWeights?: Tensor): Tensor {
   let scores = mul(matmul(q, k, false, true), scale);
   if (bias) scores = add(scores, bias);
   return matmul(attentionProbs(softmax(scores, -1), keyWeights), v);

@@ -10,6 +10,7 @@ import { allocArray, convertArray, dtypeOfArray, type AnyTypedArray, type DType 
 import { ScopeStack } from '../../tensor/scope.ts';
 import { sizeOf, type Shape } from '../../tensor/shape.ts';
 import { binaryFn, binaryRef, compareFn, unaryFn, unaryRef, whereRef } from './elementwise.ts';
+import { attentionBackwardRef, attentionRef, type AttnBias, type AttnDims } from './attention.ts';
 import { matmulRef } from './matmul.ts';
 import { concatRef, gatherRef, oneHotRef, padRef, scatterAddRef, stridedRef } from './movement.ts';
 import { adamwRef, layerNormBackwardRef, layerNormRef, softmaxRef } from './nn.ts';
@@ -99,6 +100,23 @@ export class CpuBackend implements Backend {
   layerNormBackward(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef) {
     const r = layerNormBackwardRef(this.get(dy), this.get(x), this.get(w), this.get(mean), this.get(rstd), x.shape.at(-1) ?? 1, x.dtype);
     return { dx: this.add(r.dx), dWeight: this.add(r.dWeight), dBias: this.add(r.dBias) };
+  }
+
+  private attnDims(q: TensorRef, k: TensorRef): AttnDims {
+    const [B, H, Tq, Dh] = q.shape as [number, number, number, number];
+    return { B, H, Tq, Tk: k.shape[2]!, Dh };
+  }
+  private attnBias(bias: TensorRef | undefined): AttnBias | undefined {
+    return bias && { data: this.get(bias), shape: bias.shape };
+  }
+  attention(q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, scale: number) {
+    const r = attentionRef(this.get(q), this.get(k), this.get(v), this.attnBias(bias), this.attnDims(q, k), scale, q.dtype);
+    return { out: this.add(r.out), lse: this.add(r.lse) };
+  }
+  attentionBackward(dOut: TensorRef, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, out: TensorRef, lse: TensorRef, scale: number) {
+    const r = attentionBackwardRef(this.get(dOut), this.get(q), this.get(k), this.get(v), this.attnBias(bias),
+      this.get(out), this.get(lse), this.attnDims(q, k), scale, q.dtype);
+    return { dq: this.add(r.dq), dk: this.add(r.dk), dv: this.add(r.dv) };
   }
 
   adamw(param: TensorRef, grad: TensorRef, m: TensorRef, v: TensorRef, h: AdamWHyper): void {

@@ -9,9 +9,13 @@ import {
 } from '../backend.ts';
 import { dtypeOfArray, type AnyTypedArray, type DType } from '../../tensor/dtype.ts';
 import { ScopeStack } from '../../tensor/scope.ts';
+import { biasStrides } from '../cpu/attention.ts';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.ts';
 import type { Program } from '../../../kernels/wgsl/common.ts';
 import { adamwProgram } from '../../../kernels/wgsl/adamw.ts';
+import {
+  attentionDkvProgram, attentionDqProgram, attentionForwardProgram, attentionPrepProgram, MAX_DH, type AttnShape,
+} from '../../../kernels/wgsl/attention.ts';
 import {
   binaryExpr, castExpr, compareExpr, fillProgram, I32_UNARY, mapProgram, unaryExpr, whereExpr, type MapInput,
 } from '../../../kernels/wgsl/elementwise.ts';
@@ -205,6 +209,32 @@ export class WebGpuBackend implements Backend, Disposable {
     const dx = this.exec1(layerNormDxProgram(R, C), [dy, x, w, mean, rstd], R * C);
     const [dWeight, dBias] = this.exec(layerNormDwProgram(R, C), [dy, x, mean, rstd], [C, C]) as [DataId, DataId];
     return { dx, dWeight, dBias };
+  }
+
+  private attnShape(op: string, q: TensorRef, k: TensorRef, bias: TensorRef | undefined): AttnShape {
+    const [B, H, Tq, Dh] = q.shape as [number, number, number, number];
+    if (Dh > MAX_DH) throw new UnsupportedOp(op, 'webgpu', `head size ${Dh} > ${MAX_DH}`);
+    return { B, H, Tq, Tk: k.shape[2]!, Dh, biasStrides: bias && biasStrides(bias.shape) };
+  }
+  attention(q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, scale: number) {
+    this.float('attention', q, k, v, ...(bias ? [bias] : []));
+    const s = this.attnShape('attention', q, k, bias);
+    const ins = bias ? [q, k, v, bias] : [q, k, v];
+    const [out, lse] = this.exec(attentionForwardProgram(s, scale), ins, [sizeOf(q.shape), s.B * s.H * s.Tq]) as [DataId, DataId];
+    return { out, lse };
+  }
+  /** prep (D, shift) → dq (+ 1/r into stats) → dk, dv; the stats buffer is freed after encoding. */
+  attentionBackward(dOut: TensorRef, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, out: TensorRef, lse: TensorRef, scale: number) {
+    this.float('attentionBackward', dOut, q, k, v, out, lse, ...(bias ? [bias] : []));
+    const s = this.attnShape('attentionBackward', q, k, bias);
+    const stats = this.exec1(attentionPrepProgram(s), [dOut, out, lse], s.B * s.H * s.Tq * 3);
+    const qkvb = (bias ? [q, k, v, bias] : [q, k, v]).map((r) => r.id);
+    const dq = this.rt.alloc(sizeOf(q.shape) * BYTES);
+    this.rt.run(attentionDqProgram(s, scale), [...qkvb, dOut.id], [stats, dq]);
+    const [dk, dv] = [this.rt.alloc(sizeOf(k.shape) * BYTES), this.rt.alloc(sizeOf(k.shape) * BYTES)];
+    this.rt.run(attentionDkvProgram(s, scale), [...qkvb, dOut.id, stats], [dk, dv]);
+    this.rt.decRef(stats);
+    return { dq, dk, dv };
   }
 
   // ---------------- optimiser ----------------

@@ -10,6 +10,7 @@ export * from './shape-ops.ts';
 export * from './linalg.ts';
 export * from './indexing.ts';
 export * from './nn-fused.ts';
+export * from './attention.ts';
 export type { TensorLike } from './bind.ts';
 
 installWalkerOps({ sumAxes: (t, axes) => sum(t, axes), reshape, add, cast });
