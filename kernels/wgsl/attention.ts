@@ -1,6 +1,6 @@
 /**
  * Fused scaled-dot-product attention, flash style (ORT flash_attention.wgsl.template): each lane holds
- * one query row (or, in the dK/dV pass, one key row) in registers as vec4s padded to DP = pow2 ≥ Dh;
+ * one query row (or, in the dK/dV pass, one key row) as vec4s in arrays sized DP ∈ {64, 128, 256} ≥ Dh;
  * the other side's rows stream through workgroup memory in tiles.
  *
  * fwd   lane = query row; K/V tiles; online softmax (running max m, denominator l, output rescaled by
@@ -33,7 +33,8 @@ export interface AttnShape {
 
 const padDim = (Dh: number): number => {
   if (Dh > MAX_DH) throw new RangeError(`attention kernels: Dh ${Dh} exceeds ${MAX_DH}`);
-  return Math.max(4, 2 ** Math.ceil(Math.log2(Math.max(Dh, 1))));
+  // loops run to the runtime Dh, so DP only sizes arrays: few buckets = few cold compiles
+  return Dh <= 64 ? 64 : Dh <= 128 ? 128 : 256;
 };
 
 /** Params: B, H, Tq, Tk, Dh, scale, bias strides ×4, lane blocks per (b, h). */
@@ -48,6 +49,13 @@ fn ${buf}4(row: u32, c: u32) -> vec4<f32> {
   for (var e = 0u; e < 4u; e++) { if (c * 4u + e < Dh) { r[e] = ${buf}[base + e]; } }
   return r;
 }`;
+
+/** Writes vec4 array `arr` (times `mul`) as row `row` of a [rows, Dh] buffer, unrolled over DV. */
+const store = (buf: string, arr: string, mul: string, _DV: number) => `
+  for (var c = 0u; c < nv; c++) {
+    let w = ${arr}[c] * ${mul};
+    for (var e = 0u; e < 4u; e++) { if (c * 4u + e < Dh) { ${buf}[row * Dh + c * 4u + e] = w[e]; } }
+  }`;
 
 interface Bindings { readonly ins: readonly string[]; readonly outs: readonly string[]; readonly rw?: readonly string[] }
 
@@ -65,7 +73,7 @@ ${loaders.map(load4).join('\n')}`;
 /** Lane setup shared by the kernels: (b,h) pair of the workgroup, this lane's row, bias base offset. */
 const laneSetup = (rowsParam: string, rowAxis: 'q' | 'k') => `
   let B = pu(0u); let H = pu(1u); let Tq = pu(2u); let Tk = pu(3u); let Dh = pu(4u); let scale = pf(5u);
-  let nblk = pu(10u);
+  let nblk = pu(10u); let nv = (Dh + 3u) / 4u; // runtime bound: unrolling DV vec4s made lavapipe JIT take 15-40 s per kernel
   let wg = ${LINEAR_WG};
   let bh = wg / nblk;
   if (bh >= B * H) { return; }
@@ -87,7 +95,7 @@ var<workgroup> v_tile: array<vec4<f32>, ${TK * DV}>;
 fn main(${WG_BUILTINS}) {${laneSetup('Tq', 'q')}
   let row = bh * Tq + tc;
   var qr: array<vec4<f32>, ${DV}>; var o: array<vec4<f32>, ${DV}>; var s: array<f32, ${TK}>;
-  for (var c = 0u; c < ${DV}u; c++) { qr[c] = q4(row, c) * scale; o[c] = vec4<f32>(0.0); }
+  for (var c = 0u; c < nv; c++) { qr[c] = q4(row, c) * scale; o[c] = vec4<f32>(0.0); }
   var m = -inf_f32(); var l = 0.0;
   for (var t0 = 0u; t0 < Tk; t0 += ${TK}u) {
     workgroupBarrier();
@@ -100,7 +108,7 @@ fn main(${WG_BUILTINS}) {${laneSetup('Tq', 'q')}
     var tmax = -inf_f32();
     for (var jj = 0u; jj < n; jj++) {
       var d = 0.0;
-      for (var c = 0u; c < ${DV}u; c++) { d += dot(qr[c], k_tile[jj * ${DV}u + c]); }
+      for (var c = 0u; c < nv; c++) { d += dot(qr[c], k_tile[jj * ${DV}u + c]); }
       s[jj] = d${biasAt};
       tmax = max(tmax, s[jj]);
     }
@@ -108,17 +116,17 @@ fn main(${WG_BUILTINS}) {${laneSetup('Tq', 'q')}
     let shift = select(m_new, 0.0, m_new == -inf_f32()); // all −∞ so far: keep exp finite
     let alpha = exp(m - shift);
     l *= alpha;
-    for (var c = 0u; c < ${DV}u; c++) { o[c] *= alpha; }
+    for (var c = 0u; c < nv; c++) { o[c] *= alpha; }
     for (var jj = 0u; jj < n; jj++) {
       let p = exp(s[jj] - shift);
       l += p;
-      for (var c = 0u; c < ${DV}u; c++) { o[c] += p * v_tile[jj * ${DV}u + c]; }
+      for (var c = 0u; c < nv; c++) { o[c] += p * v_tile[jj * ${DV}u + c]; }
     }
     m = m_new;
   }
   if (!valid) { return; }
   let inv = select(1.0 / l, 0.0, l == 0.0);
-  for (var e = 0u; e < Dh; e++) { out[row * Dh + e] = o[e / 4u][e % 4u] * inv; }
+  ${store('out', 'o', 'inv', DV)}
   lse[row] = select(m + log(l), -inf_f32(), l == 0.0);
 }`;
   return { name: 'attention(fwd)', key, wgsl, params: params(s, scale, s.Tq), workgroups: grid(s.B * s.H * Math.ceil(s.Tq / WG)) };
@@ -157,7 +165,7 @@ var<workgroup> v_tile: array<vec4<f32>, ${TK * DV}>;
 fn main(${WG_BUILTINS}) {${laneSetup('Tq', 'q')}
   let row = bh * Tq + tc;
   var qr: array<vec4<f32>, ${DV}>; var dor: array<vec4<f32>, ${DV}>; var acc: array<vec4<f32>, ${DV}>;
-  for (var c = 0u; c < ${DV}u; c++) { qr[c] = q4(row, c) * scale; dor[c] = d_out4(row, c); acc[c] = vec4<f32>(0.0); }
+  for (var c = 0u; c < nv; c++) { qr[c] = q4(row, c) * scale; dor[c] = d_out4(row, c); acc[c] = vec4<f32>(0.0); }
   let D = stats[row * 3u]; let shift = stats[row * 3u + 1u];
   var r = 0.0;
   for (var t0 = 0u; t0 < Tk; t0 += ${TK}u) {
@@ -170,17 +178,17 @@ fn main(${WG_BUILTINS}) {${laneSetup('Tq', 'q')}
     let n = min(${TK}u, Tk - t0);
     for (var jj = 0u; jj < n; jj++) {
       var sc = 0.0; var dp = 0.0;
-      for (var c = 0u; c < ${DV}u; c++) { sc += dot(qr[c], k_tile[jj * ${DV}u + c]); dp += dot(dor[c], v_tile[jj * ${DV}u + c]); }
+      for (var c = 0u; c < nv; c++) { sc += dot(qr[c], k_tile[jj * ${DV}u + c]); dp += dot(dor[c], v_tile[jj * ${DV}u + c]); }
       let p = exp(sc${biasAt} - shift);
       r += p;
       let g = p * (dp - D);
-      for (var c = 0u; c < ${DV}u; c++) { acc[c] += g * k_tile[jj * ${DV}u + c]; }
+      for (var c = 0u; c < nv; c++) { acc[c] += g * k_tile[jj * ${DV}u + c]; }
     }
   }
   if (!valid) { return; }
   let rinv = select(1.0 / r, 0.0, r == 0.0);
   stats[row * 3u + 2u] = rinv;
-  for (var e = 0u; e < Dh; e++) { dq[row * Dh + e] = acc[e / 4u][e % 4u] * (scale * rinv); }
+  ${store('dq', 'acc', '(scale * rinv)', DV)}
 }`;
   return { name: 'attention(dq)', key, wgsl, params: params(s, scale, s.Tq), workgroups: grid(s.B * s.H * Math.ceil(s.Tq / WG)) };
 }
@@ -201,7 +209,7 @@ fn main(${WG_BUILTINS}) {${laneSetup('Tk', 'k')}
   let row = bh * Tk + tc;
   var kr: array<vec4<f32>, ${DV}>; var vr: array<vec4<f32>, ${DV}>;
   var dk_acc: array<vec4<f32>, ${DV}>; var dv_acc: array<vec4<f32>, ${DV}>;
-  for (var c = 0u; c < ${DV}u; c++) {
+  for (var c = 0u; c < nv; c++) {
     kr[c] = k4(row, c) * scale; vr[c] = v4(row, c); dk_acc[c] = vec4<f32>(0.0); dv_acc[c] = vec4<f32>(0.0);
   }
   for (var i0 = 0u; i0 < Tq; i0 += ${TQ}u) {
@@ -219,17 +227,15 @@ fn main(${WG_BUILTINS}) {${laneSetup('Tk', 'k')}
     for (var ii = 0u; ii < n; ii++) {
       let st = st_tile[ii];
       var sc = 0.0; var dp = 0.0;
-      for (var c = 0u; c < ${DV}u; c++) { sc += dot(q_tile[ii * ${DV}u + c], kr[c]); dp += dot(do_tile[ii * ${DV}u + c], vr[c]); }
+      for (var c = 0u; c < nv; c++) { sc += dot(q_tile[ii * ${DV}u + c], kr[c]); dp += dot(do_tile[ii * ${DV}u + c], vr[c]); }
       let p = exp(sc${biasAt} - st.y) * st.z;
       let g = p * (dp - st.x);
-      for (var c = 0u; c < ${DV}u; c++) { dv_acc[c] += p * do_tile[ii * ${DV}u + c]; dk_acc[c] += g * q_tile[ii * ${DV}u + c]; }
+      for (var c = 0u; c < nv; c++) { dv_acc[c] += p * do_tile[ii * ${DV}u + c]; dk_acc[c] += g * q_tile[ii * ${DV}u + c]; }
     }
   }
   if (!valid) { return; }
-  for (var e = 0u; e < Dh; e++) {
-    dk[row * Dh + e] = dk_acc[e / 4u][e % 4u] * scale;
-    dv[row * Dh + e] = dv_acc[e / 4u][e % 4u];
-  }
+  ${store('dk', 'dk_acc', 'scale', DV)}
+  ${store('dv', 'dv_acc', '1.0', DV)}
 }`;
   return { name: 'attention(dkv)', key, wgsl, params: params(s, scale, s.Tk), workgroups: grid(s.B * s.H * Math.ceil(s.Tk / WG)) };
 }
