@@ -60,7 +60,7 @@ const MAGIC_BITS = 0x4b400000;
  * the magic-number trick, which also yields its integer bits for 2ⁿ without a float→int conversion.
  */
 export function vexp(f: Fn, x: number, t: { n: number; r: number; p: number; k: number }): void {
-  // clamp below so 2ⁿ stays a normal float (exp(−87) ≈ 1.6e-38; anything smaller is 0 to f32 GELU)
+  // clamp below so 2ⁿ stays a normal float (results under e^−70 are zeroed at the end)
   f.get(x); vconst(f, -87); f.simd(S.f32x4Max).set(t.r);
   f.get(t.r); vconst(f, Math.LOG2E); f.simd(S.f32x4Mul); vconst(f, MAGIC); f.simd(S.f32x4Add).set(t.k);
   f.get(t.k); vconst(f, MAGIC); f.simd(S.f32x4Sub).set(t.n);
@@ -74,6 +74,10 @@ export function vexp(f: Fn, x: number, t: { n: number; r: number; p: number; k: 
   // · 2ⁿ, as the float bits (n + 127) << 23, n read from the magic sum's low bits
   f.get(t.k); iconst(f, MAGIC_BITS - 127); f.simd(S.i32x4Sub).i32(23).simd(S.i32x4Shl);
   f.simd(S.f32x4Mul);
+  // exactly 0 below e^−70 (as the reference's exp underflows): tiny results would otherwise turn into
+  // subnormals downstream (masked softmax probabilities ≈ 1e-40), and every FMA that touches a
+  // subnormal takes a ~100-cycle microcode assist (WASM has no flush-to-zero)
+  f.get(x); vconst(f, -70); f.simd(S.f32x4Ge).simd(S.and);
 }
 
 /** gelu / geluGrad over n elements (rounded up to a multiple of 4: the caller pads): (inPtr, outPtr, n). */

@@ -29,7 +29,7 @@ const section = (id: number, body: number[]): number[] => [id, ...uleb(body.leng
 /** SIMD opcodes (after the 0xfd prefix). */
 export const S = {
   load: 0x00, load32Splat: 0x09, store: 0x0b, const: 0x0c, f32x4Splat: 0x13, f32x4Extract: 0x1f,
-  f32x4Lt: 0x43, f32x4Gt: 0x44, and: 0x4e, or: 0x50, xor: 0x51, bitselect: 0x52,
+  f32x4Lt: 0x43, f32x4Gt: 0x44, f32x4Ge: 0x46, and: 0x4e, or: 0x50, xor: 0x51, bitselect: 0x52,
   f32x4Nearest: 0x6a, i32x4Shl: 0xab, i32x4Add: 0xae, i32x4Sub: 0xb1,
   f32x4Abs: 0xe0, f32x4Neg: 0xe1, f32x4Sqrt: 0xe3, f32x4Add: 0xe4, f32x4Sub: 0xe5, f32x4Mul: 0xe6, f32x4Div: 0xe7,
   f32x4Min: 0xe8, f32x4Max: 0xe9, i32x4TruncSatF32x4S: 0xf8, f32x4ConvertI32x4S: 0xfa, f32x4RelaxedMadd: 0x105,

@@ -42,7 +42,6 @@ function enableFma(): boolean {
 /** Exported kernels in module order (the pool calls them by index). */
 const KERNELS = ['gemm', 'softmax_rows', 'attn_ds', 'gelu', 'gelu_grad', ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
 const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<(typeof KERNELS)[number], number>;
-const NARGS = KERNELS.map((k) => (k === 'gemm' ? 15 : k === 'softmax_rows' ? 10 : k === 'attn_ds' ? 7 : k.startsWith('binary') ? 9 : 3));
 /** Chunks per thread: enough for the caller to absorb a worker that wakes late on a shared box. */
 const CHUNKS_PER_THREAD = 4;
 /** Below this many elements an elementwise op runs on the calling thread only. */
@@ -62,9 +61,10 @@ export class WasmBackend extends CpuBackend {
     this.threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
     const fma = opts.gemm?.fma ?? enableFma();
     this.gemmShape = { mr: opts.gemm?.mr ?? 4, nr: opts.gemm?.nr ?? 8, fma };
-    const bytes = encodeModule([gemmFn(this.gemmShape), softmaxRowsFn(), attnDsFn(), geluFn(false), geluFn(true), ...BINARY_WASM.map(binaryFn)], 1, MAX_PAGES);
-    const module = new WA.Module(bytes);
-    this.pool = new ThreadPool(module, this.heap.memory, KERNELS, NARGS, this.threads);
+    const fns = [gemmFn(this.gemmShape), softmaxRowsFn(), attnDsFn(), geluFn(false), geluFn(true), ...BINARY_WASM.map(binaryFn)];
+    if (fns.some((f, i) => f.name !== KERNELS[i])) throw new Error('wasm backend: kernel list out of order');
+    const module = new WA.Module(encodeModule(fns, 1, MAX_PAGES));
+    this.pool = new ThreadPool(module, this.heap.memory, KERNELS, fns.map((f) => f.params.length), this.threads);
   }
 
   /** Registers a result array with the inherited storage (CpuBackend keeps `add` private). */
