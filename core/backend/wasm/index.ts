@@ -19,6 +19,7 @@ import { MAX_PAGES, SharedHeap } from './memory.ts';
 import { MAX_CHUNKS, ThreadPool } from './pool.ts';
 import { attnDsFn, softmaxRowsFn } from './attention.ts';
 import { attentionBackward, attentionForward, type AttnDims, type AttnHost } from './attention-ops.ts';
+import { stridedCopy } from './strided.ts';
 import { WA } from './wasm-api.ts';
 
 export interface WasmOptions {
@@ -130,6 +131,13 @@ export class WasmBackend extends CpuBackend {
     if (P * M * N === 0) return out.id();
     if (K === 0) { this.heap.f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + P * M * N); return out.id(); }
     this.call((input, scratch) => this.gemm(input(a), input(b), out.ptr, batchOffsets(a.shape, batch, M * K), batchOffsets(b.shape, batch, K * N), M, N, K, opts.transA, opts.transB, scratch));
+    return out.id();
+  }
+
+  override strided(x: TensorRef, outShape: Shape, strides: readonly number[], offset: number): DataId {
+    if (x.dtype !== 'f32') return super.strided(x, outShape, strides, offset);
+    const n = sizeOf(outShape), out = this.output(n);
+    if (n > 0) stridedCopy(this.f32(x), this.heap.view(out.ptr, n), outShape, strides, offset);
     return out.id();
   }
 
