@@ -22,9 +22,18 @@ export interface MaskingOptions {
   /** Random replacements are drawn from [firstRandomId, vocabSize) (default: after the specials, 5). */
   readonly firstRandomId?: number;
   readonly maskProb?: number;
+  /**
+   * Pad the selected positions to exactly this many (label -100, position 0; BERT's
+   * max_predictions): every step then has the same shapes, which lets allocators that recycle
+   * blocks by size (the WASM backend's heap) reuse them. Selection stops once it is reached.
+   */
+  readonly maxPredictions?: number;
 }
 
-/** A batch of fixed-length rows with the masked positions (flat b·T + t), their labels and inputs. */
+/**
+ * A batch of fixed-length rows with the masked positions (flat b·T + t), their labels (IGNORE for
+ * padding entries) and inputs.
+ */
 export interface MaskedBatch {
   readonly batchSize: number;
   readonly seqLen: number;
@@ -34,6 +43,8 @@ export interface MaskedBatch {
 }
 
 /** BERT masking, a pure function of the ids and the key. At least one position is always selected. */
+export const IGNORE = -100;
+
 export function maskTokens(ids: Int32Array, batchSize: number, seqLen: number, key: PRNGKey, o: MaskingOptions): MaskedBatch {
   if (ids.length !== batchSize * seqLen) throw new Error(`maskTokens: ${ids.length} ids for a [${batchSize}, ${seqLen}] batch`);
   const p = o.maskProb ?? 0.15, lo = o.firstRandomId ?? 5;
@@ -43,7 +54,7 @@ export function maskTokens(ids: Int32Array, batchSize: number, seqLen: number, k
   const labels: number[] = [];
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
-    if (o.specialIds.has(id) || u[3 * i]! >= p) continue;
+    if (o.specialIds.has(id) || u[3 * i]! >= p || pos.length === o.maxPredictions) continue;
     pos.push(i); labels.push(id);
     const r = u[3 * i + 1]!;
     if (r < 0.8) input[i] = o.maskId;
@@ -54,6 +65,7 @@ export function maskTokens(ids: Int32Array, batchSize: number, seqLen: number, k
     if (i < 0) throw new Error('maskTokens: the batch holds only special tokens');
     pos.push(i); labels.push(ids[i]!); input[i] = o.maskId;
   }
+  while (o.maxPredictions !== undefined && pos.length < o.maxPredictions) { pos.push(0); labels.push(IGNORE); }
   return { batchSize, seqLen, inputIds: input, positions: Int32Array.from(pos), labels: Int32Array.from(labels) };
 }
 
@@ -70,7 +82,7 @@ export function mlmForward(ctx: MlmContext, params: EncoderParams, b: MaskedBatc
   const h = model.encode({ inputIds: ids }).lastHiddenState;
   const rows = gather(reshape(h, [b.batchSize * b.seqLen, ctx.cfg.hiddenSize]), tensor(ctx.bk, b.positions, { shape: [b.positions.length], dtype: 'i32' }));
   const logits = model.mlmLogits(rows);
-  const loss = crossEntropy(logits, tensor(ctx.bk, b.labels, { shape: [b.labels.length], dtype: 'i32' }));
+  const loss = crossEntropy(logits, tensor(ctx.bk, b.labels, { shape: [b.labels.length], dtype: 'i32' }), { ignoreIndex: IGNORE });
   return { loss, logits };
 }
 
@@ -110,9 +122,10 @@ export function evaluateMlm(ctx: MlmContext, params: EncoderParams, batches: rea
     scope(ctx.bk, () => {
       const { loss, logits } = mlmForward(ctx, params, b);
       const pred = argmax(logits, -1).dataSync();
-      for (let i = 0; i < b.labels.length; i++) if (pred[i] === b.labels[i]) correct++;
-      lossSum += loss.itemSync() * b.labels.length;
-      n += b.labels.length;
+      const valid = b.labels.filter((l) => l !== IGNORE).length;
+      for (let i = 0; i < b.labels.length; i++) if (b.labels[i] !== IGNORE && pred[i] === b.labels[i]) correct++;
+      lossSum += loss.itemSync() * valid;
+      n += valid;
     });
   }
   return { loss: lossSum / Math.max(1, n), accuracy: correct / Math.max(1, n), masked: n };

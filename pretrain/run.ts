@@ -100,7 +100,8 @@ async function main(): Promise<void> {
   const bk = await makeBackend(a.backend!);
   const ctx: MlmContext = { cfg, bk, dtype: 'f32' };
   const specialIds = new Set([tok.padId, tok.unkId, tok.clsId, tok.sepId, tok.maskId]);
-  const masking = { vocabSize: tok.vocabSize, maskId: tok.maskId, specialIds, firstRandomId: 5 };
+  // Fixed prediction count per batch (~1.25 × the expected 15 %): constant shapes every step.
+  const masking = { vocabSize: tok.vocabSize, maskId: tok.maskId, specialIds, firstRandomId: 5, maxPredictions: Math.ceil(0.15 * 1.25 * B * seq) };
   const optimizer = adamw({ weightDecay: num('weight-decay'), decayMask: noDecayOnBiasAndNorm, inPlace: true });
   const schedule: Schedule = validateSchedule({ kind: 'linear', baseLr: num('lr'), warmupSteps: a.warmup ? num('warmup') : Math.round(0.06 * steps), totalSteps: steps });
   const runConfig = {
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
   if (existsSync(join(ckptDir, 'state.json'))) {
     const loaded = await loadCheckpoint(ckptDir, template)();
     if (E.isLeft(loaded)) throw new Error(`${loaded.left.file}: ${loaded.left.detail}`);
-    state = loaded.right;
+    state = { ...loaded.right, config: runConfig };
     log(`resumed from ${ckptDir} at step ${state.opt.step}`);
   } else {
     state = { params: fresh, opt: template.opt, scheduleStep: 0, key: prngKey(seed), data: { epoch: 0, cursor: 0 }, config: runConfig, metrics: [] };
@@ -151,6 +152,7 @@ async function main(): Promise<void> {
   let perm = permutation(nRows, seed + state.data.epoch);
   const until = a.until ? Math.min(steps, num('until')) : steps;
   while (state.opt.step < until && !stop && Date.now() < deadline) {
+    await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run between steps
     const s = state.opt.step;
     if (state.data.cursor + B > nRows) { state = { ...state, data: { epoch: state.data.epoch + 1, cursor: 0 } }; perm = permutation(nRows, seed + state.data.epoch); }
     const ids = new Int32Array(B * seq);

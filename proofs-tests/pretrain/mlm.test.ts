@@ -8,7 +8,7 @@ import { cpuBackend, prngKey, randIntArray, valueAndGrad, type Tensor } from '..
 import { bertConfigFor } from '../../models/bert/random-weights.ts';
 import { rawTensor, type RawTensor } from '../../models/bert/raw-tensor.ts';
 import { adamw, noDecayOnBiasAndNorm } from '../../training/optimizer.ts';
-import { maskTokens, mlmLoss, stepKey, trainStep, type MaskedBatch } from '../../pretrain/mlm.ts';
+import { IGNORE, maskTokens, mlmLoss, stepKey, trainStep, type MaskedBatch } from '../../pretrain/mlm.ts';
 import { initParams, uploadParams } from '../../pretrain/params.ts';
 
 const bk = cpuBackend();
@@ -39,13 +39,22 @@ test('masking: 15 % selected, 80/10/10 split, specials never touched, determinis
   const sel = new Set(m.positions);
   ids.forEach((id, i) => { if (!sel.has(i)) assert.is(m.inputIds[i], id, `unselected position ${i} changed`); });
   for (let i = 0; i < m.inputIds.length; i++) if (m.inputIds[i] !== MASK && m.inputIds[i] !== ids[i]) assert.ok(m.inputIds[i]! >= 5, 'random replacement is a special token');
+  // maxPredictions: the same selection, padded with ignored entries to a fixed count.
+  const padded = maskTokens(ids, B, T, prngKey(7), { ...o, maxPredictions: n + 10 });
+  assert.equal([...padded.positions.slice(0, n)], [...m.positions]);
+  assert.equal([...padded.labels.slice(n)], new Array(10).fill(IGNORE));
+  assert.equal([...padded.inputIds], [...m.inputIds]);
+  const capped = maskTokens(ids, B, T, prngKey(7), { ...o, maxPredictions: 100 });
+  assert.is(capped.positions.length, 100);
+  assert.is(capped.inputIds.filter((x, i) => x !== ids[i]).length <= 100, true);
 });
 
 test('gradient of the MLM loss w.r.t. weights matches central finite differences (f64)', () => {
   const cfg = bertConfigFor({ vocabSize: 30, hiddenSize: 8, numHiddenLayers: 1, numAttentionHeads: 2, intermediateSize: 16, maxPositionEmbeddings: 16 });
   const raws = initParams(cfg, prngKey(3)).map((r) => rawTensor(r.name, r.shape, Float64Array.from(r.data, (x, i) => x * 5 + (r.name.endsWith('bias') ? 0.01 * Math.sin(i) : 0))));
   const ids = Int32Array.from([2, 7, 9, 11, 5, 3, 2, 13, 8, 21, 6, 3]);
-  const batch: MaskedBatch = { ...maskTokens(ids, 2, 6, prngKey(5), { vocabSize: 30, maskId: MASK, specialIds: SPECIAL, maskProb: 0.5 }) };
+  const batch: MaskedBatch = { ...maskTokens(ids, 2, 6, prngKey(5), { vocabSize: 30, maskId: MASK, specialIds: SPECIAL, maskProb: 0.5, maxPredictions: 8 }) };
+  assert.ok(batch.labels.includes(IGNORE), "the batch should hold padding entries");
   const ctx = { cfg, bk, dtype: 'f64' as const };
   const lossAt = (rs: readonly RawTensor[]): number => mlmLoss(ctx)(uploadParams(bk, 'f64', rs), batch).itemSync();
   const [, grads] = valueAndGrad(mlmLoss(ctx))(uploadParams(bk, 'f64', raws), batch);
