@@ -1,4 +1,5 @@
 /** Composites built from primitives (their gradients come for free): logsumexp, cross-entropy, linear, dropout, attention. */
+import type { BackendName } from '../backend/backend.ts';
 import { stopGradient } from '../autograd/grad.ts';
 import type { DType } from './dtype.ts';
 import { tensor } from './creation.ts';
@@ -97,11 +98,18 @@ export const variance = (x: Tensor, axis = -1, keepdims = false): Tensor => {
  * `attentionComposite` is the reference path.
  */
 export function attention(q: Tensor, k: Tensor, v: Tensor, bias?: Tensor, scale = 1 / Math.sqrt(q.shape.at(-1)!), keyWeights?: Tensor): Tensor {
-  if (!keyWeights && !bias?.activeTrace && q.shape.at(-1)! <= FUSED_MAX_DH && fusedAttentionMismatch(q, k, v, bias) === undefined) {
+  if (!keyWeights && FUSED_ATTENTION[q.backend.name] && !bias?.activeTrace && q.shape.at(-1)! <= FUSED_MAX_DH
+    && fusedAttentionMismatch(q, k, v, bias) === undefined) {
     return fusedAttention(q, k, v, bias, scale);
   }
   return attentionComposite(q, k, v, bias, scale, keyWeights);
 }
+
+/**
+ * Backends whose `attention` goes to the fused primitive (mutable: benches flip it). WebGPU stays on the
+ * composite until its flash kernels beat it: on lavapipe they are ~1.3× slower (BENCHMARKS.md, fused attention).
+ */
+export const FUSED_ATTENTION: Record<BackendName, boolean> = { cpu: true, wasm: true, webgpu: false };
 
 /** Head sizes the fused kernels take (WGSL keeps a query row in registers). */
 export const FUSED_MAX_DH = 256;
