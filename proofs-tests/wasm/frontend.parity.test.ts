@@ -14,6 +14,7 @@ import { classifierLogits, initClassifier, type ClassifierParams } from '../../p
 import { applySoftPrompt, initSoftPrompt, type SoftPromptParams } from '../../prompting/soft-prompt.ts';
 import { adamw } from '../../training/optimizer.ts';
 import { expectClose } from '../support/close.ts';
+import { createWasmBackend } from '../../core/backend/wasm/index.ts';
 import { cpu, wasm } from './harness.ts';
 
 const test = suite('wasm front-end parity');
@@ -55,6 +56,18 @@ test('soft prompt + head: loss, gradients and one AdamW step (wasm f32 vs cpu f6
     expectClose(g, r, { atol: 2e-4 * scale, rtol: 2e-3 }, `d loss / d ${path}`);
   }
   for (const [i, [path, p]] of got.updated.entries()) expectClose(p, ref.updated[i]![1], { atol: 1e-5, rtol: 1e-4 }, `updated ${path}`);
+});
+
+test('a full heap: results copied out to plain arrays give the same numbers', () => {
+  const small = createWasmBackend({ threads: 2, outputHeapBytes: 1 << 16 });
+  try {
+    const ref = run(cpu, 'f64'), got = run(small, 'f32');
+    expectClose([got.loss], [ref.loss], { atol: 1e-5, rtol: 1e-4 }, 'loss (plain outputs)');
+    for (const [i, [path, g]] of got.grads.entries()) {
+      const r = ref.grads[i]![1];
+      expectClose(g, r, { atol: 2e-4 * Math.max(...Array.from(r, Math.abs)), rtol: 2e-3 }, `d loss / d ${path} (plain outputs)`);
+    }
+  } finally { small.dispose(); }
 });
 
 test.run();

@@ -27,8 +27,12 @@ export interface WasmOptions {
   readonly threads?: number;
   /** Register tile; default 4×8. */
   readonly gemm?: Partial<GemmShape>;
+  /** Heap bytes f32 storages may fill (default 3 GiB); past it results are copied out to plain arrays. */
+  readonly outputHeapBytes?: number;
 }
 
+/** Heap bytes f32 storages may fill by default; the rest of the 4 GiB stays for per-call scratch. */
+const HEAP_OUTPUT_LIMIT = 3 * 2 ** 30;
 /** Below this many multiply-adds a matmul runs on the calling thread only (a wake-up costs ~10–50 µs). */
 const PARALLEL_MIN_MACS = 1 << 16;
 
@@ -52,6 +56,7 @@ export class WasmBackend extends CpuBackend {
   override readonly name = 'wasm' as never as 'cpu'; // BackendName 'wasm'; the cast keeps CpuBackend's literal type happy
   readonly threads: number;
   readonly gemmShape: GemmShape;
+  private readonly outputHeapBytes: number;
   private readonly heap = new SharedHeap();
   /** Heap blocks of the f32 storages this backend created, with their reference counts. */
   private readonly owned = new Map<DataId, { ptr: number; bytes: number; refs: number }>();
@@ -60,6 +65,7 @@ export class WasmBackend extends CpuBackend {
   constructor(opts: WasmOptions = {}) {
     super();
     this.threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
+    this.outputHeapBytes = opts.outputHeapBytes ?? HEAP_OUTPUT_LIMIT;
     const fma = opts.gemm?.fma ?? enableFma();
     this.gemmShape = { mr: opts.gemm?.mr ?? 4, nr: opts.gemm?.nr ?? 8, fma };
     const fns = [gemmFn(this.gemmShape), softmaxRowsFn(), attnDsFn(), geluFn(false), geluFn(true), ...BINARY_WASM.map(binaryFn)];
@@ -74,10 +80,18 @@ export class WasmBackend extends CpuBackend {
   }
   private f32(r: TensorRef): Float32Array { return this.view(r) as Float32Array; }
 
-  /** A new f32 storage of n elements in the heap (`pad` spare bytes for whole-v128 writes). */
+  /**
+   * A new f32 storage of n elements (`pad` spare bytes for whole-v128 writes): a heap block while the
+   * heap is under `outputHeapBytes`, else a plain array the kernel's heap result is copied to (so
+   * large models, e.g. BERT-base's ~4 GB of saved activations, still leave room for scratch).
+   */
   private output(n: number, pad = 0): { ptr: number; id: () => DataId } {
     const bytes = 4 * n + pad;
-    const ptr = this.heap.alloc(bytes);
+    const ptr = this.heap.tryAlloc(bytes, this.outputHeapBytes);
+    if (ptr === undefined) {
+      const tmp = this.heap.alloc(bytes);
+      return { ptr: tmp, id: () => { const a = this.heap.f32.slice(tmp >>> 2, (tmp >>> 2) + n); this.heap.free(tmp, bytes); return this.adopt(a); } };
+    }
     return {
       ptr,
       id: () => {

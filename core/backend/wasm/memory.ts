@@ -32,13 +32,13 @@ export class SharedHeap {
   /** True when `a` is a view into this heap (then `a.byteOffset` is its pointer). */
   owns(a: ArrayBufferView): boolean { return this.buffers.has(a.buffer); }
 
-  /** A 64-byte aligned block of at least `bytes`; undefined when the 4 GiB heap is exhausted. */
-  tryAlloc(bytes: number): number | undefined {
+  /** A 64-byte aligned block of at least `bytes`; undefined when it would take the heap past `limit` bytes. */
+  tryAlloc(bytes: number, limit = MAX_PAGES * PAGE): number | undefined {
     const size = Math.max(64, (bytes + 63) & ~63);
     const reuse = this.free_.get(size)?.pop();
     if (reuse !== undefined) return reuse;
     const p = this.top;
-    if (p + size > MAX_PAGES * PAGE) return undefined;
+    if (p + size > limit) return undefined;
     const need = p + size - this.memory.buffer.byteLength;
     if (need > 0) {
       const cur = this.memory.buffer.byteLength / PAGE;
