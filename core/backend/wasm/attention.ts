@@ -20,7 +20,7 @@ export function softmaxRowsFn(): Fn {
   const hsum = (v: number, op: number) => { f.get(v).simd(S.f32x4Extract, 0); for (let l = 1; l < 4; l++) f.get(v).simd(S.f32x4Extract, l).op(op); };
   f.get(scaleBits).op(F32_REINTERPRET_I32).set(scale);
   f.get(scale).simd(S.f32x4Splat).set(vscale);
-  f.get(n).i32(-4).op(0x71).set(nv);
+  f.get(n).i32(-4).op(O.i32And).set(nv);
   f.get(biasInner).i32(2).op(O.i32Shl).set(sb);
   f.for(r, () => f.get(rowStart), rowEnd, 1, () => {
     const rowPtr = () => f.get(sPtr).get(r).get(n).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add);
@@ -81,7 +81,7 @@ export function attnDsFn(): Fn {
   const d = f.local(F32), scale = f.local(F32), vd = f.local(V128), vsc = f.local(V128);
   f.get(scaleBits).op(F32_REINTERPRET_I32).set(scale);
   f.get(scale).simd(S.f32x4Splat).set(vsc);
-  f.get(n).i32(-4).op(0x71).set(nv);
+  f.get(n).i32(-4).op(O.i32And).set(nv);
   f.for(r, () => f.get(rowStart), rowEnd, 1, () => {
     f.get(pPtr).get(r).get(n).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(pp);
     f.get(dpPtr).get(r).get(n).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(pd);

@@ -21,7 +21,7 @@ export function binaryFn(op: WasmBinaryOp): Fn {
   const [aPtr, bPtr, oPtr, offPtr, n, aInner, bInner, rowStart, rowEnd] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const;
   const row = f.local(I32), pa = f.local(I32), pb = f.local(I32), po = f.local(I32), j = f.local(I32), nv = f.local(I32);
   const sa = f.local(I32), sb = f.local(I32);
-  f.get(n).i32(-4).op(0x71).set(nv); // n rounded down to a multiple of 4 (i32.and)
+  f.get(n).i32(-4).op(O.i32And).set(nv); // n rounded down to a multiple of 4 (i32.and)
   f.get(aInner).i32(2).op(O.i32Shl).set(sa);
   f.get(bInner).i32(2).op(O.i32Shl).set(sb);
   f.for(row, () => f.get(rowStart), rowEnd, 1, () => {
@@ -34,7 +34,7 @@ export function binaryFn(op: WasmBinaryOp): Fn {
       f.inc(po, 16); if (stepA) f.inc(pa, stepA); if (stepB) f.inc(pb, stepB);
     });
     const vec = () => f.vload(), splat = () => f.splatLoad();
-    f.if(() => f.get(aInner).get(bInner).op(0x71), () => vecLoop(() => { f.get(pa); vec(); }, () => { f.get(pb); vec(); }, 16, 16), () => {
+    f.if(() => f.get(aInner).get(bInner).op(O.i32And), () => vecLoop(() => { f.get(pa); vec(); }, () => { f.get(pb); vec(); }, 16, 16), () => {
       f.if(() => f.get(aInner), () => vecLoop(() => { f.get(pa); vec(); }, () => { f.get(pb); splat(); }, 16, 0),
         () => vecLoop(() => { f.get(pa); splat(); }, () => { f.get(pb); vec(); }, 0, 16));
     });

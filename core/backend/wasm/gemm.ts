@@ -5,7 +5,7 @@
  * MR×NR accumulators stay in registers (MR·NR/4 v128 + NR/4 for B + 1 splat ≤ 16 xmm registers).
  * A is read in place through (row, col) strides, which covers transA with no copy.
  */
-import { F32, Fn, I32, O, S } from './encoder.ts';
+import { F32, Fn, I32, O, S, V128 } from './encoder.ts';
 
 export interface GemmShape {
   /** Rows per register tile. */
@@ -32,9 +32,9 @@ export function gemmFn(g: GemmShape): Fn {
   const item = L(), p = L(), jp = L(), j0 = L(), aB = L(), bB = L(), cB = L(), k = L(), c = L(), i = L(), q = L(), src = L();
   const pB = L(), aStep = L(), bStep = L(), tmp = L(), rows = L(), cols = L(), r = L();
   const aP = Array.from({ length: MR }, L);
-  const acc = Array.from({ length: MR * NV }, () => f.local(0x7b));
-  const bv = Array.from({ length: NV }, () => f.local(0x7b));
-  const av = f.local(0x7b);
+  const acc = Array.from({ length: MR * NV }, () => f.local(V128));
+  const bv = Array.from({ length: NV }, () => f.local(V128));
+  const av = f.local(V128);
   const nrL = L();
   const full = () => f.get(j0).i32(NR).op(O.i32Add).get(N).op(O.i32LeS);
 
@@ -52,7 +52,7 @@ export function gemmFn(g: GemmShape): Fn {
     // ---- pack the panel: scratch[k·NR + c] = B[k, j0 + c] (0 past N) ----
     f.get(scratch).set(q);
     f.get(bB).get(j0).get(bStep).op(O.i32Mul).op(O.i32Add).set(src); // &B[0, j0]
-    f.if(() => { f.get(bcs).i32(1).op(0x46); full(); f.op(0x71); }, () => {
+    f.if(() => { f.get(bcs).i32(1).op(O.i32Eq); full(); f.op(O.i32And); }, () => {
       f.for(k, () => f.i32(0), K, 1, () => {
         for (let v = 0; v < NV; v++) f.get(q).get(src).vload(16 * v).vstore(16 * v);
         f.inc(q, NR * 4).inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
@@ -93,7 +93,7 @@ export function gemmFn(g: GemmShape): Fn {
         }
         f.inc(pB, NR * 4);
       });
-      f.if(() => { f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS); full(); f.op(0x71); }, () => {
+      f.if(() => { f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS); full(); f.op(O.i32And); }, () => {
         for (let rr = 0; rr < MR; rr++) {
           // &C[i + rr, j0]
           f.get(cB).get(i).i32(rr).op(O.i32Add).get(N).op(O.i32Mul).get(j0).op(O.i32Add).i32(2).op(O.i32Shl).op(O.i32Add).set(q);

@@ -2,13 +2,16 @@
  * The shared WASM memory as a tensor heap. f32 tensors the WASM backend creates live here (so its
  * kernels read operands in place and outputs reuse freed blocks instead of fresh, page-faulting
  * allocations); per-call scratch comes from the same allocator. Blocks are recycled by exact
- * (64-byte rounded) size: a training step allocates the same shapes every time.
+ * (64-byte rounded) size first (a training step allocates the same shapes every time), coalesced when
+ * that fails.
  */
 import { WA, type WasmMemory } from './wasm-api.ts';
 
 const PAGE = 65536;
 /** 4 GiB, wasm32's limit; pointers above 2³¹ are read back with `>>> 0`. */
 export const MAX_PAGES = 65536;
+
+const roundSize = (bytes: number): number => Math.max(64, (bytes + 63) & ~63);
 
 export class SharedHeap {
   readonly memory: WasmMemory;
@@ -32,11 +35,47 @@ export class SharedHeap {
   /** True when `a` is a view into this heap (then `a.byteOffset` is its pointer). */
   owns(a: ArrayBufferView): boolean { return this.buffers.has(a.buffer); }
 
-  /** A 64-byte aligned block of at least `bytes`; undefined when it would take the heap past `limit` bytes. */
+  /**
+   * A 64-byte aligned block of at least `bytes` ending at or below `limit`, or undefined. Tries an
+   * exact-size free block, then the top of the heap, then coalesces the free blocks and takes the
+   * first that fits (splitting it): shapes repeat in training, but not always (e.g. varying logits).
+   */
   tryAlloc(bytes: number, limit = MAX_PAGES * PAGE): number | undefined {
-    const size = Math.max(64, (bytes + 63) & ~63);
-    const reuse = this.free_.get(size)?.pop();
-    if (reuse !== undefined) return reuse;
+    const size = roundSize(bytes);
+    const p = this.takeFree(size, limit, false) ?? this.bump(size, limit);
+    if (p !== undefined || this.free_.size === 0) return p;
+    this.compact();
+    return this.takeFree(size, limit, true) ?? this.bump(size, limit);
+  }
+
+  alloc(bytes: number): number {
+    const p = this.tryAlloc(bytes);
+    if (p === undefined) throw new RangeError(`wasm backend: heap exhausted allocating ${bytes} bytes (${this.top} reserved)`);
+    return p;
+  }
+
+  free(ptr: number, bytes: number): void {
+    const size = roundSize(bytes);
+    const list = this.free_.get(size);
+    if (list) list.push(ptr); else this.free_.set(size, [ptr]);
+  }
+
+  private takeFree(size: number, limit: number, split: boolean): number | undefined {
+    for (const [s, list] of split ? [...this.free_].sort((a, b) => a[0] - b[0]) : [[size, this.free_.get(size) ?? []] as const]) {
+      if (s < size) continue;
+      for (let i = list.length - 1; i >= 0; i--) {
+        const p = list[i]!;
+        if (p + size > limit) continue;
+        list.splice(i, 1);
+        if (list.length === 0) this.free_.delete(s);
+        if (s > size) this.free(p + size, s - size);
+        return p;
+      }
+    }
+    return undefined;
+  }
+
+  private bump(size: number, limit: number): number | undefined {
     const p = this.top;
     if (p + size > limit) return undefined;
     const need = p + size - this.memory.buffer.byteLength;
@@ -52,16 +91,18 @@ export class SharedHeap {
     return p;
   }
 
-  alloc(bytes: number): number {
-    const p = this.tryAlloc(bytes);
-    if (p === undefined) throw new RangeError(`wasm backend: heap exhausted allocating ${bytes} bytes`);
-    return p;
-  }
-
-  free(ptr: number, bytes: number): void {
-    const size = Math.max(64, (bytes + 63) & ~63);
-    const list = this.free_.get(size);
-    if (list) list.push(ptr); else this.free_.set(size, [ptr]);
+  /** Merges adjacent free blocks and gives a free run at the top back to the bump pointer. */
+  private compact(): void {
+    const blocks = [...this.free_].flatMap(([s, ps]) => ps.map((p) => [p, s] as [number, number])).sort((a, b) => a[0] - b[0]);
+    this.free_.clear();
+    const merged: [number, number][] = [];
+    for (const [p, s] of blocks) {
+      const last = merged.at(-1);
+      if (last && last[0] + last[1] === p) last[1] += s; else merged.push([p, s]);
+    }
+    const top = merged.at(-1);
+    if (top && top[0] + top[1] === this.top) { this.top = top[0]; merged.pop(); }
+    for (const [p, s] of merged) this.free(p, s);
   }
 
   /** A Float32Array view of n elements at ptr. */
