@@ -80,16 +80,24 @@ export function vexp(f: Fn, x: number, t: { n: number; r: number; p: number; k: 
   f.get(x); vconst(f, -70); f.simd(S.f32x4Ge).simd(S.and);
 }
 
-/** gelu / geluGrad over n elements (rounded up to a multiple of 4: the caller pads): (inPtr, outPtr, n). */
+/**
+ * gelu / geluGrad over n elements (rounded up to a multiple of 4: the caller pads): (inPtr, outPtr, n).
+ * The polynomial chains are latency-bound, so the main loop runs two independent vectors per
+ * iteration (each with its own locals) for the out-of-order core to overlap; a one-vector loop ends it.
+ */
 export function geluFn(grad: boolean): Fn {
   const f = new Fn(grad ? 'gelu_grad' : 'gelu', [I32, I32, I32]);
   const [inP, outP, n] = [0, 1, 2] as const;
-  const i = f.local(I32), nb = f.local(I32);
+  const i = f.local(I32), nb = f.local(I32), nb2 = f.local(I32);
   f.get(n).i32(2).op(O.i32Shl).set(nb);
-  const x = f.local(V128), z = f.local(V128), e = f.local(V128), erf = f.local(V128), tt = f.local(V128);
-  const tmp = { n: f.local(V128), r: f.local(V128), p: f.local(V128), k: f.local(V128) };
-  f.for(i, () => f.i32(0), nb, 16, () => {
-    f.get(inP).get(i).op(O.i32Add).vload().set(x);
+  f.get(nb).i32(-32).op(O.i32And).set(nb2);
+  const lanes = [0, 1].map(() => ({
+    x: f.local(V128), z: f.local(V128), e: f.local(V128), erf: f.local(V128), tt: f.local(V128),
+    tmp: { n: f.local(V128), r: f.local(V128), p: f.local(V128), k: f.local(V128) },
+  }));
+  const one = (off: number, l: (typeof lanes)[number]) => {
+    const { x, z, e, erf, tt, tmp } = l;
+    f.get(inP).get(i).op(O.i32Add).vload(off).set(x);
     f.get(x); vconst(f, Math.SQRT1_2); f.simd(S.f32x4Mul).simd(S.f32x4Abs).set(z); // |z|, z = x/√2
     f.get(z).get(z).simd(S.f32x4Mul).simd(S.f32x4Neg).set(e);
     vexp(f, e, tmp); f.set(e); // exp(−z²) = exp(−x²/2)
@@ -104,7 +112,9 @@ export function geluFn(grad: boolean): Fn {
     vconst(f, 1); f.get(erf).simd(S.f32x4Add); vconst(f, 0.5); f.simd(S.f32x4Mul); // Φ(x) = ½(1 + erf)
     if (grad) { f.get(x); vconst(f, 0.3989422804014327); f.simd(S.f32x4Mul).get(e).simd(S.f32x4Mul).simd(S.f32x4Add); }
     else f.get(x).simd(S.f32x4Mul);
-    f.vstore();
-  });
+    f.vstore(off);
+  };
+  f.for(i, () => f.i32(0), nb2, 32, () => { one(0, lanes[0]!); one(16, lanes[1]!); });
+  f.for(i, () => f.get(nb2), nb, 16, () => one(0, lanes[0]!));
   return f;
 }
