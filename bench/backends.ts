@@ -1,4 +1,4 @@
-/** Backend by name for the bench scripts (`--backend cpu|wasm`, `--threads N`). */
+/** Backend by name for the bench scripts (`--backend cpu|wasm|webgpu`, `--threads N`). */
 import { cpuBackend, type Backend } from '../core/index.ts';
 
 export async function backendByName(name: string, threads?: number): Promise<Backend & { dispose?: () => void }> {
@@ -7,7 +7,11 @@ export async function backendByName(name: string, threads?: number): Promise<Bac
     const { createWasmBackend } = await import('../core/backend/wasm/index.ts');
     return createWasmBackend(threads === undefined ? {} : { threads });
   }
-  throw new Error(`unknown backend ${name} (cpu | wasm)`);
+  if (name === 'webgpu') {
+    const { createWebGpuBackend } = await import('../core/backend/webgpu/index.ts');
+    return createWebGpuBackend();
+  }
+  throw new Error(`unknown backend ${name} (cpu | wasm | webgpu)`);
 }
 
 /** `--name value` from argv, else the default. */

@@ -26,11 +26,11 @@ timer.unref();
 const tokens = w.batch * (w.seq + w.promptTokens);
 const run = buildPromptStep(bk, w);
 let loss = 0;
-for (let i = 0; i < warmup; i++) { loss = run.step(); sampleRss(); }
+for (let i = 0; i < warmup; i++) { loss = await run.step(); sampleRss(); }
 const times: number[] = [];
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
-  loss = run.step();
+  loss = await run.step();
   times.push(performance.now() - t0);
   sampleRss();
 }
@@ -46,10 +46,10 @@ console.log(process.argv.includes('--json') ? JSON.stringify(result)
 if (process.argv.includes('--profile')) {
   const prof = profileBackend(bk, process.argv.includes('--by-shape'));
   const p = buildPromptStep(prof.backend, w);
-  p.step();
+  await p.step();
   prof.reset();
   const n = Math.max(1, Math.min(steps, 3));
-  for (let i = 0; i < n; i++) p.step();
+  for (let i = 0; i < n; i++) await p.step();
   p.dispose();
   console.log(formatProfile(prof.stats, n));
 }

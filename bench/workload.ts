@@ -30,7 +30,7 @@ interface Params { readonly [k: string]: SoftPromptParams | ClassifierParams; re
 
 export interface PromptStep {
   /** One optimisation step; returns the loss. */
-  step(): number;
+  step(): Promise<number>;
   dispose(): void;
 }
 
@@ -58,13 +58,17 @@ export function buildPromptStep(bk: Backend, w: Workload, dtype: FloatDType = 'f
   };
   const vg = valueAndGrad(lossFn);
   return {
-    step() {
-      return scope(bk, () => {
-        const [loss, grads] = vg(params);
+    /** One step; the loss is read back asynchronously (the only readback), which also waits for the GPU. */
+    async step(): Promise<number> {
+      const loss = scope(bk, () => {
+        const [value, grads] = vg(params);
         const upd = opt.update(params, grads, state, 1e-3);
         params = upd.params; state = upd.state;
-        return loss.dataSync()[0]!;
+        return value;
       });
+      const v = (await loss.data())[0]!;
+      loss.dispose();
+      return v;
     },
     dispose() {
       model.dispose(); labels.dispose();
