@@ -96,6 +96,21 @@ for (const [task, tr] of Object.entries(results)) {
     md.push(`| ${task} | ${label(v)} | ${g.seeds.length} | ${fmt(g.val['accuracy'] ?? { mean: NaN, std: NaN, n: 0 })} | ${f1} | ${fmt(g.bestDev)} | ${pct(tr.threshold)} | ${g.reachStep.n === 0 ? '–' : fmt(g.reachStep, 1, false)} | ${g.neverReached}/${g.seeds.length} |`);
   }
 }
+// Average over tasks of the mean val accuracy (DP's "+6 points average" is of this kind), and Δ to soft.
+const taskNames = Object.keys(results);
+const avgAcc = (v: string): number | null => {
+  const xs = taskNames.map((t) => results[t]!.variants[v]?.val['accuracy']?.mean);
+  return xs.every((x): x is number => x !== undefined && Number.isFinite(x)) && xs.length > 0 ? xs.reduce((p, q) => p + q, 0) / xs.length : null;
+};
+const allVariants = order([...new Set(taskNames.flatMap((t) => Object.keys(results[t]!.variants)))], variantOrder);
+const averages = Object.fromEntries(allVariants.map((v) => [v, avgAcc(v)]));
+const softAvg = averages['soft'] ?? null;
+md.push('', `| method | mean val acc over ${taskNames.join(', ')} | Δ vs soft prompt | tasks better than soft |`, '| --- | ---: | ---: | ---: |');
+for (const v of allVariants) {
+  const m = averages[v] ?? null;
+  const better = taskNames.filter((t) => (results[t]!.variants[v]?.val['accuracy']?.mean ?? -1) > (results[t]!.variants['soft']?.val['accuracy']?.mean ?? Infinity)).length;
+  md.push(`| ${label(v)} | ${pct(m)} | ${m === null || softAvg === null || v === 'soft' ? '–' : `${(100 * (m - softAvg)) >= 0 ? '+' : ''}${(100 * (m - softAvg)).toFixed(1)}`} | ${v === 'soft' ? '–' : `${better}/${taskNames.length}`} |`);
+}
 const table = md.join('\n');
 
 // Plots: mean dev accuracy per method, the dev majority rate dashed.
@@ -108,7 +123,7 @@ for (const [task, tr] of Object.entries(results)) {
 }
 
 mkdirSync(outDir, { recursive: true });
-const json = { runs: relative(process.cwd(), runsDir), margin, settings: settings ?? null, unfinished, tasks: results };
+const json = { runs: relative(process.cwd(), runsDir), margin, settings: settings ?? null, unfinished, averageValAccuracy: averages, tasks: results };
 writeFileSync(join(outDir, `results${suffix}.json`), `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
 writeFileSync(join(outDir, `results${suffix}.md`), `${table}\n`);
 console.log(table);
