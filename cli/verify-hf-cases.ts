@@ -46,6 +46,18 @@ export function compare(key: string, got: ArrayLike<number>, ref: ArrayLike<numb
   return ok ? { key, ok, maxAbs, maxRel, tol } : { key, ok, maxAbs, maxRel, tol, detail: `first mismatch at ${firstBad}: got ${got[firstBad]}, reference ${ref[firstBad]}` };
 }
 
+/** A comparison whose tensor is read after the case's scope (GPU reads are asynchronous). */
+type Pending = readonly [key: string, got: Tensor, ref: ArrayLike<number>, tol: Tolerance];
+
+async function settle(pending: readonly Pending[]): Promise<KeyResult[]> {
+  const out: KeyResult[] = [];
+  for (const [key, got, ref, tol] of pending) {
+    out.push(compare(key, await got.data(), ref, tol));
+    got.dispose();
+  }
+  return out;
+}
+
 export interface TensorCaseContext {
   readonly bk: Backend;
   readonly model: BertModel;
@@ -68,30 +80,30 @@ const upload = (c: TensorCaseContext, key: string, dt: 'i32' | FloatDType = c.dt
 };
 
 /** forward.*: embeddings, last hidden state, MLM logits of the padded batch. */
-export function forwardCase(c: TensorCaseContext): KeyResult[] {
+export function forwardCase(c: TensorCaseContext): Promise<KeyResult[]> {
   const tol = tolerances(c.dtype).states;
-  return scope(c.bk, () => {
+  return settle(scope(c.bk, (): Pending[] => {
     const ids = get(c, 'forward.input_ids');
     const out = c.model.encode({
       inputIds: upload(c, 'forward.input_ids', 'i32'), attentionMask: upload(c, 'forward.attention_mask', 'i32'),
       ...(c.ref.has('forward.token_type_ids') ? { tokenTypeIds: upload(c, 'forward.token_type_ids', 'i32') } : {}),
       hostInputIds: ids.data as Int32Array,
     });
-    const results = [
-      compare('forward.embeddings', out.embeddings.dataSync(), get(c, 'forward.embeddings').data, tol),
-      compare('forward.last_hidden_state', out.lastHiddenState.dataSync(), get(c, 'forward.last_hidden_state').data, tol),
+    const results: Pending[] = [
+      ['forward.embeddings', out.embeddings, get(c, 'forward.embeddings').data, tol],
+      ['forward.last_hidden_state', out.lastHiddenState, get(c, 'forward.last_hidden_state').data, tol],
     ];
     if (c.ref.has('forward.mlm_logits')) {
-      results.push(compare('forward.mlm_logits', c.model.mlmLogits(out.lastHiddenState).dataSync(), get(c, 'forward.mlm_logits').data, tol));
+      results.push(['forward.mlm_logits', c.model.mlmLogits(out.lastHiddenState), get(c, 'forward.mlm_logits').data, tol]);
     }
     return results;
-  });
+  }));
 }
 
 /** vjp.*: the encoder called with inputs_embeds, backpropagated from the stored cotangent. */
-export function vjpCase(c: TensorCaseContext): KeyResult[] {
+export function vjpCase(c: TensorCaseContext): Promise<KeyResult[]> {
   const { states, encoderVjp } = tolerances(c.dtype);
-  return scope(c.bk, () => {
+  return settle(scope(c.bk, (): Pending[] => {
     const mask = upload(c, 'forward.attention_mask', 'i32');
     const extra = {
       ...(c.ref.has('vjp.position_ids') ? { positionIds: upload(c, 'vjp.position_ids', 'i32') } : {}),
@@ -100,20 +112,20 @@ export function vjpCase(c: TensorCaseContext): KeyResult[] {
     const [y, pullback] = vjp((e: Tensor) => c.model.encode({ inputsEmbeds: e, attentionMask: mask, ...extra }).lastHiddenState, upload(c, 'vjp.inputs_embeds'));
     const g = pullback(upload(c, 'vjp.cotangent'));
     return [
-      compare('vjp.last_hidden_state', y.dataSync(), get(c, 'vjp.last_hidden_state').data, states),
-      compare('vjp.grad_inputs_embeds', g.dataSync(), get(c, 'vjp.grad_inputs_embeds').data, encoderVjp),
+      ['vjp.last_hidden_state', y, get(c, 'vjp.last_hidden_state').data, states],
+      ['vjp.grad_inputs_embeds', g, get(c, 'vjp.grad_inputs_embeds').data, encoderVjp],
     ];
-  });
+  }));
 }
 
 /** peft.<method>.*: PEFT's SEQ_CLS prompt / prefix tuning loss, logits and trainable gradients. */
-export function peftCase(c: TensorCaseContext, method: string): KeyResult[] {
+export function peftCase(c: TensorCaseContext, method: string): Promise<KeyResult[]> {
   const { states, grads } = tolerances(c.dtype);
   const cfg = c.peftConfigs[method];
   if (method !== 'prompt' && method !== 'prefix') throw new Error(`peft.${method}: unknown PEFT case (expected prompt or prefix)`);
   if (method === 'prefix' && cfg?.prefix_projection) throw new Error('peft.prefix with prefix_projection is not covered by the reference format');
   const p = `peft.${method}`;
-  return scope(c.bk, () => {
+  return settle(scope(c.bk, (): Pending[] => {
     const ids = get(c, 'forward.input_ids');
     const [B, T] = ids.shape as [number, number];
     const tt = c.ref.has('forward.token_type_ids') ? get(c, 'forward.token_type_ids').data as Int32Array : undefined;
@@ -134,11 +146,11 @@ export function peftCase(c: TensorCaseContext, method: string): KeyResult[] {
     };
     const [[value, logits], g] = valueAndGrad(loss, { hasAux: true })(params);
     return [
-      compare(`${p}.loss`, value.dataSync(), get(c, `${p}.loss`).data, grads),
-      compare(`${p}.logits`, logits.dataSync(), get(c, `${p}.logits`).data, states),
-      compare(`${p}.grad.prompt_encoder.embedding.weight`, g.table.dataSync(), get(c, `${p}.grad.prompt_encoder.embedding.weight`).data, grads),
-      compare(`${p}.grad.classifier.weight`, g.head.weight.dataSync(), get(c, `${p}.grad.classifier.weight`).data, grads),
-      compare(`${p}.grad.classifier.bias`, g.head.bias.dataSync(), get(c, `${p}.grad.classifier.bias`).data, grads),
+      [`${p}.loss`, value, get(c, `${p}.loss`).data, grads],
+      [`${p}.logits`, logits, get(c, `${p}.logits`).data, states],
+      [`${p}.grad.prompt_encoder.embedding.weight`, g.table, get(c, `${p}.grad.prompt_encoder.embedding.weight`).data, grads],
+      [`${p}.grad.classifier.weight`, g.head.weight, get(c, `${p}.grad.classifier.weight`).data, grads],
+      [`${p}.grad.classifier.bias`, g.head.bias, get(c, `${p}.grad.classifier.bias`).data, grads],
     ];
-  });
+  }));
 }

@@ -69,10 +69,10 @@ export async function verifyHfFolder(folder: string, opts: VerifyOptions): Promi
   const peftConfigs = Object.fromEntries(Object.entries(meta).filter(([k]) => k.startsWith('peft.'))
     .map(([k, v]) => [k.slice(5), ((v as { config?: object }).config ?? {}) as object]));
   const ctx = { bk: opts.backend, model, dtype: opts.dtype, ref, peftConfigs, used };
-  if (ref.has('forward.last_hidden_state')) results.push(...forwardCase(ctx));
-  if (ref.has('vjp.grad_inputs_embeds')) results.push(...vjpCase(ctx));
+  if (ref.has('forward.last_hidden_state')) results.push(...await forwardCase(ctx));
+  if (ref.has('vjp.grad_inputs_embeds')) results.push(...await vjpCase(ctx));
   const methods = new Set([...ref.keys()].map((k) => /^peft\.([^.]+)\.loss$/.exec(k)?.[1]).filter((m): m is string => m !== undefined));
-  for (const m of methods) results.push(...peftCase(ctx, m));
+  for (const m of methods) results.push(...await peftCase(ctx, m));
   for (const r of results) used.add(r.key);
   // Parameters of the PEFT cases are the starting point we differentiate at: consumed, not compared.
   const unchecked = [...ref.keys()].filter((k) => !used.has(k)).sort();
