@@ -5,7 +5,7 @@
  *
  *   node --import ./scripts/register.mjs pretrain/export-cli.ts --run /tmp/pretrain-run --out models/demo-encoder [--which best|checkpoint]
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
@@ -18,6 +18,7 @@ import { loadCheckpoint, readStateJson } from '../training/checkpoint.ts';
 import { readMetricsLog } from '../training/log.ts';
 import { adamw } from '../training/optimizer.ts';
 import { exportHf } from './export-hf.ts';
+import { heldOutBatches, unigramBaseline } from './mlm.ts';
 import { modelCard } from './model-card.ts';
 import { bertFromTensors, initParams, paramsToRaw, uploadParams } from './params.ts';
 
@@ -71,13 +72,14 @@ async function main(): Promise<void> {
   const sizeOf = 4 * paramCount;
   if (sizeOf > num(a['max-mb']!) * 2 ** 20) throw new Error(`export: ${(sizeOf / 2 ** 20).toFixed(1)} MiB of weights exceeds --max-mb ${a['max-mb']}`);
   const vocabTxt = readFileSync(join(a.run!, 'vocab.txt'), 'utf8');
+  const unigram = baseline(a.run!, rc, cfg.vocabSize);
   const readme = modelCard({
     cfg, paramCount, safetensorsBytes: sizeOf, command, step, totalSteps: rc.steps, batch: rc.batch, seqLen: rc.seq,
     lr: rc.schedule.baseLr, warmupSteps: rc.schedule.warmupSteps, weightDecay: rc.weightDecay, backend: rc.backend,
     secPerStep: sps.length ? sps.reduce((x, y) => x + y, 0) / sps.length : undefined, fewglue: rc.fewglue,
     heldOut: { loss: num(atStep.loss), accuracy: num(atStep['acc']), masked: num(atStep['masked']), step },
     initial: first ? { loss: num(first.loss), accuracy: num(first['acc']) } : undefined,
-    notes: a.note ?? [],
+    notes: a.note ?? [], ...(unigram ? { unigram } : {}),
     trainLossLast: typeof train.at(-1)?.loss === 'number' ? (train.at(-1)!.loss as number) : undefined,
   });
   const written = await exportHf(a.out!, { cfg, params: raws, vocabTxt, modelMaxLength: rc.seq, readme })();
@@ -99,6 +101,19 @@ async function main(): Promise<void> {
   });
   console.log(`reload parity: max |Δlogit| = ${diff}; ${statSync(join(a.out!, 'model.safetensors')).size} bytes of weights; held-out loss ${num(atStep.loss).toFixed(4)} acc ${(100 * num(atStep['acc'])).toFixed(2)}% at step ${step}`);
   if (diff !== 0) throw new Error('export: reloaded logits differ from the trained model');
+}
+
+/** The unigram baseline on the run's held-out masks (same rows, keys and masking as pretrain/run.ts). */
+function baseline(run: string, rc: RunConfig & { seed?: number }, V: number): { loss: number; accuracy: number } | undefined {
+  const seed = rc.seed ?? 0;
+  const files = readdirSync(run);
+  const pick = (kind: string) => files.find((f) => f.startsWith(`rows-${kind}-`) && f.includes(`-s${seed}-t${rc.seq}-`));
+  const [tf, hf] = [pick('train'), pick('heldout')];
+  if (!tf || !hf) return undefined;
+  const rd = (f: string) => { const b = readFileSync(join(run, f)); return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
+  const specialIds = new Set([0, 1, 2, 3, 4]);
+  const masking = { vocabSize: V, maskId: 4, specialIds, firstRandomId: 5, maxPredictions: Math.ceil(0.15 * 1.25 * rc.batch * rc.seq) };
+  return unigramBaseline(rd(tf), V, heldOutBatches(rd(hf), rc.batch, rc.seq, seed, masking), specialIds);
 }
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));

@@ -6,7 +6,7 @@
  * encoder weight, and held-out evaluation (loss and masked-token accuracy).
  */
 import {
-  argmax, crossEntropy, foldIn, gather, reshape, scope, tensor, uniformArray, valueAndGrad,
+  argmax, crossEntropy, foldIn, gather, prngKey, reshape, scope, tensor, uniformArray, valueAndGrad,
   type Backend, type FloatDType, type PRNGKey, type Tensor,
 } from '../core/index.ts';
 import type { BertConfig } from '../models/bert/config.ts';
@@ -129,6 +129,31 @@ export function evaluateMlm(ctx: MlmContext, params: EncoderParams, batches: rea
     });
   }
   return { loss: lossSum / Math.max(1, n), accuracy: correct / Math.max(1, n), masked: n };
+}
+
+/** Held-out batches of `batch` rows with fixed masks (keys independent of the training steps). */
+export function heldOutBatches(rows: Int32Array, batch: number, seqLen: number, seed: number, o: MaskingOptions): MaskedBatch[] {
+  const out: MaskedBatch[] = [];
+  const n = rows.length / seqLen;
+  for (let r = 0; r < n; r += batch) {
+    const k = Math.min(batch, n - r);
+    out.push(maskTokens(rows.subarray(r * seqLen, (r + k) * seqLen), k, seqLen, stepKey(prngKey(seed + 0x7e57), r), o));
+  }
+  return out;
+}
+
+/**
+ * The unigram baseline on held-out masked tokens: cross-entropy under the training rows' token
+ * frequencies (add-one smoothed) and the accuracy of always guessing the most frequent token.
+ */
+export function unigramBaseline(trainRows: Int32Array, vocabSize: number, batches: readonly MaskedBatch[], specialIds: ReadonlySet<number>): { loss: number; accuracy: number } {
+  const counts = new Float64Array(vocabSize).fill(1);
+  for (const id of trainRows) if (!specialIds.has(id)) counts[id]! += 1;
+  let total = 0, top = 0;
+  counts.forEach((c, i) => { total += c; if (c > counts[top]!) top = i; });
+  let nll = 0, hit = 0, n = 0;
+  for (const b of batches) for (const l of b.labels) if (l !== IGNORE) { nll -= Math.log(counts[l]! / total); hit += l === top ? 1 : 0; n++; }
+  return { loss: nll / Math.max(1, n), accuracy: hit / Math.max(1, n) };
 }
 
 /** The masking key of step `step` (resume-safe: a pure function of the run key and the step). */

@@ -25,6 +25,8 @@ export interface CardInput {
   readonly trainLossLast: number | undefined;
   /** Free-text remarks about the run (schedule changes between sessions, …), one bullet each. */
   readonly notes?: readonly string[];
+  /** Unigram-frequency baseline on the same held-out masks. */
+  readonly unigram?: { readonly loss: number; readonly accuracy: number };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
@@ -76,13 +78,14 @@ chosen by a seeded hash, never trained on), with a fixed mask (${c.heldOut.maske
 
 | | MLM loss (nats) | masked-token accuracy |
 | --- | ---: | ---: |
-${c.initial ? `| initialisation (step 0) | ${c.initial.loss.toFixed(3)} | ${pct(c.initial.accuracy)} |\n` : ''}| **this model (step ${c.heldOut.step})** | **${c.heldOut.loss.toFixed(3)}** | **${pct(c.heldOut.accuracy)}** |
+${c.initial ? `| initialisation (step 0) | ${c.initial.loss.toFixed(3)} | ${pct(c.initial.accuracy)} |\n` : ''}${c.unigram ? `| unigram baseline (training-token frequencies; always guess the most frequent token) | ${c.unigram.loss.toFixed(3)} | ${pct(c.unigram.accuracy)} |\n` : ''}| **this model (step ${c.heldOut.step})** | **${c.heldOut.loss.toFixed(3)}** | **${pct(c.heldOut.accuracy)}** |
 
 For scale: a uniform guess over the vocabulary scores ln ${c.cfg.vocabSize} = ${chance.toFixed(2)} nats; full-size BERT
 models reach roughly 1.5–2 nats (60–70 % accuracy) on in-domain text. ${c.trainLossLast !== undefined ? `The last logged training loss was ${c.trainLossLast.toFixed(3)}.` : ''}
-This model has learned frequent words and local patterns, not much more: it is good enough to
-exercise the prompt-tuning code paths end to end and to show that training signals flow, **not**
-to reproduce published few-shot results, which need bert-base/large or roberta-large.
+${c.unigram ? `Compared with the unigram baseline the model gains ${(c.unigram.loss - c.heldOut.loss).toFixed(2)} nats: it has learned word frequencies and a
+little local context, not much more. ` : ''}It is good enough to exercise the prompt-tuning code paths end to
+end and to show that training signals flow; it is **not** a substitute for bert-base/large or
+roberta-large, and few-shot results with it will be far below published numbers.
 
 ## Pretraining text and licences
 

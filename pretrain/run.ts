@@ -21,7 +21,7 @@ import { openMetricsLog, type MetricInput, type MetricRecord } from '../training
 import { adamw, noDecayOnBiasAndNorm } from '../training/optimizer.ts';
 import { trainingCurveSvg } from '../training/plot.ts';
 import { lrAt, validateSchedule, type Schedule } from '../training/schedule.ts';
-import { evaluateMlm, maskTokens, stepKey, trainStep, type MaskedBatch, type MlmContext } from './mlm.ts';
+import { evaluateMlm, heldOutBatches, maskTokens, stepKey, trainStep, type MlmContext } from './mlm.ts';
 import { initParams, uploadParams, type EncoderParams } from './params.ts';
 import { prepare } from './prepare.ts';
 import { permutation } from './corpus.ts';
@@ -110,11 +110,7 @@ async function main(): Promise<void> {
   };
 
   // Held-out batches: fixed masks (key independent of training steps).
-  const evalBatches: MaskedBatch[] = [];
-  for (let r = 0; r < heldOutRows.length / seq; r += B) {
-    const n = Math.min(B, heldOutRows.length / seq - r);
-    evalBatches.push(maskTokens(heldOutRows.subarray(r * seq, (r + n) * seq), n, seq, stepKey(prngKey(seed + 0x7e57), r), masking));
-  }
+  const evalBatches = heldOutBatches(heldOutRows, B, seq, seed, masking);
 
   const fresh = uploadParams(bk, 'f32', initParams(cfg, prngKey(seed)));
   const template = { params: fresh, opt: optimizer.init(fresh) };
