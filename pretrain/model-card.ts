@@ -83,7 +83,8 @@ ${c.initial ? `| initialisation (step 0) | ${c.initial.loss.toFixed(3)} | ${pct(
 For scale: a uniform guess over the vocabulary scores ln ${c.cfg.vocabSize} = ${chance.toFixed(2)} nats; full-size BERT
 models reach roughly 1.5–2 nats (60–70 % accuracy) on in-domain text. ${c.trainLossLast !== undefined ? `The last logged training loss was ${c.trainLossLast.toFixed(3)}.` : ''}
 ${c.unigram ? `Compared with the unigram baseline the model gains ${(c.unigram.loss - c.heldOut.loss).toFixed(2)} nats: it has learned word frequencies and a
-little local context, not much more. ` : ''}It is good enough to exercise the prompt-tuning code paths end to
+little local context, not much more — for a single [MASK] its top guesses are still mostly frequent
+function words and punctuation ("the capital of france is [MASK]." → the , of . and). ` : ''}It is good enough to exercise the prompt-tuning code paths end to
 end and to show that training signals flow; it is **not** a substitute for bert-base/large or
 roberta-large, and few-shot results with it will be far below published numbers.
 
