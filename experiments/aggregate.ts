@@ -71,6 +71,7 @@ for (const task of order(dirs(runsDir), TASK_ORDER)) {
       if (cfg.devMajority === undefined) throw new Error(`${cfgPath}: no devMajority (not a grid run?)`);
       tr ??= { devMajority: cfg.devMajority, valMajority: cfg.valMajority ?? await valMajorityOf(task, cfg.valLimit ?? 0, Number(cfg['valSeed'] ?? 0)), threshold: cfg.devMajority + margin, valSize: cfg.valSize ?? null, main, variants: {} };
       settings ??= Object.fromEntries(['model', 'steps', 'evalEvery', 'batchSize', 'promptLength', 'maxLength', 'valLimit', 'valSeed', 'warmupRatio', 'schedule', 'clip', 'weightDecay', 'dropout', 'init', 'backend'].map((k) => [k, cfg[k]]));
+      if (!existsSync(join(dir, 'metrics.jsonl'))) { unfinished.push(relative(runsDir, dir)); continue; }
       const log = readMetricsLog(join(dir, 'metrics.jsonl'));
       if (E.isLeft(log)) throw new Error(log.left.message);
       const r = summarizeRun(log.right.records, { seed: cfg.seed, main, threshold: tr.threshold, valMetrics });
