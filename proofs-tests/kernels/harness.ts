@@ -8,6 +8,7 @@ import { suite, type Test } from 'uvu';
 import { cpuBackend, tensor, type Backend, type Tensor } from '../../core/index.ts';
 import { createWebGpuBackend, NoAdapterError, type WebGpuBackend, type WebGpuOptions } from '../../core/backend/webgpu/index.ts';
 import { expectClose, type Tol } from '../support/close.ts';
+import { seededValues } from '../support/seeded.ts';
 
 export const cpu = cpuBackend();
 
@@ -39,17 +40,7 @@ export async function gpuSuite(name: string, opts: WebGpuOptions = {}): Promise<
 }
 
 /** Deterministic values in [lo, hi), rounded to f32 (mulberry32). */
-export function values(seed: number, n: number, lo = -2, hi = 2): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
-}
+export const values = seededValues;
 
 export function ints(seed: number, n: number, lo: number, hi: number): Int32Array {
   return Int32Array.from(values(seed, n, 0, 1), (u) => lo + Math.min(hi - lo - 1, Math.floor(u * (hi - lo))));

@@ -6,6 +6,7 @@
 import { cpuBackend, tensor, type Tensor } from '../../core/index.ts';
 import { createWasmBackend } from '../../core/backend/wasm/index.ts';
 import { expectClose, type Tol } from '../support/close.ts';
+import { seededValues } from '../support/seeded.ts';
 
 export const cpu = cpuBackend();
 export const wasm = createWasmBackend({ threads: 2 });
@@ -14,17 +15,7 @@ export const wasm = createWasmBackend({ threads: 2 });
 export const RUNS = (numRuns: number) => ({ numRuns, seed: 20260611 });
 
 /** Deterministic values in [lo, hi), rounded to f32 (mulberry32). */
-export function values(seed: number, n: number, lo = -2, hi = 2): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
-}
+export const values = seededValues;
 
 export const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
