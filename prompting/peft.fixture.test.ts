@@ -1,25 +1,13 @@
 /** PEFT parity: prompt tuning and prefix tuning loss, logits and gradients of every trainable tensor. */
-import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpuBackend, crossEntropy, scope, tensor, valueAndGrad, type FloatDType, type Tensor } from '../core/index.ts';
-import { parseBertConfig } from '../models/bert/config.ts';
-import { BertModel } from '../models/bert/model.ts';
-import { Linear, type WeightSource } from '../models/bert/modules.ts';
-import type { RawTensor } from '../models/bert/raw-tensor.ts';
-import { parseSafetensorsOrThrow } from '../models/bert/safetensors.ts';
+import { Linear } from '../models/bert/modules.ts';
+import { fixtureModel, fixtureReference } from '../models/bert/testing/hf-fixture.ts';
 import { tokenBatch } from './common.ts';
 import { classifierLogits, type ClassifierParams } from './heads.ts';
 import { applyPrefix, type PrefixParams } from './prefix.ts';
 import { applySoftPrompt, type SoftPromptParams } from './soft-prompt.ts';
-
-const DIR = new URL('../../shared/fixtures/hf-reference/bert-tiny/', import.meta.url);
-
-function readTensors(file: URL, floatDtype: FloatDType): Map<string, RawTensor> {
-  const f = parseSafetensorsOrThrow(new Uint8Array(readFileSync(file)), file.pathname, { floatDtype });
-  return new Map(f.tensors.map((t) => [t.name.replace(/^bert\./, ''), t]));
-}
-const source = (m: Map<string, RawTensor>): WeightSource => ({ has: (n) => m.has(n), get: (n) => m.get(n)! });
 
 function close(label: string, got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol: number): void {
   assert.is(got.length, ref.length, `${label}: length`);
@@ -34,10 +22,8 @@ for (const dtype of ['f64', 'f32'] as const) {
   for (const method of ['prompt', 'prefix'] as const) {
     test(`peft.${method} (${dtype}): loss, logits and every trainable gradient match PEFT`, () => {
       const bk = cpuBackend();
-      const cfg = parseBertConfig(readFileSync(new URL('config.json', DIR), 'utf8'), 'config.json');
-      if (cfg._tag === 'Left') throw new Error(cfg.left.message);
-      const model = BertModel.load(source(readTensors(new URL('model.safetensors', DIR), dtype)), cfg.right, bk, dtype);
-      const ref = readTensors(new URL('reference.safetensors', DIR), 'f64');
+      const model = fixtureModel('bert-tiny', bk, dtype);
+      const ref = fixtureReference('bert-tiny');
       const r = (k: string) => { const t = ref.get(k); if (!t) throw new Error(`reference has no ${k}`); return t; };
       const t = (k: string, dt: 'i32' | FloatDType = dtype): Tensor => tensor(bk, r(k).data, { shape: r(k).shape, dtype: dt });
       const pooler = new Linear(t(`peft.${method}.frozen.pooler.dense.weight`), t(`peft.${method}.frozen.pooler.dense.bias`));

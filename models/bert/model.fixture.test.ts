@@ -1,40 +1,13 @@
 /** The encoder against Hugging Face's own outputs (forward.* and vjp.* in the fixtures), f64 and f32. */
-import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpuBackend, scope, tensor, vjp, type FloatDType, type Tensor } from '../../core/index.ts';
-import { parseBertConfig } from './config.ts';
-import { BertModel } from './model.ts';
-import type { WeightSource } from './modules.ts';
 import type { RawTensor } from './raw-tensor.ts';
-import { parseSafetensorsOrThrow } from './safetensors.ts';
+import { fixtureConfig, fixtureModel, fixtureReference, type FixtureName } from './testing/hf-fixture.ts';
 
-const FIXTURES = new URL('../../../shared/fixtures/hf-reference/', import.meta.url);
-
-function readTensors(file: URL, floatDtype: FloatDType): Map<string, RawTensor> {
-  const f = parseSafetensorsOrThrow(new Uint8Array(readFileSync(file)), file.pathname, { floatDtype });
-  return new Map(f.tensors.map((t) => [t.name.replace(/^(bert|roberta)\./, ''), t]));
-}
-
-function source(m: Map<string, RawTensor>): WeightSource {
-  return {
-    has: (n) => m.has(n),
-    get: (n, shape) => {
-      const t = m.get(n);
-      if (!t) throw new Error(`missing ${n}`);
-      if (t.shape.join() !== shape.join()) throw new Error(`${n}: want [${shape}] got [${t.shape}]`);
-      return t;
-    },
-  };
-}
-
-function loadFixture(name: string, dtype: FloatDType) {
-  const dir = new URL(`${name}/`, FIXTURES);
-  const cfg = parseBertConfig(readFileSync(new URL('config.json', dir), 'utf8'), 'config.json');
-  if (cfg._tag === 'Left') throw new Error(cfg.left.message);
+function loadFixture(name: FixtureName, dtype: FloatDType) {
   const bk = cpuBackend();
-  const model = BertModel.load(source(readTensors(new URL('model.safetensors', dir), dtype)), cfg.right, bk, dtype);
-  return { bk, cfg: cfg.right, model, ref: readTensors(new URL('reference.safetensors', dir), 'f64') };
+  return { bk, cfg: fixtureConfig(name), model: fixtureModel(name, bk, dtype), ref: fixtureReference(name) };
 }
 
 /** max |got − ref| ≤ atol + rtol·|ref| elementwise; returns the worst violation ratio. */

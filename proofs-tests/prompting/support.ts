@@ -3,38 +3,22 @@
  * HF names, larger-than-HF init so gradients are far from trivial), a random frozen pooler, synthetic
  * batches and a small Adam over parameter trees.
  */
-import { readFileSync } from 'node:fs';
 import {
   add, div, keep, mul, normalArray, prngKey, splitKey, sqrt, sub, tensor, treeMap, treeMap2,
   type Backend, type FloatDType, type ParamTree, type PRNGKey, type Tensor,
 } from '../../core/index.ts';
-import { parseBertConfig, type BertConfig } from '../../models/bert/config.ts';
+import type { BertConfig } from '../../models/bert/config.ts';
 import { BertModel } from '../../models/bert/model.ts';
-import { Linear, type WeightSource } from '../../models/bert/modules.ts';
+import { Linear } from '../../models/bert/modules.ts';
 import { rawTensor, type RawTensor } from '../../models/bert/raw-tensor.ts';
-import { parseSafetensorsOrThrow } from '../../models/bert/safetensors.ts';
+import { fixtureModel, HF_FIXTURES } from '../../models/bert/testing/hf-fixture.ts';
+import { Weights } from '../../models/bert/weights.ts';
 import { tokenBatch, type TokenBatch } from '../../prompting/common.ts';
 
-export const FIXTURE_DIR = new URL('../../../shared/fixtures/hf-reference/bert-tiny/', import.meta.url);
-
-const source = (m: Map<string, RawTensor>): WeightSource => ({
-  has: (n) => m.has(n),
-  get: (n, shape) => {
-    const t = m.get(n);
-    if (!t) throw new Error(`no tensor ${n}`);
-    if (t.shape.join() !== shape.join()) throw new Error(`${n} is [${t.shape}], asked for [${shape}]`);
-    return t;
-  },
-});
+export const FIXTURE_DIR = new URL('bert-tiny/', HF_FIXTURES);
 
 /** bert-tiny (L=2, d=32, H=4, V=800; MLM checkpoint, no pooler). */
-export function loadFixtureModel(bk: Backend, dtype: FloatDType): BertModel {
-  const cfg = parseBertConfig(readFileSync(new URL('config.json', FIXTURE_DIR), 'utf8'), 'config.json');
-  if (cfg._tag === 'Left') throw new Error(cfg.left.message);
-  const file = new URL('model.safetensors', FIXTURE_DIR);
-  const f = parseSafetensorsOrThrow(new Uint8Array(readFileSync(file)), file.pathname, { floatDtype: dtype });
-  return BertModel.load(source(new Map(f.tensors.map((t) => [t.name.replace(/^bert\./, ''), t]))), cfg.right, bk, dtype);
-}
+export const loadFixtureModel = (bk: Backend, dtype: FloatDType): BertModel => fixtureModel('bert-tiny', bk, dtype);
 
 export interface TinyShape { readonly V: number; readonly d: number; readonly H: number; readonly L: number; readonly I: number; readonly P: number }
 export const TINY: TinyShape = { V: 20, d: 8, H: 2, L: 1, I: 16, P: 32 };
@@ -72,7 +56,7 @@ export function randomTinyModel(bk: Backend, seed: number, dtype: FloatDType = '
     for (let j = 0; j < z.length; j++) z[j] = ln ? (w ? 1 + 0.1 * z[j]! : 0.1 * z[j]!) : (w ? 0.5 : 0.1) * z[j]!;
     m.set(name, rawTensor(name, shape, z));
   });
-  return BertModel.load(source(m), cfg, bk, dtype);
+  return BertModel.load(new Weights(m, 'tiny random encoder'), cfg, bk, dtype);
 }
 
 /** A frozen random pooler Linear(d, d) (bert-tiny has none). */
