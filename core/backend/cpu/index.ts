@@ -8,6 +8,7 @@ import {
 } from '../backend.ts';
 import { allocArray, convertArray, dtypeOfArray, type AnyTypedArray, type DType } from '../../tensor/dtype.ts';
 import { ScopeStack } from '../../tensor/scope.ts';
+import { RefCounted } from '../refcount.ts';
 import { sizeOf, type Shape } from '../../tensor/shape.ts';
 import { binaryFn, binaryRef, compareFn, unaryFn, unaryRef, whereRef } from './elementwise.ts';
 import { attentionBackwardRef, attentionRef, type AttnBias, type AttnDims } from './attention.ts';
@@ -15,13 +16,12 @@ import { matmulRef } from './matmul.ts';
 import { concatRef, gatherRef, oneHotRef, padRef, scatterAddRef, stridedRef } from './movement.ts';
 import { adamwRef, layerNormBackwardRef, layerNormRef, softmaxRef } from './nn.ts';
 import { argmaxRef, reduceRef } from './reduce.ts';
-import { HostStorage } from './storage.ts';
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   readonly dtypes: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'i32']);
   readonly scopes = new ScopeStack();
-  private readonly store = new HostStorage();
+  private readonly store = new RefCounted<AnyTypedArray>('cpu backend');
 
   private get(r: TensorRef): AnyTypedArray { return this.store.get(r.id); }
   private add(a: AnyTypedArray): DataId { return this.store.add(a); }

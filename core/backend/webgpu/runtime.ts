@@ -9,6 +9,7 @@
  */
 import type { Program } from '../../../kernels/wgsl/common.ts';
 import { PARAM_WORDS } from '../../../kernels/wgsl/common.ts';
+import { RefCounted } from '../refcount.ts';
 
 const STORAGE = 0x80 | 0x04 | 0x08; // GPUBufferUsage STORAGE | COPY_SRC | COPY_DST (globals may be absent at import)
 const UNIFORM = 0x40 | 0x08;        // UNIFORM | COPY_DST
@@ -34,7 +35,7 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(b / step) * step;
 }
 
-interface Storage { buffer: GPUBuffer; refs: number; cls: number }
+interface Storage { readonly buffer: GPUBuffer; readonly cls: number }
 
 export class GpuRuntime {
   private encoder: GPUCommandEncoder | undefined;
@@ -43,8 +44,7 @@ export class GpuRuntime {
   private readonly checks = new Set<Promise<void>>();
   private error: Error | undefined;
   private batch: string[] = [];
-  private readonly store = new Map<number, Storage>();
-  private nextId = 1;
+  private readonly store = new RefCounted<Storage>('webgpu backend');
   private readonly clean = new Map<number, GPUBuffer[]>();
   private readonly dirty = new Map<number, GPUBuffer[]>();
   private readonly uniformsFree: GPUBuffer[] = [];
@@ -94,7 +94,7 @@ export class GpuRuntime {
   }
 
   // ---------------- storage ----------------
-  get live(): number { return this.store.size; }
+  get live(): number { return this.store.live; }
 
   private take(cls: number, allowDirty: boolean): GPUBuffer {
     const fromDirty = allowDirty ? this.dirty.get(cls)?.pop() : undefined;
@@ -105,28 +105,17 @@ export class GpuRuntime {
   /** A new storage of at least `bytes`; `forUpload` keeps it clear of the open encoder. */
   alloc(bytes: number, forUpload = false): number {
     const cls = sizeClass(bytes);
-    const id = this.nextId++;
-    this.store.set(id, { buffer: this.take(cls, !forUpload), refs: 1, cls });
-    return id;
+    return this.store.add({ buffer: this.take(cls, !forUpload), cls });
   }
 
-  buffer(id: number): GPUBuffer {
-    const s = this.store.get(id);
-    if (!s) throw new Error(`webgpu backend: storage ${id} does not exist (used after dispose?)`);
-    return s.buffer;
-  }
+  buffer(id: number): GPUBuffer { return this.store.get(id).buffer; }
 
-  incRef(id: number): void {
-    const s = this.store.get(id);
-    if (!s) throw new Error(`webgpu backend: incRef on freed storage ${id}`);
-    s.refs++;
-  }
+  incRef(id: number): void { this.store.incRef(id); }
 
+  /** The last reference returns the buffer to its size class's pool (dirty until the open work is submitted). */
   decRef(id: number): void {
-    const s = this.store.get(id);
-    if (!s) throw new Error(`webgpu backend: decRef on freed storage ${id}`);
-    if (--s.refs > 0) return;
-    this.store.delete(id);
+    const s = this.store.decRef(id);
+    if (!s) return;
     const list = this.dirty.get(s.cls) ?? [];
     list.push(s.buffer);
     this.dirty.set(s.cls, list);
