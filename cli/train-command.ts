@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { train } from '../training/loop.ts';
 import { readRunConfig } from '../training/run-load.ts';
 import {
-  BACKENDS, CHOICE_LEVELS, CONFIG_FIELDS, DEFAULTS, decodePartial, HEADS, METHODS, mergeConfig, readConfigFile, SCHEDULES, type RunConfig,
+  BACKENDS, SEGMENT_IDS, CHOICE_LEVELS, CONFIG_FIELDS, DEFAULTS, decodePartial, HEADS, METHODS, mergeConfig, readConfigFile, SCHEDULES, type RunConfig,
 } from '../training/run-config.ts';
 import { setupRun, UsageError } from '../training/run-setup.ts';
 
@@ -48,8 +48,10 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['evalEvery', '<n>', 'evaluate on dev every n steps'],
   ['checkpointEvery', '<n>', 'checkpoint every n steps (0 = only at the end)'],
   ['seed', '<n>', 'seed of every random choice'],
-  ['backend', '<b>', BACKENDS.join(' | ')],
+  ['backend', '<b>', `${BACKENDS.join(' | ')} (wasm: the WebAssembly SIMD fast path on CPU, f32)`],
+  ['threads', '<n>', 'wasm backend worker threads (0 = one per core)'],
   ['dtype', '<d>', 'f32 | f64'],
+  ['segmentIds', '<how>', `${SEGMENT_IDS.join(' | ')}: token type 1 for a pair's second text, or type 0 throughout (for encoders that never trained type 1)`],
 ];
 
 export const TRAIN_EXAMPLES = `

@@ -15,10 +15,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
-import { cpuBackend, type Backend } from '../core/index.ts';
 import { RUN_FILES, train } from '../training/loop.ts';
-import { mergeConfig, type RunConfig } from '../training/run-config.ts';
-import { loadModel } from '../training/run-setup.ts';
+import { BACKENDS, mergeConfig, SEGMENT_IDS, type RunConfig } from '../training/run-config.ts';
+import { backendFor, loadModel } from '../training/run-setup.ts';
 import { loadTaskData, type TaskData } from '../training/task-data.ts';
 import { buildTaskModel } from '../training/task-model.ts';
 import { loadPromptTokenizer } from '../training/text-encoding.ts';
@@ -41,6 +40,8 @@ const { values: a } = parseArgs({
     /** Per-variant learning rates, e.g. `soft=0.02,prefix=0.01` (defaults in variants.ts). */
     lr: { type: 'string', default: '' },
     backend: { type: 'string', default: 'cpu' },
+    /** `single`: token type 0 for both texts of a pair (for encoders that never trained type 1). */
+    'segment-ids': { type: 'string', default: 'pair' },
     threads: { type: 'string', default: '2' },
     shard: { type: 'string', default: '0/1' },
     out: { type: 'string', default: 'runs/experiments' },
@@ -65,6 +66,11 @@ const variants = list(a.variants).map((v) => {
 const lrOverride = new Map(list(a.lr).map((kv) => { const [k, v] = kv.split('='); return [k ?? '', Number(v)] as const; }));
 const steps = int('steps', a.steps), evalEvery = int('eval-every', a['eval-every']), batchSize = int('batch-size', a['batch-size']);
 const promptLength = int('prompt-length', a['prompt-length']), valLimit = int('val-limit', a['val-limit']), valSeed = int('val-seed', a['val-seed']);
+const oneOf = <T extends string>(name: string, v: string, allowed: readonly T[]): T => {
+  if (!(allowed as readonly string[]).includes(v)) throw new Error(`--${name}: one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
+  return v as T;
+};
+const backend = oneOf('backend', a.backend, BACKENDS), segmentIds = oneOf('segment-ids', a['segment-ids'], SEGMENT_IDS);
 const [shardI, shardN] = a.shard.split('/').map((s) => int('shard', s)) as [number, number];
 const modelCfg = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')) as { max_position_embeddings?: number };
 // Soft / dynamic prompts add m positions in front of (or around) the text: keep m + n within the position table.
@@ -75,26 +81,18 @@ function withValLimit(t: TaskData): TaskData {
   return { ...t, test: subsampleVal(t.test, valLimit, valSeed) };
 }
 
-async function makeBackend(): Promise<Backend> {
-  if (a.backend === 'cpu') return cpuBackend();
-  if (a.backend === 'wasm') {
-    const w = await import('../core/backend/wasm/index.ts');
-    return w.createWasmBackend({ threads: int('threads', a.threads) });
-  }
-  throw new Error(`--backend: cpu | wasm, got ${a.backend}`);
-}
-
 interface Job { readonly task: string; readonly variant: VariantName; readonly seed: number; readonly dir: string }
 // Seeds outermost: an interrupted grid still has every task × variant with its first seeds.
 const jobs: Job[] = seeds.flatMap((seed) => tasks.flatMap((task) => variants.map((variant) => ({ task, variant, seed, dir: join(out, task, variant, `seed-${seed}`) }))));
 const mine = jobs.filter((_, i) => i % shardN === shardI);
 
-const settings = { model, data, tasks, variants, seeds, steps, evalEvery, batchSize, promptLength, maxLength, valLimit, valSeed, backend: a.backend, lr: Object.fromEntries(variants.map((v) => [v, lrOverride.get(v) ?? VARIANTS[v].lr])) };
+const settings = { model, data, tasks, variants, seeds, steps, evalEvery, batchSize, promptLength, maxLength, valLimit, valSeed, backend, segmentIds, lr: Object.fromEntries(variants.map((v) => [v, lrOverride.get(v) ?? VARIANTS[v].lr])) };
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, `grid-${shardI}-of-${shardN}.json`), `${JSON.stringify({ ...settings, argv: process.argv.slice(2) }, null, 2)}\n`);
 console.log(`grid: ${jobs.length} runs (${mine.length} in shard ${shardI}/${shardN}); ${JSON.stringify(settings)}`);
 
-const bk = await makeBackend();
+const { backend: bk, note: backendNote } = await backendFor(backend, int('threads', a.threads));
+console.log(`grid: ${backendNote}`);
 const bert = await loadModel(model, 'f32', bk);
 const tok = await loadPromptTokenizer(model)();
 if (E.isLeft(tok)) throw new Error(tok.left.message);
@@ -117,7 +115,7 @@ for (const [i, job] of mine.entries()) {
   const variant = VARIANTS[job.variant];
   const merged = mergeConfig([variant.config, {
     model, data, task: job.task, seed: job.seed, steps, evalEvery, batchSize, promptLength, maxLength,
-    lr: lrOverride.get(job.variant) ?? variant.lr, checkpointEvery: 50,
+    lr: lrOverride.get(job.variant) ?? variant.lr, checkpointEvery: 50, segmentIds, backend, threads: int('threads', a.threads),
   }], 'grid');
   if (E.isLeft(merged)) throw new Error(merged.left.message);
   const cfg: RunConfig = merged.right;
@@ -127,7 +125,7 @@ for (const [i, job] of mine.entries()) {
   const s0 = performance.now();
   const r = await train(tm, task, {
     out: job.dir, resume, stream: null,
-    configExtra: { variant: job.variant, valLimit, valSeed, valSize: task.test.length, devMajority: majorityRate(task.dev.map((e) => e.label)), valMajority: majorityRate(task.test.map((e) => e.label)), backend: a.backend },
+    configExtra: { variant: job.variant, valLimit, valSeed, valSize: task.test.length, devMajority: majorityRate(task.dev.map((e) => e.label)), valMajority: majorityRate(task.test.map((e) => e.label)), backend },
   });
   const test = r.test ? Object.entries(r.test).map(([k, v]) => `${k} ${v?.toFixed(3)}`).join(', ') : '-';
   console.log(`${tag}: best dev ${r.bestDev.toFixed(3)} @ ${r.bestStep}, val ${test} (${((performance.now() - s0) / 1000).toFixed(0)} s, total ${((performance.now() - t0) / 60000).toFixed(1)} min)`);

@@ -12,7 +12,8 @@ export type MethodName = (typeof METHODS)[number];
 export const HEADS = ['classifier', 'verbalizer'] as const;
 export type HeadName = (typeof HEADS)[number];
 export const SCHEDULES = ['linear', 'cosine', 'constant'] as const;
-export const BACKENDS = ['cpu', 'webgpu', 'auto'] as const;
+export const BACKENDS = ['cpu', 'wasm', 'webgpu', 'auto'] as const;
+export const SEGMENT_IDS = ['pair', 'single'] as const;
 export const CHOICE_LEVELS = ['none', 'task', 'instance'] as const;
 export type ChoiceLevelOption = (typeof CHOICE_LEVELS)[number];
 
@@ -70,7 +71,14 @@ export interface RunConfig {
   readonly checkpointEvery: number;
   readonly seed: number;
   readonly backend: (typeof BACKENDS)[number];
+  /** Worker threads of the wasm backend (0 = one per core). */
+  readonly threads: number;
   readonly dtype: 'f32' | 'f64';
+  /**
+   * Token type ids of a text pair: `pair` gives the second segment type 1 (BERT's convention);
+   * `single` gives every token type 0, for encoders whose type-1 embedding was never trained.
+   */
+  readonly segmentIds: (typeof SEGMENT_IDS)[number];
 }
 
 export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method'> = {
@@ -78,7 +86,7 @@ export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method'> = {
   dynamicPosition: 'task', dynamicLength: 'none', poolSize: 0, instanceRelu: false, gumbelTauStart: 1, gumbelTauMin: 0.5, gumbelRate: 3e-5,
   gamma: 0.1, beta: 0.2, klWeight: 0.1, lossCap: 0, generatorHidden: 0, bottleneckDim: 32,
   steps: 100, batchSize: 8, evalBatchSize: 32, maxLength: 128, lr: 3e-3, weightDecay: 0.01, warmupRatio: 0.06,
-  schedule: 'linear', clip: 1, dropout: true, evalEvery: 20, checkpointEvery: 50, seed: 42, backend: 'cpu', dtype: 'f32',
+  schedule: 'linear', clip: 1, dropout: true, evalEvery: 20, checkpointEvery: 50, seed: 42, backend: 'cpu', threads: 0, dtype: 'f32', segmentIds: 'pair',
 };
 
 export interface ConfigError {
@@ -101,7 +109,7 @@ const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
   instanceRelu: 'bool', gumbelTauStart: 'num', gumbelTauMin: 'num', gumbelRate: 'num',
   gamma: 'num', beta: 'num', klWeight: 'num', lossCap: 'num', generatorHidden: 'int', bottleneckDim: 'posint', steps: 'posint', batchSize: 'posint', evalBatchSize: 'posint', maxLength: 'posint',
   lr: 'num', weightDecay: 'num', warmupRatio: 'num', schedule: SCHEDULES, clip: 'num', dropout: 'bool',
-  evalEvery: 'posint', checkpointEvery: 'int', seed: 'int', backend: BACKENDS, dtype: ['f32', 'f64'],
+  evalEvery: 'posint', checkpointEvery: 'int', seed: 'int', backend: BACKENDS, threads: 'int', dtype: ['f32', 'f64'], segmentIds: SEGMENT_IDS,
 };
 
 export const CONFIG_FIELDS = Object.keys(KINDS) as (keyof RunConfig)[];

@@ -24,8 +24,13 @@ export interface RunSetup {
   readonly backendNote: string;
 }
 
-export async function backendFor(choice: RunConfig['backend']): Promise<{ backend: Backend; note: string }> {
+export async function backendFor(choice: RunConfig['backend'], threads = 0): Promise<{ backend: Backend; note: string }> {
   if (choice === 'cpu') return { backend: cpuBackend(), note: 'cpu backend' };
+  if (choice === 'wasm') {
+    const { createWasmBackend } = await import('../core/backend/wasm/index.ts');
+    const backend = createWasmBackend(threads > 0 ? { threads } : {});
+    return { backend, note: `wasm backend (${backend.threads} thread${backend.threads === 1 ? '' : 's'}, ${backend.gemmShape.fma ? 'FMA' : 'mul+add'} GEMM)` };
+  }
   const select = await import('../core/backend/webgpu/select.ts').catch((e: unknown) => {
     throw new UsageError(`--backend ${choice}: the WebGPU backend cannot be loaded (${e instanceof Error ? e.message : String(e)}); use --backend cpu`);
   });
@@ -46,7 +51,7 @@ export async function loadModel(folder: string, dtype: RunConfig['dtype'], bk: B
 export async function setupRun(cfg: RunConfig): Promise<RunSetup> {
   const task = await loadTaskData(cfg.task, cfg.data)();
   if (E.isLeft(task)) throw new UsageError(task.left.message);
-  const { backend, note } = await backendFor(cfg.backend);
+  const { backend, note } = await backendFor(cfg.backend, cfg.threads);
   const model = await loadModel(cfg.model, cfg.dtype, backend);
   const tok = await loadPromptTokenizer(cfg.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);

@@ -113,7 +113,7 @@ export function buildTaskModel(model: BertModel, tokenizer: PromptTokenizer, tas
       }) : [];
       const hostLabels = examples.map((e) => e.label);
       return {
-        tokens: tokenBatch(model.bk, h.B, h.T, h.inputIds, h.attentionMask, model.cfg.modelType === 'roberta' ? undefined : h.tokenTypeIds),
+        tokens: tokenBatch(model.bk, h.B, h.T, h.inputIds, h.attentionMask, model.cfg.modelType === 'roberta' || cfg.segmentIds === 'single' ? undefined : h.tokenTypeIds),
         labels: tensor(model.bk, Int32Array.from(hostLabels), { shape: [h.B], dtype: 'i32' }),
         maskIndex, hostLabels,
       };
