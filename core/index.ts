@@ -2,8 +2,8 @@
 export type { Backend, BackendName, TensorRef } from './backend/backend.ts';
 export { UnsupportedOp } from './backend/backend.ts';
 export { CpuBackend, cpuBackend } from './backend/cpu/index.ts';
-export type { DType, FloatDType } from './tensor/dtype.ts';
-export { Tensor, type NestedArray } from './tensor/tensor.ts';
+export type { DType, FloatDType, StorageDType } from './tensor/dtype.ts';
+export { Tensor, type AnyTensor, type NestedArray } from './tensor/tensor.ts';
 export { ShapeError, broadcastShapes, sizeOf, type Shape } from './tensor/shape.ts';
 export * from './tensor/creation.ts';
 export * from './tensor/random.ts';

@@ -6,9 +6,9 @@
  * checks every cotangent's shape and accumulates.
  */
 import type { Backend, DataId } from '../backend/backend.ts';
-import type { DType } from '../tensor/dtype.ts';
+import type { DType, StorageDType } from '../tensor/dtype.ts';
 import { broadcastedAxes, broadcastShapes, fmt, shapeEq, type Shape } from '../tensor/shape.ts';
-import { Tensor, type TapeLike, type Trace } from '../tensor/tensor.ts';
+import { Tensor, type AnyTensor, type TapeLike, type Trace } from '../tensor/tensor.ts';
 
 export type VjpThunk = () => Tensor;
 
@@ -22,7 +22,7 @@ export interface Primitive<A> {
 export interface KernelOut {
   readonly id: DataId;
   readonly shape: Shape;
-  readonly dtype: DType;
+  readonly dtype: StorageDType;
 }
 
 interface Node {
@@ -36,9 +36,9 @@ interface Node {
 }
 
 /** A view of `t` with no trace (shares storage). */
-export function untraced(t: Tensor): Tensor {
+export function untraced<T extends AnyTensor>(t: T): T {
   t.backend.incRef(t.id);
-  return new Tensor(t.backend, t.id, t.shape, t.dtype);
+  return new Tensor(t.backend, t.id, t.shape, t.dtype) as T;
 }
 
 export class Tape implements TapeLike {
@@ -59,17 +59,21 @@ export class Tape implements TapeLike {
     return new Tensor(t.backend, t.id, t.shape, t.dtype, { tape: this, key: this.nextKey++ });
   }
 
-  record<A>(prim: Primitive<A>, inputs: readonly Tensor[], attrs: A, out: KernelOut, saved: readonly Tensor[]): Tensor {
+  /**
+   * `inputs` may hold frozen f16 operands (matmul) and `out` be f16 (cast): the Tensor typing is the
+   * op's to state; the VJP rules see them as plain tensors, and only matmul ever gets an f16 one.
+   */
+  record<A>(prim: Primitive<A>, inputs: readonly AnyTensor[], attrs: A, out: KernelOut, saved: readonly Tensor[]): Tensor {
     const bk: Backend = inputs[0]!.backend;
-    const raw = new Tensor(bk, out.id, out.shape, out.dtype);
+    const raw = new Tensor(bk, out.id, out.shape, out.dtype) as Tensor;
     const key = this.nextKey++;
     this.nodes.push({
       prim: prim as Primitive<unknown>, attrs,
       inKeys: inputs.map((t) => (t.trace?.tape === this ? t.trace.key : undefined)),
-      ins: inputs.map(untraced), out: raw, outKey: key, saved,
+      ins: inputs.map(untraced) as Tensor[], out: raw, outKey: key, saved,
     });
     bk.incRef(out.id);
-    return new Tensor(bk, out.id, out.shape, out.dtype, { tape: this, key });
+    return new Tensor(bk, out.id, out.shape, out.dtype, { tape: this, key }) as Tensor;
   }
 
   /** Cotangents of every traced tensor reachable backwards from `root`, keyed by trace key. */

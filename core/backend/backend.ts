@@ -7,7 +7,7 @@
  * computed and checked by the front end (core/tensor/ops) before a kernel runs, and passed in where
  * the kernel cannot trivially derive them.
  */
-import type { AnyTypedArray, DType } from '../tensor/dtype.ts';
+import type { AnyTypedArray, DType, StorageDType } from '../tensor/dtype.ts';
 import type { Shape } from '../tensor/shape.ts';
 import type { ScopeStack } from '../tensor/scope.ts';
 
@@ -18,6 +18,13 @@ export interface TensorRef {
   readonly id: DataId;
   readonly shape: Shape;
   readonly dtype: DType;
+}
+
+/** A TensorRef that may be f16 storage: only storage, `cast` and `matmul` take one (dtype.ts StorageDType). */
+export interface StoredRef {
+  readonly id: DataId;
+  readonly shape: Shape;
+  readonly dtype: StorageDType;
 }
 
 export const UNARY_OPS = [
@@ -60,8 +67,8 @@ export class UnsupportedOp extends Error {
 
 export interface Backend {
   readonly name: BackendName;
-  /** dtypes this backend stores and computes (WGSL has no f64). */
-  readonly dtypes: ReadonlySet<DType>;
+  /** dtypes this backend stores (WGSL has no f64; WebGPU has f16 only with the adapter feature shader-f16). */
+  readonly dtypes: ReadonlySet<StorageDType>;
   /** Tensors created while a scope is open are tracked here (see core/tensor/scope.ts). */
   readonly scopes: ScopeStack;
 
@@ -70,9 +77,9 @@ export interface Backend {
   upload(data: AnyTypedArray, dtype: DType): DataId;
   fill(size: number, value: number, dtype: DType): DataId;
   /** Reads a storage back; resolves after all work queued before it has finished. */
-  read(ref: TensorRef): Promise<AnyTypedArray>;
+  read(ref: StoredRef): Promise<AnyTypedArray>;
   /** Synchronous read, only where the backend can do it (CPU); others throw UnsupportedOp. */
-  readSync(ref: TensorRef): AnyTypedArray;
+  readSync(ref: StoredRef): AnyTypedArray;
   incRef(id: DataId): void;
   decRef(id: DataId): void;
   /** Number of live storages (for leak tests). */
@@ -88,7 +95,8 @@ export interface Backend {
   compare(op: CompareOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId;
   /** Broadcast select: cond (any dtype, nonzero = true) ? a : b; output dtype of a. */
   where(cond: TensorRef, a: TensorRef, b: TensorRef, outShape: Shape): DataId;
-  cast(x: TensorRef, dtype: DType): DataId;
+  /** Includes f32 → f16 (round to nearest even half, core/tensor/half.ts) and f16 → f32/f64. */
+  cast(x: StoredRef, dtype: StorageDType): DataId;
 
   // ---- reductions ----
   /** Reduces over `axes` (sorted, unique); output shape is x.shape without those axes. */
@@ -97,8 +105,11 @@ export interface Backend {
   argmax(x: TensorRef, axis: number): DataId;
 
   // ---- linear algebra ----
-  /** Batched matmul: a [...A, M, K], b [...B, K, N] (transposes per options); batch dims broadcast to outShape[:-2]. */
-  matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId;
+  /**
+   * Batched matmul: a [...A, M, K], b [...B, K, N] (transposes per options); batch dims broadcast to
+   * outShape[:-2]. Either operand may be f16; the output is computeDtype of the operands (f32 then).
+   */
+  matmul(a: StoredRef, b: StoredRef, opts: MatmulOptions, outShape: Shape): DataId;
 
   // ---- data movement ----
   /** out[i] = x[offset + Σ idx_k · strides[k]] for every index of outShape (permute, expand, slice). */

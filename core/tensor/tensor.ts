@@ -1,6 +1,6 @@
 /** The Tensor handle: shape, dtype, a storage owned by a backend, and (while differentiating) a trace. */
-import type { Backend, DataId, TensorRef } from '../backend/backend.ts';
-import type { DType, TypedArrayOf } from './dtype.ts';
+import type { Backend, DataId, StoredRef } from '../backend/backend.ts';
+import type { DType, StorageDType, TypedArrayOf } from './dtype.ts';
 import { fmt, sizeOf, type Shape } from './shape.ts';
 
 /** Set on tensors that derive from a differentiated argument; see core/autograd/tape.ts. */
@@ -16,7 +16,10 @@ export type NestedArray = number | NestedArray[];
 
 let nextTensorSerial = 0;
 
-export class Tensor<D extends DType = DType> implements TensorRef {
+/** A tensor of any storage dtype, f16 included: what the few ops that take f16 accept. */
+export type AnyTensor = Tensor<StorageDType>;
+
+export class Tensor<D extends StorageDType = DType> implements StoredRef {
   private disposed = false;
   /** Unique per Tensor object (debugging, tree keys); storage may be shared by several tensors. */
   readonly serial = nextTensorSerial++;

@@ -6,10 +6,17 @@
  * v1 'naive': one thread per output, K loop from global memory — kept as the parity anchor.
  * v2 'tiled': BM×BN output tile per workgroup staged through workgroup memory in BK slices, each
  * thread holding a TM×TN register block; every load is bounds-checked so any M, N, K works.
- * Tile sizes follow the adapter (workgroup storage, invocations). An f16 storage variant is skipped.
+ * Tile sizes follow the adapter (workgroup storage, invocations).
+ *
+ * Either operand may be read from f16 storage (`Operands`, frozen weights; needs the adapter feature
+ * shader-f16 for `enable f16`): each element is widened to f32 as it is loaded, so tiles, registers
+ * and accumulation stay f32 and both versions keep their structure — only the load expression and the
+ * binding type change.
  *
  * Answers to core/backend/cpu/matmul.ts matmulRef (f64 accumulation): f32 here, so the tolerance
- * grows with K: atol = 1e-6·√K·(Σ|a||b| scale ≈ 1 for unit inputs), rtol 1e-5.
+ * grows with K: atol = 1e-6·√K·(Σ|a||b| scale ≈ 1 for unit inputs), rtol 1e-5. The f16 variant
+ * keeps that tolerance: both sides read the same halves (the CPU reference stores f16 as exact halves),
+ * and a half widens to f32 exactly, so what is left is the f32 products and accumulation order.
  */
 import type { MatmulOptions } from '../../core/backend/backend.ts';
 import { ParamWriter, paramsWgsl, type Program, type Tol } from './common.ts';
@@ -30,6 +37,10 @@ export function tileFor(limits: { maxComputeWorkgroupStorageSize: number; maxCom
     && (t.BM / t.TM) * (t.BN / t.TN) <= limits.maxComputeInvocationsPerWorkgroup;
   return fits(TILE_64) ? TILE_64 : TILE_32;
 }
+
+/** Storage type of each operand; the output and every sum are f32. */
+export interface Operands { readonly a: 'f32' | 'f16'; readonly b: 'f32' | 'f16' }
+export const F32_OPERANDS: Operands = { a: 'f32', b: 'f32' };
 
 export interface MatmulShapes {
   readonly aShape: readonly number[];
@@ -61,9 +72,10 @@ function params({ aShape, bShape, outShape }: MatmulShapes, o: MatmulOptions): {
   return { words, M, N, batch };
 }
 
-const HEADER = (key: string) => `// ${key}
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+const HEADER = (key: string, t: Operands) => `// ${key}
+${t.a === 'f16' || t.b === 'f16' ? 'enable f16;' : ''}
+@group(0) @binding(0) var<storage, read> a: array<${t.a}>;
+@group(0) @binding(1) var<storage, read> b: array<${t.b}>;
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
 ${paramsWgsl(3)}
 // element offsets of batch matrix z in a and b (broadcast axes have stride 0)
@@ -79,15 +91,16 @@ fn batch_offsets(z: u32) -> vec2<u32> {
   return vec2<u32>(oa, ob);
 }`;
 
-const aAt = (o: MatmulOptions, i: string, k: string) => (o.transA ? `a[off.x + ${k} * M + ${i}]` : `a[off.x + ${i} * K + ${k}]`);
-const bAt = (o: MatmulOptions, k: string, j: string) => (o.transB ? `b[off.y + ${j} * K + ${k}]` : `b[off.y + ${k} * N + ${j}]`);
-const tkey = (o: MatmulOptions) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}`;
+// a half is widened to f32 at the load (exact); f32(x) of an f32 is the identity, so no branch here
+const aAt = (o: MatmulOptions, i: string, k: string) => (o.transA ? `f32(a[off.x + ${k} * M + ${i}])` : `f32(a[off.x + ${i} * K + ${k}])`);
+const bAt = (o: MatmulOptions, k: string, j: string) => (o.transB ? `f32(b[off.y + ${j} * K + ${k}])` : `f32(b[off.y + ${k} * N + ${j}])`);
+const tkey = (o: MatmulOptions, t: Operands) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${t.a === 'f16' || t.b === 'f16' ? `/${t.a}x${t.b}` : ''}`;
 
 /** v1: one thread per output element. */
-export function matmulNaiveProgram(shapes: MatmulShapes, o: MatmulOptions): Program {
+export function matmulNaiveProgram(shapes: MatmulShapes, o: MatmulOptions, types: Operands = F32_OPERANDS): Program {
   const p = params(shapes, o);
-  const key = `matmul/naive/${tkey(o)}`;
-  const wgsl = () => `${HEADER(key)}
+  const key = `matmul/naive/${tkey(o, types)}`;
+  const wgsl = () => `${HEADER(key, types)}
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = pu(0u); let N = pu(1u); let K = pu(2u);
@@ -102,16 +115,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 }
 
 /** v2: shared-memory tiles + TM×TN register blocking, bounds-checked edges. */
-export function matmulTiledProgram(shapes: MatmulShapes, o: MatmulOptions, t: Tile = TILE_64): Program {
+export function matmulTiledProgram(shapes: MatmulShapes, o: MatmulOptions, t: Tile = TILE_64, types: Operands = F32_OPERANDS): Program {
   if (t.BM % t.TM || t.BN % t.TN || t.TN !== 4) throw new RangeError(`matmul tile ${JSON.stringify(t)}: BM%TM and BN%TN must be 0, TN must be 4 (vec4 accumulators)`);
   const p = params(shapes, o);
   const { BM, BN, BK, TM, TN } = t;
   const WX = BN / TN, WY = BM / TM, THREADS = WX * WY;
-  const key = `matmul/tiled/${tkey(o)}/${BM}x${BN}x${BK}/${TM}x${TN}`;
+  const key = `matmul/tiled/${tkey(o, types)}/${BM}x${BN}x${BK}/${TM}x${TN}`;
   // load order follows each operand's contiguous axis
   const aIdx = o.transA ? `let i = e % ${BM}u; let k = e / ${BM}u;` : `let k = e % ${BK}u; let i = e / ${BK}u;`;
   const bIdx = o.transB ? `let k = e % ${BK}u; let j = e / ${BK}u;` : `let j = e % ${BN}u; let k = e / ${BN}u;`;
-  const wgsl = () => `${HEADER(key)}
+  const wgsl = () => `${HEADER(key, types)}
 var<workgroup> a_tile: array<f32, ${BK * BM}>;
 var<workgroup> b_tile: array<f32, ${BK * BN}>;
 @compute @workgroup_size(${WX}, ${WY}, 1)

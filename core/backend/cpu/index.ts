@@ -1,12 +1,14 @@
 /**
  * The CPU backend: the reference every other backend answers to. Plain loops over Float64Array,
  * Float32Array and Int32Array (llm.c style); every kernel's algorithm lives in a `*Ref` function.
+ * f16 tensors are Float32Arrays of exact half values, so matmulRef reads them like any f32 operand.
  */
 import {
   UnsupportedOp, type AdamWHyper, type Backend, type BinaryOp, type CompareOp, type DataId, type MatmulOptions,
-  type ReduceOp, type TensorRef, type UnaryOp,
+  type ReduceOp, type StoredRef, type TensorRef, type UnaryOp,
 } from '../backend.ts';
-import { allocArray, convertArray, dtypeOfArray, type AnyTypedArray, type DType } from '../../tensor/dtype.ts';
+import { allocArray, computeDtype, convertArray, dtypeOfArray, type AnyTypedArray, type DType, type StorageDType } from '../../tensor/dtype.ts';
+import { roundToHalf } from '../../tensor/half.ts';
 import { ScopeStack } from '../../tensor/scope.ts';
 import { RefCounted } from '../refcount.ts';
 import { sizeOf, type Shape } from '../../tensor/shape.ts';
@@ -19,11 +21,11 @@ import { argmaxRef, reduceRef } from './reduce.ts';
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
-  readonly dtypes: ReadonlySet<DType> = new Set<DType>(['f32', 'f64', 'i32']);
+  readonly dtypes: ReadonlySet<StorageDType> = new Set<StorageDType>(['f32', 'f64', 'i32', 'f16']);
   readonly scopes = new ScopeStack();
   private readonly store = new RefCounted<AnyTypedArray>('cpu backend');
 
-  private get(r: TensorRef): AnyTypedArray { return this.store.get(r.id); }
+  private get(r: StoredRef): AnyTypedArray { return this.store.get(r.id); }
   private add(a: AnyTypedArray): DataId { return this.store.add(a); }
 
   upload(data: AnyTypedArray, dtype: DType): DataId {
@@ -35,10 +37,10 @@ export class CpuBackend implements Backend {
     if (value !== 0) a.fill(value);
     return this.add(a);
   }
-  read(ref: TensorRef): Promise<AnyTypedArray> { return Promise.resolve(this.readSync(ref)); }
-  readSync(ref: TensorRef): AnyTypedArray { return this.get(ref).slice(); }
+  read(ref: StoredRef): Promise<AnyTypedArray> { return Promise.resolve(this.readSync(ref)); }
+  readSync(ref: StoredRef): AnyTypedArray { return this.get(ref).slice(); }
   /** Zero-copy view for host-side consumers that promise not to write (kernels of other CPU paths). */
-  view(ref: TensorRef): AnyTypedArray { return this.get(ref); }
+  view(ref: StoredRef): AnyTypedArray { return this.get(ref); }
   incRef(id: DataId): void { this.store.incRef(id); }
   decRef(id: DataId): void { this.store.decRef(id); }
   live(): number { return this.store.live; }
@@ -59,15 +61,19 @@ export class CpuBackend implements Backend {
   where(c: TensorRef, a: TensorRef, b: TensorRef, outShape: Shape): DataId {
     return this.add(whereRef(this.get(c), c.shape, this.get(a), a.shape, this.get(b), b.shape, outShape, a.dtype));
   }
-  cast(x: TensorRef, dtype: DType): DataId { return this.add(convertArray(this.get(x), dtype)); }
+  /** f32 → f16 rounds to the nearest half and keeps it as f32 (dtype.ts); f16 → f32/f64 is a plain copy. */
+  cast(x: StoredRef, dtype: StorageDType): DataId {
+    if (dtype === 'f16') return this.add(x.dtype === 'f16' ? this.get(x).slice() : roundToHalf(this.get(x) as Float32Array));
+    return this.add(convertArray(this.get(x), dtype));
+  }
 
   reduce(op: ReduceOp, x: TensorRef, axes: readonly number[]): DataId {
     return this.add(reduceRef(op, this.get(x), x.shape, axes, x.dtype));
   }
   argmax(x: TensorRef, axis: number): DataId { return this.add(argmaxRef(this.get(x), x.shape, axis)); }
 
-  matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId {
-    return this.add(matmulRef(this.get(a), a.shape, this.get(b), b.shape, opts, outShape, a.dtype));
+  matmul(a: StoredRef, b: StoredRef, opts: MatmulOptions, outShape: Shape): DataId {
+    return this.add(matmulRef(this.get(a), a.shape, this.get(b), b.shape, opts, outShape, computeDtype(a.dtype)));
   }
 
   strided(x: TensorRef, outShape: Shape, strides: readonly number[], offset: number): DataId {

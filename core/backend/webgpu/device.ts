@@ -17,6 +17,12 @@ export interface DeviceOptions {
   readonly powerPreference?: GPUPowerPreference;
   /** Where the one-line adapter description goes (default console.log; pass () => {} to silence). */
   readonly log?: (line: string) => void;
+  /**
+   * Request the adapter feature `shader-f16` (f16 weight storage) when the adapter has it: default
+   * true. false never requests it, so a device behaves as on an adapter without it (and tests can
+   * check that path's errors on any adapter).
+   */
+  readonly f16?: boolean;
 }
 
 export interface Acquired {
@@ -28,6 +34,8 @@ export interface Acquired {
   readonly owners: readonly [GPU, GPUAdapter];
   readonly info: string;
   readonly limits: GPUSupportedLimits;
+  /** Whether the device has `shader-f16`. */
+  readonly f16: boolean;
 }
 
 // the limits kernels specialise on; requested at the adapter's maximum
@@ -56,6 +64,7 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<Acquired>
   }
   const requiredLimits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
-  const device = await adapter.requestDevice({ requiredLimits, label: 'promptgrad' });
-  return { device, owners: [gpu, adapter], info, limits: device.limits };
+  const requiredFeatures: GPUFeatureName[] = opts.f16 !== false && adapter.features.has('shader-f16') ? ['shader-f16'] : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'promptgrad' });
+  return { device, owners: [gpu, adapter], info, limits: device.limits, f16: device.features.has('shader-f16') };
 }

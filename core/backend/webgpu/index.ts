@@ -1,13 +1,15 @@
 /**
  * The WebGPU backend: f32 and i32 storages in pooled GPUBuffers, every kernel a WGSL program from
  * kernels/wgsl/, held to the CPU reference by proofs-tests/kernels. No CPU fallback: a missing kernel
- * or dtype throws UnsupportedOp.
+ * or dtype throws UnsupportedOp. f16 storage (2-byte halves, frozen weights: cast and matmul only)
+ * exists when the device has shader-f16; without it asking for f16 throws, never falls back to f32.
  */
 import {
   UnsupportedOp, type AdamWHyper, type Backend, type BinaryOp, type CompareOp, type DataId, type MatmulOptions,
-  type ReduceOp, type TensorRef, type UnaryOp,
+  type ReduceOp, type StoredRef, type TensorRef, type UnaryOp,
 } from '../backend.ts';
-import { dtypeOfArray, type AnyTypedArray, type DType } from '../../tensor/dtype.ts';
+import { dtypeOfArray, type AnyTypedArray, type DType, type StorageDType } from '../../tensor/dtype.ts';
+import { decodeHalf } from '../../tensor/half.ts';
 import { ScopeStack } from '../../tensor/scope.ts';
 import { biasStrides } from '../cpu/attention.ts';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.ts';
@@ -21,7 +23,8 @@ import {
 } from '../../../kernels/wgsl/elementwise.ts';
 import { gatherProgram, oneHotProgram, scatterAddProgram } from '../../../kernels/wgsl/gather.ts';
 import { layerNormDwProgram, layerNormDxProgram, layerNormProgram } from '../../../kernels/wgsl/layernorm.ts';
-import { matmulNaiveProgram, matmulTiledProgram, tileFor, type Tile } from '../../../kernels/wgsl/matmul.ts';
+import { fromHalfProgram, toHalfProgram } from '../../../kernels/wgsl/half.ts';
+import { matmulNaiveProgram, matmulTiledProgram, tileFor, type Operands, type Tile } from '../../../kernels/wgsl/matmul.ts';
 import { concatPartProgram, padProgram, stridedProgram } from '../../../kernels/wgsl/movement.ts';
 import { argmaxProgram, reduceProgram } from '../../../kernels/wgsl/reduce.ts';
 import { softmaxProgram } from '../../../kernels/wgsl/softmax.ts';
@@ -40,7 +43,9 @@ const BYTES = 4;
 
 export class WebGpuBackend implements Backend, Disposable {
   readonly name = 'webgpu' as const;
-  readonly dtypes: ReadonlySet<DType> = new Set<DType>(['f32', 'i32']);
+  readonly dtypes: ReadonlySet<StorageDType>;
+  /** Whether f16 storage works here: the device has the adapter feature shader-f16 (device.ts). */
+  readonly supportsF16: boolean;
   readonly scopes = new ScopeStack();
   readonly rt: GpuRuntime;
   private readonly tile: Tile;
@@ -48,19 +53,26 @@ export class WebGpuBackend implements Backend, Disposable {
   constructor(device: GPUDevice, readonly adapterInfo: string, private readonly opts: WebGpuOptions = {}, owners: readonly unknown[] = []) {
     this.rt = new GpuRuntime(device, owners);
     this.tile = tileFor(device.limits);
+    this.supportsF16 = device.features.has('shader-f16');
+    this.dtypes = new Set<StorageDType>(this.supportsF16 ? ['f32', 'i32', 'f16'] : ['f32', 'i32']);
   }
 
-  private dt(op: string, ...refs: readonly { readonly dtype: DType }[]): void {
-    for (const r of refs) if (!this.dtypes.has(r.dtype)) throw new UnsupportedOp(op, 'webgpu', `dtype ${r.dtype} (WGSL has no f64)`);
+  private dt(op: string, ...refs: readonly { readonly dtype: StorageDType }[]): void {
+    for (const r of refs) {
+      if (this.dtypes.has(r.dtype)) continue;
+      throw new UnsupportedOp(op, 'webgpu', r.dtype === 'f16'
+        ? 'f16 storage needs the adapter feature shader-f16, which this device does not have'
+        : `dtype ${r.dtype} (WGSL has no f64)`);
+    }
   }
 
   /** Allocates the outputs, encodes `prog`, returns the output ids. */
-  private exec(prog: Program, ins: readonly TensorRef[], outElems: readonly number[]): DataId[] {
+  private exec(prog: Program, ins: readonly StoredRef[], outElems: readonly number[]): DataId[] {
     const outs = outElems.map((n) => this.rt.alloc(n * BYTES));
     this.rt.run(prog, ins.map((r) => r.id), outs);
     return outs;
   }
-  private exec1(prog: Program, ins: readonly TensorRef[], n: number): DataId { return this.exec(prog, ins, [n])[0]!; }
+  private exec1(prog: Program, ins: readonly StoredRef[], n: number): DataId { return this.exec(prog, ins, [n])[0]!; }
 
   // ---------------- storage ----------------
   upload(data: AnyTypedArray, dtype: DType): DataId {
@@ -78,12 +90,15 @@ export class WebGpuBackend implements Backend, Disposable {
     }
     return this.exec1(fillProgram(size, value, dtype), [], size);
   }
-  async read(ref: TensorRef): Promise<AnyTypedArray> {
+  async read(ref: StoredRef): Promise<AnyTypedArray> {
     this.dt('read', ref);
-    const buf = await this.rt.read(ref.id, sizeOf(ref.shape) * BYTES);
+    const n = sizeOf(ref.shape);
+    // halves come back as f32 (exact), the form the CPU reference stores them in
+    if (ref.dtype === 'f16') return decodeHalf(new Uint16Array(await this.rt.read(ref.id, 2 * n)), n);
+    const buf = await this.rt.read(ref.id, n * BYTES);
     return ref.dtype === 'i32' ? new Int32Array(buf) : new Float32Array(buf);
   }
-  readSync(_ref: TensorRef): AnyTypedArray {
+  readSync(_ref: StoredRef): AnyTypedArray {
     throw new UnsupportedOp('readSync', 'webgpu', 'GPU reads are asynchronous: use await tensor.data()');
   }
   incRef(id: DataId): void { this.rt.incRef(id); }
@@ -117,9 +132,20 @@ export class WebGpuBackend implements Backend, Disposable {
     const ins = [this.bin(c, outShape), this.bin(a, outShape), this.bin(b, outShape)];
     return this.exec1(mapProgram('where', whereExpr(c.dtype), ins, outShape, a.dtype), [c, a, b], sizeOf(outShape));
   }
-  cast(x: TensorRef, dtype: DType): DataId {
+  cast(x: StoredRef, dtype: StorageDType): DataId {
     this.dt('cast', x, { dtype });
-    return this.exec1(mapProgram(`cast`, castExpr(x.dtype, dtype), [this.bin(x, x.shape)], x.shape, dtype), [x], sizeOf(x.shape));
+    const from = x.dtype;
+    if (from === 'f16' || dtype === 'f16') return this.castHalf(x, dtype);
+    return this.exec1(mapProgram(`cast`, castExpr(from, dtype), [this.bin({ ...x, dtype: from }, x.shape)], x.shape, dtype), [x], sizeOf(x.shape));
+  }
+
+  /** f32 → f16 (2 bytes an element), f16 → f32, or f16 → f16 (the same storage, one more reference). */
+  private castHalf(x: StoredRef, dtype: StorageDType): DataId {
+    const n = sizeOf(x.shape);
+    if (x.dtype === dtype) { this.rt.incRef(x.id); return x.id; }
+    if (dtype === 'f16' && x.dtype === 'f32') return this.exec(toHalfProgram(n), [x], [n / 2])[0]!;
+    if (x.dtype === 'f16' && dtype === 'f32') return this.exec1(fromHalfProgram(n), [x], n);
+    throw new UnsupportedOp('cast', 'webgpu', `${x.dtype} → ${dtype} (f16 casts are f32 → f16 and f16 → f32)`);
   }
 
   // ---------------- reductions ----------------
@@ -139,11 +165,15 @@ export class WebGpuBackend implements Backend, Disposable {
   }
 
   // ---------------- linear algebra ----------------
-  matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId {
+  /** Either operand may be f16 storage; the kernel widens it to f32 as it loads (kernels/wgsl/matmul.ts). */
+  matmul(a: StoredRef, b: StoredRef, opts: MatmulOptions, outShape: Shape): DataId {
     this.dt('matmul', a, b);
-    if (a.dtype !== 'f32') throw new UnsupportedOp('matmul', 'webgpu', `dtype ${a.dtype}`);
+    const f = (r: StoredRef) => (r.dtype === 'f32' || r.dtype === 'f16' ? r.dtype : undefined);
+    const ta = f(a), tb = f(b);
+    if (!ta || !tb) throw new UnsupportedOp('matmul', 'webgpu', `dtypes ${a.dtype} × ${b.dtype}`);
     const shapes = { aShape: a.shape, bShape: b.shape, outShape };
-    const prog = this.opts.matmul === 'naive' ? matmulNaiveProgram(shapes, opts) : matmulTiledProgram(shapes, opts, this.tile);
+    const types: Operands = { a: ta, b: tb };
+    const prog = this.opts.matmul === 'naive' ? matmulNaiveProgram(shapes, opts, types) : matmulTiledProgram(shapes, opts, this.tile, types);
     return this.exec1(prog, [a, b], sizeOf(outShape));
   }
 

@@ -3,14 +3,24 @@ import type { Backend } from '../../backend/backend.ts';
 import { Tape, type KernelOut, type Primitive } from '../../autograd/tape.ts';
 import { isFloat, type DType } from '../dtype.ts';
 import { fmt } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
+import { Tensor, type AnyTensor } from '../tensor.ts';
 
 export type TensorLike = Tensor | number;
 
-export function backendOf(op: string, inputs: readonly Tensor[]): Backend {
+/** The ops that accept f16 storage (see core/tensor/dtype.ts); the rest throw rather than convert silently. */
+export const F16_OPS: ReadonlySet<string> = new Set(['cast', 'reshape', 'matmul']);
+
+export function refuseF16(op: string, t: AnyTensor): void {
+  if (t.dtype === 'f16' && !F16_OPS.has(op)) {
+    throw new TypeError(`${op}: got an f16 tensor ${fmt(t.shape)}; f16 is frozen-weight storage that only ${[...F16_OPS].join(', ')} accept (cast(x, 'f32') first)`);
+  }
+}
+
+export function backendOf(op: string, inputs: readonly AnyTensor[]): Backend {
   const bk = inputs[0]!.backend;
   for (const t of inputs) {
     t.assertLive(op);
+    refuseF16(op, t);
     if (t.backend !== bk) throw new Error(`${op}: inputs live on different backends (${bk.name} and ${t.backend.name})`);
   }
   return bk;
@@ -19,6 +29,8 @@ export function backendOf(op: string, inputs: readonly Tensor[]): Backend {
 /** Numbers become scalar tensors of the other operand's dtype and backend. */
 export function lift(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   if (typeof a === 'number' && typeof b === 'number') throw new TypeError(`${op}: at least one operand must be a tensor`);
+  // before a scalar of an f16 dtype is made or a dtype mismatch hides the real reason
+  for (const v of [a, b]) if (typeof v !== 'number') refuseF16(op, v);
   const like = (typeof a === 'number' ? b : a) as Tensor;
   const toT = (v: TensorLike): Tensor => (typeof v === 'number' ? scalarLike(v, like) : v);
   const ta = toT(a), tb = toT(b);
@@ -45,7 +57,7 @@ export function requireDtype(op: string, t: Tensor, dtype: DType, role: string):
  * Wraps a kernel's output as a Tensor and, when an input carries an active tape, records the node.
  * `saved` tensors (e.g. layer-norm statistics) are kept for the VJP, or disposed when nothing records.
  */
-export function bind<A>(prim: Primitive<A>, inputs: readonly Tensor[], attrs: A, out: KernelOut, saved: readonly Tensor[] = []): Tensor {
+export function bind<A>(prim: Primitive<A>, inputs: readonly AnyTensor[], attrs: A, out: KernelOut, saved: readonly Tensor[] = []): Tensor {
   let tape: Tape | undefined;
   for (const t of inputs) {
     const tr = t.activeTrace;
@@ -58,7 +70,7 @@ export function bind<A>(prim: Primitive<A>, inputs: readonly Tensor[], attrs: A,
   const bk = inputs[0]!.backend;
   if (!tape) {
     for (const s of saved) s.dispose();
-    return new Tensor(bk, out.id, out.shape, out.dtype);
+    return new Tensor(bk, out.id, out.shape, out.dtype) as Tensor; // an f16 output is typed by cast
   }
   return tape.record(prim, inputs, attrs, out, saved);
 }

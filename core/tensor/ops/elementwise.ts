@@ -1,9 +1,9 @@
 /** Elementwise primitives (unary, broadcasting binary, compare, where, cast), each with its VJP. */
 import type { BinaryOp, CompareOp, UnaryOp } from '../../backend/backend.ts';
 import type { Primitive, VjpThunk } from '../../autograd/tape.ts';
-import { isFloat, type DType } from '../dtype.ts';
+import { isFloat, type StorageDType } from '../dtype.ts';
 import { broadcastShapes } from '../shape.ts';
-import type { Tensor } from '../tensor.ts';
+import type { AnyTensor, Tensor } from '../tensor.ts';
 import { backendOf, bind, lift, noGrad, requireFloat, scalarLike, type TensorLike } from './bind.ts';
 
 // ---------- unary ----------
@@ -133,13 +133,18 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   return bind(wherePrim, [cond, ta, tb], null, { id: bk.where(cond, ta, tb, shape), shape, dtype: ta.dtype });
 }
 
-const castPrim: Primitive<DType> = {
+const castPrim: Primitive<StorageDType> = {
   name: 'cast',
+  // an f16 input gets none: f16 is frozen storage (dtype.ts)
   vjp: (dy, [x]) => [isFloat(x!.dtype) ? () => cast(dy, x!.dtype) : undefined],
 };
 
-export function cast<D extends DType>(x: Tensor, dtype: D): Tensor<D> {
+export function cast<D extends StorageDType>(x: AnyTensor, dtype: D): Tensor<D> {
   const bk = backendOf('cast', [x]);
-  if (!bk.dtypes.has(dtype)) throw new TypeError(`cast: the ${bk.name} backend has no ${dtype}`);
+  if (!bk.dtypes.has(dtype)) throw new TypeError(`cast: the ${bk.name} backend has no ${dtype}${dtype === 'f16' ? ' storage' : ''}`);
+  // only f32 rounds to half (f64 would round twice); halves widen exactly to f32 or f64
+  if ((dtype === 'f16' && x.dtype !== 'f32' && x.dtype !== 'f16') || (x.dtype === 'f16' && dtype === 'i32')) {
+    throw new TypeError(`cast: ${x.dtype} → ${dtype} is not supported (f16 casts are f32 → f16 and f16 → f32/f64)`);
+  }
   return bind(castPrim, [x], dtype, { id: bk.cast(x, dtype), shape: x.shape, dtype }) as Tensor<D>;
 }

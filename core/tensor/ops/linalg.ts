@@ -2,8 +2,9 @@
 import type { MatmulOptions } from '../../backend/backend.ts';
 import type { Primitive, VjpThunk } from '../../autograd/tape.ts';
 import { broadcastShapes, fmt, ShapeError } from '../shape.ts';
-import type { Tensor } from '../tensor.ts';
-import { backendOf, bind, requireFloat } from './bind.ts';
+import type { AnyTensor, Tensor } from '../tensor.ts';
+import { computeDtype, isFloat } from '../dtype.ts';
+import { backendOf, bind } from './bind.ts';
 
 const T = true, F = false;
 
@@ -23,11 +24,19 @@ const matmulPrim: Primitive<MatmulOptions> = {
   },
 };
 
-/** a [..., M, K] · b [..., K, N] → [..., M, N] (transA reads a as [..., K, M]; transB reads b as [..., N, K]). */
-export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+/**
+ * a [..., M, K] · b [..., K, N] → [..., M, N] (transA reads a as [..., K, M]; transB reads b as [..., N, K]).
+ * Either operand may be f16 storage (frozen weights): it is widened to f32, the product is f32.
+ */
+export function matmul(a: AnyTensor, b: AnyTensor, transA = false, transB = false): Tensor {
   const bk = backendOf('matmul', [a, b]);
-  requireFloat('matmul', a);
-  if (a.dtype !== b.dtype) throw new TypeError(`matmul: dtype mismatch ${a.dtype} vs ${b.dtype}`);
+  const dtype = computeDtype(a.dtype);
+  if (dtype !== computeDtype(b.dtype)) throw new TypeError(`matmul: dtype mismatch ${a.dtype} vs ${b.dtype}`);
+  if (!isFloat(dtype)) throw new TypeError(`matmul: needs a float tensor, got ${a.dtype} ${fmt(a.shape)}`);
+  for (const t of [a, b]) {
+    // the VJP would hand an f16 operand an f32 cotangent of another dtype than the tensor it updates
+    if (t.dtype === 'f16' && t.activeTrace) throw new TypeError(`matmul: f16 operand ${fmt(t.shape)} is being differentiated; f16 is frozen storage with no gradient (keep it out of the differentiated arguments)`);
+  }
   if (a.rank < 2 || b.rank < 2) throw new ShapeError(`matmul: operands need rank ≥ 2, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
   const [M, Ka] = transA ? [a.shape.at(-1)!, a.shape.at(-2)!] : [a.shape.at(-2)!, a.shape.at(-1)!];
   const [Kb, N] = transB ? [b.shape.at(-1)!, b.shape.at(-2)!] : [b.shape.at(-2)!, b.shape.at(-1)!];
@@ -37,5 +46,5 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
   const batch = broadcastShapes('matmul (batch axes)', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const shape = [...batch, M, N];
   const opts = { transA, transB };
-  return bind(matmulPrim, [a, b], opts, { id: bk.matmul(a, b, opts, shape), shape, dtype: a.dtype });
+  return bind(matmulPrim, [a, b], opts, { id: bk.matmul(a, b, opts, shape), shape, dtype });
 }

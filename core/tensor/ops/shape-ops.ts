@@ -4,17 +4,17 @@ import {
   assertValidShape, broadcastShapes, broadcastStrides, fmt, inferReshape, normalizeAxis, shapeEq, ShapeError,
   stridesOf, type Shape,
 } from '../shape.ts';
-import type { Tensor } from '../tensor.ts';
+import type { AnyTensor, Tensor } from '../tensor.ts';
 import { backendOf, bind } from './bind.ts';
 
 const reshapePrim: Primitive<Shape> = { name: 'reshape', vjp: (dy, [x]) => [() => reshape(dy, x!.shape)] };
 
-/** Metadata-only (storage shared); one -1 is inferred. */
-export function reshape(x: Tensor, shape: Shape): Tensor {
+/** Metadata-only (storage shared); one -1 is inferred. Keeps the dtype, f16 included. */
+export function reshape<T extends AnyTensor = Tensor>(x: T, shape: Shape): T {
   const bk = backendOf('reshape', [x]);
   const to = inferReshape('reshape', x.shape, shape);
   bk.incRef(x.id);
-  return bind(reshapePrim, [x], to, { id: x.id, shape: to, dtype: x.dtype });
+  return bind(reshapePrim, [x], to, { id: x.id, shape: to, dtype: x.dtype }) as T;
 }
 
 const permutePrim: Primitive<readonly number[]> = {
