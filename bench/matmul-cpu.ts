@@ -1,7 +1,8 @@
 /**
  * Square f32 matmul throughput on the CPU paths.
  *   node --import ./scripts/register.mjs bench/matmul-cpu.ts [--sizes 512,1024,2048] [--backends cpu,wasm1,wasm2] [--reps 5]
- * `wasmN` = the WASM backend with N threads. Reports the median GFLOP/s (2·n³ / time) over reps, and
+ * `wasmN` = the WASM backend with N threads; `wasmN:3x12` also picks the register tile (rows × columns),
+ * to compare kernel shapes in one run. Reports the median GFLOP/s (2·n³ / time) over reps, and
  * checks each result against a float64 dot product on a few sampled entries.
  */
 import { cpuBackend, tensor, matmul, type Backend } from '../core/index.ts';
@@ -19,8 +20,15 @@ function rand(n: number, seed: number): Float32Array {
   return a;
 }
 
+function wasmBackend(spec: string) {
+  const [threads, tile] = spec.slice(4).split(':');
+  const m = /^(\d+)x(\d+)$/.exec(tile ?? '');
+  const gemm = m ? { mr: Number(m[1]), nr: Number(m[2]) } : {};
+  return createWasmBackend({ threads: Number(threads) || 1, gemm });
+}
+
 for (const name of names) {
-  const bk: Backend & { dispose?: () => void } = name === 'cpu' ? cpuBackend() : createWasmBackend({ threads: Number(name.slice(4)) || 1 });
+  const bk: Backend & { dispose?: () => void } = name === 'cpu' ? cpuBackend() : wasmBackend(name);
   for (const n of sizes) {
     // the reference at 2048 takes minutes: one rep there
     const r = name === 'cpu' && n >= 2048 ? 1 : name === 'cpu' && n >= 1024 ? Math.min(reps, 2) : reps;

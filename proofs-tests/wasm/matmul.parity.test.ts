@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { suite } from 'uvu';
 import { matmul } from '../../core/index.ts';
-import { createWasmBackend } from '../../core/backend/wasm/index.ts';
+import { createWasmBackend, type WasmBackend } from '../../core/backend/wasm/index.ts';
 import { tensor } from '../../core/index.ts';
 import { cpu, expectParity, pair, RUNS, sizeOf, values, wasm } from './harness.ts';
 
@@ -47,13 +47,30 @@ test('BERT shapes: linear layers and attention (one each)', () => {
   check([2, 4, 84, 84], [2, 4, 84, 64], true, false, 4);
 });
 
+/** The same product on another WASM backend (thread count, register tile) against the f64 reference. */
+function checkOn(bk: WasmBackend, aShape: number[], bShape: number[], tA: boolean, tB: boolean, seed: number, label: string): void {
+  const A = values(seed, sizeOf(aShape)), B = values(seed + 1, sizeOf(bShape));
+  const got = matmul(tensor(bk, A, { shape: aShape }), tensor(bk, B, { shape: bShape }), tA, tB);
+  const ref = matmul(tensor(cpu, Float64Array.from(A), { shape: aShape, dtype: 'f64' }), tensor(cpu, Float64Array.from(B), { shape: bShape, dtype: 'f64' }), tA, tB);
+  expectParity(got, ref, tol(tA ? aShape.at(-2)! : aShape.at(-1)!), label);
+}
+
+test('cache blocking: long K splits panels into runs and M into row blocks, across batch and chunk edges', () => {
+  // K = 2100: runs of ≤ 3 panels (256 KiB of packed B) and 28-row blocks of A, so a 70×37 product has
+  // two runs per batch on one thread (the second ending in a partial panel) and three row blocks (the
+  // last partial); on two threads the chunks cut the runs shorter
+  const one = createWasmBackend({ threads: 1 });
+  for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    check([2, ...(tA ? [2100, 70] : [70, 2100])], [2, ...(tB ? [37, 2100] : [2100, 37])], tA, tB, 11);
+    checkOn(one, [2, ...(tA ? [2100, 70] : [70, 2100])], [2, ...(tB ? [37, 2100] : [2100, 37])], tA, tB, 11, `1 thread, blocked${tA ? ' Aᵀ' : ''}${tB ? ' Bᵀ' : ''}`);
+  }
+  one.dispose();
+});
+
 test('1 thread, mul+add (no FMA) and other register tiles agree too', () => {
   for (const gemm of [{ mr: 6, nr: 8, fma: false }, { mr: 4, nr: 12, fma: true }, { mr: 1, nr: 4, fma: true }]) {
     const bk = createWasmBackend({ threads: 1, gemm });
-    const A = values(7, 37 * 29), B = values(8, 29 * 23);
-    const got = matmul(tensor(bk, A, { shape: [37, 29] }), tensor(bk, B, { shape: [29, 23] }));
-    const ref = matmul(tensor(cpu, Float64Array.from(A), { shape: [37, 29], dtype: 'f64' }), tensor(cpu, Float64Array.from(B), { shape: [29, 23], dtype: 'f64' }));
-    expectParity(got, ref, tol(29), `tile ${JSON.stringify(gemm)}`);
+    checkOn(bk, [37, 29], [29, 23], false, false, 7, `tile ${JSON.stringify(gemm)}`);
     bk.dispose();
   }
 });

@@ -1,9 +1,16 @@
 /**
  * The f32 GEMM microkernel, emitted as WASM SIMD. One call computes a range of work items, an item
- * being (batch p, column panel jp): pack B[:, jp·NR … +NR] into a K×NR panel (zero-padded, so
- * transposed and edge panels cost only the pack), then sweep all M rows in MR-row tiles whose
- * MR×NR accumulators stay in registers (MR·NR/4 v128 + NR/4 for B + 1 splat ≤ 16 xmm registers).
- * A is read in place through (row, col) strides, which covers transA with no copy.
+ * being (batch p, column panel jp). Consecutive items of one batch form runs of up to GROUP_BYTES of
+ * packed B: each panel B[:, jp·NR … +NR] is packed into a K×NR block (zero-padded, so transposed and
+ * edge panels cost only the pack), then M is swept in row blocks of A_BLOCK_BYTES, each block against
+ * every panel of the run, so A is read from L2 once per run instead of from L3 once per panel. Within
+ * a block, MR-row tiles keep MR×NR accumulators in registers. A is read in place through (row, col)
+ * strides, which covers transA with no copy.
+ *
+ * Register budget (x64 V8: 15 allocatable xmm): TurboFan hoists every splat load of a k step to its
+ * top, so MR splats + NR/4 B vectors + MR·NR/4 accumulators must fit, or the loop spills. 4×8 (14)
+ * and 3×12 (15) fit; 6×8 and 5×8 spill accumulators (measured 20–50 % slower), and so does a k loop
+ * unrolled by 2 or 4 (the next steps' splats are hoisted too), which is why k is not unrolled.
  */
 import { F32, Fn, I32, O, S, V128 } from './encoder.ts';
 
@@ -16,8 +23,16 @@ export interface GemmShape {
   readonly fma: boolean;
 }
 
-/** Byte size of the per-thread scratch: the packed panel plus an MR×NR spill tile. */
-export const gemmScratchBytes = (g: GemmShape, K: number): number => (K * g.nr + g.mr * g.nr) * 4;
+/** Packed B per run of panels: an L2-resident block (2 MiB L2 per core here, shared with the A block). */
+const GROUP_BYTES = 256 * 1024;
+/** A rows swept against every panel of a run: small enough to stay in L2 between panels. */
+const A_BLOCK_BYTES = 256 * 1024;
+
+/** Panels one run packs (as the kernel computes it). */
+const groupOf = (g: GemmShape, K: number): number => Math.max(1, Math.floor(GROUP_BYTES / (g.nr * 4) / K));
+
+/** Byte size of the per-thread scratch: the packed panels of one run plus an MR×NR spill tile. */
+export const gemmScratchBytes = (g: GemmShape, K: number): number => (groupOf(g, K) * K * g.nr + g.mr * g.nr) * 4;
 
 /**
  * gemm(aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels):
@@ -29,92 +44,142 @@ export function gemmFn(g: GemmShape): Fn {
   const f = new Fn('gemm', new Array(15).fill(I32));
   const [aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] as const;
   const L = () => f.local(I32);
-  const item = L(), p = L(), jp = L(), j0 = L(), aB = L(), bB = L(), cB = L(), k = L(), c = L(), i = L(), q = L(), src = L();
+  const item = L(), p = L(), jp0 = L(), j0 = L(), aB = L(), bB = L(), cB = L(), k = L(), c = L(), i = L(), q = L(), src = L();
   const pB = L(), aStep = L(), bStep = L(), tmp = L(), rows = L(), cols = L(), r = L();
+  const grp = L(), cnt = L(), gi = L(), panelBytes = L(), panel = L(), mc = L(), i0 = L(), iEnd = L(), nrL = L();
   const aP = Array.from({ length: MR }, L);
   const acc = Array.from({ length: MR * NV }, () => f.local(V128));
   const bv = Array.from({ length: NV }, () => f.local(V128));
   const av = f.local(V128);
-  const nrL = L();
+  /** One k of the tile: NR/4 B vectors from the panel at pB, then per row a splat of A and NR/4 FMAs. */
+  const step = (splatA: (rr: number) => void): void => {
+    for (let v = 0; v < NV; v++) f.get(pB).vload(16 * v).set(bv[v]!);
+    for (let rr = 0; rr < MR; rr++) {
+      splatA(rr);
+      f.set(av);
+      for (let v = 0; v < NV; v++) {
+        const a = acc[rr * NV + v]!;
+        if (g.fma) f.get(av).get(bv[v]!).get(a).simd(S.f32x4RelaxedMadd).set(a);
+        else f.get(a).get(av).get(bv[v]!).simd(S.f32x4Mul).simd(S.f32x4Add).set(a);
+      }
+    }
+    f.inc(pB, NR * 4);
+  };
+  /** Pushes min(a, b) of two i32 pushers. */
+  const min = (a: () => void, b: () => void): void => { a(); b(); a(); b(); f.op(O.i32LtS, O.select); };
   const full = () => f.get(j0).i32(NR).op(O.i32Add).get(N).op(O.i32LeS);
 
   f.i32(NR).set(nrL);
   f.get(acs).i32(2).op(O.i32Shl).set(aStep);
   f.get(bcs).i32(2).op(O.i32Shl).set(bStep);
-  f.get(scratch).get(K).i32(NR * 4).op(O.i32Mul).op(O.i32Add).set(tmp);
-  f.for(item, () => f.get(itemStart), itemEnd, 1, () => {
+  f.get(K).i32(NR * 4).op(O.i32Mul).set(panelBytes);
+  groupPanels(f, K, NR, grp);
+  blockRows(f, K, MR, mc);
+  f.get(scratch).get(grp).get(panelBytes).op(O.i32Mul).op(O.i32Add).set(tmp);
+  // items (batch p, panel jp) in runs of ≤ grp panels of one batch: pack the run's B panels, then
+  // sweep M in blocks of mc rows, each block against every panel of the run while it is in cache
+  f.for(item, () => f.get(itemStart), itemEnd, () => f.get(cnt), () => {
     f.get(item).get(panels).op(O.i32DivS).set(p);
-    f.get(item).get(p).get(panels).op(O.i32Mul).op(O.i32Sub).set(jp);
-    f.get(jp).i32(NR).op(O.i32Mul).set(j0);
+    f.get(item).get(p).get(panels).op(O.i32Mul).op(O.i32Sub).set(jp0);
+    min(() => min(() => f.get(itemEnd).get(item).op(O.i32Sub), () => f.get(panels).get(jp0).op(O.i32Sub)), () => f.get(grp));
+    f.set(cnt);
     f.get(aPtr).get(offPtr).get(p).i32(3).op(O.i32Shl).op(O.i32Add).load(O.i32Load).i32(2).op(O.i32Shl).op(O.i32Add).set(aB);
     f.get(bPtr).get(offPtr).get(p).i32(3).op(O.i32Shl).op(O.i32Add).load(O.i32Load, 4).i32(2).op(O.i32Shl).op(O.i32Add).set(bB);
     f.get(cPtr).get(p).get(M).op(O.i32Mul).get(N).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(cB);
-    // ---- pack the panel: scratch[k·NR + c] = B[k, j0 + c] (0 past N) ----
     f.get(scratch).set(q);
-    f.get(bB).get(j0).get(bStep).op(O.i32Mul).op(O.i32Add).set(src); // &B[0, j0]
-    f.if(() => { f.get(bcs).i32(1).op(O.i32Eq); full(); f.op(O.i32And); }, () => {
-      f.for(k, () => f.i32(0), K, 1, () => {
-        for (let v = 0; v < NV; v++) f.get(q).get(src).vload(16 * v).vstore(16 * v);
-        f.inc(q, NR * 4).inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
-      });
-    }, () => {
-      f.for(k, () => f.i32(0), K, 1, () => {
-        f.get(src).set(pB);
-        f.for(c, () => f.i32(0), nrL, 1, () => {
-          f.get(q);
-          // B[k, j0 + c], or 0 past N (never loaded: B may end the heap)
-          f.get(j0).get(c).op(O.i32Add).get(N).op(O.i32LtS).op(O.if, F32).get(pB).load(O.f32Load).op(O.else).f32(0).op(O.end);
-          f.load(O.f32Store);
-          f.inc(q, 4).inc(pB, () => f.get(bStep));
+    f.for(gi, () => f.i32(0), cnt, 1, () => {
+      // ---- pack panel jp0 + gi: q[k·NR + c] = B[k, j0 + c] (0 past N) ----
+      f.get(jp0).get(gi).op(O.i32Add).i32(NR).op(O.i32Mul).set(j0);
+      f.get(bB).get(j0).get(bStep).op(O.i32Mul).op(O.i32Add).set(src); // &B[0, j0]
+      f.if(() => { f.get(bcs).i32(1).op(O.i32Eq); full(); f.op(O.i32And); }, () => {
+        f.for(k, () => f.i32(0), K, 1, () => {
+          for (let v = 0; v < NV; v++) f.get(q).get(src).vload(16 * v).vstore(16 * v);
+          f.inc(q, NR * 4).inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
         });
-        f.inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
-      });
-    });
-    // ---- MR-row register tiles ----
-    f.for(i, () => f.i32(0), M, MR, () => {
-      for (let rr = 0; rr < MR; rr++) {
-        // row min(i + rr, M − 1): clamped rows compute garbage that is never stored
-        f.get(aB);
-        f.get(i).i32(rr).op(O.i32Add).get(M).i32(1).op(O.i32Sub).get(i).i32(rr).op(O.i32Add).get(M).op(O.i32LtS).op(O.select);
-        f.get(ars).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(aP[rr]!);
-      }
-      for (const a of acc) f.v128Zero().set(a);
-      f.get(scratch).set(pB);
-      f.for(k, () => f.i32(0), K, 1, () => {
-        for (let v = 0; v < NV; v++) f.get(pB).vload(16 * v).set(bv[v]!);
-        for (let rr = 0; rr < MR; rr++) {
-          f.get(aP[rr]!).splatLoad().set(av);
-          for (let v = 0; v < NV; v++) {
-            const a = acc[rr * NV + v]!;
-            if (g.fma) f.get(av).get(bv[v]!).get(a).simd(S.f32x4RelaxedMadd).set(a);
-            else f.get(a).get(av).get(bv[v]!).simd(S.f32x4Mul).simd(S.f32x4Add).set(a);
-          }
-          f.inc(aP[rr]!, () => f.get(aStep));
-        }
-        f.inc(pB, NR * 4);
-      });
-      f.if(() => { f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS); full(); f.op(O.i32And); }, () => {
-        for (let rr = 0; rr < MR; rr++) {
-          // &C[i + rr, j0]
-          f.get(cB).get(i).i32(rr).op(O.i32Add).get(N).op(O.i32Mul).get(j0).op(O.i32Add).i32(2).op(O.i32Shl).op(O.i32Add).set(q);
-          for (let v = 0; v < NV; v++) f.get(q).get(acc[rr * NV + v]!).vstore(16 * v);
-        }
+      }, () => f.if(full, () => {
+        // Bᵀ (or strided), a full panel: NR strided loads per k, unrolled, no bounds test
+        f.for(k, () => f.i32(0), K, 1, () => {
+          f.get(src).set(pB);
+          for (let cc = 0; cc < NR; cc++) f.get(q).get(pB).load(O.f32Load).load(O.f32Store, 4 * cc).inc(pB, () => f.get(bStep));
+          f.inc(q, NR * 4).inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
+        });
       }, () => {
-        for (let rr = 0; rr < MR; rr++) for (let v = 0; v < NV; v++) f.get(tmp).get(acc[rr * NV + v]!).vstore((rr * NR + 4 * v) * 4);
-        f.get(M).get(i).op(O.i32Sub).set(rows);
-        f.get(N).get(j0).op(O.i32Sub).set(cols);
-        f.for(r, () => f.i32(0), rows, 1, () => {
-          f.if(() => f.get(r).i32(MR).op(O.i32GeS), () => f.op(O.br, 2)); // leave the row loop
-          f.for(c, () => f.i32(0), cols, 1, () => {
-            f.if(() => f.get(c).i32(NR).op(O.i32GeS), () => f.op(O.br, 2));
-            f.get(cB).get(i).get(r).op(O.i32Add).get(N).op(O.i32Mul).get(j0).op(O.i32Add).get(c).op(O.i32Add).i32(2).op(O.i32Shl).op(O.i32Add);
-            f.get(tmp).get(r).i32(NR).op(O.i32Mul).get(c).op(O.i32Add).i32(2).op(O.i32Shl).op(O.i32Add).load(O.f32Load);
+        f.for(k, () => f.i32(0), K, 1, () => {
+          f.get(src).set(pB);
+          f.for(c, () => f.i32(0), nrL, 1, () => {
+            f.get(q);
+            // B[k, j0 + c], or 0 past N (never loaded: B may end the heap)
+            f.get(j0).get(c).op(O.i32Add).get(N).op(O.i32LtS).op(O.if, F32).get(pB).load(O.f32Load).op(O.else).f32(0).op(O.end);
             f.load(O.f32Store);
+            f.inc(q, 4).inc(pB, () => f.get(bStep));
           });
+          f.inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
         });
+      }));
+    });
+    f.for(i0, () => f.i32(0), M, () => f.get(mc), () => {
+      min(() => f.get(i0).get(mc).op(O.i32Add), () => f.get(M));
+      f.set(iEnd);
+      f.for(gi, () => f.i32(0), cnt, 1, () => {
+        f.get(jp0).get(gi).op(O.i32Add).i32(NR).op(O.i32Mul).set(j0);
+        f.get(scratch).get(gi).get(panelBytes).op(O.i32Mul).op(O.i32Add).set(panel);
+        // ---- MR-row register tiles ----
+        f.for(i, () => f.get(i0), iEnd, MR, () => tile());
       });
     });
   });
   return f;
+
+  function tile(): void {
+    for (let rr = 0; rr < MR; rr++) {
+      // row min(i + rr, M − 1): clamped rows compute garbage that is never stored
+      f.get(aB);
+      f.get(i).i32(rr).op(O.i32Add).get(M).i32(1).op(O.i32Sub).get(i).i32(rr).op(O.i32Add).get(M).op(O.i32LtS).op(O.select);
+      f.get(ars).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(aP[rr]!);
+    }
+    for (const a of acc) f.v128Zero().set(a);
+    f.get(panel).set(pB);
+    f.if(() => { f.get(ars).i32(1).op(O.i32Eq); f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS); f.op(O.i32And); }, () => {
+      // Aᵀ in place, a full tile: the MR rows of one k are adjacent, so one pointer serves them all
+      f.get(aP[0]!).set(q);
+      f.for(k, () => f.i32(0), K, 1, () => { step((rr) => f.get(q).splatLoad(4 * rr)); f.inc(q, () => f.get(aStep)); });
+    }, () => {
+      f.for(k, () => f.i32(0), K, 1, () => {
+        step((rr) => f.get(aP[rr]!).splatLoad());
+        for (let rr = 0; rr < MR; rr++) f.inc(aP[rr]!, () => f.get(aStep));
+      });
+    });
+    f.if(() => { f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS); full(); f.op(O.i32And); }, () => {
+      for (let rr = 0; rr < MR; rr++) {
+        // &C[i + rr, j0]
+        f.get(cB).get(i).i32(rr).op(O.i32Add).get(N).op(O.i32Mul).get(j0).op(O.i32Add).i32(2).op(O.i32Shl).op(O.i32Add).set(q);
+        for (let v = 0; v < NV; v++) f.get(q).get(acc[rr * NV + v]!).vstore(16 * v);
+      }
+    }, () => {
+      for (let rr = 0; rr < MR; rr++) for (let v = 0; v < NV; v++) f.get(tmp).get(acc[rr * NV + v]!).vstore((rr * NR + 4 * v) * 4);
+      f.get(M).get(i).op(O.i32Sub).set(rows);
+      f.get(N).get(j0).op(O.i32Sub).set(cols);
+      f.for(r, () => f.i32(0), rows, 1, () => {
+        f.if(() => f.get(r).i32(MR).op(O.i32GeS), () => f.op(O.br, 2)); // leave the row loop
+        f.for(c, () => f.i32(0), cols, 1, () => {
+          f.if(() => f.get(c).i32(NR).op(O.i32GeS), () => f.op(O.br, 2));
+          f.get(cB).get(i).get(r).op(O.i32Add).get(N).op(O.i32Mul).get(j0).op(O.i32Add).get(c).op(O.i32Add).i32(2).op(O.i32Shl).op(O.i32Add);
+          f.get(tmp).get(r).i32(NR).op(O.i32Mul).get(c).op(O.i32Add).i32(2).op(O.i32Shl).op(O.i32Add).load(O.f32Load);
+          f.load(O.f32Store);
+        });
+      });
+    });
+  }
 }
 
+/** Panels packed per run: as many K×NR panels as fit GROUP_BYTES (an L2-resident B block), at least one. */
+function groupPanels(f: Fn, K: number, NR: number, out: number): void {
+  f.i32(GROUP_BYTES / (NR * 4)).get(K).op(O.i32DivS).set(out);
+  f.if(() => f.get(out).op(O.i32Eqz), () => f.i32(1).set(out));
+}
+
+/** Rows per block: A_BLOCK_BYTES of A rows (L2-resident across the run's panels), a multiple of MR. */
+function blockRows(f: Fn, K: number, MR: number, out: number): void {
+  f.i32(A_BLOCK_BYTES / 4).get(K).op(O.i32DivS).i32(MR).op(O.i32DivS).i32(MR).op(O.i32Mul).set(out);
+  f.if(() => f.get(out).i32(MR).op(O.i32LtS), () => f.i32(MR).set(out));
+}

@@ -7,7 +7,6 @@
  * overridden here run the inherited reference.
  */
 import { availableParallelism } from 'node:os';
-import { setFlagsFromString } from 'node:v8';
 import type { BinaryOp, DataId, MatmulOptions, TensorRef, UnaryOp } from '../backend.ts';
 import { CpuBackend } from '../cpu/index.ts';
 import type { AnyTypedArray, DType } from '../../tensor/dtype.ts';
@@ -20,7 +19,7 @@ import { MAX_CHUNKS, ThreadPool } from './pool.ts';
 import { attnDsFn, softmaxRowsFn } from './attention.ts';
 import { attentionBackward, attentionForward, type AttnDims, type AttnHost } from './attention-ops.ts';
 import { stridedCopy } from './strided.ts';
-import { WA } from './wasm-api.ts';
+import { enableFma, WA } from './wasm-api.ts';
 
 export interface WasmOptions {
   /** Threads including the calling one (default: os.availableParallelism()). */
@@ -35,14 +34,6 @@ export interface WasmOptions {
 const HEAP_OUTPUT_LIMIT = 3 * 2 ** 30;
 /** Below this many multiply-adds a matmul runs on the calling thread only (a wake-up costs ~10–50 µs). */
 const PARALLEL_MIN_MACS = 1 << 16;
-
-/** Relaxed SIMD's f32x4.relaxed_madd lowers to FMA on x64; Node 20 keeps it behind a V8 flag. */
-function enableFma(): boolean {
-  const probe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0, 0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x85, 0x02, 0x0b]);
-  if (WA.validate(probe)) return true;
-  try { setFlagsFromString('--experimental-wasm-relaxed-simd'); } catch { return false; }
-  return WA.validate(probe);
-}
 
 /** Exported kernels in module order (the pool calls them by index). */
 const KERNELS = ['gemm', 'softmax_rows', 'attn_ds', 'gelu', 'gelu_grad', ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
