@@ -39,7 +39,7 @@ export const S = {
 export const O = {
   block: 0x02, loop: 0x03, if: 0x04, else: 0x05, end: 0x0b, br: 0x0c, brIf: 0x0d, return: 0x0f, select: 0x1b,
   localGet: 0x20, localSet: 0x21, localTee: 0x22, i32Load: 0x28, f32Load: 0x2a, i32Store: 0x36, f32Store: 0x38,
-  i32Const: 0x41, f32Const: 0x43, i32Eqz: 0x45, i32Eq: 0x46, i32And: 0x71, i32LtS: 0x48, i32GtS: 0x4a, i32LeS: 0x4c, i32GeS: 0x4e,
+  i32Const: 0x41, f32Const: 0x43, i32Eqz: 0x45, i32Eq: 0x46, i32And: 0x71, i32LtS: 0x48, i32GtS: 0x4a, i32LeS: 0x4c, i32GeS: 0x4e, i32GeU: 0x4f,
   f32Lt: 0x5d, f32Gt: 0x5e, f32Abs: 0x8b, f32Neg: 0x8c, f32Sqrt: 0x91, f32Add: 0x92, f32Sub: 0x93, f32Mul: 0x94, f32Div: 0x95,
   f32Min: 0x96, f32Max: 0x97, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32DivS: 0x6d, i32RemS: 0x6f, i32Shl: 0x74,
 } as const;
@@ -70,11 +70,11 @@ export class Fn {
     if (typeof n === 'number') this.i32(n); else n();
     return this.op(O.i32Add).set(i);
   }
-  /** for (i = from; i < to; i += step) body(); `from`/`to` push an i32. */
-  for(i: number, from: () => void, to: number, step: number | (() => void), body: () => void): this {
+  /** for (i = from; i < to; i += step) body(); `from` pushes an i32, `to` is a local; `ge` i32GeU for byte pointers (the heap passes 2 GiB). */
+  for(i: number, from: () => void, to: number, step: number | (() => void), body: () => void, ge: number = O.i32GeS): this {
     from(); this.set(i);
     this.op(O.block, 0x40, O.loop, 0x40);
-    this.get(i).get(to).op(O.i32GeS, O.brIf, 1);
+    this.get(i).get(to).op(ge, O.brIf, 1);
     body();
     this.inc(i, step);
     return this.op(O.br, 0, O.end, O.end);

@@ -46,12 +46,12 @@ export function gemmFn(g: GemmShape): Fn {
   const L = () => f.local(I32);
   const item = L(), p = L(), jp0 = L(), j0 = L(), aB = L(), bB = L(), cB = L(), k = L(), c = L(), i = L(), q = L(), src = L();
   const pB = L(), aStep = L(), bStep = L(), tmp = L(), rows = L(), cols = L(), r = L();
-  const grp = L(), cnt = L(), gi = L(), panelBytes = L(), panel = L(), mc = L(), i0 = L(), iEnd = L(), nrL = L();
+  const pEnd = L(), grp = L(), cnt = L(), gi = L(), panelBytes = L(), panel = L(), mc = L(), i0 = L(), iEnd = L(), nrL = L();
   const aP = Array.from({ length: MR }, L);
   const acc = Array.from({ length: MR * NV }, () => f.local(V128));
   const bv = Array.from({ length: NV }, () => f.local(V128));
   const av = f.local(V128);
-  /** One k of the tile: NR/4 B vectors from the panel at pB, then per row a splat of A and NR/4 FMAs. */
+  /** One k of the tile: NR/4 B vectors from the panel at pB, then per row a splat of A and NR/4 FMAs (the k loop moves pB). */
   const step = (splatA: (rr: number) => void): void => {
     for (let v = 0; v < NV; v++) f.get(pB).vload(16 * v).set(bv[v]!);
     for (let rr = 0; rr < MR; rr++) {
@@ -63,7 +63,6 @@ export function gemmFn(g: GemmShape): Fn {
         else f.get(a).get(av).get(bv[v]!).simd(S.f32x4Mul).simd(S.f32x4Add).set(a);
       }
     }
-    f.inc(pB, NR * 4);
   };
   /** Pushes min(a, b) of two i32 pushers. */
   const min = (a: () => void, b: () => void): void => { a(); b(); a(); b(); f.op(O.i32LtS, O.select); };
@@ -138,16 +137,17 @@ export function gemmFn(g: GemmShape): Fn {
       f.get(ars).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(aP[rr]!);
     }
     for (const a of acc) f.v128Zero().set(a);
-    f.get(panel).set(pB);
+    f.get(panel).get(panelBytes).op(O.i32Add).set(pEnd);
+    // the k loops count with the panel pointer itself: one add fewer per k
     f.if(() => { f.get(ars).i32(1).op(O.i32Eq); f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS); f.op(O.i32And); }, () => {
       // Aᵀ in place, a full tile: the MR rows of one k are adjacent, so one pointer serves them all
       f.get(aP[0]!).set(q);
-      f.for(k, () => f.i32(0), K, 1, () => { step((rr) => f.get(q).splatLoad(4 * rr)); f.inc(q, () => f.get(aStep)); });
+      f.for(pB, () => f.get(panel), pEnd, NR * 4, () => { step((rr) => f.get(q).splatLoad(4 * rr)); f.inc(q, () => f.get(aStep)); }, O.i32GeU);
     }, () => {
-      f.for(k, () => f.i32(0), K, 1, () => {
+      f.for(pB, () => f.get(panel), pEnd, NR * 4, () => {
         step((rr) => f.get(aP[rr]!).splatLoad());
         for (let rr = 0; rr < MR; rr++) f.inc(aP[rr]!, () => f.get(aStep));
-      });
+      }, O.i32GeU);
     });
     f.if(() => { f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS); full(); f.op(O.i32And); }, () => {
       for (let rr = 0; rr < MR; rr++) {
