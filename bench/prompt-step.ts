@@ -1,8 +1,9 @@
 /**
  * Times the soft-prompt tuning step (bench/workload.ts) on one backend.
  *   node --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm [--workload bert-small|bert-base]
- *        [--steps 10] [--warmup 2] [--threads N] [--profile] [--json]
+ *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16] [--profile] [--json]
  * Prints ms/step (median after warm-up), tokens/s (batch·(seq+prompt) per second), peak RSS, and with
+ * --weights f16 stores the frozen dense weights as halves (f32 accumulation; WebGPU needs shader-f16). With
  * --profile the per-kernel time shares (a separate profiled pass, so timing is not perturbed).
  */
 import { arg, backendByName, median } from './backends.ts';
@@ -16,6 +17,8 @@ if (!w) throw new Error(`unknown workload ${wlName}: ${Object.keys(WORKLOADS).jo
 const steps = Number(arg('steps', wlName === 'bert-base' ? '3' : '10'));
 const warmup = Number(arg('warmup', wlName === 'bert-base' ? '1' : '2'));
 const threadsArg = arg('threads', '');
+const weights = arg('weights', 'f32');
+if (weights !== 'f32' && weights !== 'f16') throw new Error(`--weights: f32 | f16, got ${weights}`);
 const bk = await backendByName(backendName, threadsArg ? Number(threadsArg) : undefined);
 
 let peakRss = process.memoryUsage().rss;
@@ -24,7 +27,7 @@ const timer = setInterval(sampleRss, 20);
 timer.unref();
 
 const tokens = w.batch * (w.seq + w.promptTokens);
-const run = buildPromptStep(bk, w);
+const run = buildPromptStep(bk, w, 'f32', 0, weights);
 let loss = 0;
 for (let i = 0; i < warmup; i++) { loss = await run.step(); sampleRss(); }
 const times: number[] = [];
@@ -37,7 +40,7 @@ for (let i = 0; i < steps; i++) {
 run.dispose();
 const ms = median(times);
 const result = {
-  backend: backendName, workload: wlName, steps, threads: threadsArg || 'default', msPerStep: +ms.toFixed(2),
+  backend: backendName, workload: wlName, weights, steps, threads: threadsArg || 'default', msPerStep: +ms.toFixed(2),
   minMs: +Math.min(...times).toFixed(2), tokensPerS: Math.round(tokens / (ms / 1000)), peakRssMiB: Math.round(peakRss / 2 ** 20), loss,
 };
 console.log(process.argv.includes('--json') ? JSON.stringify(result)

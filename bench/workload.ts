@@ -7,6 +7,7 @@ import {
   crossEntropy, keep, prngKey, scope, splitKey, tensor, treeLeaves, valueAndGrad, type Backend, type FloatDType, type Tensor,
 } from '../core/index.ts';
 import { BertModel } from '../models/bert/model.ts';
+import type { WeightStorage } from '../models/bert/modules.ts';
 import { bertConfigFor, randomWeightSource } from '../models/bert/random-weights.ts';
 import { tokenBatch, type TokenBatch } from '../prompting/common.ts';
 import { classifierLogits, initClassifier, type ClassifierParams } from '../prompting/heads.ts';
@@ -34,10 +35,11 @@ export interface PromptStep {
   dispose(): void;
 }
 
-export function buildPromptStep(bk: Backend, w: Workload, dtype: FloatDType = 'f32', seed = 0): PromptStep {
+/** `weightStorage: 'f16'` keeps the frozen dense weights as halves (backends with f16 storage). */
+export function buildPromptStep(bk: Backend, w: Workload, dtype: FloatDType = 'f32', seed = 0, weightStorage: WeightStorage = 'f32'): PromptStep {
   const cfg = bertConfigFor({ vocabSize: w.vocab, hiddenSize: w.hidden, numHiddenLayers: w.layers, numAttentionHeads: w.heads, intermediateSize: w.intermediate });
   const [kw, kp, kh] = splitKey(prngKey(seed), 3);
-  const model = BertModel.load(randomWeightSource(cfg, kw!, { mlmHead: false }), cfg, bk, dtype);
+  const model = BertModel.load(randomWeightSource(cfg, kw!, { mlmHead: false }), cfg, bk, dtype, { weightStorage });
   const { batch: B, seq: T, promptTokens: m } = w;
   // deterministic token ids, ragged lengths so the mask matters
   const ids = new Int32Array(B * T), mask = new Int32Array(B * T);

@@ -5,7 +5,7 @@
 import type { Backend } from '../backend/backend.ts';
 import { isFloat } from '../tensor/dtype.ts';
 import { fmt } from '../tensor/shape.ts';
-import { Tensor } from '../tensor/tensor.ts';
+import { Tensor, type AnyTensor } from '../tensor/tensor.ts';
 import { Tape, untraced } from './tape.ts';
 import { tensorsIn, treeLeaves, treeMap } from './tree.ts';
 
@@ -25,7 +25,7 @@ export function scope<R>(bk: Backend, fn: () => R): R {
 }
 
 /** Exempts a tensor from every open scope (parameters, optimiser state). */
-export const keep = <T extends Tensor>(t: T): T => t.backend.scopes.keep(t);
+export const keep = <T extends AnyTensor>(t: T): T => t.backend.scopes.keep(t);
 
 /** The same values with no trace: gradients do not flow through the result. */
 export const stopGradient = (x: Tensor): Tensor => untraced(x);

@@ -5,7 +5,7 @@ import type { DType } from './dtype.ts';
 import { tensor } from './creation.ts';
 import { uniformArray, type PRNGKey } from './random.ts';
 import { fmt, ShapeError, sizeOf } from './shape.ts';
-import type { Tensor } from './tensor.ts';
+import type { AnyTensor, Tensor } from './tensor.ts';
 import {
   abs, add, cast, div, exp, fusedAttention, fusedAttentionMismatch, less, log, logSoftmax, matmul, max, mean, mul, neg, notEqual, oneHot, reshape, softmax, sub, sum, where,
 } from './ops/index.ts';
@@ -61,7 +61,7 @@ function checkLabels(labels: Tensor, C: number, ignore: number): void {
 }
 
 /** HF/torch Linear: x [..., in] · weightᵀ (weight [out, in]) + bias [out]. */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
+export function linear(x: Tensor, weight: AnyTensor, bias?: Tensor): Tensor {
   if (x.shape.at(-1) !== weight.shape[1]) {
     throw new ShapeError(`linear: input ${fmt(x.shape)} does not match weight ${fmt(weight.shape)} (want [out, ${x.shape.at(-1)}])`);
   }

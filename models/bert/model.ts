@@ -10,7 +10,7 @@ import {
 import type { BertConfig } from './config.ts';
 import { BertEmbeddings, defaultPositionIds } from './embeddings.ts';
 import { BertLayer, type PrefixKV } from './layer.ts';
-import { LayerNorm, Linear, type LoadContext, type WeightSource } from './modules.ts';
+import { frozen, LayerNorm, Linear, type LoadContext, type WeightSource, type WeightStorage } from './modules.ts';
 
 export interface EncoderInputs {
   /** i32 [B, T]; give this or `inputsEmbeds`. */
@@ -57,9 +57,14 @@ export class BertModel {
     readonly mlmHead: MlmHead | undefined,
   ) {}
 
-  /** Loads from normalised checkpoint names; pooler and MLM head only when present. */
-  static load(src: WeightSource, cfg: BertConfig, bk: Backend, dtype: FloatDType): BertModel {
-    const ctx: LoadContext = { bk, dtype, src };
+  /**
+   * Loads from normalised checkpoint names; pooler and MLM head only when present. `weightStorage: 'f16'`
+   * keeps the dense layers' weights as halves (f32 models only; the backend must store f16).
+   */
+  static load(src: WeightSource, cfg: BertConfig, bk: Backend, dtype: FloatDType, opts: { readonly weightStorage?: WeightStorage } = {}): BertModel {
+    const weightStorage = opts.weightStorage ?? 'f32';
+    if (weightStorage === 'f16' && dtype !== 'f32') throw new TypeError(`BertModel.load: f16 weight storage needs an f32 model, got ${dtype} (f64 → f16 would round twice)`);
+    const ctx: LoadContext = { bk, dtype, src, weightStorage };
     const d = cfg.hiddenSize;
     const layers = Array.from({ length: cfg.numHiddenLayers }, (_, i) => BertLayer.load(ctx, i, cfg));
     const pooler = src.has('pooler.dense.weight') ? Linear.load(ctx, 'pooler.dense', d, d) : undefined;
@@ -129,7 +134,8 @@ export class MlmHead {
     if (!ctx.src.has(`${dense}.weight`)) return undefined;
     // The decoder is tied to the word embeddings; a stored untied copy is used when present.
     const untied = !cfg.tieWordEmbeddings && ctx.src.has(dec);
-    const decoder = untied ? Linear.load(ctx, dec.replace(/\.weight$/, ''), d, V).weight : wordEmbeddings;
+    // The decoder stays f32 even with f16 storage: the verbalizer gathers its rows.
+    const decoder = untied ? frozen(ctx, dec, [V, d]) : wordEmbeddings;
     const raw = ctx.src.get(bias, [V]);
     return new MlmHead(
       Linear.load(ctx, dense, d, d), LayerNorm.load(ctx, norm, d, cfg.layerNormEps),

@@ -3,7 +3,7 @@
  * Hugging Face names them, loaded by full checkpoint name with a shape check.
  */
 import {
-  gather, keep, layerNorm, linear, tensor, type Backend, type FloatDType, type Tensor,
+  cast, gather, keep, layerNorm, linear, tensor, type AnyTensor, type Backend, type FloatDType, type Tensor,
 } from '../../core/index.ts';
 import type { RawTensor } from './raw-tensor.ts';
 
@@ -13,11 +13,18 @@ export interface WeightSource {
   has(name: string): boolean;
 }
 
-/** Where frozen weights go: a backend and the dtype the model runs in. */
+/**
+ * How the frozen dense-layer weights are stored: `f32` as loaded, or `f16` (half the memory and
+ * bandwidth; matmul reads the halves and accumulates in f32). Embeddings, LayerNorms and biases stay f32.
+ */
+export type WeightStorage = 'f32' | 'f16';
+
+/** Where frozen weights go: a backend, the dtype the model runs in, and the dense weights' storage. */
 export interface LoadContext {
   readonly bk: Backend;
   readonly dtype: FloatDType;
   readonly src: WeightSource;
+  readonly weightStorage: WeightStorage;
 }
 
 /** Uploads one checkpoint tensor as a frozen constant (kept out of every scope). */
@@ -26,11 +33,15 @@ export function frozen(ctx: LoadContext, name: string, shape: readonly number[])
   return keep(tensor(ctx.bk, raw.data, { shape: raw.shape, dtype: ctx.dtype }));
 }
 
-/** torch.nn.Linear: weight [out, in], bias [out]. */
+/** torch.nn.Linear: weight [out, in] (f16 storage when the context says so), bias [out]. */
 export class Linear {
-  constructor(readonly weight: Tensor, readonly bias: Tensor) {}
+  constructor(readonly weight: AnyTensor, readonly bias: Tensor) {}
   static load(ctx: LoadContext, prefix: string, inF: number, outF: number): Linear {
-    return new Linear(frozen(ctx, `${prefix}.weight`, [outF, inF]), frozen(ctx, `${prefix}.bias`, [outF]));
+    const w = frozen(ctx, `${prefix}.weight`, [outF, inF]);
+    if (ctx.weightStorage === 'f32') return new Linear(w, frozen(ctx, `${prefix}.bias`, [outF]));
+    const half = keep(cast(w, 'f16'));
+    w.dispose();
+    return new Linear(half, frozen(ctx, `${prefix}.bias`, [outF]));
   }
   forward(x: Tensor): Tensor { return linear(x, this.weight, this.bias); }
   dispose(): void { this.weight.dispose(); this.bias.dispose(); }

@@ -9,6 +9,7 @@ import { parseBertConfig, type BertConfig } from '../config.ts';
 import { orThrow } from '../load-error.ts';
 import { BertModel } from '../model.ts';
 import type { RawTensor } from '../raw-tensor.ts';
+import type { WeightStorage } from '../modules.ts';
 import { parseSafetensorsOrThrow } from '../safetensors.ts';
 import { Weights } from '../weights.ts';
 
@@ -26,10 +27,10 @@ export function fixtureConfig(name: FixtureName): BertConfig {
 }
 
 /** The fixture's frozen encoder on `bk` in `dtype` (checkpoint names normalised as loadCheckpoint does). */
-export function fixtureModel(name: FixtureName, bk: Backend, dtype: FloatDType): BertModel {
+export function fixtureModel(name: FixtureName, bk: Backend, dtype: FloatDType, opts: { readonly weightStorage?: WeightStorage } = {}): BertModel {
   const file = fixtureFile(name, 'model.safetensors');
   const { tensors } = orThrow(normaliseTensors(readSafetensors(file, dtype), file.pathname));
-  return BertModel.load(new Weights(tensors, file.pathname), fixtureConfig(name), bk, dtype);
+  return BertModel.load(new Weights(tensors, file.pathname), fixtureConfig(name), bk, dtype, opts);
 }
 
 /** reference.safetensors by key (floats in f64, integer tensors as i32). */
