@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Every CPU figure of BENCHMARKS.md in one go: the prompt-tuning step on torch (2 threads), the WASM
-# backend (default threads) and, for bert-small, the CPU reference (one step: it takes about a minute),
-# repeated REPS times interleaved (the box is shared: medians of interleaved runs are fairer), then
-# square-matmul GFLOP/s. Prints the median ms/step per workload and the ratio PromptGrad/torch.
+# backend (default threads), TensorFlow.js on tfjs-backend-wasm (bench/tfjs-prompt-step.ts; bert-base
+# only with TFJS_BASE=1: at batch 32 its tape outgrows the 4 GiB wasm32 heap and it aborts) and, for
+# bert-small, the CPU reference (one step: it takes about a minute), repeated REPS times interleaved
+# (the box is shared: medians of interleaved runs are fairer), then square-matmul GFLOP/s. Prints the
+# median ms/step per workload and each ratio to torch.
 #   bash bench/run-cpu.sh            # REPS=3 WORKLOADS="bert-small bert-base" SKIP_CPU=1 to trim
+#   TFJS_CPU=1 adds one 2-step run of tfjs's pure-JS cpu backend on bert-small (about 12 s a step), as
+#   node --import ./scripts/register.mjs bench/tfjs-prompt-step.ts --backend cpu --workload bert-small --steps 2 --warmup 1
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
@@ -17,6 +21,8 @@ export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 NODE="node --import ./scripts/register.mjs"
 OUT=$(mktemp)
+# a tfjs run that dies (bert-base: out of wasm heap) is reported, not fatal
+tfjs() { $NODE bench/tfjs-prompt-step.ts "$@" --json | tee -a "$OUT" || echo "# tfjs-prompt-step $* failed" >&2; }
 echo "# $(date -u) | $(nproc) cores | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) | load:$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# blas: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu) OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 for wl in $WORKLOADS; do
@@ -24,9 +30,15 @@ for wl in $WORKLOADS; do
   for rep in $(seq "$reps"); do
     $PY bench/torch_prompt_step.py --workload "$wl" --steps "$steps" --json | tee -a "$OUT"
     $NODE bench/prompt-step.ts --backend wasm --workload "$wl" --steps "$steps" --json | tee -a "$OUT"
+    if [ "$wl" = bert-small ] || [ -n "${TFJS_BASE:-}" ]; then
+      tfjs --backend wasm --threads 2 --workload "$wl" --steps "$steps"
+    fi
   done
   if [ "$wl" = bert-small ] && [ -z "${SKIP_CPU:-}" ]; then
     $NODE bench/prompt-step.ts --backend cpu --workload "$wl" --steps 1 --warmup 1 --json | tee -a "$OUT"
+  fi
+  if [ "$wl" = bert-small ] && [ -n "${TFJS_CPU:-}" ]; then
+    tfjs --backend cpu --workload "$wl" --steps 2 --warmup 1
   fi
 done
 node -e '
@@ -34,10 +46,11 @@ node -e '
   const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
   for (const wl of [...new Set(rows.map((r) => r.workload))]) {
     const by = (b) => rows.filter((r) => r.workload === wl && r.backend === b);
-    const m = Object.fromEntries(["torch", "wasm", "cpu"].map((b) => [b, by(b).length ? med(by(b).map((r) => r.msPerStep)) : undefined]));
-    for (const b of ["torch", "wasm", "cpu"]) if (m[b] !== undefined) {
+    const names = ["torch", "wasm", "cpu", "tfjs-wasm", "tfjs-cpu"];
+    const m = Object.fromEntries(names.map((b) => [b, by(b).length ? med(by(b).map((r) => r.msPerStep)) : undefined]));
+    for (const b of names) if (m[b] !== undefined) {
       const rss = Math.max(...by(b).map((r) => r.peakRssMiB)), tok = med(by(b).map((r) => r.tokensPerS));
-      console.log(`${wl.padEnd(11)} ${b.padEnd(6)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length})`);
+      console.log(`${wl.padEnd(11)} ${b.padEnd(9)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length})`);
     }
   }' "$OUT"
 echo "# matmul GFLOP/s (square, f32)"
