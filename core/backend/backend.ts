@@ -132,6 +132,13 @@ export interface Backend {
   /** Gradients of layerNorm; dWeight/dBias summed over all rows. */
   layerNormBackward(dy: TensorRef, x: TensorRef, weight: TensorRef, mean: TensorRef, rstd: TensorRef):
     { dx: DataId; dWeight: DataId; dBias: DataId };
+  /**
+   * Softmax cross-entropy: logits [N, C], i32 labels [N] → per-row loss [N] and log-sum-exp [N].
+   * Target (1 − ε)·onehot + ε/C (label smoothing ε); a row labelled `ignoreIndex` has loss 0.
+   */
+  crossEntropy(logits: TensorRef, labels: TensorRef, ignoreIndex: number, smoothing: number): { loss: DataId; lse: DataId };
+  /** d logits [N, C] = dy[n]·(softmax − target), 0 on ignored rows, from the saved lse. */
+  crossEntropyBackward(dy: TensorRef, logits: TensorRef, labels: TensorRef, lse: TensorRef, ignoreIndex: number, smoothing: number): DataId;
 
   /**
    * Fused scaled-dot-product attention: q [B,H,Tq,Dh], k/v [B,H,Tk,Dh], optional additive `bias`

@@ -7,7 +7,7 @@ import { uniformArray, type PRNGKey } from './random.ts';
 import { fmt, ShapeError, sizeOf } from './shape.ts';
 import type { AnyTensor, Tensor } from './tensor.ts';
 import {
-  abs, add, cast, div, exp, fusedAttention, fusedAttentionMismatch, less, log, logSoftmax, matmul, max, mean, mul, neg, notEqual, oneHot, reshape, softmax, sub, sum, where,
+  abs, add, cast, div, exp, fusedAttention, fusedAttentionMismatch, less, log, matmul, max, mean, mul, notEqual, reshape, softmax, softmaxCrossEntropy, sub, sum, where,
 } from './ops/index.ts';
 
 /** log Σ exp along `axis`, stabilised by a detached max (so stabilising does not change the gradient). */
@@ -36,10 +36,8 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
   const ignore = opts.ignoreIndex ?? -100;
   checkLabels(labels, C, ignore);
   const valid = cast(notEqual(labels, ignore), logits.dtype);
-  let target = oneHot(labels, C, logits.dtype);
-  const eps = opts.labelSmoothing ?? 0;
-  if (eps > 0) target = add(mul(target, 1 - eps), mul(reshape(valid, [...lead, 1]), eps / C));
-  const perExample = mul(neg(sum(mul(target, logSoftmax(logits, -1)), -1)), valid);
+  const N = sizeOf(lead);
+  const perExample = reshape(softmaxCrossEntropy(reshape(logits, [N, C]), reshape(labels, [N]), ignore, opts.labelSmoothing ?? 0), lead);
   switch (opts.reduction ?? 'mean') {
     case 'none': return perExample;
     case 'sum': return sum(perExample);

@@ -64,6 +64,16 @@ fn nan_f32() -> f32 { return bitcast<f32>(0x7fc00000u | (pu(0u) & 0u)); }
 fn inf_f32() -> f32 { return bitcast<f32>(0x7f800000u | (pu(0u) & 0u)); }
 `;
 
+/**
+ * The binding declarations of a kernel: `[name, element type, 'read' | 'rw']` in binding order, then the
+ * params uniform after them.
+ */
+export function storageBindings(decls: readonly (readonly [string, 'f32' | 'i32' | 'u32', 'read' | 'rw'])[]): string {
+  const lines = decls.map(([name, type, access], i) =>
+    `@group(0) @binding(${i}) var<storage, ${access === 'rw' ? 'read_write' : 'read'}> ${name}: array<${type}>;`);
+  return `${lines.join('\n')}\n${paramsWgsl(decls.length)}`;
+}
+
 /** Workgroup counts for `n` groups, folded into y when x would pass the per-dimension limit. */
 export function grid(n: number): [number, number, number] {
   if (n <= MAX_GROUPS) return [n, 1, 1];
@@ -75,6 +85,20 @@ export function grid(n: number): [number, number, number] {
 /** Linear workgroup id matching `grid` (WGSL expression; needs `wid` and `nwg` builtins). */
 export const LINEAR_WG = 'wid.x + wid.y * nwg.x';
 export const WG_BUILTINS = '@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lix: u32';
+
+/**
+ * `main` of a kernel with one workgroup of `wg` threads per row of a [rows, C] problem (params 0 and 1
+ * are rows and C): `row`, `C`, `base` (= row·C) and a shared `buf` of `wg` floats are in scope of `body`.
+ */
+export const rowKernelMain = (wg: number, body: string): string => `var<workgroup> buf: array<f32, ${wg}>;
+@compute @workgroup_size(${wg})
+fn main(${WG_BUILTINS}) {
+  let row = ${LINEAR_WG};
+  if (row >= pu(0u)) { return; }
+  let C = pu(1u);
+  let base = row * C;
+  ${body}
+}`;
 
 /** Row-major strides. */
 export function contiguousStrides(shape: readonly number[]): number[] {

@@ -6,7 +6,7 @@
  *
  * Answers to core/backend/cpu/nn.ts layerNormRef / layerNormBackwardRef.
  */
-import { grid, LINEAR_WG, ParamWriter, paramsWgsl, treeReduce, WG_BUILTINS, type Program, type Tol } from './common.ts';
+import { grid, LINEAR_WG, ParamWriter, paramsWgsl, rowKernelMain, treeReduce, WG_BUILTINS, type Program, type Tol } from './common.ts';
 
 export const REFERENCE = 'core/backend/cpu/nn.ts: layerNormRef, layerNormBackwardRef';
 export const TOL: Tol = { atol: 2e-5, rtol: 1e-4 };
@@ -23,14 +23,7 @@ export function layerNormProgram(rows: number, cols: number, eps: number): Progr
 @group(0) @binding(4) var<storage, read_write> mean_out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> rstd_out: array<f32>;
 ${paramsWgsl(6)}
-var<workgroup> buf: array<f32, ${WG}>;
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  let row = ${LINEAR_WG};
-  if (row >= pu(0u)) { return; }
-  let C = pu(1u);
-  let base = row * C;
-  var s = 0.0;
+${rowKernelMain(WG, `var s = 0.0;
   for (var j = lix; j < C; j += ${WG}u) { s += x[base + j]; }
   buf[lix] = s;
   ${treeReduce('buf', WG, (a, c) => `${a} + ${c}`)}
@@ -42,8 +35,7 @@ fn main(${WG_BUILTINS}) {
   ${treeReduce('buf', WG, (a, c) => `${a} + ${c}`)}
   let rs = 1.0 / sqrt(buf[0] / f32(C) + pf(2u));
   for (var j = lix; j < C; j += ${WG}u) { y[base + j] = (x[base + j] - m) * rs * w[j] + b[j]; }
-  if (lix == 0u) { mean_out[row] = m; rstd_out[row] = rs; }
-}`;
+  if (lix == 0u) { mean_out[row] = m; rstd_out[row] = rs; }`)}`;
   return { name: 'layerNorm', key, wgsl, params: new ParamWriter().u(rows, cols).f(eps).done(), workgroups: grid(rows) };
 }
 

@@ -1,6 +1,7 @@
-/** Parity: softmax / logSoftmax, layerNorm forward (y, mean, rstd) and backward, fused AdamW vs the CPU reference. */
+/** Parity: softmax / logSoftmax, fused softmax cross-entropy (fwd + bwd), layerNorm forward (y, mean, rstd) and backward, fused AdamW vs the CPU reference. */
 import fc from 'fast-check';
-import { layerNormBackward, logSoftmax, softmax, Tensor, type Backend } from '../../core/index.ts';
+import { layerNormBackward, logSoftmax, softmax, softmaxCrossEntropy, sum, Tensor, vjp, type Backend } from '../../core/index.ts';
+import { TOL as CE_TOL } from '../../kernels/wgsl/cross-entropy.ts';
 import { TOL as ADAMW_TOL } from '../../kernels/wgsl/adamw.ts';
 import { TOL as LN_TOL } from '../../kernels/wgsl/layernorm.ts';
 import { TOL as SOFTMAX_TOL } from '../../kernels/wgsl/softmax.ts';
@@ -34,6 +35,32 @@ if (gpu) {
     const [c, w] = pair(g, x, [3, 4]);
     await expectParity(softmax(w), softmax(c), SOFTMAX_TOL, 'softmax masked');
     await expectParity(logSoftmax(w), logSoftmax(c), SOFTMAX_TOL, 'logSoftmax masked');
+  });
+
+  test('softmaxCrossEntropy: per-row loss and d logits, with ignored rows and label smoothing', async () => {
+    const ceArb = fc.tuple(fc.integer({ min: 1, max: 12 }), fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constantFrom(127, 128, 129, 1000)), fc.constantFrom(0, 0.1), fc.nat(1 << 20));
+    await fc.assert(fc.asyncProperty(ceArb, async ([N, C, eps, seed]) => {
+      const labels = Int32Array.from(values(seed + 1, N, 0, 1), (u, n) => (n % 4 === 3 ? -100 : Math.min(C - 1, Math.floor(u * C))));
+      const [cx, wx] = pair(g, values(seed, N * C, -8, 8), [N, C]);
+      const [cl, wl] = pair(g, labels, [N]);
+      const [cdy, wdy] = pair(g, values(seed + 2, N, -1, 1), [N]);
+      const tag = `N=${N} C=${C} ε=${eps}`;
+      const [gotLoss, gotPull] = vjp((x: Tensor) => softmaxCrossEntropy(x, wl, -100, eps), wx);
+      const [refLoss, refPull] = vjp((x: Tensor) => softmaxCrossEntropy(x, cl, -100, eps), cx);
+      await expectParity(gotLoss, refLoss, CE_TOL, `crossEntropy loss ${tag}`);
+      await expectParity(gotPull(wdy), refPull(cdy), CE_TOL, `crossEntropy d logits ${tag}`);
+    }), RUNS(12));
+  });
+
+  test('softmaxCrossEntropy: large logits stay finite; an out-of-range label gives NaN on the GPU (the CPU throws)', async () => {
+    const [cx, wx] = pair(g, new Float32Array([80, 90, -80, 1e4, -1e4, 0]), [2, 3]);
+    const [cl, wl] = pair(g, new Int32Array([1, 0]), [2]);
+    await expectParity(softmaxCrossEntropy(wx, wl), softmaxCrossEntropy(cx, cl), CE_TOL, 'crossEntropy large logits');
+    const bad = await softmaxCrossEntropy(wx, pair(g, new Int32Array([3, 0]), [2])[1]).data();
+    if (!Number.isNaN(bad[0]) || Number.isNaN(bad[1])) throw new Error(`out-of-range label: want [NaN, finite], got [${bad[0]}, ${bad[1]}]`);
+    let threw = false;
+    try { sum(softmaxCrossEntropy(cx, pair(g, new Int32Array([3, 0]), [2])[0])); } catch (e) { threw = e instanceof RangeError; }
+    if (!threw) throw new Error('CPU reference should throw a RangeError for label 3 of C = 3');
   });
 
   test('layerNorm forward: y, mean, rstd', async () => {

@@ -16,7 +16,7 @@ import { binaryFn, binaryRef, compareFn, unaryFn, unaryRef, whereRef } from './e
 import { attentionBackwardRef, attentionRef, type AttnBias, type AttnDims } from './attention.ts';
 import { matmulRef } from './matmul.ts';
 import { concatRef, gatherRef, oneHotRef, padRef, scatterAddRef, stridedRef } from './movement.ts';
-import { adamwRef, layerNormBackwardRef, layerNormRef, softmaxRef } from './nn.ts';
+import { adamwRef, crossEntropyBackwardRef, crossEntropyRef, layerNormBackwardRef, layerNormRef, softmaxRef } from './nn.ts';
 import { argmaxRef, reduceRef } from './reduce.ts';
 
 export class CpuBackend implements Backend {
@@ -106,6 +106,13 @@ export class CpuBackend implements Backend {
   layerNormBackward(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef) {
     const r = layerNormBackwardRef(this.get(dy), this.get(x), this.get(w), this.get(mean), this.get(rstd), x.shape.at(-1) ?? 1, x.dtype);
     return { dx: this.add(r.dx), dWeight: this.add(r.dWeight), dBias: this.add(r.dBias) };
+  }
+  crossEntropy(logits: TensorRef, labels: TensorRef, ignoreIndex: number, smoothing: number) {
+    const r = crossEntropyRef(this.get(logits), this.get(labels), logits.shape.at(-1) ?? 1, ignoreIndex, smoothing, logits.dtype);
+    return { loss: this.add(r.loss), lse: this.add(r.lse) };
+  }
+  crossEntropyBackward(dy: TensorRef, logits: TensorRef, labels: TensorRef, lse: TensorRef, ignoreIndex: number, smoothing: number): DataId {
+    return this.add(crossEntropyBackwardRef(this.get(dy), this.get(logits), this.get(labels), this.get(lse), logits.shape.at(-1) ?? 1, ignoreIndex, smoothing, logits.dtype));
   }
 
   private attnDims(q: TensorRef, k: TensorRef): AttnDims {

@@ -1,4 +1,4 @@
-/** CPU reference fused kernels along the last axis: softmax, log-softmax, layer norm fwd/bwd, AdamW. */
+/** CPU reference fused kernels along the last axis: softmax, log-softmax, layer norm fwd/bwd, cross-entropy, AdamW. */
 import type { AdamWHyper } from '../backend.ts';
 import { allocArray, type AnyTypedArray, type DType } from '../../tensor/dtype.ts';
 
@@ -59,6 +59,41 @@ export function layerNormBackwardRef(dy: AnyTypedArray, x: AnyTypedArray, w: Any
   const dWeight = allocArray(dtype, C), dBias = allocArray(dtype, C);
   dWeight.set(dw); dBias.set(db);
   return { dx, dWeight, dBias };
+}
+
+/**
+ * Softmax cross-entropy per row, logits [N, C] and labels [N]: loss = lse − (1 − ε)·x[label] − (ε/C)·Σ x
+ * (= −Σ_c target_c·log softmax_c), 0 for `ignore`; lse = m + log Σ exp(x − m). Sums in f64.
+ */
+export function crossEntropyRef(x: AnyTypedArray, labels: AnyTypedArray, C: number, ignore: number, eps: number, dtype: DType) {
+  const N = labels.length;
+  const loss = allocArray(dtype, N), lse = allocArray(dtype, N);
+  for (let n = 0; n < N; n++) {
+    const o = n * C, y = labels[n]!;
+    let m = -Infinity, sx = 0;
+    for (let j = 0; j < C; j++) { m = Math.max(m, x[o + j]!); sx += x[o + j]!; }
+    if (m === -Infinity) m = 0;
+    let s = 0;
+    for (let j = 0; j < C; j++) s += Math.exp(x[o + j]! - m);
+    const l = Math.log(s) + m;
+    lse[n] = l;
+    if (y === ignore) { loss[n] = 0; continue; }
+    if (y < 0 || y >= C) throw new RangeError(`crossEntropy: label ${y} of row ${n} is outside [0, ${C}) and is not ignore_index ${ignore}`);
+    loss[n] = l - (1 - eps) * x[o + y]! - (eps / C) * sx;
+  }
+  return { loss, lse };
+}
+
+/** d logits = dy[n]·(exp(x − lse) − target), 0 on ignored rows. */
+export function crossEntropyBackwardRef(dy: AnyTypedArray, x: AnyTypedArray, labels: AnyTypedArray, lse: AnyTypedArray, C: number, ignore: number, eps: number, dtype: DType): AnyTypedArray {
+  const dx = allocArray(dtype, x.length);
+  for (let n = 0; n < labels.length; n++) {
+    const y = labels[n]!;
+    if (y === ignore) continue;
+    const o = n * C, g = dy[n]!, l = lse[n]!;
+    for (let j = 0; j < C; j++) dx[o + j] = g * (Math.exp(x[o + j]! - l) - ((j === y ? 1 - eps : 0) + eps / C));
+  }
+  return dx;
 }
 
 /** AdamW with decoupled weight decay (Loshchilov & Hutter; torch.optim.AdamW), in place. */

@@ -28,6 +28,7 @@ import { matmulNaiveProgram, matmulTiledProgram, tileFor, type Operands, type Ti
 import { concatPartProgram, padProgram, stridedProgram } from '../../../kernels/wgsl/movement.ts';
 import { argmaxProgram, reduceProgram } from '../../../kernels/wgsl/reduce.ts';
 import { softmaxProgram } from '../../../kernels/wgsl/softmax.ts';
+import { crossEntropyBackwardProgram, crossEntropyProgram } from '../../../kernels/wgsl/cross-entropy.ts';
 import { acquireDevice, type DeviceOptions } from './device.ts';
 import { GpuRuntime } from './runtime.ts';
 
@@ -239,6 +240,17 @@ export class WebGpuBackend implements Backend, Disposable {
     const dx = this.exec1(layerNormDxProgram(R, C), [dy, x, w, mean, rstd], R * C);
     const [dWeight, dBias] = this.exec(layerNormDwProgram(R, C), [dy, x, mean, rstd], [C, C]) as [DataId, DataId];
     return { dx, dWeight, dBias };
+  }
+  crossEntropy(logits: TensorRef, labels: TensorRef, ignoreIndex: number, smoothing: number) {
+    this.float('crossEntropy', logits);
+    const [R, C] = this.rowsCols(logits);
+    const [loss, lse] = this.exec(crossEntropyProgram(R, C, ignoreIndex, smoothing), [logits, labels], [R, R]) as [DataId, DataId];
+    return { loss, lse };
+  }
+  crossEntropyBackward(dy: TensorRef, logits: TensorRef, labels: TensorRef, lse: TensorRef, ignoreIndex: number, smoothing: number): DataId {
+    this.float('crossEntropyBackward', dy, logits, lse);
+    const [R, C] = this.rowsCols(logits);
+    return this.exec1(crossEntropyBackwardProgram(R, C, ignoreIndex, smoothing), [dy, logits, labels, lse], R * C);
   }
 
   private attnShape(op: string, q: TensorRef, k: TensorRef, bias: TensorRef | undefined): AttnShape {

@@ -1,4 +1,4 @@
-/** Fused primitives along an axis: softmax, log-softmax, layer norm (forward and backward kernels). */
+/** Fused primitives along an axis: softmax, log-softmax, layer norm, softmax cross-entropy (forward and backward kernels). */
 import type { Primitive } from '../../autograd/tape.ts';
 import { fmt, normalizeAxis, ShapeError } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
@@ -75,4 +75,32 @@ export function layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: T
     dWeight: bind(lnBackwardPrim, ins, null, { id: r.dWeight, shape: C, dtype: x.dtype }),
     dBias: bind(lnBackwardPrim, ins, null, { id: r.dBias, shape: C, dtype: x.dtype }),
   };
+}
+
+interface CeAttrs { readonly ignoreIndex: number; readonly smoothing: number }
+const ceBackwardPrim = noGrad('crossEntropyBackward');
+// loss = −Σ target·log softmax(x): d x = dy·(softmax(x) − target), from the saved log-sum-exp
+const crossEntropyPrim: Primitive<CeAttrs> = {
+  name: 'crossEntropy',
+  vjp: (dy, [logits, labels], _y, a, [lse]) => [() => {
+    const bk = backendOf('crossEntropyBackward', [dy, logits!, labels!, lse!]);
+    const id = bk.crossEntropyBackward(dy, logits!, labels!, lse!, a.ignoreIndex, a.smoothing);
+    return bind(ceBackwardPrim, [dy, logits!, labels!, lse!], null, { id, shape: logits!.shape, dtype: logits!.dtype });
+  }, undefined],
+};
+
+/**
+ * Per-row softmax cross-entropy, logits [N, C] and i32 labels [N] → [N], in one kernel (no one-hot or
+ * log-softmax tensor): target (1 − smoothing)·onehot + smoothing/C; rows labelled `ignoreIndex` give 0.
+ */
+export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex = -100, smoothing = 0): Tensor {
+  const bk = backendOf('crossEntropy', [logits, labels]);
+  requireFloat('crossEntropy', logits);
+  const [N, C] = logits.shape;
+  if (logits.rank !== 2 || labels.rank !== 1 || labels.dtype !== 'i32' || labels.shape[0] !== N || C === 0) {
+    throw new ShapeError(`crossEntropy: needs logits [N, C ≥ 1] and i32 labels [N], got ${fmt(logits.shape)} and ${labels.dtype} ${fmt(labels.shape)}`);
+  }
+  const r = bk.crossEntropy(logits, labels, ignoreIndex, smoothing);
+  const saved = [new Tensor(bk, r.lse, [N!], logits.dtype)];
+  return bind(crossEntropyPrim, [logits, labels], { ignoreIndex, smoothing }, { id: r.loss, shape: [N!], dtype: logits.dtype }, saved);
 }
