@@ -47,7 +47,8 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
 
 /**
  * torch raises on a label outside [0, C) that is not ignore_index. Labels are host data, so backends
- * that read synchronously (CPU) check them here; on WebGPU the data loaders validate labels instead.
+ * that read synchronously (CPU) check them here; on WebGPU the data loaders validate labels, and the
+ * kernel turns such a row's loss into NaN (a GPU kernel cannot throw; the loop's NaN guard stops on it).
  */
 function checkLabels(labels: Tensor, C: number, ignore: number): void {
   if (labels.backend.name === 'webgpu') return;
