@@ -56,9 +56,9 @@ function checkOn(bk: WasmBackend, aShape: number[], bShape: number[], tA: boolea
 }
 
 test('cache blocking: long K splits panels into runs and M into row blocks, across batch and chunk edges', () => {
-  // K = 2100: runs of ≤ 3 panels (256 KiB of packed B) and 28-row blocks of A, so a 70×37 product has
-  // two runs per batch on one thread (the second ending in a partial panel) and three row blocks (the
-  // last partial); on two threads the chunks cut the runs shorter
+  // K = 2100: runs of 2 (3×12 tile) or 3 (4×8) panels, 256 KiB of packed B, and 30- or 28-row blocks
+  // of A, so a 70×37 product has two runs per batch on one thread (the second ending in a partial
+  // panel) and three row blocks (the last partial); on two threads the chunks cut the runs shorter
   const one = createWasmBackend({ threads: 1 });
   for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
     check([2, ...(tA ? [2100, 70] : [70, 2100])], [2, ...(tB ? [37, 2100] : [2100, 37])], tA, tB, 11);
@@ -68,7 +68,7 @@ test('cache blocking: long K splits panels into runs and M into row blocks, acro
 });
 
 test('1 thread, mul+add (no FMA) and other register tiles agree too', () => {
-  for (const gemm of [{ mr: 6, nr: 8, fma: false }, { mr: 4, nr: 12, fma: true }, { mr: 1, nr: 4, fma: true }]) {
+  for (const gemm of [{ mr: 4, nr: 8, fma: true }, { mr: 6, nr: 8, fma: false }, { mr: 4, nr: 12, fma: true }, { mr: 1, nr: 4, fma: true }]) {
     const bk = createWasmBackend({ threads: 1, gemm });
     checkOn(bk, [37, 29], [29, 23], false, false, 7, `tile ${JSON.stringify(gemm)}`);
     bk.dispose();
