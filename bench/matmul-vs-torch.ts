@@ -30,5 +30,8 @@ for (const n of sizes) {
   a.dispose();
 }
 g.destroy();
-const py = spawnSync('/usr/bin/python3', ['bench/torch_prompt_step.py', '--matmul', sizes.join(','), '--threads', String(threads)], { encoding: 'utf8' });
+// The same OpenBLAS settings as bench/run-cpu.sh: this virtual CPU is detected as Prescott (SSE3 kernel)
+// unless told SkylakeX, and GOMP's active spin collapses on a shared box.
+const env = { ...process.env, OPENBLAS_CORETYPE: process.env['OPENBLAS_CORETYPE'] ?? 'SkylakeX', OMP_WAIT_POLICY: process.env['OMP_WAIT_POLICY'] ?? 'PASSIVE' };
+const py = spawnSync('/usr/bin/python3', ['bench/torch_prompt_step.py', '--matmul', sizes.join(','), '--threads', String(threads)], { encoding: 'utf8', env });
 process.stdout.write(py.status === 0 ? py.stdout : `torch: unavailable (${(py.stderr || py.error?.message || '').trim().split('\n').pop()})\n`);
