@@ -8,14 +8,9 @@
  */
 import { arg, backendByName, median } from './backends.ts';
 import { formatProfile, profileBackend } from './profile.ts';
-import { buildPromptStep, WORKLOADS } from './workload.ts';
+import { buildPromptStep, stepBenchArgs } from './workload.ts';
 
-const backendName = arg('backend', 'wasm');
-const wlName = arg('workload', 'bert-small');
-const w = WORKLOADS[wlName];
-if (!w) throw new Error(`unknown workload ${wlName}: ${Object.keys(WORKLOADS).join(', ')}`);
-const steps = Number(arg('steps', wlName === 'bert-base' ? '3' : '10'));
-const warmup = Number(arg('warmup', wlName === 'bert-base' ? '1' : '2'));
+const { backendName, wlName, w, steps, warmup } = stepBenchArgs('wasm');
 const threadsArg = arg('threads', '');
 const weights = arg('weights', 'f32');
 if (weights !== 'f32' && weights !== 'f16') throw new Error(`--weights: f32 | f16, got ${weights}`);

@@ -24,7 +24,7 @@ import { dirname, join } from 'node:path';
 import { normalArray, prngKey, randIntArray, splitKey } from '../core/tensor/random.ts';
 import { bertConfigFor, randomWeightSource } from '../models/bert/random-weights.ts';
 import { arg, median } from './backends.ts';
-import { WORKLOADS, type Workload } from './workload.ts';
+import { stepBenchArgs, type Workload } from './workload.ts';
 
 const F32_MIN = -3.4028234663852886e38;
 const LN_EPS = 1e-12;
@@ -168,12 +168,7 @@ function promptStep(w: Workload, naiveLinear: boolean) {
   };
 }
 
-const backendName = arg('backend', 'wasm');
-const wlName = arg('workload', 'bert-small');
-const w = WORKLOADS[wlName];
-if (!w) throw new Error(`unknown workload ${wlName}: ${Object.keys(WORKLOADS).join(', ')}`);
-const steps = Number(arg('steps', wlName === 'bert-base' ? '3' : '10'));
-const warmup = Number(arg('warmup', wlName === 'bert-base' ? '1' : '2'));
+const { backendName, wlName, w, steps, warmup } = stepBenchArgs('wasm');
 tf.enableProdMode(); // no debug checks, no "install tfjs-node" banner
 await registerGradients();
 const threadsRequested = Number(arg('threads', '2'));

@@ -7,6 +7,7 @@ import {
   crossEntropy, keep, prngKey, scope, splitKey, tensor, treeLeaves, valueAndGrad, type Backend, type FloatDType, type Tensor,
 } from '../core/index.ts';
 import { BertModel } from '../models/bert/model.ts';
+import { arg } from './backends.ts';
 import type { WeightStorage } from '../models/bert/modules.ts';
 import { bertConfigFor, randomWeightSource } from '../models/bert/random-weights.ts';
 import { tokenBatch, type TokenBatch } from '../prompting/common.ts';
@@ -28,6 +29,15 @@ export const WORKLOADS: Record<string, Workload> = {
 };
 
 interface Params { readonly [k: string]: SoftPromptParams | ClassifierParams; readonly prompt: SoftPromptParams; readonly head: ClassifierParams }
+
+/** The command-line choices every step benchmark shares: --backend, --workload, --steps, --warmup. */
+export function stepBenchArgs(defaultBackend: string): { backendName: string; wlName: string; w: Workload; steps: number; warmup: number } {
+  const backendName = arg('backend', defaultBackend), wlName = arg('workload', 'bert-small');
+  const w = WORKLOADS[wlName];
+  if (!w) throw new Error(`unknown workload ${wlName}: ${Object.keys(WORKLOADS).join(', ')}`);
+  const base = wlName === 'bert-base';
+  return { backendName, wlName, w, steps: Number(arg('steps', base ? '3' : '10')), warmup: Number(arg('warmup', base ? '1' : '2')) };
+}
 
 export interface PromptStep {
   /** One optimisation step; returns the loss. */
