@@ -3,9 +3,11 @@
  * element loops over all indices in order (work numRows·row·nIdx — cheap for prompt tables and
  * label sets, the sizes that get gradients in prompt tuning; no float atomics, no run-to-run jitter).
  *
- * Answers to core/backend/cpu/movement.ts gatherRef / scatterAddRef / oneHotRef. Known gap: the CPU
- * throws on an out-of-range index; a kernel cannot, so gather yields a zero row and scatterAdd
- * drops the update (the CPU's ignore-index semantics for oneHot are matched exactly).
+ * Answers to core/backend/cpu/movement.ts gatherRef / scatterAddRef / oneHotRef. The CPU throws on an
+ * out-of-range index; a kernel cannot, so a float gather yields a NaN row (a bad token id then shows up
+ * as a NaN loss, which the training loop's NaN guard stops on, instead of a silent zero embedding); an
+ * i32 gather yields 0 and scatterAdd drops the update (known gaps). oneHot's ignore-index semantics match
+ * the CPU exactly.
  */
 import type { DType } from '../../core/tensor/dtype.ts';
 import { grid, LINEAR_WG, ParamWriter, paramsWgsl, WG_BUILTINS, wgslType, type Program, type Tol } from './common.ts';
@@ -35,7 +37,7 @@ export function gatherProgram(dtype: DType, rows: number, row: number, nIdx: num
 @group(0) @binding(2) var<storage, read_write> out: array<${t}>;
 ${paramsWgsl(3)}`, `let row = pu(1u);
   let r = idx[i / row];
-  if (r < 0 || u32(r) >= pu(2u)) { out[i] = ${t}(0); return; }
+  if (r < 0 || u32(r) >= pu(2u)) { out[i] = ${t === 'f32' ? 'nan_f32()' : 'i32(0)'}; return; }
   out[i] = table[u32(r) * row + i % row];`);
   return { name: 'gather', key, wgsl, params: new ParamWriter().u(n, row, rows).done(), workgroups: grid(Math.ceil(n / WG)) };
 }

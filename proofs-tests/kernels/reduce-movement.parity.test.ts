@@ -94,6 +94,19 @@ if (gpu) {
         await expectParity(oneHot(wo, rows, 'i32'), oneHot(co, rows, 'i32'), EXACT, 'oneHot i32');
       }), RUNS(10));
   });
+
+  test('gather: an out-of-range index gives a NaN row on the GPU (the CPU throws), the other rows exact', async () => {
+    const [ct, wt] = pair(g, values(7, 3 * 4), [3, 4]);
+    const got = await gather(wt, pair(g, new Int32Array([2, 3, -1, 0]), [4])[1]).data();
+    const want = gather(ct, pair(g, new Int32Array([2, 0]), [2])[0]).dataSync();
+    for (let j = 0; j < 4; j++) {
+      if (got[j] !== Math.fround(want[j]!) || got[12 + j] !== Math.fround(want[4 + j]!)) throw new Error(`in-range rows differ at column ${j}`);
+      if (!Number.isNaN(got[4 + j]) || !Number.isNaN(got[8 + j])) throw new Error(`out-of-range rows: want NaN, got ${got[4 + j]}, ${got[8 + j]}`);
+    }
+    let threw = false;
+    try { gather(ct, pair(g, new Int32Array([3]), [1])[0]); } catch { threw = true; }
+    if (!threw) throw new Error('the CPU reference should throw on index 3 of 3 rows');
+  });
 }
 
 test.run();
