@@ -15,7 +15,8 @@ export type VjpThunk = () => Tensor;
 /** A differentiable primitive: its VJP returns one thunk per input (undefined: no gradient). */
 export interface Primitive<A> {
   readonly name: string;
-  readonly vjp: (dy: Tensor, ins: readonly Tensor[], out: Tensor, attrs: A, saved: readonly Tensor[]) => readonly (VjpThunk | undefined)[];
+  /** `needs[i]`: whether input i wants a gradient (rules may skip work for the others, e.g. frozen weights). */
+  readonly vjp: (dy: Tensor, ins: readonly Tensor[], out: Tensor, attrs: A, saved: readonly Tensor[], needs: readonly boolean[]) => readonly (VjpThunk | undefined)[];
 }
 
 /** What a kernel produced: a new storage (one reference owned by the caller), its shape and dtype. */
@@ -86,7 +87,7 @@ export class Tape implements TapeLike {
       const dy = grads.get(n.outKey);
       if (!dy) continue; // not on a path to the root: pruned
       grads.delete(n.outKey);
-      const thunks = n.prim.vjp(dy, n.ins, n.out, n.attrs, n.saved);
+      const thunks = n.prim.vjp(dy, n.ins, n.out, n.attrs, n.saved, n.inKeys.map((k) => k !== undefined));
       n.inKeys.forEach((k, j) => {
         const thunk = thunks[j];
         if (k === undefined || !thunk) return;

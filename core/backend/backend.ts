@@ -132,6 +132,8 @@ export interface Backend {
   /** Gradients of layerNorm; dWeight/dBias summed over all rows. */
   layerNormBackward(dy: TensorRef, x: TensorRef, weight: TensorRef, mean: TensorRef, rstd: TensorRef):
     { dx: DataId; dWeight: DataId; dBias: DataId };
+  /** dx alone: a frozen weight and bias get no backward work. */
+  layerNormBackwardDx(dy: TensorRef, x: TensorRef, weight: TensorRef, mean: TensorRef, rstd: TensorRef): DataId;
   /**
    * Softmax cross-entropy: logits [N, C], i32 labels [N] → per-row loss [N] and log-sum-exp [N].
    * Target (1 − ε)·onehot + ε/C (label smoothing ε); a row labelled `ignoreIndex` has loss 0.

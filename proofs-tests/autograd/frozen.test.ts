@@ -26,6 +26,9 @@ class CountingBackend extends CpuBackend {
   override layerNormBackward(dy: TensorRef, x: TensorRef, w: TensorRef, m: TensorRef, r: TensorRef) {
     this.log('layerNormBackward'); return super.layerNormBackward(dy, x, w, m, r);
   }
+  override layerNormBackwardDx(dy: TensorRef, x: TensorRef, w: TensorRef, m: TensorRef, r: TensorRef) {
+    this.log('layerNormBackwardDx'); return super.layerNormBackwardDx(dy, x, w, m, r);
+  }
   override gather(t: TensorRef, i: TensorRef) { this.log('gather'); return super.gather(t, i); }
   override scatterAdd(i: TensorRef, u: TensorRef, n: number) { this.log('scatterAdd'); return super.scatterAdd(i, u, n); }
   /** Calls made by `fn`. */
@@ -94,8 +97,20 @@ test('a frozen encoder block (embedding gather, matmul, layerNorm with frozen γ
     assert.ok(!calls.includes('scatterAdd'), 'no gradient for the frozen embedding table');
     assert.is(calls.filter((c) => c === 'gather').length, 1);
     assert.equal(calls.filter((c) => c.startsWith('matmul')), ['matmul 2,4·4,4', 'matmul 2,4·4,4ᵀ'], 'dPrompt only, no dW');
-    assert.is(calls.filter((c) => c === 'layerNormBackward').length, 1);
+    assert.equal(calls.filter((c) => c.startsWith('layerNormBackward')), ['layerNormBackwardDx'], 'dx only: no column sums for frozen γ/β');
     assert.not.ok(names.includes('gather'), `recorded: ${names.join(', ')}`);
+  });
+});
+
+test('layerNorm with trained γ/β runs the full backward once, and dx matches the dx-only kernel', () => {
+  scope(bk, () => {
+    const x = f64([3, 5], 0.9), gamma = f64([5], 0.3), beta = f64([5], 0.6), dyW = f64([3, 5], 1.9);
+    const loss = (p: { x: Tensor; gamma: Tensor; beta: Tensor }) => sum(mul(layerNorm(p.x, p.gamma, p.beta), dyW));
+    let gAll: { x: Tensor } | undefined, gX: { x: Tensor } | undefined;
+    const all = bk.during(() => { [, gAll] = valueAndGrad(loss)({ x, gamma, beta }); });
+    assert.equal(all.filter((c) => c.startsWith('layerNormBackward')), ['layerNormBackward']);
+    bk.during(() => { [, gX] = valueAndGrad((p: { x: Tensor }) => loss({ x: p.x, gamma, beta }))({ x }); });
+    expectClose(gX!.x, gAll!.x, { atol: 0, rtol: 0 }, 'dx identical');
   });
 });
 

@@ -1,6 +1,6 @@
 /** Parity: softmax / logSoftmax, fused softmax cross-entropy (fwd + bwd), layerNorm forward (y, mean, rstd) and backward, fused AdamW vs the CPU reference. */
 import fc from 'fast-check';
-import { layerNormBackward, logSoftmax, softmax, softmaxCrossEntropy, sum, Tensor, vjp, type Backend } from '../../core/index.ts';
+import { layerNormBackward, layerNormBackwardDx, logSoftmax, softmax, softmaxCrossEntropy, sum, Tensor, vjp, type Backend } from '../../core/index.ts';
 import { TOL as CE_TOL } from '../../kernels/wgsl/cross-entropy.ts';
 import { TOL as ADAMW_TOL } from '../../kernels/wgsl/adamw.ts';
 import { TOL as LN_TOL } from '../../kernels/wgsl/layernorm.ts';
@@ -91,6 +91,7 @@ if (gpu) {
       await expectParity(got.dx, ref.dx, C === 1 ? { atol: 1e-3, rtol: 1e-3 } : LN_TOL, `dx ${JSON.stringify(shape)}`);
       await expectParity(got.dWeight, ref.dWeight, sumTol, `dWeight ${JSON.stringify(shape)}`);
       await expectParity(got.dBias, ref.dBias, sumTol, `dBias ${JSON.stringify(shape)}`);
+      await expectParity(layerNormBackwardDx(wdy, wx, ww, gm!, gr!), layerNormBackwardDx(cdy, cx, cw, cm!, cr!), C === 1 ? { atol: 1e-3, rtol: 1e-3 } : LN_TOL, `dx only ${JSON.stringify(shape)}`);
     }), RUNS(10));
   });
 

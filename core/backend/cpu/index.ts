@@ -107,6 +107,9 @@ export class CpuBackend implements Backend {
     const r = layerNormBackwardRef(this.get(dy), this.get(x), this.get(w), this.get(mean), this.get(rstd), x.shape.at(-1) ?? 1, x.dtype);
     return { dx: this.add(r.dx), dWeight: this.add(r.dWeight), dBias: this.add(r.dBias) };
   }
+  layerNormBackwardDx(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef): DataId {
+    return this.add(layerNormBackwardRef(this.get(dy), this.get(x), this.get(w), this.get(mean), this.get(rstd), x.shape.at(-1) ?? 1, x.dtype, false).dx);
+  }
   crossEntropy(logits: TensorRef, labels: TensorRef, ignoreIndex: number, smoothing: number) {
     const r = crossEntropyRef(this.get(logits), this.get(labels), logits.shape.at(-1) ?? 1, ignoreIndex, smoothing, logits.dtype);
     return { loss: this.add(r.loss), lse: this.add(r.lse) };

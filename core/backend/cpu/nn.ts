@@ -37,8 +37,11 @@ export function layerNormRef(x: AnyTypedArray, w: AnyTypedArray, b: AnyTypedArra
   return { y, mean, rstd };
 }
 
-/** llm.c layernorm_backward: dx = rstd·(dŷ − mean(dŷ) − x̂·mean(dŷ·x̂)) with dŷ = dy·w. */
-export function layerNormBackwardRef(dy: AnyTypedArray, x: AnyTypedArray, w: AnyTypedArray, mean: AnyTypedArray, rstd: AnyTypedArray, C: number, dtype: DType) {
+/**
+ * llm.c layernorm_backward: dx = rstd·(dŷ − mean(dŷ) − x̂·mean(dŷ·x̂)) with dŷ = dy·w; dWeight/dBias
+ * (column sums) only when `params`.
+ */
+export function layerNormBackwardRef(dy: AnyTypedArray, x: AnyTypedArray, w: AnyTypedArray, mean: AnyTypedArray, rstd: AnyTypedArray, C: number, dtype: DType, params = true) {
   const R = C === 0 ? 0 : x.length / C;
   const dx = allocArray(dtype, x.length);
   const dw = new Float64Array(C), db = new Float64Array(C);
@@ -48,7 +51,7 @@ export function layerNormBackwardRef(dy: AnyTypedArray, x: AnyTypedArray, w: Any
     for (let j = 0; j < C; j++) {
       const xh = (x[o + j]! - m) * rs, dyh = dy[o + j]! * w[j]!;
       sumD += dyh; sumDX += dyh * xh;
-      dw[j]! += dy[o + j]! * xh; db[j]! += dy[o + j]!;
+      if (params) { dw[j]! += dy[o + j]! * xh; db[j]! += dy[o + j]!; }
     }
     sumD /= C; sumDX /= C;
     for (let j = 0; j < C; j++) {

@@ -235,11 +235,15 @@ export class WebGpuBackend implements Backend, Disposable {
     return { y, mean, rstd };
   }
   layerNormBackward(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef) {
-    this.float('layerNormBackward', dy, x, w, mean, rstd);
+    const dx = this.layerNormBackwardDx(dy, x, w, mean, rstd);
     const [R, C] = this.rowsCols(x);
-    const dx = this.exec1(layerNormDxProgram(R, C), [dy, x, w, mean, rstd], R * C);
     const [dWeight, dBias] = this.exec(layerNormDwProgram(R, C), [dy, x, mean, rstd], [C, C]) as [DataId, DataId];
     return { dx, dWeight, dBias };
+  }
+  layerNormBackwardDx(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef): DataId {
+    this.float('layerNormBackwardDx', dy, x, w, mean, rstd);
+    const [R, C] = this.rowsCols(x);
+    return this.exec1(layerNormDxProgram(R, C), [dy, x, w, mean, rstd], R * C);
   }
   crossEntropy(logits: TensorRef, labels: TensorRef, ignoreIndex: number, smoothing: number) {
     this.float('crossEntropy', logits);

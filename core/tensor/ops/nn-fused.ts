@@ -42,7 +42,9 @@ const lnBackwardPrim = noGrad('layerNormBackward');
 /** One call of the fused backward kernel serves all three thunks. */
 const layerNormPrim: Primitive<LnAttrs> = {
   name: 'layerNorm',
-  vjp: (dy, [x, w], _y, _a, [mean, rstd]) => {
+  vjp: (dy, [x, w], _y, _a, [mean, rstd], needs) => {
+    // frozen γ/β (prompt tuning): only dx, no column sums
+    if (!needs[1] && !needs[2]) return [() => layerNormBackwardDx(dy, x!, w!, mean!, rstd!), undefined, undefined];
     let cached: { dx: Tensor; dWeight: Tensor; dBias: Tensor } | undefined;
     const grads = () => (cached ??= layerNormBackward(dy, x!, w!, mean!, rstd!));
     return [() => grads().dx, () => grads().dWeight, () => grads().dBias];
@@ -62,6 +64,12 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12):
   const rows = x.shape.slice(0, -1);
   const saved = [new Tensor(bk, r.mean, rows, x.dtype), new Tensor(bk, r.rstd, rows, x.dtype)];
   return bind(layerNormPrim, [x, weight, bias], { eps }, { id: r.y, shape: x.shape, dtype: x.dtype }, saved);
+}
+
+/** dx of layerNorm only, for a frozen weight and bias (not itself differentiable). */
+export function layerNormBackwardDx(dy: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor): Tensor {
+  const bk = backendOf('layerNormBackwardDx', [dy, x, weight, mean, rstd]);
+  return bind(lnBackwardPrim, [dy, x, weight, mean, rstd], null, { id: bk.layerNormBackwardDx(dy, x, weight, mean, rstd), shape: x.shape, dtype: x.dtype });
 }
 
 /** The fused layer-norm backward kernel (not itself differentiable). */
