@@ -6,6 +6,7 @@
  */
 import type { TensorRef } from '../backend.ts';
 import type { Shape } from '../../tensor/shape.ts';
+import { f32Bits } from './encoder.ts';
 
 /** What the backend lends these functions: heap pointers, scratch, the GEMM and the row kernels. */
 export interface AttnHost {
@@ -19,7 +20,6 @@ export interface AttnHost {
 
 export interface AttnDims { readonly B: number; readonly H: number; readonly Tq: number; readonly Tk: number; readonly Dh: number }
 
-const f32Bits = (x: number): number => new Int32Array(new Float32Array([x]).buffer)[0]!;
 const contiguous = (P: number, size: number): Int32Array => Int32Array.from({ length: P }, (_, p) => p * size);
 
 /** Element strides of a bias right-aligned against [B, H, Tq, Tk] (0 on broadcast axes). */

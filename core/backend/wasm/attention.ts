@@ -7,8 +7,6 @@
 import { vconst, vexp } from './elementwise.ts';
 import { F32, Fn, I32, O, S, V128 } from './encoder.ts';
 
-const F32_REINTERPRET_I32 = 0xbe;
-
 /** softmax_rows(sPtr, biasPtr, offPtr, biasInner, mPtr, sumPtr, n, scaleBits, rowStart, rowEnd) */
 export function softmaxRowsFn(): Fn {
   const f = new Fn('softmax_rows', new Array(10).fill(I32));
@@ -18,7 +16,7 @@ export function softmaxRowsFn(): Fn {
   const vscale = f.local(V128), vm = f.local(V128), vs = f.local(V128), x = f.local(V128), e = f.local(V128);
   const t = { n: f.local(V128), r: f.local(V128), p: f.local(V128), k: f.local(V128) };
   const hsum = (v: number, op: number) => { f.get(v).simd(S.f32x4Extract, 0); for (let l = 1; l < 4; l++) f.get(v).simd(S.f32x4Extract, l).op(op); };
-  f.get(scaleBits).op(F32_REINTERPRET_I32).set(scale);
+  f.get(scaleBits).op(O.f32ReinterpretI32).set(scale);
   f.get(scale).simd(S.f32x4Splat).set(vscale);
   f.get(n).i32(-4).op(O.i32And).set(nv);
   f.get(biasInner).i32(2).op(O.i32Shl).set(sb);
@@ -79,7 +77,7 @@ export function attnDsFn(): Fn {
   const [pPtr, dpPtr, dPtr, n, scaleBits, rowStart, rowEnd] = [0, 1, 2, 3, 4, 5, 6] as const;
   const r = f.local(I32), j = f.local(I32), nv = f.local(I32), pp = f.local(I32), pd = f.local(I32);
   const d = f.local(F32), scale = f.local(F32), vd = f.local(V128), vsc = f.local(V128);
-  f.get(scaleBits).op(F32_REINTERPRET_I32).set(scale);
+  f.get(scaleBits).op(O.f32ReinterpretI32).set(scale);
   f.get(scale).simd(S.f32x4Splat).set(vsc);
   f.get(n).i32(-4).op(O.i32And).set(nv);
   f.for(r, () => f.get(rowStart), rowEnd, 1, () => {

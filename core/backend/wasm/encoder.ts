@@ -42,7 +42,11 @@ export const O = {
   i32Const: 0x41, f32Const: 0x43, i32Eqz: 0x45, i32Eq: 0x46, i32And: 0x71, i32LtS: 0x48, i32GtS: 0x4a, i32LeS: 0x4c, i32GeS: 0x4e, i32GeU: 0x4f,
   f32Lt: 0x5d, f32Gt: 0x5e, f32Abs: 0x8b, f32Neg: 0x8c, f32Sqrt: 0x91, f32Add: 0x92, f32Sub: 0x93, f32Mul: 0x94, f32Div: 0x95,
   f32Min: 0x96, f32Max: 0x97, i32Add: 0x6a, i32Sub: 0x6b, i32Mul: 0x6c, i32DivS: 0x6d, i32RemS: 0x6f, i32Shl: 0x74,
+  f32ConvertI32S: 0xb2, f32ReinterpretI32: 0xbe,
 } as const;
+
+/** The i32 bit pattern of x rounded to f32: kernels take every argument as i32 (pool.ts), floats included. */
+export const f32Bits = (x: number): number => new Int32Array(new Float32Array([x]).buffer)[0]!;
 
 /** Builds one function body; locals are numbered after the params. */
 export class Fn {

@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import type { BinaryOp, DataId, MatmulOptions, TensorRef, UnaryOp } from '../backend.ts';
 import { CpuBackend } from '../cpu/index.ts';
 import type { AnyTypedArray, DType } from '../../tensor/dtype.ts';
-import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.ts';
+import { sizeOf, type Shape } from '../../tensor/shape.ts';
 import { BINARY_WASM, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.ts';
 import { encodeModule } from './encoder.ts';
 import { gemmFn, gemmScratchBytes, type GemmShape } from './gemm.ts';
@@ -19,6 +19,8 @@ import { MAX_CHUNKS, ThreadPool } from './pool.ts';
 import { attnDsFn, softmaxRowsFn } from './attention.ts';
 import { attentionBackward, attentionForward, type AttnDims, type AttnHost } from './attention-ops.ts';
 import { stridedCopy } from './strided.ts';
+import { batchOffsets, broadcastRows, chunk } from './layout.ts';
+import { colSumFn, layerNormBackward, layerNormBwdFn, layerNormFn, layerNormForward, LN_KERNELS, type LnHost } from './layernorm.ts';
 import { enableFma, WA } from './wasm-api.ts';
 
 export interface WasmOptions {
@@ -36,7 +38,7 @@ const HEAP_OUTPUT_LIMIT = 3 * 2 ** 30;
 const PARALLEL_MIN_MACS = 1 << 16;
 
 /** Exported kernels in module order (the pool calls them by index). */
-const KERNELS = ['gemm', 'softmax_rows', 'attn_ds', 'gelu', 'gelu_grad', ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
+const KERNELS = ['gemm', 'softmax_rows', 'attn_ds', 'gelu', 'gelu_grad', ...LN_KERNELS, ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
 const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<(typeof KERNELS)[number], number>;
 /** Chunks per thread: enough for the caller to absorb a worker that wakes late on a shared box. */
 const CHUNKS_PER_THREAD = 4;
@@ -59,7 +61,7 @@ export class WasmBackend extends CpuBackend {
     this.outputHeapBytes = opts.outputHeapBytes ?? HEAP_OUTPUT_LIMIT;
     const fma = opts.gemm?.fma ?? enableFma();
     this.gemmShape = { mr: opts.gemm?.mr ?? 3, nr: opts.gemm?.nr ?? 12, fma };
-    const fns = [gemmFn(this.gemmShape), softmaxRowsFn(), attnDsFn(), geluFn(false), geluFn(true), ...BINARY_WASM.map(binaryFn)];
+    const fns = [gemmFn(this.gemmShape), softmaxRowsFn(), attnDsFn(), geluFn(false), geluFn(true), layerNormFn(), layerNormBwdFn(true), layerNormBwdFn(false), colSumFn(), ...BINARY_WASM.map(binaryFn)];
     if (fns.some((f, i) => f.name !== KERNELS[i])) throw new Error('wasm backend: kernel list out of order');
     const module = new WA.Module(encodeModule(fns, 1, MAX_PAGES));
     this.pool = new ThreadPool(module, this.heap.memory, KERNELS, fns.map((f) => f.params.length), this.threads);
@@ -243,6 +245,34 @@ export class WasmBackend extends CpuBackend {
     return { dq: dq.id(), dk: dk.id(), dv: dv.id() };
   }
 
+  override layerNorm(x: TensorRef, w: TensorRef, b: TensorRef, eps: number) {
+    const C = x.shape.at(-1) ?? 1, R = C === 0 ? 0 : sizeOf(x.shape) / C;
+    if (x.dtype !== 'f32' || R === 0) return super.layerNorm(x, w, b, eps);
+    const y = this.output(R * C), mean = this.output(R), rstd = this.output(R);
+    this.call((input, scratch) => layerNormForward(this.lnHost(input, scratch), x, w, b, eps, R, C, y.ptr, mean.ptr, rstd.ptr));
+    return { y: y.id(), mean: mean.id(), rstd: rstd.id() };
+  }
+
+  override layerNormBackward(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef) {
+    const C = x.shape.at(-1) ?? 1, R = C === 0 ? 0 : sizeOf(x.shape) / C;
+    if (x.dtype !== 'f32' || R === 0) return super.layerNormBackward(dy, x, w, mean, rstd);
+    const dx = this.output(R * C), dWeight = this.output(C), dBias = this.output(C);
+    this.call((input, scratch) => layerNormBackward(this.lnHost(input, scratch), dy, x, w, mean, rstd, R, C, dx.ptr, { dwP: dWeight.ptr, dbP: dBias.ptr }));
+    return { dx: dx.id(), dWeight: dWeight.id(), dBias: dBias.id() };
+  }
+
+  override layerNormBackwardDx(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef): DataId {
+    const C = x.shape.at(-1) ?? 1, R = C === 0 ? 0 : sizeOf(x.shape) / C;
+    if (x.dtype !== 'f32' || R === 0) return super.layerNormBackwardDx(dy, x, w, mean, rstd);
+    const dx = this.output(R * C);
+    this.call((input, scratch) => layerNormBackward(this.lnHost(input, scratch), dy, x, w, mean, rstd, R, C, dx.ptr));
+    return dx.id();
+  }
+
+  private lnHost(input: (r: TensorRef) => number, scratch: (bytes: number) => number): LnHost {
+    return { input, scratch, chunks: (elems, rows) => this.chunks(elems, rows), run: (fn, chunks) => this.pool.run(FN[fn], chunks) };
+  }
+
   /** How many chunks to split `elems` of work into, at most `units` (rows, v128s). */
   private chunks(elems: number, units: number): number {
     return elems < PARALLEL_MIN_ELEMS || this.threads === 1 ? 1 : Math.max(1, Math.min(units, CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS));
@@ -253,57 +283,6 @@ export class WasmBackend extends CpuBackend {
 
   dispose(): void { this.pool.dispose(); }
   [Symbol.dispose](): void { this.dispose(); }
-}
-
-/** Share t of n elements split nt ways, boundaries on multiples of 4 (whole v128s). */
-const chunk = (n: number, t: number, nt: number): number => (t >= nt ? n : Math.min(n, Math.floor((n * t) / nt / 4) * 4));
-
-/**
- * A broadcast binary op as rows: adjacent axes merge while both operands stay affine across them,
- * so the last (merged) axis has length n and inner strides 0 or 1; `offsets` holds (a, b) start
- * offsets per row.
- */
-function broadcastRows(out: Shape, aShape: Shape, bShape: Shape) {
-  const sa = broadcastStrides(aShape, out), sb = broadcastStrides(bShape, out);
-  const dims: { d: number; a: number; b: number }[] = [];
-  out.forEach((d, i) => {
-    if (d === 1) return;
-    const last = dims.at(-1);
-    if (last && last.a === sa[i]! * d && last.b === sb[i]! * d) { last.d *= d; last.a = sa[i]!; last.b = sb[i]!; }
-    else dims.push({ d, a: sa[i]!, b: sb[i]! });
-  });
-  const inner = dims.pop() ?? { d: 1, a: 1, b: 1 };
-  const rows = dims.reduce((acc, x) => acc * x.d, 1);
-  const offsets = new Int32Array(2 * rows);
-  const idx = new Array<number>(dims.length).fill(0);
-  let oa = 0, ob = 0;
-  for (let r = 0; r < rows; r++) {
-    offsets[2 * r] = oa; offsets[2 * r + 1] = ob;
-    for (let ax = dims.length - 1; ax >= 0; ax--) { // odometer
-      const dm = dims[ax]!;
-      oa += dm.a; ob += dm.b;
-      if (++idx[ax]! < dm.d) break;
-      oa -= dm.a * dm.d; ob -= dm.b * dm.d; idx[ax] = 0;
-    }
-  }
-  // a length-1 inner axis: any stride reads the one element
-  return { rows, n: inner.d, inner: [inner.d === 1 ? 1 : inner.a, inner.d === 1 ? 1 : inner.b], offsets };
-}
-
-/** Element offset of each output batch into an operand whose batch dims broadcast to `batch`. */
-function batchOffsets(opShape: Shape, batch: Shape, matSize: number): Int32Array {
-  const own = opShape.slice(0, -2), st = stridesOf(own), off = batch.length - own.length;
-  const n = sizeOf(batch), bst = stridesOf(batch);
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let o = 0;
-    for (let ax = 0; ax < batch.length; ax++) {
-      const j = ax - off;
-      if (j >= 0 && own[j] !== 1) o += (Math.floor(i / bst[ax]!) % batch[ax]!) * st[j]!;
-    }
-    out[i] = o * matSize;
-  }
-  return out;
 }
 
 export const createWasmBackend = (opts: WasmOptions = {}): WasmBackend => new WasmBackend(opts);
