@@ -18,9 +18,9 @@ import { MAX_PAGES, SharedHeap } from './memory.ts';
 import { MAX_CHUNKS, ThreadPool } from './pool.ts';
 import { attnDsFn, softmaxRowsFn } from './attention.ts';
 import { attentionBackward, attentionForward, type AttnDims, type AttnHost } from './attention-ops.ts';
-import { stridedCopy } from './strided.ts';
-import { batchOffsets, broadcastRows, chunk } from './layout.ts';
-import { colSumFn, layerNormBackward, layerNormBwdFn, layerNormFn, layerNormForward, LN_KERNELS, type LnHost } from './layernorm.ts';
+import { copyRowsFn, stridedCopy } from './strided.ts';
+import { batchOffsets, broadcastRows, chunk, type KernelHost } from './layout.ts';
+import { colSumFn, layerNormBackward, layerNormBwdFn, layerNormFn, layerNormForward, LN_KERNELS } from './layernorm.ts';
 import { enableFma, WA } from './wasm-api.ts';
 
 export interface WasmOptions {
@@ -38,8 +38,9 @@ const HEAP_OUTPUT_LIMIT = 3 * 2 ** 30;
 const PARALLEL_MIN_MACS = 1 << 16;
 
 /** Exported kernels in module order (the pool calls them by index). */
-const KERNELS = ['gemm', 'softmax_rows', 'attn_ds', 'gelu', 'gelu_grad', ...LN_KERNELS, ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
-const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<(typeof KERNELS)[number], number>;
+const KERNELS = ['gemm', 'softmax_rows', 'attn_ds', 'gelu', 'gelu_grad', 'copy_rows', ...LN_KERNELS, ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
+type Kernel = (typeof KERNELS)[number];
+const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<Kernel, number>;
 /** Chunks per thread: enough for the caller to absorb a worker that wakes late on a shared box. */
 const CHUNKS_PER_THREAD = 4;
 /** Below this many elements an elementwise op runs on the calling thread only. */
@@ -61,7 +62,7 @@ export class WasmBackend extends CpuBackend {
     this.outputHeapBytes = opts.outputHeapBytes ?? HEAP_OUTPUT_LIMIT;
     const fma = opts.gemm?.fma ?? enableFma();
     this.gemmShape = { mr: opts.gemm?.mr ?? 3, nr: opts.gemm?.nr ?? 12, fma };
-    const fns = [gemmFn(this.gemmShape), softmaxRowsFn(), attnDsFn(), geluFn(false), geluFn(true), layerNormFn(), layerNormBwdFn(true), layerNormBwdFn(false), colSumFn(), ...BINARY_WASM.map(binaryFn)];
+    const fns = [gemmFn(this.gemmShape), softmaxRowsFn(), attnDsFn(), geluFn(false), geluFn(true), copyRowsFn(), layerNormFn(), layerNormBwdFn(true), layerNormBwdFn(false), colSumFn(), ...BINARY_WASM.map(binaryFn)];
     if (fns.some((f, i) => f.name !== KERNELS[i])) throw new Error('wasm backend: kernel list out of order');
     const module = new WA.Module(encodeModule(fns, 1, MAX_PAGES));
     this.pool = new ThreadPool(module, this.heap.memory, KERNELS, fns.map((f) => f.params.length), this.threads);
@@ -143,8 +144,12 @@ export class WasmBackend extends CpuBackend {
 
   override strided(x: TensorRef, outShape: Shape, strides: readonly number[], offset: number): DataId {
     if (x.dtype !== 'f32') return super.strided(x, outShape, strides, offset);
-    const n = sizeOf(outShape), out = this.output(n);
-    if (n > 0) stridedCopy(this.f32(x), this.heap.view(out.ptr, n), outShape, strides, offset);
+    const n = sizeOf(outShape), out = this.output(n), src = this.f32(x);
+    if (n === 0) return out.id();
+    // the kernel needs the source in the heap; copying a view's whole source there would cost more than it saves
+    const fast = n >= PARALLEL_MIN_ELEMS && this.heap.owns(src);
+    this.call((input, scratch) => stridedCopy(src, this.heap.view(out.ptr, n), outShape, strides, offset,
+      fast ? { host: this.host(input, scratch), srcP: src.byteOffset, outP: out.ptr } : undefined));
     return out.id();
   }
 
@@ -249,7 +254,7 @@ export class WasmBackend extends CpuBackend {
     const C = x.shape.at(-1) ?? 1, R = C === 0 ? 0 : sizeOf(x.shape) / C;
     if (x.dtype !== 'f32' || R === 0) return super.layerNorm(x, w, b, eps);
     const y = this.output(R * C), mean = this.output(R), rstd = this.output(R);
-    this.call((input, scratch) => layerNormForward(this.lnHost(input, scratch), x, w, b, eps, R, C, y.ptr, mean.ptr, rstd.ptr));
+    this.call((input, scratch) => layerNormForward(this.host(input, scratch), x, w, b, eps, R, C, y.ptr, mean.ptr, rstd.ptr));
     return { y: y.id(), mean: mean.id(), rstd: rstd.id() };
   }
 
@@ -257,7 +262,7 @@ export class WasmBackend extends CpuBackend {
     const C = x.shape.at(-1) ?? 1, R = C === 0 ? 0 : sizeOf(x.shape) / C;
     if (x.dtype !== 'f32' || R === 0) return super.layerNormBackward(dy, x, w, mean, rstd);
     const dx = this.output(R * C), dWeight = this.output(C), dBias = this.output(C);
-    this.call((input, scratch) => layerNormBackward(this.lnHost(input, scratch), dy, x, w, mean, rstd, R, C, dx.ptr, { dwP: dWeight.ptr, dbP: dBias.ptr }));
+    this.call((input, scratch) => layerNormBackward(this.host(input, scratch), dy, x, w, mean, rstd, R, C, dx.ptr, { dwP: dWeight.ptr, dbP: dBias.ptr }));
     return { dx: dx.id(), dWeight: dWeight.id(), dBias: dBias.id() };
   }
 
@@ -265,12 +270,13 @@ export class WasmBackend extends CpuBackend {
     const C = x.shape.at(-1) ?? 1, R = C === 0 ? 0 : sizeOf(x.shape) / C;
     if (x.dtype !== 'f32' || R === 0) return super.layerNormBackwardDx(dy, x, w, mean, rstd);
     const dx = this.output(R * C);
-    this.call((input, scratch) => layerNormBackward(this.lnHost(input, scratch), dy, x, w, mean, rstd, R, C, dx.ptr));
+    this.call((input, scratch) => layerNormBackward(this.host(input, scratch), dy, x, w, mean, rstd, R, C, dx.ptr));
     return dx.id();
   }
 
-  private lnHost(input: (r: TensorRef) => number, scratch: (bytes: number) => number): LnHost {
-    return { input, scratch, chunks: (elems, rows) => this.chunks(elems, rows), run: (fn, chunks) => this.pool.run(FN[fn], chunks) };
+  private host(input: (r: TensorRef) => number, scratch: (bytes: number) => number): KernelHost<Kernel> {
+    const self = this;
+    return { get i32() { return self.heap.i32; }, input, scratch, chunks: (elems, rows) => this.chunks(elems, rows), run: (fn, chunks) => this.pool.run(FN[fn], chunks) };
   }
 
   /** How many chunks to split `elems` of work into, at most `units` (rows, v128s). */

@@ -9,22 +9,12 @@
  */
 import type { TensorRef } from '../backend.ts';
 import { F32, f32Bits, Fn, I32, O, S, V128 } from './encoder.ts';
+import { rowSplit, type KernelHost } from './layout.ts';
 
 export const LN_KERNELS = ['layer_norm', 'layer_norm_bwd', 'layer_norm_dx', 'col_sum'] as const;
 export type LnKernel = (typeof LN_KERNELS)[number];
 
-/** What the backend lends the host side: operand pointers, scratch, the chunk count, the pool. */
-export interface LnHost {
-  input(r: TensorRef): number;
-  scratch(bytes: number): number;
-  /** How many chunks `elems` of work over `rows` rows is split into. */
-  chunks(elems: number, rows: number): number;
-  run(fn: LnKernel, chunks: readonly (readonly number[])[]): void;
-}
-
-/** Rows [lo(t), lo(t + 1)) of R for chunk t of nc. */
-const rowSplit = (R: number, nc: number, args: (lo: number, hi: number, t: number) => number[]): number[][] =>
-  Array.from({ length: nc }, (_, t) => args(Math.floor((R * t) / nc), Math.floor((R * (t + 1)) / nc), t));
+export type LnHost = KernelHost<LnKernel>;
 
 /** x [R, C] → y [R, C], mean [R], rstd [R] at the given heap pointers. */
 export function layerNormForward(h: LnHost, x: TensorRef, w: TensorRef, b: TensorRef, eps: number, R: number, C: number, yP: number, meanP: number, rstdP: number): void {

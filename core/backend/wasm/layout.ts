@@ -1,5 +1,21 @@
 /** Host-side index arithmetic of the WASM backend: how work is split into chunks and how broadcast operands map to rows. */
+import type { TensorRef } from '../backend.ts';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.ts';
+
+/** What the backend lends host-side kernel drivers: operand pointers, scratch, the chunk count, the pool. */
+export interface KernelHost<K extends string> {
+  /** The heap as i32 (a getter: growing the memory replaces the buffer). */
+  readonly i32: Int32Array;
+  input(r: TensorRef): number;
+  scratch(bytes: number): number;
+  /** How many chunks `elems` of work over `rows` rows is split into. */
+  chunks(elems: number, rows: number): number;
+  run(fn: K, chunks: readonly (readonly number[])[]): void;
+}
+
+/** One argument vector per chunk t of nc, over rows [lo, hi) of R. */
+export const rowSplit = (R: number, nc: number, args: (lo: number, hi: number, t: number) => number[]): number[][] =>
+  Array.from({ length: nc }, (_, t) => args(Math.floor((R * t) / nc), Math.floor((R * (t + 1)) / nc), t));
 
 /** Share t of n elements split nt ways, boundaries on multiples of 4 (whole v128s). */
 export const chunk = (n: number, t: number, nt: number): number => (t >= nt ? n : Math.min(n, Math.floor((n * t) / nt / 4) * 4));
