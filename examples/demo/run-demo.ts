@@ -1,6 +1,6 @@
 /**
  * `npm run demo` (node --import ./scripts/register.mjs examples/demo/run-demo.ts [out-folder] [--random-encoder] [--backend cpu|wasm]):
- * the whole pipeline in about a minute on a 2-core CPU, with nothing to download. Trains a 4-token
+ * the whole pipeline in about 20 s on a 2-core CPU, with nothing to download. Trains a 4-token
  * soft prompt + classifier head on a frozen encoder for a toy task (which weather cue word does a
  * sentence contain? 480 train / 48 dev / 240 held-out, committed in ./data) and reports held-out accuracy.
  *
