@@ -3,6 +3,8 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import { matmul } from '../../core/index.ts';
 import { createWasmBackend, type WasmBackend } from '../../core/backend/wasm/index.ts';
+import { gemmChunks } from '../../core/backend/wasm/gemm.ts';
+import { MAX_CHUNKS } from '../../core/backend/wasm/pool.ts';
 import { tensor } from '../../core/index.ts';
 import { cpu, expectParity, pair, RUNS, sizeOf, values, wasm } from './harness.ts';
 
@@ -65,6 +67,36 @@ test('cache blocking: long K splits panels into runs and M into row blocks, acro
     checkOn(one, [2, ...(tA ? [2100, 70] : [70, 2100])], [2, ...(tB ? [37, 2100] : [2100, 37])], tA, tB, 11, `1 thread, blocked${tA ? ' Aᵀ' : ''}${tB ? ' Bᵀ' : ''}`);
   }
   one.dispose();
+});
+
+test('2 threads: guided chunks and row pieces (M off the tile, M < 2 tiles, batched) match 1 thread bit for bit', () => {
+  // each element's k sum runs in one tile whatever the split, so the thread count must not change a bit
+  const one = createWasmBackend({ threads: 1 });
+  const cases: [number[], number[]][] = [[[100, 50], [50, 37]], [[97, 64], [64, 300]], [[5, 200], [200, 100]], [[3, 70, 40], [3, 40, 30]], [[672, 64], [64, 40]]];
+  for (const [aS, bS] of cases) for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+    const a = tA ? [...aS.slice(0, -2), aS.at(-1)!, aS.at(-2)!] : aS, b = tB ? [...bS.slice(0, -2), bS.at(-1)!, bS.at(-2)!] : bS;
+    const label = `${JSON.stringify(a)}${tA ? 'ᵀ' : ''} @ ${JSON.stringify(b)}${tB ? 'ᵀ' : ''}`;
+    const A = values(5, sizeOf(a)), B = values(6, sizeOf(b));
+    const got2 = matmul(tensor(wasm, A, { shape: a }), tensor(wasm, B, { shape: b }), tA, tB).dataSync();
+    const got1 = matmul(tensor(one, A, { shape: a }), tensor(one, B, { shape: b }), tA, tB).dataSync();
+    const bad = got2.findIndex((v, i) => !Object.is(v, got1[i]));
+    if (bad >= 0) throw new Error(`${label}: 2 threads ${got2[bad]} vs 1 thread ${got1[bad]} at ${bad}`);
+    checkOn(wasm, a, b, tA, tB, 5, `2 threads ${label}`);
+  }
+  one.dispose();
+});
+
+test('chunk plans cover every (item, row) once, row edges on tile multiples', () => {
+  for (const [items, M, threads] of [[22, 672, 2], [86, 672, 2], [1, 100, 2], [3, 5, 4], [192, 84, 2], [5000, 9, 16], [22, 672, 64]] as const) {
+    const plan = gemmChunks(items, M, 3, threads, MAX_CHUNKS);
+    if (plan.length > MAX_CHUNKS) throw new Error(`${items}×${M}/${threads}: ${plan.length} chunks`);
+    const seen = new Uint8Array(items * M);
+    for (const [lo, hi, r0, r1] of plan) {
+      if ((r0 % 3 !== 0) || (r1 !== M && r1 % 3 !== 0) || r0 >= r1 || lo >= hi) throw new Error(`bad chunk ${[lo, hi, r0, r1]}`);
+      for (let it = lo; it < hi; it++) for (let r = r0; r < r1; r++) seen[it * M + r]!++;
+    }
+    if (seen.some((v) => v !== 1)) throw new Error(`${items}×${M}/${threads}: not an exact cover`);
+  }
 });
 
 test('1 thread, mul+add (no FMA) and other register tiles agree too', () => {

@@ -1,11 +1,12 @@
 /**
  * The f32 GEMM microkernel, emitted as WASM SIMD. One call computes a range of work items, an item
- * being (batch p, column panel jp). Consecutive items of one batch form runs of up to GROUP_BYTES of
- * packed B: each panel B[:, jp·NR … +NR] is packed into a K×NR block (zero-padded, so transposed and
- * edge panels cost only the pack), then M is swept in row blocks of A_BLOCK_BYTES, each block against
- * every panel of the run, so A is read from L2 once per run instead of from L3 once per panel. Within
- * a block, MR-row tiles keep MR×NR accumulators in registers. A is read in place through (row, col)
- * strides, which covers transA with no copy.
+ * being (batch p, column panel jp), over a range of rows (gemmChunks plans the split). Consecutive
+ * items of one batch form runs of up to GROUP_BYTES of packed B: each panel B[:, jp·NR … +NR] is
+ * packed into a K×NR block (zero-padded, so transposed and edge panels cost only the pack), then the
+ * rows are swept in blocks of A_BLOCK_BYTES, each block against every panel of the run, so A is read
+ * from L2 once per run instead of from L3 once per panel. Within a block, MR-row tiles keep MR×NR
+ * accumulators in registers. A is read in place through (row, col) strides, which covers transA with
+ * no copy.
  *
  * Register budget (x64 V8: 15 allocatable xmm): TurboFan hoists every splat load of a k step to its
  * top, so MR splats + NR/4 B vectors + MR·NR/4 accumulators must fit, or the loop spills. 4×8 (14)
@@ -31,18 +32,55 @@ const A_BLOCK_BYTES = 256 * 1024;
 /** Panels one run packs (as the kernel computes it). */
 const groupOf = (g: GemmShape, K: number): number => Math.max(1, Math.floor(GROUP_BYTES / (g.nr * 4) / K));
 
-/** Byte size of the per-thread scratch: the packed panels of one run plus an MR×NR spill tile. */
-export const gemmScratchBytes = (g: GemmShape, K: number): number => (groupOf(g, K) * K * g.nr + g.mr * g.nr) * 4;
+/** Byte size of a chunk's scratch: an MR×NR spill tile, then the packed panels of its longest run (of `items` panels). */
+export const gemmScratchBytes = (g: GemmShape, K: number, items: number): number => (Math.min(groupOf(g, K), items) * K * g.nr + g.mr * g.nr) * 4;
+
+/** Row pieces each tail chunk is cut into, at most. */
+const TAIL_PIECES = 4;
+/** A row piece has at least this many register tiles of rows (fewer: the pack and the stores dominate). */
+const PIECE_TILES = 8;
+/** The smallest chunk of whole rows: 1/(4·threads) of the items, the even cut's size before the guided one. */
+const RUNS_PER_THREAD = 4;
 
 /**
- * gemm(aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels):
+ * The chunks [itemLo, itemHi, rowLo, rowHi] of a GEMM over `threads`, claimed in this order from one
+ * ticket. Guided: each chunk takes 1/(2·threads) of the items left, never fewer than `minRun`
+ * (1/(4·threads) of them: a chunk streams all of A once, so shorter ones cost A traffic); the last
+ * `threads` chunks of `minRun` items are cut into row pieces (each reads only its rows of A; its
+ * panels are packed once per piece). Why: an even cut into 8 chunks left 2–3 panels a chunk at
+ * N = 256 (22 panels of 12), and the threads finished up to a chunk apart (0.2 ms at K = 256, 0.8 ms
+ * at K = 1024, on calls of 1.4–5 ms); the worker also starts 40–300 µs after the caller.
+ */
+export function gemmChunks(items: number, M: number, mr: number, threads: number, maxChunks: number): [number, number, number, number][] {
+  const out: [number, number, number, number][] = [];
+  const T = Math.min(threads, 32); // bounds the chunk count (≤ 127 guided + 32 tail × 4 pieces ≤ 255)
+  const minRun = Math.max(1, Math.ceil(items / (RUNS_PER_THREAD * T)), Math.ceil(items / (maxChunks >> 1)));
+  const tailStart = Math.max(0, items - T * minRun);
+  for (let it = 0; it < tailStart;) {
+    const s = Math.min(tailStart - it, Math.max(minRun, Math.floor((items - it) / (2 * T))));
+    out.push([it, it + s, 0, M]);
+    it += s;
+  }
+  const tail = Math.ceil((items - tailStart) / minRun);
+  const pieces = Math.max(1, Math.min(TAIL_PIECES, Math.floor(M / (PIECE_TILES * mr)), Math.floor((maxChunks - out.length) / tail)));
+  const edge = (r: number): number => (r === pieces ? M : Math.round((M * r) / pieces / mr) * mr);
+  for (let it = tailStart; it < items; it += minRun) {
+    for (let r = 0; r < pieces; r++) out.push([it, Math.min(items, it + minRun), edge(r), edge(r + 1)]);
+  }
+  return out;
+}
+
+/**
+ * gemm(aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels, rowLo, rowHi):
  * byte pointers; strides in elements; offPtr holds (aOff, bOff) element offsets per batch as i32 pairs.
+ * Only rows [rowLo, rowHi) of C are computed; rowLo and rowHi are multiples of MR, or rowHi = M, so a
+ * tile never writes rows of another chunk (each element's sum is the same whatever the row range).
  */
 export function gemmFn(g: GemmShape): Fn {
   const { mr: MR, nr: NR } = g;
   const NV = NR / 4;
-  const f = new Fn('gemm', new Array(15).fill(I32));
-  const [aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14] as const;
+  const f = new Fn('gemm', new Array(17).fill(I32));
+  const [aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels, rowLo, rowHi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16] as const;
   const L = () => f.local(I32);
   const item = L(), p = L(), jp0 = L(), j0 = L(), aB = L(), bB = L(), cB = L(), k = L(), c = L(), i = L(), q = L(), src = L();
   const pB = L(), aStep = L(), bStep = L(), tmp = L(), rows = L(), cols = L(), r = L();
@@ -74,9 +112,11 @@ export function gemmFn(g: GemmShape): Fn {
   f.get(K).i32(NR * 4).op(O.i32Mul).set(panelBytes);
   groupPanels(f, K, NR, grp);
   blockRows(f, K, MR, mc);
-  f.get(scratch).get(grp).get(panelBytes).op(O.i32Mul).op(O.i32Add).set(tmp);
+  // the spill tile first, then the packed panels: a chunk's scratch holds only the panels it packs
+  f.get(scratch).set(tmp);
+  f.inc(scratch, MR * NR * 4);
   // items (batch p, panel jp) in runs of ≤ grp panels of one batch: pack the run's B panels, then
-  // sweep M in blocks of mc rows, each block against every panel of the run while it is in cache
+  // sweep rows [rowLo, rowHi) in blocks of mc rows, each block against every panel of the run while it is in cache
   f.for(item, () => f.get(itemStart), itemEnd, () => f.get(cnt), () => {
     f.get(item).get(panels).op(O.i32DivS).set(p);
     f.get(item).get(p).get(panels).op(O.i32Mul).op(O.i32Sub).set(jp0);
@@ -116,8 +156,8 @@ export function gemmFn(g: GemmShape): Fn {
         });
       }));
     });
-    f.for(i0, () => f.i32(0), M, () => f.get(mc), () => {
-      min(() => f.get(i0).get(mc).op(O.i32Add), () => f.get(M));
+    f.for(i0, () => f.get(rowLo), rowHi, () => f.get(mc), () => {
+      min(() => f.get(i0).get(mc).op(O.i32Add), () => f.get(rowHi));
       f.set(iEnd);
       f.for(gi, () => f.i32(0), cnt, 1, () => {
         f.get(jp0).get(gi).op(O.i32Add).i32(NR).op(O.i32Mul).set(j0);

@@ -13,7 +13,7 @@ import type { AnyTypedArray, DType } from '../../tensor/dtype.ts';
 import { sizeOf, type Shape } from '../../tensor/shape.ts';
 import { BINARY_WASM, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.ts';
 import { encodeModule } from './encoder.ts';
-import { gemmFn, gemmScratchBytes, type GemmShape } from './gemm.ts';
+import { gemmChunks, gemmFn, gemmScratchBytes, type GemmShape } from './gemm.ts';
 import { MAX_PAGES, SharedHeap } from './memory.ts';
 import { MAX_CHUNKS, ThreadPool } from './pool.ts';
 import { attnDsFn, softmaxRowsFn } from './attention.ts';
@@ -160,15 +160,12 @@ export class WasmBackend extends CpuBackend {
     const offPtr = scratch(P * 8);
     for (let p = 0; p < P; p++) { i32[(offPtr >>> 2) + 2 * p] = aOff[p]!; i32[(offPtr >>> 2) + 2 * p + 1] = bOff[p]!; }
     const panels = Math.ceil(N / g.nr), items = P * panels;
-    const nc = M * N * K * P < PARALLEL_MIN_MACS || this.threads === 1 ? 1 : Math.min(items, CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS);
-    const bytes = gemmScratchBytes(g, K);
-    const sPtr = scratch(bytes * nc); // per chunk: a chunk does not know which thread runs it
+    const plan = M * N * K * P < PARALLEL_MIN_MACS || this.threads === 1 ? [[0, items, 0, M] as const] : gemmChunks(items, M, g.mr, this.threads, MAX_CHUNKS);
     const [ars, acs] = transA ? [1, M] : [K, 1];
     const [brs, bcs] = transB ? [1, K] : [N, 1];
-    this.pool.run(FN.gemm, Array.from({ length: nc }, (_, t) => {
-      const lo = Math.floor((items * t) / nc), hi = Math.floor((items * (t + 1)) / nc);
-      return [aPtr, bPtr, cPtr, offPtr, sPtr + t * bytes, M, N, K, ars, acs, brs, bcs, lo, hi, panels];
-    }));
+    // scratch per chunk: a chunk does not know which thread runs it
+    this.pool.run(FN.gemm, plan.map(([lo, hi, r0, r1]) =>
+      [aPtr, bPtr, cPtr, offPtr, scratch(gemmScratchBytes(g, K, hi - lo)), M, N, K, ars, acs, brs, bcs, lo, hi, panels, r0, r1]));
   }
 
   override unary(op: UnaryOp, x: TensorRef): DataId {
