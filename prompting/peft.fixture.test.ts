@@ -1,21 +1,13 @@
 /** PEFT parity: prompt tuning and prefix tuning loss, logits and gradients of every trainable tensor. */
 import { test } from 'uvu';
-import * as assert from 'uvu/assert';
 import { cpuBackend, crossEntropy, scope, tensor, valueAndGrad, type FloatDType, type Tensor } from '../core/index.ts';
 import { Linear } from '../models/bert/modules.ts';
 import { fixtureModel, fixtureReference } from '../models/bert/testing/hf-fixture.ts';
+import { expectWithin } from '../models/bert/testing/within.ts';
 import { tokenBatch } from './common.ts';
 import { classifierLogits, type ClassifierParams } from './heads.ts';
 import { applyPrefix, type PrefixParams } from './prefix.ts';
 import { applySoftPrompt, type SoftPromptParams } from './soft-prompt.ts';
-
-function close(label: string, got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol: number): void {
-  assert.is(got.length, ref.length, `${label}: length`);
-  for (let i = 0; i < ref.length; i++) {
-    const d = Math.abs(got[i]! - ref[i]!);
-    if (!(d <= atol + rtol * Math.abs(ref[i]!))) assert.unreachable(`${label}[${i}]: got ${got[i]} want ${ref[i]} (|diff| ${d.toExponential(2)})`);
-  }
-}
 
 for (const dtype of ['f64', 'f32'] as const) {
   const tol = dtype === 'f64' ? { atol: 1e-7, rtol: 1e-5 } : { atol: 1e-5, rtol: 1e-3 };
@@ -44,11 +36,11 @@ for (const dtype of ['f64', 'f32'] as const) {
           return [crossEntropy(logits, labels), logits];
         };
         const [[loss, logits], g] = valueAndGrad(forward, { hasAux: true })({ prompt: table, head });
-        close('loss', loss.dataSync(), r(`peft.${method}.loss`).data, tol.atol, tol.rtol);
-        close('logits', logits.dataSync(), r(`peft.${method}.logits`).data, tol.atol, tol.rtol);
-        close('grad.prompt_encoder.embedding.weight', g.prompt.dataSync(), r(`peft.${method}.grad.prompt_encoder.embedding.weight`).data, tol.atol, tol.rtol);
-        close('grad.classifier.weight', g.head.weight.dataSync(), r(`peft.${method}.grad.classifier.weight`).data, tol.atol, tol.rtol);
-        close('grad.classifier.bias', g.head.bias.dataSync(), r(`peft.${method}.grad.classifier.bias`).data, tol.atol, tol.rtol);
+        expectWithin('loss', loss.dataSync(), r(`peft.${method}.loss`).data, tol.atol, tol.rtol);
+        expectWithin('logits', logits.dataSync(), r(`peft.${method}.logits`).data, tol.atol, tol.rtol);
+        expectWithin('grad.prompt_encoder.embedding.weight', g.prompt.dataSync(), r(`peft.${method}.grad.prompt_encoder.embedding.weight`).data, tol.atol, tol.rtol);
+        expectWithin('grad.classifier.weight', g.head.weight.dataSync(), r(`peft.${method}.grad.classifier.weight`).data, tol.atol, tol.rtol);
+        expectWithin('grad.classifier.bias', g.head.bias.dataSync(), r(`peft.${method}.grad.classifier.bias`).data, tol.atol, tol.rtol);
       });
     });
   }

@@ -4,23 +4,11 @@ import * as assert from 'uvu/assert';
 import { cpuBackend, scope, tensor, vjp, type FloatDType, type Tensor } from '../../core/index.ts';
 import type { RawTensor } from './raw-tensor.ts';
 import { fixtureConfig, fixtureModel, fixtureReference, type FixtureName } from './testing/hf-fixture.ts';
+import { expectWithin } from './testing/within.ts';
 
 function loadFixture(name: FixtureName, dtype: FloatDType) {
   const bk = cpuBackend();
   return { bk, cfg: fixtureConfig(name), model: fixtureModel(name, bk, dtype), ref: fixtureReference(name) };
-}
-
-/** max |got − ref| ≤ atol + rtol·|ref| elementwise; returns the worst violation ratio. */
-function close(label: string, got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol: number): void {
-  assert.is(got.length, ref.length, `${label}: length`);
-  let worst = 0, at = -1, maxAbs = 0;
-  for (let i = 0; i < ref.length; i++) {
-    const d = Math.abs(got[i]! - ref[i]!);
-    maxAbs = Math.max(maxAbs, d);
-    const r = d / (atol + rtol * Math.abs(ref[i]!));
-    if (!(r <= worst)) { worst = r; at = i; }
-  }
-  assert.ok(worst <= 1, `${label}: element ${at} got ${got[at]} want ${ref[at]} (max abs diff ${maxAbs.toExponential(2)})`);
 }
 
 for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
@@ -38,9 +26,9 @@ for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
           hostInputIds: ids.data as Int32Array,
         });
         assert.equal(out.lastHiddenState.shape, [B, T, cfg.hiddenSize]);
-        close('embeddings', out.embeddings.dataSync(), ref.get('forward.embeddings')!.data, tol.atol, tol.rtol);
-        close('last_hidden_state', out.lastHiddenState.dataSync(), ref.get('forward.last_hidden_state')!.data, tol.atol, tol.rtol);
-        close('mlm_logits', model.mlmLogits(out.lastHiddenState).dataSync(), ref.get('forward.mlm_logits')!.data, tol.atol, tol.rtol);
+        expectWithin('embeddings', out.embeddings.dataSync(), ref.get('forward.embeddings')!.data, tol.atol, tol.rtol);
+        expectWithin('last_hidden_state', out.lastHiddenState.dataSync(), ref.get('forward.last_hidden_state')!.data, tol.atol, tol.rtol);
+        expectWithin('mlm_logits', model.mlmLogits(out.lastHiddenState).dataSync(), ref.get('forward.mlm_logits')!.data, tol.atol, tol.rtol);
       });
     });
 
@@ -53,9 +41,9 @@ for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
         const [y, pullback] = vjp((e: Tensor) => model.encode({
           inputsEmbeds: e, attentionMask: mask, ...(pos ? { positionIds: t(pos, 'i32') } : {}),
         }).lastHiddenState, t(ref.get('vjp.inputs_embeds')!, dtype));
-        close('vjp.last_hidden_state', y.dataSync(), ref.get('vjp.last_hidden_state')!.data, tol.atol, tol.rtol);
+        expectWithin('vjp.last_hidden_state', y.dataSync(), ref.get('vjp.last_hidden_state')!.data, tol.atol, tol.rtol);
         const g = pullback(t(ref.get('vjp.cotangent')!, dtype));
-        close('vjp.grad_inputs_embeds', g.dataSync(), ref.get('vjp.grad_inputs_embeds')!.data, tol.atol, tol.rtol);
+        expectWithin('vjp.grad_inputs_embeds', g.dataSync(), ref.get('vjp.grad_inputs_embeds')!.data, tol.atol, tol.rtol);
       });
     });
   }

@@ -18,6 +18,7 @@ import { scope, tensor, vjp, type Backend, type FloatDType, type Tensor } from '
 import type { BertModel } from '../../models/bert/model.ts';
 import type { RawTensor } from '../../models/bert/raw-tensor.ts';
 import { fixtureModel, fixtureReference, type FixtureName } from '../../models/bert/testing/hf-fixture.ts';
+import { expectWithin } from '../../models/bert/testing/within.ts';
 import { cpu, gpuSuite } from './harness.ts';
 
 const { test, gpu } = await gpuSuite('encoder with f16 weights');
@@ -46,14 +47,6 @@ async function run(bk: Backend, model: BertModel, name: FixtureName): Promise<Ou
   return out;
 }
 
-function close(label: string, got: ArrayLike<number>, want: ArrayLike<number>, atol: number, rtol: number): void {
-  assert.is(got.length, want.length, `${label}: length`);
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i]! - want[i]!);
-    if (!(d <= atol + rtol * Math.abs(want[i]!))) assert.unreachable(`${label}: element ${i} got ${got[i]} want ${want[i]} (atol ${atol}, rtol ${rtol})`);
-  }
-}
-
 for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
   test(`${name}: f16 dense weights on CPU match HF to half-rounding tolerance, and differ from f32 weights`, async () => {
     const half = fixtureModel(name, cpu, 'f32', { weightStorage: 'f16' }), full = fixtureModel(name, cpu, 'f32');
@@ -62,8 +55,8 @@ for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
     assert.is(half.wordEmbeddings.dtype, 'f32', 'embeddings stay f32');
     const ref = fixtureReference(name);
     const h = await run(cpu, half, name), f = await run(cpu, full, name);
-    close(`${name} hidden vs HF`, h.hidden, ref.get('forward.last_hidden_state')!.data, 2e-4, 1e-3);
-    close(`${name} grad vs HF`, h.grad, ref.get('vjp.grad_inputs_embeds')!.data, 1e-2, 1e-3);
+    expectWithin(`${name} hidden vs HF`, h.hidden, ref.get('forward.last_hidden_state')!.data, 2e-4, 1e-3);
+    expectWithin(`${name} grad vs HF`, h.grad, ref.get('vjp.grad_inputs_embeds')!.data, 1e-2, 1e-3);
     let moved = 0;
     for (let i = 0; i < h.hidden.length; i++) moved = Math.max(moved, Math.abs(h.hidden[i]! - f.hidden[i]!));
     assert.ok(moved > 1e-6, `f16 storage changes the output (max |Δ| ${moved})`);
@@ -80,8 +73,8 @@ if (gpu) {
     test(`${name}: f16-weight encoder on WebGPU = CPU f16-weight encoder (forward and VJP)`, async () => {
       const want = await run(cpu, fixtureModel(name, cpu, 'f32', { weightStorage: 'f16' }), name);
       const got = await run(g, fixtureModel(name, g, 'f32', { weightStorage: 'f16' }), name);
-      close(`${name} hidden`, got.hidden, want.hidden, 1e-4, 1e-3);
-      close(`${name} grad`, got.grad, want.grad, 1e-4, 1e-3);
+      expectWithin(`${name} hidden`, got.hidden, want.hidden, 1e-4, 1e-3);
+      expectWithin(`${name} grad`, got.grad, want.grad, 1e-4, 1e-3);
     });
   }
 }
