@@ -16,7 +16,8 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { RUN_FILES, train } from '../training/loop.ts';
-import { BACKENDS, mergeConfig, SEGMENT_IDS, type RunConfig } from '../training/run-config.ts';
+import { decodePartial, DEFAULTS, mergeConfig, type RunConfig } from '../training/run-config.ts';
+import { kebab } from '../cli/train-command.ts';
 import { backendFor, loadModel } from '../training/run-setup.ts';
 import { loadTaskData, type TaskData } from '../training/task-data.ts';
 import { buildTaskModel } from '../training/task-model.ts';
@@ -66,11 +67,10 @@ const variants = list(a.variants).map((v) => {
 const lrOverride = new Map(list(a.lr).map((kv) => { const [k, v] = kv.split('='); return [k ?? '', Number(v)] as const; }));
 const steps = int('steps', a.steps), evalEvery = int('eval-every', a['eval-every']), batchSize = int('batch-size', a['batch-size']);
 const promptLength = int('prompt-length', a['prompt-length']), valLimit = int('val-limit', a['val-limit']), valSeed = int('val-seed', a['val-seed']);
-const oneOf = <T extends string>(name: string, v: string, allowed: readonly T[]): T => {
-  if (!(allowed as readonly string[]).includes(v)) throw new Error(`--${name}: one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`);
-  return v as T;
-};
-const backend = oneOf('backend', a.backend, BACKENDS), segmentIds = oneOf('segment-ids', a['segment-ids'], SEGMENT_IDS);
+// backend, threads and segment ids are run-config fields: the config's own decoder checks them
+const runFlags = decodePartial({ backend: a.backend, threads: a.threads, segmentIds: a['segment-ids'] }, 'grid flags', kebab);
+if (E.isLeft(runFlags)) throw new Error(runFlags.left.message);
+const { backend, threads, segmentIds } = { ...DEFAULTS, ...runFlags.right };
 const [shardI, shardN] = a.shard.split('/').map((s) => int('shard', s)) as [number, number];
 const modelCfg = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')) as { max_position_embeddings?: number };
 // Soft / dynamic prompts add m positions in front of (or around) the text: keep m + n within the position table.
@@ -91,7 +91,7 @@ mkdirSync(out, { recursive: true });
 writeFileSync(join(out, `grid-${shardI}-of-${shardN}.json`), `${JSON.stringify({ ...settings, argv: process.argv.slice(2) }, null, 2)}\n`);
 console.log(`grid: ${jobs.length} runs (${mine.length} in shard ${shardI}/${shardN}); ${JSON.stringify(settings)}`);
 
-const { backend: bk, note: backendNote } = await backendFor(backend, int('threads', a.threads));
+const { backend: bk, note: backendNote } = await backendFor(backend, threads);
 console.log(`grid: ${backendNote}`);
 const bert = await loadModel(model, 'f32', bk);
 const tok = await loadPromptTokenizer(model)();
@@ -115,7 +115,7 @@ for (const [i, job] of mine.entries()) {
   const variant = VARIANTS[job.variant];
   const merged = mergeConfig([variant.config, {
     model, data, task: job.task, seed: job.seed, steps, evalEvery, batchSize, promptLength, maxLength,
-    lr: lrOverride.get(job.variant) ?? variant.lr, checkpointEvery: 50, segmentIds, backend, threads: int('threads', a.threads),
+    lr: lrOverride.get(job.variant) ?? variant.lr, checkpointEvery: 50, segmentIds, backend, threads,
   }], 'grid');
   if (E.isLeft(merged)) throw new Error(merged.left.message);
   const cfg: RunConfig = merged.right;
