@@ -5,7 +5,7 @@
  * Answers to core/backend/cpu/nn.ts adamwRef.
  */
 import type { AdamWHyper } from '../../core/backend/backend.ts';
-import { grid, LINEAR_WG, ParamWriter, paramsWgsl, WG_BUILTINS, type Program, type Tol } from './common.ts';
+import { elementKernelMain, grid, ParamWriter, paramsWgsl, type Program, type Tol } from './common.ts';
 
 export const REFERENCE = 'core/backend/cpu/nn.ts: adamwRef';
 export const TOL: Tol = { atol: 1e-6, rtol: 1e-5 };
@@ -22,18 +22,13 @@ export function adamwProgram(n: number, h: AdamWHyper): Program {
 @group(0) @binding(2) var<storage, read_write> m: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 ${paramsWgsl(4)}
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  let i = (${LINEAR_WG}) * ${WG}u + lix;
-  if (i >= pu(0u)) { return; }
-  let lr = pf(1u); let b1 = pf(2u); let b2 = pf(3u); let eps = pf(4u); let wd = pf(5u);
+${elementKernelMain(WG, `let lr = pf(1u); let b1 = pf(2u); let b2 = pf(3u); let eps = pf(4u); let wd = pf(5u);
   let g = grad[i];
   let mi = b1 * m[i] + (1.0 - b1) * g;
   let vi = b2 * v[i] + (1.0 - b2) * g * g;
   m[i] = mi; v[i] = vi;
   let p = param[i] * (1.0 - lr * wd);
-  param[i] = p - (lr * (mi / pf(6u))) / (sqrt(vi / pf(7u)) + eps);
-}`;
+  param[i] = p - (lr * (mi / pf(6u))) / (sqrt(vi / pf(7u)) + eps);`)}`;
   const params = new ParamWriter().u(n).f(h.lr, h.beta1, h.beta2, h.eps, h.weightDecay, bc1, bc2).done();
   return { name: 'adamw', key, wgsl, params, workgroups: grid(Math.ceil(n / WG)) };
 }

@@ -82,6 +82,17 @@ const laneSetup = (rowsParam: string, rowAxis: 'q' | 'k') => `
   let tc = min(t, max(${rowsParam}, 1u) - 1u);
   let bias_base = (bh / H) * pu(6u) + (bh % H) * pu(7u) + ${rowAxis === 'q' ? 'tc * pu(8u)' : 'tc * pu(9u)'};`;
 
+/**
+ * Inside a loop over key tiles `t0`: the workgroup stages K and V rows t0 … t0 + TK (clamped to the last
+ * key, so the tail tile reads valid memory) into `k_tile` / `v_tile`, between barriers.
+ */
+const stageKvTile = (TK: number, DV: number) => `workgroupBarrier();
+    for (var idx = lix; idx < ${TK * DV}u; idx += ${WG}u) {
+      let j = bh * Tk + min(t0 + idx / ${DV}u, Tk - 1u);
+      k_tile[idx] = k4(j, idx % ${DV}u); v_tile[idx] = v4(j, idx % ${DV}u);
+    }
+    workgroupBarrier();`;
+
 export function attentionForwardProgram(s: AttnShape, scale: number): Program {
   const DP = padDim(s.Dh), DV = DP / 4, TK = Math.min(64, SMEM / (8 * DP));
   const hasBias = !!s.biasStrides;
@@ -98,12 +109,7 @@ fn main(${WG_BUILTINS}) {${laneSetup('Tq', 'q')}
   for (var c = 0u; c < nv; c++) { qr[c] = q4(row, c) * scale; o[c] = vec4<f32>(0.0); }
   var m = -inf_f32(); var l = 0.0;
   for (var t0 = 0u; t0 < Tk; t0 += ${TK}u) {
-    workgroupBarrier();
-    for (var idx = lix; idx < ${TK * DV}u; idx += ${WG}u) {
-      let j = bh * Tk + min(t0 + idx / ${DV}u, Tk - 1u);
-      k_tile[idx] = k4(j, idx % ${DV}u); v_tile[idx] = v4(j, idx % ${DV}u);
-    }
-    workgroupBarrier();
+    ${stageKvTile(TK, DV)}
     let n = min(${TK}u, Tk - t0);
     var tmax = -inf_f32();
     for (var jj = 0u; jj < n; jj++) {
@@ -169,12 +175,7 @@ fn main(${WG_BUILTINS}) {${laneSetup('Tq', 'q')}
   let D = stats[row * 3u]; let shift = stats[row * 3u + 1u];
   var r = 0.0;
   for (var t0 = 0u; t0 < Tk; t0 += ${TK}u) {
-    workgroupBarrier();
-    for (var idx = lix; idx < ${TK * DV}u; idx += ${WG}u) {
-      let j = bh * Tk + min(t0 + idx / ${DV}u, Tk - 1u);
-      k_tile[idx] = k4(j, idx % ${DV}u); v_tile[idx] = v4(j, idx % ${DV}u);
-    }
-    workgroupBarrier();
+    ${stageKvTile(TK, DV)}
     let n = min(${TK}u, Tk - t0);
     for (var jj = 0u; jj < n; jj++) {
       var sc = 0.0; var dp = 0.0;

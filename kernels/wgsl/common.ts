@@ -87,10 +87,21 @@ export const LINEAR_WG = 'wid.x + wid.y * nwg.x';
 export const WG_BUILTINS = '@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lix: u32';
 
 /**
- * `main` of a kernel with one workgroup of `wg` threads per row of a [rows, C] problem (params 0 and 1
- * are rows and C): `row`, `C`, `base` (= row·C) and a shared `buf` of `wg` floats are in scope of `body`.
+ * `main` of a kernel with one thread per element: `i` below Params[0] is in scope of `body` (threads
+ * past it return).
  */
-export const rowKernelMain = (wg: number, body: string): string => `var<workgroup> buf: array<f32, ${wg}>;
+export const elementKernelMain = (wg: number, body: string): string => `@compute @workgroup_size(${wg})
+fn main(${WG_BUILTINS}) {
+  let i = (${LINEAR_WG}) * ${wg}u + lix;
+  if (i >= pu(0u)) { return; }
+  ${body}
+}`;
+
+/**
+ * `main` of a kernel with one workgroup of `wg` threads per row of a [rows, C] problem (params 0 and 1
+ * are rows and C): `row`, `C`, `base` (= row·C) and a shared `buf` of `wg` × `bufType` are in scope of `body`.
+ */
+export const rowKernelMain = (wg: number, body: string, bufType = 'f32'): string => `var<workgroup> buf: array<${bufType}, ${wg}>;
 @compute @workgroup_size(${wg})
 fn main(${WG_BUILTINS}) {
   let row = ${LINEAR_WG};

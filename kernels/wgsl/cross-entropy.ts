@@ -10,7 +10,7 @@
  *
  * Answers to core/backend/cpu/nn.ts crossEntropyRef / crossEntropyBackwardRef.
  */
-import { grid, LINEAR_WG, ParamWriter, rowKernelMain, storageBindings, treeReduce, WG_BUILTINS, type Program, type Tol } from './common.ts';
+import { elementKernelMain, grid, ParamWriter, rowKernelMain, storageBindings, treeReduce, type Program, type Tol } from './common.ts';
 import { ROW_HELPERS, ROW_MAX_EXPSUM, WG } from './softmax.ts';
 
 export const REFERENCE = 'core/backend/cpu/nn.ts: crossEntropyRef, crossEntropyBackwardRef';
@@ -49,23 +49,17 @@ export function crossEntropyBackwardProgram(rows: number, cols: number, ignoreIn
   const key = 'crossEntropyBackward';
   const wgsl = () => `// ${key}
 ${storageBindings([['dy', 'f32', 'read'], ['x', 'f32', 'read'], ['labels', 'i32', 'read'], ['lse', 'f32', 'read'], ['dx', 'f32', 'rw']])}
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  let i = (${LINEAR_WG}) * ${WG}u + lix;
-  let R = pu(0u);
-  let C = pu(1u);
-  if (i >= R * C) { return; }
+${elementKernelMain(WG, `let C = pu(1u);
   let row = i / C;
   let c = i % C;
   let y = labels[row];
   if (y == pi(2u)) { dx[i] = 0.0; return; }
   let eps = pf(3u);
   let want = select(0.0, 1.0 - eps, i32(c) == y) + eps / f32(C);
-  dx[i] = dy[row] * (exp(x[i] - lse[row]) - want);
-}`;
+  dx[i] = dy[row] * (exp(x[i] - lse[row]) - want);`)}`;
   return {
     name: 'crossEntropyBackward', key, wgsl,
-    params: new ParamWriter().u(rows, cols, ignoreIndex | 0).f(smoothing).done(),
+    params: new ParamWriter().u(rows * cols, cols, ignoreIndex | 0).f(smoothing).done(),
     workgroups: grid(Math.ceil((rows * cols) / WG)),
   };
 }

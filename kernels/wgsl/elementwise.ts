@@ -11,7 +11,7 @@
 import type { BinaryOp, CompareOp, UnaryOp } from '../../core/backend/backend.ts';
 import type { DType } from '../../core/tensor/dtype.ts';
 import {
-  collapse, grid, LINEAR_WG, MAX_DIMS, ParamWriter, paramsWgsl, WG_BUILTINS, wgslType, type Program, type Tol,
+  collapse, elementKernelMain, grid, MAX_DIMS, ParamWriter, paramsWgsl, wgslType, type Program, type Tol,
 } from './common.ts';
 
 export const REFERENCE = 'core/backend/cpu/elementwise.ts: unaryRef/binaryRef/whereRef';
@@ -104,11 +104,7 @@ ${decl}
 @group(0) @binding(${ins.length}) var<storage, read_write> out: array<${wgslType(out)}>;
 ${paramsWgsl(ins.length + 1)}
 ${F32_HELPERS}
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  let i = (${LINEAR_WG}) * ${WG}u + lix;
-  if (i >= pu(0u)) { return; }
-  ${offs}
+${elementKernelMain(WG, `${offs}
   ${modes.includes('g') ? `var rem = i;
   for (var d = pu(1u); d > 0u; d--) {
     let ax = d - 1u;
@@ -118,8 +114,7 @@ fn main(${WG_BUILTINS}) {
     ${walk}
   }` : ''}
   ${loads}
-  out[i] = ${expr};
-}`;
+  out[i] = ${expr};`)}`;
 }
 
 /**

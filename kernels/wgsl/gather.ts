@@ -10,7 +10,7 @@
  * the CPU exactly.
  */
 import type { DType } from '../../core/tensor/dtype.ts';
-import { grid, LINEAR_WG, ParamWriter, paramsWgsl, WG_BUILTINS, wgslType, type Program, type Tol } from './common.ts';
+import { elementKernelMain, grid, ParamWriter, paramsWgsl, wgslType, type Program, type Tol } from './common.ts';
 
 export const REFERENCE = 'core/backend/cpu/movement.ts: gatherRef, scatterAddRef, oneHotRef';
 /** gather/oneHot are exact; scatterAdd sums in f32 where the CPU sums in f64. */
@@ -20,12 +20,7 @@ const WG = 256;
 
 const kernel = (key: string, decls: string, body: string): string => `// ${key}
 ${decls}
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  let i = (${LINEAR_WG}) * ${WG}u + lix;
-  if (i >= pu(0u)) { return; }
-  ${body}
-}`;
+${elementKernelMain(WG, body)}`;
 
 /** table [rows, row...] gathered by nIdx indices → [nIdx, row...]. */
 export function gatherProgram(dtype: DType, rows: number, row: number, nIdx: number): Program {

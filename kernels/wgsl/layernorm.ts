@@ -6,7 +6,7 @@
  *
  * Answers to core/backend/cpu/nn.ts layerNormRef / layerNormBackwardRef.
  */
-import { grid, LINEAR_WG, ParamWriter, paramsWgsl, rowKernelMain, treeReduce, WG_BUILTINS, type Program, type Tol } from './common.ts';
+import { grid, LINEAR_WG, ParamWriter, rowKernelMain, storageBindings, treeReduce, WG_BUILTINS, type Program, type Tol } from './common.ts';
 
 export const REFERENCE = 'core/backend/cpu/nn.ts: layerNormRef, layerNormBackwardRef';
 export const TOL: Tol = { atol: 2e-5, rtol: 1e-4 };
@@ -16,13 +16,7 @@ const WG = 128;
 export function layerNormProgram(rows: number, cols: number, eps: number): Program {
   const key = `layerNorm/fwd/wg${WG}`;
   const wgsl = () => `// ${key}
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read> w: array<f32>;
-@group(0) @binding(2) var<storage, read> b: array<f32>;
-@group(0) @binding(3) var<storage, read_write> y: array<f32>;
-@group(0) @binding(4) var<storage, read_write> mean_out: array<f32>;
-@group(0) @binding(5) var<storage, read_write> rstd_out: array<f32>;
-${paramsWgsl(6)}
+${storageBindings([['x', 'f32', 'read'], ['w', 'f32', 'read'], ['b', 'f32', 'read'], ['y', 'f32', 'rw'], ['mean_out', 'f32', 'rw'], ['rstd_out', 'f32', 'rw']])}
 ${rowKernelMain(WG, `var s = 0.0;
   for (var j = lix; j < C; j += ${WG}u) { s += x[base + j]; }
   buf[lix] = s;
@@ -43,21 +37,8 @@ ${rowKernelMain(WG, `var s = 0.0;
 export function layerNormDxProgram(rows: number, cols: number): Program {
   const key = `layerNorm/dx/wg${WG}`;
   const wgsl = () => `// ${key}
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<f32>;
-@group(0) @binding(3) var<storage, read> mean_in: array<f32>;
-@group(0) @binding(4) var<storage, read> rstd_in: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dx: array<f32>;
-${paramsWgsl(6)}
-var<workgroup> buf: array<vec2<f32>, ${WG}>;
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  let row = ${LINEAR_WG};
-  if (row >= pu(0u)) { return; }
-  let C = pu(1u);
-  let base = row * C;
-  let m = mean_in[row]; let rs = rstd_in[row];
+${storageBindings([['dy', 'f32', 'read'], ['x', 'f32', 'read'], ['w', 'f32', 'read'], ['mean_in', 'f32', 'read'], ['rstd_in', 'f32', 'read'], ['dx', 'f32', 'rw']])}
+${rowKernelMain(WG, `let m = mean_in[row]; let rs = rstd_in[row];
   var acc = vec2<f32>(0.0, 0.0);
   for (var j = lix; j < C; j += ${WG}u) {
     let dyh = dy[base + j] * w[j];
@@ -69,8 +50,7 @@ fn main(${WG_BUILTINS}) {
   for (var j = lix; j < C; j += ${WG}u) {
     let xh = (x[base + j] - m) * rs;
     dx[base + j] = rs * (dy[base + j] * w[j] - sums.x - xh * sums.y);
-  }
-}`;
+  }`, 'vec2<f32>')}`;
   return { name: 'layerNormBackward(dx)', key, wgsl, params: new ParamWriter().u(rows, cols).done(), workgroups: grid(rows) };
 }
 
@@ -78,13 +58,7 @@ fn main(${WG_BUILTINS}) {
 export function layerNormDwProgram(rows: number, cols: number): Program {
   const key = 'layerNorm/dw';
   const wgsl = () => `// ${key}
-@group(0) @binding(0) var<storage, read> dy: array<f32>;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> mean_in: array<f32>;
-@group(0) @binding(3) var<storage, read> rstd_in: array<f32>;
-@group(0) @binding(4) var<storage, read_write> dw: array<f32>;
-@group(0) @binding(5) var<storage, read_write> db: array<f32>;
-${paramsWgsl(6)}
+${storageBindings([['dy', 'f32', 'read'], ['x', 'f32', 'read'], ['mean_in', 'f32', 'read'], ['rstd_in', 'f32', 'read'], ['dw', 'f32', 'rw'], ['db', 'f32', 'rw']])}
 @compute @workgroup_size(64)
 fn main(${WG_BUILTINS}) {
   let j = (${LINEAR_WG}) * 64u + lix;

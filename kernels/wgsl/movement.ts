@@ -5,7 +5,7 @@
  * Answers to core/backend/cpu/movement.ts stridedRef / padRef / concatRef; exact (tolerance 0).
  */
 import type { DType } from '../../core/tensor/dtype.ts';
-import { grid, LINEAR_WG, MAX_DIMS, ParamWriter, paramsWgsl, WG_BUILTINS, wgslType, type Program, type Tol } from './common.ts';
+import { elementKernelMain, grid, MAX_DIMS, ParamWriter, paramsWgsl, wgslType, type Program, type Tol } from './common.ts';
 import { mapProgram } from './elementwise.ts';
 
 export const REFERENCE = 'core/backend/cpu/movement.ts: stridedRef, padRef, concatRef';
@@ -31,11 +31,7 @@ export function padProgram(dtype: DType, shape: readonly number[], before: reado
 @group(0) @binding(0) var<storage, read> x: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${t}>;
 ${paramsWgsl(2)}
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  let i = (${LINEAR_WG}) * ${WG}u + lix;
-  if (i >= pu(0u)) { return; }
-  var rem = i; var off = 0u; var stride = 1u; var inside = true;
+${elementKernelMain(WG, `var rem = i; var off = 0u; var stride = 1u; var inside = true;
   for (var d = pu(1u); d > 0u; d--) {
     let ax = d - 1u;
     let o = rem % pu(2u + ax);
@@ -48,8 +44,7 @@ fn main(${WG_BUILTINS}) {
     stride *= s;
   }
   let fill_value = bitcast<${t}>(pu(${2 + 3 * MAX_DIMS}u));
-  if (inside) { out[i] = x[off]; } else { out[i] = fill_value; }
-}`;
+  if (inside) { out[i] = x[off]; } else { out[i] = fill_value; }`)}`;
   return { name: 'pad', key, wgsl, params, workgroups: grid(Math.ceil(n / WG)) };
 }
 
@@ -62,12 +57,7 @@ export function concatPartProgram(dtype: DType, outer: number, chunk: number, ou
 @group(0) @binding(0) var<storage, read> x: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${t}>;
 ${paramsWgsl(2)}
-@compute @workgroup_size(${WG})
-fn main(${WG_BUILTINS}) {
-  let i = (${LINEAR_WG}) * ${WG}u + lix;
-  if (i >= pu(0u)) { return; }
-  let chunk = pu(1u);
-  out[(i / chunk) * pu(2u) + pu(3u) + i % chunk] = x[i];
-}`;
+${elementKernelMain(WG, `let chunk = pu(1u);
+  out[(i / chunk) * pu(2u) + pu(3u) + i % chunk] = x[i];`)}`;
   return { name: 'concat', key, wgsl, params: new ParamWriter().u(n, chunk, outRow, pos).done(), workgroups: grid(Math.ceil(n / WG)) };
 }
