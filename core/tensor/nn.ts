@@ -34,28 +34,12 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
     throw new ShapeError(`crossEntropy: labels must be i32 ${fmt(lead)} for logits ${fmt(logits.shape)}, got ${labels.dtype} ${fmt(labels.shape)}`);
   }
   const ignore = opts.ignoreIndex ?? -100;
-  checkLabels(labels, C, ignore);
-  const valid = cast(notEqual(labels, ignore), logits.dtype);
   const N = sizeOf(lead);
   const perExample = reshape(softmaxCrossEntropy(reshape(logits, [N, C]), reshape(labels, [N]), ignore, opts.labelSmoothing ?? 0), lead);
   switch (opts.reduction ?? 'mean') {
     case 'none': return perExample;
     case 'sum': return sum(perExample);
-    case 'mean': return div(sum(perExample), sum(valid));
-  }
-}
-
-/**
- * torch raises on a label outside [0, C) that is not ignore_index. Labels are host data, so backends
- * that read synchronously (CPU) check them here; on WebGPU the data loaders validate labels, and the
- * kernel turns such a row's loss into NaN (a GPU kernel cannot throw; the loop's NaN guard stops on it).
- */
-function checkLabels(labels: Tensor, C: number, ignore: number): void {
-  if (labels.backend.name === 'webgpu') return;
-  const host = labels.dataSync();
-  for (let i = 0; i < host.length; i++) {
-    const v = host[i]!;
-    if (v !== ignore && (v < 0 || v >= C)) throw new RangeError(`crossEntropy: label ${v} at position ${i} is out of range for ${C} classes (ignoreIndex ${ignore})`);
+    case 'mean': return div(sum(perExample), sum(cast(notEqual(labels, ignore), logits.dtype))); // over non-ignored rows
   }
 }
 

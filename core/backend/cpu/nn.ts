@@ -81,7 +81,8 @@ export function crossEntropyRef(x: AnyTypedArray, labels: AnyTypedArray, C: numb
     const l = Math.log(s) + m;
     lse[n] = l;
     if (y === ignore) { loss[n] = 0; continue; }
-    if (y < 0 || y >= C) throw new RangeError(`crossEntropy: label ${y} of row ${n} is outside [0, ${C}) and is not ignore_index ${ignore}`);
+    // torch raises here; a GPU kernel cannot, so WebGPU's writes NaN (kernels/wgsl/cross-entropy.ts)
+    if (y < 0 || y >= C) throw new RangeError(`crossEntropy: label ${y} at position ${n} is out of range for ${C} classes (ignoreIndex ${ignore})`);
     loss[n] = l - (1 - eps) * x[o + y]! - (eps / C) * sx;
   }
   return { loss, lse };
