@@ -5,11 +5,10 @@ import { resolve } from 'node:path';
 import { train } from '../training/loop.ts';
 import { readRunConfig } from '../training/run-load.ts';
 import {
-  BACKENDS, SEGMENT_IDS, CHOICE_LEVELS, CONFIG_FIELDS, DEFAULTS, decodePartial, HEADS, METHODS, mergeConfig, readConfigFile, SCHEDULES, type RunConfig,
+  BACKENDS, SEGMENT_IDS, CHOICE_LEVELS, CONFIG_FIELDS, DEFAULTS, decodePartial, HEADS, kebab, METHODS, mergeConfig, readConfigFile, SCHEDULES, type RunConfig,
 } from '../training/run-config.ts';
 import { setupRun, UsageError } from '../training/run-setup.ts';
 
-export const kebab = (s: string): string => `--${s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['model', '<folder>', 'Hugging Face model folder (config.json, weights, tokenizer files)'],

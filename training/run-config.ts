@@ -114,6 +114,9 @@ const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
 
 export const CONFIG_FIELDS = Object.keys(KINDS) as (keyof RunConfig)[];
 
+/** A config field's command-line flag: `segmentIds` → `--segment-ids`. */
+export const kebab = (s: string): string => `--${s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+
 /** Coerces one value (strings from the command line are parsed) or says why it cannot. */
 function coerce(kind: Kind, v: unknown): Either<string, unknown> {
   const num = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
