@@ -45,8 +45,20 @@ export interface PromptStep {
   dispose(): void;
 }
 
-/** `weightStorage: 'f16'` keeps the frozen dense weights as halves (backends with f16 storage). */
-export function buildPromptStep(bk: Backend, w: Workload, dtype: FloatDType = 'f32', seed = 0, weightStorage: WeightStorage = 'f32'): PromptStep {
+export interface PromptStepOptions {
+  readonly dtype?: FloatDType;
+  readonly seed?: number;
+  /** 'f16' keeps the frozen dense weights as halves (backends with f16 storage). */
+  readonly weightStorage?: WeightStorage;
+  /**
+   * 'head-rows' (default): the last layer computes only the row the pooled head reads (the encoder's
+   * `outputPositions`); 'all-rows': every row, as Hugging Face does. Loss and gradients are the same.
+   */
+  readonly lastLayer?: 'head-rows' | 'all-rows';
+}
+
+export function buildPromptStep(bk: Backend, w: Workload, opts: PromptStepOptions = {}): PromptStep {
+  const { dtype = 'f32', seed = 0, weightStorage = 'f32', lastLayer = 'head-rows' } = opts;
   const cfg = bertConfigFor({ vocabSize: w.vocab, hiddenSize: w.hidden, numHiddenLayers: w.layers, numAttentionHeads: w.heads, intermediateSize: w.intermediate });
   const [kw, kp, kh] = splitKey(prngKey(seed), 3);
   const model = BertModel.load(randomWeightSource(cfg, kw!, { mlmHead: false }), cfg, bk, dtype, { weightStorage });
@@ -60,12 +72,14 @@ export function buildPromptStep(bk: Backend, w: Workload, dtype: FloatDType = 'f
   const batch: TokenBatch = tokenBatch(bk, B, T, ids, mask, new Int32Array(B * T));
   const labels = keep(tensor(bk, Int32Array.from({ length: B }, (_, b) => b % w.labels), { shape: [B], dtype: 'i32' }));
   const softCfg = { numVirtualTokens: m };
+  const headRows = Array.from({ length: B }, () => [0]); // the pooler reads position 0
   let params: Params = { prompt: initSoftPrompt(model, softCfg, kp!), head: initClassifier(model, w.labels, kh!) };
   const opt = adamw({ inPlace: true, weightDecay: 0.01 });
   let state: OptState<'m' | 'v'> = opt.init(params);
   for (const { leaf } of treeLeaves(state.slots)) keep(leaf);
   const lossFn = (p: Params): Tensor => {
-    const h = model.encode(applySoftPrompt(model, p.prompt, batch, softCfg)).lastHiddenState;
+    const inputs = applySoftPrompt(model, p.prompt, batch, softCfg);
+    const h = model.encode(lastLayer === 'head-rows' ? { ...inputs, outputPositions: headRows } : inputs).lastHiddenState;
     return crossEntropy(classifierLogits(model, h, p.head), labels);
   };
   const vg = valueAndGrad(lossFn);

@@ -101,8 +101,9 @@ export function unpromptedCls(model: BertModel, batch: TokenBatch): Tensor {
   const h = model.encode({
     inputIds: batch.inputIds, attentionMask: batch.attentionMask, hostInputIds: batch.host.inputIds,
     ...(batch.tokenTypeIds ? { tokenTypeIds: batch.tokenTypeIds } : {}),
+    outputPositions: Array.from({ length: batch.B }, () => [0]),
   }).lastHiddenState;
-  return stopGradient(tokenAt(model, h, 0));
+  return stopGradient(reshape(h, [batch.B, model.cfg.hiddenSize]));
 }
 
 /** Prompt rows: P [m, d] (plain) or P_b [B, m, d] = reshape(fc2(act(fc1(cls_b)))) (generator). */
@@ -150,8 +151,10 @@ export function infoPromptForward(model: BertModel, params: InfoPromptModelParam
   const Pb = P.rank === 2 ? broadcastTo(expandDims(P, 0), [B, m, d]) : P;
   const placement = cfg.placement ?? 'after-cls';
   const inputs = spliceSoftPrompt(model, Pb, batch, placement);
-  const h = model.encode(inputs).lastHiddenState;
-  const logits = (cfg.readout ?? 'cls') === 'cls'
+  const clsReadout = (cfg.readout ?? 'cls') === 'cls';
+  // the [CLS] readout and L_rep read only position 0: the last layer computes that row alone
+  const h = model.encode(clsReadout ? { ...inputs, outputPositions: Array.from({ length: B }, () => [0]) } : inputs).lastHiddenState;
+  const logits = clsReadout
     ? classifierLogits(model, h, params.head, x.pooler ? { pooler: x.pooler } : {})
     : meanReadoutLogits(model, h, inputs.attentionMask!, params.head, x.pooler);
   const task = cfg.lossCap === undefined ? crossEntropy(logits, x.labels) : cappedCrossEntropy(logits, x.labels, cfg.lossCap);

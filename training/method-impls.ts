@@ -34,6 +34,10 @@ export interface MethodTrain {
 }
 
 export interface MethodLossContext {
+  /**
+   * [B, R, d]: the final hidden states of the rows the task model asks the encoder for (its
+   * `outputPositions`); row 0 is always position 0 ([CLS] or the first prompt token).
+   */
   readonly lastHiddenState: Tensor;
   /** [B, C] */
   readonly logits: Tensor;

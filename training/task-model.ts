@@ -52,6 +52,8 @@ export interface TaskModel {
   readonly cfg: RunConfig;
   readonly numLabels: number;
   readonly method: MethodImpl;
+  /** The frozen pooler the classifier head reads through (the checkpoint's, or a seeded random one); none for the verbalizer. */
+  readonly pooler: Linear | undefined;
   /** Fresh trainable parameters (kept tensors). */
   init(key: PRNGKey): TrainParams;
   /** Host-side batch building (outside any trace). */
@@ -96,7 +98,7 @@ export function buildTaskModel(model: BertModel, tokenizer: PromptTokenizer, tas
   const pDrop = model.cfg.classifierDropout ?? model.cfg.hiddenDropoutProb;
 
   const tm: TaskModel = {
-    model, tokenizer, cfg, numLabels, method,
+    model, tokenizer, cfg, numLabels, method, pooler,
     init(key) {
       const [kp, kh] = splitKey(key, 2);
       const prompt = method.init(kp!);
@@ -123,12 +125,17 @@ export function buildTaskModel(model: BertModel, tokenizer: PromptTokenizer, tas
       const [kEnc, kHead, kMethod] = key && cfg.dropout ? splitKey(key, 3) : [undefined, undefined, key];
       const m = method.inputs(p['prompt']!, b.tokens, train && kMethod ? { key: kMethod, step: train.step } : undefined);
       const inputs: EncoderInputs = kEnc ? { ...m.inputs, dropoutKey: kEnc } : m.inputs;
-      const h = model.encode(inputs).lastHiddenState;
       const head = p['head'] as unknown as ClassifierParams | undefined;
       const shift = (r: number) => (typeof m.offset === 'number' ? m.offset : m.offset[r]!);
+      // Only the rows the heads read leave the last layer: position 0 (the pooler; InfoPrompt's L_rep),
+      // then each example's [MASK] for the verbalizer.
+      const outputPositions = cfg.head === 'classifier'
+        ? Array.from({ length: b.labels.shape[0]! }, () => [0])
+        : b.maskIndex.map((i, r) => [0, i + shift(r)]);
+      const h = model.encode({ ...inputs, outputPositions }).lastHiddenState;
       const logits = cfg.head === 'classifier'
         ? classifierLogits(model, h, head!, { pooler: pooler!, ...(kHead ? { dropout: { key: kHead, p: pDrop } } : {}) })
-        : verbalizerLogits(model, h, b.maskIndex.map((i, r) => i + shift(r)), wordIds);
+        : verbalizerLogits(model, h, b.maskIndex.map(() => 1), wordIds);
       const methodLoss = m.loss;
       return {
         logits,

@@ -5,7 +5,7 @@
  * are concatenated in front of this layer's keys and values.
  */
 import {
-  add, attention, attentionProbs, concat, dropout, gelu, matmul, mul, permute, pow, relu, reshape, softmax, splitKey, tanh,
+  add, attention, attentionProbs, concat, dropout, gather, gelu, matmul, mul, permute, pow, relu, reshape, softmax, splitKey, tanh,
   type PRNGKey, type Tensor,
 } from '../../core/index.ts';
 import type { BertConfig, HiddenAct } from './config.ts';
@@ -48,11 +48,11 @@ export class BertSelfAttention {
 
   /**
    * x [B, T, d]; maskBias additive [B, 1, 1, m+T]; prefix [B, H, m, Dh]; keyWeights [B, 1, 1, m+T]
-   * (multiplicative, see `attention`) → context [B, T, d].
+   * (multiplicative, see `attention`); queries [B, R, d], the rows that attend (default x) → context [B, R, d].
    */
-  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey, keyWeights?: Tensor): Tensor {
-    const [B, T, d] = x.shape as [number, number, number];
-    const q = this.heads_(this.query.forward(x));
+  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey, keyWeights?: Tensor, queries: Tensor = x): Tensor {
+    const [B, R, d] = queries.shape as [number, number, number];
+    const q = this.heads_(this.query.forward(queries));
     let k = this.heads_(this.key.forward(x));
     let v = this.heads_(this.value.forward(x));
     if (prefix) { k = concat([prefix.key, k], 2); v = concat([prefix.value, v], 2); }
@@ -60,7 +60,7 @@ export class BertSelfAttention {
     const ctxH = dropoutKey && this.probsDropout > 0
       ? attentionWithDropout(q, k, v, maskBias, dropoutKey, this.probsDropout, keyWeights)
       : attention(q, k, v, maskBias, 1 / Math.sqrt(q.shape.at(-1)!), keyWeights);
-    return reshape(permute(ctxH, [0, 2, 1, 3]), [B, T, d]);
+    return reshape(permute(ctxH, [0, 2, 1, 3]), [B, R, d]);
   }
 
   dispose(): void { this.query.dispose(); this.key.dispose(); this.value.dispose(); }
@@ -87,6 +87,12 @@ export class DenseResidualNorm {
   dispose(): void { this.dense.dispose(); this.layerNorm.dispose(); }
 }
 
+/** x [B, T, d], rows i32 [B·R] (flat indices into B·T) → [B, R, d]. */
+export function selectRows(x: Tensor, rows: Tensor): Tensor {
+  const [B, T, d] = x.shape as [number, number, number];
+  return reshape(gather(reshape(x, [B * T, d]), rows), [B, rows.shape[0]! / B, d]);
+}
+
 export class BertLayer {
   constructor(
     readonly selfAttention: BertSelfAttention,
@@ -107,9 +113,15 @@ export class BertLayer {
     );
   }
 
-  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey, keyWeights?: Tensor): Tensor {
+  /**
+   * x [B, T, d] → [B, T, d], or [B, R, d] with `rows` (flat i32 indices into the B·T rows of x, R per
+   * example): every row still serves as a key and value, but only the selected rows are queried and
+   * carried through the FFN, so the rest of this layer's output is never computed.
+   */
+  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey, keyWeights?: Tensor, rows?: Tensor): Tensor {
     const [k1, k2, k3] = dropoutKey ? splitKey(dropoutKey, 3) : [];
-    const attn = this.attentionOutput.forward(this.selfAttention.forward(x, maskBias, prefix, k1, keyWeights), x, k2);
+    const xq = rows ? selectRows(x, rows) : x;
+    const attn = this.attentionOutput.forward(this.selfAttention.forward(x, maskBias, prefix, k1, keyWeights, xq), xq, k2);
     const inter = activation(this.act, this.intermediate.forward(attn));
     return this.output.forward(inter, attn, k3);
   }

@@ -9,7 +9,7 @@ import {
 } from '../../core/index.ts';
 import type { BertConfig } from './config.ts';
 import { BertEmbeddings, defaultPositionIds } from './embeddings.ts';
-import { BertLayer, type PrefixKV } from './layer.ts';
+import { BertLayer, selectRows, type PrefixKV } from './layer.ts';
 import { frozen, LayerNorm, Linear, type LoadContext, type WeightSource, type WeightStorage } from './modules.ts';
 
 export interface EncoderInputs {
@@ -36,10 +36,18 @@ export interface EncoderInputs {
   readonly keyWeights?: Tensor;
   /** Train-mode dropout with this key; absent = eval mode (deterministic). */
   readonly dropoutKey?: PRNGKey;
+  /**
+   * The positions (0 ≤ p < T) of each example whose final hidden states the caller reads, the same
+   * count R for every example: `lastHiddenState` is then [B, R, d] in this order. The last layer
+   * queries and transforms only these rows (a pooled or [MASK] head reads one row of T), which
+   * skips about 5/6 of that layer's work; values and gradients of the returned rows are unchanged.
+   */
+  readonly outputPositions?: readonly (readonly number[])[];
 }
 
 export interface EncoderOutputs {
   readonly embeddings: Tensor;
+  /** [B, T, d], or [B, R, d] when `outputPositions` was given. */
   readonly lastHiddenState: Tensor;
 }
 
@@ -100,9 +108,11 @@ export class BertModel {
     const maskBias = mul(reshape(sub(1, mask), [B, 1, 1, m + T]), MASK_MIN[this.dtype]);
 
     const kw = inp.keyWeights ? reshape(inp.keyWeights, [B, 1, 1, m + T]) : undefined;
+    const rows = inp.outputPositions ? outputRows(bk, inp.outputPositions, B, T) : undefined;
+    const last = this.layers.length - 1;
     let h = embeddings;
-    this.layers.forEach((layer, i) => { h = layer.forward(h, maskBias, inp.prefix?.[i], kLayers[i], kw); });
-    return { embeddings, lastHiddenState: h };
+    this.layers.forEach((layer, i) => { h = layer.forward(h, maskBias, inp.prefix?.[i], kLayers[i], kw, i === last ? rows : undefined); });
+    return { embeddings, lastHiddenState: rows && last < 0 ? selectRows(h, rows) : h };
   }
 
   /** HF BertPooler: tanh(dense(h[:, 0])). */
@@ -120,6 +130,21 @@ export class BertModel {
   dispose(): void {
     this.embeddings.dispose(); for (const l of this.layers) l.dispose(); this.pooler?.dispose(); this.mlmHead?.dispose();
   }
+}
+
+/** Validated `outputPositions` → flat i32 row indices [B·R] into the B·T rows. */
+function outputRows(bk: Backend, positions: readonly (readonly number[])[], B: number, T: number): Tensor {
+  const R = positions[0]?.length ?? 0;
+  if (positions.length !== B) throw new Error(`BertModel.encode: outputPositions has ${positions.length} rows for a batch of ${B}`);
+  const flat = new Int32Array(B * R);
+  positions.forEach((ps, b) => {
+    if (ps.length !== R || R === 0) throw new Error(`BertModel.encode: outputPositions[${b}] has ${ps.length} positions; every example needs the same count (≥ 1), here ${R}`);
+    ps.forEach((p, r) => {
+      if (!Number.isInteger(p) || p < 0 || p >= T) throw new RangeError(`BertModel.encode: outputPositions[${b}][${r}] = ${p} is outside the ${T} input positions`);
+      flat[b * R + r] = b * T + p;
+    });
+  });
+  return tensor(bk, flat, { shape: [B * R], dtype: 'i32' });
 }
 
 /** BertLMPredictionHead / RobertaLMHead: dense → gelu → LayerNorm → tied decoder + bias. */

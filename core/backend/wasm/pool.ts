@@ -3,7 +3,7 @@
  * WebAssembly.Memory. A job is a function index plus a list of chunks (one i32 argument vector
  * each) in a shared control block. The calling thread and the workers claim chunks from one atomic
  * ticket, so when the cores are shared and a worker wakes late, the caller simply does more of the
- * work instead of waiting for it. Workers sleep in Atomics.wait (no spinning); the caller spins up
+ * work instead of waiting for it. Workers spin WORKER_SPIN_MS for the next job, then sleep in Atomics.wait; the caller spins up
  * to SPIN_MS on chunks still running before it sleeps.
  *
  * Ticket word = (generation << 8) | next chunk; a claim is a compareExchange on it, so a worker that
@@ -18,6 +18,11 @@ export const MAX_CHUNKS = 255;
 const TICKET = 0, COMPLETED = 1, QUIT = 2, FAILED = 3, HEADER = 4;
 /** The caller's spin bound (ms) on chunks still running: past it, a worker is likely descheduled. */
 const SPIN_MS = 1;
+/**
+ * A worker's spin bound (ms) for the next job once its chunks are done: a step's kernels come 10–100 µs
+ * apart, and a worker woken from Atomics.wait starts 40–400 µs late (the bert-small step: 5–10 % faster).
+ */
+const WORKER_SPIN_MS = 0.5;
 // per parity slot: fn, nChunks, then nChunks × MAX_ARGS
 const SLOT = 2 + MAX_CHUNKS * MAX_ARGS;
 
@@ -51,6 +56,7 @@ try {
 } catch (e) { console.error('wasm worker', e); Atomics.store(c, ${FAILED}, 1); }
 let seen = Atomics.load(c, ${TICKET});
 for (;;) {
+  for (const until = performance.now() + ${WORKER_SPIN_MS}; Atomics.load(c, ${TICKET}) === seen && performance.now() < until;) { /* spin */ }
   Atomics.wait(c, ${TICKET}, seen);
   if (Atomics.load(c, ${QUIT})) break;
   seen = Atomics.load(c, ${TICKET});
