@@ -1,23 +1,23 @@
 /**
  * Times the soft-prompt tuning step (bench/workload.ts) on one backend.
  *   node --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm [--workload bert-small|bert-base]
- *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16] [--last-layer head-rows|all-rows] [--profile] [--json]
+ *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16] [--rows needed|all] [--profile] [--json]
  * Prints ms/step (median after warm-up), tokens/s (batch·(seq+prompt) per second), peak RSS, and with
  * --weights f16 stores the frozen dense weights as halves (f32 accumulation; WebGPU needs shader-f16). With
- * --last-layer all-rows computes every row of the last layer, as Hugging Face does (default: only the row
- * the pooled head reads; same loss and gradients). With
+ * --rows all computes every row of every layer, as Hugging Face does (default `needed`: no padding rows,
+ * and in the last layer only the row the pooled head reads; same loss and gradients). With
  * --profile the per-kernel time shares (a separate profiled pass, so timing is not perturbed).
  */
 import { arg, backendByName, median } from './backends.ts';
 import { formatProfile, profileBackend } from './profile.ts';
-import { buildPromptStep, stepBenchArgs } from './workload.ts';
+import { buildPromptStep, STEP_ROWS, stepBenchArgs, type StepRows } from './workload.ts';
 
 const { backendName, wlName, w, steps, warmup } = stepBenchArgs('wasm');
 const threadsArg = arg('threads', '');
 const weights = arg('weights', 'f32');
 if (weights !== 'f32' && weights !== 'f16') throw new Error(`--weights: f32 | f16, got ${weights}`);
-const lastLayer = arg('last-layer', 'head-rows');
-if (lastLayer !== 'head-rows' && lastLayer !== 'all-rows') throw new Error(`--last-layer: head-rows | all-rows, got ${lastLayer}`);
+const rows = arg('rows', 'needed') as StepRows;
+if (!STEP_ROWS.includes(rows)) throw new Error(`--rows: ${STEP_ROWS.join(' | ')}, got ${rows}`);
 const bk = await backendByName(backendName, threadsArg ? Number(threadsArg) : undefined);
 
 let peakRss = process.memoryUsage().rss;
@@ -26,7 +26,7 @@ const timer = setInterval(sampleRss, 20);
 timer.unref();
 
 const tokens = w.batch * (w.seq + w.promptTokens);
-const run = buildPromptStep(bk, w, { weightStorage: weights, lastLayer });
+const run = buildPromptStep(bk, w, { weightStorage: weights, rows });
 let loss = 0;
 for (let i = 0; i < warmup; i++) { loss = await run.step(); sampleRss(); }
 const times: number[] = [];
@@ -36,10 +36,11 @@ for (let i = 0; i < steps; i++) {
   times.push(performance.now() - t0);
   sampleRss();
 }
+if (process.env["PG_TIMES"]) console.log(times.map((t) => t.toFixed(0)).join(" "));
 run.dispose();
 const ms = median(times);
 const result = {
-  backend: backendName, workload: wlName, weights, lastLayer, steps, threads: threadsArg || 'default', msPerStep: +ms.toFixed(2),
+  backend: backendName, workload: wlName, weights, rows, steps, threads: threadsArg || 'default', msPerStep: +ms.toFixed(2),
   minMs: +Math.min(...times).toFixed(2), tokensPerS: Math.round(tokens / (ms / 1000)), peakRssMiB: Math.round(peakRss / 2 ** 20), loss,
 };
 console.log(process.argv.includes('--json') ? JSON.stringify(result)
@@ -47,7 +48,7 @@ console.log(process.argv.includes('--json') ? JSON.stringify(result)
 
 if (process.argv.includes('--profile')) {
   const prof = profileBackend(bk, process.argv.includes('--by-shape'));
-  const p = buildPromptStep(prof.backend, w, { weightStorage: weights, lastLayer });
+  const p = buildPromptStep(prof.backend, w, { weightStorage: weights, rows });
   await p.step();
   prof.reset();
   const n = Math.max(1, Math.min(steps, 3));

@@ -45,20 +45,24 @@ export interface PromptStep {
   dispose(): void;
 }
 
+export const STEP_ROWS = ['needed', 'all'] as const;
+export type StepRows = (typeof STEP_ROWS)[number];
+
 export interface PromptStepOptions {
   readonly dtype?: FloatDType;
   readonly seed?: number;
   /** 'f16' keeps the frozen dense weights as halves (backends with f16 storage). */
   readonly weightStorage?: WeightStorage;
   /**
-   * 'head-rows' (default): the last layer computes only the row the pooled head reads (the encoder's
-   * `outputPositions`); 'all-rows': every row, as Hugging Face does. Loss and gradients are the same.
+   * 'needed' (default): no layer computes padding rows (the encoder's `skipPadding`) and the last
+   * layer only the row the pooled head reads (`outputPositions`); 'all': every row of every layer, as
+   * Hugging Face does. Loss and gradients are the same.
    */
-  readonly lastLayer?: 'head-rows' | 'all-rows';
+  readonly rows?: StepRows;
 }
 
 export function buildPromptStep(bk: Backend, w: Workload, opts: PromptStepOptions = {}): PromptStep {
-  const { dtype = 'f32', seed = 0, weightStorage = 'f32', lastLayer = 'head-rows' } = opts;
+  const { dtype = 'f32', seed = 0, weightStorage = 'f32', rows = 'needed' } = opts;
   const cfg = bertConfigFor({ vocabSize: w.vocab, hiddenSize: w.hidden, numHiddenLayers: w.layers, numAttentionHeads: w.heads, intermediateSize: w.intermediate });
   const [kw, kp, kh] = splitKey(prngKey(seed), 3);
   const model = BertModel.load(randomWeightSource(cfg, kw!, { mlmHead: false }), cfg, bk, dtype, { weightStorage });
@@ -79,7 +83,7 @@ export function buildPromptStep(bk: Backend, w: Workload, opts: PromptStepOption
   for (const { leaf } of treeLeaves(state.slots)) keep(leaf);
   const lossFn = (p: Params): Tensor => {
     const inputs = applySoftPrompt(model, p.prompt, batch, softCfg);
-    const h = model.encode(lastLayer === 'head-rows' ? { ...inputs, outputPositions: headRows } : inputs).lastHiddenState;
+    const h = model.encode(rows === 'needed' ? { ...inputs, outputPositions: headRows, skipPadding: true } : inputs).lastHiddenState;
     return crossEntropy(classifierLogits(model, h, p.head), labels);
   };
   const vg = valueAndGrad(lossFn);

@@ -238,6 +238,7 @@ export function applyDynamicPrompt(model: BertModel, params: DynamicPromptParams
       inputsEmbeds,
       ...(keyWeights ? { keyWeights } : {}),
       attentionMask: tensor(bk, mask, { shape: [B, S], dtype: 'i32' }),
+      hostAttentionMask: mask,
       ...(batch.tokenTypeIds ? { tokenTypeIds: tensor(bk, types, { shape: [B, S], dtype: 'i32' }) } : {}),
     },
     weights: { ...(posW ? { position: posW } : {}), ...(lenW ? { length: lenW } : {}), ...(poolW ? { pool: poolW } : {}) },

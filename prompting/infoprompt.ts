@@ -102,6 +102,7 @@ export function unpromptedCls(model: BertModel, batch: TokenBatch): Tensor {
     inputIds: batch.inputIds, attentionMask: batch.attentionMask, hostInputIds: batch.host.inputIds,
     ...(batch.tokenTypeIds ? { tokenTypeIds: batch.tokenTypeIds } : {}),
     outputPositions: Array.from({ length: batch.B }, () => [0]),
+    hostAttentionMask: batch.host.attentionMask, skipPadding: true,
   }).lastHiddenState;
   return stopGradient(reshape(h, [batch.B, model.cfg.hiddenSize]));
 }
@@ -153,7 +154,7 @@ export function infoPromptForward(model: BertModel, params: InfoPromptModelParam
   const inputs = spliceSoftPrompt(model, Pb, batch, placement);
   const clsReadout = (cfg.readout ?? 'cls') === 'cls';
   // the [CLS] readout and L_rep read only position 0: the last layer computes that row alone
-  const h = model.encode(clsReadout ? { ...inputs, outputPositions: Array.from({ length: B }, () => [0]) } : inputs).lastHiddenState;
+  const h = model.encode({ ...inputs, skipPadding: true, ...(clsReadout ? { outputPositions: Array.from({ length: B }, () => [0]) } : {}) }).lastHiddenState;
   const logits = clsReadout
     ? classifierLogits(model, h, params.head, x.pooler ? { pooler: x.pooler } : {})
     : meanReadoutLogits(model, h, inputs.attentionMask!, params.head, x.pooler);

@@ -70,7 +70,7 @@ export function prefixKeyValues(model: BertModel, table: Tensor, B: number): Pre
 
 export function applyPrefix(model: BertModel, params: PrefixParams, batch: TokenBatch): EncoderInputs {
   return {
-    inputIds: batch.inputIds, attentionMask: batch.attentionMask, hostInputIds: batch.host.inputIds,
+    inputIds: batch.inputIds, attentionMask: batch.attentionMask, hostInputIds: batch.host.inputIds, hostAttentionMask: batch.host.attentionMask,
     ...(batch.tokenTypeIds ? { tokenTypeIds: batch.tokenTypeIds } : {}),
     prefix: prefixKeyValues(model, prefixTable(params), batch.B),
   };

@@ -57,9 +57,16 @@ export function spliceSoftPrompt(model: BertModel, prompt: Tensor, batch: TokenB
     const d = t.shape.slice(2);
     return concat([slice(t, [0, 0], [B, 1, ...d]), p, slice(t, [0, 1], [B, T - 1, ...d])], 1);
   };
+  // the same splice on the host mask (the encoder's skipPadding reads it)
+  const hostMask = new Int32Array(B * (T + m));
+  for (let b = 0; b < B; b++) {
+    const src = batch.host.attentionMask.subarray(b * T, (b + 1) * T), row = hostMask.subarray(b * (T + m), (b + 1) * (T + m));
+    if (placement === 'before-cls') { row.fill(1, 0, m); row.set(src, m); } else { row[0] = src[0]!; row.fill(1, 1, 1 + m); row.set(src.subarray(1), 1 + m); }
+  }
   return {
     inputsEmbeds: at(emb, prompt),
     attentionMask: at(batch.attentionMask, ones),
+    hostAttentionMask: hostMask,
     ...(batch.tokenTypeIds ? { tokenTypeIds: at(batch.tokenTypeIds, zeros) } : {}),
   };
 }

@@ -127,12 +127,12 @@ export function buildTaskModel(model: BertModel, tokenizer: PromptTokenizer, tas
       const inputs: EncoderInputs = kEnc ? { ...m.inputs, dropoutKey: kEnc } : m.inputs;
       const head = p['head'] as unknown as ClassifierParams | undefined;
       const shift = (r: number) => (typeof m.offset === 'number' ? m.offset : m.offset[r]!);
-      // Only the rows the heads read leave the last layer: position 0 (the pooler; InfoPrompt's L_rep),
-      // then each example's [MASK] for the verbalizer.
+      // No layer computes padding rows, and only the rows the heads read leave the last layer:
+      // position 0 (the pooler; InfoPrompt's L_rep), then each example's [MASK] for the verbalizer.
       const outputPositions = cfg.head === 'classifier'
         ? Array.from({ length: b.labels.shape[0]! }, () => [0])
         : b.maskIndex.map((i, r) => [0, i + shift(r)]);
-      const h = model.encode({ ...inputs, outputPositions }).lastHiddenState;
+      const h = model.encode({ ...inputs, outputPositions, skipPadding: true }).lastHiddenState;
       const logits = cfg.head === 'classifier'
         ? classifierLogits(model, h, head!, { pooler: pooler!, ...(kHead ? { dropout: { key: kHead, p: pDrop } } : {}) })
         : verbalizerLogits(model, h, b.maskIndex.map(() => 1), wordIds);

@@ -5,8 +5,8 @@
  * are concatenated in front of this layer's keys and values.
  */
 import {
-  add, attention, attentionProbs, concat, dropout, gather, gelu, matmul, mul, permute, pow, relu, reshape, softmax, splitKey, tanh,
-  type PRNGKey, type Tensor,
+  add, attention, attentionProbs, concat, dropout, gather, gelu, matmul, mul, permute, pow, relu, reshape, scatterAdd, softmax, splitKey, tanh, tensor,
+  type Backend, type PRNGKey, type Tensor,
 } from '../../core/index.ts';
 import type { BertConfig, HiddenAct } from './config.ts';
 import { LayerNorm, Linear, type LoadContext } from './modules.ts';
@@ -40,27 +40,32 @@ export class BertSelfAttention {
     );
   }
 
-  /** [B, T, d] → [B, H, T, Dh] */
-  private heads_(x: Tensor): Tensor {
-    const [B, T, d] = x.shape as [number, number, number];
-    return permute(reshape(x, [B, T, this.heads, d / this.heads]), [0, 2, 1, 3]);
+  /** [B, T, d] → [B, H, T, Dh]; packed [N, d] → [B, H, T, Dh] in one scatter (zeros on padding rows). */
+  private heads_(x: Tensor, packing: RowPacking | undefined): Tensor {
+    const d = x.shape.at(-1)!, H = this.heads, Dh = d / H;
+    if (x.rank === 2) return reshape(scatterAdd(packing!.headRows, reshape(x, [x.shape[0]! * H, Dh]), packing!.B * H * packing!.T), [packing!.B, H, packing!.T, Dh]);
+    const [B, T] = x.shape as [number, number, number];
+    return permute(reshape(x, [B, T, H, Dh]), [0, 2, 1, 3]);
   }
 
   /**
-   * x [B, T, d]; maskBias additive [B, 1, 1, m+T]; prefix [B, H, m, Dh]; keyWeights [B, 1, 1, m+T]
-   * (multiplicative, see `attention`); queries [B, R, d], the rows that attend (default x) → context [B, R, d].
+   * x [B, T, d] (or packed [N, d] with `packing`); maskBias additive [B, 1, 1, m+T]; prefix [B, H, m, Dh];
+   * keyWeights [B, 1, 1, m+T] (multiplicative, see `attention`); queries: the rows that attend, x (the
+   * default) or [B, R, d] → context in the queries' shape.
    */
-  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey, keyWeights?: Tensor, queries: Tensor = x): Tensor {
-    const [B, R, d] = queries.shape as [number, number, number];
-    const q = this.heads_(this.query.forward(queries));
-    let k = this.heads_(this.key.forward(x));
-    let v = this.heads_(this.value.forward(x));
+  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey, keyWeights?: Tensor, queries: Tensor = x, packing?: RowPacking): Tensor {
+    const q = this.heads_(this.query.forward(queries), packing);
+    let k = this.heads_(this.key.forward(x), packing);
+    let v = this.heads_(this.value.forward(x), packing);
+    const [B, H, R, Dh] = q.shape as [number, number, number, number];
     if (prefix) { k = concat([prefix.key, k], 2); v = concat([prefix.value, v], 2); }
     // Attention-probability dropout needs the probabilities, so it takes the unfused composite path.
     const ctxH = dropoutKey && this.probsDropout > 0
       ? attentionWithDropout(q, k, v, maskBias, dropoutKey, this.probsDropout, keyWeights)
-      : attention(q, k, v, maskBias, 1 / Math.sqrt(q.shape.at(-1)!), keyWeights);
-    return reshape(permute(ctxH, [0, 2, 1, 3]), [B, R, d]);
+      : attention(q, k, v, maskBias, 1 / Math.sqrt(Dh), keyWeights);
+    // packed queries: the kept rows' heads straight back to [N, d] in one gather
+    if (queries.rank === 2) return reshape(gather(reshape(ctxH, [B * H * R, Dh]), packing!.headRows), [queries.shape[0]!, H * Dh]);
+    return reshape(permute(ctxH, [0, 2, 1, 3]), [B, R, H * Dh]);
   }
 
   dispose(): void { this.query.dispose(); this.key.dispose(); this.value.dispose(); }
@@ -87,10 +92,42 @@ export class DenseResidualNorm {
   dispose(): void { this.dense.dispose(); this.layerNorm.dispose(); }
 }
 
-/** x [B, T, d], rows i32 [B·R] (flat indices into B·T) → [B, R, d]. */
-export function selectRows(x: Tensor, rows: Tensor): Tensor {
-  const [B, T, d] = x.shape as [number, number, number];
-  return reshape(gather(reshape(x, [B * T, d]), rows), [B, rows.shape[0]! / B, d]);
+/**
+ * Padding rows left out: `keep` holds the flat indices (into B·T) of the rows a layer computes, in
+ * order. Hidden states are then [N, d] (rank 2) between layers and go onto the [B, T] grid only where
+ * attention needs it, with zeros on the padding rows (masked keys: they weigh exactly 0).
+ */
+export interface RowPacking {
+  readonly keep: Tensor;
+  /** i32 [N·H]: packed row n's head h → row (b·H + h)·T + t of the [B, H, T, Dh] attention layout. */
+  readonly headRows: Tensor;
+  readonly B: number;
+  readonly T: number;
+}
+
+/** The packing of the grid rows `keep` (flat indices into B·T, ascending) for H heads. */
+export function rowPacking(bk: Backend, keep: Int32Array, B: number, T: number, H: number): RowPacking {
+  const headRows = new Int32Array(keep.length * H);
+  keep.forEach((g, n) => {
+    const b = Math.floor(g / T), t = g - b * T;
+    for (let h = 0; h < H; h++) headRows[n * H + h] = (b * H + h) * T + t;
+  });
+  return {
+    keep: tensor(bk, keep, { shape: [keep.length], dtype: 'i32' }),
+    headRows: tensor(bk, headRows, { shape: [headRows.length], dtype: 'i32' }),
+    B, T,
+  };
+}
+
+/** [B, T, d] → packed [N, d]. */
+export const packRows = (x: Tensor, p: RowPacking): Tensor => gather(reshape(x, [p.B * p.T, x.shape.at(-1)!]), p.keep);
+/** Packed [N, d] → [B, T, d], zeros on the padding rows. */
+export const unpackRows = (x: Tensor, p: RowPacking): Tensor => reshape(scatterAdd(p.keep, x, p.B * p.T), [p.B, p.T, x.shape[1]!]);
+
+/** x [B, T, d] or packed [N, d], rows i32 [B·R] (flat indices into its rows) → [B, R, d]. */
+export function selectRows(x: Tensor, rows: Tensor, B: number): Tensor {
+  const d = x.shape.at(-1)!;
+  return reshape(gather(reshape(x, [x.size / d, d]), rows), [B, rows.shape[0]! / B, d]);
 }
 
 export class BertLayer {
@@ -114,14 +151,15 @@ export class BertLayer {
   }
 
   /**
-   * x [B, T, d] → [B, T, d], or [B, R, d] with `rows` (flat i32 indices into the B·T rows of x, R per
-   * example): every row still serves as a key and value, but only the selected rows are queried and
-   * carried through the FFN, so the rest of this layer's output is never computed.
+   * x [B, T, d] → [B, T, d] (packed [N, d] → [N, d] with `packing`), or [B, R, d] with `rows` (flat
+   * i32 indices into the rows of x, R per example): every row still serves as a key and value, but
+   * only the selected rows are queried and carried through the FFN, so the rest of this layer's
+   * output is never computed.
    */
-  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey, keyWeights?: Tensor, rows?: Tensor): Tensor {
+  forward(x: Tensor, maskBias: Tensor, prefix?: PrefixKV, dropoutKey?: PRNGKey, keyWeights?: Tensor, rows?: Tensor, packing?: RowPacking): Tensor {
     const [k1, k2, k3] = dropoutKey ? splitKey(dropoutKey, 3) : [];
-    const xq = rows ? selectRows(x, rows) : x;
-    const attn = this.attentionOutput.forward(this.selfAttention.forward(x, maskBias, prefix, k1, keyWeights, xq), xq, k2);
+    const xq = rows ? selectRows(x, rows, maskBias.shape[0]!) : x;
+    const attn = this.attentionOutput.forward(this.selfAttention.forward(x, maskBias, prefix, k1, keyWeights, xq, packing), xq, k2);
     const inter = activation(this.act, this.intermediate.forward(attn));
     return this.output.forward(inter, attn, k3);
   }

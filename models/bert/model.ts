@@ -9,7 +9,7 @@ import {
 } from '../../core/index.ts';
 import type { BertConfig } from './config.ts';
 import { BertEmbeddings, defaultPositionIds } from './embeddings.ts';
-import { BertLayer, selectRows, type PrefixKV } from './layer.ts';
+import { BertLayer, packRows, rowPacking, selectRows, unpackRows, type PrefixKV, type RowPacking } from './layer.ts';
 import { frozen, LayerNorm, Linear, type LoadContext, type WeightSource, type WeightStorage } from './modules.ts';
 
 export interface EncoderInputs {
@@ -43,6 +43,15 @@ export interface EncoderInputs {
    * skips about 5/6 of that layer's work; values and gradients of the returned rows are unchanged.
    */
   readonly outputPositions?: readonly (readonly number[])[];
+  /** Host copy of `attentionMask` ([B·T], 0 = padding) for `skipPadding`; the prompt methods set it. */
+  readonly hostAttentionMask?: ArrayLike<number>;
+  /**
+   * Leave the padding rows (hostAttentionMask 0) out of every layer: the kept rows are packed, so the
+   * projections, the FFN and the LayerNorms skip them. Padding rows are masked keys (weight exactly
+   * 0), so no kept row's value or gradient changes; padding rows of `lastHiddenState` come out 0,
+   * where HF computes values nothing should read, and `outputPositions` may not name them.
+   */
+  readonly skipPadding?: boolean;
 }
 
 export interface EncoderOutputs {
@@ -108,11 +117,13 @@ export class BertModel {
     const maskBias = mul(reshape(sub(1, mask), [B, 1, 1, m + T]), MASK_MIN[this.dtype]);
 
     const kw = inp.keyWeights ? reshape(inp.keyWeights, [B, 1, 1, m + T]) : undefined;
-    const rows = inp.outputPositions ? outputRows(bk, inp.outputPositions, B, T) : undefined;
+    const packing = inp.skipPadding ? paddingPacking(bk, inp.hostAttentionMask, B, T, this.cfg.numAttentionHeads) : undefined;
+    const rows = inp.outputPositions ? outputRows(bk, inp.outputPositions, B, T, packing?.slot) : undefined;
     const last = this.layers.length - 1;
-    let h = embeddings;
-    this.layers.forEach((layer, i) => { h = layer.forward(h, maskBias, inp.prefix?.[i], kLayers[i], kw, i === last ? rows : undefined); });
-    return { embeddings, lastHiddenState: rows && last < 0 ? selectRows(h, rows) : h };
+    let h = packing ? packRows(embeddings, packing) : embeddings;
+    this.layers.forEach((layer, i) => { h = layer.forward(h, maskBias, inp.prefix?.[i], kLayers[i], kw, i === last ? rows : undefined, packing); });
+    if (rows && last < 0) h = selectRows(h, rows, B);
+    return { embeddings, lastHiddenState: packing && !rows ? unpackRows(h, packing) : h };
   }
 
   /** HF BertPooler: tanh(dense(h[:, 0])). */
@@ -132,8 +143,24 @@ export class BertModel {
   }
 }
 
-/** Validated `outputPositions` → flat i32 row indices [B·R] into the B·T rows. */
-function outputRows(bk: Backend, positions: readonly (readonly number[])[], B: number, T: number): Tensor {
+/**
+ * `skipPadding`'s packing from the host mask, with `slot` mapping each flat grid row to its packed
+ * row (−1: padding); undefined when nothing is padding (packing would only add copies).
+ */
+function paddingPacking(bk: Backend, mask: ArrayLike<number> | undefined, B: number, T: number, heads: number): (RowPacking & { readonly slot: Int32Array }) | undefined {
+  if (!mask) throw new Error('BertModel.encode: skipPadding needs hostAttentionMask (the host copy of attentionMask)');
+  if (mask.length !== B * T) throw new Error(`BertModel.encode: hostAttentionMask has ${mask.length} entries, the inputs have B·T = ${B}·${T} = ${B * T}`);
+  const slot = new Int32Array(B * T).fill(-1), keep: number[] = [];
+  for (let i = 0; i < B * T; i++) if (mask[i] !== 0) { slot[i] = keep.length; keep.push(i); }
+  if (keep.length === B * T) return undefined;
+  return { ...rowPacking(bk, Int32Array.from(keep), B, T, heads), slot };
+}
+
+/**
+ * Validated `outputPositions` → i32 row indices [B·R]: into the B·T grid rows, or through `slot` into
+ * the packed rows.
+ */
+function outputRows(bk: Backend, positions: readonly (readonly number[])[], B: number, T: number, slot?: Int32Array): Tensor {
   const R = positions[0]?.length ?? 0;
   if (positions.length !== B) throw new Error(`BertModel.encode: outputPositions has ${positions.length} rows for a batch of ${B}`);
   const flat = new Int32Array(B * R);
@@ -141,7 +168,9 @@ function outputRows(bk: Backend, positions: readonly (readonly number[])[], B: n
     if (ps.length !== R || R === 0) throw new Error(`BertModel.encode: outputPositions[${b}] has ${ps.length} positions; every example needs the same count (≥ 1), here ${R}`);
     ps.forEach((p, r) => {
       if (!Number.isInteger(p) || p < 0 || p >= T) throw new RangeError(`BertModel.encode: outputPositions[${b}][${r}] = ${p} is outside the ${T} input positions`);
-      flat[b * R + r] = b * T + p;
+      const row = slot ? slot[b * T + p]! : b * T + p;
+      if (row < 0) throw new RangeError(`BertModel.encode: outputPositions[${b}][${r}] = ${p} is a padding row, which skipPadding leaves out`);
+      flat[b * R + r] = row;
     });
   });
   return tensor(bk, flat, { shape: [B * R], dtype: 'i32' });

@@ -1,7 +1,8 @@
 /** Parity: the f32 strided gather (permute / expand / slice / any affine view) vs the CPU reference. */
 import fc from 'fast-check';
 import { suite } from 'uvu';
-import { permute, Tensor } from '../../core/index.ts';
+import * as assert from 'uvu/assert';
+import { gather, permute, scatterAdd, tensor, Tensor } from '../../core/index.ts';
 import { createWasmBackend } from '../../core/backend/wasm/index.ts';
 import { cpu, expectParity, pair, RUNS, values, wasm } from './harness.ts';
 
@@ -41,6 +42,30 @@ test('large views with a contiguous last axis (the WASM row copy): odd widths, n
 test('attention head split / merge permutes', () => {
   const [c, w] = pair(values(3, 2 * 84 * 4 * 64), [2, 84, 4, 64]);
   expectParity(permute(w, [0, 2, 1, 3]), permute(c, [0, 2, 1, 3]), { atol: 0, rtol: 0 }, 'permute 0213');
+});
+
+test('row gather and scatter-add (the packed-row encoder): distinct, repeated and empty indices, exact; same RangeErrors', () => {
+  // up to 2400 rows of 64: past the size where the copy is split across the threads
+  fc.assert(fc.property(fc.constantFrom(1, 7, 40, 2400), fc.constantFrom(1, 3, 64, 256), fc.constantFrom(0, 1, 5, 50, 2000), fc.boolean(), fc.nat(1 << 20),
+    (rows, width, n, distinct, seed) => {
+      // distinct: a prefix of a seeded permutation (the packing's case); else any rows, repeats included
+      const perm = Array.from({ length: rows }, (_, i) => i).sort((a, b) => ((a * 7919 + seed) % 101) - ((b * 7919 + seed) % 101));
+      const idx = Int32Array.from({ length: distinct ? Math.min(n, rows) : n }, (_, i) => (distinct ? perm[i]! : (i * 31 + seed) % rows));
+      const [ct, wt] = pair(values(seed, rows * width), [rows, width]);
+      const ci = tensor(cpu, idx, { shape: [idx.length], dtype: 'i32' }), wi = tensor(wasm, idx, { shape: [idx.length], dtype: 'i32' });
+      expectParity(gather(wt, wi), gather(ct, ci), { atol: 0, rtol: 0 }, `gather ${rows}×${width} at ${idx.length}`);
+      const [cu, wu] = pair(values(seed + 1, idx.length * width), [idx.length, width]);
+      expectParity(scatterAdd(wi, wu, rows), scatterAdd(ci, cu, rows), { atol: 1e-6, rtol: 1e-6 }, `scatterAdd ${idx.length} rows of ${width} into ${rows}`);
+      for (const t of [ct, wt, ci, wi, cu, wu]) t.dispose();
+    }), RUNS(60));
+  const bad = (bk: typeof cpu | typeof wasm) => {
+    const table = tensor(bk, new Float32Array(6), { shape: [3, 2], dtype: 'f32' }), idx = tensor(bk, Int32Array.of(0, 3), { shape: [2], dtype: 'i32' });
+    const msg = (f: () => unknown) => { try { f(); return 'no error'; } catch (e) { return (e as Error).message; } };
+    const upd = tensor(bk, new Float32Array(4), { shape: [2, 2], dtype: 'f32' });
+    return [msg(() => gather(table, idx)), msg(() => scatterAdd(idx, upd, 3))];
+  };
+  assert.match(bad(cpu).join(' | '), /^gather: index 3 at position 1 is out of range.* \| scatterAdd: index 3 at position 1 is out of range for 3 rows$/);
+  assert.equal(bad(wasm), bad(cpu));
 });
 
 test.run();

@@ -10,7 +10,8 @@ import { availableParallelism } from 'node:os';
 import type { BinaryOp, DataId, MatmulOptions, TensorRef, UnaryOp } from '../backend.ts';
 import { CpuBackend } from '../cpu/index.ts';
 import type { AnyTypedArray, DType } from '../../tensor/dtype.ts';
-import { sizeOf, type Shape } from '../../tensor/shape.ts';
+import { fmt, sizeOf, type Shape } from '../../tensor/shape.ts';
+import { copyRowsAt, gatherOffsets, scatterSources } from './rows.ts';
 import { BINARY_WASM, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.ts';
 import { encodeModule } from './encoder.ts';
 import { gemmChunks, gemmFn, gemmScratchBytes, type GemmShape } from './gemm.ts';
@@ -139,6 +140,28 @@ export class WasmBackend extends CpuBackend {
     if (P * M * N === 0) return out.id();
     if (K === 0) { this.heap.f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + P * M * N); return out.id(); }
     this.call((input, scratch) => this.gemm(input(a), input(b), out.ptr, batchOffsets(a.shape, batch, M * K), batchOffsets(b.shape, batch, K * N), M, N, K, opts.transA, opts.transB, scratch));
+    return out.id();
+  }
+
+  override gather(table: TensorRef, indices: TensorRef): DataId {
+    if (table.dtype !== 'f32') return super.gather(table, indices);
+    const idx = this.view(indices), row = sizeOf(table.shape.slice(1)), out = this.output(idx.length * row);
+    const offs = gatherOffsets(idx, table.shape[0]!, row, fmt(table.shape));
+    this.call((input, scratch) => copyRowsAt(this.host(input, scratch), idx.length * row > 0 ? input(table) : 0, out.ptr, offs, row));
+    return out.id();
+  }
+
+  override scatterAdd(indices: TensorRef, updates: TensorRef, numRows: number): DataId {
+    const src = scatterSources(this.view(indices), numRows);
+    // repeated rows: the reference's f64 sum (a copy cannot add them)
+    if (updates.dtype !== 'f32' || !src) return super.scatterAdd(indices, updates, numRows);
+    const row = sizeOf(updates.shape.slice(indices.shape.length)), out = this.output(numRows * row);
+    this.call((input, scratch) => {
+      if (numRows * row === 0) return;
+      const zeroP = scratch(4 * row), updP = sizeOf(updates.shape) > 0 ? input(updates) : zeroP;
+      this.heap.f32.fill(0, zeroP >>> 2, (zeroP >>> 2) + row);
+      copyRowsAt(this.host(input, scratch), updP, out.ptr, src.map((i) => (i < 0 ? (zeroP - updP) >> 2 : i * row)), row);
+    });
     return out.id();
   }
 

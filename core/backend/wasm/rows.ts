@@ -1,0 +1,45 @@
+/**
+ * Row gather and scatter-add for f32 on the WASM backend, both as `copy_rows` (strided.ts: dst row r
+ * = src[off[r] …]) across the pool: the packed-row encoder moves rows of Dh = 64 floats by the
+ * thousand, where one TypedArray.set per row costs more in call overhead than the bytes it moves.
+ * A scatter-add with distinct indices is such a copy (every output row is one update row or zero);
+ * repeated indices are summed by the reference. Errors are the reference's (cpu/movement.ts).
+ */
+import type { AnyTypedArray } from '../../tensor/dtype.ts';
+import { rowSplit, type KernelHost } from './layout.ts';
+
+/** Source element offsets of gather's rows; throws the reference's RangeError on an index outside [0, rows). */
+export function gatherOffsets(idx: AnyTypedArray, rows: number, row: number, shapeText: string): Int32Array {
+  const offs = new Int32Array(idx.length);
+  for (let i = 0; i < idx.length; i++) {
+    const r = idx[i]!;
+    if (r < 0 || r >= rows) throw new RangeError(`gather: index ${r} at position ${i} is out of range for a table of ${rows} rows ${shapeText}`);
+    offs[i] = r * row;
+  }
+  return offs;
+}
+
+/**
+ * Per output row, the update row scattered onto it (−1: none), or undefined when an index repeats.
+ * Throws the reference's RangeError on an index outside [0, numRows).
+ */
+export function scatterSources(idx: AnyTypedArray, numRows: number): Int32Array | undefined {
+  const src = new Int32Array(numRows).fill(-1);
+  let distinct = true;
+  for (let i = 0; i < idx.length; i++) {
+    const r = idx[i]!;
+    if (r < 0 || r >= numRows) throw new RangeError(`scatterAdd: index ${r} at position ${i} is out of range for ${numRows} rows`);
+    if (src[r] !== -1) distinct = false;
+    src[r] = i;
+  }
+  return distinct ? src : undefined;
+}
+
+/** out row r (n floats) = the n floats at srcP + 4·offs[r] (offsets may be negative: any heap row). */
+export function copyRowsAt(host: KernelHost<'copy_rows'>, srcP: number, outP: number, offs: Int32Array, n: number): void {
+  const rows = offs.length;
+  if (rows === 0 || n === 0) return;
+  const offP = host.scratch(4 * rows);
+  host.i32.set(offs, offP >>> 2);
+  host.run('copy_rows', rowSplit(rows, host.chunks(rows * n, rows), (lo, hi) => [srcP, outP, offP, n, lo, hi]));
+}
