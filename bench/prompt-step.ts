@@ -1,7 +1,7 @@
 /**
  * Times the soft-prompt tuning step (bench/workload.ts) on one backend.
  *   node --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm [--workload bert-small|bert-base]
- *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16] [--rows needed|all] [--profile] [--json]
+ *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16] [--rows needed|all] [--profile] [--times] [--json]
  * Prints ms/step (median after warm-up), tokens/s (batch·(seq+prompt) per second), peak RSS, and with
  * --weights f16 stores the frozen dense weights as halves (f32 accumulation; WebGPU needs shader-f16). With
  * --rows all computes every row of every layer, as Hugging Face does (default `needed`: no padding rows,
@@ -36,7 +36,7 @@ for (let i = 0; i < steps; i++) {
   times.push(performance.now() - t0);
   sampleRss();
 }
-if (process.env["PG_TIMES"]) console.log(times.map((t) => t.toFixed(0)).join(" "));
+if (process.argv.includes("--times")) console.log(`per step (ms): ${times.map((t) => t.toFixed(0)).join(" ")}`);
 run.dispose();
 const ms = median(times);
 const result = {
