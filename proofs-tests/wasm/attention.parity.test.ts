@@ -28,9 +28,16 @@ function check(B: number, H: number, Tq: number, Tk: number, Dh: number, biasSha
   expectClose(ow.dataSync(), oc.dataSync(), tol, `${label} out`);
   expectClose(lw.dataSync(), lc.dataSync(), tol, `${label} lse`);
   const [gc, gw] = pair(values(seed + 4, sizeOf(qs)), qs);
-  const bcw = cpu.attentionBackward(gc, qc, kc, vc, bc, oc, lc, scale), bww = wasm.attentionBackward(gw, qw, kw, vw, bw, ow, lw, scale);
-  for (const [name, shape] of [['dq', qs], ['dk', ks], ['dv', ks]] as const) {
-    expectParity(wrap(wasm, bww[name], shape), wrap(cpu, bcw[name], shape), tol, `${label} ${name}`);
+  const bcw = cpu.attentionBackward(gc, qc, kc, vc, bc, oc, lc, scale);
+  // the forward's kept P (keyed by its lse storage), then P recomputed (an lse copy has no P attached)
+  const lseCopy = wrap(wasm, wasm.upload(Float32Array.from(lw.dataSync()), 'f32'), [B, H, Tq]);
+  for (const [path, l] of [['saved P', lw], ['recomputed P', lseCopy]] as const) {
+    const bww = wasm.attentionBackward(gw, qw, kw, vw, bw, ow, l, scale);
+    for (const [name, shape] of [['dq', qs], ['dk', ks], ['dv', ks]] as const) {
+      const ref = wrap(cpu, bcw[name], shape);
+      ref.backend.incRef(ref.id); // expectParity disposes the reference; it serves both paths
+      expectParity(wrap(wasm, bww[name], shape), ref, tol, `${label} ${name} (${path})`);
+    }
   }
 }
 
@@ -45,6 +52,22 @@ test('random shapes, broadcast biases, tails (Tk % 4 ≠ 0)', () => {
 test('BERT shape with the finfo.min padding mask, across the thread split', () => {
   check(2, 4, 84, 84, 64, [2, 1, 1, 84], 5, true);
   check(1, 2, 7, 5, 8, [1, 1, 7, 5], 6, true);
+});
+
+test('the kept P lives exactly as long as the lse it is keyed by', () => {
+  const qs = [2, 4, 84, 64], bs = [2, 1, 1, 84];
+  const step = () => {
+    const [, q] = pair(values(1, sizeOf(qs)), qs), [, k] = pair(values(2, sizeOf(qs)), qs), [, v] = pair(values(3, sizeOf(qs)), qs), [, b] = pair(values(4, 168), bs);
+    const r = wasm.attention(q, k, v, b, 0.125);
+    const out = wrap(wasm, r.out, qs), lse = wrap(wasm, r.lse, qs.slice(0, 3));
+    const g = wasm.attentionBackward(q, q, k, v, b, out, lse, 0.125);
+    for (const t of [q, k, v, b, out, lse]) t.dispose();
+    for (const id of [g.dq, g.dk, g.dv]) wasm.decRef(id);
+  };
+  step();
+  const reserved = wasm.heapBytes;
+  for (let i = 0; i < 5; i++) step();
+  if (wasm.heapBytes !== reserved) throw new Error(`heap grew from ${reserved} to ${wasm.heapBytes} bytes over 5 attention steps: a kept P was not freed`);
 });
 
 test.run();

@@ -31,10 +31,10 @@ function biasStrides(shape: Shape): number[] {
   return st;
 }
 
-/** P = softmax(scale·Q·Kᵀ + bias) into a scratch block; returns it with the row max and sum pointers. */
-function probabilities(h: AttnHost, d: AttnDims, qP: number, kP: number, bias: TensorRef | undefined, scale: number) {
+/** P = softmax(scale·Q·Kᵀ + bias) into `into` (default a scratch block); returns it with the row max and sum pointers. */
+function probabilities(h: AttnHost, d: AttnDims, qP: number, kP: number, bias: TensorRef | undefined, scale: number, into?: number) {
   const { B, H, Tq, Tk, Dh } = d, BH = B * H, R = BH * Tq;
-  const sP = h.scratch(4 * R * Tk);
+  const sP = into ?? h.scratch(4 * R * Tk);
   h.gemm(qP, kP, sP, contiguous(BH, Tq * Dh), contiguous(BH, Tk * Dh), Tq, Tk, Dh, false, true);
   let biasP: number, inner: number;
   const offP = h.scratch(4 * R);
@@ -56,10 +56,11 @@ function probabilities(h: AttnHost, d: AttnDims, qP: number, kP: number, bias: T
   return { sP, mP, sumP };
 }
 
-export function attentionForward(h: AttnHost, d: AttnDims, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, scale: number, outP: number, lseP: number): void {
+/** Writes out and lse; with `probsP`, P ([B·H·Tq, Tk]) is left there for the backward. */
+export function attentionForward(h: AttnHost, d: AttnDims, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, scale: number, outP: number, lseP: number, probsP?: number): void {
   const { B, H, Tq, Tk, Dh } = d, BH = B * H;
   const qP = h.input(q), kP = h.input(k), vP = h.input(v);
-  const { sP, mP, sumP } = probabilities(h, d, qP, kP, bias, scale);
+  const { sP, mP, sumP } = probabilities(h, d, qP, kP, bias, scale, probsP);
   h.gemm(sP, vP, outP, contiguous(BH, Tq * Tk), contiguous(BH, Tk * Dh), Tq, Dh, Tk, false, false);
   for (let r = 0; r < BH * Tq; r++) {
     const m = h.f32[(mP >>> 2) + r]!;
@@ -67,11 +68,13 @@ export function attentionForward(h: AttnHost, d: AttnDims, q: TensorRef, k: Tens
   }
 }
 
+/** `savedP`: the forward's P (attentionForward's probsP), else it is recomputed. */
 export function attentionBackward(h: AttnHost, d: AttnDims, dOut: TensorRef, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined,
-  out: TensorRef, lse: TensorRef, scale: number, dqP: number, dkP: number, dvP: number): void {
+  out: TensorRef, lse: TensorRef, scale: number, dqP: number, dkP: number, dvP: number, savedP?: number): void {
   const { B, H, Tq, Tk, Dh } = d, BH = B * H, R = BH * Tq;
   const qP = h.input(q), kP = h.input(k), vP = h.input(v), doP = h.input(dOut), oP = h.input(out), lP = h.input(lse);
-  const { sP } = probabilities(h, d, qP, kP, bias, scale);
+  // P is only read below (attn_ds writes dS over dP); the row zeroing is idempotent, so a saved P serves any number of backwards
+  const sP = savedP ?? probabilities(h, d, qP, kP, bias, scale).sP;
   // rows the forward left without keys (lse −∞, or NaN) get no gradient
   for (let r = 0; r < R; r++) {
     const L = h.f32[(lP >>> 2) + r]!;
@@ -79,14 +82,7 @@ export function attentionBackward(h: AttnHost, d: AttnDims, dOut: TensorRef, q: 
   }
   const dpP = h.scratch(4 * R * Tk);
   h.gemm(doP, vP, dpP, contiguous(BH, Tq * Dh), contiguous(BH, Tk * Dh), Tq, Tk, Dh, false, true);
-  const DP = h.scratch(4 * R);
-  const f = h.f32;
-  for (let r = 0; r < R; r++) {
-    let D = 0;
-    for (let e = 0, a = (doP >>> 2) + r * Dh, b = (oP >>> 2) + r * Dh; e < Dh; e++) D += f[a + e]! * f[b + e]!;
-    f[(DP >>> 2) + r] = D;
-  }
-  h.rows('attn_ds', R, (lo, hi) => [sP, dpP, DP, Tk, f32Bits(scale), lo, hi]);
+  h.rows('attn_ds', R, (lo, hi) => [sP, dpP, doP, oP, Dh, Tk, f32Bits(scale), lo, hi]);
   const sQ = contiguous(BH, Tq * Dh), sK = contiguous(BH, Tk * Dh), sS = contiguous(BH, Tq * Tk);
   h.gemm(dpP, kP, dqP, sS, sK, Tq, Dh, Tk, false, false); // dq = dS·K
   h.gemm(dpP, qP, dkP, sS, sQ, Tk, Dh, Tq, true, false); // dk = dSᵀ·Q

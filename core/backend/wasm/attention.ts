@@ -2,7 +2,7 @@
  * Row kernels of fused attention on the WASM backend (the GEMMs around them reuse gemm.ts):
  * `softmax_rows` turns raw scores into probabilities in place, applying scale and the additive bias
  * (per-row offsets, inner stride 0 or 1) and recording each row's max and exp-sum for the lse;
- * `attn_ds` forms dS = P ⊙ (dP − D)·scale in place. Scalar tails reuse the vector exp on a splat.
+ * `attn_ds` forms dS = P ⊙ (dP − D)·scale in place, D = dOut·out per row. Scalar tails reuse the vector exp on a splat.
  */
 import { vconst, vexp } from './elementwise.ts';
 import { F32, Fn, I32, O, S, V128 } from './encoder.ts';
@@ -71,19 +71,30 @@ export function softmaxRowsFn(): Fn {
   return f;
 }
 
-/** attn_ds(pPtr, dpPtr, dPtr, n, scaleBits, rowStart, rowEnd): dp ← p ⊙ (dp − D[row])·scale */
+/**
+ * attn_ds(pPtr, dpPtr, doPtr, oPtr, dh, n, scaleBits, rowStart, rowEnd): dp ← p ⊙ (dp − D)·scale with
+ * D = dOut[row] · out[row] (dh floats each), the softmax backward's row term, formed here in SIMD.
+ */
 export function attnDsFn(): Fn {
-  const f = new Fn('attn_ds', new Array(7).fill(I32));
-  const [pPtr, dpPtr, dPtr, n, scaleBits, rowStart, rowEnd] = [0, 1, 2, 3, 4, 5, 6] as const;
-  const r = f.local(I32), j = f.local(I32), nv = f.local(I32), pp = f.local(I32), pd = f.local(I32);
+  const f = new Fn('attn_ds', new Array(9).fill(I32));
+  const [pPtr, dpPtr, doPtr, oPtr, dh, n, scaleBits, rowStart, rowEnd] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const;
+  const r = f.local(I32), j = f.local(I32), nv = f.local(I32), hv = f.local(I32), pp = f.local(I32), pd = f.local(I32), pa = f.local(I32), pb = f.local(I32);
   const d = f.local(F32), scale = f.local(F32), vd = f.local(V128), vsc = f.local(V128);
   f.get(scaleBits).op(O.f32ReinterpretI32).set(scale);
   f.get(scale).simd(S.f32x4Splat).set(vsc);
   f.get(n).i32(-4).op(O.i32And).set(nv);
+  f.get(dh).i32(-4).op(O.i32And).set(hv);
   f.for(r, () => f.get(rowStart), rowEnd, 1, () => {
+    // D = Σ dOut·out over the row's dh floats
+    f.get(doPtr).get(r).get(dh).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(pa);
+    f.get(oPtr).get(r).get(dh).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(pb);
+    f.v128Zero().set(vd);
+    f.for(j, () => f.i32(0), hv, 4, () => { f.get(vd).get(pa).vload().get(pb).vload().simd(S.f32x4Mul).simd(S.f32x4Add).set(vd); f.inc(pa, 16).inc(pb, 16); });
+    f.get(vd).simd(S.f32x4Extract, 0); for (let l = 1; l < 4; l++) f.get(vd).simd(S.f32x4Extract, l).op(O.f32Add);
+    f.set(d);
+    f.for(j, () => f.get(hv), dh, 1, () => { f.get(d).get(pa).load(O.f32Load).get(pb).load(O.f32Load).op(O.f32Mul).op(O.f32Add).set(d); f.inc(pa, 4).inc(pb, 4); });
     f.get(pPtr).get(r).get(n).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(pp);
     f.get(dpPtr).get(r).get(n).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(pd);
-    f.get(dPtr).get(r).i32(2).op(O.i32Shl).op(O.i32Add).load(O.f32Load).set(d);
     f.get(d).simd(S.f32x4Splat).set(vd);
     f.for(j, () => f.i32(0), nv, 4, () => {
       f.get(pd).get(pp).vload().get(pd).vload().get(vd).simd(S.f32x4Sub).simd(S.f32x4Mul).get(vsc).simd(S.f32x4Mul).vstore();

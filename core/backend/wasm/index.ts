@@ -56,6 +56,8 @@ export class WasmBackend extends CpuBackend {
   /** Heap blocks of the f32 storages this backend created, with their reference counts. */
   private readonly owned = new Map<DataId, { ptr: number; bytes: number; refs: number }>();
   private readonly pool: ThreadPool;
+  /** Attention probabilities kept by the forward for the backward, keyed by the forward's lse storage. */
+  private readonly savedProbs = new Map<DataId, { ptr: number; bytes: number; rows: number; cols: number }>();
 
   constructor(opts: WasmOptions = {}) {
     super();
@@ -127,7 +129,11 @@ export class WasmBackend extends CpuBackend {
   override decRef(id: DataId): void {
     super.decRef(id);
     const o = this.owned.get(id);
-    if (o && --o.refs === 0) { this.owned.delete(id); this.heap.free(o.ptr, o.bytes); }
+    if (o && --o.refs === 0) {
+      this.owned.delete(id); this.heap.free(o.ptr, o.bytes);
+      const p = this.savedProbs.get(id);
+      if (p) { this.savedProbs.delete(id); this.heap.free(p.ptr, p.bytes); }
+    }
   }
 
   override matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId {
@@ -253,9 +259,16 @@ export class WasmBackend extends CpuBackend {
     if (q.dtype !== 'f32') return super.attention(q, k, v, bias, scale);
     const d = this.attnShape(q, k), R = d.B * d.H * d.Tq;
     const out = this.output(R * d.Dh), lse = this.output(R);
-    if (R * d.Dh > 0) this.call((input, scratch) => attentionForward(this.attnHost(input, scratch), d, q, k, v, bias, scale, out.ptr, lse.ptr));
+    // P stays for the backward (saves its QKᵀ and softmax), held as long as lse, which the backward also reads
+    const probsBytes = 4 * R * d.Tk, probsP = R * d.Dh * d.Tk > 0 ? this.heap.tryAlloc(probsBytes, this.outputHeapBytes) : undefined;
+    if (R * d.Dh > 0) this.call((input, scratch) => attentionForward(this.attnHost(input, scratch), d, q, k, v, bias, scale, out.ptr, lse.ptr, probsP));
     if (d.Tk === 0) { this.heap.f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + R * d.Dh); this.heap.f32.fill(-Infinity, lse.ptr >>> 2, (lse.ptr >>> 2) + R); }
-    return { out: out.id(), lse: lse.id() };
+    const lseId = lse.id();
+    if (probsP !== undefined) {
+      if (this.owned.has(lseId)) this.savedProbs.set(lseId, { ptr: probsP, bytes: probsBytes, rows: R, cols: d.Tk });
+      else this.heap.free(probsP, probsBytes);
+    }
+    return { out: out.id(), lse: lseId };
   }
 
   override attentionBackward(dOut: TensorRef, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, out: TensorRef, lse: TensorRef, scale: number) {
@@ -263,7 +276,9 @@ export class WasmBackend extends CpuBackend {
     const d = this.attnShape(q, k), BH = d.B * d.H;
     const dq = this.output(BH * d.Tq * d.Dh), dk = this.output(BH * d.Tk * d.Dh), dv = this.output(BH * d.Tk * d.Dh);
     if (BH * d.Tq * d.Tk * d.Dh > 0) {
-      this.call((input, scratch) => attentionBackward(this.attnHost(input, scratch), d, dOut, q, k, v, bias, out, lse, scale, dq.ptr, dk.ptr, dv.ptr));
+      const saved = this.savedProbs.get(lse.id);
+      const savedP = saved && saved.rows === BH * d.Tq && saved.cols === d.Tk ? saved.ptr : undefined;
+      this.call((input, scratch) => attentionBackward(this.attnHost(input, scratch), d, dOut, q, k, v, bias, out, lse, scale, dq.ptr, dk.ptr, dv.ptr, savedP));
     } else {
       for (const [o, n] of [[dq, d.Tq], [dk, d.Tk], [dv, d.Tk]] as const) this.heap.f32.fill(0, o.ptr >>> 2, (o.ptr >>> 2) + BH * n * d.Dh);
     }
