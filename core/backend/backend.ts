@@ -46,6 +46,11 @@ export interface MatmulOptions {
   readonly transA: boolean;
   /** Read `b` as [..., N, K] and use its transpose. */
   readonly transB: boolean;
+  /**
+   * [N], added to every row of an unbatched (2-D) product: a Linear layer's bias, which a kernel can
+   * start its accumulators from instead of a separate add over the output.
+   */
+  readonly bias?: TensorRef;
 }
 
 export interface AdamWHyper {

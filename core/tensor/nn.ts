@@ -7,7 +7,7 @@ import { uniformArray, type PRNGKey } from './random.ts';
 import { fmt, ShapeError, sizeOf } from './shape.ts';
 import type { AnyTensor, Tensor } from './tensor.ts';
 import {
-  abs, add, cast, div, exp, fusedAttention, fusedAttentionMismatch, less, log, matmul, max, mean, mul, notEqual, reshape, softmax, softmaxCrossEntropy, sub, sum, where,
+  abs, add, cast, div, exp, fusedAttention, fusedAttentionMismatch, less, log, matmul, matmulBias, max, mean, mul, notEqual, reshape, softmax, softmaxCrossEntropy, sub, sum, where,
 } from './ops/index.ts';
 
 /** log Σ exp along `axis`, stabilised by a detached max (so stabilising does not change the gradient). */
@@ -49,8 +49,10 @@ export function linear(x: Tensor, weight: AnyTensor, bias?: Tensor): Tensor {
     throw new ShapeError(`linear: input ${fmt(x.shape)} does not match weight ${fmt(weight.shape)} (want [out, ${x.shape.at(-1)}])`);
   }
   const x2 = reshape(x, [-1, x.shape.at(-1)!]);
-  const y = matmul(x2, weight, false, true);
-  const out = reshape(y, [...x.shape.slice(0, -1), weight.shape[0]!]);
+  const outShape = [...x.shape.slice(0, -1), weight.shape[0]!];
+  // a bias of exactly [out] rides in the product's kernel; any other (broadcastable) bias is a plain add
+  if (bias && bias.rank === 1 && bias.shape[0] === weight.shape[0]) return reshape(matmulBias(x2, weight, bias), outShape);
+  const out = reshape(matmul(x2, weight, false, true), outShape);
   return bias ? add(out, bias) : out;
 }
 

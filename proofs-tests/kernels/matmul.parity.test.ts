@@ -1,6 +1,6 @@
 /** Parity: batched matmul, all transposes, broadcast batches, tiled (64 and 32 tiles) and naive v1 vs matmulRef. */
 import fc from 'fast-check';
-import { matmul, Tensor } from '../../core/index.ts';
+import { matmul, matmulBias, Tensor } from '../../core/index.ts';
 import { createWebGpuBackend } from '../../core/backend/webgpu/index.ts';
 import { matmulTiledProgram, TILE_32, tolFor } from '../../kernels/wgsl/matmul.ts';
 import { expectParity, gpuSuite, pair, RUNS, sizeOf, values } from './harness.ts';
@@ -23,6 +23,13 @@ if (gpu) {
       const { a: [ca, wa], b: [cb, wb] } = operands(g, c);
       await expectParity(matmul(wa, wb, c.tA, c.tB), matmul(ca, cb, c.tA, c.tB), tolFor(c.K), label(c));
     }), RUNS(14));
+  });
+
+  test('x·wᵀ + bias (matmulBias, a Linear layer in one call): odd sizes and K = 1', async () => {
+    for (const [M, K, N] of [[1, 1, 1], [37, 65, 129], [84, 256, 1024], [5, 1, 3]] as const) {
+      const [cx, gx] = pair(g, values(M + K, M * K, -1, 1), [M, K]), [cw, gw] = pair(g, values(N + K, N * K, -1, 1), [N, K]), [cb, gb] = pair(g, values(N, N, -1, 1), [N]);
+      await expectParity(matmulBias(gx, gw, gb), matmulBias(cx, cw, cb), tolFor(K), `[${M}, ${K}]·[${N}, ${K}]ᵀ + bias`);
+    }
   });
 
   test('tiled: fixed edge cases (size 1, exact tiles, 257, K = 1)', async () => {

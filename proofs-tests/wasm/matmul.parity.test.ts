@@ -1,7 +1,7 @@
 /** Parity: the WASM SIMD GEMM (all transposes, batched, broadcast batch dims, edge tiles) vs the f64 CPU reference. */
 import fc from 'fast-check';
 import { suite } from 'uvu';
-import { matmul } from '../../core/index.ts';
+import { matmul, matmulBias } from '../../core/index.ts';
 import { createWasmBackend, type WasmBackend } from '../../core/backend/wasm/index.ts';
 import { gemmChunks } from '../../core/backend/wasm/gemm.ts';
 import { MAX_CHUNKS } from '../../core/backend/wasm/pool.ts';
@@ -9,7 +9,8 @@ import { tensor } from '../../core/index.ts';
 import { cpu, expectParity, pair, RUNS, sizeOf, values, wasm } from './harness.ts';
 
 const test = suite('wasm matmul parity');
-test.after(() => wasm.dispose());
+const wasm1 = createWasmBackend({ threads: 1 });
+test.after(() => { wasm.dispose(); wasm1.dispose(); });
 
 /** f32 accumulation over K terms of |a·b| ≤ 4: error grows ~√K·ε·scale. */
 const tol = (K: number) => ({ atol: 1e-5 * Math.max(1, Math.sqrt(K)) * 4, rtol: 1e-4 });
@@ -40,6 +41,18 @@ test('batched with broadcast batch dims', () => {
       const aB = bat(dropA), bB = bat(dropB);
       check([...aB, ...(tA ? [K, M] : [M, K])], [...bB, ...(tB ? [N, K] : [K, N])], tA, tB, seed);
     }), RUNS(40));
+});
+
+test('x·wᵀ + bias in one call (matmulBias: the bias starts the accumulators), edge tiles, K = 0, 1 and 2 threads', () => {
+  fc.assert(fc.property(fc.constantFrom(0, 1, 7, 70, 300), dim, fc.constantFrom(0, 1, 7), fc.nat(1 << 20), (M, N, Kpick, seed) => {
+    const K = Kpick === 7 ? 1 + (seed % 90) : Kpick;
+    for (const bk of [wasm, wasm1]) {
+      const [xc, xw] = pair(values(seed, M * K), [M, K]), [wc, ww] = pair(values(seed + 1, N * K), [N, K]), [bc, bw] = pair(values(seed + 2, N), [N]);
+      const moved = (t: typeof xw) => (bk === wasm ? t : tensor(bk, t.dataSync(), { shape: t.shape, dtype: 'f32' }));
+      expectParity(matmulBias(moved(xw), moved(ww), moved(bw)), matmulBias(xc, wc, bc), tol(K), `${bk.threads}t [${M}, ${K}]·[${N}, ${K}]ᵀ + bias`);
+      for (const t of [xc, xw, wc, ww, bc, bw]) t.dispose();
+    }
+  }), RUNS(40));
 });
 
 test('BERT shapes: linear layers and attention (one each)', () => {

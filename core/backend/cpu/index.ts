@@ -73,7 +73,7 @@ export class CpuBackend implements Backend {
   argmax(x: TensorRef, axis: number): DataId { return this.add(argmaxRef(this.get(x), x.shape, axis)); }
 
   matmul(a: StoredRef, b: StoredRef, opts: MatmulOptions, outShape: Shape): DataId {
-    return this.add(matmulRef(this.get(a), a.shape, this.get(b), b.shape, opts, outShape, computeDtype(a.dtype)));
+    return this.add(matmulRef(this.get(a), a.shape, this.get(b), b.shape, opts, outShape, computeDtype(a.dtype), opts.bias && this.get(opts.bias)));
   }
 
   strided(x: TensorRef, outShape: Shape, strides: readonly number[], offset: number): DataId {

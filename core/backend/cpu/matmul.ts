@@ -54,7 +54,8 @@ function gemm(acc: Float64Array, A: Float64Array, B: Float64Array, M: number, K:
   }
 }
 
-export function matmulRef(a: AnyTypedArray, aShape: Shape, b: AnyTypedArray, bShape: Shape, o: MatmulOptions, outShape: Shape, dtype: DType): AnyTypedArray {
+/** `bias` (MatmulOptions.bias's data, [N]) is added to the f64 sums before they are rounded. */
+export function matmulRef(a: AnyTypedArray, aShape: Shape, b: AnyTypedArray, bShape: Shape, o: MatmulOptions, outShape: Shape, dtype: DType, bias?: AnyTypedArray): AnyTypedArray {
   const M = outShape.at(-2)!;
   const N = outShape.at(-1)!;
   const K = o.transA ? aShape.at(-2)! : aShape.at(-1)!;
@@ -69,6 +70,7 @@ export function matmulRef(a: AnyTypedArray, aShape: Shape, b: AnyTypedArray, bSh
     if (aOff[p] !== lastA) { pack(A, a, aOff[p]!, M, K, o.transA); lastA = aOff[p]!; }
     if (bOff[p] !== lastB) { pack(B, b, bOff[p]!, K, N, o.transB); lastB = bOff[p]!; }
     gemm(acc, A, B, M, K, N);
+    if (bias) for (let i = 0; i < M * N; i++) acc[i]! += bias[i % N]!;
     out.set(acc, p * M * N);
   }
   return out;

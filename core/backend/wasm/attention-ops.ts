@@ -7,15 +7,20 @@
 import type { TensorRef } from '../backend.ts';
 import type { Shape } from '../../tensor/shape.ts';
 import { f32Bits } from './encoder.ts';
+import { runGemm, type GemmHost } from './gemm-run.ts';
+import { rowSplit } from './layout.ts';
 
-/** What the backend lends these functions: heap pointers, scratch, the GEMM and the row kernels. */
-export interface AttnHost {
-  readonly f32: Float32Array;
-  readonly i32: Int32Array;
-  input(r: TensorRef): number;
-  scratch(bytes: number): number;
-  gemm(a: number, b: number, c: number, aOff: Int32Array, bOff: Int32Array, M: number, N: number, K: number, tA: boolean, tB: boolean): void;
-  rows(fn: 'softmax_rows' | 'attn_ds', rows: number, args: (lo: number, hi: number) => number[]): void;
+/** What the backend lends these functions: the GEMM's host (heap views, operands, scratch) whose pool also runs the row kernels. */
+export type AttnHost = GemmHost & { run(fn: 'gemm' | 'softmax_rows' | 'attn_ds', chunks: readonly (readonly number[])[]): void };
+
+/** A row kernel over R rows, split across the pool (one chunk per 64·… elements of work, as the host decides). */
+const rows = (h: AttnHost, fn: 'softmax_rows' | 'attn_ds', R: number, args: (lo: number, hi: number) => number[]): void =>
+  h.run(fn, rowSplit(R, h.chunks(R * 64, R), args));
+
+/** The dims of attention on q [B, H, Tq, Dh] and k [B, H, Tk, Dh]. */
+export function attnDims(q: TensorRef, k: TensorRef): AttnDims {
+  const [B, H, Tq, Dh] = q.shape as [number, number, number, number];
+  return { B, H, Tq, Tk: k.shape[2]!, Dh };
 }
 
 export interface AttnDims { readonly B: number; readonly H: number; readonly Tq: number; readonly Tk: number; readonly Dh: number }
@@ -35,7 +40,7 @@ function biasStrides(shape: Shape): number[] {
 function probabilities(h: AttnHost, d: AttnDims, qP: number, kP: number, bias: TensorRef | undefined, scale: number, into?: number) {
   const { B, H, Tq, Tk, Dh } = d, BH = B * H, R = BH * Tq;
   const sP = into ?? h.scratch(4 * R * Tk);
-  h.gemm(qP, kP, sP, contiguous(BH, Tq * Dh), contiguous(BH, Tk * Dh), Tq, Tk, Dh, false, true);
+  runGemm(h, qP, kP, sP, contiguous(BH, Tq * Dh), contiguous(BH, Tk * Dh), Tq, Tk, Dh, false, true);
   let biasP: number, inner: number;
   const offP = h.scratch(4 * R);
   if (bias) {
@@ -50,7 +55,7 @@ function probabilities(h: AttnHost, d: AttnDims, qP: number, kP: number, bias: T
     h.i32.fill(0, offP >>> 2, (offP >>> 2) + R);
   }
   const mP = h.scratch(4 * R), sumP = h.scratch(4 * R);
-  h.rows('softmax_rows', R, (lo, hi) => [sP, biasP, offP, inner, mP, sumP, Tk, f32Bits(scale), lo, hi]);
+  rows(h, 'softmax_rows', R, (lo, hi) => [sP, biasP, offP, inner, mP, sumP, Tk, f32Bits(scale), lo, hi]);
   // all −∞ rows came out NaN (exp(−∞ + ∞)): they attend to nothing
   for (let r = 0; r < R; r++) if (h.f32[(mP >>> 2) + r] === -Infinity) h.f32.fill(0, (sP >>> 2) + r * Tk, (sP >>> 2) + (r + 1) * Tk);
   return { sP, mP, sumP };
@@ -61,7 +66,7 @@ export function attentionForward(h: AttnHost, d: AttnDims, q: TensorRef, k: Tens
   const { B, H, Tq, Tk, Dh } = d, BH = B * H;
   const qP = h.input(q), kP = h.input(k), vP = h.input(v);
   const { sP, mP, sumP } = probabilities(h, d, qP, kP, bias, scale, probsP);
-  h.gemm(sP, vP, outP, contiguous(BH, Tq * Tk), contiguous(BH, Tk * Dh), Tq, Dh, Tk, false, false);
+  runGemm(h, sP, vP, outP, contiguous(BH, Tq * Tk), contiguous(BH, Tk * Dh), Tq, Dh, Tk, false, false);
   for (let r = 0; r < BH * Tq; r++) {
     const m = h.f32[(mP >>> 2) + r]!;
     h.f32[(lseP >>> 2) + r] = m === -Infinity ? -Infinity : m + Math.log(h.f32[(sumP >>> 2) + r]!);
@@ -81,10 +86,10 @@ export function attentionBackward(h: AttnHost, d: AttnDims, dOut: TensorRef, q: 
     if (L === -Infinity || Number.isNaN(L)) h.f32.fill(0, (sP >>> 2) + r * Tk, (sP >>> 2) + (r + 1) * Tk);
   }
   const dpP = h.scratch(4 * R * Tk);
-  h.gemm(doP, vP, dpP, contiguous(BH, Tq * Dh), contiguous(BH, Tk * Dh), Tq, Tk, Dh, false, true);
-  h.rows('attn_ds', R, (lo, hi) => [sP, dpP, doP, oP, Dh, Tk, f32Bits(scale), lo, hi]);
+  runGemm(h, doP, vP, dpP, contiguous(BH, Tq * Dh), contiguous(BH, Tk * Dh), Tq, Tk, Dh, false, true);
+  rows(h, 'attn_ds', R, (lo, hi) => [sP, dpP, doP, oP, Dh, Tk, f32Bits(scale), lo, hi]);
   const sQ = contiguous(BH, Tq * Dh), sK = contiguous(BH, Tk * Dh), sS = contiguous(BH, Tq * Tk);
-  h.gemm(dpP, kP, dqP, sS, sK, Tq, Dh, Tk, false, false); // dq = dS·K
-  h.gemm(dpP, qP, dkP, sS, sQ, Tk, Dh, Tq, true, false); // dk = dSᵀ·Q
-  h.gemm(sP, doP, dvP, sS, sQ, Tk, Dh, Tq, true, false); // dv = Pᵀ·dOut
+  runGemm(h, dpP, kP, dqP, sS, sK, Tq, Dh, Tk, false, false); // dq = dS·K
+  runGemm(h, dpP, qP, dkP, sS, sQ, Tk, Dh, Tq, true, false); // dk = dSᵀ·Q
+  runGemm(h, sP, doP, dvP, sS, sQ, Tk, Dh, Tq, true, false); // dv = Pᵀ·dOut
 }

@@ -24,6 +24,9 @@ export interface GemmShape {
   readonly fma: boolean;
 }
 
+/** The kernel's i32 arguments. */
+export const GEMM_ARGS = 18;
+
 /** Packed B per run of panels: an L2-resident block (2 MiB L2 per core here, shared with the A block). */
 const GROUP_BYTES = 256 * 1024;
 /** A rows swept against every panel of a run: small enough to stay in L2 between panels. */
@@ -71,16 +74,17 @@ export function gemmChunks(items: number, M: number, mr: number, threads: number
 }
 
 /**
- * gemm(aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels, rowLo, rowHi):
+ * gemm(aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels, rowLo, rowHi, biasPtr):
  * byte pointers; strides in elements; offPtr holds (aOff, bOff) element offsets per batch as i32 pairs.
  * Only rows [rowLo, rowHi) of C are computed; rowLo and rowHi are multiples of MR, or rowHi = M, so a
  * tile never writes rows of another chunk (each element's sum is the same whatever the row range).
+ * biasPtr (0: none): panels·NR floats, the bias zero-padded past N; accumulators start from it.
  */
 export function gemmFn(g: GemmShape): Fn {
   const { mr: MR, nr: NR } = g;
   const NV = NR / 4;
-  const f = new Fn('gemm', new Array(17).fill(I32));
-  const [aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels, rowLo, rowHi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16] as const;
+  const f = new Fn('gemm', new Array(GEMM_ARGS).fill(I32));
+  const [aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels, rowLo, rowHi, biasPtr] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17] as const;
   const L = () => f.local(I32);
   const item = L(), p = L(), jp0 = L(), j0 = L(), aB = L(), bB = L(), cB = L(), k = L(), c = L(), i = L(), q = L(), src = L();
   const pB = L(), aStep = L(), bStep = L(), tmp = L(), rows = L(), cols = L(), r = L();
@@ -176,7 +180,11 @@ export function gemmFn(g: GemmShape): Fn {
       f.get(i).i32(rr).op(O.i32Add).get(M).i32(1).op(O.i32Sub).get(i).i32(rr).op(O.i32Add).get(M).op(O.i32LtS).op(O.select);
       f.get(ars).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(aP[rr]!);
     }
-    for (const a of acc) f.v128Zero().set(a);
+    f.if(() => f.get(biasPtr), () => {
+      // every row of the tile starts from the bias of its NR columns
+      f.get(biasPtr).get(j0).i32(2).op(O.i32Shl).op(O.i32Add).set(q);
+      for (let rr = 0; rr < MR; rr++) for (let v = 0; v < NV; v++) f.get(q).vload(16 * v).set(acc[rr * NV + v]!);
+    }, () => { for (const a of acc) f.v128Zero().set(a); });
     f.get(panel).get(panelBytes).op(O.i32Add).set(pEnd);
     // the k loops count with the panel pointer itself: one add fewer per k
     f.if(() => { f.get(ars).i32(1).op(O.i32Eq); f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS); f.op(O.i32And); }, () => {

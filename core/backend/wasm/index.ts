@@ -14,13 +14,14 @@ import { fmt, sizeOf, type Shape } from '../../tensor/shape.ts';
 import { copyRowsAt, gatherOffsets, scatterSources } from './rows.ts';
 import { BINARY_WASM, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.ts';
 import { encodeModule } from './encoder.ts';
-import { gemmChunks, gemmFn, gemmScratchBytes, type GemmShape } from './gemm.ts';
+import { gemmFn, type GemmShape } from './gemm.ts';
+import { matmulInto, type GemmHost } from './gemm-run.ts';
 import { MAX_PAGES, SharedHeap } from './memory.ts';
 import { MAX_CHUNKS, ThreadPool } from './pool.ts';
 import { attnDsFn, softmaxRowsFn } from './attention.ts';
-import { attentionBackward, attentionForward, type AttnDims, type AttnHost } from './attention-ops.ts';
+import { attentionBackward, attentionForward, attnDims } from './attention-ops.ts';
 import { copyRowsFn, stridedCopy } from './strided.ts';
-import { batchOffsets, broadcastRows, chunk, type KernelHost } from './layout.ts';
+import { broadcastRows, chunk, type KernelHost } from './layout.ts';
 import { colSumFn, layerNormBackward, layerNormBwdFn, layerNormFn, layerNormForward, LN_KERNELS } from './layernorm.ts';
 import { enableFma, WA } from './wasm-api.ts';
 
@@ -35,8 +36,6 @@ export interface WasmOptions {
 
 /** Heap bytes f32 storages may fill by default; the rest of the 4 GiB stays for per-call scratch. */
 const HEAP_OUTPUT_LIMIT = 3 * 2 ** 30;
-/** Below this many multiply-adds a matmul runs on the calling thread only (a wake-up costs ~10–50 µs). */
-const PARALLEL_MIN_MACS = 1 << 16;
 
 /** Exported kernels in module order (the pool calls them by index). */
 const KERNELS = ['gemm', 'softmax_rows', 'attn_ds', 'gelu', 'gelu_grad', 'copy_rows', ...LN_KERNELS, ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
@@ -138,14 +137,8 @@ export class WasmBackend extends CpuBackend {
 
   override matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId {
     if (a.dtype !== 'f32') return super.matmul(a, b, opts, outShape);
-    const M = outShape.at(-2)!, N = outShape.at(-1)!;
-    const K = opts.transA ? a.shape.at(-2)! : a.shape.at(-1)!;
-    const batch = outShape.slice(0, -2);
-    const P = sizeOf(batch);
-    const out = this.output(P * M * N);
-    if (P * M * N === 0) return out.id();
-    if (K === 0) { this.heap.f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + P * M * N); return out.id(); }
-    this.call((input, scratch) => this.gemm(input(a), input(b), out.ptr, batchOffsets(a.shape, batch, M * K), batchOffsets(b.shape, batch, K * N), M, N, K, opts.transA, opts.transB, scratch));
+    const out = this.output(sizeOf(outShape));
+    this.call((input, scratch) => matmulInto(this.gemmHost(input, scratch), a, b, opts, outShape, out.ptr, opts.bias && this.f32(opts.bias)));
     return out.id();
   }
 
@@ -180,21 +173,6 @@ export class WasmBackend extends CpuBackend {
     this.call((input, scratch) => stridedCopy(src, this.heap.view(out.ptr, n), outShape, strides, offset,
       fast ? { host: this.host(input, scratch), srcP: src.byteOffset, outP: out.ptr } : undefined));
     return out.id();
-  }
-
-  /** C[p] = op(A[p])·op(B[p]) for every batch p, A/B batch p at element offsets aOff[p]/bOff[p]; C contiguous. */
-  private gemm(aPtr: number, bPtr: number, cPtr: number, aOff: Int32Array, bOff: Int32Array, M: number, N: number, K: number,
-    transA: boolean, transB: boolean, scratch: (bytes: number) => number): void {
-    const g = this.gemmShape, P = aOff.length, i32 = this.heap.i32;
-    const offPtr = scratch(P * 8);
-    for (let p = 0; p < P; p++) { i32[(offPtr >>> 2) + 2 * p] = aOff[p]!; i32[(offPtr >>> 2) + 2 * p + 1] = bOff[p]!; }
-    const panels = Math.ceil(N / g.nr), items = P * panels;
-    const plan = M * N * K * P < PARALLEL_MIN_MACS || this.threads === 1 ? [[0, items, 0, M] as const] : gemmChunks(items, M, g.mr, this.threads, MAX_CHUNKS);
-    const [ars, acs] = transA ? [1, M] : [K, 1];
-    const [brs, bcs] = transB ? [1, K] : [N, 1];
-    // scratch per chunk: a chunk does not know which thread runs it
-    this.pool.run(FN.gemm, plan.map(([lo, hi, r0, r1]) =>
-      [aPtr, bPtr, cPtr, offPtr, scratch(gemmScratchBytes(g, K, hi - lo)), M, N, K, ars, acs, brs, bcs, lo, hi, panels, r0, r1]));
   }
 
   override unary(op: UnaryOp, x: TensorRef): DataId {
@@ -237,31 +215,13 @@ export class WasmBackend extends CpuBackend {
     return out.id();
   }
 
-  private attnHost(input: (r: TensorRef) => number, scratch: (bytes: number) => number): AttnHost {
-    const self = this;
-    return {
-      get f32() { return self.heap.f32; },
-      get i32() { return self.heap.i32; },
-      input, scratch,
-      gemm: (a, b, c, aOff, bOff, M, N, K, tA, tB) => this.gemm(a, b, c, aOff, bOff, M, N, K, tA, tB, scratch),
-      rows: (fn, rows, args) => {
-        const nc = this.chunks(rows * 64, rows);
-        this.pool.run(FN[fn], Array.from({ length: nc }, (_, t) => args(Math.floor((rows * t) / nc), Math.floor((rows * (t + 1)) / nc))));
-      },
-    };
-  }
-  private attnShape(q: TensorRef, k: TensorRef): AttnDims {
-    const [B, H, Tq, Dh] = q.shape as [number, number, number, number];
-    return { B, H, Tq, Tk: k.shape[2]!, Dh };
-  }
-
   override attention(q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, scale: number) {
     if (q.dtype !== 'f32') return super.attention(q, k, v, bias, scale);
-    const d = this.attnShape(q, k), R = d.B * d.H * d.Tq;
+    const d = attnDims(q, k), R = d.B * d.H * d.Tq;
     const out = this.output(R * d.Dh), lse = this.output(R);
     // P stays for the backward (saves its QKᵀ and softmax), held as long as lse, which the backward also reads
     const probsBytes = 4 * R * d.Tk, probsP = R * d.Dh * d.Tk > 0 ? this.heap.tryAlloc(probsBytes, this.outputHeapBytes) : undefined;
-    if (R * d.Dh > 0) this.call((input, scratch) => attentionForward(this.attnHost(input, scratch), d, q, k, v, bias, scale, out.ptr, lse.ptr, probsP));
+    if (R * d.Dh > 0) this.call((input, scratch) => attentionForward(this.gemmHost(input, scratch), d, q, k, v, bias, scale, out.ptr, lse.ptr, probsP));
     if (d.Tk === 0) { this.heap.f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + R * d.Dh); this.heap.f32.fill(-Infinity, lse.ptr >>> 2, (lse.ptr >>> 2) + R); }
     const lseId = lse.id();
     if (probsP !== undefined) {
@@ -273,12 +233,12 @@ export class WasmBackend extends CpuBackend {
 
   override attentionBackward(dOut: TensorRef, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, out: TensorRef, lse: TensorRef, scale: number) {
     if (q.dtype !== 'f32') return super.attentionBackward(dOut, q, k, v, bias, out, lse, scale);
-    const d = this.attnShape(q, k), BH = d.B * d.H;
+    const d = attnDims(q, k), BH = d.B * d.H;
     const dq = this.output(BH * d.Tq * d.Dh), dk = this.output(BH * d.Tk * d.Dh), dv = this.output(BH * d.Tk * d.Dh);
     if (BH * d.Tq * d.Tk * d.Dh > 0) {
       const saved = this.savedProbs.get(lse.id);
       const savedP = saved && saved.rows === BH * d.Tq && saved.cols === d.Tk ? saved.ptr : undefined;
-      this.call((input, scratch) => attentionBackward(this.attnHost(input, scratch), d, dOut, q, k, v, bias, out, lse, scale, dq.ptr, dk.ptr, dv.ptr, savedP));
+      this.call((input, scratch) => attentionBackward(this.gemmHost(input, scratch), d, dOut, q, k, v, bias, out, lse, scale, dq.ptr, dk.ptr, dv.ptr, savedP));
     } else {
       for (const [o, n] of [[dq, d.Tq], [dk, d.Tk], [dv, d.Tk]] as const) this.heap.f32.fill(0, o.ptr >>> 2, (o.ptr >>> 2) + BH * n * d.Dh);
     }
@@ -307,6 +267,11 @@ export class WasmBackend extends CpuBackend {
     const dx = this.output(R * C);
     this.call((input, scratch) => layerNormBackward(this.host(input, scratch), dy, x, w, mean, rstd, R, C, dx.ptr));
     return dx.id();
+  }
+
+  private gemmHost(input: (r: TensorRef) => number, scratch: (bytes: number) => number): GemmHost {
+    const self = this, host = this.host(input, scratch);
+    return { ...host, get i32() { return self.heap.i32; }, get f32() { return self.heap.f32; }, threads: this.threads, tile: this.gemmShape };
   }
 
   private host(input: (r: TensorRef) => number, scratch: (bytes: number) => number): KernelHost<Kernel> {

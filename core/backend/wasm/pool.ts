@@ -13,7 +13,7 @@
 import { Worker } from 'node:worker_threads';
 import { WA, type WasmMemory, type WasmModule } from './wasm-api.ts';
 
-export const MAX_ARGS = 17;
+export const MAX_ARGS = 18;
 export const MAX_CHUNKS = 255;
 const TICKET = 0, COMPLETED = 1, QUIT = 2, FAILED = 3, HEADER = 4;
 /** The caller's spin bound (ms) on chunks still running: past it, a worker is likely descheduled. */

@@ -169,13 +169,15 @@ export class WebGpuBackend implements Backend, Disposable {
   /** Either operand may be f16 storage; the kernel widens it to f32 as it loads (kernels/wgsl/matmul.ts). */
   matmul(a: StoredRef, b: StoredRef, opts: MatmulOptions, outShape: Shape): DataId {
     this.dt('matmul', a, b);
-    const f = (r: StoredRef) => (r.dtype === 'f32' || r.dtype === 'f16' ? r.dtype : undefined);
-    const ta = f(a), tb = f(b);
+    const f = (r: StoredRef) => (r.dtype === 'f32' || r.dtype === 'f16' ? r.dtype : undefined), ta = f(a), tb = f(b);
     if (!ta || !tb) throw new UnsupportedOp('matmul', 'webgpu', `dtypes ${a.dtype} × ${b.dtype}`);
-    const shapes = { aShape: a.shape, bShape: b.shape, outShape };
-    const types: Operands = { a: ta, b: tb };
+    const shapes = { aShape: a.shape, bShape: b.shape, outShape }, types: Operands = { a: ta, b: tb };
     const prog = this.opts.matmul === 'naive' ? matmulNaiveProgram(shapes, opts, types) : matmulTiledProgram(shapes, opts, this.tile, types);
-    return this.exec1(prog, [a, b], sizeOf(outShape));
+    const id = this.exec1(prog, [a, b], sizeOf(outShape));
+    if (!opts.bias) return id;
+    const out = this.binary('add', { id, shape: outShape, dtype: 'f32' }, opts.bias, outShape); // a second dispatch: the WGSL matmuls take no bias yet
+    this.rt.decRef(id);
+    return out;
   }
 
   // ---------------- data movement ----------------
