@@ -23,7 +23,7 @@ function label(method: string, args: unknown[]): string {
   if (method === 'unary' || method === 'binary' || method === 'compare' || method === 'reduce') return `${method}.${String(args[0])}`;
   if (method === 'matmul') {
     const [a, b, o] = args as [TensorRef, TensorRef, MatmulOptions];
-    return `matmul ${a.shape.join('x')}${o.transA ? 'ᵀ' : ''} @ ${b.shape.join('x')}${o.transB ? 'ᵀ' : ''}`;
+    return `matmul ${a.shape.join('x')}${o.transA ? 'ᵀ' : ''} @ ${b.shape.join('x')}${o.transB ? 'ᵀ' : ''}${o.bias ? ' + bias' : ''}`;
   }
   return method;
 }

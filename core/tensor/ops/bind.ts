@@ -8,7 +8,7 @@ import { Tensor, type AnyTensor } from '../tensor.ts';
 export type TensorLike = Tensor | number;
 
 /** The ops that accept f16 storage (see core/tensor/dtype.ts); the rest throw rather than convert silently. */
-export const F16_OPS: ReadonlySet<string> = new Set(['cast', 'reshape', 'matmul']);
+export const F16_OPS: ReadonlySet<string> = new Set(['cast', 'reshape', 'matmul', 'matmulBias']);
 
 export function refuseF16(op: string, t: AnyTensor): void {
   if (t.dtype === 'f16' && !F16_OPS.has(op)) {
