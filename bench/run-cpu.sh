@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every CPU figure of BENCHMARKS.md in one go: the prompt-tuning step on torch (2 threads), the WASM
-# backend (default threads), TensorFlow.js on tfjs-backend-wasm (bench/tfjs-prompt-step.ts; bert-base
+# backend (default threads; again with --rows all, every row of every layer as HF computes, unless
+# SKIP_ALL_ROWS=1), TensorFlow.js on tfjs-backend-wasm (bench/tfjs-prompt-step.ts; bert-base
 # only with TFJS_BASE=1: at batch 32 its tape outgrows the 4 GiB wasm32 heap and it aborts) and, for
 # bert-small, the CPU reference (one step: it takes about a minute), repeated REPS times interleaved
 # (the box is shared: medians of interleaved runs are fairer), then square-matmul GFLOP/s. Prints the
@@ -26,12 +27,17 @@ tfjs() { $NODE bench/tfjs-prompt-step.ts "$@" --json | tee -a "$OUT" || echo "# 
 echo "# $(date -u) | $(nproc) cores | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) | load:$(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# blas: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu) OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 for wl in $WORKLOADS; do
-  steps=10; reps=$REPS; [ "$wl" = bert-base ] && steps=2 && reps=${BASE_REPS:-1}
+  # bert-small: 20 timed steps after 3 warm-up (the box's ±15 % step-to-step noise needs the count)
+  steps=20; warm=3; reps=$REPS; [ "$wl" = bert-base ] && steps=2 && warm=1 && reps=${BASE_REPS:-1}
   for rep in $(seq "$reps"); do
-    $PY bench/torch_prompt_step.py --workload "$wl" --steps "$steps" --json | tee -a "$OUT"
-    $NODE bench/prompt-step.ts --backend wasm --workload "$wl" --steps "$steps" --json | tee -a "$OUT"
+    $PY bench/torch_prompt_step.py --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
+    $NODE bench/prompt-step.ts --backend wasm --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
+    # every row of every layer, as HF computes (the same loss and gradients): what the row pruning is worth
+    if [ -z "${SKIP_ALL_ROWS:-}" ]; then
+      $NODE bench/prompt-step.ts --backend wasm --rows all --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
+    fi
     if [ "$wl" = bert-small ] || [ -n "${TFJS_BASE:-}" ]; then
-      tfjs --backend wasm --threads 2 --workload "$wl" --steps "$steps"
+      tfjs --backend wasm --threads 2 --workload "$wl" --steps 10
     fi
   done
   if [ "$wl" = bert-small ] && [ -z "${SKIP_CPU:-}" ]; then
@@ -45,12 +51,13 @@ node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
   const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
   for (const wl of [...new Set(rows.map((r) => r.workload))]) {
-    const by = (b) => rows.filter((r) => r.workload === wl && r.backend === b);
-    const names = ["torch", "wasm", "cpu", "tfjs-wasm", "tfjs-cpu"];
+    const name = (r) => r.backend + (r.rows === "all" ? " all-rows" : "");
+    const by = (b) => rows.filter((r) => r.workload === wl && name(r) === b);
+    const names = ["torch", "wasm", "wasm all-rows", "cpu", "tfjs-wasm", "tfjs-cpu"];
     const m = Object.fromEntries(names.map((b) => [b, by(b).length ? med(by(b).map((r) => r.msPerStep)) : undefined]));
     for (const b of names) if (m[b] !== undefined) {
       const rss = Math.max(...by(b).map((r) => r.peakRssMiB)), tok = med(by(b).map((r) => r.tokensPerS));
-      console.log(`${wl.padEnd(11)} ${b.padEnd(9)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length})`);
+      console.log(`${wl.padEnd(11)} ${b.padEnd(13)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length})`);
     }
   }' "$OUT"
 echo "# matmul GFLOP/s (square, f32)"
