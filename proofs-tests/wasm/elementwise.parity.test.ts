@@ -50,4 +50,27 @@ test('gelu / geluGrad f32: random sizes, wide range, extremes', () => {
   }
 });
 
+test('geluGrad after gelu on the same input: the forward\'s kept derivative (then a recomputed one), freed with the input', () => {
+  for (const n of [1, 7, 5000, 100003]) {
+    const [c, w] = pair(values(n, n, -12, 12), [n]);
+    expectParity(unary('gelu', w), unary('gelu', c), { atol: 2e-6, rtol: 2e-5 }, `gelu n=${n}`);
+    for (const path of ['kept', 'recomputed']) {
+      const ref = unary('geluGrad', c);
+      ref.backend.incRef(ref.id); // expectParity disposes it; it serves the next path too
+      expectParity(unary('geluGrad', w), ref, { atol: 2e-6, rtol: 2e-5 }, `geluGrad n=${n} (${path})`);
+    }
+    c.dispose(); w.dispose();
+  }
+  const step = (take: boolean) => {
+    const [c, w] = pair(values(3, 70000, -6, 6), [70000]);
+    unary('gelu', w).dispose();
+    if (take) unary('geluGrad', w).dispose();
+    c.dispose(); w.dispose();
+  };
+  step(true); step(false);
+  const reserved = wasm.heapBytes;
+  for (let i = 0; i < 4; i++) { step(true); step(false); }
+  if (wasm.heapBytes !== reserved) throw new Error(`heap grew from ${reserved} to ${wasm.heapBytes} bytes: a kept GELU derivative outlived its input`);
+});
+
 test.run();

@@ -85,9 +85,13 @@ export function vexp(f: Fn, x: number, t: { n: number; r: number; p: number; k: 
  * The polynomial chains are latency-bound, so the main loop runs two independent vectors per
  * iteration (each with its own locals) for the out-of-order core to overlap; a one-vector loop ends it.
  */
-export function geluFn(grad: boolean): Fn {
-  const f = new Fn(grad ? 'gelu_grad' : 'gelu', [I32, I32, I32]);
-  const [inP, outP, n] = [0, 1, 2] as const;
+export type GeluMode = 'gelu' | 'grad' | 'both';
+
+/** `both`: gelu_both(inPtr, outPtr, gradPtr, n) writes GELU and its derivative from one erf and exp. */
+export function geluFn(mode: GeluMode): Fn {
+  const both = mode === 'both';
+  const f = new Fn(mode === 'gelu' ? 'gelu' : mode === 'grad' ? 'gelu_grad' : 'gelu_both', both ? [I32, I32, I32, I32] : [I32, I32, I32]);
+  const [inP, outP, gradP, n] = both ? [0, 1, 2, 3] as const : [0, 1, -1, 2] as const;
   const i = f.local(I32), nb = f.local(I32), nb2 = f.local(I32);
   f.get(n).i32(2).op(O.i32Shl).set(nb);
   f.get(nb).i32(-32).op(O.i32And).set(nb2);
@@ -108,11 +112,14 @@ export function geluFn(grad: boolean): Fn {
     vconst(f, 1); f.get(erf).get(tt).simd(S.f32x4Mul).get(e).simd(S.f32x4Mul).simd(S.f32x4Sub).set(erf); // erf(|z|)
     // sign: erf(z) = x < 0 ? −erf(|z|) : erf(|z|)
     f.get(erf).simd(S.f32x4Neg).get(erf).get(x).v128Zero().simd(S.f32x4Lt).simd(S.bitselect).set(erf);
-    f.get(outP).get(i).op(O.i32Add);
-    vconst(f, 1); f.get(erf).simd(S.f32x4Add); vconst(f, 0.5); f.simd(S.f32x4Mul); // Φ(x) = ½(1 + erf)
-    if (grad) { f.get(x); vconst(f, 0.3989422804014327); f.simd(S.f32x4Mul).get(e).simd(S.f32x4Mul).simd(S.f32x4Add); }
-    else f.get(x).simd(S.f32x4Mul);
-    f.vstore(off);
+    vconst(f, 1); f.get(erf).simd(S.f32x4Add); vconst(f, 0.5); f.simd(S.f32x4Mul).set(erf); // Φ(x) = ½(1 + erf)
+    // GELU = x·Φ(x); GELU' = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π)
+    const value = () => { f.get(outP).get(i).op(O.i32Add).get(erf).get(x).simd(S.f32x4Mul).vstore(off); };
+    const deriv = (ptr: number) => {
+      f.get(ptr).get(i).op(O.i32Add).get(erf).get(x); vconst(f, 0.3989422804014327); f.simd(S.f32x4Mul).get(e).simd(S.f32x4Mul).simd(S.f32x4Add).vstore(off);
+    };
+    if (mode !== 'grad') value();
+    if (mode !== 'gelu') deriv(both ? gradP : outP);
   };
   f.for(i, () => f.i32(0), nb2, 32, () => { one(0, lanes[0]!); one(16, lanes[1]!); });
   f.for(i, () => f.get(nb2), nb, 16, () => one(0, lanes[0]!));

@@ -12,6 +12,7 @@ import { CpuBackend } from '../cpu/index.ts';
 import type { AnyTypedArray, DType } from '../../tensor/dtype.ts';
 import { fmt, sizeOf, type Shape } from '../../tensor/shape.ts';
 import { copyRowsAt, gatherOffsets, scatterSources } from './rows.ts';
+import { DerivedBlocks } from './derived.ts';
 import { BINARY_WASM, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.ts';
 import { encodeModule } from './encoder.ts';
 import { gemmFn, type GemmShape } from './gemm.ts';
@@ -38,7 +39,7 @@ export interface WasmOptions {
 const HEAP_OUTPUT_LIMIT = 3 * 2 ** 30;
 
 /** Exported kernels in module order (the pool calls them by index). */
-const KERNELS = ['gemm', 'softmax_rows', 'attn_ds', 'gelu', 'gelu_grad', 'copy_rows', ...LN_KERNELS, ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
+const KERNELS = ['gemm', 'softmax_rows', 'attn_ds', 'gelu', 'gelu_grad', 'gelu_both', 'copy_rows', ...LN_KERNELS, ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
 type Kernel = (typeof KERNELS)[number];
 const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<Kernel, number>;
 /** Chunks per thread: enough for the caller to absorb a worker that wakes late on a shared box. */
@@ -55,8 +56,8 @@ export class WasmBackend extends CpuBackend {
   /** Heap blocks of the f32 storages this backend created, with their reference counts. */
   private readonly owned = new Map<DataId, { ptr: number; bytes: number; refs: number }>();
   private readonly pool: ThreadPool;
-  /** Attention probabilities kept by the forward for the backward, keyed by the forward's lse storage. */
-  private readonly savedProbs = new Map<DataId, { ptr: number; bytes: number; rows: number; cols: number }>();
+  /** What forwards keep for their backwards (attention's P, GELU's derivative), freed with their storages. */
+  private readonly derived = new DerivedBlocks((b) => this.heap.free(b.ptr, b.bytes));
 
   constructor(opts: WasmOptions = {}) {
     super();
@@ -64,7 +65,7 @@ export class WasmBackend extends CpuBackend {
     this.outputHeapBytes = opts.outputHeapBytes ?? HEAP_OUTPUT_LIMIT;
     const fma = opts.gemm?.fma ?? enableFma();
     this.gemmShape = { mr: opts.gemm?.mr ?? 3, nr: opts.gemm?.nr ?? 12, fma };
-    const fns = [gemmFn(this.gemmShape), softmaxRowsFn(), attnDsFn(), geluFn(false), geluFn(true), copyRowsFn(), layerNormFn(), layerNormBwdFn(true), layerNormBwdFn(false), colSumFn(), ...BINARY_WASM.map(binaryFn)];
+    const fns = [gemmFn(this.gemmShape), softmaxRowsFn(), attnDsFn(), geluFn('gelu'), geluFn('grad'), geluFn('both'), copyRowsFn(), layerNormFn(), layerNormBwdFn(true), layerNormBwdFn(false), colSumFn(), ...BINARY_WASM.map(binaryFn)];
     if (fns.some((f, i) => f.name !== KERNELS[i])) throw new Error('wasm backend: kernel list out of order');
     const module = new WA.Module(encodeModule(fns, 1, MAX_PAGES));
     this.pool = new ThreadPool(module, this.heap.memory, KERNELS, fns.map((f) => f.params.length), this.threads);
@@ -130,8 +131,7 @@ export class WasmBackend extends CpuBackend {
     const o = this.owned.get(id);
     if (o && --o.refs === 0) {
       this.owned.delete(id); this.heap.free(o.ptr, o.bytes);
-      const p = this.savedProbs.get(id);
-      if (p) { this.savedProbs.delete(id); this.heap.free(p.ptr, p.bytes); }
+      this.derived.release(id);
     }
   }
 
@@ -179,15 +179,24 @@ export class WasmBackend extends CpuBackend {
     if (x.dtype !== 'f32' || (op !== 'gelu' && op !== 'geluGrad')) return super.unary(op, x);
     const n = sizeOf(x.shape);
     const padded = (n + 3) & ~3;
+    const kept = op === 'geluGrad' ? this.derived.take(x.id, 'geluGrad') : undefined;
+    if (kept) { // the forward's derivative becomes this result's storage, no copy
+      const id = this.adopt(this.heap.view(kept.ptr, n));
+      this.owned.set(id, { ptr: kept.ptr, bytes: kept.bytes, refs: 1 });
+      return id;
+    }
     const out = this.output(n, 4 * (padded - n)); // gelu reads and writes whole v128s
+    // GELU also writes its derivative for the backward (same erf and exp), kept on the input's storage
+    const gradBytes = 4 * padded, gradP = op === 'gelu' && this.owned.has(x.id) ? this.heap.tryAlloc(gradBytes, this.outputHeapBytes) : undefined;
     this.call((input) => {
       const inPtr = input(x);
       const nt = this.chunks(n, padded >> 2);
-      this.pool.run(op === 'gelu' ? FN.gelu : FN.gelu_grad, Array.from({ length: nt }, (_, t) => {
+      this.pool.run(gradP !== undefined ? FN.gelu_both : op === 'gelu' ? FN.gelu : FN.gelu_grad, Array.from({ length: nt }, (_, t) => {
         const lo = chunk(padded, t, nt), hi = chunk(padded, t + 1, nt);
-        return [inPtr + 4 * lo, out.ptr + 4 * lo, hi - lo];
+        return gradP !== undefined ? [inPtr + 4 * lo, out.ptr + 4 * lo, gradP + 4 * lo, hi - lo] : [inPtr + 4 * lo, out.ptr + 4 * lo, hi - lo];
       }));
     });
+    if (gradP !== undefined) this.derived.attach(x.id, 'geluGrad', { ptr: gradP, bytes: gradBytes, n });
     return out.id();
   }
 
@@ -225,7 +234,7 @@ export class WasmBackend extends CpuBackend {
     if (d.Tk === 0) { this.heap.f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + R * d.Dh); this.heap.f32.fill(-Infinity, lse.ptr >>> 2, (lse.ptr >>> 2) + R); }
     const lseId = lse.id();
     if (probsP !== undefined) {
-      if (this.owned.has(lseId)) this.savedProbs.set(lseId, { ptr: probsP, bytes: probsBytes, rows: R, cols: d.Tk });
+      if (this.owned.has(lseId)) this.derived.attach(lseId, 'probs', { ptr: probsP, bytes: probsBytes, n: R * d.Tk });
       else this.heap.free(probsP, probsBytes);
     }
     return { out: out.id(), lse: lseId };
@@ -236,8 +245,8 @@ export class WasmBackend extends CpuBackend {
     const d = attnDims(q, k), BH = d.B * d.H;
     const dq = this.output(BH * d.Tq * d.Dh), dk = this.output(BH * d.Tk * d.Dh), dv = this.output(BH * d.Tk * d.Dh);
     if (BH * d.Tq * d.Tk * d.Dh > 0) {
-      const saved = this.savedProbs.get(lse.id);
-      const savedP = saved && saved.rows === BH * d.Tq && saved.cols === d.Tk ? saved.ptr : undefined;
+      const saved = this.derived.get(lse.id, 'probs');
+      const savedP = saved && saved.n === BH * d.Tq * d.Tk ? saved.ptr : undefined;
       this.call((input, scratch) => attentionBackward(this.gemmHost(input, scratch), d, dOut, q, k, v, bias, out, lse, scale, dq.ptr, dk.ptr, dv.ptr, savedP));
     } else {
       for (const [o, n] of [[dq, d.Tq], [dk, d.Tk], [dv, d.Tk]] as const) this.heap.f32.fill(0, o.ptr >>> 2, (o.ptr >>> 2) + BH * n * d.Dh);
