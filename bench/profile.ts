@@ -6,7 +6,7 @@ import type { Backend, MatmulOptions, TensorRef } from '../core/backend/backend.
 
 const KERNELS = new Set([
   'unary', 'binary', 'compare', 'where', 'cast', 'reduce', 'argmax', 'matmul', 'strided', 'pad', 'concat',
-  'gather', 'scatterAdd', 'oneHot', 'softmax', 'logSoftmax', 'layerNorm', 'layerNormBackward', 'layerNormBackwardDx', 'crossEntropy', 'crossEntropyBackward', 'adamw', 'upload', 'fill',
+  'gather', 'takeRows', 'scatterAdd', 'oneHot', 'softmax', 'logSoftmax', 'layerNorm', 'layerNormBackward', 'layerNormBackwardDx', 'crossEntropy', 'crossEntropyBackward', 'adamw', 'upload', 'fill',
   'attention', 'attentionBackward',
 ]);
 

@@ -124,6 +124,12 @@ export interface Backend {
   concat(xs: readonly TensorRef[], axis: number, outShape: Shape): DataId;
   /** Row gather: table [R, ...rest], indices i32 [...I] → [...I, ...rest]. Out-of-range index throws on CPU. */
   gather(table: TensorRef, indices: TensorRef): DataId;
+  /**
+   * Row move (a gather whose index −1 gives a zero row): table [R, ...rest], indices i32 [...I] →
+   * [...I, ...rest]. Other out-of-range indices behave as in gather. Packed-row layouts use it both
+   * ways, so neither direction needs a scatter.
+   */
+  takeRows(table: TensorRef, indices: TensorRef): DataId;
   /** Inverse of gather: zeros [numRows, ...rest], then out[indices[i]] += updates[i]. */
   scatterAdd(indices: TensorRef, updates: TensorRef, numRows: number): DataId;
   /** indices i32 [...I] → [...I, depth] of 0/1 in `dtype`. */

@@ -1,5 +1,5 @@
 /**
- * Row gather, its inverse scatter-add, and one-hot. scatterAdd is deterministic: each output
+ * Row gather (and takeRows: index −1 gives a zero row), its inverse scatter-add, and one-hot. scatterAdd is deterministic: each output
  * element loops over all indices in order (work numRows·row·nIdx — cheap for prompt tables and
  * label sets, the sizes that get gradients in prompt tuning; no float atomics, no run-to-run jitter).
  *
@@ -22,16 +22,17 @@ const kernel = (key: string, decls: string, body: string): string => `// ${key}
 ${decls}
 ${elementKernelMain(WG, body)}`;
 
-/** table [rows, row...] gathered by nIdx indices → [nIdx, row...]. */
-export function gatherProgram(dtype: DType, rows: number, row: number, nIdx: number): Program {
+/** table [rows, row...] gathered by nIdx indices → [nIdx, row...]; `zeroRows` (takeRows): index −1 gives a zero row. */
+export function gatherProgram(dtype: DType, rows: number, row: number, nIdx: number, zeroRows = false): Program {
   const t = wgslType(dtype);
-  const key = `gather/${dtype}`;
+  const key = `gather/${dtype}${zeroRows ? '/zero-rows' : ''}`;
   const n = nIdx * row;
   const wgsl = () => kernel(key, `@group(0) @binding(0) var<storage, read> table: array<${t}>;
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
 @group(0) @binding(2) var<storage, read_write> out: array<${t}>;
 ${paramsWgsl(3)}`, `let row = pu(1u);
-  let r = idx[i / row];
+  let r = idx[i / row];${zeroRows ? `
+  if (r == -1) { out[i] = ${t}(0); return; }` : ''}
   if (r < 0 || u32(r) >= pu(2u)) { out[i] = ${t === 'f32' ? 'nan_f32()' : 'i32(0)'}; return; }
   out[i] = table[u32(r) * row + i % row];`);
   return { name: 'gather', key, wgsl, params: new ParamWriter().u(n, row, rows).done(), workgroups: grid(Math.ceil(n / WG)) };

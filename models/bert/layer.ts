@@ -5,8 +5,8 @@
  * are concatenated in front of this layer's keys and values.
  */
 import {
-  add, attention, attentionProbs, concat, dropout, gather, gelu, matmul, mul, permute, pow, relu, reshape, scatterAdd, softmax, splitKey, tanh, tensor,
-  type Backend, type PRNGKey, type Tensor,
+  add, attention, attentionProbs, concat, dropout, gather, gelu, invertRowMap, matmul, moveRows, mul, permute, pow, relu, reshape, rowMap, softmax, splitKey, tanh,
+  type Backend, type PRNGKey, type RowMap, type Tensor,
 } from '../../core/index.ts';
 import type { BertConfig, HiddenAct } from './config.ts';
 import { LayerNorm, Linear, type LoadContext } from './modules.ts';
@@ -40,10 +40,10 @@ export class BertSelfAttention {
     );
   }
 
-  /** [B, T, d] → [B, H, T, Dh]; packed [N, d] → [B, H, T, Dh] in one scatter (zeros on padding rows). */
+  /** [B, T, d] → [B, H, T, Dh]; packed [N, d] → [B, H, T, Dh] in one row move (zeros on padding rows). */
   private heads_(x: Tensor, packing: RowPacking | undefined): Tensor {
     const d = x.shape.at(-1)!, H = this.heads, Dh = d / H;
-    if (x.rank === 2) return reshape(scatterAdd(packing!.headRows, reshape(x, [x.shape[0]! * H, Dh]), packing!.B * H * packing!.T), [packing!.B, H, packing!.T, Dh]);
+    if (x.rank === 2) return reshape(moveRows(reshape(x, [x.shape[0]! * H, Dh]), invertRowMap(packing!.heads)), [packing!.B, H, packing!.T, Dh]);
     const [B, T] = x.shape as [number, number, number];
     return permute(reshape(x, [B, T, H, Dh]), [0, 2, 1, 3]);
   }
@@ -63,8 +63,8 @@ export class BertSelfAttention {
     const ctxH = dropoutKey && this.probsDropout > 0
       ? attentionWithDropout(q, k, v, maskBias, dropoutKey, this.probsDropout, keyWeights)
       : attention(q, k, v, maskBias, 1 / Math.sqrt(Dh), keyWeights);
-    // packed queries: the kept rows' heads straight back to [N, d] in one gather
-    if (queries.rank === 2) return reshape(gather(reshape(ctxH, [B * H * R, Dh]), packing!.headRows), [queries.shape[0]!, H * Dh]);
+    // packed queries: the kept rows' heads straight back to [N, d] in one row move
+    if (queries.rank === 2) return reshape(moveRows(reshape(ctxH, [B * H * R, Dh]), packing!.heads), [queries.shape[0]!, H * Dh]);
     return reshape(permute(ctxH, [0, 2, 1, 3]), [B, R, H * Dh]);
   }
 
@@ -93,14 +93,16 @@ export class DenseResidualNorm {
 }
 
 /**
- * Padding rows left out: `keep` holds the flat indices (into B·T) of the rows a layer computes, in
- * order. Hidden states are then [N, d] (rank 2) between layers and go onto the [B, T] grid only where
- * attention needs it, with zeros on the padding rows (masked keys: they weigh exactly 0).
+ * Padding rows left out: the kept rows (flat indices into B·T, ascending) are packed, so hidden states
+ * are [N, d] (rank 2) between layers and go onto the [B, H, T, Dh] attention layout only inside
+ * attention, with zeros on the padding rows (masked keys: they weigh exactly 0). Every move is a
+ * one-to-one row map (moveRows), so the backward is a row copy too, never a scatter-add.
  */
 export interface RowPacking {
-  readonly keep: Tensor;
-  /** i32 [N·H]: packed row n's head h → row (b·H + h)·T + t of the [B, H, T, Dh] attention layout. */
-  readonly headRows: Tensor;
+  /** [B·T] grid rows → [N] packed rows. */
+  readonly pack: RowMap;
+  /** [B·H·T] attention-layout rows → [N·H] packed head rows (packed row n, head h at n·H + h). */
+  readonly heads: RowMap;
   readonly B: number;
   readonly T: number;
 }
@@ -112,17 +114,13 @@ export function rowPacking(bk: Backend, keep: Int32Array, B: number, T: number, 
     const b = Math.floor(g / T), t = g - b * T;
     for (let h = 0; h < H; h++) headRows[n * H + h] = (b * H + h) * T + t;
   });
-  return {
-    keep: tensor(bk, keep, { shape: [keep.length], dtype: 'i32' }),
-    headRows: tensor(bk, headRows, { shape: [headRows.length], dtype: 'i32' }),
-    B, T,
-  };
+  return { pack: rowMap(bk, keep, B * T), heads: rowMap(bk, headRows, B * H * T), B, T };
 }
 
 /** [B, T, d] → packed [N, d]. */
-export const packRows = (x: Tensor, p: RowPacking): Tensor => gather(reshape(x, [p.B * p.T, x.shape.at(-1)!]), p.keep);
+export const packRows = (x: Tensor, p: RowPacking): Tensor => moveRows(reshape(x, [p.B * p.T, x.shape.at(-1)!]), p.pack);
 /** Packed [N, d] → [B, T, d], zeros on the padding rows. */
-export const unpackRows = (x: Tensor, p: RowPacking): Tensor => reshape(scatterAdd(p.keep, x, p.B * p.T), [p.B, p.T, x.shape[1]!]);
+export const unpackRows = (x: Tensor, p: RowPacking): Tensor => reshape(moveRows(x, invertRowMap(p.pack)), [p.B, p.T, x.shape[1]!]);
 
 /** x [B, T, d] or packed [N, d], rows i32 [B·R] (flat indices into its rows) → [B, R, d]. */
 export function selectRows(x: Tensor, rows: Tensor, B: number): Tensor {

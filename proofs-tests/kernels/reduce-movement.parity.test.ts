@@ -4,12 +4,12 @@
  */
 import fc from 'fast-check';
 import {
-  argmax, broadcastTo, concat, gather, max, min, oneHot, pad, permute, scatterAdd, slice, sum,
+  argmax, broadcastTo, concat, gather, max, min, oneHot, pad, permute, scatterAdd, slice, sum, Tensor,
 } from '../../core/index.ts';
 import { TOL as GATHER_TOL } from '../../kernels/wgsl/gather.ts';
 import { TOL as MOVE_TOL } from '../../kernels/wgsl/movement.ts';
 import { TOL as REDUCE_TOL } from '../../kernels/wgsl/reduce.ts';
-import { expectParity, gpuSuite, ints, pair, RUNS, sizeOf, values } from './harness.ts';
+import { cpu, expectParity, gpuSuite, ints, pair, RUNS, sizeOf, values } from './harness.ts';
 
 const { test, gpu } = await gpuSuite('reduce / movement / gather parity');
 
@@ -93,6 +93,15 @@ if (gpu) {
         await expectParity(oneHot(wo, rows), oneHot(co, rows, 'f64'), EXACT, 'oneHot');
         await expectParity(oneHot(wo, rows, 'i32'), oneHot(co, rows, 'i32'), EXACT, 'oneHot i32');
       }), RUNS(10));
+  });
+
+  test('takeRows (moveRows): index −1 gives a zero row, the rest exact; large enough to span many workgroups', async () => {
+    for (const [rows, width, n] of [[5, 3, 7], [620, 64, 2000], [1, 1, 1]] as const) {
+      const [ct, wt] = pair(g, values(rows + width, rows * width), [rows, width]);
+      const idx = Int32Array.from({ length: n }, (_, i) => (i % 5 === 4 ? -1 : (i * 7) % rows));
+      const [ci, wi] = pair(g, idx, [n]);
+      await expectParity(new Tensor(g, g.takeRows(wt, wi), [n, width], 'f32'), new Tensor(cpu, cpu.takeRows(ct, ci), [n, width], 'f64'), EXACT, `takeRows ${rows}×${width} by ${n}`);
+    }
   });
 
   test('gather: an out-of-range index gives a NaN row on the GPU (the CPU throws), the other rows exact', async () => {

@@ -1,8 +1,8 @@
-/** gather (backward = scatter-add, so repeated indices accumulate), scatterAdd and oneHot. */
+/** gather (backward = scatter-add, so repeated indices accumulate), scatterAdd, moveRows / rowMap and oneHot. */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { cpuBackend, gather, mul, oneHot, scatterAdd, scope, sum, tensor, valueAndGrad, type Tensor } from '../../core/index.ts';
+import { cpuBackend, gather, invertRowMap, moveRows, mul, oneHot, rowMap, scatterAdd, scope, sum, tensor, valueAndGrad, type Tensor } from '../../core/index.ts';
 import { forAll, indicesArb, seedArb, shapeArb, toTensor, valuesArb } from '../support/arbitraries.ts';
 import { expectClose } from '../support/close.ts';
 import { checkVjp } from '../support/gradcheck.ts';
@@ -70,6 +70,35 @@ test('oneHot: rows of 0/1, out-of-range → zero row, no gradient path', () => {
     assert.equal([...y.shape], [...I, depth]);
     expectClose(y, ids.flatMap((k) => Array.from({ length: depth }, (_, j) => (j === k ? 1 : 0))), EXACT, 'oneHot');
   });
+});
+
+/** A one-to-one row map over R source rows: a seeded permutation's prefix, −1 (zero rows) mixed in. */
+const rowMapArb = fc.tuple(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 8 }), shapeArb({ maxRank: 2, maxSize: 6 }), seedArb).map(([R, n, rest, seed]) => {
+  const order = Array.from({ length: R }, (_, i) => i).sort((a, b) => ((a * 7 + seed) % 11) - ((b * 7 + seed) % 11));
+  const index = Int32Array.from({ length: n }, (_, i) => ((i + seed) % 3 === 0 || i >= R ? -1 : order[i]!));
+  return { R, index, rest, seed };
+});
+
+test('moveRows: forward copies rows (zeros at −1); VJP by finite differences; its transpose is the inverse map', () => {
+  fc.assert(fc.property(rowMapArb, ({ R, index, rest, seed }) => scope(bk, () => {
+    const row = size(rest);
+    const x = toTensor(bk, { shape: [R, ...rest], values: Float64Array.from({ length: R * row }, (_, i) => Math.sin(i + seed)) });
+    const map = rowMap(bk, index, R);
+    const y = moveRows(x, map);
+    assert.equal([...y.shape], [index.length, ...rest]);
+    expectClose(y, Array.from(index).flatMap((r) => (r < 0 ? new Array<number>(row).fill(0) : Array.from(x.dataSync().subarray(r * row, (r + 1) * row)))), EXACT, 'moveRows');
+    checkVjp(([t]) => moveRows(t, map), [x], { seed, label: `moveRows ${index}` });
+    // round trip: every source row the map uses comes back, the others are zero
+    const back = moveRows(y, invertRowMap(map)).dataSync(), used = new Set(index);
+    for (let r = 0; r < R; r++) for (let j = 0; j < row; j++) if (back[r * row + j] !== (used.has(r) ? x.dataSync()[r * row + j] : 0)) throw new Error(`round trip row ${r}`);
+  })), { numRuns: 60, seed: 20260611 });
+});
+
+test('rowMap refuses a source row taken twice and indices outside [−1, R), naming them', () => {
+  assert.throws(() => rowMap(bk, Int32Array.of(0, 2, 0), 3), /rowMap: source row 0 is taken twice \(index\[0\] and index\[2\]\)/);
+  assert.throws(() => rowMap(bk, Int32Array.of(3), 3), /rowMap: index\[0\] = 3 is outside \[−1, 3\)/);
+  assert.throws(() => rowMap(bk, Int32Array.of(-2), 3), /index\[0\] = -2/);
+  assert.throws(() => moveRows(tensor(bk, [1, 2], { shape: [2], dtype: 'f64' }), rowMap(bk, Int32Array.of(0), 3)), /must have 3 rows/);
 });
 
 test.run();

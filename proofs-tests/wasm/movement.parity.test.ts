@@ -58,13 +58,20 @@ test('row gather and scatter-add (the packed-row encoder): distinct, repeated an
       expectParity(scatterAdd(wi, wu, rows), scatterAdd(ci, cu, rows), { atol: 1e-6, rtol: 1e-6 }, `scatterAdd ${idx.length} rows of ${width} into ${rows}`);
       for (const t of [ct, wt, ci, wi, cu, wu]) t.dispose();
     }), RUNS(60));
+  // takeRows: −1 gives a zero row (the packed-row encoder's moves, both directions)
+  for (const [rows, width, n] of [[5, 3, 7], [620, 64, 2400], [1, 1, 1], [0, 4, 3]] as const) {
+    const [ct, wt] = pair(values(rows + width, rows * width), [rows, width]);
+    const idx = Int32Array.from({ length: n }, (_, i) => (rows === 0 || i % 5 === 4 ? -1 : (i * 7) % rows));
+    const ci = tensor(cpu, idx, { shape: [n], dtype: 'i32' }), wi = tensor(wasm, idx, { shape: [n], dtype: 'i32' });
+    expectParity(new Tensor(wasm, wasm.takeRows(wt, wi), [n, width], 'f32'), new Tensor(cpu, cpu.takeRows(ct, ci), [n, width], 'f64'), { atol: 0, rtol: 0 }, `takeRows ${rows}×${width} by ${n}`);
+  }
   const bad = (bk: typeof cpu | typeof wasm) => {
     const table = tensor(bk, new Float32Array(6), { shape: [3, 2], dtype: 'f32' }), idx = tensor(bk, Int32Array.of(0, 3), { shape: [2], dtype: 'i32' });
     const msg = (f: () => unknown) => { try { f(); return 'no error'; } catch (e) { return (e as Error).message; } };
     const upd = tensor(bk, new Float32Array(4), { shape: [2, 2], dtype: 'f32' });
-    return [msg(() => gather(table, idx)), msg(() => scatterAdd(idx, upd, 3))];
+    return [msg(() => gather(table, idx)), msg(() => scatterAdd(idx, upd, 3)), msg(() => bk.takeRows(table, tensor(bk, Int32Array.of(-2), { shape: [1], dtype: 'i32' })))];
   };
-  assert.match(bad(cpu).join(' | '), /^gather: index 3 at position 1 is out of range.* \| scatterAdd: index 3 at position 1 is out of range for 3 rows$/);
+  assert.match(bad(cpu).join(' | '), /^gather: index 3 at position 1 is out of range.* \| scatterAdd: index 3 at position 1 is out of range for 3 rows \| takeRows: index -2 at position 0 is out of range/);
   assert.equal(bad(wasm), bad(cpu));
 });
 

@@ -86,6 +86,9 @@ export class CpuBackend implements Backend {
     const dtype = xs[0]!.dtype;
     return this.add(concatRef(xs.map((x) => ({ data: this.get(x), shape: x.shape })), axis, outShape, dtype));
   }
+  takeRows(table: TensorRef, indices: TensorRef): DataId {
+    return this.add(gatherRef(this.get(table), table.shape, this.get(indices), table.dtype, true));
+  }
   gather(table: TensorRef, indices: TensorRef): DataId {
     return this.add(gatherRef(this.get(table), table.shape, this.get(indices), table.dtype));
   }

@@ -41,13 +41,15 @@ export function concatRef(xs: readonly { data: AnyTypedArray; shape: Shape }[], 
   return out;
 }
 
-export function gatherRef(table: AnyTypedArray, tShape: Shape, idx: AnyTypedArray, dtype: DType): AnyTypedArray {
+/** `zeroRows`: index −1 leaves a zero row (takeRows) instead of throwing (gather). */
+export function gatherRef(table: AnyTypedArray, tShape: Shape, idx: AnyTypedArray, dtype: DType, zeroRows = false): AnyTypedArray {
   const rows = tShape[0]!;
   const row = sizeOf(tShape.slice(1));
   const out = allocArray(dtype, idx.length * row);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i]!;
-    if (r < 0 || r >= rows) throw new RangeError(`gather: index ${r} at position ${i} is out of range for a table of ${rows} rows ${fmt(tShape)}`);
+    if (zeroRows && r === -1) continue;
+    if (r < 0 || r >= rows) throw new RangeError(`${zeroRows ? 'takeRows' : 'gather'}: index ${r} at position ${i} is out of range for a table of ${rows} rows ${fmt(tShape)}`);
     out.set(table.subarray(r * row, (r + 1) * row), i * row);
   }
   return out;

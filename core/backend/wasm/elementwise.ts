@@ -6,6 +6,7 @@
  * serves both terms.
  */
 import { Fn, I32, O, S, V128 } from './encoder.ts';
+import { chunk } from './layout.ts';
 
 export const BINARY_WASM = ['add', 'sub', 'mul', 'div', 'max', 'min'] as const;
 export type WasmBinaryOp = (typeof BINARY_WASM)[number];
@@ -124,4 +125,18 @@ export function geluFn(mode: GeluMode): Fn {
   f.for(i, () => f.i32(0), nb2, 32, () => { one(0, lanes[0]!); one(16, lanes[1]!); });
   f.for(i, () => f.get(nb2), nb, 16, () => one(0, lanes[0]!));
   return f;
+}
+
+/**
+ * The argument vectors of a binary op split into nt chunks: one long run (rows = 1) is cut in
+ * multiples of 4 by moving the pointers; otherwise whole rows.
+ */
+export function binaryChunks(aPtr: number, bPtr: number, outPtr: number, offPtr: number, rows: number, n: number, inner: readonly number[], nt: number): number[][] {
+  if (rows === 1) {
+    return Array.from({ length: nt }, (_, t) => {
+      const lo = chunk(n, t, nt), hi = chunk(n, t + 1, nt);
+      return [aPtr + 4 * lo * inner[0]!, bPtr + 4 * lo * inner[1]!, outPtr + 4 * lo, offPtr, hi - lo, inner[0]!, inner[1]!, 0, 1];
+    });
+  }
+  return Array.from({ length: nt }, (_, t) => [aPtr, bPtr, outPtr, offPtr, n, inner[0]!, inner[1]!, Math.floor((rows * t) / nt), Math.floor((rows * (t + 1)) / nt)]);
 }

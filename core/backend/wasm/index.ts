@@ -11,9 +11,9 @@ import type { BinaryOp, DataId, MatmulOptions, TensorRef, UnaryOp } from '../bac
 import { CpuBackend } from '../cpu/index.ts';
 import type { AnyTypedArray, DType } from '../../tensor/dtype.ts';
 import { fmt, sizeOf, type Shape } from '../../tensor/shape.ts';
-import { copyRowsAt, gatherOffsets, scatterSources } from './rows.ts';
+import { copyRowsAt, scatterSources, sourceRows } from './rows.ts';
 import { DerivedBlocks } from './derived.ts';
-import { BINARY_WASM, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.ts';
+import { BINARY_WASM, binaryChunks, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.ts';
 import { encodeModule } from './encoder.ts';
 import { gemmFn, type GemmShape } from './gemm.ts';
 import { matmulInto, type GemmHost } from './gemm-run.ts';
@@ -89,14 +89,14 @@ export class WasmBackend extends CpuBackend {
       const tmp = this.heap.alloc(bytes);
       return { ptr: tmp, id: () => { const a = this.heap.f32.slice(tmp >>> 2, (tmp >>> 2) + n); this.heap.free(tmp, bytes); return this.adopt(a); } };
     }
-    return {
-      ptr,
-      id: () => {
-        const id = this.adopt(this.heap.view(ptr, n));
-        this.owned.set(id, { ptr, bytes, refs: 1 });
-        return id;
-      },
-    };
+    return { ptr, id: () => this.own(ptr, bytes, n) };
+  }
+
+  /** Registers the heap block at ptr (n f32s) as a storage this backend owns. */
+  private own(ptr: number, bytes: number, n: number): DataId {
+    const id = this.adopt(this.heap.view(ptr, n));
+    this.owned.set(id, { ptr, bytes, refs: 1 });
+    return id;
   }
 
   /** Runs `fn` with a pointer getter for operands (copied into scratch when not heap-resident) and scratch blocks. */
@@ -144,22 +144,29 @@ export class WasmBackend extends CpuBackend {
 
   override gather(table: TensorRef, indices: TensorRef): DataId {
     if (table.dtype !== 'f32') return super.gather(table, indices);
-    const idx = this.view(indices), row = sizeOf(table.shape.slice(1)), out = this.output(idx.length * row);
-    const offs = gatherOffsets(idx, table.shape[0]!, row, fmt(table.shape));
-    this.call((input, scratch) => copyRowsAt(this.host(input, scratch), idx.length * row > 0 ? input(table) : 0, out.ptr, offs, row));
-    return out.id();
+    return this.rowsOf(table, sourceRows(this.view(indices), table.shape[0]!, 'gather', fmt(table.shape)));
+  }
+
+  override takeRows(table: TensorRef, indices: TensorRef): DataId {
+    if (table.dtype !== 'f32') return super.takeRows(table, indices);
+    return this.rowsOf(table, sourceRows(this.view(indices), table.shape[0]!, 'takeRows', fmt(table.shape)));
   }
 
   override scatterAdd(indices: TensorRef, updates: TensorRef, numRows: number): DataId {
     const src = scatterSources(this.view(indices), numRows);
     // repeated rows: the reference's f64 sum (a copy cannot add them)
     if (updates.dtype !== 'f32' || !src) return super.scatterAdd(indices, updates, numRows);
-    const row = sizeOf(updates.shape.slice(indices.shape.length)), out = this.output(numRows * row);
+    return this.rowsOf(updates, src, updates.shape.length - indices.shape.length);
+  }
+
+  /** Out row i = row src[i] of x (rows: x's first `lead` axes), or zeros where src[i] = −1: one copy_rows job. */
+  private rowsOf(x: TensorRef, src: Int32Array, lead = 1): DataId {
+    const row = sizeOf(x.shape.slice(lead)), out = this.output(src.length * row);
     this.call((input, scratch) => {
-      if (numRows * row === 0) return;
-      const zeroP = scratch(4 * row), updP = sizeOf(updates.shape) > 0 ? input(updates) : zeroP;
+      if (src.length * row === 0) return;
+      const zeroP = scratch(4 * row), xP = sizeOf(x.shape) > 0 ? input(x) : zeroP;
       this.heap.f32.fill(0, zeroP >>> 2, (zeroP >>> 2) + row);
-      copyRowsAt(this.host(input, scratch), updP, out.ptr, src.map((i) => (i < 0 ? (zeroP - updP) >> 2 : i * row)), row);
+      copyRowsAt(this.host(input, scratch), xP, out.ptr, src.map((i) => (i < 0 ? (zeroP - xP) >> 2 : i * row)), row);
     });
     return out.id();
   }
@@ -180,11 +187,7 @@ export class WasmBackend extends CpuBackend {
     const n = sizeOf(x.shape);
     const padded = (n + 3) & ~3;
     const kept = op === 'geluGrad' ? this.derived.take(x.id, 'geluGrad') : undefined;
-    if (kept) { // the forward's derivative becomes this result's storage, no copy
-      const id = this.adopt(this.heap.view(kept.ptr, n));
-      this.owned.set(id, { ptr: kept.ptr, bytes: kept.bytes, refs: 1 });
-      return id;
-    }
+    if (kept) return this.own(kept.ptr, kept.bytes, n); // the forward's derivative becomes this result's storage, no copy
     const out = this.output(n, 4 * (padded - n)); // gelu reads and writes whole v128s
     // GELU also writes its derivative for the backward (same erf and exp), kept on the input's storage
     const gradBytes = 4 * padded, gradP = op === 'gelu' && this.owned.has(x.id) ? this.heap.tryAlloc(gradBytes, this.outputHeapBytes) : undefined;
@@ -211,15 +214,7 @@ export class WasmBackend extends CpuBackend {
       const { rows, n, inner, offsets } = broadcastRows(outShape, a.shape, b.shape);
       const offPtr = scratch(4 * offsets.length);
       this.heap.i32.set(offsets, offPtr >>> 2);
-      const nt = this.chunks(total, rows === 1 ? n >> 2 : rows);
-      this.pool.run(fn, rows === 1
-        // one long run: split it in multiples of 4 by moving the pointers
-        ? Array.from({ length: nt }, (_, t) => {
-          const lo = chunk(n, t, nt), hi = chunk(n, t + 1, nt);
-          return [aPtr + 4 * lo * inner[0]!, bPtr + 4 * lo * inner[1]!, out.ptr + 4 * lo, offPtr, hi - lo, inner[0]!, inner[1]!, 0, 1];
-        })
-        : Array.from({ length: nt }, (_, t) =>
-          [aPtr, bPtr, out.ptr, offPtr, n, inner[0]!, inner[1]!, Math.floor((rows * t) / nt), Math.floor((rows * (t + 1)) / nt)]));
+      this.pool.run(fn, binaryChunks(aPtr, bPtr, out.ptr, offPtr, rows, n, inner, this.chunks(total, rows === 1 ? n >> 2 : rows)));
     });
     return out.id();
   }

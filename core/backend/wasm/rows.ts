@@ -1,6 +1,6 @@
 /**
- * Row gather and scatter-add for f32 on the WASM backend, both as `copy_rows` (strided.ts: dst row r
- * = src[off[r] …]) across the pool: the packed-row encoder moves rows of Dh = 64 floats by the
+ * Row gather, takeRows and scatter-add for f32 on the WASM backend, all as `copy_rows` (strided.ts:
+ * dst row r = src[off[r] …]) across the pool: the packed-row encoder moves rows of Dh = 64 floats by the
  * thousand, where one TypedArray.set per row costs more in call overhead than the bytes it moves.
  * A scatter-add with distinct indices is such a copy (every output row is one update row or zero);
  * repeated indices are summed by the reference. Errors are the reference's (cpu/movement.ts).
@@ -8,15 +8,18 @@
 import type { AnyTypedArray } from '../../tensor/dtype.ts';
 import { rowSplit, type KernelHost } from './layout.ts';
 
-/** Source element offsets of gather's rows; throws the reference's RangeError on an index outside [0, rows). */
-export function gatherOffsets(idx: AnyTypedArray, rows: number, row: number, shapeText: string): Int32Array {
-  const offs = new Int32Array(idx.length);
+/**
+ * gather's / takeRows' source row per output row, checked: −1 (a zero row) only for takeRows; throws
+ * the reference's RangeError on any other index outside [0, rows).
+ */
+export function sourceRows(idx: AnyTypedArray, rows: number, op: 'gather' | 'takeRows', shapeText: string): Int32Array {
+  const src = new Int32Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i]!;
-    if (r < 0 || r >= rows) throw new RangeError(`gather: index ${r} at position ${i} is out of range for a table of ${rows} rows ${shapeText}`);
-    offs[i] = r * row;
+    if ((r < 0 || r >= rows) && !(op === 'takeRows' && r === -1)) throw new RangeError(`${op}: index ${r} at position ${i} is out of range for a table of ${rows} rows ${shapeText}`);
+    src[i] = r;
   }
-  return offs;
+  return src;
 }
 
 /**

@@ -204,10 +204,12 @@ export class WebGpuBackend implements Backend, Disposable {
     }
     return out;
   }
-  gather(table: TensorRef, indices: TensorRef): DataId {
-    this.dt('gather', table, indices);
+  gather(table: TensorRef, indices: TensorRef): DataId { return this.rows('gather', table, indices); }
+  takeRows(table: TensorRef, indices: TensorRef): DataId { return this.rows('takeRows', table, indices); }
+  private rows(op: 'gather' | 'takeRows', table: TensorRef, indices: TensorRef): DataId {
+    this.dt(op, table, indices);
     const row = sizeOf(table.shape.slice(1)), nIdx = sizeOf(indices.shape);
-    return this.exec1(gatherProgram(table.dtype, table.shape[0]!, row, nIdx), [table, indices], nIdx * row);
+    return this.exec1(gatherProgram(table.dtype, table.shape[0]!, row, nIdx, op === 'takeRows'), [table, indices], nIdx * row);
   }
   scatterAdd(indices: TensorRef, updates: TensorRef, numRows: number): DataId {
     this.dt('scatterAdd', indices, updates);
