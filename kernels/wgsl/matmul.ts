@@ -8,6 +8,8 @@
  * thread holding a TM×TN register block; every load is bounds-checked so any M, N, K works.
  * Tile sizes follow the adapter (workgroup storage, invocations).
  *
+ * A Linear layer's bias (MatmulOptions.bias, [N]) is added as each output is stored: one dispatch.
+ *
  * Either operand may be read from f16 storage (`Operands`, frozen weights; needs the adapter feature
  * shader-f16 for `enable f16`): each element is widened to f32 as it is loaded, so tiles, registers
  * and accumulation stay f32 and both versions keep their structure — only the load expression and the
@@ -72,12 +74,14 @@ function params({ aShape, bShape, outShape }: MatmulShapes, o: MatmulOptions): {
   return { words, M, N, batch };
 }
 
-const HEADER = (key: string, t: Operands) => `// ${key}
+/** Bindings a, b, [bias,] c, params: the runtime binds inputs, then outputs, then the params. */
+const HEADER = (key: string, t: Operands, bias: boolean) => `// ${key}
 ${t.a === 'f16' || t.b === 'f16' ? 'enable f16;' : ''}
 @group(0) @binding(0) var<storage, read> a: array<${t.a}>;
 @group(0) @binding(1) var<storage, read> b: array<${t.b}>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-${paramsWgsl(3)}
+${bias ? '@group(0) @binding(2) var<storage, read> bias: array<f32>;' : ''}
+@group(0) @binding(${bias ? 3 : 2}) var<storage, read_write> c: array<f32>;
+${paramsWgsl(bias ? 4 : 3)}
 // element offsets of batch matrix z in a and b (broadcast axes have stride 0)
 fn batch_offsets(z: u32) -> vec2<u32> {
   var rem = z; var oa = 0u; var ob = 0u;
@@ -94,13 +98,15 @@ fn batch_offsets(z: u32) -> vec2<u32> {
 // a half is widened to f32 at the load (exact); f32(x) of an f32 is the identity, so no branch here
 const aAt = (o: MatmulOptions, i: string, k: string) => (o.transA ? `f32(a[off.x + ${k} * M + ${i}])` : `f32(a[off.x + ${i} * K + ${k}])`);
 const bAt = (o: MatmulOptions, k: string, j: string) => (o.transB ? `f32(b[off.y + ${j} * K + ${k}])` : `f32(b[off.y + ${k} * N + ${j}])`);
-const tkey = (o: MatmulOptions, t: Operands) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${t.a === 'f16' || t.b === 'f16' ? `/${t.a}x${t.b}` : ''}`;
+const tkey = (o: MatmulOptions, t: Operands) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${t.a === 'f16' || t.b === 'f16' ? `/${t.a}x${t.b}` : ''}${o.bias ? '/bias' : ''}`;
+/** The stored value of output column j: the sum, plus the bias when there is one (MatmulOptions.bias). */
+const withBias = (o: MatmulOptions, sum: string, j: string) => (o.bias ? `${sum} + bias[${j}]` : sum);
 
 /** v1: one thread per output element. */
 export function matmulNaiveProgram(shapes: MatmulShapes, o: MatmulOptions, types: Operands = F32_OPERANDS): Program {
   const p = params(shapes, o);
   const key = `matmul/naive/${tkey(o, types)}`;
-  const wgsl = () => `${HEADER(key, types)}
+  const wgsl = () => `${HEADER(key, types, !!o.bias)}
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let M = pu(0u); let N = pu(1u); let K = pu(2u);
@@ -109,7 +115,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let off = batch_offsets(z);
   var acc = 0.0;
   for (var k = 0u; k < K; k++) { acc = fma(${aAt(o, 'i', 'k')}, ${bAt(o, 'k', 'j')}, acc); }
-  c[z * M * N + i * N + j] = acc;
+  c[z * M * N + i * N + j] = ${withBias(o, 'acc', 'j')};
 }`;
   return { name: 'matmul(naive)', key, wgsl, params: p.words, workgroups: [Math.ceil(p.N / 8), Math.ceil(p.M / 8), p.batch] };
 }
@@ -124,7 +130,7 @@ export function matmulTiledProgram(shapes: MatmulShapes, o: MatmulOptions, t: Ti
   // load order follows each operand's contiguous axis
   const aIdx = o.transA ? `let i = e % ${BM}u; let k = e / ${BM}u;` : `let k = e % ${BK}u; let i = e / ${BK}u;`;
   const bIdx = o.transB ? `let k = e % ${BK}u; let j = e / ${BK}u;` : `let j = e % ${BN}u; let k = e / ${BN}u;`;
-  const wgsl = () => `${HEADER(key, types)}
+  const wgsl = () => `${HEADER(key, types, !!o.bias)}
 var<workgroup> a_tile: array<f32, ${BK * BM}>;
 var<workgroup> b_tile: array<f32, ${BK * BN}>;
 @compute @workgroup_size(${WX}, ${WY}, 1)
@@ -161,7 +167,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     let gi = row0 + lid.y * ${TM}u + r;
     for (var q = 0u; q < 4u; q++) {
       let gj = col0 + lid.x * 4u + q;
-      if (gi < M && gj < N) { c[z * M * N + gi * N + gj] = acc[r][q]; }
+      if (gi < M && gj < N) { c[z * M * N + gi * N + gj] = ${withBias(o, 'acc[r][q]', 'gj')}; }
     }
   }
 }`;

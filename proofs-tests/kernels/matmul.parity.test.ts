@@ -25,10 +25,12 @@ if (gpu) {
     }), RUNS(14));
   });
 
-  test('x·wᵀ + bias (matmulBias, a Linear layer in one call): odd sizes and K = 1', async () => {
-    for (const [M, K, N] of [[1, 1, 1], [37, 65, 129], [84, 256, 1024], [5, 1, 3]] as const) {
-      const [cx, gx] = pair(g, values(M + K, M * K, -1, 1), [M, K]), [cw, gw] = pair(g, values(N + K, N * K, -1, 1), [N, K]), [cb, gb] = pair(g, values(N, N, -1, 1), [N]);
-      await expectParity(matmulBias(gx, gw, gb), matmulBias(cx, cw, cb), tolFor(K), `[${M}, ${K}]·[${N}, ${K}]ᵀ + bias`);
+  test('x·wᵀ + bias (matmulBias, a Linear layer in one dispatch), tiled and naive: odd sizes and K = 1', async () => {
+    for (const bk of [g, naive]) {
+      for (const [M, K, N] of [[1, 1, 1], [37, 65, 129], [84, 256, 1024], [5, 1, 3]] as const) {
+        const [cx, gx] = pair(bk, values(M + K, M * K, -1, 1), [M, K]), [cw, gw] = pair(bk, values(N + K, N * K, -1, 1), [N, K]), [cb, gb] = pair(bk, values(N, N, -1, 1), [N]);
+        await expectParity(matmulBias(gx, gw, gb), matmulBias(cx, cw, cb), tolFor(K), `${bk === g ? 'tiled' : 'naive'} [${M}, ${K}]·[${N}, ${K}]ᵀ + bias`);
+      }
     }
   });
 

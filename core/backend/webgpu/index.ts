@@ -173,11 +173,8 @@ export class WebGpuBackend implements Backend, Disposable {
     if (!ta || !tb) throw new UnsupportedOp('matmul', 'webgpu', `dtypes ${a.dtype} × ${b.dtype}`);
     const shapes = { aShape: a.shape, bShape: b.shape, outShape }, types: Operands = { a: ta, b: tb };
     const prog = this.opts.matmul === 'naive' ? matmulNaiveProgram(shapes, opts, types) : matmulTiledProgram(shapes, opts, this.tile, types);
-    const id = this.exec1(prog, [a, b], sizeOf(outShape));
-    if (!opts.bias) return id;
-    const out = this.binary('add', { id, shape: outShape, dtype: 'f32' }, opts.bias, outShape); // a second dispatch: the WGSL matmuls take no bias yet
-    this.rt.decRef(id);
-    return out;
+    if (opts.bias) this.dt('matmul', opts.bias);
+    return this.exec1(prog, opts.bias ? [a, b, opts.bias] : [a, b], sizeOf(outShape));
   }
 
   // ---------------- data movement ----------------
