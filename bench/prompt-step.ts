@@ -1,16 +1,17 @@
 /**
- * Times the soft-prompt tuning step (bench/workload.ts) on one backend.
- *   node --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm [--workload bert-small|bert-base]
+ * Times the prompt-tuning step (bench/workload.ts: a soft prompt, or prefixes for roberta-large) on one backend.
+ *   node --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm [--workload bert-small|bert-base|roberta-large]
  *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16] [--rows needed|all] [--profile] [--times] [--json]
- * Prints ms/step (median after warm-up), tokens/s (batch·(seq+prompt) per second), peak RSS, and with
+ * Prints ms/step (median after warm-up), tokens/s (the encoder's rows per second: batch·(seq+prompt), or batch·seq with a prefix), peak RSS, and with
  * --weights f16 stores the frozen dense weights as halves (f32 accumulation; WebGPU needs shader-f16). With
  * --rows all computes every row of every layer, as Hugging Face does (default `needed`: no padding rows,
  * and in the last layer only the row the pooled head reads; same loss and gradients). With
  * --profile the per-kernel time shares (a separate profiled pass, so timing is not perturbed).
  */
 import { arg, backendByName, median } from './backends.ts';
+import { WebGpuBackend } from '../core/backend/webgpu/index.ts';
 import { formatProfile, profileBackend } from './profile.ts';
-import { buildPromptStep, STEP_ROWS, stepBenchArgs, type StepRows } from './workload.ts';
+import { buildPromptStep, encoderRows, STEP_ROWS, stepBenchArgs, type StepRows } from './workload.ts';
 
 const { backendName, wlName, w, steps, warmup } = stepBenchArgs('wasm');
 const threadsArg = arg('threads', '');
@@ -25,7 +26,7 @@ const sampleRss = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss)
 const timer = setInterval(sampleRss, 20);
 timer.unref();
 
-const tokens = w.batch * (w.seq + w.promptTokens);
+const tokens = w.batch * encoderRows(w);
 const run = buildPromptStep(bk, w, { weightStorage: weights, rows });
 let loss = 0;
 for (let i = 0; i < warmup; i++) { loss = await run.step(); sampleRss(); }
@@ -42,9 +43,11 @@ const ms = median(times);
 const result = {
   backend: backendName, workload: wlName, weights, rows, steps, threads: threadsArg || 'default', msPerStep: +ms.toFixed(2),
   minMs: +Math.min(...times).toFixed(2), tokensPerS: Math.round(tokens / (ms / 1000)), peakRssMiB: Math.round(peakRss / 2 ** 20), loss,
+  // WebGPU: every storage buffer the pool ever created (it keeps freed ones), an upper bound of the peak
+  ...(bk instanceof WebGpuBackend ? { gpuStorageMiB: Math.round(bk.rt.createdBytes / 2 ** 20) } : {}),
 };
 console.log(process.argv.includes('--json') ? JSON.stringify(result)
-  : `${backendName} ${wlName}: ${ms.toFixed(1)} ms/step (min ${result.minMs}, ${steps} steps), ${result.tokensPerS} tokens/s, peak RSS ${result.peakRssMiB} MiB, loss ${loss.toFixed(4)}`);
+  : `${backendName} ${wlName}: ${ms.toFixed(1)} ms/step (min ${result.minMs}, ${steps} steps), ${result.tokensPerS} tokens/s, peak RSS ${result.peakRssMiB} MiB${'gpuStorageMiB' in result ? `, GPU storage ${result.gpuStorageMiB} MiB` : ''}, loss ${loss.toFixed(4)}`);
 
 if (process.argv.includes('--profile')) {
   const prof = profileBackend(bk, process.argv.includes('--by-shape'));

@@ -28,7 +28,8 @@ echo "# $(date -u) | $(nproc) cores | $(grep -m1 'model name' /proc/cpuinfo | cu
 echo "# blas: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu) OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
 for wl in $WORKLOADS; do
   # bert-small: 20 timed steps after 3 warm-up (the box's ±15 % step-to-step noise needs the count)
-  steps=20; warm=3; reps=$REPS; [ "$wl" = bert-base ] && steps=2 && warm=1 && reps=${BASE_REPS:-1}
+  # bert-base and roberta-large (issue #9's workloads 1 and 2; WORKLOADS=roberta-large, ~4 min a repetition): 2 steps after 1
+  steps=20; warm=3; reps=$REPS; [ "$wl" != bert-small ] && steps=2 && warm=1 && reps=${BASE_REPS:-1}
   for rep in $(seq "$reps"); do
     $PY bench/torch_prompt_step.py --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
     $NODE bench/prompt-step.ts --backend wasm --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"

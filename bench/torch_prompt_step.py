@@ -1,12 +1,15 @@
-"""The prompt-tuning step of bench/workload.ts in PyTorch, for the CPU ratio in BENCHMARKS.md.
+"""The prompt-tuning step of bench/workload.ts in PyTorch, for the ratios in BENCHMARKS.md.
 
-    /usr/bin/python3 bench/torch_prompt_step.py [--workload bert-small|bert-base] [--steps 10] [--warmup 2] [--threads 2] [--json]
+    /usr/bin/python3 bench/torch_prompt_step.py [--workload bert-small|bert-base|roberta-large] [--steps 10] [--warmup 2]
+        [--threads 2] [--device cpu|cuda] [--tf32] [--json]
     /usr/bin/python3 bench/torch_prompt_step.py --matmul 512,1024,2048
 
 Frozen BERT encoder written out in torch (Debian's python3-torch 1.13 ships without transformers; the
 math is HF BertModel's: erf GELU, post-LN, additive finfo.min mask, tanh pooler), a 20-token soft
-prompt concatenated before [CLS] through inputs_embeds, a trainable Linear head, cross-entropy,
+prompt concatenated before [CLS] through inputs_embeds — or, for roberta-large, PEFT prefix tuning's
+per-layer keys/values of 16 tokens in front of every layer's — a trainable Linear head, cross-entropy,
 backward to {prompt, head} only, AdamW. Eval mode (no dropout), f32, as the TypeScript bench.
+--device cuda runs it on the GPU (fp32; TF32 matmuls only with --tf32) and reports peak GPU memory.
 """
 import argparse, json, math, resource, time
 import torch
@@ -15,59 +18,76 @@ import torch.nn.functional as F
 WORKLOADS = {
     "bert-small": dict(layers=4, hidden=256, heads=4, inter=1024, vocab=30522, batch=8, seq=64, prompt=20),
     "bert-base": dict(layers=12, hidden=768, heads=12, inter=3072, vocab=30522, batch=32, seq=128, prompt=20),
+    # issue #9's workload (2): RoBERTa-large shape, prefix tuning with 16 tokens
+    "roberta-large": dict(layers=24, hidden=1024, heads=16, inter=4096, vocab=50265, batch=8, seq=256, prompt=16, prefix=True, eps=1e-5),
 }
+DEVICE = "cpu"
 
 
 def frozen(*shape, std=0.02):
-    return (torch.randn(*shape) * std).requires_grad_(False)
+    return (torch.randn(*shape, device=DEVICE) * std).requires_grad_(False)
+
+
+def ones(n):
+    return torch.ones(n, device=DEVICE)
 
 
 class Bert:
     def __init__(self, w):
         d, f = w["hidden"], w["inter"]
-        self.h = w["heads"]
-        self.word, self.pos, self.typ = frozen(w["vocab"], d), frozen(512, d), frozen(2, d)
-        self.ln_e = (torch.ones(d), torch.zeros(d))
+        self.h, self.eps = w["heads"], w.get("eps", 1e-12)
+        self.word, self.pos, self.typ = frozen(w["vocab"], d), frozen(514, d), frozen(2, d)
+        self.ln_e = (ones(d), 0 * ones(d))
         self.layers = [dict(q=(frozen(d, d), frozen(d)), k=(frozen(d, d), frozen(d)), v=(frozen(d, d), frozen(d)),
-                            o=(frozen(d, d), frozen(d)), ln1=(torch.ones(d), torch.zeros(d)),
-                            i=(frozen(f, d), frozen(f)), out=(frozen(d, f), frozen(d)), ln2=(torch.ones(d), torch.zeros(d)))
+                            o=(frozen(d, d), frozen(d)), ln1=(ones(d), 0 * ones(d)),
+                            i=(frozen(f, d), frozen(f)), out=(frozen(d, f), frozen(d)), ln2=(ones(d), 0 * ones(d)))
                        for _ in range(w["layers"])]
         self.pooler = (frozen(d, d), frozen(d))
 
-    def encode(self, emb, mask):
+    def encode(self, emb, mask, past=None):
+        """past: per layer (keys, values) [B, H, m, Dh] in front of the layer's own (mask covers them)."""
         B, T, d = emb.shape
-        H, Dh = self.h, d // self.h
-        x = emb + self.pos[:T] + self.typ[0]
-        x = F.layer_norm(x, (d,), *self.ln_e, eps=1e-12)
+        H, Dh, eps = self.h, d // self.h, self.eps
+        m = 0 if past is None else past[0][0].shape[2]
+        x = emb + self.pos[m:m + T] + self.typ[0]  # positions shifted by the prefix length, as HF does
+        x = F.layer_norm(x, (d,), *self.ln_e, eps=eps)
         bias = (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min
-        for L in self.layers:
+        for li, L in enumerate(self.layers):
             heads = lambda t: t.view(B, T, H, Dh).transpose(1, 2)
             q, k, v = (heads(F.linear(x, *L[n])) for n in "qkv")
+            if past is not None:
+                k, v = torch.cat([past[li][0], k], 2), torch.cat([past[li][1], v], 2)
             s = q @ k.transpose(-1, -2) / math.sqrt(Dh) + bias
             ctx = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, d)
-            a = F.layer_norm(F.linear(ctx, *L["o"]) + x, (d,), *L["ln1"], eps=1e-12)
-            x = F.layer_norm(F.linear(F.gelu(F.linear(a, *L["i"])), *L["out"]) + a, (d,), *L["ln2"], eps=1e-12)
+            a = F.layer_norm(F.linear(ctx, *L["o"]) + x, (d,), *L["ln1"], eps=eps)
+            x = F.layer_norm(F.linear(F.gelu(F.linear(a, *L["i"])), *L["out"]) + a, (d,), *L["ln2"], eps=eps)
         return x
 
 
 def prompt_step_bench(w, steps, warmup):
     torch.manual_seed(0)
     model = Bert(w)
-    B, T, m, d = w["batch"], w["seq"], w["prompt"], w["hidden"]
-    ids = torch.randint(1000, w["vocab"], (B, T))
-    mask = torch.ones(B, T)
+    B, T, m, d, L, H = w["batch"], w["seq"], w["prompt"], w["hidden"], w["layers"], w["heads"]
+    prefix = w.get("prefix", False)
+    ids = torch.randint(1000, w["vocab"], (B, T), device=DEVICE)
+    mask = torch.ones(B, T, device=DEVICE)
     for b in range(B):
         mask[b, T - (b * 7) % max(1, T // 4):] = 0
-    labels = torch.arange(B) % 2
-    prompt = model.word[torch.randint(0, w["vocab"], (m,))].clone().requires_grad_(True)
-    head_w = (torch.randn(2, d) * 0.02).requires_grad_(True)
-    head_b = torch.zeros(2, requires_grad=True)
+    labels = torch.arange(B, device=DEVICE) % 2
+    # soft prompt: m embedding rows; prefix (PEFT, no projection): an [m, 2·L·d] table of keys and values
+    prompt = (frozen(m, 2 * L * d, std=1.0) if prefix else model.word[torch.randint(0, w["vocab"], (m,), device=DEVICE)]).clone().requires_grad_(True)
+    head_w = (torch.randn(2, d, device=DEVICE) * 0.02).requires_grad_(True)
+    head_b = torch.zeros(2, device=DEVICE, requires_grad=True)
     opt = torch.optim.AdamW([prompt, head_w, head_b], lr=1e-3, weight_decay=0.01)
-    full_mask = torch.cat([torch.ones(B, m), mask], 1)
+    full_mask = torch.cat([torch.ones(B, m, device=DEVICE), mask], 1)
 
     def step():
-        emb = torch.cat([prompt.expand(B, m, d), model.word[ids]], 1)
-        h = model.encode(emb, full_mask)
+        if prefix:  # PEFT's get_prompt: [B, m, 2L, H, Dh] → per layer keys and values [B, H, m, Dh]
+            kv = prompt.expand(B, m, 2 * L * d).reshape(B, m, 2 * L, H, d // H).permute(2, 0, 3, 1, 4)
+            h = model.encode(model.word[ids], full_mask, [(kv[2 * i], kv[2 * i + 1]) for i in range(L)])
+        else:
+            emb = torch.cat([prompt.expand(B, m, d), model.word[ids]], 1)
+            h = model.encode(emb, full_mask)
         pooled = torch.tanh(F.linear(h[:, 0], *model.pooler))
         loss = F.cross_entropy(F.linear(pooled, head_w, head_b), labels)
         opt.zero_grad(set_to_none=True)
@@ -77,6 +97,8 @@ def prompt_step_bench(w, steps, warmup):
 
     for _ in range(warmup):
         step()
+    if DEVICE == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     times = []
     for _ in range(steps):
         t0 = time.perf_counter()
@@ -84,8 +106,12 @@ def prompt_step_bench(w, steps, warmup):
         times.append((time.perf_counter() - t0) * 1000)
     times.sort()
     ms = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
-    return dict(backend="torch", msPerStep=round(ms, 2), minMs=round(times[0], 2), tokensPerS=round(B * (T + m) / (ms / 1000)),
-                peakRssMiB=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), loss=loss)
+    rows = B * (T if prefix else T + m)  # the encoder's rows (a prefix adds keys, not rows)
+    r = dict(backend="torch", msPerStep=round(ms, 2), minMs=round(times[0], 2), tokensPerS=round(rows / (ms / 1000)),
+             peakRssMiB=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), loss=loss)
+    if DEVICE == "cuda":
+        r.update(device=torch.cuda.get_device_name(), peakGpuMiB=round(torch.cuda.max_memory_allocated() / 2 ** 20))
+    return r
 
 
 def matmul_bench(sizes, reps=5):
@@ -106,14 +132,20 @@ if __name__ == "__main__":
     p.add_argument("--warmup", type=int, default=2)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--matmul", default=None)
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--tf32", action="store_true", help="CUDA: TF32 matmuls (default: strict fp32)")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    DEVICE = a.device
+    if DEVICE == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = a.tf32
     if a.matmul:
         matmul_bench([int(s) for s in a.matmul.split(",")])
     else:
-        steps = a.steps or (3 if a.workload == "bert-base" else 10)
-        r = dict(workload=a.workload, threads=a.threads, **prompt_step_bench(WORKLOADS[a.workload], steps, a.warmup))
+        steps = a.steps or (3 if a.workload in ("bert-base", "roberta-large") and DEVICE == "cpu" else 10)
+        r = dict(workload=a.workload, threads=a.threads, tf32=a.tf32, **prompt_step_bench(WORKLOADS[a.workload], steps, a.warmup))
+        where = f"{r['device']}, tf32 {'on' if a.tf32 else 'off'}, peak GPU {r['peakGpuMiB']} MiB" if DEVICE == "cuda" else f"{a.threads} threads"
         print(json.dumps(r) if a.json else
               f"torch {a.workload}: {r['msPerStep']:.1f} ms/step (min {r['minMs']}, {steps} steps), {r['tokensPerS']} tokens/s, "
-              f"peak RSS {r['peakRssMiB']} MiB, loss {r['loss']:.4f} (torch {torch.__version__}, {a.threads} threads)")
+              f"peak RSS {r['peakRssMiB']} MiB, loss {r['loss']:.4f} (torch {torch.__version__}, {where})")

@@ -5,7 +5,8 @@
 # benchmark scripts bundled with esbuild so the device needs no TypeScript loader) and .gl/ (the Vulkan
 # loader .deb files, as the device README describes). Then call the device tool with
 #   carry: [".gpu-carry", ".gl"], command: "bash bench/gpu/run-on-device.sh bench/prompt-step.ts --backend webgpu"
-# Untested on a device as of 2026-11-23 (that session had no GPU): check the first run's log.
+# issue #9 GPU set: then command "bash bench/gpu/figures.sh". Untested on a device as of 2026-11-23 (no
+# session has had a GPU yet): check the first run's log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 exclude="$(git rev-parse --git-dir)/info/exclude"; mkdir -p "$(dirname "$exclude")"

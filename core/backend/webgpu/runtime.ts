@@ -96,10 +96,16 @@ export class GpuRuntime {
   // ---------------- storage ----------------
   get live(): number { return this.store.live; }
 
+  /** Bytes of every storage buffer ever created (pooled buffers are kept): the storage's high-water mark on the device. */
+  get createdBytes(): number { return this.created; }
+  private created = 0;
+
   private take(cls: number, allowDirty: boolean): GPUBuffer {
     const fromDirty = allowDirty ? this.dirty.get(cls)?.pop() : undefined;
-    return fromDirty ?? this.clean.get(cls)?.pop()
-      ?? this.device.createBuffer({ size: cls, usage: STORAGE, label: `storage/${cls}` });
+    const pooled = fromDirty ?? this.clean.get(cls)?.pop();
+    if (pooled) return pooled;
+    this.created += cls;
+    return this.device.createBuffer({ size: cls, usage: STORAGE, label: `storage/${cls}` });
   }
 
   /** A new storage of at least `bytes`; `forUpload` keeps it clear of the open encoder. */
