@@ -5,9 +5,10 @@
  * are concatenated in front of this layer's keys and values.
  */
 import {
-  add, attention, attentionProbs, concat, dropout, gather, gelu, invertRowMap, matmul, moveRows, mul, permute, pow, relu, reshape, rowMap, softmax, splitKey, tanh,
-  type Backend, type PRNGKey, type RowMap, type Tensor,
+  add, attention, attentionProbs, concat, dropout, gelu, invertRowMap, matmul, moveRows, mul, permute, pow, relu, reshape, softmax, splitKey, tanh,
+  type PRNGKey, type Tensor,
 } from '../../core/index.ts';
+import { selectRows, type RowPacking } from './rows.ts';
 import type { BertConfig, HiddenAct } from './config.ts';
 import { LayerNorm, Linear, type LoadContext } from './modules.ts';
 
@@ -90,42 +91,6 @@ export class DenseResidualNorm {
     return this.layerNorm.forward(add(maybeDropout(this.dense.forward(x), dropoutKey, this.dropoutP), residual));
   }
   dispose(): void { this.dense.dispose(); this.layerNorm.dispose(); }
-}
-
-/**
- * Padding rows left out: the kept rows (flat indices into B·T, ascending) are packed, so hidden states
- * are [N, d] (rank 2) between layers and go onto the [B, H, T, Dh] attention layout only inside
- * attention, with zeros on the padding rows (masked keys: they weigh exactly 0). Every move is a
- * one-to-one row map (moveRows), so the backward is a row copy too, never a scatter-add.
- */
-export interface RowPacking {
-  /** [B·T] grid rows → [N] packed rows. */
-  readonly pack: RowMap;
-  /** [B·H·T] attention-layout rows → [N·H] packed head rows (packed row n, head h at n·H + h). */
-  readonly heads: RowMap;
-  readonly B: number;
-  readonly T: number;
-}
-
-/** The packing of the grid rows `keep` (flat indices into B·T, ascending) for H heads. */
-export function rowPacking(bk: Backend, keep: Int32Array, B: number, T: number, H: number): RowPacking {
-  const headRows = new Int32Array(keep.length * H);
-  keep.forEach((g, n) => {
-    const b = Math.floor(g / T), t = g - b * T;
-    for (let h = 0; h < H; h++) headRows[n * H + h] = (b * H + h) * T + t;
-  });
-  return { pack: rowMap(bk, keep, B * T), heads: rowMap(bk, headRows, B * H * T), B, T };
-}
-
-/** [B, T, d] → packed [N, d]. */
-export const packRows = (x: Tensor, p: RowPacking): Tensor => moveRows(reshape(x, [p.B * p.T, x.shape.at(-1)!]), p.pack);
-/** Packed [N, d] → [B, T, d], zeros on the padding rows. */
-export const unpackRows = (x: Tensor, p: RowPacking): Tensor => reshape(moveRows(x, invertRowMap(p.pack)), [p.B, p.T, x.shape[1]!]);
-
-/** x [B, T, d] or packed [N, d], rows i32 [B·R] (flat indices into its rows) → [B, R, d]. */
-export function selectRows(x: Tensor, rows: Tensor, B: number): Tensor {
-  const d = x.shape.at(-1)!;
-  return reshape(gather(reshape(x, [x.size / d, d]), rows), [B, rows.shape[0]! / B, d]);
 }
 
 export class BertLayer {

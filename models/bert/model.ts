@@ -9,7 +9,8 @@ import {
 } from '../../core/index.ts';
 import type { BertConfig } from './config.ts';
 import { BertEmbeddings, defaultPositionIds } from './embeddings.ts';
-import { BertLayer, packRows, rowPacking, selectRows, unpackRows, type PrefixKV, type RowPacking } from './layer.ts';
+import { BertLayer, type PrefixKV } from './layer.ts';
+import { outputRows, packRows, paddingPacking, selectRows, unpackRows } from './rows.ts';
 import { frozen, LayerNorm, Linear, type LoadContext, type WeightSource, type WeightStorage } from './modules.ts';
 
 export interface EncoderInputs {
@@ -141,39 +142,6 @@ export class BertModel {
   dispose(): void {
     this.embeddings.dispose(); for (const l of this.layers) l.dispose(); this.pooler?.dispose(); this.mlmHead?.dispose();
   }
-}
-
-/**
- * `skipPadding`'s packing from the host mask, with `slot` mapping each flat grid row to its packed
- * row (−1: padding); undefined when nothing is padding (packing would only add copies).
- */
-function paddingPacking(bk: Backend, mask: ArrayLike<number> | undefined, B: number, T: number, heads: number): (RowPacking & { readonly slot: Int32Array }) | undefined {
-  if (!mask) throw new Error('BertModel.encode: skipPadding needs hostAttentionMask (the host copy of attentionMask)');
-  if (mask.length !== B * T) throw new Error(`BertModel.encode: hostAttentionMask has ${mask.length} entries, the inputs have B·T = ${B}·${T} = ${B * T}`);
-  const slot = new Int32Array(B * T).fill(-1), keep: number[] = [];
-  for (let i = 0; i < B * T; i++) if (mask[i] !== 0) { slot[i] = keep.length; keep.push(i); }
-  if (keep.length === B * T) return undefined;
-  return { ...rowPacking(bk, Int32Array.from(keep), B, T, heads), slot };
-}
-
-/**
- * Validated `outputPositions` → i32 row indices [B·R]: into the B·T grid rows, or through `slot` into
- * the packed rows.
- */
-function outputRows(bk: Backend, positions: readonly (readonly number[])[], B: number, T: number, slot?: Int32Array): Tensor {
-  const R = positions[0]?.length ?? 0;
-  if (positions.length !== B) throw new Error(`BertModel.encode: outputPositions has ${positions.length} rows for a batch of ${B}`);
-  const flat = new Int32Array(B * R);
-  positions.forEach((ps, b) => {
-    if (ps.length !== R || R === 0) throw new Error(`BertModel.encode: outputPositions[${b}] has ${ps.length} positions; every example needs the same count (≥ 1), here ${R}`);
-    ps.forEach((p, r) => {
-      if (!Number.isInteger(p) || p < 0 || p >= T) throw new RangeError(`BertModel.encode: outputPositions[${b}][${r}] = ${p} is outside the ${T} input positions`);
-      const row = slot ? slot[b * T + p]! : b * T + p;
-      if (row < 0) throw new RangeError(`BertModel.encode: outputPositions[${b}][${r}] = ${p} is a padding row, which skipPadding leaves out`);
-      flat[b * R + r] = row;
-    });
-  });
-  return tensor(bk, flat, { shape: [B * R], dtype: 'i32' });
 }
 
 /** BertLMPredictionHead / RobertaLMHead: dense → gelu → LayerNorm → tied decoder + bias. */
