@@ -58,7 +58,9 @@ node -e '
     const m = Object.fromEntries(names.map((b) => [b, by(b).length ? med(by(b).map((r) => r.msPerStep)) : undefined]));
     for (const b of names) if (m[b] !== undefined) {
       const rss = Math.max(...by(b).map((r) => r.peakRssMiB)), tok = med(by(b).map((r) => r.tokensPerS));
-      console.log(`${wl.padEnd(11)} ${b.padEnd(13)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length})`);
+      // the i-th run of each backend ran right after the i-th torch run: their ratio shows the spread
+      const paired = by(b).map((r, i) => (by("torch")[i] ? (r.msPerStep / by("torch")[i].msPerStep).toFixed(2) : "-")).join(" ");
+      console.log(`${wl.padEnd(11)} ${b.padEnd(13)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length}; per run ${paired})`);
     }
   }' "$OUT"
 echo "# matmul GFLOP/s (square, f32)"
