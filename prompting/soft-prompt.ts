@@ -50,14 +50,13 @@ export function spliceSoftPrompt(model: BertModel, prompt: Tensor, batch: TokenB
   const { B, T } = batch;
   const m = prompt.shape[1]!;
   const emb = model.embed(batch.inputIds);
-  const ones = full(model.bk, [B, m], 1, 'i32');
   const zeros = full(model.bk, [B, m], 0, 'i32');
   const at = (t: Tensor, p: Tensor): Tensor => {
     if (placement === 'before-cls') return concat([p, t], 1);
     const d = t.shape.slice(2);
     return concat([slice(t, [0, 0], [B, 1, ...d]), p, slice(t, [0, 1], [B, T - 1, ...d])], 1);
   };
-  // the same splice on the host mask (the encoder's skipPadding reads it)
+  // the mask is spliced on the host (the encoder's skipPadding reads that copy) and uploaded from it
   const hostMask = new Int32Array(B * (T + m));
   for (let b = 0; b < B; b++) {
     const src = batch.host.attentionMask.subarray(b * T, (b + 1) * T), row = hostMask.subarray(b * (T + m), (b + 1) * (T + m));
@@ -65,7 +64,7 @@ export function spliceSoftPrompt(model: BertModel, prompt: Tensor, batch: TokenB
   }
   return {
     inputsEmbeds: at(emb, prompt),
-    attentionMask: at(batch.attentionMask, ones),
+    attentionMask: tensor(model.bk, hostMask, { shape: [B, T + m], dtype: 'i32' }),
     hostAttentionMask: hostMask,
     ...(batch.tokenTypeIds ? { tokenTypeIds: at(batch.tokenTypeIds, zeros) } : {}),
   };
