@@ -36,11 +36,16 @@ export interface ClassifyOptions {
   readonly dropout?: { readonly key: PRNGKey; readonly p: number };
 }
 
+/** Each example's row at position `pos` of h [B, T, d] → [B, d]. */
+export function rowsAtPosition(model: BertModel, h: Tensor, pos: number): Tensor {
+  const [B, T, d] = h.shape as [number, number, number];
+  return gather(reshape(h, [B * T, d]), tensor(model.bk, Int32Array.from({ length: B }, (_, b) => b * T + pos), { shape: [B], dtype: 'i32' }));
+}
+
 /** lastHiddenState [B, T, d] → logits [B, C]. */
 export function classifierLogits(model: BertModel, lastHiddenState: Tensor, head: ClassifierParams, opts: ClassifyOptions = {}): Tensor {
-  const [B, T, d] = lastHiddenState.shape as [number, number, number];
-  const pos = opts.position ?? 0;
-  const rows = gather(reshape(lastHiddenState, [B * T, d]), tensor(model.bk, Int32Array.from({ length: B }, (_, b) => b * T + pos), { shape: [B], dtype: 'i32' }));
+  const [B, , d] = lastHiddenState.shape as [number, number, number];
+  const rows = rowsAtPosition(model, lastHiddenState, opts.position ?? 0);
   const pooled = model.pool(reshape(rows, [B, 1, d]), opts.pooler ?? model.pooler);
   const x = opts.dropout ? dropout(pooled, opts.dropout.key, opts.dropout.p) : pooled;
   return linear(x, head.weight, head.bias);

@@ -13,7 +13,7 @@
  * Costs one extra (unprompted, no-grad) encoder pass per step, shared by the generator and L_rep.
  */
 import {
-  broadcastTo, cast, concat, crossEntropy, div, expandDims, mul, sum, gather, keep, linear, relu, reshape, splitKey, stopGradient, tanh, tensor,
+  broadcastTo, cast, concat, crossEntropy, div, expandDims, mul, sum, keep, linear, relu, reshape, splitKey, stopGradient, tanh,
   type PRNGKey, type Tensor,
 } from '../core/index.ts';
 import {
@@ -23,7 +23,7 @@ import {
 import type { BertModel } from '../models/bert/model.ts';
 import type { Linear } from '../models/bert/modules.ts';
 import type { PromptInit, TokenBatch } from './common.ts';
-import { classifierLogits, initClassifier, type ClassifierParams } from './heads.ts';
+import { classifierLogits, initClassifier, rowsAtPosition, type ClassifierParams } from './heads.ts';
 import { initPromptRows, spliceSoftPrompt } from './soft-prompt.ts';
 
 export interface InfoPromptConfig {
@@ -80,12 +80,6 @@ export function initInfoPrompt(model: BertModel, cfg: InfoPromptConfig, key: PRN
     prompt, head: initClassifier(model, cfg.numLabels, kh),
     rep: { bottleneck: { mu: keepLin(rep.bottleneck.mu), logVar: keepLin(rep.bottleneck.logVar) }, projection: keepLin(rep.projection) },
   };
-}
-
-/** Rows at token position `pos` of h [B, T, d] → [B, d]. */
-function tokenAt(model: BertModel, h: Tensor, pos: number): Tensor {
-  const [B, T, d] = h.shape as [number, number, number];
-  return gather(reshape(h, [B * T, d]), tensor(model.bk, Int32Array.from({ length: B }, (_, b) => b * T + pos), { shape: [B], dtype: 'i32' }));
 }
 
 /** Classifier on the pooler applied to the masked mean of h [B, S, d] (mask [B, S]) → logits [B, C]. */
@@ -163,7 +157,7 @@ export function infoPromptForward(model: BertModel, params: InfoPromptModelParam
   const head = infoPromptHeadLoss({ prompt: P, headRep: params.head.weight, tokenEmbeds: model.embed(batch.inputIds), attentionMask: batch.attentionMask }).loss;
   const r = cfg.negativesPerExample ?? 4;
   const unprompted = concat(Array.from({ length: r }, () => cls()), 0); // [r·B, d]
-  const repOut = infoPromptRepLoss({ prompt: x.repAnchor ?? P, prompted: tokenAt(model, h, 0), unprompted, params: params.rep, key: x.key, sample: x.sample ?? true });
+  const repOut = infoPromptRepLoss({ prompt: x.repAnchor ?? P, prompted: rowsAtPosition(model, h, 0), unprompted, params: params.rep, key: x.key, sample: x.sample ?? true });
   const parts = { task, head, rep: repOut.loss, kl: repOut.kl };
   return { loss: infoPromptLoss(parts, cfg.weights ?? {}), logits, parts };
 }

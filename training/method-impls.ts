@@ -9,7 +9,7 @@
  * dynamic choices are the argmax, InfoPrompt's bottleneck uses its means (and its loss is not needed).
  */
 import {
-  broadcastTo, crossEntropy, expandDims, gather, keep, reshape, splitKey, tensor, type ParamTree, type PRNGKey, type Tensor,
+  broadcastTo, crossEntropy, expandDims, keep, reshape, splitKey, type ParamTree, type PRNGKey, type Tensor,
 } from '../core/index.ts';
 import {
   cappedCrossEntropy, infoPromptHeadLoss, infoPromptLoss, infoPromptRepLoss, initInfoPromptParams, initLinear,
@@ -19,7 +19,7 @@ import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
 import type { PromptInit, TokenBatch } from '../prompting/common.ts';
 import { applyDynamicPrompt, initDynamicPrompt, type DynamicPromptConfig, type DynamicPromptParams } from '../prompting/dynamic.ts';
 import { gumbelTemperature } from '../prompting/gumbel.ts';
-import type { ClassifierParams } from '../prompting/heads.ts';
+import { rowsAtPosition, type ClassifierParams } from '../prompting/heads.ts';
 import { infoPromptRows, unpromptedCls, type InfoPromptConfig, type InfoPromptPromptParams } from '../prompting/infoprompt.ts';
 import { applyPrefix, initPrefix, type PrefixConfig, type PrefixParams } from '../prompting/prefix.ts';
 import { applySoftPrompt, initPromptRows, initSoftPrompt, spliceSoftPrompt, type SoftPromptConfig, type SoftPromptParams } from '../prompting/soft-prompt.ts';
@@ -176,11 +176,6 @@ export interface InfoPromptMethodParams {
   readonly rep: RepParams;
 }
 
-/** Rows at position `pos` of h [B, T, d] → [B, d]. */
-function rowsAt(model: BertModel, h: Tensor, pos: number): Tensor {
-  const [B, T, d] = h.shape as [number, number, number];
-  return gather(reshape(h, [B * T, d]), tensor(model.bk, Int32Array.from({ length: B }, (_, b) => b * T + pos), { shape: [B], dtype: 'i32' }));
-}
 
 /** Unprompted negatives per example for L_rep (InfoPrompt's code: 4, so K = 4·B). */
 const NEGATIVES_PER_EXAMPLE = 4;
@@ -219,7 +214,7 @@ function infoprompt(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer
         const head = infoPromptHeadLoss({ prompt: P, headRep: ctx.head.weight, tokenEmbeds: model.embed(batch.inputIds), attentionMask: batch.attentionMask }).loss;
         const unprompted = reshape(broadcastTo(expandDims(cls(), 0), [NEGATIVES_PER_EXAMPLE, batch.B, d]), [NEGATIVES_PER_EXAMPLE * batch.B, d]);
         const rep = infoPromptRepLoss({
-          prompt: P, prompted: rowsAt(model, ctx.lastHiddenState, 0), unprompted, params: p.rep,
+          prompt: P, prompted: rowsAtPosition(model, ctx.lastHiddenState, 0), unprompted, params: p.rep,
           key: train?.key ?? [0, 0], sample: train !== undefined,
         });
         const parts = { task, head, rep: rep.loss, kl: rep.kl };
