@@ -41,15 +41,25 @@ export function concatRef(xs: readonly { data: AnyTypedArray; shape: Shape }[], 
   return out;
 }
 
+/** Index i of gather / takeRows must name a row of the table (every backend that sees its indices on the host says so alike). */
+export function checkTableRow(op: 'gather' | 'takeRows', r: number, i: number, tShape: Shape): void {
+  const rows = tShape[0]!;
+  if (r < 0 || r >= rows) throw new RangeError(`${op}: index ${r} at position ${i} is out of range for a table of ${rows} rows ${fmt(tShape)}`);
+}
+
+/** Index i of scatterAdd must name one of the numRows output rows. */
+export function checkScatterRow(r: number, i: number, numRows: number): void {
+  if (r < 0 || r >= numRows) throw new RangeError(`scatterAdd: index ${r} at position ${i} is out of range for ${numRows} rows`);
+}
+
 /** `zeroRows`: index −1 leaves a zero row (takeRows) instead of throwing (gather). */
 export function gatherRef(table: AnyTypedArray, tShape: Shape, idx: AnyTypedArray, dtype: DType, zeroRows = false): AnyTypedArray {
-  const rows = tShape[0]!;
   const row = sizeOf(tShape.slice(1));
   const out = allocArray(dtype, idx.length * row);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i]!;
     if (zeroRows && r === -1) continue;
-    if (r < 0 || r >= rows) throw new RangeError(`${zeroRows ? 'takeRows' : 'gather'}: index ${r} at position ${i} is out of range for a table of ${rows} rows ${fmt(tShape)}`);
+    checkTableRow(zeroRows ? 'takeRows' : 'gather', r, i, tShape);
     out.set(table.subarray(r * row, (r + 1) * row), i * row);
   }
   return out;
@@ -59,7 +69,7 @@ export function scatterAddRef(idx: AnyTypedArray, updates: AnyTypedArray, numRow
   const acc = new Float64Array(numRows * row);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i]!;
-    if (r < 0 || r >= numRows) throw new RangeError(`scatterAdd: index ${r} at position ${i} is out of range for ${numRows} rows`);
+    checkScatterRow(r, i, numRows);
     const o = r * row, u = i * row;
     for (let j = 0; j < row; j++) acc[o + j]! += updates[u + j]!;
   }

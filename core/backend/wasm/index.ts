@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import type { BinaryOp, DataId, MatmulOptions, TensorRef, UnaryOp } from '../backend.ts';
 import { CpuBackend } from '../cpu/index.ts';
 import type { AnyTypedArray, DType } from '../../tensor/dtype.ts';
-import { fmt, sizeOf, type Shape } from '../../tensor/shape.ts';
+import { sizeOf, type Shape } from '../../tensor/shape.ts';
 import { copyRowsAt, scatterSources, sourceRows } from './rows.ts';
 import { DerivedBlocks } from './derived.ts';
 import { BINARY_WASM, binaryChunks, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.ts';
@@ -144,12 +144,12 @@ export class WasmBackend extends CpuBackend {
 
   override gather(table: TensorRef, indices: TensorRef): DataId {
     if (table.dtype !== 'f32') return super.gather(table, indices);
-    return this.rowsOf(table, sourceRows(this.view(indices), table.shape[0]!, 'gather', fmt(table.shape)));
+    return this.rowsOf(table, sourceRows(this.view(indices), table.shape, 'gather'));
   }
 
   override takeRows(table: TensorRef, indices: TensorRef): DataId {
     if (table.dtype !== 'f32') return super.takeRows(table, indices);
-    return this.rowsOf(table, sourceRows(this.view(indices), table.shape[0]!, 'takeRows', fmt(table.shape)));
+    return this.rowsOf(table, sourceRows(this.view(indices), table.shape, 'takeRows'));
   }
 
   override scatterAdd(indices: TensorRef, updates: TensorRef, numRows: number): DataId {

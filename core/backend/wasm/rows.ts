@@ -3,20 +3,22 @@
  * dst row r = src[off[r] …]) across the pool: the packed-row encoder moves rows of Dh = 64 floats by the
  * thousand, where one TypedArray.set per row costs more in call overhead than the bytes it moves.
  * A scatter-add with distinct indices is such a copy (every output row is one update row or zero);
- * repeated indices are summed by the reference. Errors are the reference's (cpu/movement.ts).
+ * repeated indices are summed by the reference. The index checks are the reference's own (cpu/movement.ts).
  */
 import type { AnyTypedArray } from '../../tensor/dtype.ts';
+import type { Shape } from '../../tensor/shape.ts';
+import { checkScatterRow, checkTableRow } from '../cpu/movement.ts';
 import { rowSplit, type KernelHost } from './layout.ts';
 
 /**
  * gather's / takeRows' source row per output row, checked: −1 (a zero row) only for takeRows; throws
  * the reference's RangeError on any other index outside [0, rows).
  */
-export function sourceRows(idx: AnyTypedArray, rows: number, op: 'gather' | 'takeRows', shapeText: string): Int32Array {
+export function sourceRows(idx: AnyTypedArray, tShape: Shape, op: 'gather' | 'takeRows'): Int32Array {
   const src = new Int32Array(idx.length);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i]!;
-    if ((r < 0 || r >= rows) && !(op === 'takeRows' && r === -1)) throw new RangeError(`${op}: index ${r} at position ${i} is out of range for a table of ${rows} rows ${shapeText}`);
+    if (!(op === 'takeRows' && r === -1)) checkTableRow(op, r, i, tShape);
     src[i] = r;
   }
   return src;
@@ -31,7 +33,7 @@ export function scatterSources(idx: AnyTypedArray, numRows: number): Int32Array 
   let distinct = true;
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i]!;
-    if (r < 0 || r >= numRows) throw new RangeError(`scatterAdd: index ${r} at position ${i} is out of range for ${numRows} rows`);
+    checkScatterRow(r, i, numRows);
     if (src[r] !== -1) distinct = false;
     src[r] = i;
   }
