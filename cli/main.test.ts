@@ -6,8 +6,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { main } from './main.ts';
 
-const MODEL = new URL('../../shared/fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
-const FEWGLUE = new URL('../../shared/data/fewglue/RTE/', import.meta.url).pathname;
+const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
+const FEWGLUE = new URL('../datasets/fewglue/RTE/', import.meta.url).pathname;
 const have = existsSync(MODEL) && existsSync(FEWGLUE);
 const tmp = mkdtempSync(join(tmpdir(), 'pg-cli-'));
 const DATA = join(tmp, 'data');

@@ -10,7 +10,7 @@ import { NoAdapterError } from '../core/backend/webgpu/device.ts';
 import { createWebGpuBackend, type WebGpuBackend } from '../core/backend/webgpu/index.ts';
 import { verifyHfFolder } from './verify-hf.ts';
 
-const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/hf-reference/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures/hf-reference/', import.meta.url));
 
 let backend: WebGpuBackend | undefined;
 try {

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuBackend } from '../core/index.ts';
 import { verifyHfFolder } from './verify-hf.ts';
 
-const FIXTURES = fileURLToPath(new URL('../../shared/fixtures/hf-reference/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../fixtures/hf-reference/', import.meta.url));
 
 for (const name of ['bert-tiny', 'roberta-tiny']) {
   for (const dtype of ['f64', 'f32'] as const) {

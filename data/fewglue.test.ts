@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { formatDataError, labelCounts, loadTask, parseTask, SPLITS, TASKS } from './fewglue.ts';
 import type { DataError, Dataset, Split, TaskName } from './fewglue.ts';
 
-const ROOT = new URL('../../shared/data/fewglue/', import.meta.url);
+const ROOT = new URL('../datasets/fewglue/', import.meta.url);
 const SAMPLES = new URL('./samples/', import.meta.url);
 
 const VAL_SIZES: Record<TaskName, number> = { BoolQ: 3270, CB: 56, COPA: 100, MultiRC: 4848, RTE: 277, WiC: 638, WSC: 104 };

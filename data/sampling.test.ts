@@ -58,7 +58,7 @@ test('sampleFewShot: deterministic, without replacement, size checked', () => {
 });
 
 test('stratified sampling on CB val (23 entailment, 28 contradiction, 5 neutral)', async () => {
-  const r = await loadTask(new URL('../../shared/data/fewglue/', import.meta.url), 'CB', 'val')();
+  const r = await loadTask(new URL('../datasets/fewglue/', import.meta.url), 'CB', 'val')();
   if (r._tag === 'Left') throw new Error(formatDataError(r.left));
   const xs = r.right.examples;
   const label = (e: CBExample): number => e.label;

@@ -7,7 +7,7 @@ import {
   verbalizerMatchesLabels,
 } from './templates.ts';
 
-const ROOT = new URL('../../shared/data/fewglue/', import.meta.url);
+const ROOT = new URL('../datasets/fewglue/', import.meta.url);
 
 async function load<T extends TaskName>(task: T, split: Split): Promise<Dataset<T>> {
   const r = await loadTask(ROOT, task, split)();

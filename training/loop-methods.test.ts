@@ -20,9 +20,8 @@ import { loadBestParams } from './run-load.ts';
 import { setupRun, type RunSetup } from './run-setup.ts';
 import { buildTaskModel, type TrainParams } from './task-model.ts';
 
-const MODEL = new URL('../../shared/fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
-const DATA = new URL('../../shared/data/fewglue', import.meta.url).pathname;
-const have = existsSync(MODEL) && existsSync(DATA);
+const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
+const DATA = new URL('../datasets/fewglue', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'pg-loop-methods-'));
 
 async function setup(over: Partial<RunConfig>): Promise<RunSetup> {
@@ -60,7 +59,6 @@ const CASES: readonly { name: string; over: Partial<RunConfig>; fields: readonly
 
 for (const { name, over, fields } of CASES) {
   test(`${name}: run folder, logged parts / choices, resume is bit-identical`, async () => {
-    if (!have) { console.log('  (skipped: ../shared fixtures absent)'); return; }
     const full = join(tmp, `${name}-full`), split = join(tmp, `${name}-split`);
     const a = await setup(over);
     const ra = await train(a.tm, a.task, { out: full, stream: null });
@@ -103,7 +101,6 @@ for (const { name, over, fields } of CASES) {
 }
 
 test('export-peft: InfoPrompt with a plain prompt exports its soft prompt (same logits as a soft model)', async () => {
-  if (!have) return;
   const run = join(tmp, 'infoprompt-full'), out = join(tmp, 'infoprompt-adapter');
   const r = await cli('export-peft', '--run', run, '--out', out);
   assert.is(r.code, 0, r.err);
@@ -122,7 +119,6 @@ test('export-peft: InfoPrompt with a plain prompt exports its soft prompt (same 
 });
 
 test('export-peft refuses a dynamic prompt, naming why', async () => {
-  if (!have) return;
   const r = await cli('export-peft', '--run', join(tmp, 'dynamic-position-full'), '--out', join(tmp, 'dyn-adapter'));
   assert.is(r.code, 2);
   assert.match(r.err, /dynamic prompt is not a PEFT PROMPT_TUNING adapter/);
@@ -130,7 +126,6 @@ test('export-peft refuses a dynamic prompt, naming why', async () => {
 });
 
 test('dynamic: the per-row text offset (verbalizer mask shift) points at the same token in the prompted layout', async () => {
-  if (!have) return;
   const s = await setup({ method: 'dynamic', dynamicPosition: 'instance', promptLength: 3 });
   const params = s.tm.init([3, 4]);
   const b = s.tm.batch(s.task.train.slice(0, 8));

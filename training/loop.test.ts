@@ -10,9 +10,8 @@ import { readMetricsLog } from './log.ts';
 import { mergeConfig, type RunConfig } from './run-config.ts';
 import { setupRun, type RunSetup } from './run-setup.ts';
 
-const MODEL = new URL('../../shared/fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
-const DATA = new URL('../../shared/data/fewglue', import.meta.url).pathname;
-const have = existsSync(MODEL) && existsSync(DATA);
+const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
+const DATA = new URL('../datasets/fewglue', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'pg-loop-'));
 
 async function setup(over: Partial<RunConfig>): Promise<RunSetup> {
@@ -31,7 +30,6 @@ const stateBytes = (dir: string) => readFileSync(join(dir, RUN_FILES.checkpoint,
 
 for (const method of ['soft', 'prefix'] as const) {
   test(`${method}: run folder has metrics, curve, config, results, checkpoint; resume is bit-identical`, async () => {
-    if (!have) { console.log('  (skipped: ../shared fixtures absent)'); return; }
     const over: Partial<RunConfig> = method === 'prefix' ? { method, prefixProjection: 8 } : { method };
     const full = join(tmp, `${method}-full`), split = join(tmp, `${method}-split`);
     const a = await setup(over);
@@ -54,7 +52,6 @@ for (const method of ['soft', 'prefix'] as const) {
 }
 
 test('a second fresh run into a used folder is refused', async () => {
-  if (!have) return;
   const s = await setup({ steps: 1 });
   const out = join(tmp, 'soft-full');
   try { await train(s.tm, s.task, { out, stream: null }); assert.unreachable('should refuse'); } catch (e) {

@@ -5,7 +5,7 @@
  *  - `backend: 'wasm'`: the same run on the WebAssembly SIMD backend logs the same losses as the CPU
  *    reference (f32; the kernels sum in a different order, so equal to a few ulps, not bitwise).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -17,9 +17,8 @@ import { RUN_FILES, train } from './loop.ts';
 import { decodePartial, mergeConfig, type RunConfig } from './run-config.ts';
 import { setupRun, type RunSetup } from './run-setup.ts';
 
-const MODEL = new URL('../../shared/fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
-const DATA = new URL('../../shared/data/fewglue', import.meta.url).pathname;
-const have = existsSync(MODEL) && existsSync(DATA);
+const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
+const DATA = new URL('../datasets/fewglue', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'pg-run-options-'));
 
 async function setup(over: Partial<RunConfig>): Promise<RunSetup> {
@@ -39,7 +38,6 @@ test('config: segmentIds and the wasm backend decode; bad values name the field'
 });
 
 test('segmentIds: pair marks the second text type 1, single sends type 0 throughout, and the output differs', async () => {
-  if (!have) { console.log('  (skipped: ../shared fixtures absent)'); return; }
   const pair = await setup({ segmentIds: 'pair' }), single = await setup({ segmentIds: 'single' });
   const examples = pair.task.train.slice(0, 2);
   const bp = pair.tm.batch(examples), bs = single.tm.batch(examples);
@@ -54,7 +52,6 @@ test('segmentIds: pair marks the second text type 1, single sends type 0 through
 });
 
 test('backend wasm: a short run logs the CPU reference\'s losses', async () => {
-  if (!have) return;
   const losses = async (backend: RunConfig['backend']) => {
     const s = await setup({ backend, threads: 1 });
     const out = join(tmp, backend);

@@ -3,7 +3,6 @@
  * must equal the heads applied to the full last hidden state, for both heads and for methods that
  * shift the [MASK] per example (dynamic position) or prepend prefixes (demo encoder, RTE, f64).
  */
-import { existsSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { test } from 'uvu';
 import { prngKey, scope } from '../core/index.ts';
@@ -15,8 +14,7 @@ import { setupRun } from './run-setup.ts';
 
 // the demo encoder: the fixtures' vocabularies lack RTE's label words
 const MODEL = new URL('../models/demo-encoder', import.meta.url).pathname;
-const DATA = new URL('../../shared/data/fewglue', import.meta.url).pathname;
-const have = existsSync(DATA);
+const DATA = new URL('../datasets/fewglue', import.meta.url).pathname;
 
 const CASES: readonly Partial<RunConfig>[] = [
   { method: 'soft', head: 'classifier' },
@@ -28,7 +26,6 @@ const CASES: readonly Partial<RunConfig>[] = [
 
 for (const over of CASES) {
   test(`${over.method}/${over.head}: logits from the head rows equal the heads on the full last hidden state`, async () => {
-    if (!have) { console.log('  (skipped: ../shared/data absent)'); return; }
     const c = mergeConfig([{ model: MODEL, task: 'RTE', data: DATA, batchSize: 4, maxLength: 32, promptLength: 4, dtype: 'f64', ...over }]);
     if (E.isLeft(c)) throw new Error(c.left.message);
     const { tm, task } = await setupRun(c.right);

@@ -11,7 +11,7 @@ import type { RawTensor } from './raw-tensor.ts';
 import { parseSafetensorsOrThrow, serializeSafetensors } from './safetensors.ts';
 import { torchSaveTensors } from './testing/torch-save.ts';
 
-const FIX = fileURLToPath(new URL('../../../shared/fixtures/hf-reference/', import.meta.url));
+const FIX = fileURLToPath(new URL('../../fixtures/hf-reference/', import.meta.url));
 const bertTensors = (): readonly RawTensor[] => parseSafetensorsOrThrow(new Uint8Array(readFileSync(join(FIX, 'bert-tiny/model.safetensors'))), 'm').tensors;
 
 async function ok(p: Promise<E.Either<{ message: string }, Checkpoint>>): Promise<Checkpoint> {

@@ -6,7 +6,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { configToJson, decodeBertConfig, parseBertConfig, readBertConfig, serializeBertConfig } from './config.ts';
 import type { BertConfig } from './config.ts';
 
-const FIX = new URL('../../../shared/fixtures/hf-reference/', import.meta.url);
+const FIX = new URL('../../fixtures/hf-reference/', import.meta.url);
 const fixtureJson = (p: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(p, FIX), 'utf8')) as Record<string, unknown>;
 
 const ok = (r: E.Either<{ message: string }, BertConfig>): BertConfig => {

@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { loadTokenizer, tokenizerFromJson } from './tokenizer.ts';
 import type { PgTokenizer } from './tokenizer.ts';
 
-const FIX = fileURLToPath(new URL('../../../shared/fixtures/hf-reference/', import.meta.url));
+const FIX = fileURLToPath(new URL('../../fixtures/hf-reference/', import.meta.url));
 
 interface Case {
   readonly text: string; readonly text_pair?: string; readonly truncation?: boolean; readonly max_length?: number;

@@ -7,7 +7,7 @@ import { parseTorchBin, parseTorchBinOrThrow } from './torch-bin.ts';
 import { stateDictPickle, torchSave, torchSaveTensors, writeZip } from './testing/torch-save.ts';
 import type { TorchEntry, TorchStorage } from './testing/torch-save.ts';
 
-const FIX = new URL('../../../shared/fixtures/hf-reference/', import.meta.url);
+const FIX = new URL('../../fixtures/hf-reference/', import.meta.url);
 const bertTensors = () => parseSafetensorsOrThrow(new Uint8Array(readFileSync(new URL('bert-tiny/model.safetensors', FIX))), 'model.safetensors').tensors;
 
 const err = (r: E.Either<{ message: string; kind: string }, unknown>): { message: string; kind: string } => {

@@ -7,7 +7,7 @@ import { tokenizerFromJson } from '../../models/bert/tokenizer.ts';
 import { expectHandled, fcParams, NUM_RUNS } from './fuzz-support.ts';
 
 const FILE = 'fuzz/tokenizer.json';
-const FIX = new URL('../../../shared/fixtures/hf-reference/', import.meta.url);
+const FIX = new URL('../../fixtures/hf-reference/', import.meta.url);
 const load = (name: string) => ({
   json: JSON.parse(readFileSync(new URL(`${name}/tokenizer.json`, FIX), 'utf8')) as Record<string, unknown>,
   config: JSON.parse(readFileSync(new URL(`${name}/tokenizer_config.json`, FIX), 'utf8')) as Record<string, unknown>,

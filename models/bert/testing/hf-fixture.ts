@@ -13,7 +13,7 @@ import type { WeightStorage } from '../modules.ts';
 import { parseSafetensorsOrThrow } from '../safetensors.ts';
 import { Weights } from '../weights.ts';
 
-export const HF_FIXTURES = new URL('../../../../shared/fixtures/hf-reference/', import.meta.url);
+export const HF_FIXTURES = new URL('../../../fixtures/hf-reference/', import.meta.url);
 export type FixtureName = 'bert-tiny' | 'roberta-tiny';
 
 const fixtureFile = (name: FixtureName, file: string): URL => new URL(`${name}/${file}`, HF_FIXTURES);
