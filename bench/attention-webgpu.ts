@@ -8,12 +8,24 @@
  */
 import { spawnSync } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import { attentionComposite, cpuBackend, fusedAttention, scope, tensor, vjp, type Backend, type Tensor } from '../core/index.ts';
+import {
+  attentionComposite,
+  cpuBackend,
+  fusedAttention,
+  scope,
+  tensor,
+  vjp,
+  type Backend,
+  type Tensor,
+} from '../core/index.ts';
 import { createWebGpuBackend } from '../core/backend/webgpu/index.ts';
 
 const SHAPES = { 'bert-base': [8, 12, 128, 64], 'roberta-large': [8, 16, 256, 64] } as const;
 const args = process.argv.slice(2);
-const opt = (name: string, dflt: string) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] ?? dflt : dflt; };
+const opt = (name: string, dflt: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? (args[i + 1] ?? dflt) : dflt;
+};
 const shapes = opt('--shapes', 'bert-base,roberta-large').split(',') as (keyof typeof SHAPES)[];
 const reps = Number(opt('--reps', '3'));
 type Attn = (q: Tensor, k: Tensor, v: Tensor, bias: Tensor | undefined, scale: number) => Tensor;
@@ -23,7 +35,11 @@ async function time(bk: Backend, [B, H, T, Dh]: readonly number[], f: Attn, n: n
   const r = (s: number) => Float32Array.from({ length: B! * H! * T! * Dh! }, (_, i) => Math.sin(s + i * 0.37));
   const mk = (s: number) => tensor(bk, r(s), { shape: [B!, H!, T!, Dh!], dtype: 'f32' });
   const pad = Math.floor(T! / 10);
-  const mask = tensor(bk, Float32Array.from({ length: B! * T! }, (_, i) => (i % T! >= T! - pad ? -3.4028234663852886e38 : 0)), { shape: [B!, 1, 1, T!], dtype: 'f32' });
+  const mask = tensor(
+    bk,
+    Float32Array.from({ length: B! * T! }, (_, i) => (i % T! >= T! - pad ? -3.4028234663852886e38 : 0)),
+    { shape: [B!, 1, 1, T!], dtype: 'f32' },
+  );
   const [q, k, v, ct] = [mk(1), mk(2), mk(3), mk(4)];
   const once = async () => {
     const outs = scope(bk, () => {
@@ -35,7 +51,11 @@ async function time(bk: Backend, [B, H, T, Dh]: readonly number[], f: Attn, n: n
   };
   await once();
   const ts: number[] = [];
-  for (let i = 0; i < n; i++) { const t0 = performance.now(); await once(); ts.push(performance.now() - t0); }
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await once();
+    ts.push(performance.now() - t0);
+  }
   for (const t of [q, k, v, ct, mask]) t.dispose();
   return ts.sort((a, b) => a - b)[Math.floor(ts.length / 2)]!;
 }
@@ -58,19 +78,32 @@ print(f"{ts[len(ts) // 2] * 1000:.1f} {'sdpa' if sdpa else 'math (no sdpa in tor
 `;
 
 const g = await createWebGpuBackend({ log: () => {} });
-console.log(`adapter: ${g.adapterInfo}; host: ${cpus().length}× ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}; ${new Date().toISOString()}`);
+console.log(
+  `adapter: ${g.adapterInfo}; host: ${cpus().length}× ${cpus()[0]?.model ?? '?'}, load ${loadavg()
+    .map((x) => x.toFixed(1))
+    .join(' ')}; ${new Date().toISOString()}`,
+);
 for (const name of shapes) {
-  const s = SHAPES[name], [B, H, T, Dh] = s;
-  const gf = (ms: number) => `${ms.toFixed(1).padStart(8)} ms ${((12 * B * H * T * T * Dh) / ms / 1e6).toFixed(2).padStart(7)} GFLOP/s`;
+  const s = SHAPES[name],
+    [B, H, T, Dh] = s;
+  const gf = (ms: number) =>
+    `${ms.toFixed(1).padStart(8)} ms ${((12 * B * H * T * T * Dh) / ms / 1e6).toFixed(2).padStart(7)} GFLOP/s`;
   console.log(`${name} [B=${B},H=${H},T=${T},Dh=${Dh}] fwd+bwd`);
   if (!args.includes('--no-cpu')) {
     console.log(`  cpu reference (fused loops, f32)  ${gf(await time(cpuBackend(), s, fusedAttention, 1))}`);
-    console.log(`  cpu composite (f32)               ${gf(await time(cpuBackend(), s, (a, b, c, m, sc) => attentionComposite(a, b, c, m, sc), 1))}`);
+    console.log(
+      `  cpu composite (f32)               ${gf(await time(cpuBackend(), s, (a, b, c, m, sc) => attentionComposite(a, b, c, m, sc), 1))}`,
+    );
   }
   console.log(`  webgpu fused                      ${gf(await time(g, s, fusedAttention, reps))}`);
-  console.log(`  webgpu composite                  ${gf(await time(g, s, (a, b, c, m, sc) => attentionComposite(a, b, c, m, sc), reps))}`);
+  console.log(
+    `  webgpu composite                  ${gf(await time(g, s, (a, b, c, m, sc) => attentionComposite(a, b, c, m, sc), reps))}`,
+  );
   const py = spawnSync('/usr/bin/python3', ['-c', TORCH, '2', ...s.map(String), String(reps)], { encoding: 'utf8' });
-  const [ms, how] = py.status === 0 ? [Number(py.stdout.split(' ')[0]), py.stdout.trim().split(' ').slice(1).join(' ')] : [NaN, 'unavailable'];
+  const [ms, how] =
+    py.status === 0
+      ? [Number(py.stdout.split(' ')[0]), py.stdout.trim().split(' ').slice(1).join(' ')]
+      : [NaN, 'unavailable'];
   console.log(`  torch cpu, 2 threads (${how})  ${Number.isNaN(ms) ? '' : gf(ms)}`);
 }
 g.destroy();

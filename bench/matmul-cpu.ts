@@ -16,7 +16,10 @@ const reps = Number(arg('reps', '5'));
 function rand(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
   let s = seed;
-  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; a[i] = s / 2 ** 32 - 0.5; }
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = s / 2 ** 32 - 0.5;
+  }
   return a;
 }
 
@@ -32,8 +35,10 @@ for (const name of names) {
   for (const n of sizes) {
     // the reference at 2048 takes minutes: one rep there
     const r = name === 'cpu' && n >= 2048 ? 1 : name === 'cpu' && n >= 1024 ? Math.min(reps, 2) : reps;
-    const A = rand(n * n, 1), B = rand(n * n, 2);
-    const a = tensor(bk, A, { shape: [n, n] }), b = tensor(bk, B, { shape: [n, n] });
+    const A = rand(n * n, 1),
+      B = rand(n * n, 2);
+    const a = tensor(bk, A, { shape: [n, n] }),
+      b = tensor(bk, B, { shape: [n, n] });
     const times: number[] = [];
     let out: Float32Array | undefined;
     for (let i = 0; i < r + 1; i++) {
@@ -47,14 +52,18 @@ for (const name of names) {
     }
     let err = 0;
     for (let s = 0; s < 16; s++) {
-      const i = (s * 7919) % n, j = (s * 104729) % n;
+      const i = (s * 7919) % n,
+        j = (s * 104729) % n;
       let ref = 0;
       for (let k = 0; k < n; k++) ref += A[i * n + k]! * B[k * n + j]!;
       err = Math.max(err, Math.abs(out![i * n + j]! - ref));
     }
     const ms = median(times);
-    console.log(`${name.padEnd(6)} n=${String(n).padEnd(5)} ${(2 * n ** 3 / ms / 1e6).toFixed(2).padStart(8)} GFLOP/s  ${ms.toFixed(1).padStart(9)} ms  max|err| ${err.toExponential(1)}`);
-    a.dispose(); b.dispose();
+    console.log(
+      `${name.padEnd(6)} n=${String(n).padEnd(5)} ${((2 * n ** 3) / ms / 1e6).toFixed(2).padStart(8)} GFLOP/s  ${ms.toFixed(1).padStart(9)} ms  max|err| ${err.toExponential(1)}`,
+    );
+    a.dispose();
+    b.dispose();
   }
   bk.dispose?.();
 }

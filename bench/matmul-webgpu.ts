@@ -16,8 +16,16 @@ const variants = [
 for (const n of sizes) {
   for (const v of variants) {
     const g = await createWebGpuBackend({ matmul: v.matmul, log: () => {} });
-    if (v.f16 && !g.supportsF16) { console.log(`${v.name}: skipped, the adapter has no shader-f16`); g.destroy(); continue; }
-    const a = tensor(g, Float32Array.from({ length: n * n }, (_, i) => Math.sin(i)), { shape: [n, n] });
+    if (v.f16 && !g.supportsF16) {
+      console.log(`${v.name}: skipped, the adapter has no shader-f16`);
+      g.destroy();
+      continue;
+    }
+    const a = tensor(
+      g,
+      Float32Array.from({ length: n * n }, (_, i) => Math.sin(i)),
+      { shape: [n, n] },
+    );
     const b: AnyTensor = v.f16 ? cast(a, 'f16') : a;
     for (const tB of [false, true]) {
       await matmul(a, b, false, tB).data(); // warm-up: pipeline compile + JIT
@@ -26,7 +34,9 @@ for (const n of sizes) {
       for (let r = 0; r < reps; r++) matmul(a, b, false, tB).dispose();
       await g.flush();
       const ms = (performance.now() - t0) / reps;
-      console.log(`${v.name} ${tB ? 'NT' : 'NN'} ${n}³: ${ms.toFixed(1)} ms, ${((2 * n ** 3) / ms / 1e6).toFixed(2)} GFLOP/s`);
+      console.log(
+        `${v.name} ${tB ? 'NT' : 'NN'} ${n}³: ${ms.toFixed(1)} ms, ${((2 * n ** 3) / ms / 1e6).toFixed(2)} GFLOP/s`,
+      );
     }
     g.destroy();
   }

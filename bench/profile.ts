@@ -5,12 +5,39 @@
 import type { Backend, MatmulOptions, TensorRef } from '../core/backend/backend.ts';
 
 const KERNELS = new Set([
-  'unary', 'binary', 'compare', 'where', 'cast', 'reduce', 'argmax', 'matmul', 'strided', 'pad', 'concat',
-  'gather', 'takeRows', 'scatterAdd', 'oneHot', 'softmax', 'logSoftmax', 'layerNorm', 'layerNormBackward', 'layerNormBackwardDx', 'crossEntropy', 'crossEntropyBackward', 'adamw', 'upload', 'fill',
-  'attention', 'attentionBackward',
+  'unary',
+  'binary',
+  'compare',
+  'where',
+  'cast',
+  'reduce',
+  'argmax',
+  'matmul',
+  'strided',
+  'pad',
+  'concat',
+  'gather',
+  'takeRows',
+  'scatterAdd',
+  'oneHot',
+  'softmax',
+  'logSoftmax',
+  'layerNorm',
+  'layerNormBackward',
+  'layerNormBackwardDx',
+  'crossEntropy',
+  'crossEntropyBackward',
+  'adamw',
+  'upload',
+  'fill',
+  'attention',
+  'attentionBackward',
 ]);
 
-export interface KernelStat { ms: number; calls: number }
+export interface KernelStat {
+  ms: number;
+  calls: number;
+}
 
 export interface Profiled<B extends Backend> {
   readonly backend: B;
@@ -20,7 +47,8 @@ export interface Profiled<B extends Backend> {
 
 /** Kernel label: the method plus what tells calls apart (unary/binary op, matmul shape). */
 function label(method: string, args: unknown[]): string {
-  if (method === 'unary' || method === 'binary' || method === 'compare' || method === 'reduce') return `${method}.${String(args[0])}`;
+  if (method === 'unary' || method === 'binary' || method === 'compare' || method === 'reduce')
+    return `${method}.${String(args[0])}`;
   if (method === 'matmul') {
     const [a, b, o] = args as [TensorRef, TensorRef, MatmulOptions];
     return `matmul ${a.shape.join('x')}${o.transA ? 'ᵀ' : ''} @ ${b.shape.join('x')}${o.transB ? 'ᵀ' : ''}${o.bias ? ' + bias' : ''}`;
@@ -43,7 +71,8 @@ export function profileBackend<B extends Backend>(bk: B, byShape = false): Profi
         const dt = performance.now() - t0;
         const key = byShape || prop !== 'matmul' ? label(prop, args) : 'matmul';
         const s = stats.get(key) ?? { ms: 0, calls: 0 };
-        s.ms += dt; s.calls++;
+        s.ms += dt;
+        s.calls++;
         stats.set(key, s);
         return r;
       };
@@ -56,6 +85,9 @@ export function profileBackend<B extends Backend>(bk: B, byShape = false): Profi
 export function formatProfile(stats: Map<string, KernelStat>, steps: number, minShare = 0.005): string {
   const total = [...stats.values()].reduce((a, s) => a + s.ms, 0);
   const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).filter(([, s]) => s.ms / total >= minShare);
-  const lines = rows.map(([k, s]) => `${(100 * s.ms / total).toFixed(1).padStart(5)}%  ${(s.ms / steps).toFixed(2).padStart(9)} ms/step  ${String(Math.round(s.calls / steps)).padStart(5)} calls/step  ${k}`);
+  const lines = rows.map(
+    ([k, s]) =>
+      `${((100 * s.ms) / total).toFixed(1).padStart(5)}%  ${(s.ms / steps).toFixed(2).padStart(9)} ms/step  ${String(Math.round(s.calls / steps)).padStart(5)} calls/step  ${k}`,
+  );
   return [`kernel time ${(total / steps).toFixed(1)} ms/step`, ...lines].join('\n');
 }

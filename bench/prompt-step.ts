@@ -22,14 +22,19 @@ if (!STEP_ROWS.includes(rows)) throw new Error(`--rows: ${STEP_ROWS.join(' | ')}
 const bk = await backendByName(backendName, threadsArg ? Number(threadsArg) : undefined);
 
 let peakRss = process.memoryUsage().rss;
-const sampleRss = () => { peakRss = Math.max(peakRss, process.memoryUsage().rss); };
+const sampleRss = () => {
+  peakRss = Math.max(peakRss, process.memoryUsage().rss);
+};
 const timer = setInterval(sampleRss, 20);
 timer.unref();
 
 const tokens = w.batch * encoderRows(w);
 const run = buildPromptStep(bk, w, { weightStorage: weights, rows });
 let loss = 0;
-for (let i = 0; i < warmup; i++) { loss = await run.step(); sampleRss(); }
+for (let i = 0; i < warmup; i++) {
+  loss = await run.step();
+  sampleRss();
+}
 const times: number[] = [];
 for (let i = 0; i < steps; i++) {
   const t0 = performance.now();
@@ -37,17 +42,29 @@ for (let i = 0; i < steps; i++) {
   times.push(performance.now() - t0);
   sampleRss();
 }
-if (process.argv.includes("--times")) console.log(`per step (ms): ${times.map((t) => t.toFixed(0)).join(" ")}`);
+if (process.argv.includes('--times')) console.log(`per step (ms): ${times.map((t) => t.toFixed(0)).join(' ')}`);
 run.dispose();
 const ms = median(times);
 const result = {
-  backend: backendName, workload: wlName, weights, rows, steps, threads: threadsArg || 'default', msPerStep: +ms.toFixed(2),
-  minMs: +Math.min(...times).toFixed(2), tokensPerS: Math.round(tokens / (ms / 1000)), peakRssMiB: Math.round(peakRss / 2 ** 20), loss,
+  backend: backendName,
+  workload: wlName,
+  weights,
+  rows,
+  steps,
+  threads: threadsArg || 'default',
+  msPerStep: +ms.toFixed(2),
+  minMs: +Math.min(...times).toFixed(2),
+  tokensPerS: Math.round(tokens / (ms / 1000)),
+  peakRssMiB: Math.round(peakRss / 2 ** 20),
+  loss,
   // WebGPU: every storage buffer the pool ever created (it keeps freed ones), an upper bound of the peak
   ...(bk instanceof WebGpuBackend ? { gpuStorageMiB: Math.round(bk.rt.createdBytes / 2 ** 20) } : {}),
 };
-console.log(process.argv.includes('--json') ? JSON.stringify(result)
-  : `${backendName} ${wlName}: ${ms.toFixed(1)} ms/step (min ${result.minMs}, ${steps} steps), ${result.tokensPerS} tokens/s, peak RSS ${result.peakRssMiB} MiB${'gpuStorageMiB' in result ? `, GPU storage ${result.gpuStorageMiB} MiB` : ''}, loss ${loss.toFixed(4)}`);
+console.log(
+  process.argv.includes('--json')
+    ? JSON.stringify(result)
+    : `${backendName} ${wlName}: ${ms.toFixed(1)} ms/step (min ${result.minMs}, ${steps} steps), ${result.tokensPerS} tokens/s, peak RSS ${result.peakRssMiB} MiB${'gpuStorageMiB' in result ? `, GPU storage ${result.gpuStorageMiB} MiB` : ''}, loss ${loss.toFixed(4)}`,
+);
 
 if (process.argv.includes('--profile')) {
   const prof = profileBackend(bk, process.argv.includes('--by-shape'));

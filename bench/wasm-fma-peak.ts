@@ -20,13 +20,20 @@ function peakFn(R: number): Fn {
   const f = new Fn('peak', [I32]);
   const k = f.local(I32);
   const acc = Array.from({ length: R }, () => f.local(V128));
-  const a = f.local(V128), b = f.local(V128);
+  const a = f.local(V128),
+    b = f.local(V128);
   f.i32(0).splatLoad().set(a);
   f.get(a).set(b);
   for (const x of acc) f.get(a).set(x);
-  f.for(k, () => f.i32(0), 0, 1, () => {
-    for (let u = 0; u < UNROLL; u++) for (const x of acc) f.get(a).get(b).get(x).simd(S.f32x4RelaxedMadd).set(x);
-  });
+  f.for(
+    k,
+    () => f.i32(0),
+    0,
+    1,
+    () => {
+      for (let u = 0; u < UNROLL; u++) for (const x of acc) f.get(a).get(b).get(x).simd(S.f32x4RelaxedMadd).set(x);
+    },
+  );
   f.i32(0);
   f.get(acc[0]!);
   for (const x of acc.slice(1)) f.get(x).simd(S.f32x4Add);
@@ -43,8 +50,15 @@ for (const R of chains) {
   const peak = inst.exports['peak'] as (n: number) => void;
   peak(10_000); // tier up
   const times: number[] = [];
-  for (let r = 0; r < reps; r++) { const t0 = performance.now(); peak(iters); times.push(performance.now() - t0); }
+  for (let r = 0; r < reps; r++) {
+    const t0 = performance.now();
+    peak(iters);
+    times.push(performance.now() - t0);
+  }
   const flops = iters * UNROLL * R * 8; // 4 lanes × (mul + add)
-  const best = Math.min(...times), med = median(times);
-  console.log(`chains=${String(R).padStart(2)}  median ${(flops / med / 1e6).toFixed(1).padStart(6)} GFLOP/s  best ${(flops / best / 1e6).toFixed(1).padStart(6)} GFLOP/s`);
+  const best = Math.min(...times),
+    med = median(times);
+  console.log(
+    `chains=${String(R).padStart(2)}  median ${(flops / med / 1e6).toFixed(1).padStart(6)} GFLOP/s  best ${(flops / best / 1e6).toFixed(1).padStart(6)} GFLOP/s`,
+  );
 }

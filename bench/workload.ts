@@ -5,7 +5,17 @@
  * a fused in-place AdamW update. Eval-mode encoder (no dropout), as bench/torch_prompt_step.py.
  */
 import {
-  crossEntropy, keep, prngKey, scope, splitKey, tensor, treeLeaves, valueAndGrad, type Backend, type FloatDType, type Tensor,
+  crossEntropy,
+  keep,
+  prngKey,
+  scope,
+  splitKey,
+  tensor,
+  treeLeaves,
+  valueAndGrad,
+  type Backend,
+  type FloatDType,
+  type Tensor,
 } from '../core/index.ts';
 import { BertModel } from '../models/bert/model.ts';
 import { arg } from './backends.ts';
@@ -18,8 +28,15 @@ import { applySoftPrompt, initSoftPrompt, type SoftPromptParams } from '../promp
 import { adamw, type OptState } from '../training/optimizer.ts';
 
 export interface Workload {
-  readonly layers: number; readonly hidden: number; readonly heads: number; readonly intermediate: number;
-  readonly vocab: number; readonly batch: number; readonly seq: number; readonly promptTokens: number; readonly labels: number;
+  readonly layers: number;
+  readonly hidden: number;
+  readonly heads: number;
+  readonly intermediate: number;
+  readonly vocab: number;
+  readonly batch: number;
+  readonly seq: number;
+  readonly promptTokens: number;
+  readonly labels: number;
   /** 'soft' (default): m virtual tokens before [CLS]; 'prefix': P-tuning v2 keys/values of m tokens in every layer. */
   readonly method?: 'soft' | 'prefix';
   readonly modelType?: 'bert' | 'roberta';
@@ -30,25 +47,82 @@ export const encoderRows = (w: Workload): number => w.seq + (w.method === 'prefi
 
 /** `seq` counts text tokens; the encoder sees seq + promptTokens. */
 export const WORKLOADS: Record<string, Workload> = {
-  'bert-small': { layers: 4, hidden: 256, heads: 4, intermediate: 1024, vocab: 30522, batch: 8, seq: 64, promptTokens: 20, labels: 2 },
-  'bert-base': { layers: 12, hidden: 768, heads: 12, intermediate: 3072, vocab: 30522, batch: 32, seq: 128, promptTokens: 20, labels: 2 },
+  'bert-small': {
+    layers: 4,
+    hidden: 256,
+    heads: 4,
+    intermediate: 1024,
+    vocab: 30522,
+    batch: 8,
+    seq: 64,
+    promptTokens: 20,
+    labels: 2,
+  },
+  'bert-base': {
+    layers: 12,
+    hidden: 768,
+    heads: 12,
+    intermediate: 3072,
+    vocab: 30522,
+    batch: 32,
+    seq: 128,
+    promptTokens: 20,
+    labels: 2,
+  },
   // issue #9's workload (2): RoBERTa-large shape, prefix tuning (P-tuning v2, no reparameterisation) with 16 tokens
   'roberta-large': {
-    layers: 24, hidden: 1024, heads: 16, intermediate: 4096, vocab: 50265, batch: 8, seq: 256, promptTokens: 16, labels: 2, method: 'prefix', modelType: 'roberta',
+    layers: 24,
+    hidden: 1024,
+    heads: 16,
+    intermediate: 4096,
+    vocab: 50265,
+    batch: 8,
+    seq: 256,
+    promptTokens: 16,
+    labels: 2,
+    method: 'prefix',
+    modelType: 'roberta',
   },
   // tiny: smoke runs and CI
-  'bert-tiny': { layers: 2, hidden: 64, heads: 2, intermediate: 128, vocab: 1000, batch: 2, seq: 16, promptTokens: 4, labels: 2 },
+  'bert-tiny': {
+    layers: 2,
+    hidden: 64,
+    heads: 2,
+    intermediate: 128,
+    vocab: 1000,
+    batch: 2,
+    seq: 16,
+    promptTokens: 4,
+    labels: 2,
+  },
 };
 
-interface Params { readonly [k: string]: SoftPromptParams | PrefixParams | ClassifierParams; readonly prompt: SoftPromptParams | PrefixParams; readonly head: ClassifierParams }
+interface Params {
+  readonly [k: string]: SoftPromptParams | PrefixParams | ClassifierParams;
+  readonly prompt: SoftPromptParams | PrefixParams;
+  readonly head: ClassifierParams;
+}
 
 /** The command-line choices every step benchmark shares: --backend, --workload, --steps, --warmup. */
-export function stepBenchArgs(defaultBackend: string): { backendName: string; wlName: string; w: Workload; steps: number; warmup: number } {
-  const backendName = arg('backend', defaultBackend), wlName = arg('workload', 'bert-small');
+export function stepBenchArgs(defaultBackend: string): {
+  backendName: string;
+  wlName: string;
+  w: Workload;
+  steps: number;
+  warmup: number;
+} {
+  const backendName = arg('backend', defaultBackend),
+    wlName = arg('workload', 'bert-small');
   const w = WORKLOADS[wlName];
   if (!w) throw new Error(`unknown workload ${wlName}: ${Object.keys(WORKLOADS).join(', ')}`);
   const big = wlName === 'bert-base' || wlName === 'roberta-large';
-  return { backendName, wlName, w, steps: Number(arg('steps', big ? '3' : '10')), warmup: Number(arg('warmup', big ? '1' : '2')) };
+  return {
+    backendName,
+    wlName,
+    w,
+    steps: Number(arg('steps', big ? '3' : '10')),
+    warmup: Number(arg('warmup', big ? '1' : '2')),
+  };
 }
 
 export interface PromptStep {
@@ -76,7 +150,11 @@ export interface PromptStepOptions {
 export function buildPromptStep(bk: Backend, w: Workload, opts: PromptStepOptions = {}): PromptStep {
   const { dtype = 'f32', seed = 0, weightStorage = 'f32', rows = 'needed' } = opts;
   const cfg = bertConfigFor({
-    vocabSize: w.vocab, hiddenSize: w.hidden, numHiddenLayers: w.layers, numAttentionHeads: w.heads, intermediateSize: w.intermediate,
+    vocabSize: w.vocab,
+    hiddenSize: w.hidden,
+    numHiddenLayers: w.layers,
+    numAttentionHeads: w.heads,
+    intermediateSize: w.intermediate,
     ...(w.modelType ? { modelType: w.modelType } : {}),
   });
   const prefix = w.method === 'prefix';
@@ -84,22 +162,40 @@ export function buildPromptStep(bk: Backend, w: Workload, opts: PromptStepOption
   const model = BertModel.load(randomWeightSource(cfg, kw!, { mlmHead: false }), cfg, bk, dtype, { weightStorage });
   const { batch: B, seq: T, promptTokens: m } = w;
   // deterministic token ids, ragged lengths so the mask matters
-  const ids = new Int32Array(B * T), mask = new Int32Array(B * T);
+  const ids = new Int32Array(B * T),
+    mask = new Int32Array(B * T);
   for (let b = 0; b < B; b++) {
     const len = T - ((b * 7) % Math.max(1, T >> 2));
-    for (let t = 0; t < T; t++) { ids[b * T + t] = t < len ? (t === 0 ? 101 : 1000 + ((b * 131 + t * 17) % (w.vocab - 1000))) % w.vocab : cfg.padTokenId; mask[b * T + t] = t < len ? 1 : 0; }
+    for (let t = 0; t < T; t++) {
+      ids[b * T + t] =
+        t < len ? (t === 0 ? 101 : 1000 + ((b * 131 + t * 17) % (w.vocab - 1000))) % w.vocab : cfg.padTokenId;
+      mask[b * T + t] = t < len ? 1 : 0;
+    }
   }
   const batch: TokenBatch = tokenBatch(bk, B, T, ids, mask, new Int32Array(B * T));
-  const labels = keep(tensor(bk, Int32Array.from({ length: B }, (_, b) => b % w.labels), { shape: [B], dtype: 'i32' }));
+  const labels = keep(
+    tensor(
+      bk,
+      Int32Array.from({ length: B }, (_, b) => b % w.labels),
+      { shape: [B], dtype: 'i32' },
+    ),
+  );
   const softCfg = { numVirtualTokens: m };
   const headRows = Array.from({ length: B }, () => [0]); // the pooler reads position 0
-  let params: Params = { prompt: prefix ? initPrefix(model, softCfg, kp!) : initSoftPrompt(model, softCfg, kp!), head: initClassifier(model, w.labels, kh!) };
+  let params: Params = {
+    prompt: prefix ? initPrefix(model, softCfg, kp!) : initSoftPrompt(model, softCfg, kp!),
+    head: initClassifier(model, w.labels, kh!),
+  };
   const opt = adamw({ inPlace: true, weightDecay: 0.01 });
   let state: OptState<'m' | 'v'> = opt.init(params);
   for (const { leaf } of treeLeaves(state.slots)) keep(leaf);
   const lossFn = (p: Params): Tensor => {
-    const inputs = prefix ? applyPrefix(model, p.prompt as PrefixParams, batch) : applySoftPrompt(model, p.prompt as SoftPromptParams, batch, softCfg);
-    const h = model.encode(rows === 'needed' ? { ...inputs, outputPositions: headRows, skipPadding: true } : inputs).lastHiddenState;
+    const inputs = prefix
+      ? applyPrefix(model, p.prompt as PrefixParams, batch)
+      : applySoftPrompt(model, p.prompt as SoftPromptParams, batch, softCfg);
+    const h = model.encode(
+      rows === 'needed' ? { ...inputs, outputPositions: headRows, skipPadding: true } : inputs,
+    ).lastHiddenState;
     return crossEntropy(classifierLogits(model, h, p.head), labels);
   };
   const vg = valueAndGrad(lossFn);
@@ -109,7 +205,8 @@ export function buildPromptStep(bk: Backend, w: Workload, opts: PromptStepOption
       const loss = scope(bk, () => {
         const [value, grads] = vg(params);
         const upd = opt.update(params, grads, state, 1e-3);
-        params = upd.params; state = upd.state;
+        params = upd.params;
+        state = upd.state;
         return value;
       });
       const v = (await loss.data())[0]!;
@@ -117,7 +214,8 @@ export function buildPromptStep(bk: Backend, w: Workload, opts: PromptStepOption
       return v;
     },
     dispose() {
-      model.dispose(); labels.dispose();
+      model.dispose();
+      labels.dispose();
       for (const t of [batch.inputIds, batch.attentionMask, batch.tokenTypeIds]) t?.dispose();
       for (const { leaf } of [...treeLeaves(params), ...treeLeaves(state.slots)]) leaf.dispose();
     },

@@ -15,13 +15,16 @@ export function buildProgram(): Command {
     .description('prompt tuning (soft, prefix, dynamic, InfoPrompt) of frozen BERT/RoBERTa encoders, in TypeScript')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Examples:
   npm run demo                                                        # tiny random encoder on a toy task
   promptgrad train --model ./bert-base-uncased --task RTE --data ./fewglue --method soft --out runs/rte
   promptgrad eval --run runs/rte --split val
   promptgrad predict --run runs/rte --input new.jsonl --output preds.jsonl
-  promptgrad export-peft --run runs/rte --out adapters/rte`);
+  promptgrad export-peft --run runs/rte --out adapters/rte`,
+    );
   trainCommand(program);
   evalCommand(program);
   predictCommand(program);
@@ -31,7 +34,10 @@ Examples:
 }
 
 /** Runs the CLI on `argv` (without node and script); resolves to the exit code. */
-export async function main(argv: readonly string[], err: (s: string) => void = (s) => process.stderr.write(s)): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  err: (s: string) => void = (s) => process.stderr.write(s),
+): Promise<number> {
   const program = buildProgram();
   program.configureOutput({ writeErr: err });
   try {
@@ -39,9 +45,15 @@ export async function main(argv: readonly string[], err: (s: string) => void = (
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError) { err(`promptgrad: ${e.message}\n`); return 2; }
-    if (e instanceof NonFiniteError) { err(`promptgrad: training stopped: ${e.message}\n`); return 1; }
-    err(`promptgrad: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+    if (e instanceof UsageError) {
+      err(`promptgrad: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof NonFiniteError) {
+      err(`promptgrad: training stopped: ${e.message}\n`);
+      return 1;
+    }
+    err(`promptgrad: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
     return 1;
   }
 }

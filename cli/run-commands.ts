@@ -2,7 +2,15 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
-import { classificationView, formatDataError, isTaskName, parseTask, patternView, type TaskExample, type TaskName } from '../data/index.ts';
+import {
+  classificationView,
+  formatDataError,
+  isTaskName,
+  parseTask,
+  patternView,
+  type TaskExample,
+  type TaskName,
+} from '../data/index.ts';
 import { customExample, type Example } from '../training/task-data.ts';
 import { evaluate, logitsOf } from '../training/evaluate.ts';
 import { loadBestParams, readRunConfig } from '../training/run-load.ts';
@@ -13,18 +21,24 @@ import type { ClassifierParams } from '../prompting/heads.ts';
 const SPLITS = { train: 'train', dev32: 'dev', dev: 'dev', val: 'test', test: 'test' } as const;
 
 export function evalCommand(program: Command): void {
-  program.command('eval')
+  program
+    .command('eval')
     .description("evaluate a run's best parameters (by dev metric) on a split of its task")
     .requiredOption('--run <folder>', 'run folder written by `promptgrad train`')
     .option('--split <split>', 'train | dev32 | val', 'val')
-    .addHelpText('after', '\nExamples:\n  promptgrad eval --run runs/rte-soft\n  promptgrad eval --run runs/rte-soft --split dev32')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  promptgrad eval --run runs/rte-soft\n  promptgrad eval --run runs/rte-soft --split dev32',
+    )
     .action(async (o: { run: string; split: string }) => {
       const which = (SPLITS as Record<string, 'train' | 'dev' | 'test' | undefined>)[o.split];
       if (!which) throw new UsageError(`--split must be train, dev32 or val, got "${o.split}"`);
       const { tm, task } = await setupRun(readRunConfig(o.run));
       const { best, step } = await loadBestParams(tm, o.run);
       const { scores } = await evaluate(tm, task, best, task[which]);
-      console.log(JSON.stringify({ run: o.run, split: o.split, examples: task[which].length, checkpointStep: step, ...scores }));
+      console.log(
+        JSON.stringify({ run: o.run, split: o.split, examples: task[which].length, checkpointStep: step, ...scores }),
+      );
     });
 }
 
@@ -34,13 +48,19 @@ export function parsePredictInput(file: string, task: string): readonly Example[
   const text = readFileSync(file, 'utf8');
   if (isTaskName(task)) {
     const t: TaskName = task;
-    const dummy = { BoolQ: false, CB: 'neutral', COPA: 0, MultiRC: false, RTE: 'entailment', WiC: false, WSC: false }[t];
+    const dummy = { BoolQ: false, CB: 'neutral', COPA: 0, MultiRC: false, RTE: 'entailment', WiC: false, WSC: false }[
+      t
+    ];
     const lines = text.split('\n').map((l) => {
       if (l.trim() === '') return l;
       try {
         const v = JSON.parse(l) as Record<string, unknown>;
-        return typeof v === 'object' && v !== null && !Array.isArray(v) && !('label' in v) && t !== 'MultiRC' ? JSON.stringify({ ...v, label: dummy }) : l;
-      } catch { return l; }
+        return typeof v === 'object' && v !== null && !Array.isArray(v) && !('label' in v) && t !== 'MultiRC'
+          ? JSON.stringify({ ...v, label: dummy })
+          : l;
+      } catch {
+        return l;
+      }
     });
     const r = parseTask(t, 'val', lines.join('\n'), file);
     if (E.isLeft(r)) throw new UsageError(formatDataError(r.left));
@@ -49,24 +69,51 @@ export function parsePredictInput(file: string, task: string): readonly Example[
   return text.split('\n').flatMap((l, i) => {
     if (l.trim() === '') return [];
     let v: unknown;
-    try { v = JSON.parse(l); } catch (e) { throw new UsageError(`${file}:${i + 1}: not JSON (${e instanceof Error ? e.message : String(e)})`); }
+    try {
+      v = JSON.parse(l);
+    } catch (e) {
+      throw new UsageError(`${file}:${i + 1}: not JSON (${e instanceof Error ? e.message : String(e)})`);
+    }
     const r = v as Record<string, unknown>;
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new UsageError(`${file}:${i + 1}: expected a JSON object`);
-    if (typeof r['text'] !== 'string') throw new UsageError(`${file}:${i + 1}: field "text": expected a string, got ${JSON.stringify(r['text']) ?? 'nothing (field missing)'}`);
-    if (r['text_pair'] !== undefined && typeof r['text_pair'] !== 'string') throw new UsageError(`${file}:${i + 1}: field "text_pair": expected a string`);
-    return [customExample({ text: r['text'], ...(typeof r['text_pair'] === 'string' ? { textPair: r['text_pair'] } : {}), label: 0, line: i + 1 })];
+    if (typeof v !== 'object' || v === null || Array.isArray(v))
+      throw new UsageError(`${file}:${i + 1}: expected a JSON object`);
+    if (typeof r['text'] !== 'string')
+      throw new UsageError(
+        `${file}:${i + 1}: field "text": expected a string, got ${JSON.stringify(r['text']) ?? 'nothing (field missing)'}`,
+      );
+    if (r['text_pair'] !== undefined && typeof r['text_pair'] !== 'string')
+      throw new UsageError(`${file}:${i + 1}: field "text_pair": expected a string`);
+    return [
+      customExample({
+        text: r['text'],
+        ...(typeof r['text_pair'] === 'string' ? { textPair: r['text_pair'] } : {}),
+        label: 0,
+        line: i + 1,
+      }),
+    ];
   });
 }
 
-const toExample = (e: TaskExample): Example => ({ view: classificationView(e), pattern: patternView(e), label: e.label });
+const toExample = (e: TaskExample): Example => ({
+  view: classificationView(e),
+  pattern: patternView(e),
+  label: e.label,
+});
 
 export function predictCommand(program: Command): void {
-  program.command('predict')
+  program
+    .command('predict')
     .description("label new examples with a run's best parameters; one JSON line out per line in")
     .requiredOption('--run <folder>', 'run folder written by `promptgrad train`')
-    .requiredOption('--input <jsonl>', "examples in the task's JSONL format (label optional); custom tasks: {\"text\": …, \"text_pair\"?: …}")
+    .requiredOption(
+      '--input <jsonl>',
+      'examples in the task\'s JSONL format (label optional); custom tasks: {"text": …, "text_pair"?: …}',
+    )
     .requiredOption('--output <jsonl>', 'where to write {"index", "label", "probs"} lines')
-    .addHelpText('after', '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl',
+    )
     .action(async (o: { run: string; input: string; output: string }) => {
       const cfg = readRunConfig(o.run);
       const examples = parsePredictInput(o.input, cfg.task);
@@ -74,10 +121,16 @@ export function predictCommand(program: Command): void {
       const { best } = await loadBestParams(tm, o.run);
       const rows = await logitsOf(tm, best, examples);
       const lines = rows.map((r, index) => {
-        const mx = Math.max(...r), ex = r.map((x) => Math.exp(x - mx)), z = ex.reduce((a, b) => a + b, 0);
+        const mx = Math.max(...r),
+          ex = r.map((x) => Math.exp(x - mx)),
+          z = ex.reduce((a, b) => a + b, 0);
         const probs = ex.map((x) => x / z);
         const c = probs.indexOf(Math.max(...probs));
-        return JSON.stringify({ index, label: task.labels[c], probs: Object.fromEntries(task.labels.map((l, k) => [l, probs[k]])) });
+        return JSON.stringify({
+          index,
+          label: task.labels[c],
+          probs: Object.fromEntries(task.labels.map((l, k) => [l, probs[k]])),
+        });
       });
       writeFileSync(o.output, lines.map((l) => `${l}\n`).join(''));
       console.log(`wrote ${lines.length} predictions to ${o.output}`);
@@ -85,21 +138,31 @@ export function predictCommand(program: Command): void {
 }
 
 export function exportPeftCommand(program: Command): void {
-  program.command('export-peft')
+  program
+    .command('export-peft')
     .description("write a run's best soft prompt / prefix (+ classifier) as a Hugging Face PEFT adapter folder")
     .requiredOption('--run <folder>', 'run folder written by `promptgrad train`')
     .requiredOption('--out <folder>', 'adapter folder (adapter_config.json + adapter_model.safetensors)')
-    .addHelpText('after', '\nExamples:\n  promptgrad export-peft --run runs/rte-soft --out adapters/rte-soft\n  # then in Python: PeftModel.from_pretrained(base_model, "adapters/rte-soft")')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  promptgrad export-peft --run runs/rte-soft --out adapters/rte-soft\n  # then in Python: PeftModel.from_pretrained(base_model, "adapters/rte-soft")',
+    )
     .action(async (o: { run: string; out: string }) => {
       const cfg = readRunConfig(o.run);
       const { tm } = await setupRun(cfg);
-      if (!tm.method.peft) throw new UsageError(`export-peft: method "${cfg.method}" has no PEFT equivalent (soft and prefix do)`);
+      if (!tm.method.peft)
+        throw new UsageError(`export-peft: method "${cfg.method}" has no PEFT equivalent (soft and prefix do)`);
       const { best } = await loadBestParams(tm, o.run);
       const head = best['head'] as unknown as ClassifierParams | undefined;
       const written = exportPeftAdapter(o.out, tm.model, tm.method.peft(best['prompt']!), {
-        baseModelNameOrPath: cfg.model, ...(head ? { classifier: head } : {}), ...(tm.method.promptInit ? { init: tm.method.promptInit } : {}),
-        ...(cfg.init === 'text' ? { initText: cfg.initText } : {}), saveProjectionWeights: true,
+        baseModelNameOrPath: cfg.model,
+        ...(head ? { classifier: head } : {}),
+        ...(tm.method.promptInit ? { init: tm.method.promptInit } : {}),
+        ...(cfg.init === 'text' ? { initText: cfg.initText } : {}),
+        saveProjectionWeights: true,
       });
-      console.log(`wrote ${written.peft_type} adapter (${written.num_virtual_tokens} virtual tokens, task ${written.task_type}) to ${o.out}`);
+      console.log(
+        `wrote ${written.peft_type} adapter (${written.num_virtual_tokens} virtual tokens, task ${written.task_type}) to ${o.out}`,
+      );
     });
 }

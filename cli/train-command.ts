@@ -5,15 +5,30 @@ import { resolve } from 'node:path';
 import { train } from '../training/loop.ts';
 import { readRunConfig } from '../training/run-load.ts';
 import {
-  BACKENDS, SEGMENT_IDS, CHOICE_LEVELS, CONFIG_FIELDS, DEFAULTS, decodePartial, HEADS, kebab, METHODS, mergeConfig, readConfigFile, SCHEDULES, type RunConfig,
+  BACKENDS,
+  SEGMENT_IDS,
+  CHOICE_LEVELS,
+  CONFIG_FIELDS,
+  DEFAULTS,
+  decodePartial,
+  HEADS,
+  kebab,
+  METHODS,
+  mergeConfig,
+  readConfigFile,
+  SCHEDULES,
+  type RunConfig,
 } from '../training/run-config.ts';
 import { setupRun, UsageError } from '../training/run-setup.ts';
-
 
 const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['model', '<folder>', 'Hugging Face model folder (config.json, weights, tokenizer files)'],
   ['task', '<name>', 'FewGLUE task (BoolQ, CB, COPA, MultiRC, RTE, WiC, WSC) or "custom" (text/text_pair/label JSONL)'],
-  ['data', '<folder>', 'data root: <data>/<Task>/{train,dev32,val}.jsonl, or <data>/{train,dev32,val}.jsonl for custom'],
+  [
+    'data',
+    '<folder>',
+    'data root: <data>/<Task>/{train,dev32,val}.jsonl, or <data>/{train,dev32,val}.jsonl for custom',
+  ],
   ['method', '<method>', `prompt method: ${METHODS.join(' | ')}`],
   ['head', '<head>', `${HEADS.join(' | ')} (verbalizer needs an MLM checkpoint)`],
   ['promptLength', '<m>', 'virtual tokens'],
@@ -21,7 +36,11 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['init', '<how>', 'soft prompt init: random | vocab | text'],
   ['initText', '<text>', 'text for --init text'],
   ['placement', '<where>', 'soft prompt: before-cls | after-cls'],
-  ['dynamicPosition', '<level>', `dynamic: where the prompt splits around the text, chosen per ${CHOICE_LEVELS.join(' | ')}`],
+  [
+    'dynamicPosition',
+    '<level>',
+    `dynamic: where the prompt splits around the text, chosen per ${CHOICE_LEVELS.join(' | ')}`,
+  ],
   ['dynamicLength', '<level>', `dynamic: prompt length (masking the rest), chosen per ${CHOICE_LEVELS.join(' | ')}`],
   ['poolSize', '<k>', 'dynamic: prompt pool of k sets mixed per input (0 = no pool)'],
   ['instanceRelu', '<bool>', "dynamic: instance-level choice nets Linear → ReLU (DPT's code) instead of Linear"],
@@ -32,7 +51,11 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['beta', '<x>', 'infoprompt: weight of L_rep (prompt ↔ representation MI)'],
   ['klWeight', '<x>', "infoprompt: weight of L_rep's bottleneck KL"],
   ['lossCap', '<x>', "infoprompt: cap each example's task loss (the code: 2; 0 = plain cross-entropy)"],
-  ['generatorHidden', '<h>', 'infoprompt: generate the prompt per input with an MLP d → h → m·d (the code: 32; 0 = plain prompt, PEFT-exportable)'],
+  [
+    'generatorHidden',
+    '<h>',
+    'infoprompt: generate the prompt per input with an MLP d → h → m·d (the code: 32; 0 = plain prompt, PEFT-exportable)',
+  ],
   ['bottleneckDim', '<k>', "infoprompt: L_rep's Gaussian bottleneck size"],
   ['steps', '<n>', 'optimiser steps'],
   ['batchSize', '<n>', 'training batch size'],
@@ -50,7 +73,11 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['backend', '<b>', `${BACKENDS.join(' | ')} (wasm: the WebAssembly SIMD fast path on CPU, f32)`],
   ['threads', '<n>', 'wasm backend worker threads (0 = one per core)'],
   ['dtype', '<d>', 'f32 | f64'],
-  ['segmentIds', '<how>', `${SEGMENT_IDS.join(' | ')}: token type 1 for a pair's second text, or type 0 throughout (for encoders that never trained type 1)`],
+  [
+    'segmentIds',
+    '<how>',
+    `${SEGMENT_IDS.join(' | ')}: token type 1 for a pair's second text, or type 0 throughout (for encoders that never trained type 1)`,
+  ],
 ];
 
 export const TRAIN_EXAMPLES = `
@@ -63,14 +90,17 @@ Examples:
   promptgrad train --out runs/rte-soft --resume                          # continue an interrupted run exactly`;
 
 export function trainCommand(program: Command): void {
-  const cmd = program.command('train')
+  const cmd = program
+    .command('train')
     .description('train a prompt (and head) on a frozen encoder; writes metrics, plot, config and checkpoints to --out')
     .requiredOption('--out <folder>', 'run folder')
     .option('--config <json>', 'JSON file with any of the options below (camelCase keys); flags override it')
     .option('--resume', 'continue the run in --out from its checkpoint (its config.json is used)');
   for (const [field, arg, help] of FLAGS) {
     const d = (DEFAULTS as Record<string, unknown>)[field];
-    cmd.addOption(new Option(`${kebab(field)} ${arg}`, d === undefined ? help : `${help} (default ${JSON.stringify(d)})`));
+    cmd.addOption(
+      new Option(`${kebab(field)} ${arg}`, d === undefined ? help : `${help} (default ${JSON.stringify(d)})`),
+    );
   }
   cmd.addHelpText('after', TRAIN_EXAMPLES).action(async (o: Record<string, unknown>) => {
     const out = String(o['out']);
@@ -81,17 +111,29 @@ export function trainCommand(program: Command): void {
     if (o['resume']) {
       cfg = readRunConfig(out);
       const changed = Object.keys(fromFlags.right);
-      if (changed.length > 0) throw new UsageError(`--resume continues the saved config exactly; drop ${changed.map(kebab).join(', ')}`);
+      if (changed.length > 0)
+        throw new UsageError(`--resume continues the saved config exactly; drop ${changed.map(kebab).join(', ')}`);
     } else {
       const file = typeof o['config'] === 'string' ? readConfigFile(o['config']) : E.right({});
       if (E.isLeft(file)) throw new UsageError(file.left.message);
       const merged = mergeConfig([file.right, fromFlags.right], 'command line');
-      if (E.isLeft(merged)) throw new UsageError(merged.left.message.replace(/field "(\w+)"/, (_m, f: string) => `option "${kebab(f)}"`));
+      if (E.isLeft(merged))
+        throw new UsageError(merged.left.message.replace(/field "(\w+)"/, (_m, f: string) => `option "${kebab(f)}"`));
       cfg = { ...merged.right, model: resolve(merged.right.model), data: resolve(merged.right.data) };
     }
     const { tm, task, backendNote } = await setupRun(cfg);
-    console.log(`promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}`);
+    console.log(
+      `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}`,
+    );
     const r = await train(tm, task, { out, resume: o['resume'] === true });
-    console.log(`done: ${r.steps} steps, best dev ${task.metrics.main} ${r.bestDev.toFixed(4)} at step ${r.bestStep}${r.test ? `, test ${Object.entries(r.test).map(([k, v]) => `${k} ${v?.toFixed(4)}`).join(', ')}` : ''}; run folder ${out}`);
+    console.log(
+      `done: ${r.steps} steps, best dev ${task.metrics.main} ${r.bestDev.toFixed(4)} at step ${r.bestStep}${
+        r.test
+          ? `, test ${Object.entries(r.test)
+              .map(([k, v]) => `${k} ${v?.toFixed(4)}`)
+              .join(', ')}`
+          : ''
+      }; run folder ${out}`,
+    );
   });
 }

@@ -26,7 +26,10 @@ if (backend) {
     test(`verify-hf ${name} --backend webgpu --dtype f32: every reference key passes`, async () => {
       const { results, unchecked } = await verifyHfFolder(`${FIXTURES}${name}`, { backend: bk, dtype: 'f32' });
       assert.equal(unchecked, []);
-      assert.equal(results.filter((r) => !r.ok).map((r) => `${r.key}: ${r.detail ?? ''}`), []);
+      assert.equal(
+        results.filter((r) => !r.ok).map((r) => `${r.key}: ${r.detail ?? ''}`),
+        [],
+      );
     });
   }
   test.after(() => bk.destroy());

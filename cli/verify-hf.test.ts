@@ -14,9 +14,19 @@ for (const name of ['bert-tiny', 'roberta-tiny']) {
       assert.equal(unchecked, [], 'keys present in the reference but not checked');
       const bad = results.filter((r) => !r.ok).map((r) => `${r.key}: ${r.detail ?? ''}`);
       assert.equal(bad, []);
-      assert.ok(results.some((r) => r.key.startsWith('tokenization')), 'tokenization cases ran');
-      assert.ok(results.some((r) => r.key === 'vjp.grad_inputs_embeds'), 'vjp case ran');
-      if (name === 'bert-tiny') assert.ok(results.some((r) => r.key === 'peft.prefix.grad.prompt_encoder.embedding.weight'), 'peft cases ran');
+      assert.ok(
+        results.some((r) => r.key.startsWith('tokenization')),
+        'tokenization cases ran',
+      );
+      assert.ok(
+        results.some((r) => r.key === 'vjp.grad_inputs_embeds'),
+        'vjp case ran',
+      );
+      if (name === 'bert-tiny')
+        assert.ok(
+          results.some((r) => r.key === 'peft.prefix.grad.prompt_encoder.embedding.weight'),
+          'peft cases ran',
+        );
     });
   }
 }

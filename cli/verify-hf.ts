@@ -27,19 +27,32 @@ interface TokenizationCase {
   readonly tokens?: readonly string[];
 }
 
-const sameList = (a: readonly unknown[], b: readonly unknown[] | undefined) => b === undefined || (a.length === b.length && a.every((v, i) => v === b[i]));
+const sameList = (a: readonly unknown[], b: readonly unknown[] | undefined) =>
+  b === undefined || (a.length === b.length && a.every((v, i) => v === b[i]));
 
 function tokenizationResults(tok: PgTokenizer, cases: readonly TokenizationCase[]): KeyResult[] {
   return cases.map((c, i) => {
-    const enc = tok.encode(c.text, c.text_pair, c.max_length !== undefined ? { maxLength: c.max_length, truncation: c.truncation ?? true } : {});
+    const enc = tok.encode(
+      c.text,
+      c.text_pair,
+      c.max_length !== undefined ? { maxLength: c.max_length, truncation: c.truncation ?? true } : {},
+    );
     const fields: [string, readonly unknown[], readonly unknown[] | undefined][] = [
-      ['input_ids', enc.inputIds, c.input_ids], ['attention_mask', enc.attentionMask, c.attention_mask],
-      ['token_type_ids', enc.tokenTypeIds, c.token_type_ids], ['tokens', enc.tokens, c.tokens],
+      ['input_ids', enc.inputIds, c.input_ids],
+      ['attention_mask', enc.attentionMask, c.attention_mask],
+      ['token_type_ids', enc.tokenTypeIds, c.token_type_ids],
+      ['tokens', enc.tokens, c.tokens],
     ];
     const bad = fields.filter(([, got, want]) => !sameList(got, want)).map(([n]) => n);
-    const label = JSON.stringify(c.text.length > 32 ? `${c.text.slice(0, 29)}...` : c.text) + (c.text_pair !== undefined ? ' + pair' : '');
+    const label =
+      JSON.stringify(c.text.length > 32 ? `${c.text.slice(0, 29)}...` : c.text) +
+      (c.text_pair !== undefined ? ' + pair' : '');
     return {
-      key: `tokenization[${i}] ${label}`, ok: bad.length === 0, maxAbs: bad.length, maxRel: 0, tol: { atol: 0, rtol: 0 },
+      key: `tokenization[${i}] ${label}`,
+      ok: bad.length === 0,
+      maxAbs: bad.length,
+      maxRel: 0,
+      tol: { atol: 0, rtol: 0 },
       ...(bad.length ? { detail: `differs in ${bad.join(', ')}` } : {}),
     };
   });
@@ -51,7 +64,10 @@ export interface VerifyOptions {
 }
 
 /** All results for a folder; throws with the file named when something cannot even be loaded. */
-export async function verifyHfFolder(folder: string, opts: VerifyOptions): Promise<{ results: KeyResult[]; unchecked: string[] }> {
+export async function verifyHfFolder(
+  folder: string,
+  opts: VerifyOptions,
+): Promise<{ results: KeyResult[]; unchecked: string[] }> {
   const meta = JSON.parse(await readFile(join(folder, 'reference.json'), 'utf8')) as Record<string, unknown>;
   const refFile = join(folder, 'reference.safetensors');
   const parsed = parseSafetensors(new Uint8Array(await readFile(refFile)), refFile, { floatDtype: 'f64' });
@@ -66,13 +82,18 @@ export async function verifyHfFolder(folder: string, opts: VerifyOptions): Promi
 
   const results: KeyResult[] = tokenizationResults(tok.right, (meta['tokenization'] ?? []) as TokenizationCase[]);
   const used = new Set<string>();
-  const peftConfigs = Object.fromEntries(Object.entries(meta).filter(([k]) => k.startsWith('peft.'))
-    .map(([k, v]) => [k.slice(5), ((v as { config?: object }).config ?? {}) as object]));
+  const peftConfigs = Object.fromEntries(
+    Object.entries(meta)
+      .filter(([k]) => k.startsWith('peft.'))
+      .map(([k, v]) => [k.slice(5), ((v as { config?: object }).config ?? {}) as object]),
+  );
   const ctx = { bk: opts.backend, model, dtype: opts.dtype, ref, peftConfigs, used };
-  if (ref.has('forward.last_hidden_state')) results.push(...await forwardCase(ctx));
-  if (ref.has('vjp.grad_inputs_embeds')) results.push(...await vjpCase(ctx));
-  const methods = new Set([...ref.keys()].map((k) => /^peft\.([^.]+)\.loss$/.exec(k)?.[1]).filter((m): m is string => m !== undefined));
-  for (const m of methods) results.push(...await peftCase(ctx, m));
+  if (ref.has('forward.last_hidden_state')) results.push(...(await forwardCase(ctx)));
+  if (ref.has('vjp.grad_inputs_embeds')) results.push(...(await vjpCase(ctx)));
+  const methods = new Set(
+    [...ref.keys()].map((k) => /^peft\.([^.]+)\.loss$/.exec(k)?.[1]).filter((m): m is string => m !== undefined),
+  );
+  for (const m of methods) results.push(...(await peftCase(ctx, m)));
   for (const r of results) used.add(r.key);
   // Parameters of the PEFT cases are the starting point we differentiate at: consumed, not compared.
   const unchecked = [...ref.keys()].filter((k) => !used.has(k)).sort();
@@ -83,26 +104,38 @@ export async function verifyHfFolder(folder: string, opts: VerifyOptions): Promi
 const fmtNum = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toExponential(2));
 
 export function verifyHfCommand(program: Command): void {
-  program.command('verify-hf')
+  program
+    .command('verify-hf')
     .description('check loader, tokenizer, encoder and prompt tuning against a Hugging Face reference folder')
     .argument('<folder>', 'folder with config.json, weights, tokenizer files, reference.json and reference.safetensors')
     .option('--backend <backend>', 'cpu | webgpu | auto', 'cpu')
     .option('--dtype <dtype>', 'f64 | f32 (webgpu runs f32 only)', 'f64')
-    .addHelpText('after', '\nExamples:\n  promptgrad verify-hf ../shared/fixtures/hf-reference/bert-tiny\n  promptgrad verify-hf ./roberta-tiny --dtype f32 --backend webgpu')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  promptgrad verify-hf ../shared/fixtures/hf-reference/bert-tiny\n  promptgrad verify-hf ./roberta-tiny --dtype f32 --backend webgpu',
+    )
     .action(async (folder: string, o: { backend: string; dtype: string }) => {
-      if (!['cpu', 'webgpu', 'auto'].includes(o.backend)) throw new Error(`--backend must be cpu, webgpu or auto, got "${o.backend}"`);
+      if (!['cpu', 'webgpu', 'auto'].includes(o.backend))
+        throw new Error(`--backend must be cpu, webgpu or auto, got "${o.backend}"`);
       if (o.dtype !== 'f64' && o.dtype !== 'f32') throw new Error(`--dtype must be f64 or f32, got "${o.dtype}"`);
       const { backend, note } = await selectBackend(o.backend as BackendChoice);
-      if (backend.name !== 'cpu' && o.dtype === 'f64') throw new Error(`the ${backend.name} backend has no f64: use --dtype f32`);
+      if (backend.name !== 'cpu' && o.dtype === 'f64')
+        throw new Error(`the ${backend.name} backend has no f64: use --dtype f32`);
       console.log(`verify-hf ${folder} (${note}, ${o.dtype})`);
       const { results, unchecked } = await verifyHfFolder(folder, { backend, dtype: o.dtype });
       for (const r of results) {
-        const nums = r.key.startsWith('tokenization') ? '' : `  max|Δ| ${fmtNum(r.maxAbs)}  max rel ${fmtNum(r.maxRel)}  (atol ${r.tol.atol}, rtol ${r.tol.rtol})`;
+        const nums = r.key.startsWith('tokenization')
+          ? ''
+          : `  max|Δ| ${fmtNum(r.maxAbs)}  max rel ${fmtNum(r.maxRel)}  (atol ${r.tol.atol}, rtol ${r.tol.rtol})`;
         console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${r.key}${nums}${r.detail ? `  — ${r.detail}` : ''}`);
       }
       for (const k of unchecked) console.log(`FAIL ${k}  — present in the reference but not checked`);
       const failed = results.filter((r) => !r.ok).length + unchecked.length;
-      console.log(failed === 0 ? `verdict: PASS (${results.length} checks)` : `verdict: FAIL (${failed} of ${results.length + unchecked.length} checks)`);
+      console.log(
+        failed === 0
+          ? `verdict: PASS (${results.length} checks)`
+          : `verdict: FAIL (${failed} of ${results.length + unchecked.length} checks)`,
+      );
       if ('destroy' in backend && typeof backend.destroy === 'function') backend.destroy();
       process.exitCode = failed === 0 ? 0 : 1;
     });

@@ -21,7 +21,11 @@ export interface CsvOptions {
 
 type State = 'fieldStart' | 'unquoted' | 'quoted' | 'afterQuote';
 
-export function parseCsv(file: string, text: string, options: CsvOptions = {}): Either<DataError, readonly CsvRecord[]> {
+export function parseCsv(
+  file: string,
+  text: string,
+  options: CsvOptions = {},
+): Either<DataError, readonly CsvRecord[]> {
   const delim = options.delimiter ?? ',';
   if (delim.length !== 1 || delim === '"' || delim === '\n' || delim === '\r') {
     return E.left(dataError('mapping', file, `invalid CSV delimiter ${JSON.stringify(delim)}`));
@@ -36,7 +40,11 @@ export function parseCsv(file: string, text: string, options: CsvOptions = {}): 
   let quoteLine = 1;
   let quoted = false; // the record has a quoted field, so a lone "" is a real (empty) record, not a blank line
 
-  const endField = (): void => { fields.push(buf); buf = ''; state = 'fieldStart'; };
+  const endField = (): void => {
+    fields.push(buf);
+    buf = '';
+    state = 'fieldStart';
+  };
   const endRecord = (): void => {
     endField();
     if (quoted || fields.length > 1 || fields[0] !== '') records.push({ line: recordLine, fields });
@@ -49,9 +57,12 @@ export function parseCsv(file: string, text: string, options: CsvOptions = {}): 
     const crlf = c === '\r' && src[i + 1] === '\n';
     if (state === 'fieldStart' && fields.length === 0 && buf === '') recordLine = line;
     if (state === 'quoted') {
-      if (c !== '"') buf += c; // line breaks included
-      else if (src[i + 1] === '"') { buf += '"'; i++; }
-      else state = 'afterQuote';
+      if (c !== '"')
+        buf += c; // line breaks included
+      else if (src[i + 1] === '"') {
+        buf += '"';
+        i++;
+      } else state = 'afterQuote';
     } else if (crlf) {
       // the \n that follows ends the record
     } else if (c === delim) {
@@ -59,7 +70,14 @@ export function parseCsv(file: string, text: string, options: CsvOptions = {}): 
     } else if (c === '\n' || c === '\r') {
       endRecord();
     } else if (state === 'afterQuote') {
-      return E.left(dataError('syntax', file, `unexpected ${JSON.stringify(c)} after the closing quote of field ${fields.length + 1}`, line));
+      return E.left(
+        dataError(
+          'syntax',
+          file,
+          `unexpected ${JSON.stringify(c)} after the closing quote of field ${fields.length + 1}`,
+          line,
+        ),
+      );
     } else if (state === 'fieldStart' && c === '"') {
       state = 'quoted';
       quoted = true;
@@ -71,7 +89,14 @@ export function parseCsv(file: string, text: string, options: CsvOptions = {}): 
     if (c === '\n' || (c === '\r' && !crlf)) line++;
   }
   if (state === 'quoted') {
-    return E.left(dataError('syntax', file, `unterminated quoted field ${fields.length + 1} (opened on line ${quoteLine})`, recordLine));
+    return E.left(
+      dataError(
+        'syntax',
+        file,
+        `unterminated quoted field ${fields.length + 1} (opened on line ${quoteLine})`,
+        recordLine,
+      ),
+    );
   }
   if (state !== 'fieldStart' || fields.length > 0 || quoted) endRecord();
   return E.right(records);

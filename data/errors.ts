@@ -13,10 +13,18 @@ export interface DataError {
   readonly message: string;
 }
 
-export function dataError(kind: DataErrorKind, file: string, message: string, line?: number, field?: string): DataError {
+export function dataError(
+  kind: DataErrorKind,
+  file: string,
+  message: string,
+  line?: number,
+  field?: string,
+): DataError {
   // Spread only defined keys: exactOptionalPropertyTypes forbids `line: undefined`.
   return {
-    kind, file, message,
+    kind,
+    file,
+    message,
     ...(line === undefined ? {} : { line }),
     ...(field === undefined ? {} : { field }),
   };
@@ -53,6 +61,15 @@ export function fromValidation(file: string, line: number, errors: t.Errors): Da
   const leaf = first.context[first.context.length - 1];
   // Object codecs' names spell out every field type; the field names alone read better.
   const props = (leaf?.type as { readonly props?: Readonly<Record<string, unknown>> } | undefined)?.props;
-  const expected = props !== undefined ? `an object with fields ${Object.keys(props).join(', ')}` : leaf?.type.name ?? 'a valid value';
-  return dataError('field', file, first.message ?? `expected ${expected}, got ${preview(first.value)}`, line, pathOf(first.context));
+  const expected =
+    props !== undefined
+      ? `an object with fields ${Object.keys(props).join(', ')}`
+      : (leaf?.type.name ?? 'a valid value');
+  return dataError(
+    'field',
+    file,
+    first.message ?? `expected ${expected}, got ${preview(first.value)}`,
+    line,
+    pathOf(first.context),
+  );
 }

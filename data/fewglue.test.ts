@@ -9,7 +9,15 @@ import type { DataError, Dataset, Split, TaskName } from './fewglue.ts';
 const ROOT = new URL('../datasets/fewglue/', import.meta.url);
 const SAMPLES = new URL('./samples/', import.meta.url);
 
-const VAL_SIZES: Record<TaskName, number> = { BoolQ: 3270, CB: 56, COPA: 100, MultiRC: 4848, RTE: 277, WiC: 638, WSC: 104 };
+const VAL_SIZES: Record<TaskName, number> = {
+  BoolQ: 3270,
+  CB: 56,
+  COPA: 100,
+  MultiRC: 4848,
+  RTE: 277,
+  WiC: 638,
+  WSC: 104,
+};
 // Label distributions from the fewglue README (per answer option for MultiRC), in LABELS order.
 const COUNTS: Record<TaskName, Record<Split, readonly number[]>> = {
   BoolQ: { train: [14, 18], dev32: [13, 19], val: [1237, 2033] },
@@ -21,7 +29,12 @@ const COUNTS: Record<TaskName, Record<Split, readonly number[]>> = {
   WSC: { train: [0, 32], dev32: [22, 10], val: [66, 38] },
 };
 
-async function load<T extends TaskName>(root: string | URL, task: T, split: Split, skipMalformed = false): Promise<Dataset<T>> {
+async function load<T extends TaskName>(
+  root: string | URL,
+  task: T,
+  split: Split,
+  skipMalformed = false,
+): Promise<Dataset<T>> {
   const r = await loadTask(root, task, split, { skipMalformed })();
   if (r._tag === 'Left') throw new Error(formatDataError(r.left));
   return r.right;
@@ -42,13 +55,18 @@ test('every task and split loads with the published counts and label distributio
       assert.is(ds.examples.length, expected, `${task}/${split}`);
       assert.equal(labelCounts(ds), COUNTS[task][split], `${task}/${split} labels`);
       assert.is(ds.skipped.length, 0);
-      assert.ok(ds.examples.every((e) => e.task === task && Number.isInteger(e.label) && e.label >= 0 && e.label < ds.labels.length));
+      assert.ok(
+        ds.examples.every(
+          (e) => e.task === task && Number.isInteger(e.label) && e.label >= 0 && e.label < ds.labels.length,
+        ),
+      );
     }
   }
 });
 
 test('MultiRC flattens to answer options grouped by question', async () => {
-  const groups = async (split: Split): Promise<number> => new Set((await load(ROOT, 'MultiRC', split)).examples.map((e) => e.group)).size;
+  const groups = async (split: Split): Promise<number> =>
+    new Set((await load(ROOT, 'MultiRC', split)).examples.map((e) => e.group)).size;
   assert.is(await groups('train'), 32);
   assert.is(await groups('dev32'), 32);
   assert.is(await groups('val'), 953);
@@ -60,10 +78,18 @@ test('MultiRC flattens to answer options grouped by question', async () => {
 
 test('typed fields of a few known records', async () => {
   const copa = (await load(ROOT, 'COPA', 'train')).examples[0]!;
-  assert.equal({ premise: copa.premise, question: copa.question, label: copa.label, idx: copa.idx },
-    { premise: 'The chandelier shattered on the floor.', question: 'cause', label: 0, idx: 249 });
+  assert.equal(
+    { premise: copa.premise, question: copa.question, label: copa.label, idx: copa.idx },
+    { premise: 'The chandelier shattered on the floor.', question: 'cause', label: 0, idx: 249 },
+  );
   const wsc = (await load(ROOT, 'WSC', 'train')).examples[0]!;
-  assert.equal([wsc.span1, wsc.span2], [{ text: 'Tina', index: 13 }, { text: 'it', index: 21 }]);
+  assert.equal(
+    [wsc.span1, wsc.span2],
+    [
+      { text: 'Tina', index: 13 },
+      { text: 'it', index: 21 },
+    ],
+  );
   const wic = (await load(ROOT, 'WiC', 'train')).examples[0]!;
   assert.is(wic.sentence2.slice(wic.start2, wic.end2), 'felt');
   const cb = (await load(ROOT, 'CB', 'train')).examples[0]!;
@@ -114,7 +140,9 @@ test('invalid JSON and missing fields', async () => {
   assert.equal([missing.line, missing.field], [1, 'hypothesis']);
   assert.match(missing.message, 'missing');
 
-  write('COPA', 'train', [JSON.stringify({ premise: 'p', choice1: 'a', choice2: 'b', question: 'cause', label: 0, idx: -1 })]);
+  write('COPA', 'train', [
+    JSON.stringify({ premise: 'p', choice1: 'a', choice2: 'b', question: 'cause', label: 0, idx: -1 }),
+  ]);
   assert.is((await loadErr(tmp, 'COPA', 'train')).field, 'idx');
 
   write('BoolQ', 'train', ['[1, 2]']);
@@ -122,8 +150,24 @@ test('invalid JSON and missing fields', async () => {
 });
 
 test('nested MultiRC errors carry the full field path', async () => {
-  const rec = (label: unknown): string => JSON.stringify({ idx: 0, version: 1.1, passage: { text: 'T', questions: [
-    { question: 'Q', idx: 0, answers: [{ text: 'a', idx: 0, label: 1 }, { text: 'b', idx: 1, label }] }] } });
+  const rec = (label: unknown): string =>
+    JSON.stringify({
+      idx: 0,
+      version: 1.1,
+      passage: {
+        text: 'T',
+        questions: [
+          {
+            question: 'Q',
+            idx: 0,
+            answers: [
+              { text: 'a', idx: 0, label: 1 },
+              { text: 'b', idx: 1, label },
+            ],
+          },
+        ],
+      },
+    });
   write('MultiRC', 'val', [rec(0), rec(0), rec(2)]);
   const e = await loadErr(tmp, 'MultiRC', 'val');
   assert.equal([e.line, e.field], [3, 'passage.questions[0].answers[1].label']);
@@ -131,11 +175,27 @@ test('nested MultiRC errors carry the full field path', async () => {
 });
 
 test('semantic checks: WSC span index and WiC offsets', async () => {
-  const wsc = JSON.stringify({ text: 'He said it', idx: 0, label: true, target: { span1_index: 0, span1_text: 'He', span2_index: 3, span2_text: 'it' } });
+  const wsc = JSON.stringify({
+    text: 'He said it',
+    idx: 0,
+    label: true,
+    target: { span1_index: 0, span1_text: 'He', span2_index: 3, span2_text: 'it' },
+  });
   write('WSC', 'train', [wsc]);
   const e = await loadErr(tmp, 'WSC', 'train');
   assert.equal([e.line, e.field], [1, 'target.span2_index']);
-  const wic = JSON.stringify({ word: 'w', sentence1: 'a w', sentence2: 'w b', start1: 2, end1: 3, start2: 0, end2: 9, idx: 0, label: false, version: 1.1 });
+  const wic = JSON.stringify({
+    word: 'w',
+    sentence1: 'a w',
+    sentence2: 'w b',
+    start1: 2,
+    end1: 3,
+    start2: 0,
+    end2: 9,
+    idx: 0,
+    label: false,
+    version: 1.1,
+  });
   write('WiC', 'train', [wic]);
   assert.is((await loadErr(tmp, 'WiC', 'train')).field, 'end2');
 });
@@ -144,15 +204,30 @@ test('skipMalformed counts and reports the bad lines', async () => {
   const file = write('RTE', 'val', [rte('entailment'), 'not json', rte('entailment'), rte(7), rte('not_entailment')]);
   const ds = await load(tmp, 'RTE', 'val', true);
   assert.is(ds.examples.length, 3);
-  assert.equal(ds.examples.map((e) => e.line), [1, 3, 5]);
-  assert.equal(ds.skipped.map((s) => [s.file, s.line, s.field]), [[file, 2, undefined], [file, 4, 'label']]);
+  assert.equal(
+    ds.examples.map((e) => e.line),
+    [1, 3, 5],
+  );
+  assert.equal(
+    ds.skipped.map((s) => [s.file, s.line, s.field]),
+    [
+      [file, 2, undefined],
+      [file, 4, 'label'],
+    ],
+  );
 });
 
 test('CRLF, a BOM and blank lines are tolerated; line numbers stay physical', () => {
   const text = '\uFEFF' + rte('entailment') + '\r\n\r\n' + rte('not_entailment') + '\r\n';
   const r = parseTask('RTE', 'train', text, 'mem.jsonl');
   if (r._tag === 'Left') throw new Error(formatDataError(r.left));
-  assert.equal(r.right.examples.map((e) => [e.line, e.label]), [[1, 0], [3, 1]]);
+  assert.equal(
+    r.right.examples.map((e) => [e.line, e.label]),
+    [
+      [1, 0],
+      [3, 1],
+    ],
+  );
 });
 
 test('a missing file is an io error naming the path', async () => {

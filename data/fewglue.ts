@@ -38,9 +38,17 @@ export const taskFile = (root: string | URL, task: TaskName, split: Split): stri
 
 /** Parses the text of one split file already in memory (tests, browsers, bundled samples). */
 export function parseTask<T extends TaskName>(
-  task: T, split: Split, text: string, file: string, options: ParseOptions = {},
+  task: T,
+  split: Split,
+  text: string,
+  file: string,
+  options: ParseOptions = {},
 ): Either<DataError, Dataset<T>> {
-  const decode = DECODERS[task] as (file: string, v: unknown, line: number) => Either<DataError, readonly ExampleOf<T>[]>;
+  const decode = DECODERS[task] as (
+    file: string,
+    v: unknown,
+    line: number,
+  ) => Either<DataError, readonly ExampleOf<T>[]>;
   return pipe(
     parseJsonLines(file, text, (v, line) => decode(file, v, line), options),
     E.map(({ items, skipped }) => ({ task, split, file, labels: LABELS[task], examples: items, skipped })),
@@ -49,10 +57,16 @@ export function parseTask<T extends TaskName>(
 
 /** Reads and parses `<root>/<task>/<split>.jsonl`. */
 export function loadTask<T extends TaskName>(
-  root: string | URL, task: T, split: Split, options: ParseOptions = {},
+  root: string | URL,
+  task: T,
+  split: Split,
+  options: ParseOptions = {},
 ): TaskEither<DataError, Dataset<T>> {
   const file = taskFile(root, task, split);
-  return pipe(readText(file), TE.flatMap((text) => TE.fromEither(parseTask(task, split, text, file, options))));
+  return pipe(
+    readText(file),
+    TE.flatMap((text) => TE.fromEither(parseTask(task, split, text, file, options))),
+  );
 }
 
 /** Examples per class, indexed like `dataset.labels`. */

@@ -33,21 +33,58 @@ const err = (file: string, text: string, options: GenericOptions): DataError => 
 };
 
 test('CSV: plain records, CRLF, empty fields, no final newline', () => {
-  assert.equal(csv('a,b,c\r\n1,,3\r\n,,\r\nx,y,z').map((r) => r.fields), [['a', 'b', 'c'], ['1', '', '3'], ['', '', ''], ['x', 'y', 'z']]);
+  assert.equal(
+    csv('a,b,c\r\n1,,3\r\n,,\r\nx,y,z').map((r) => r.fields),
+    [
+      ['a', 'b', 'c'],
+      ['1', '', '3'],
+      ['', '', ''],
+      ['x', 'y', 'z'],
+    ],
+  );
   assert.equal(csv(''), []);
-  assert.equal(csv('a\n\n\nb\n').map((r) => [r.line, r.fields]), [[1, ['a']], [4, ['b']]]); // blank lines skipped
+  assert.equal(
+    csv('a\n\n\nb\n').map((r) => [r.line, r.fields]),
+    [
+      [1, ['a']],
+      [4, ['b']],
+    ],
+  ); // blank lines skipped
 });
 
 test('CSV: quoted commas, doubled quotes and line breaks (RFC 4180)', () => {
   const text = 'text,label\n"Hello, world",pos\n"She said ""hi""",neg\n"two\nlines\r\nhere",pos\n"",neg\nlast,"x"\n';
   const rs = csv(text);
-  assert.equal(rs.map((r) => r.fields), [
-    ['text', 'label'], ['Hello, world', 'pos'], ['She said "hi"', 'neg'], ['two\nlines\r\nhere', 'pos'], ['', 'neg'], ['last', 'x'],
-  ]);
-  assert.equal(rs.map((r) => r.line), [1, 2, 3, 4, 7, 8]); // a record's first physical line
-  assert.equal(csv('""\n').map((r) => r.fields), [['']]); // a quoted empty field is a record, not a blank line
-  assert.equal(csv('5" screen,x').map((r) => r.fields), [['5" screen', 'x']]); // lenient: stray quote kept
-  assert.equal(csv('a\rb\r').map((r) => [r.line, r.fields]), [[1, ['a']], [2, ['b']]]);
+  assert.equal(
+    rs.map((r) => r.fields),
+    [
+      ['text', 'label'],
+      ['Hello, world', 'pos'],
+      ['She said "hi"', 'neg'],
+      ['two\nlines\r\nhere', 'pos'],
+      ['', 'neg'],
+      ['last', 'x'],
+    ],
+  );
+  assert.equal(
+    rs.map((r) => r.line),
+    [1, 2, 3, 4, 7, 8],
+  ); // a record's first physical line
+  assert.equal(
+    csv('""\n').map((r) => r.fields),
+    [['']],
+  ); // a quoted empty field is a record, not a blank line
+  assert.equal(
+    csv('5" screen,x').map((r) => r.fields),
+    [['5" screen', 'x']],
+  ); // lenient: stray quote kept
+  assert.equal(
+    csv('a\rb\r').map((r) => [r.line, r.fields]),
+    [
+      [1, ['a']],
+      [2, ['b']],
+    ],
+  );
 });
 
 test('CSV: syntax errors name the line', () => {
@@ -62,10 +99,12 @@ test('CSV: syntax errors name the line', () => {
 test('property: RFC 4180 writing then parsing gives the fields back', () => {
   const field = fc.string({ unit: fc.constantFrom('a', 'b', ',', '"', '\n', '\r', ' ', 'é') });
   const quote = (s: string): string => `"${s.replaceAll('"', '""')}"`;
-  fc.assert(fc.property(fc.array(fc.array(field, { minLength: 2, maxLength: 4 }), { minLength: 1, maxLength: 8 }), (rows) => {
-    const text = rows.map((r) => r.map(quote).join(',')).join('\r\n') + '\r\n';
-    return JSON.stringify(csv(text).map((r) => r.fields)) === JSON.stringify(rows);
-  }));
+  fc.assert(
+    fc.property(fc.array(fc.array(field, { minLength: 2, maxLength: 4 }), { minLength: 1, maxLength: 8 }), (rows) => {
+      const text = rows.map((r) => r.map(quote).join(',')).join('\r\n') + '\r\n';
+      return JSON.stringify(csv(text).map((r) => r.fields)) === JSON.stringify(rows);
+    }),
+  );
 });
 
 const mapping = { text: 'sentence', label: 'label' } as const;
@@ -81,7 +120,10 @@ test('CSV data: mapping, pair, inferred sorted labels', () => {
     { text: 'Fine "ish"', textPair: 'z', label: 1, line: 4 },
   ]);
   const given = ok('reviews.csv', text, { mapping, labels: ['pos', 'neg', 'neutral'] });
-  assert.equal(given.examples.map((e) => e.label), [0, 1, 2]);
+  assert.equal(
+    given.examples.map((e) => e.label),
+    [0, 1, 2],
+  );
   assert.is(given.examples[0]!.textPair, undefined);
 });
 
@@ -95,25 +137,53 @@ test('CSV data errors: unknown label, missing column, wrong field count, skip mo
   const count = err('d.csv', text, { mapping });
   assert.equal([count.line, count.field], [4, '(columns)']);
   const skipped = ok('d.csv', text, { mapping, labels: ['neg', 'pos'], skipMalformed: true });
-  assert.equal(skipped.examples.map((e) => e.text), ['a', 'd']);
-  assert.equal(skipped.skipped.map((s) => [s.line, s.field]), [[3, 'label'], [4, '(columns)'], [6, 'label']]);
+  assert.equal(
+    skipped.examples.map((e) => e.text),
+    ['a', 'd'],
+  );
+  assert.equal(
+    skipped.skipped.map((s) => [s.line, s.field]),
+    [
+      [3, 'label'],
+      [4, '(columns)'],
+      [6, 'label'],
+    ],
+  );
   assert.is(err('d.csv', '', { mapping }).kind, 'mapping');
   assert.is(err('d.csv', 'sentence,label,label\n', { mapping }).field, 'label');
 });
 
 test('JSONL data: scalar labels, numeric label order, field errors', () => {
-  const lines = [{ s: 'one', y: 10 }, { s: 'two', y: 2 }, { s: 'three', y: 2 }].map((o) => JSON.stringify(o)).join('\n');
+  const lines = [
+    { s: 'one', y: 10 },
+    { s: 'two', y: 2 },
+    { s: 'three', y: 2 },
+  ]
+    .map((o) => JSON.stringify(o))
+    .join('\n');
   const ds = ok('u.jsonl', lines, { mapping: { text: 's', label: 'y' } });
   assert.equal(ds.labels, ['2', '10']);
-  assert.equal(ds.examples.map((e) => e.label), [1, 0, 0]);
+  assert.equal(
+    ds.examples.map((e) => e.label),
+    [1, 0, 0],
+  );
   const bools = ok('u.jsonl', '{"t":"a","l":true}\n{"t":"b","l":false}\n', { mapping: { text: 't', label: 'l' } });
   assert.equal(bools.labels, ['false', 'true']);
   const missing = err('u.jsonl', '{"t":"a","l":1}\n{"l":1}\n', { mapping: { text: 't', label: 'l' } });
   assert.equal([missing.line, missing.field], [2, 't']);
   const badPair = err('u.jsonl', '{"t":"a","p":3,"l":1}\n', { mapping: { text: 't', textPair: 'p', label: 'l' } });
   assert.equal([badPair.line, badPair.field], [1, 'p']);
-  const skip = ok('u.jsonl', '{"t":"a","l":1}\nnope\n{"t":"c","l":[1]}\n', { mapping: { text: 't', label: 'l' }, skipMalformed: true });
-  assert.equal(skip.skipped.map((s) => [s.line, s.kind]), [[2, 'syntax'], [3, 'field']]);
+  const skip = ok('u.jsonl', '{"t":"a","l":1}\nnope\n{"t":"c","l":[1]}\n', {
+    mapping: { text: 't', label: 'l' },
+    skipMalformed: true,
+  });
+  assert.equal(
+    skip.skipped.map((s) => [s.line, s.kind]),
+    [
+      [2, 'syntax'],
+      [3, 'field'],
+    ],
+  );
   assert.is(err('u.jsonl', '', { mapping, labels: ['a', 'a'] }).kind, 'mapping');
 });
 

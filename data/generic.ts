@@ -59,7 +59,11 @@ interface RawRecord {
 
 export function formatOf(file: string): GenericFormat {
   const f = file.toLowerCase();
-  return f.endsWith('.jsonl') || f.endsWith('.json') || f.endsWith('.ndjson') ? 'jsonl' : f.endsWith('.tsv') ? 'tsv' : 'csv';
+  return f.endsWith('.jsonl') || f.endsWith('.json') || f.endsWith('.ndjson')
+    ? 'jsonl'
+    : f.endsWith('.tsv')
+      ? 'tsv'
+      : 'csv';
 }
 
 /**
@@ -72,66 +76,123 @@ export function inferLabels(raw: readonly string[]): readonly string[] {
   return numeric ? unique.sort((a, b) => Number(a) - Number(b)) : unique.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-const scalar = new t.Type<string | number | boolean, string | number | boolean, unknown>('string | number | boolean',
+const scalar = new t.Type<string | number | boolean, string | number | boolean, unknown>(
+  'string | number | boolean',
   (u): u is string | number | boolean => ['string', 'number', 'boolean'].includes(typeof u),
-  (u, c) => (['string', 'number', 'boolean'].includes(typeof u) ? t.success(u as string | number | boolean) : t.failure(u, c)),
-  t.identity);
+  (u, c) =>
+    ['string', 'number', 'boolean'].includes(typeof u) ? t.success(u as string | number | boolean) : t.failure(u, c),
+  t.identity,
+);
 
-function jsonRecords(file: string, text: string, m: FieldMapping, options: ParseOptions): Either<DataError, { rows: readonly RawRecord[]; skipped: readonly DataError[] }> {
-  const codec = t.type({ [m.text]: t.string, [m.label]: scalar, ...(m.textPair === undefined ? {} : { [m.textPair]: t.string }) });
-  const decode = (v: unknown, line: number): Either<DataError, readonly RawRecord[]> => pipe(
-    codec.decode(v),
-    E.mapLeft((errs) => fromValidation(file, line, errs)),
-    E.map((r) => {
-      const pair = m.textPair === undefined ? undefined : r[m.textPair];
-      return [{ line, text: String(r[m.text]), label: String(r[m.label]), ...(pair === undefined ? {} : { textPair: String(pair) }) }];
-    }),
-  );
-  return E.map(({ items, skipped }: { items: readonly RawRecord[]; skipped: readonly DataError[] }) => ({ rows: items, skipped }))(
-    parseJsonLines(file, text, decode, options));
+function jsonRecords(
+  file: string,
+  text: string,
+  m: FieldMapping,
+  options: ParseOptions,
+): Either<DataError, { rows: readonly RawRecord[]; skipped: readonly DataError[] }> {
+  const codec = t.type({
+    [m.text]: t.string,
+    [m.label]: scalar,
+    ...(m.textPair === undefined ? {} : { [m.textPair]: t.string }),
+  });
+  const decode = (v: unknown, line: number): Either<DataError, readonly RawRecord[]> =>
+    pipe(
+      codec.decode(v),
+      E.mapLeft((errs) => fromValidation(file, line, errs)),
+      E.map((r) => {
+        const pair = m.textPair === undefined ? undefined : r[m.textPair];
+        return [
+          {
+            line,
+            text: String(r[m.text]),
+            label: String(r[m.label]),
+            ...(pair === undefined ? {} : { textPair: String(pair) }),
+          },
+        ];
+      }),
+    );
+  return E.map(({ items, skipped }: { items: readonly RawRecord[]; skipped: readonly DataError[] }) => ({
+    rows: items,
+    skipped,
+  }))(parseJsonLines(file, text, decode, options));
 }
 
-function csvRecords(file: string, text: string, m: FieldMapping, delimiter: string, options: ParseOptions): Either<DataError, { rows: readonly RawRecord[]; skipped: readonly DataError[] }> {
+function csvRecords(
+  file: string,
+  text: string,
+  m: FieldMapping,
+  delimiter: string,
+  options: ParseOptions,
+): Either<DataError, { rows: readonly RawRecord[]; skipped: readonly DataError[] }> {
   return E.flatMap(parseCsv(file, text, { delimiter }), (records) => {
     const [header, ...body] = records;
     if (header === undefined) return E.left(dataError('mapping', file, 'no header row (the file is empty)'));
     const column = new Map<string, number>();
     for (const [i, name] of header.fields.entries()) {
-      if (column.has(name)) return E.left(dataError('mapping', file, `duplicate column name in the header`, header.line, name));
+      if (column.has(name))
+        return E.left(dataError('mapping', file, `duplicate column name in the header`, header.line, name));
       column.set(name, i);
     }
     const wanted = [m.text, m.label, ...(m.textPair === undefined ? [] : [m.textPair])];
     for (const name of wanted) {
       if (!column.has(name)) {
-        return E.left(dataError('mapping', file, `column not in header (have: ${header.fields.join(', ')})`, header.line, name));
+        return E.left(
+          dataError('mapping', file, `column not in header (have: ${header.fields.join(', ')})`, header.line, name),
+        );
       }
     }
     const rows: RawRecord[] = [];
     const skipped: DataError[] = [];
     for (const r of body) {
       if (r.fields.length !== header.fields.length) {
-        const err = dataError('field', file, `expected ${header.fields.length} fields as in the header, found ${r.fields.length}`, r.line, '(columns)');
-        if (options.skipMalformed === true) { skipped.push(err); continue; }
+        const err = dataError(
+          'field',
+          file,
+          `expected ${header.fields.length} fields as in the header, found ${r.fields.length}`,
+          r.line,
+          '(columns)',
+        );
+        if (options.skipMalformed === true) {
+          skipped.push(err);
+          continue;
+        }
         return E.left(err);
       }
       const get = (name: string): string => r.fields[column.get(name)!]!;
       const pair = m.textPair === undefined ? undefined : get(m.textPair);
-      rows.push({ line: r.line, text: get(m.text), label: get(m.label), ...(pair === undefined ? {} : { textPair: pair }) });
+      rows.push({
+        line: r.line,
+        text: get(m.text),
+        label: get(m.label),
+        ...(pair === undefined ? {} : { textPair: pair }),
+      });
     }
     return E.right({ rows, skipped });
   });
 }
 
 /** Assigns class indices; an empty or unlisted label is a field error (or a skipped line). */
-function indexLabels(file: string, rows: readonly RawRecord[], skipped0: readonly DataError[], m: FieldMapping, options: GenericOptions, format: GenericFormat): Either<DataError, GenericDataset> {
+function indexLabels(
+  file: string,
+  rows: readonly RawRecord[],
+  skipped0: readonly DataError[],
+  m: FieldMapping,
+  options: GenericOptions,
+  format: GenericFormat,
+): Either<DataError, GenericDataset> {
   const skipped = [...skipped0];
   const valid: RawRecord[] = [];
   const labelError = (r: RawRecord, message: string): DataError => dataError('field', file, message, r.line, m.label);
   for (const r of rows) {
-    const err = r.label.trim() === '' ? labelError(r, 'empty label')
-      : options.labels !== undefined && !options.labels.includes(r.label)
-        ? labelError(r, `label ${preview(r.label)} is not one of ${options.labels.map((l) => JSON.stringify(l)).join(', ')}`)
-        : undefined;
+    const err =
+      r.label.trim() === ''
+        ? labelError(r, 'empty label')
+        : options.labels !== undefined && !options.labels.includes(r.label)
+          ? labelError(
+              r,
+              `label ${preview(r.label)} is not one of ${options.labels.map((l) => JSON.stringify(l)).join(', ')}`,
+            )
+          : undefined;
     if (err === undefined) valid.push(r);
     else if (options.skipMalformed === true) skipped.push(err);
     else return E.left(err);
@@ -139,7 +200,10 @@ function indexLabels(file: string, rows: readonly RawRecord[], skipped0: readonl
   const labels = options.labels ?? inferLabels(valid.map((r) => r.label));
   const index = new Map(labels.map((l, i) => [l, i] as const));
   const examples = valid.map((r): GenericExample => ({
-    text: r.text, label: index.get(r.label)!, line: r.line, ...(r.textPair === undefined ? {} : { textPair: r.textPair }),
+    text: r.text,
+    label: index.get(r.label)!,
+    line: r.line,
+    ...(r.textPair === undefined ? {} : { textPair: r.textPair }),
   }));
   skipped.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
   return E.right({ file, format, labels, examples, skipped });
@@ -152,12 +216,17 @@ export function parseGeneric(file: string, text: string, options: GenericOptions
   if (options.labels !== undefined && new Set(options.labels).size !== options.labels.length) {
     return E.left(dataError('mapping', file, `given label list has duplicates: ${options.labels.join(', ')}`));
   }
-  const records = format === 'jsonl' ? jsonRecords(file, text, m, options)
-    : csvRecords(file, text, m, format === 'tsv' ? '\t' : ',', options);
+  const records =
+    format === 'jsonl'
+      ? jsonRecords(file, text, m, options)
+      : csvRecords(file, text, m, format === 'tsv' ? '\t' : ',', options);
   return E.flatMap(records, ({ rows, skipped }) => indexLabels(file, rows, skipped, m, options, format));
 }
 
 export function loadGeneric(file: string | URL, options: GenericOptions): TaskEither<DataError, GenericDataset> {
   const path = pathOf(file);
-  return pipe(readText(path), TE.flatMap((text) => TE.fromEither(parseGeneric(path, text, options))));
+  return pipe(
+    readText(path),
+    TE.flatMap((text) => TE.fromEither(parseGeneric(path, text, options))),
+  );
 }

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { accuracy, argmaxRows, exactMatch, f1a, f1ForClass, macroF1, mainScore, metricsFor } from './metrics.ts';
 import { TASKS } from './tasks/types.ts';
 
-const close = (a: number, b: number, msg?: string): void => assert.ok(Math.abs(a - b) < 1e-12, `${msg ?? ''} ${a} vs ${b}`);
+const close = (a: number, b: number, msg?: string): void =>
+  assert.ok(Math.abs(a - b) < 1e-12, `${msg ?? ''} ${a} vs ${b}`);
 
 test('accuracy', () => {
   assert.is(accuracy([0, 1, 1, 0], [0, 1, 0, 0]), 0.75);
@@ -25,8 +26,20 @@ test('macro-F1 by hand', () => {
   assert.is(macroF1([0, 1, 1], [0, 1, 1]), 1);
   // Always predicting the majority class: accuracy looks fine, macro-F1 does not.
   const gold = [0, 0, 0, 0, 0, 0, 0, 0, 1, 2];
-  assert.is(accuracy(gold.map(() => 0), gold), 0.8);
-  close(macroF1(gold.map(() => 0), gold), (16 / 18) / 3);
+  assert.is(
+    accuracy(
+      gold.map(() => 0),
+      gold,
+    ),
+    0.8,
+  );
+  close(
+    macroF1(
+      gold.map(() => 0),
+      gold,
+    ),
+    16 / 18 / 3,
+  );
 });
 
 test('MultiRC F1a and exact match by hand', () => {
@@ -52,7 +65,11 @@ test('metricsFor: names, main metric and compute per task', () => {
   const cb = metricsFor('CB').compute({ preds: [0, 0, 0, 1, 2], labels: [0, 0, 1, 1, 1] });
   assert.is(cb.accuracy, 0.6);
   close(mainScore('CB', cb), 1.3 / 3);
-  const mrc = metricsFor('MultiRC').compute({ preds: [1, 0, 0, 0, 1], labels: [1, 0, 1, 0, 1], groups: [7, 7, 8, 8, 9] });
+  const mrc = metricsFor('MultiRC').compute({
+    preds: [1, 0, 0, 0, 1],
+    labels: [1, 0, 1, 0, 1],
+    groups: [7, 7, 8, 8, 9],
+  });
   close(mrc.f1a!, 0.8); // tp 2, fp 0, fn 1 -> 4/5
   close(mrc.exactMatch!, 2 / 3);
   assert.throws(() => metricsFor('MultiRC').compute({ preds: [1], labels: [1] }), /groups/);
@@ -60,16 +77,39 @@ test('metricsFor: names, main metric and compute per task', () => {
 });
 
 test('argmaxRows takes the first maximum', () => {
-  assert.equal(argmaxRows([[0.1, 0.9], [2, 1], [1, 3, 3]]), [1, 0, 1]);
+  assert.equal(
+    argmaxRows([
+      [0.1, 0.9],
+      [2, 1],
+      [1, 3, 3],
+    ]),
+    [1, 0, 1],
+  );
 });
 
 test('properties: scores lie in [0, 1] and perfect predictions score 1', () => {
-  const pair = fc.integer({ min: 1, max: 40 }).chain((n) =>
-    fc.tuple(fc.array(fc.integer({ min: 0, max: 2 }), { minLength: n, maxLength: n }), fc.array(fc.integer({ min: 0, max: 2 }), { minLength: n, maxLength: n })));
-  fc.assert(fc.property(pair, ([p, l]) => {
-    for (const v of [accuracy(p, l), macroF1(p, l), f1ForClass(p, l, 1)]) if (!(v >= 0 && v <= 1)) return false;
-    return accuracy(l, l) === 1 && macroF1(l, l) === 1 && exactMatch(l, l, l.map((_, i) => i % 3)) === 1;
-  }));
+  const pair = fc
+    .integer({ min: 1, max: 40 })
+    .chain((n) =>
+      fc.tuple(
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: n, maxLength: n }),
+        fc.array(fc.integer({ min: 0, max: 2 }), { minLength: n, maxLength: n }),
+      ),
+    );
+  fc.assert(
+    fc.property(pair, ([p, l]) => {
+      for (const v of [accuracy(p, l), macroF1(p, l), f1ForClass(p, l, 1)]) if (!(v >= 0 && v <= 1)) return false;
+      return (
+        accuracy(l, l) === 1 &&
+        macroF1(l, l) === 1 &&
+        exactMatch(
+          l,
+          l,
+          l.map((_, i) => i % 3),
+        ) === 1
+      );
+    }),
+  );
 });
 
 test.run();

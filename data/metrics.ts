@@ -25,7 +25,8 @@ export interface TaskMetrics {
 
 /** Mismatched or empty inputs are caller bugs, and a silent NaN/0 score would corrupt model selection. */
 function check(preds: readonly number[], labels: readonly number[], what: string): void {
-  if (preds.length !== labels.length) throw new RangeError(`${what}: ${preds.length} predictions vs ${labels.length} labels`);
+  if (preds.length !== labels.length)
+    throw new RangeError(`${what}: ${preds.length} predictions vs ${labels.length} labels`);
   if (preds.length === 0) throw new RangeError(`${what}: no examples`);
 }
 
@@ -39,9 +40,12 @@ export function accuracy(preds: readonly number[], labels: readonly number[]): n
 /** F1 of one class; 0 when it has no true and no predicted positives (sklearn's zero_division=0). */
 export function f1ForClass(preds: readonly number[], labels: readonly number[], cls: number): number {
   check(preds, labels, 'f1');
-  let tp = 0, fp = 0, fn = 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0;
   for (let i = 0; i < preds.length; i++) {
-    const p = preds[i] === cls, g = labels[i] === cls;
+    const p = preds[i] === cls,
+      g = labels[i] === cls;
     if (p && g) tp++;
     else if (p) fp++;
     else if (g) fn++;
@@ -63,9 +67,14 @@ export function macroF1(preds: readonly number[], labels: readonly number[]): nu
 export const f1a = (preds: readonly number[], labels: readonly number[]): number => f1ForClass(preds, labels, 1);
 
 /** Fraction of groups (MultiRC questions) whose every option is predicted right. */
-export function exactMatch(preds: readonly number[], labels: readonly number[], groups: readonly (string | number)[]): number {
+export function exactMatch(
+  preds: readonly number[],
+  labels: readonly number[],
+  groups: readonly (string | number)[],
+): number {
   check(preds, labels, 'exactMatch');
-  if (groups.length !== preds.length) throw new RangeError(`exactMatch: ${groups.length} groups vs ${preds.length} predictions`);
+  if (groups.length !== preds.length)
+    throw new RangeError(`exactMatch: ${groups.length} groups vs ${preds.length} predictions`);
   const allRight = new Map<string | number, boolean>();
   for (let i = 0; i < preds.length; i++) {
     const g = groups[i]!;
@@ -77,7 +86,8 @@ export function exactMatch(preds: readonly number[], labels: readonly number[], 
 }
 
 const ACC: TaskMetrics = {
-  names: ['accuracy'], main: 'accuracy',
+  names: ['accuracy'],
+  main: 'accuracy',
   compute: ({ preds, labels }) => ({ accuracy: accuracy(preds, labels) }),
 };
 
@@ -86,13 +96,19 @@ const ACC: TaskMetrics = {
  * the SuperGLUE leaderboard's first MultiRC number. The other tasks use accuracy.
  */
 export const TASK_METRICS: { readonly [T in TaskName]: TaskMetrics } = {
-  BoolQ: ACC, COPA: ACC, RTE: ACC, WiC: ACC, WSC: ACC,
+  BoolQ: ACC,
+  COPA: ACC,
+  RTE: ACC,
+  WiC: ACC,
+  WSC: ACC,
   CB: {
-    names: ['accuracy', 'macroF1'], main: 'macroF1',
+    names: ['accuracy', 'macroF1'],
+    main: 'macroF1',
     compute: ({ preds, labels }) => ({ accuracy: accuracy(preds, labels), macroF1: macroF1(preds, labels) }),
   },
   MultiRC: {
-    names: ['f1a', 'exactMatch'], main: 'f1a',
+    names: ['f1a', 'exactMatch'],
+    main: 'f1a',
     compute: ({ preds, labels, groups }) => {
       if (groups === undefined) throw new RangeError('MultiRC metrics need question groups (example.group)');
       return { f1a: f1a(preds, labels), exactMatch: exactMatch(preds, labels, groups) };

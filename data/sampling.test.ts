@@ -14,11 +14,19 @@ const countBy = <A>(xs: readonly A[], key: (a: A) => number): Map<number, number
 };
 
 test('mulberry32: deterministic, in [0, 1), seed-sensitive', () => {
-  const a = mulberry32(42), b = mulberry32(42), c = mulberry32(43);
+  const a = mulberry32(42),
+    b = mulberry32(42),
+    c = mulberry32(43);
   const xs = range(1000).map(() => a());
-  assert.equal(range(1000).map(() => b()), xs);
+  assert.equal(
+    range(1000).map(() => b()),
+    xs,
+  );
   assert.ok(xs.every((x) => x >= 0 && x < 1));
-  assert.not.equal(range(10).map(() => c()), xs.slice(0, 10));
+  assert.not.equal(
+    range(10).map(() => c()),
+    xs.slice(0, 10),
+  );
   const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
   assert.ok(Math.abs(mean - 0.5) < 0.05, `mean ${mean}`);
   assert.throws(() => mulberry32(1.5), /integer/);
@@ -34,13 +42,17 @@ test('deriveSeed separates purposes and epochs', () => {
 });
 
 test('shuffle: a deterministic permutation that leaves its input alone', () => {
-  fc.assert(fc.property(fc.array(fc.integer()), fc.integer(), (xs, seed) => {
-    const copy = [...xs];
-    const s = shuffle(xs, seed);
-    return JSON.stringify(xs) === JSON.stringify(copy)
-      && JSON.stringify(sorted(s)) === JSON.stringify(sorted(xs))
-      && JSON.stringify(shuffle(xs, seed)) === JSON.stringify(s);
-  }));
+  fc.assert(
+    fc.property(fc.array(fc.integer()), fc.integer(), (xs, seed) => {
+      const copy = [...xs];
+      const s = shuffle(xs, seed);
+      return (
+        JSON.stringify(xs) === JSON.stringify(copy) &&
+        JSON.stringify(sorted(s)) === JSON.stringify(sorted(xs)) &&
+        JSON.stringify(shuffle(xs, seed)) === JSON.stringify(s)
+      );
+    }),
+  );
   assert.not.equal(shuffle(range(20), 1), shuffle(range(20), 2));
   assert.not.equal(shuffle(range(20), 1), range(20));
 });
@@ -79,25 +91,34 @@ test('stratified sampling on CB val (23 entailment, 28 contradiction, 5 neutral)
 });
 
 test('property: proportional strata get floor or ceil of their share', () => {
-  const input = fc.tuple(fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 60 }), fc.integer(), fc.nat());
-  fc.assert(fc.property(input, ([labels, seed, k]) => {
-    const n = k % (labels.length + 1);
-    const xs = labels.map((l, i) => ({ l, i }));
-    const s = sampleFewShot(xs, n, seed, { stratifyBy: (x) => x.l });
-    if (s.length !== n || new Set(s.map((x) => x.i)).size !== n) return false;
-    const total = countBy(xs, (x) => x.l);
-    const got = countBy(s, (x) => x.l);
-    return [...total].every(([l, c]) => {
-      const share = (n * c) / labels.length;
-      const g = got.get(l) ?? 0;
-      return g >= Math.floor(share) && g <= Math.ceil(share);
-    });
-  }));
+  const input = fc.tuple(
+    fc.array(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 60 }),
+    fc.integer(),
+    fc.nat(),
+  );
+  fc.assert(
+    fc.property(input, ([labels, seed, k]) => {
+      const n = k % (labels.length + 1);
+      const xs = labels.map((l, i) => ({ l, i }));
+      const s = sampleFewShot(xs, n, seed, { stratifyBy: (x) => x.l });
+      if (s.length !== n || new Set(s.map((x) => x.i)).size !== n) return false;
+      const total = countBy(xs, (x) => x.l);
+      const got = countBy(s, (x) => x.l);
+      return [...total].every(([l, c]) => {
+        const share = (n * c) / labels.length;
+        const g = got.get(l) ?? 0;
+        return g >= Math.floor(share) && g <= Math.ceil(share);
+      });
+    }),
+  );
 });
 
 test('batches: fixed size in order, optional drop of the short tail', () => {
   assert.equal(batches(range(7), 3), [[0, 1, 2], [3, 4, 5], [6]]);
-  assert.equal(batches(range(7), 3, { dropLast: true }), [[0, 1, 2], [3, 4, 5]]);
+  assert.equal(batches(range(7), 3, { dropLast: true }), [
+    [0, 1, 2],
+    [3, 4, 5],
+  ]);
   assert.equal(batches([], 4), []);
   assert.throws(() => batches(range(3), 0), RangeError);
   const e0 = epochBatches(range(32), 8, 1, 0);

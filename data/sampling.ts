@@ -72,26 +72,44 @@ export interface SampleOptions<A> {
  * (strata come out interleaved); stratification only caps how many each stratum may contribute.
  * Throws RangeError if n is not an integer in [0, xs.length].
  */
-export function sampleFewShot<A>(xs: readonly A[], n: number, seed: number, options: SampleOptions<A> = {}): readonly A[] {
-  if (!Number.isInteger(n) || n < 0 || n > xs.length) throw new RangeError(`sample size ${n} must be an integer in [0, ${xs.length}]`);
+export function sampleFewShot<A>(
+  xs: readonly A[],
+  n: number,
+  seed: number,
+  options: SampleOptions<A> = {},
+): readonly A[] {
+  if (!Number.isInteger(n) || n < 0 || n > xs.length)
+    throw new RangeError(`sample size ${n} must be an integer in [0, ${xs.length}]`);
   const order = shuffle(xs, seed);
   const key = options.stratifyBy;
   if (key === undefined) return order.slice(0, n);
   const sizes = new Map<GroupKey, number>();
-  for (const x of xs) { const k = key(x); sizes.set(k, (sizes.get(k) ?? 0) + 1); }
+  for (const x of xs) {
+    const k = key(x);
+    sizes.set(k, (sizes.get(k) ?? 0) + 1);
+  }
   // Ties in allocation go to strata in a seeded order rather than input order, so no class is always favoured.
   const keys = shuffle([...sizes.keys()], deriveSeed(seed, 1));
-  const quota = options.mode === 'balanced' ? balancedQuota(keys, sizes, n) : proportionalQuota(keys, sizes, n, xs.length);
+  const quota =
+    options.mode === 'balanced' ? balancedQuota(keys, sizes, n) : proportionalQuota(keys, sizes, n, xs.length);
   const out: A[] = [];
   for (const x of order) {
     const k = key(x);
     const left = quota.get(k) ?? 0;
-    if (left > 0) { out.push(x); quota.set(k, left - 1); }
+    if (left > 0) {
+      out.push(x);
+      quota.set(k, left - 1);
+    }
   }
   return out;
 }
 
-function proportionalQuota(keys: readonly GroupKey[], sizes: ReadonlyMap<GroupKey, number>, n: number, total: number): Map<GroupKey, number> {
+function proportionalQuota(
+  keys: readonly GroupKey[],
+  sizes: ReadonlyMap<GroupKey, number>,
+  n: number,
+  total: number,
+): Map<GroupKey, number> {
   const quota = new Map<GroupKey, number>();
   const exact = keys.map((k) => (n * (sizes.get(k) ?? 0)) / total);
   keys.forEach((k, i) => quota.set(k, Math.floor(exact[i]!)));
@@ -106,7 +124,11 @@ function proportionalQuota(keys: readonly GroupKey[], sizes: ReadonlyMap<GroupKe
   return quota;
 }
 
-function balancedQuota(keys: readonly GroupKey[], sizes: ReadonlyMap<GroupKey, number>, n: number): Map<GroupKey, number> {
+function balancedQuota(
+  keys: readonly GroupKey[],
+  sizes: ReadonlyMap<GroupKey, number>,
+  n: number,
+): Map<GroupKey, number> {
   const quota = new Map<GroupKey, number>(keys.map((k) => [k, 0]));
   let rest = n;
   // Round-robin one item at a time over strata with room left; terminates because n <= total size.
@@ -114,7 +136,10 @@ function balancedQuota(keys: readonly GroupKey[], sizes: ReadonlyMap<GroupKey, n
     for (const k of keys) {
       if (rest === 0) break;
       const q = quota.get(k) ?? 0;
-      if (q < (sizes.get(k) ?? 0)) { quota.set(k, q + 1); rest--; }
+      if (q < (sizes.get(k) ?? 0)) {
+        quota.set(k, q + 1);
+        rest--;
+      }
     }
   }
   return quota;
@@ -137,8 +162,13 @@ export function batches<A>(xs: readonly A[], size: number, options: BatchOptions
 }
 
 /** The batches of one training epoch: a fresh seeded shuffle per epoch, then fixed-size batches. */
-export const epochBatches = <A>(xs: readonly A[], size: number, seed: number, epoch: number, options: BatchOptions = {}): readonly (readonly A[])[] =>
-  batches(shuffle(xs, deriveSeed(seed, epoch)), size, options);
+export const epochBatches = <A>(
+  xs: readonly A[],
+  size: number,
+  seed: number,
+  epoch: number,
+  options: BatchOptions = {},
+): readonly (readonly A[])[] => batches(shuffle(xs, deriveSeed(seed, epoch)), size, options);
 
 export interface BucketOptions extends BatchOptions {
   readonly batchSize: number;
@@ -152,11 +182,19 @@ export interface BucketOptions extends BatchOptions {
  * the seed, stably sorted by `floor(length / bucketWidth)` (so equal-length items keep the shuffled order),
  * cut into batches, and the batch order is shuffled with a derived seed so lengths do not rise monotonically.
  */
-export function lengthBuckets<A>(xs: readonly A[], lengthOf: (a: A) => number, options: BucketOptions): readonly (readonly A[])[] {
+export function lengthBuckets<A>(
+  xs: readonly A[],
+  lengthOf: (a: A) => number,
+  options: BucketOptions,
+): readonly (readonly A[])[] {
   const width = options.bucketWidth ?? 1;
   if (!(width > 0)) throw new RangeError(`bucketWidth must be positive, got ${width}`);
   const keyed = shuffle(xs, options.seed).map((x) => ({ x, k: Math.floor(lengthOf(x) / width) }));
   keyed.sort((a, b) => a.k - b.k);
-  const bs = batches(keyed.map((e) => e.x), options.batchSize, options);
+  const bs = batches(
+    keyed.map((e) => e.x),
+    options.batchSize,
+    options,
+  );
   return shuffle(bs, deriveSeed(options.seed, 1));
 }

@@ -64,10 +64,16 @@ export const TEMPLATES: { readonly [T in TaskName]: TaskTemplate<T> } = {
   // The connective follows PET: "because" for a cause question, "so" for an effect question.
   COPA: {
     source: 'adapted from PET CopaPVP ("because"/"so" joiner); options numbered, verbalizer one/two',
-    classify: (e) => view(`${noFinalPunct(clean(e.premise))} ${copaJoiner(e.question)}`,
-      `Option one: ${clean(e.choice1)} Option two: ${clean(e.choice2)}`),
-    pattern: (e) => view(`Option one: ${clean(e.choice1)} Option two: ${clean(e.choice2)}`,
-      `${noFinalPunct(clean(e.premise))} ${copaJoiner(e.question)} option ${MASK}.`),
+    classify: (e) =>
+      view(
+        `${noFinalPunct(clean(e.premise))} ${copaJoiner(e.question)}`,
+        `Option one: ${clean(e.choice1)} Option two: ${clean(e.choice2)}`,
+      ),
+    pattern: (e) =>
+      view(
+        `Option one: ${clean(e.choice1)} Option two: ${clean(e.choice2)}`,
+        `${noFinalPunct(clean(e.premise))} ${copaJoiner(e.question)} option ${MASK}.`,
+      ),
     verbalizer: ['one', 'two'],
   },
   MultiRC: {
@@ -80,17 +86,21 @@ export const TEMPLATES: { readonly [T in TaskName]: TaskTemplate<T> } = {
     source: 'PET WicPVP pattern 0: \'"{sentence1}" / "{sentence2}" Similar sense of "{word}"? {mask}.\' with No/Yes',
     // The word leads the first segment so the classifier sees which word is asked about (ours).
     classify: (e) => view(`${clean(e.word)}: ${clean(e.sentence1)}`, clean(e.sentence2)),
-    pattern: (e) => view(`"${clean(e.sentence1)}" / "${clean(e.sentence2)}" Similar sense of "${clean(e.word)}"? ${MASK}.`),
+    pattern: (e) =>
+      view(`"${clean(e.sentence1)}" / "${clean(e.sentence2)}" Similar sense of "${clean(e.word)}"? ${MASK}.`),
     verbalizer: ['No', 'Yes'],
   },
   // PET scores WSC generatively (the MASK spells out the referent), which needs multi-token decoding. Ours
   // keeps PET's *pronoun* marking and turns the question into a yes/no cloze over the given candidate.
   WSC: {
     source: 'adapted from PET WscPVP ("*pronoun*" marking) as a yes/no question, verbalizer No/Yes',
-    classify: (e) => view(clean(markToken(e.text, e.span2.index)),
-      `Does "${clean(e.span2.text)}" refer to "${clean(e.span1.text)}"?`),
-    pattern: (e) => view(`${clean(markToken(e.text, e.span2.index))} Question: Does the pronoun "*${clean(e.span2.text)}*" refer to `
-      + `"${clean(e.span1.text)}"? Answer: ${MASK}.`),
+    classify: (e) =>
+      view(clean(markToken(e.text, e.span2.index)), `Does "${clean(e.span2.text)}" refer to "${clean(e.span1.text)}"?`),
+    pattern: (e) =>
+      view(
+        `${clean(markToken(e.text, e.span2.index))} Question: Does the pronoun "*${clean(e.span2.text)}*" refer to ` +
+          `"${clean(e.span1.text)}"? Answer: ${MASK}.`,
+      ),
     verbalizer: ['No', 'Yes'],
   },
 };
@@ -102,13 +112,20 @@ function copaJoiner(question: 'cause' | 'effect'): string {
 // The correlated-union problem (TEMPLATES[e.task] applied to e) needs a switch to typecheck.
 function templateOf(e: TaskExample): { readonly classify: () => TextView; readonly pattern: () => TextView } {
   switch (e.task) {
-    case 'BoolQ': return { classify: () => TEMPLATES.BoolQ.classify(e), pattern: () => TEMPLATES.BoolQ.pattern(e) };
-    case 'CB': return { classify: () => TEMPLATES.CB.classify(e), pattern: () => TEMPLATES.CB.pattern(e) };
-    case 'COPA': return { classify: () => TEMPLATES.COPA.classify(e), pattern: () => TEMPLATES.COPA.pattern(e) };
-    case 'MultiRC': return { classify: () => TEMPLATES.MultiRC.classify(e), pattern: () => TEMPLATES.MultiRC.pattern(e) };
-    case 'RTE': return { classify: () => TEMPLATES.RTE.classify(e), pattern: () => TEMPLATES.RTE.pattern(e) };
-    case 'WiC': return { classify: () => TEMPLATES.WiC.classify(e), pattern: () => TEMPLATES.WiC.pattern(e) };
-    case 'WSC': return { classify: () => TEMPLATES.WSC.classify(e), pattern: () => TEMPLATES.WSC.pattern(e) };
+    case 'BoolQ':
+      return { classify: () => TEMPLATES.BoolQ.classify(e), pattern: () => TEMPLATES.BoolQ.pattern(e) };
+    case 'CB':
+      return { classify: () => TEMPLATES.CB.classify(e), pattern: () => TEMPLATES.CB.pattern(e) };
+    case 'COPA':
+      return { classify: () => TEMPLATES.COPA.classify(e), pattern: () => TEMPLATES.COPA.pattern(e) };
+    case 'MultiRC':
+      return { classify: () => TEMPLATES.MultiRC.classify(e), pattern: () => TEMPLATES.MultiRC.pattern(e) };
+    case 'RTE':
+      return { classify: () => TEMPLATES.RTE.classify(e), pattern: () => TEMPLATES.RTE.pattern(e) };
+    case 'WiC':
+      return { classify: () => TEMPLATES.WiC.classify(e), pattern: () => TEMPLATES.WiC.pattern(e) };
+    case 'WSC':
+      return { classify: () => TEMPLATES.WSC.classify(e), pattern: () => TEMPLATES.WSC.pattern(e) };
   }
 }
 
@@ -137,10 +154,12 @@ export function renderPattern(pattern: string, fields: Readonly<Record<string, s
   return pattern.replace(/\{(\w+)\}/g, (whole, name: string) => {
     if (whole === MASK) return MASK;
     const value = fields[name];
-    if (value === undefined) throw new Error(`pattern placeholder {${name}} has no field (have: ${Object.keys(fields).join(', ')})`);
+    if (value === undefined)
+      throw new Error(`pattern placeholder {${name}} has no field (have: ${Object.keys(fields).join(', ')})`);
     return clean(value);
   });
 }
 
 /** Verbalizer sanity: one word per class of the task. */
-export const verbalizerMatchesLabels = (task: TaskName): boolean => TEMPLATES[task].verbalizer.length === LABELS[task].length;
+export const verbalizerMatchesLabels = (task: TaskName): boolean =>
+  TEMPLATES[task].verbalizer.length === LABELS[task].length;

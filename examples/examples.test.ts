@@ -11,14 +11,21 @@ import { main as soft } from './train-soft.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pg-examples-'));
 
-for (const [name, main] of [['soft', soft], ['prefix', prefix], ['dynamic', dynamic], ['infoprompt', infoprompt]] as const) {
+for (const [name, main] of [
+  ['soft', soft],
+  ['prefix', prefix],
+  ['dynamic', dynamic],
+  ['infoprompt', infoprompt],
+] as const) {
   test(`examples/train-${name}.ts trains and writes its run folder`, async () => {
     const out = join(tmp, name);
     const r = await main({ steps: 3, out, quiet: true });
     assert.is(r.steps, 3);
     assert.ok(typeof r.test?.['accuracy'] === 'number', 'held-out accuracy');
-    for (const f of ['metrics.jsonl', 'curve.svg', 'results.json', 'checkpoint']) assert.ok(existsSync(join(out, f)), f);
-    if (name === 'soft' || name === 'infoprompt') assert.ok(existsSync(join(out, 'adapter', 'adapter_config.json')), 'PEFT adapter');
+    for (const f of ['metrics.jsonl', 'curve.svg', 'results.json', 'checkpoint'])
+      assert.ok(existsSync(join(out, f)), f);
+    if (name === 'soft' || name === 'infoprompt')
+      assert.ok(existsSync(join(out, 'adapter', 'adapter_config.json')), 'PEFT adapter');
   });
 }
 

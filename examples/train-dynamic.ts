@@ -13,20 +13,32 @@ import { demoEncoder, demoSetup } from './demo/encoder.ts';
 import type { ExampleOptions } from './train-soft.ts';
 
 export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
-  const out = o.out ?? 'runs/example-dynamic', steps = o.steps ?? 200;
+  const out = o.out ?? 'runs/example-dynamic',
+    steps = o.steps ?? 200;
   rmSync(out, { recursive: true, force: true });
   const enc = demoEncoder(out, { random: true });
   const { tm, task } = await demoSetup(enc.folder, {
-    method: 'dynamic', promptLength: 4, dynamicPosition: 'instance', dynamicLength: 'task', poolSize: 2,
-    gumbelRate: 1e-3, steps, evalEvery: Math.min(steps, 50),
+    method: 'dynamic',
+    promptLength: 4,
+    dynamicPosition: 'instance',
+    dynamicLength: 'task',
+    poolSize: 2,
+    gumbelRate: 1e-3,
+    steps,
+    evalEvery: Math.min(steps, 50),
   });
   const r = await train(tm, task, { out, ...(o.quiet ? { stream: null } : {}) });
   if (!o.quiet) {
     const last = r.records.filter((x) => x.split === 'train').slice(-1)[0]!;
-    console.log(`dynamic: best dev accuracy ${r.bestDev.toFixed(3)} at step ${r.bestStep}, held-out ${r.test?.['accuracy']?.toFixed(3)}`);
-    console.log(`last step: τ ${Number(last['gumbelTau']).toFixed(3)}, split points (j = 0..4) ${last['dynPositionHist']}, mean length ${last['dynLengthMean']}; run folder ${out}`);
+    console.log(
+      `dynamic: best dev accuracy ${r.bestDev.toFixed(3)} at step ${r.bestStep}, held-out ${r.test?.['accuracy']?.toFixed(3)}`,
+    );
+    console.log(
+      `last step: τ ${Number(last['gumbelTau']).toFixed(3)}, split points (j = 0..4) ${last['dynPositionHist']}, mean length ${last['dynLengthMean']}; run folder ${out}`,
+    );
   }
   return r;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv[2] ? { steps: Number(process.argv[2]) } : {});
+if (import.meta.url === `file://${process.argv[1]}`)
+  await main(process.argv[2] ? { steps: Number(process.argv[2]) } : {});

@@ -16,23 +16,39 @@ import { demoEncoder, demoSetup } from './demo/encoder.ts';
 import type { ExampleOptions } from './train-soft.ts';
 
 export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
-  const out = o.out ?? 'runs/example-infoprompt', steps = o.steps ?? 200;
+  const out = o.out ?? 'runs/example-infoprompt',
+    steps = o.steps ?? 200;
   rmSync(out, { recursive: true, force: true });
   const enc = demoEncoder(out, { random: true });
   const { tm, task } = await demoSetup(enc.folder, {
-    method: 'infoprompt', promptLength: 4, gamma: 0.1, beta: 0.2, klWeight: 0.1, lossCap: 2, bottleneckDim: 16,
-    steps, evalEvery: Math.min(steps, 50),
+    method: 'infoprompt',
+    promptLength: 4,
+    gamma: 0.1,
+    beta: 0.2,
+    klWeight: 0.1,
+    lossCap: 2,
+    bottleneckDim: 16,
+    steps,
+    evalEvery: Math.min(steps, 50),
   });
   const r = await train(tm, task, { out, ...(o.quiet ? { stream: null } : {}) });
   const adapter = join(out, 'adapter');
-  exportPeftAdapter(adapter, tm.model, tm.method.peft!(r.best['prompt']!), { baseModelNameOrPath: enc.folder, classifier: r.best['head'] as unknown as ClassifierParams });
+  exportPeftAdapter(adapter, tm.model, tm.method.peft!(r.best['prompt']!), {
+    baseModelNameOrPath: enc.folder,
+    classifier: r.best['head'] as unknown as ClassifierParams,
+  });
   if (!o.quiet) {
     const last = r.records.filter((x) => x.split === 'train').slice(-1)[0]!;
     const f = (k: string) => Number(last[k]).toFixed(3);
-    console.log(`infoprompt: best dev accuracy ${r.bestDev.toFixed(3)} at step ${r.bestStep}, held-out ${r.test?.['accuracy']?.toFixed(3)}`);
-    console.log(`last step: loss ${f('loss')} = task ${f('lossTask')} + 0.1·head ${f('lossHead')} + 0.2·rep ${f('lossRep')} + 0.1·kl ${f('lossKl')}; PEFT adapter in ${adapter}`);
+    console.log(
+      `infoprompt: best dev accuracy ${r.bestDev.toFixed(3)} at step ${r.bestStep}, held-out ${r.test?.['accuracy']?.toFixed(3)}`,
+    );
+    console.log(
+      `last step: loss ${f('loss')} = task ${f('lossTask')} + 0.1·head ${f('lossHead')} + 0.2·rep ${f('lossRep')} + 0.1·kl ${f('lossKl')}; PEFT adapter in ${adapter}`,
+    );
   }
   return r;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv[2] ? { steps: Number(process.argv[2]) } : {});
+if (import.meta.url === `file://${process.argv[1]}`)
+  await main(process.argv[2] ? { steps: Number(process.argv[2]) } : {});

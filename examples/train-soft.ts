@@ -21,19 +21,30 @@ export interface ExampleOptions {
 }
 
 export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
-  const out = o.out ?? 'runs/example-soft', steps = o.steps ?? 200;
+  const out = o.out ?? 'runs/example-soft',
+    steps = o.steps ?? 200;
   const say = o.quiet ? () => {} : (l: string) => console.log(l);
   rmSync(out, { recursive: true, force: true });
   const enc = demoEncoder(out, { random: true }); // writes <out>/model
-  const { tm, task } = await demoSetup(enc.folder, { method: 'soft', promptLength: 4, init: 'random', steps, evalEvery: Math.min(steps, 50) });
+  const { tm, task } = await demoSetup(enc.folder, {
+    method: 'soft',
+    promptLength: 4,
+    init: 'random',
+    steps,
+    evalEvery: Math.min(steps, 50),
+  });
   const r = await train(tm, task, { out, ...(o.quiet ? { stream: null } : {}) });
   const dev = await evaluate(tm, task, r.best, task.dev);
-  say(`soft prompt: best dev accuracy ${dev.scores['accuracy']?.toFixed(3)} (step ${r.bestStep}), held-out ${r.test?.['accuracy']?.toFixed(3)}`);
+  say(
+    `soft prompt: best dev accuracy ${dev.scores['accuracy']?.toFixed(3)} (step ${r.bestStep}), held-out ${r.test?.['accuracy']?.toFixed(3)}`,
+  );
   const adapter = exportPeftAdapter(join(out, 'adapter'), tm.model, tm.method.peft!(r.best['prompt']!), {
-    baseModelNameOrPath: enc.folder, classifier: r.best['head'] as unknown as ClassifierParams,
+    baseModelNameOrPath: enc.folder,
+    classifier: r.best['head'] as unknown as ClassifierParams,
   });
   say(`PEFT ${adapter.peft_type} adapter (${adapter.num_virtual_tokens} tokens) in ${join(out, 'adapter')}`);
   return r;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv[2] ? { steps: Number(process.argv[2]) } : {});
+if (import.meta.url === `file://${process.argv[1]}`)
+  await main(process.argv[2] ? { steps: Number(process.argv[2]) } : {});

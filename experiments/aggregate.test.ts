@@ -8,10 +8,16 @@ import { majorityRate, subsampleVal } from './variants.ts';
 const close = (a: number, b: number, tol = 1e-12) => assert.ok(Math.abs(a - b) <= tol, `${a} ≉ ${b}`);
 
 /** A log as the loop writes it: train records every step, dev every `every`, a final test record. */
-function log(devAcc: readonly number[], every: number, test: Record<string, number>, extra: (i: number) => Record<string, number> = () => ({})): MetricRecord[] {
+function log(
+  devAcc: readonly number[],
+  every: number,
+  test: Record<string, number>,
+  extra: (i: number) => Record<string, number> = () => ({}),
+): MetricRecord[] {
   const text: string[] = [];
   devAcc.forEach((acc, i) => {
-    for (let s = i * every + 1; s <= (i + 1) * every; s++) text.push(JSON.stringify({ step: s, split: 'train', loss: 0.7, time: s }));
+    for (let s = i * every + 1; s <= (i + 1) * every; s++)
+      text.push(JSON.stringify({ step: s, split: 'train', loss: 0.7, time: s }));
     text.push(JSON.stringify({ step: (i + 1) * every, split: 'dev', accuracy: acc, ...extra(i), time: i }));
   });
   text.push(JSON.stringify({ step: devAcc.length * every, split: 'test', ...test, time: 99 }));
@@ -36,13 +42,19 @@ test('meanStd: sample std (n − 1), NaN std for one value, NaN mean for none', 
 });
 
 test('stepsToThreshold: first step at or above, null when never; devCurve sorts and skips missing metrics', () => {
-  const curve = devCurve([
-    { step: 20, split: 'dev', time: 2, accuracy: 0.7 },
-    { step: 10, split: 'dev', time: 1, accuracy: 0.55 },
-    { step: 15, split: 'train', time: 1.5, accuracy: 0.99 },
-    { step: 30, split: 'dev', time: 3, macroF1: 0.9 },
-  ], 'accuracy');
-  assert.equal(curve, [[10, 0.55], [20, 0.7]]);
+  const curve = devCurve(
+    [
+      { step: 20, split: 'dev', time: 2, accuracy: 0.7 },
+      { step: 10, split: 'dev', time: 1, accuracy: 0.55 },
+      { step: 15, split: 'train', time: 1.5, accuracy: 0.99 },
+      { step: 30, split: 'dev', time: 3, macroF1: 0.9 },
+    ],
+    'accuracy',
+  );
+  assert.equal(curve, [
+    [10, 0.55],
+    [20, 0.7],
+  ]);
   assert.is(stepsToThreshold(curve, 0.55), 10); // ≥, not >
   assert.is(stepsToThreshold(curve, 0.6), 20);
   assert.is(stepsToThreshold(curve, 0.71), null);
@@ -52,7 +64,9 @@ test('stepsToThreshold: first step at or above, null when never; devCurve sorts 
 });
 
 test('summarizeRun: val scores of the test record, best dev = first maximum, reach step on dev accuracy', () => {
-  const recs = log([0.5, 0.625, 0.625, 0.6], 10, { accuracy: 0.58, macroF1: 0.4, bestStep: 20 }, (i) => ({ macroF1: [0.3, 0.5, 0.6, 0.2][i]! }));
+  const recs = log([0.5, 0.625, 0.625, 0.6], 10, { accuracy: 0.58, macroF1: 0.4, bestStep: 20 }, (i) => ({
+    macroF1: [0.3, 0.5, 0.6, 0.2][i]!,
+  }));
   const r = summarizeRun(recs, { seed: 7, main: 'macroF1', threshold: 0.6, valMetrics: ['accuracy', 'macroF1'] });
   assert.ok(r);
   assert.equal(r.val, { accuracy: 0.58, macroF1: 0.4 });
@@ -61,7 +75,13 @@ test('summarizeRun: val scores of the test record, best dev = first maximum, rea
   assert.is(r.reachStep, 20); // first dev accuracy ≥ 0.6
   assert.is(r.devAcc.length, 4);
   // A run without a test record is unfinished.
-  assert.is(summarizeRun(recs.filter((x) => x.split !== 'test'), { seed: 1, main: 'accuracy', threshold: 0.5, valMetrics: ['accuracy'] }), undefined);
+  assert.is(
+    summarizeRun(
+      recs.filter((x) => x.split !== 'test'),
+      { seed: 1, main: 'accuracy', threshold: 0.5, valMetrics: ['accuracy'] },
+    ),
+    undefined,
+  );
 });
 
 test('summarizeGroup: mean ± std over seeds, reach step averaged over reaching seeds only, never-reached counted, mean curve', () => {
@@ -80,7 +100,10 @@ test('summarizeGroup: mean ± std over seeds, reach step averaged over reaching 
   close(g.reachStep.mean, 15);
   close(g.reachStep.std, Math.sqrt(50));
   close(g.bestDev.mean, (0.7 + 0.7 + 0.5) / 3);
-  assert.equal(g.meanDevAcc.map(([s]) => s), [10, 20, 30]);
+  assert.equal(
+    g.meanDevAcc.map(([s]) => s),
+    [10, 20, 30],
+  );
   close(g.meanDevAcc[0]![1], (0.5 + 0.7 + 0.4) / 3);
   close(g.meanDevAcc[2]![1], (0.7 + 0.7 + 0.5) / 3);
 });
@@ -89,7 +112,8 @@ test('majorityRate and the seeded val subsample', () => {
   close(majorityRate([0, 1, 1, 2, 1]), 0.6);
   assert.ok(Number.isNaN(majorityRate([])));
   const xs = Array.from({ length: 100 }, (_, i) => i);
-  const a = subsampleVal(xs, 10, 1234), b = subsampleVal(xs, 10, 1234);
+  const a = subsampleVal(xs, 10, 1234),
+    b = subsampleVal(xs, 10, 1234);
   assert.equal(a, b); // same subset for every run
   assert.is(new Set(a).size, 10);
   assert.is(subsampleVal(xs, 0, 1), xs);

@@ -28,15 +28,31 @@ const { values: a } = parseArgs({
     margin: { type: 'string', default: '0.05' },
   },
 });
-const runsDir = resolve(a.runs), outDir = resolve(a.out), margin = Number(a.margin);
+const runsDir = resolve(a.runs),
+  outDir = resolve(a.out),
+  margin = Number(a.margin);
 const suffix = a.tag === '' ? '' : `-${a.tag}`;
 const plotDir = join(outDir, 'plots', ...(a.tag === '' ? [] : [a.tag]));
 const TASK_ORDER = ['RTE', 'CB', 'BoolQ', 'WiC', 'COPA', 'WSC', 'MultiRC'];
-const dirs = (p: string): string[] => (existsSync(p) ? readdirSync(p, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name) : []);
+const dirs = (p: string): string[] =>
+  existsSync(p)
+    ? readdirSync(p, { withFileTypes: true })
+        .filter((d) => d.isDirectory())
+        .map((d) => d.name)
+    : [];
 const variantOrder = Object.keys(VARIANTS);
-const order = (xs: string[], ref: string[]) => xs.sort((p, q) => (ref.indexOf(p) + 1 || 99) - (ref.indexOf(q) + 1 || 99) || p.localeCompare(q));
+const order = (xs: string[], ref: string[]) =>
+  xs.sort((p, q) => (ref.indexOf(p) + 1 || 99) - (ref.indexOf(q) + 1 || 99) || p.localeCompare(q));
 
-interface RunConfigJson { readonly seed: number; readonly devMajority?: number; readonly valMajority?: number; readonly valSize?: number; readonly valLimit?: number; readonly steps: number; readonly [k: string]: unknown }
+interface RunConfigJson {
+  readonly seed: number;
+  readonly devMajority?: number;
+  readonly valMajority?: number;
+  readonly valSize?: number;
+  readonly valLimit?: number;
+  readonly steps: number;
+  readonly [k: string]: unknown;
+}
 
 interface TaskResult {
   readonly devMajority: number;
@@ -66,16 +82,48 @@ for (const task of order(dirs(runsDir), TASK_ORDER)) {
     for (const seedDir of dirs(join(runsDir, task, variant)).sort()) {
       const dir = join(runsDir, task, variant, seedDir);
       const cfgPath = join(dir, 'config.json');
-      if (!existsSync(cfgPath)) { unfinished.push(relative(runsDir, dir)); continue; }
+      if (!existsSync(cfgPath)) {
+        unfinished.push(relative(runsDir, dir));
+        continue;
+      }
       const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as RunConfigJson;
       if (cfg.devMajority === undefined) throw new Error(`${cfgPath}: no devMajority (not a grid run?)`);
-      tr ??= { devMajority: cfg.devMajority, valMajority: cfg.valMajority ?? await valMajorityOf(task, cfg.valLimit ?? 0, Number(cfg['valSeed'] ?? 0)), threshold: cfg.devMajority + margin, valSize: cfg.valSize ?? null, main, variants: {} };
-      settings ??= Object.fromEntries(['model', 'steps', 'evalEvery', 'batchSize', 'promptLength', 'maxLength', 'valLimit', 'valSeed', 'warmupRatio', 'schedule', 'clip', 'weightDecay', 'dropout', 'init', 'backend'].map((k) => [k, cfg[k]]));
-      if (!existsSync(join(dir, 'metrics.jsonl'))) { unfinished.push(relative(runsDir, dir)); continue; }
+      tr ??= {
+        devMajority: cfg.devMajority,
+        valMajority: cfg.valMajority ?? (await valMajorityOf(task, cfg.valLimit ?? 0, Number(cfg['valSeed'] ?? 0))),
+        threshold: cfg.devMajority + margin,
+        valSize: cfg.valSize ?? null,
+        main,
+        variants: {},
+      };
+      settings ??= Object.fromEntries(
+        [
+          'model',
+          'steps',
+          'evalEvery',
+          'batchSize',
+          'promptLength',
+          'maxLength',
+          'valLimit',
+          'valSeed',
+          'warmupRatio',
+          'schedule',
+          'clip',
+          'weightDecay',
+          'dropout',
+          'init',
+          'backend',
+        ].map((k) => [k, cfg[k]]),
+      );
+      if (!existsSync(join(dir, 'metrics.jsonl'))) {
+        unfinished.push(relative(runsDir, dir));
+        continue;
+      }
       const log = readMetricsLog(join(dir, 'metrics.jsonl'));
       if (E.isLeft(log)) throw new Error(log.left.message);
       const r = summarizeRun(log.right.records, { seed: cfg.seed, main, threshold: tr.threshold, valMetrics });
-      if (r) runs.push(r); else unfinished.push(relative(runsDir, dir));
+      if (r) runs.push(r);
+      else unfinished.push(relative(runsDir, dir));
     }
     if (tr && runs.length > 0) tr.variants[variant] = { ...summarizeGroup(runs, valMetrics), runs };
   }
@@ -94,39 +142,86 @@ for (const [task, tr] of Object.entries(results)) {
   md.push(`| ${task} | majority class | – | ${pct(tr.valMajority)} | – | ${pct(tr.devMajority)} | – | – | – |`);
   for (const [v, g] of Object.entries(tr.variants)) {
     const f1 = g.val['macroF1'] ? fmt(g.val['macroF1']) : '–';
-    md.push(`| ${task} | ${label(v)} | ${g.seeds.length} | ${fmt(g.val['accuracy'] ?? { mean: NaN, std: NaN, n: 0 })} | ${f1} | ${fmt(g.bestDev)} | ${pct(tr.threshold)} | ${g.reachStep.n === 0 ? '–' : fmt(g.reachStep, 1, false)} | ${g.neverReached}/${g.seeds.length} |`);
+    md.push(
+      `| ${task} | ${label(v)} | ${g.seeds.length} | ${fmt(g.val['accuracy'] ?? { mean: NaN, std: NaN, n: 0 })} | ${f1} | ${fmt(g.bestDev)} | ${pct(tr.threshold)} | ${g.reachStep.n === 0 ? '–' : fmt(g.reachStep, 1, false)} | ${g.neverReached}/${g.seeds.length} |`,
+    );
   }
 }
 // Average over tasks of the mean val accuracy (DP's "+6 points average" is of this kind), and Δ to soft.
 const taskNames = Object.keys(results);
 const avgAcc = (v: string): number | null => {
   const xs = taskNames.map((t) => results[t]!.variants[v]?.val['accuracy']?.mean);
-  return xs.every((x): x is number => x !== undefined && Number.isFinite(x)) && xs.length > 0 ? xs.reduce((p, q) => p + q, 0) / xs.length : null;
+  return xs.every((x): x is number => x !== undefined && Number.isFinite(x)) && xs.length > 0
+    ? xs.reduce((p, q) => p + q, 0) / xs.length
+    : null;
 };
 const allVariants = order([...new Set(taskNames.flatMap((t) => Object.keys(results[t]!.variants)))], variantOrder);
 const averages = Object.fromEntries(allVariants.map((v) => [v, avgAcc(v)]));
 const softAvg = averages['soft'] ?? null;
-md.push('', `| method | mean val acc over ${taskNames.join(', ')} | Δ vs soft prompt | tasks better than soft |`, '| --- | ---: | ---: | ---: |');
+md.push(
+  '',
+  `| method | mean val acc over ${taskNames.join(', ')} | Δ vs soft prompt | tasks better than soft |`,
+  '| --- | ---: | ---: | ---: |',
+);
 for (const v of allVariants) {
   const m = averages[v] ?? null;
-  const better = taskNames.filter((t) => (results[t]!.variants[v]?.val['accuracy']?.mean ?? -1) > (results[t]!.variants['soft']?.val['accuracy']?.mean ?? Infinity)).length;
-  md.push(`| ${label(v)} | ${pct(m)} | ${m === null || softAvg === null || v === 'soft' ? '–' : `${(100 * (m - softAvg)) >= 0 ? '+' : ''}${(100 * (m - softAvg)).toFixed(1)}`} | ${v === 'soft' ? '–' : `${better}/${taskNames.length}`} |`);
+  const better = taskNames.filter(
+    (t) =>
+      (results[t]!.variants[v]?.val['accuracy']?.mean ?? -1) >
+      (results[t]!.variants['soft']?.val['accuracy']?.mean ?? Infinity),
+  ).length;
+  md.push(
+    `| ${label(v)} | ${pct(m)} | ${m === null || softAvg === null || v === 'soft' ? '–' : `${100 * (m - softAvg) >= 0 ? '+' : ''}${(100 * (m - softAvg)).toFixed(1)}`} | ${v === 'soft' ? '–' : `${better}/${taskNames.length}`} |`,
+  );
 }
 const table = md.join('\n');
 
 // Plots: mean dev accuracy per method, the dev majority rate dashed.
 mkdirSync(plotDir, { recursive: true });
 for (const [task, tr] of Object.entries(results)) {
-  const series: Series[] = Object.entries(tr.variants).map(([v, g], i) => ({ name: `${label(v)} (${g.seeds.length} seeds)`, points: g.meanDevAcc, color: PALETTE[i % PALETTE.length]! }));
+  const series: Series[] = Object.entries(tr.variants).map(([v, g], i) => ({
+    name: `${label(v)} (${g.seeds.length} seeds)`,
+    points: g.meanDevAcc,
+    color: PALETTE[i % PALETTE.length]!,
+  }));
   const steps = series.flatMap((s) => s.points.map((p) => p[0]));
-  if (steps.length > 0) series.push({ name: 'dev majority class', points: [[Math.min(...steps), tr.devMajority], [Math.max(...steps), tr.devMajority]], color: '#7f7f7f', dashed: true, markers: false });
-  writeFileSync(join(plotDir, `${task}.svg`), lineChartSvg(series, { title: `${task}: dev32 accuracy (mean over seeds)`, xLabel: 'step', yLabel: 'dev accuracy' }));
+  if (steps.length > 0)
+    series.push({
+      name: 'dev majority class',
+      points: [
+        [Math.min(...steps), tr.devMajority],
+        [Math.max(...steps), tr.devMajority],
+      ],
+      color: '#7f7f7f',
+      dashed: true,
+      markers: false,
+    });
+  writeFileSync(
+    join(plotDir, `${task}.svg`),
+    lineChartSvg(series, {
+      title: `${task}: dev32 accuracy (mean over seeds)`,
+      xLabel: 'step',
+      yLabel: 'dev accuracy',
+    }),
+  );
 }
 
 mkdirSync(outDir, { recursive: true });
-const json = { runs: relative(process.cwd(), runsDir), margin, settings: settings ?? null, unfinished, averageValAccuracy: averages, tasks: results };
-writeFileSync(join(outDir, `results${suffix}.json`), `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
+const json = {
+  runs: relative(process.cwd(), runsDir),
+  margin,
+  settings: settings ?? null,
+  unfinished,
+  averageValAccuracy: averages,
+  tasks: results,
+};
+writeFileSync(
+  join(outDir, `results${suffix}.json`),
+  `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
+);
 writeFileSync(join(outDir, `results${suffix}.md`), `${table}\n`);
 console.log(table);
 if (unfinished.length > 0) console.log(`\nunfinished (left out): ${unfinished.join(', ')}`);
-console.log(`\nwrote ${relative(process.cwd(), join(outDir, `results${suffix}.json`))}, results${suffix}.md, ${relative(process.cwd(), plotDir)}/<task>.svg`);
+console.log(
+  `\nwrote ${relative(process.cwd(), join(outDir, `results${suffix}.json`))}, results${suffix}.md, ${relative(process.cwd(), plotDir)}/<task>.svg`,
+);

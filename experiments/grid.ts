@@ -49,45 +49,97 @@ const { values: a } = parseArgs({
   },
 });
 
-const list = (s: string): string[] => s.split(',').map((x) => x.trim()).filter((x) => x !== '');
+const list = (s: string): string[] =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 const int = (name: string, s: string): number => {
   const n = Number(s);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`--${name}: expected an integer ≥ 0, got ${JSON.stringify(s)}`);
+  if (!Number.isSafeInteger(n) || n < 0)
+    throw new Error(`--${name}: expected an integer ≥ 0, got ${JSON.stringify(s)}`);
   return n;
 };
 
 if (a.model === undefined) throw new Error('--model <HF folder> is required');
-const model = resolve(a.model), data = resolve(a.data), out = resolve(a.out);
-const tasks = list(a.tasks), seeds = list(a.seeds).map((s) => int('seeds', s));
+const model = resolve(a.model),
+  data = resolve(a.data),
+  out = resolve(a.out);
+const tasks = list(a.tasks),
+  seeds = list(a.seeds).map((s) => int('seeds', s));
 const variants = list(a.variants).map((v) => {
   if (!(v in VARIANTS)) throw new Error(`--variants: unknown "${v}" (known: ${Object.keys(VARIANTS).join(', ')})`);
   return v as VariantName;
 });
-const lrOverride = new Map(list(a.lr).map((kv) => { const [k, v] = kv.split('='); return [k ?? '', Number(v)] as const; }));
-const steps = int('steps', a.steps), evalEvery = int('eval-every', a['eval-every']), batchSize = int('batch-size', a['batch-size']);
-const promptLength = int('prompt-length', a['prompt-length']), valLimit = int('val-limit', a['val-limit']), valSeed = int('val-seed', a['val-seed']);
+const lrOverride = new Map(
+  list(a.lr).map((kv) => {
+    const [k, v] = kv.split('=');
+    return [k ?? '', Number(v)] as const;
+  }),
+);
+const steps = int('steps', a.steps),
+  evalEvery = int('eval-every', a['eval-every']),
+  batchSize = int('batch-size', a['batch-size']);
+const promptLength = int('prompt-length', a['prompt-length']),
+  valLimit = int('val-limit', a['val-limit']),
+  valSeed = int('val-seed', a['val-seed']);
 // backend, threads and segment ids are run-config fields: the config's own decoder checks them
-const runFlags = decodePartial({ backend: a.backend, threads: a.threads, segmentIds: a['segment-ids'] }, 'grid flags', kebab);
+const runFlags = decodePartial(
+  { backend: a.backend, threads: a.threads, segmentIds: a['segment-ids'] },
+  'grid flags',
+  kebab,
+);
 if (E.isLeft(runFlags)) throw new Error(runFlags.left.message);
 const { backend, threads, segmentIds } = { ...DEFAULTS, ...runFlags.right };
 const [shardI, shardN] = a.shard.split('/').map((s) => int('shard', s)) as [number, number];
 const modelCfg = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')) as { max_position_embeddings?: number };
 // Soft / dynamic prompts add m positions in front of (or around) the text: keep m + n within the position table.
-const maxLength = Math.min(int('max-length', a['max-length']), (modelCfg.max_position_embeddings ?? 512) - promptLength);
+const maxLength = Math.min(
+  int('max-length', a['max-length']),
+  (modelCfg.max_position_embeddings ?? 512) - promptLength,
+);
 
 /** The reported split, subsampled (seeded, the same subset for every run) when --val-limit > 0. */
 function withValLimit(t: TaskData): TaskData {
   return { ...t, test: subsampleVal(t.test, valLimit, valSeed) };
 }
 
-interface Job { readonly task: string; readonly variant: VariantName; readonly seed: number; readonly dir: string }
+interface Job {
+  readonly task: string;
+  readonly variant: VariantName;
+  readonly seed: number;
+  readonly dir: string;
+}
 // Seeds outermost: an interrupted grid still has every task × variant with its first seeds.
-const jobs: Job[] = seeds.flatMap((seed) => tasks.flatMap((task) => variants.map((variant) => ({ task, variant, seed, dir: join(out, task, variant, `seed-${seed}`) }))));
+const jobs: Job[] = seeds.flatMap((seed) =>
+  tasks.flatMap((task) =>
+    variants.map((variant) => ({ task, variant, seed, dir: join(out, task, variant, `seed-${seed}`) })),
+  ),
+);
 const mine = jobs.filter((_, i) => i % shardN === shardI);
 
-const settings = { model, data, tasks, variants, seeds, steps, evalEvery, batchSize, promptLength, maxLength, valLimit, valSeed, backend, segmentIds, lr: Object.fromEntries(variants.map((v) => [v, lrOverride.get(v) ?? VARIANTS[v].lr])) };
+const settings = {
+  model,
+  data,
+  tasks,
+  variants,
+  seeds,
+  steps,
+  evalEvery,
+  batchSize,
+  promptLength,
+  maxLength,
+  valLimit,
+  valSeed,
+  backend,
+  segmentIds,
+  lr: Object.fromEntries(variants.map((v) => [v, lrOverride.get(v) ?? VARIANTS[v].lr])),
+};
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, `grid-${shardI}-of-${shardN}.json`), `${JSON.stringify({ ...settings, argv: process.argv.slice(2) }, null, 2)}\n`);
+writeFileSync(
+  join(out, `grid-${shardI}-of-${shardN}.json`),
+  `${JSON.stringify({ ...settings, argv: process.argv.slice(2) }, null, 2)}\n`,
+);
 console.log(`grid: ${jobs.length} runs (${mine.length} in shard ${shardI}/${shardN}); ${JSON.stringify(settings)}`);
 
 const { backend: bk, note: backendNote } = await backendFor(backend, threads);
@@ -109,24 +161,64 @@ async function taskData(name: string): Promise<TaskData> {
 const t0 = performance.now();
 for (const [i, job] of mine.entries()) {
   const tag = `[${i + 1}/${mine.length}] ${job.task} ${job.variant} seed ${job.seed}`;
-  if (existsSync(join(job.dir, RUN_FILES.results))) { console.log(`${tag}: done, skipped`); continue; }
+  if (existsSync(join(job.dir, RUN_FILES.results))) {
+    console.log(`${tag}: done, skipped`);
+    continue;
+  }
   const resume = existsSync(join(job.dir, RUN_FILES.checkpoint));
   const variant = VARIANTS[job.variant];
-  const merged = mergeConfig([variant.config, {
-    model, data, task: job.task, seed: job.seed, steps, evalEvery, batchSize, promptLength, maxLength,
-    lr: lrOverride.get(job.variant) ?? variant.lr, checkpointEvery: 50, segmentIds, backend, threads,
-  }], 'grid');
+  const merged = mergeConfig(
+    [
+      variant.config,
+      {
+        model,
+        data,
+        task: job.task,
+        seed: job.seed,
+        steps,
+        evalEvery,
+        batchSize,
+        promptLength,
+        maxLength,
+        lr: lrOverride.get(job.variant) ?? variant.lr,
+        checkpointEvery: 50,
+        segmentIds,
+        backend,
+        threads,
+      },
+    ],
+    'grid',
+  );
   if (E.isLeft(merged)) throw new Error(merged.left.message);
   const cfg: RunConfig = merged.right;
-  if (a['dry-run']) { console.log(`${tag}: would ${resume ? 'resume' : 'train'} ${JSON.stringify(cfg)}`); continue; }
+  if (a['dry-run']) {
+    console.log(`${tag}: would ${resume ? 'resume' : 'train'} ${JSON.stringify(cfg)}`);
+    continue;
+  }
   const task = await taskData(job.task);
   const tm = buildTaskModel(bert, tok.right, task, cfg);
   const s0 = performance.now();
   const r = await train(tm, task, {
-    out: job.dir, resume, stream: null,
-    configExtra: { variant: job.variant, valLimit, valSeed, valSize: task.test.length, devMajority: majorityRate(task.dev.map((e) => e.label)), valMajority: majorityRate(task.test.map((e) => e.label)), backend },
+    out: job.dir,
+    resume,
+    stream: null,
+    configExtra: {
+      variant: job.variant,
+      valLimit,
+      valSeed,
+      valSize: task.test.length,
+      devMajority: majorityRate(task.dev.map((e) => e.label)),
+      valMajority: majorityRate(task.test.map((e) => e.label)),
+      backend,
+    },
   });
-  const test = r.test ? Object.entries(r.test).map(([k, v]) => `${k} ${v?.toFixed(3)}`).join(', ') : '-';
-  console.log(`${tag}: best dev ${r.bestDev.toFixed(3)} @ ${r.bestStep}, val ${test} (${((performance.now() - s0) / 1000).toFixed(0)} s, total ${((performance.now() - t0) / 60000).toFixed(1)} min)`);
+  const test = r.test
+    ? Object.entries(r.test)
+        .map(([k, v]) => `${k} ${v?.toFixed(3)}`)
+        .join(', ')
+    : '-';
+  console.log(
+    `${tag}: best dev ${r.bestDev.toFixed(3)} @ ${r.bestStep}, val ${test} (${((performance.now() - s0) / 1000).toFixed(0)} s, total ${((performance.now() - t0) / 60000).toFixed(1)} min)`,
+  );
 }
 console.log('grid: shard finished');

@@ -51,15 +51,29 @@ export interface RunSummary {
 }
 
 /** One finished run from its log; undefined when the log has no `test` record yet (run unfinished). */
-export function summarizeRun(records: readonly MetricRecord[], o: { seed: number; main: string; threshold: number; valMetrics: readonly string[] }): RunSummary | undefined {
+export function summarizeRun(
+  records: readonly MetricRecord[],
+  o: { seed: number; main: string; threshold: number; valMetrics: readonly string[] },
+): RunSummary | undefined {
   const test = records.filter((r) => r.split === 'test').at(-1);
   if (!test) return undefined;
   const val: Record<string, number> = {};
-  for (const m of o.valMetrics) { const v = num(test[m]); if (v !== undefined) val[m] = v; }
-  const main = devCurve(records, o.main), acc = devCurve(records, 'accuracy');
+  for (const m of o.valMetrics) {
+    const v = num(test[m]);
+    if (v !== undefined) val[m] = v;
+  }
+  const main = devCurve(records, o.main),
+    acc = devCurve(records, 'accuracy');
   let best: [number, number] = [0, -Infinity];
   for (const p of main) if (p[1] > best[1]) best = p; // first step at the maximum, as the loop picks it
-  return { seed: o.seed, val, bestStep: num(test['bestStep']) ?? best[0], bestDev: best[1], reachStep: stepsToThreshold(acc, o.threshold), devAcc: acc };
+  return {
+    seed: o.seed,
+    val,
+    bestStep: num(test['bestStep']) ?? best[0],
+    bestDev: best[1],
+    reachStep: stepsToThreshold(acc, o.threshold),
+    devAcc: acc,
+  };
 }
 
 export interface GroupSummary {
@@ -80,11 +94,17 @@ export function summarizeGroup(runs: readonly RunSummary[], valMetrics: readonly
   const reached = runs.flatMap((r) => (r.reachStep === null ? [] : [r.reachStep]));
   const bySteps = new Map<number, number[]>();
   for (const r of runs) for (const [s, v] of r.devAcc) bySteps.set(s, [...(bySteps.get(s) ?? []), v]);
-  const meanDevAcc = [...bySteps.entries()].sort((p, q) => p[0] - q[0]).map(([s, vs]) => [s, meanStd(vs).mean] as const);
+  const meanDevAcc = [...bySteps.entries()]
+    .sort((p, q) => p[0] - q[0])
+    .map(([s, vs]) => [s, meanStd(vs).mean] as const);
   return {
-    seeds: runs.map((r) => r.seed), val,
-    bestDev: meanStd(runs.map((r) => r.bestDev)), bestStep: meanStd(runs.map((r) => r.bestStep)),
-    reachStep: meanStd(reached), neverReached: runs.length - reached.length, meanDevAcc,
+    seeds: runs.map((r) => r.seed),
+    val,
+    bestDev: meanStd(runs.map((r) => r.bestDev)),
+    bestStep: meanStd(runs.map((r) => r.bestStep)),
+    reachStep: meanStd(reached),
+    neverReached: runs.length - reached.length,
+    meanDevAcc,
   };
 }
 

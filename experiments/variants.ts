@@ -23,9 +23,17 @@ export const VARIANTS = {
   /** P-tuning v2: a key/value prefix at every layer, no reparameterisation. */
   prefix: { label: 'deep prompt (prefix)', lr: 1e-2, config: { method: 'prefix' } },
   /** DP, task-level position (m+1 split points, Gumbel straight-through). */
-  'dp-pos': { label: 'DP position', lr: SOFT_LR, config: { method: 'dynamic', dynamicPosition: 'task', dynamicLength: 'none', poolSize: 0 } },
+  'dp-pos': {
+    label: 'DP position',
+    lr: SOFT_LR,
+    config: { method: 'dynamic', dynamicPosition: 'task', dynamicLength: 'none', poolSize: 0 },
+  },
   /** DP combined: instance-level position, task-level length, a pool of 4 prompts mixed per instance. */
-  'dp-full': { label: 'DP pos+len+pool', lr: SOFT_LR, config: { method: 'dynamic', dynamicPosition: 'instance', dynamicLength: 'task', poolSize: 4 } },
+  'dp-full': {
+    label: 'DP pos+len+pool',
+    lr: SOFT_LR,
+    config: { method: 'dynamic', dynamicPosition: 'instance', dynamicLength: 'task', poolSize: 4 },
+  },
   /** InfoPrompt losses (γ 0.1, β 0.2, KL 0.1) on a plain learned prompt: soft + the two MI terms. */
   infoprompt: { label: 'InfoPrompt', lr: SOFT_LR, config: { method: 'infoprompt', generatorHidden: 0 } },
 } as const satisfies Record<string, Variant>;

@@ -12,7 +12,9 @@ export type Critic = (x: Tensor, y: Tensor) => Tensor;
 
 function check2d(op: string, x: Tensor, y: Tensor, sameDim: boolean): void {
   if (x.rank !== 2 || y.rank !== 2 || (sameDim && x.shape[1] !== y.shape[1])) {
-    throw new ShapeError(`${op}: need x [N, d] and y [M, d]${sameDim ? ' with the same d' : ''}, got [${x.shape.join(', ')}] and [${y.shape.join(', ')}]`);
+    throw new ShapeError(
+      `${op}: need x [N, d] and y [M, d]${sameDim ? ' with the same d' : ''}, got [${x.shape.join(', ')}] and [${y.shape.join(', ')}]`,
+    );
   }
 }
 
@@ -32,7 +34,9 @@ export function bilinearCritic(weight: Tensor, scale = 1): Critic {
   return (x, y) => {
     check2d('bilinearCritic', x, y, false);
     if (weight.rank !== 2 || weight.shape[0] !== x.shape[1] || weight.shape[1] !== y.shape[1]) {
-      throw new ShapeError(`bilinearCritic: W must be [${x.shape[1]}, ${y.shape[1]}], got [${weight.shape.join(', ')}]`);
+      throw new ShapeError(
+        `bilinearCritic: W must be [${x.shape[1]}, ${y.shape[1]}], got [${weight.shape.join(', ')}]`,
+      );
     }
     return mul(matmul(matmul(x, weight), y, false, true), scale);
   };
@@ -63,6 +67,7 @@ export function cosineCritic(temperature = 0.1, eps = 1e-12): Critic {
 /** Scores of paired rows only: s_i = scale · ⟨x_i, y_i⟩; x, y [N, d] → [N] (the diagonal of dotCritic, cheaply). */
 export function pairedDot(x: Tensor, y: Tensor, scale?: number): Tensor {
   check2d('pairedDot', x, y, true);
-  if (x.shape[0] !== y.shape[0]) throw new ShapeError(`pairedDot: x [${x.shape.join(', ')}] and y [${y.shape.join(', ')}] need the same N`);
+  if (x.shape[0] !== y.shape[0])
+    throw new ShapeError(`pairedDot: x [${x.shape.join(', ')}] and y [${y.shape.join(', ')}] need the same N`);
   return mul(sum(mul(x, y), -1), scale ?? inverseSqrtDim(x.shape[1]!));
 }

@@ -19,8 +19,11 @@ export function cappedCrossEntropy(logits: Tensor, labels: Tensor, cap = 2, opts
   const perExample = crossEntropy(logits, labels, { ...opts, reduction: 'none' });
   const capped = where(lessEqual(perExample, cap), perExample, cap);
   switch (opts.reduction ?? 'mean') {
-    case 'none': return capped;
-    case 'sum': return sum(capped);
-    case 'mean': return div(sum(capped), sum(cast(notEqual(labels, opts.ignoreIndex ?? -100), logits.dtype)));
+    case 'none':
+      return capped;
+    case 'sum':
+      return sum(capped);
+    case 'mean':
+      return div(sum(capped), sum(cast(notEqual(labels, opts.ignoreIndex ?? -100), logits.dtype)));
   }
 }

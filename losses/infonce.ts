@@ -5,7 +5,22 @@
  * (computed with the fused log-softmax, which subtracts the row max: stable in f32 for |s| ~ 1e4).
  */
 import {
-  add, broadcastTo, cast, concat, log, logSoftmax, mean, mul, neg, notEqual, reshape, sub, sum, where, zeros, ShapeError,
+  add,
+  broadcastTo,
+  cast,
+  concat,
+  log,
+  logSoftmax,
+  mean,
+  mul,
+  neg,
+  notEqual,
+  reshape,
+  sub,
+  sum,
+  where,
+  zeros,
+  ShapeError,
 } from '../core/index.ts';
 import type { Tensor } from '../core/index.ts';
 import { positiveMask, scoreShape, type MiEstimate, type ScoreOptions } from './scores.ts';
@@ -52,10 +67,17 @@ export interface OneVsManyOptions {
  * (K_b = valid negatives of row b); estimate = mean_b log(1 + K_b) − loss.
  */
 export function infoNceOneVsMany(positive: Tensor, negatives: Tensor, opts: OneVsManyOptions = {}): MiEstimate {
-  if (positive.rank !== 1 || negatives.rank !== 2 || (negatives.shape[0] !== positive.shape[0] && negatives.shape[0] !== 1)) {
-    throw new ShapeError(`infoNceOneVsMany: need positive [B] and negatives [B, K] or [1, K], got [${positive.shape.join(', ')}] and [${negatives.shape.join(', ')}]`);
+  if (
+    positive.rank !== 1 ||
+    negatives.rank !== 2 ||
+    (negatives.shape[0] !== positive.shape[0] && negatives.shape[0] !== 1)
+  ) {
+    throw new ShapeError(
+      `infoNceOneVsMany: need positive [B] and negatives [B, K] or [1, K], got [${positive.shape.join(', ')}] and [${negatives.shape.join(', ')}]`,
+    );
   }
-  const b = positive.shape[0]!, k = negatives.shape[1]!;
+  const b = positive.shape[0]!,
+    k = negatives.shape[1]!;
   let neg2 = broadcastTo(negatives, [b, k]);
   let counts: Tensor | number = k;
   if (opts.mask) {
@@ -65,7 +87,12 @@ export function infoNceOneVsMany(positive: Tensor, negatives: Tensor, opts: OneV
   }
   const scores = concat([reshape(positive, [b, 1]), neg2], 1);
   const firstColumn = zeros(positive.backend, [b], 'i32');
-  const loss = mean(infoNcePerExample(scores, { positives: firstColumn, ...(opts.temperature === undefined ? {} : { temperature: opts.temperature }) }));
+  const loss = mean(
+    infoNcePerExample(scores, {
+      positives: firstColumn,
+      ...(opts.temperature === undefined ? {} : { temperature: opts.temperature }),
+    }),
+  );
   const logN = typeof counts === 'number' ? Math.log(1 + counts) : mean(log(add(counts, 1)));
   return { loss, estimate: sub(logN, loss) };
 }

@@ -9,7 +9,19 @@
  * The released code has shape and detach bugs; this follows the paper's intent (see the doc comments).
  */
 import {
-  add, exp, linear, matmul, mean, mul, randomNormal, randomUniform, reshape, splitKey, stopGradient, sub, sum,
+  add,
+  exp,
+  linear,
+  matmul,
+  mean,
+  mul,
+  randomNormal,
+  randomUniform,
+  reshape,
+  splitKey,
+  stopGradient,
+  sub,
+  sum,
   ShapeError,
 } from '../core/index.ts';
 import type { Backend, FloatDType, PRNGKey, Tensor } from '../core/index.ts';
@@ -40,7 +52,13 @@ export interface InfoPromptDims {
 }
 
 /** torch.nn.Linear's default init: weight and bias ~ U(−1/√in, 1/√in). */
-export function initLinear(bk: Backend, key: PRNGKey, inDim: number, outDim: number, dtype: FloatDType = 'f32'): LinearParams {
+export function initLinear(
+  bk: Backend,
+  key: PRNGKey,
+  inDim: number,
+  outDim: number,
+  dtype: FloatDType = 'f32',
+): LinearParams {
   const [kw, kb] = splitKey(key, 2) as [PRNGKey, PRNGKey];
   const bound = 1 / Math.sqrt(inDim);
   return {
@@ -49,16 +67,29 @@ export function initLinear(bk: Backend, key: PRNGKey, inDim: number, outDim: num
   };
 }
 
-export function initBottleneck(bk: Backend, key: PRNGKey, dims: InfoPromptDims, dtype: FloatDType = 'f32'): BottleneckParams {
+export function initBottleneck(
+  bk: Backend,
+  key: PRNGKey,
+  dims: InfoPromptDims,
+  dtype: FloatDType = 'f32',
+): BottleneckParams {
   const [km, kv] = splitKey(key, 2) as [PRNGKey, PRNGKey];
   const k = dims.k ?? 32;
   return { mu: initLinear(bk, km, dims.d, k, dtype), logVar: initLinear(bk, kv, dims.d, k, dtype) };
 }
 
 /** The parameter tree of L_rep (a plain object of tensors, ready for valueAndGrad). */
-export function initInfoPromptParams(bk: Backend, key: PRNGKey, dims: InfoPromptDims, dtype: FloatDType = 'f32'): InfoPromptParams {
+export function initInfoPromptParams(
+  bk: Backend,
+  key: PRNGKey,
+  dims: InfoPromptDims,
+  dtype: FloatDType = 'f32',
+): InfoPromptParams {
   const [kb, kp] = splitKey(key, 2) as [PRNGKey, PRNGKey];
-  return { bottleneck: initBottleneck(bk, kb, dims, dtype), projection: initLinear(bk, kp, dims.d, dims.k ?? 32, dtype) };
+  return {
+    bottleneck: initBottleneck(bk, kb, dims, dtype),
+    projection: initLinear(bk, kp, dims.d, dims.k ?? 32, dtype),
+  };
 }
 
 export interface BottleneckOut {
@@ -75,7 +106,9 @@ export function bottleneck(p: BottleneckParams, h: Tensor, key: PRNGKey, sample 
   if (h.rank !== 2) throw new ShapeError(`bottleneck: h must be [R, d], got [${h.shape.join(', ')}]`);
   const mu = linear(h, p.mu.weight, p.mu.bias);
   const logVar = linear(h, p.logVar.weight, p.logVar.bias);
-  const z = sample ? add(mu, mul(exp(mul(logVar, 0.5)), randomNormal(h.backend, key, mu.shape, 0, 1, { dtype: mu.dtype }))) : mu;
+  const z = sample
+    ? add(mu, mul(exp(mul(logVar, 0.5)), randomNormal(h.backend, key, mu.shape, 0, 1, { dtype: mu.dtype })))
+    : mu;
   const kl = mean(mul(sum(sub(add(mul(mu, mu), exp(logVar)), add(logVar, 1)), -1), 0.5));
   return { z, mu, logVar, kl };
 }
@@ -109,7 +142,9 @@ export function infoPromptHeadLoss(x: HeadLossInputs): MiEstimate {
   const d = a.shape[1]!;
   const [b, t, dE] = x.tokenEmbeds.shape;
   if (x.tokenEmbeds.rank !== 3 || dE !== d || x.headRep.rank !== 2 || x.headRep.shape[1] !== d) {
-    throw new ShapeError(`infoPromptHeadLoss: need tokenEmbeds [B, T, ${d}] and headRep [C, ${d}], got [${x.tokenEmbeds.shape.join(', ')}] and [${x.headRep.shape.join(', ')}]`);
+    throw new ShapeError(
+      `infoPromptHeadLoss: need tokenEmbeds [B, T, ${d}] and headRep [C, ${d}], got [${x.tokenEmbeds.shape.join(', ')}] and [${x.headRep.shape.join(', ')}]`,
+    );
   }
   const s = x.scale ?? inverseSqrtDim(d);
   const h = reshape(mean(x.headRep, 0), [1, d]);
@@ -143,9 +178,16 @@ export interface RepLossInputs {
 export function infoPromptRepLoss(x: RepLossInputs): MiEstimate & { readonly kl: Tensor } {
   const a0 = stopGradient(meanPrompt(x.prompt));
   const d = a0.shape[1]!;
-  if (x.prompted.rank !== 2 || x.unprompted.rank !== 2 || x.prompted.shape[1] !== d || x.unprompted.shape[1] !== d
-    || (a0.shape[0] !== 1 && a0.shape[0] !== x.prompted.shape[0])) {
-    throw new ShapeError(`infoPromptRepLoss: need prompted [B, ${d}], unprompted [K, ${d}] and a prompt [m, ${d}] or [B, m, ${d}], got [${x.prompted.shape.join(', ')}], [${x.unprompted.shape.join(', ')}], [${x.prompt.shape.join(', ')}]`);
+  if (
+    x.prompted.rank !== 2 ||
+    x.unprompted.rank !== 2 ||
+    x.prompted.shape[1] !== d ||
+    x.unprompted.shape[1] !== d ||
+    (a0.shape[0] !== 1 && a0.shape[0] !== x.prompted.shape[0])
+  ) {
+    throw new ShapeError(
+      `infoPromptRepLoss: need prompted [B, ${d}], unprompted [K, ${d}] and a prompt [m, ${d}] or [B, m, ${d}], got [${x.prompted.shape.join(', ')}], [${x.unprompted.shape.join(', ')}], [${x.prompt.shape.join(', ')}]`,
+    );
   }
   const [kPos, kNeg] = splitKey(x.key, 2) as [PRNGKey, PRNGKey];
   const sample = x.sample ?? true;

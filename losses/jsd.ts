@@ -7,7 +7,12 @@
 import { mean, neg, sub } from '../core/index.ts';
 import type { Tensor } from '../core/index.ts';
 import {
-  meanOverNegatives, positiveScores, scoreShape, softplus, type MiEstimate, type ScoreOptions,
+  meanOverNegatives,
+  positiveScores,
+  scoreShape,
+  softplus,
+  type MiEstimate,
+  type ScoreOptions,
 } from './scores.ts';
 
 const result = (estimate: Tensor): MiEstimate => ({ loss: neg(estimate), estimate });

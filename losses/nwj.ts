@@ -12,7 +12,12 @@
 import { exp, lessEqual, logSumExp, mean, neg, reshape, sub, where } from '../core/index.ts';
 import type { Tensor } from '../core/index.ts';
 import {
-  meanOverNegatives, negativesOnly, positiveScores, scoreShape, type MiEstimate, type ScoreOptions,
+  meanOverNegatives,
+  negativesOnly,
+  positiveScores,
+  scoreShape,
+  type MiEstimate,
+  type ScoreOptions,
 } from './scores.ts';
 
 export interface NwjOptions {
@@ -20,8 +25,12 @@ export interface NwjOptions {
   readonly clip?: number;
 }
 
-const clipped = (s: Tensor, clip: number | undefined): Tensor => (clip === undefined ? s : where(lessEqual(s, clip), s, clip));
-const nwjTerm = (clip: number | undefined) => (s: Tensor): Tensor => exp(sub(clipped(s, clip), 1));
+const clipped = (s: Tensor, clip: number | undefined): Tensor =>
+  clip === undefined ? s : where(lessEqual(s, clip), s, clip);
+const nwjTerm =
+  (clip: number | undefined) =>
+  (s: Tensor): Tensor =>
+    exp(sub(clipped(s, clip), 1));
 const result = (estimate: Tensor): MiEstimate => ({ loss: neg(estimate), estimate });
 
 /** NWJ from samples: joint scores (any shape) and marginal scores (any shape): E_P[T] − E_Q[e^{T−1}]. */

@@ -4,7 +4,20 @@
  * Everything here is written with tensor ops only, so it runs on any backend.
  */
 import {
-  abs, add, arange, equal, exp, log1p, maximum, mul, neg, notEqual, reshape, sum, where, ShapeError,
+  abs,
+  add,
+  arange,
+  equal,
+  exp,
+  log1p,
+  maximum,
+  mul,
+  neg,
+  notEqual,
+  reshape,
+  sum,
+  where,
+  ShapeError,
 } from '../core/index.ts';
 import type { Tensor } from '../core/index.ts';
 

@@ -23,8 +23,10 @@ export interface CorpusSplit {
 /** 32-bit integer hash (murmur3 finaliser) for deterministic selection and shuffles. */
 export function hash32(x: number): number {
   let h = x >>> 0;
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b) >>> 0;
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
   h ^= h >>> 16;
   return h >>> 0;
 }
@@ -34,7 +36,8 @@ export function passagesOf(text: string, source: string, maxParagraphs: number):
   const out: Passage[] = [];
   for (const doc of text.split('\n\n')) {
     const paras = doc.split('\n').filter((l) => l.trim() !== '');
-    for (let i = 0; i < paras.length; i += maxParagraphs) out.push({ source, paragraphs: paras.slice(i, i + maxParagraphs) });
+    for (let i = 0; i < paras.length; i += maxParagraphs)
+      out.push({ source, paragraphs: paras.slice(i, i + maxParagraphs) });
   }
   return out;
 }
@@ -43,7 +46,9 @@ export function passagesOf(text: string, source: string, maxParagraphs: number):
 export function fewglueTexts(root: string): Either<string, Passage[]> {
   const out: Passage[] = [];
   const strings = (v: unknown, acc: string[]): string[] => {
-    if (typeof v === 'string') { if (v.length >= 20) acc.push(v); } else if (Array.isArray(v)) for (const e of v) strings(e, acc);
+    if (typeof v === 'string') {
+      if (v.length >= 20) acc.push(v);
+    } else if (Array.isArray(v)) for (const e of v) strings(e, acc);
     else if (typeof v === 'object' && v !== null) for (const e of Object.values(v)) strings(e, acc);
     return acc;
   };
@@ -76,12 +81,17 @@ export interface CorpusOptions {
 
 /** Reads the corpus files and splits passages into train / held-out (FewGLUE texts only ever train). */
 export function loadCorpus(o: CorpusOptions): Either<string, CorpusSplit> {
-  const train: Passage[] = [], heldOut: Passage[] = [];
+  const train: Passage[] = [],
+    heldOut: Passage[] = [];
   const every = o.heldOutEvery ?? 200;
   let idx = 0;
   for (const f of o.files) {
     let text: string;
-    try { text = readFileSync(f, 'utf8'); } catch (e) { return E.left(`${f}: cannot read (${e instanceof Error ? e.message : String(e)})`); }
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (e) {
+      return E.left(`${f}: cannot read (${e instanceof Error ? e.message : String(e)})`);
+    }
     for (const p of passagesOf(text, f, o.passageParagraphs ?? 20)) {
       (hash32(idx++ ^ hash32(o.seed)) % every === 0 ? heldOut : train).push(p);
     }
@@ -101,7 +111,9 @@ export function permutation(n: number, seed: number): Int32Array {
   for (let i = n - 1; i > 0; i--) {
     s = hash32(s + i);
     const j = s % (i + 1);
-    const t = p[i]!; p[i] = p[j]!; p[j] = t;
+    const t = p[i]!;
+    p[i] = p[j]!;
+    p[j] = t;
   }
   return p;
 }
@@ -111,7 +123,14 @@ export function permutation(n: number, seed: number): Int32Array {
  * stream separating passages by [SEP]. Stops once `maxRows` rows are full. Tokenization is the
  * tokenizer module's (models/bert/tokenizer.ts).
  */
-export function packRows(tok: PgTokenizer, passages: readonly Passage[], order: ArrayLike<number>, seqLen: number, maxRows: number, onProgress?: (rows: number) => void): Int32Array {
+export function packRows(
+  tok: PgTokenizer,
+  passages: readonly Passage[],
+  order: ArrayLike<number>,
+  seqLen: number,
+  maxRows: number,
+  onProgress?: (rows: number) => void,
+): Int32Array {
   const body = seqLen - 2;
   const rows: number[] = [];
   let buf: number[] = [];

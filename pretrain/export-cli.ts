@@ -22,18 +22,25 @@ import { heldOutBatches, unigramBaseline } from './mlm.ts';
 import { modelCard } from './model-card.ts';
 import { bertFromTensors, initParams, paramsToRaw, uploadParams } from './params.ts';
 
-const { values: a } = parseArgs({ options: {
-  run: { type: 'string', default: '/tmp/pretrain-run' },
-  out: { type: 'string', default: 'models/demo-encoder' },
-  which: { type: 'string', default: 'best' },
-  'max-mb': { type: 'string', default: '20' },
-  note: { type: 'string', multiple: true },
-} });
+const { values: a } = parseArgs({
+  options: {
+    run: { type: 'string', default: '/tmp/pretrain-run' },
+    out: { type: 'string', default: 'models/demo-encoder' },
+    which: { type: 'string', default: 'best' },
+    'max-mb': { type: 'string', default: '20' },
+    note: { type: 'string', multiple: true },
+  },
+});
 
 interface RunConfig {
   readonly model: { hidden: number; layers: number; heads: number; intermediate: number; vocab: number };
-  readonly seq: number; readonly batch: number; readonly steps: number; readonly weightDecay: number;
-  readonly schedule: { baseLr: number; warmupSteps: number }; readonly backend: string; readonly fewglue: boolean;
+  readonly seq: number;
+  readonly batch: number;
+  readonly steps: number;
+  readonly weightDecay: number;
+  readonly schedule: { baseLr: number; warmupSteps: number };
+  readonly backend: string;
+  readonly fewglue: boolean;
 }
 
 async function main(): Promise<void> {
@@ -42,8 +49,12 @@ async function main(): Promise<void> {
   if (E.isLeft(meta)) throw new Error(`${meta.left.file}: ${meta.left.detail}`);
   const rc = meta.right.config as RunConfig;
   const cfg = bertConfigFor({
-    vocabSize: rc.model.vocab, hiddenSize: rc.model.hidden, numHiddenLayers: rc.model.layers,
-    numAttentionHeads: rc.model.heads, intermediateSize: rc.model.intermediate, maxPositionEmbeddings: Math.max(512, rc.seq),
+    vocabSize: rc.model.vocab,
+    hiddenSize: rc.model.hidden,
+    numHiddenLayers: rc.model.layers,
+    numAttentionHeads: rc.model.heads,
+    intermediateSize: rc.model.intermediate,
+    maxPositionEmbeddings: Math.max(512, rc.seq),
   });
   const bk = cpuBackend();
   const fresh = uploadParams(bk, 'f32', initParams(cfg, prngKey(0)));
@@ -60,7 +71,11 @@ async function main(): Promise<void> {
   const train = records.filter((r) => r.split === 'train' && r.step <= step);
   const sps = train.map((r) => r['secPerStep']).filter((x): x is number => typeof x === 'number');
   let command = '';
-  try { command = (JSON.parse(readFileSync(join(a.run!, 'run.json'), 'utf8')) as { command?: string }).command ?? ''; } catch { /* run still going */ }
+  try {
+    command = (JSON.parse(readFileSync(join(a.run!, 'run.json'), 'utf8')) as { command?: string }).command ?? '';
+  } catch {
+    /* run still going */
+  }
   if (!command) {
     const m = rc.model;
     command = `--backend ${rc.backend} --hidden ${m.hidden} --layers ${m.layers} --heads ${m.heads} --seq ${rc.seq} --batch ${rc.batch} --steps ${rc.steps} --vocab-size ${m.vocab}`;
@@ -70,16 +85,29 @@ async function main(): Promise<void> {
   const raws = await paramsToRaw(params);
   const paramCount = raws.reduce((n, r) => n + r.data.length, 0);
   const sizeOf = 4 * paramCount;
-  if (sizeOf > num(a['max-mb']!) * 2 ** 20) throw new Error(`export: ${(sizeOf / 2 ** 20).toFixed(1)} MiB of weights exceeds --max-mb ${a['max-mb']}`);
+  if (sizeOf > num(a['max-mb']!) * 2 ** 20)
+    throw new Error(`export: ${(sizeOf / 2 ** 20).toFixed(1)} MiB of weights exceeds --max-mb ${a['max-mb']}`);
   const vocabTxt = readFileSync(join(a.run!, 'vocab.txt'), 'utf8');
   const unigram = baseline(a.run!, rc, cfg.vocabSize);
   const readme = modelCard({
-    cfg, paramCount, safetensorsBytes: sizeOf, command, step, totalSteps: rc.steps, batch: rc.batch, seqLen: rc.seq,
-    lr: rc.schedule.baseLr, warmupSteps: rc.schedule.warmupSteps, weightDecay: rc.weightDecay, backend: rc.backend,
-    secPerStep: sps.length ? sps.reduce((x, y) => x + y, 0) / sps.length : undefined, fewglue: rc.fewglue,
+    cfg,
+    paramCount,
+    safetensorsBytes: sizeOf,
+    command,
+    step,
+    totalSteps: rc.steps,
+    batch: rc.batch,
+    seqLen: rc.seq,
+    lr: rc.schedule.baseLr,
+    warmupSteps: rc.schedule.warmupSteps,
+    weightDecay: rc.weightDecay,
+    backend: rc.backend,
+    secPerStep: sps.length ? sps.reduce((x, y) => x + y, 0) / sps.length : undefined,
+    fewglue: rc.fewglue,
     heldOut: { loss: num(atStep.loss), accuracy: num(atStep['acc']), masked: num(atStep['masked']), step },
     initial: first ? { loss: num(first.loss), accuracy: num(first['acc']) } : undefined,
-    notes: a.note ?? [], ...(unigram ? { unigram } : {}),
+    notes: a.note ?? [],
+    ...(unigram ? { unigram } : {}),
     trainLossLast: typeof train.at(-1)?.loss === 'number' ? (train.at(-1)!.loss as number) : undefined,
   });
   const written = await exportHf(a.out!, { cfg, params: raws, vocabTxt, modelMaxLength: rc.seq, readme })();
@@ -89,33 +117,54 @@ async function main(): Promise<void> {
   // Reload with the library and compare logits on a sentence.
   const ck = await loadHf(a.out!, 'f32')();
   const tk = await loadTokenizer(a.out!)();
-  if (E.isLeft(ck) || E.isLeft(tk)) throw new Error(`reload failed: ${JSON.stringify(E.isLeft(ck) ? ck.left : (tk as E.Left<unknown>).left)}`);
+  if (E.isLeft(ck) || E.isLeft(tk))
+    throw new Error(`reload failed: ${JSON.stringify(E.isLeft(ck) ? ck.left : (tk as E.Left<unknown>).left)}`);
   const enc = tk.right.encodeBatch(['The capital of France is [MASK].']);
   const diff = scope(bk, () => {
     const ids = tensor(bk, enc.inputIds, { shape: [enc.batchSize, enc.seqLen], dtype: 'i32' });
     const logits = (m: BertModel) => m.mlmLogits(m.encode({ inputIds: ids }).lastHiddenState).dataSync();
-    const x = logits(bertFromTensors(cfg, bk, 'f32', params)), y = logits(BertModel.load(ck.right.weights, ck.right.config, bk, 'f32'));
+    const x = logits(bertFromTensors(cfg, bk, 'f32', params)),
+      y = logits(BertModel.load(ck.right.weights, ck.right.config, bk, 'f32'));
     let m = 0;
     for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(Number(x[i]) - Number(y[i])));
     return m;
   });
-  console.log(`reload parity: max |Δlogit| = ${diff}; ${statSync(join(a.out!, 'model.safetensors')).size} bytes of weights; held-out loss ${num(atStep.loss).toFixed(4)} acc ${(100 * num(atStep['acc'])).toFixed(2)}% at step ${step}`);
+  console.log(
+    `reload parity: max |Δlogit| = ${diff}; ${statSync(join(a.out!, 'model.safetensors')).size} bytes of weights; held-out loss ${num(atStep.loss).toFixed(4)} acc ${(100 * num(atStep['acc'])).toFixed(2)}% at step ${step}`,
+  );
   if (diff !== 0) throw new Error('export: reloaded logits differ from the trained model');
 }
 
 /** The unigram baseline on the run's held-out masks (same rows, keys and masking as pretrain/run.ts). */
-function baseline(run: string, rc: RunConfig & { seed?: number }, V: number): { loss: number; accuracy: number } | undefined {
+function baseline(
+  run: string,
+  rc: RunConfig & { seed?: number },
+  V: number,
+): { loss: number; accuracy: number } | undefined {
   const seed = rc.seed ?? 0;
   const files = readdirSync(run);
-  const pick = (kind: string) => files.find((f) => f.startsWith(`rows-${kind}-`) && f.includes(`-s${seed}-t${rc.seq}-`));
+  const pick = (kind: string) =>
+    files.find((f) => f.startsWith(`rows-${kind}-`) && f.includes(`-s${seed}-t${rc.seq}-`));
   const [tf, hf] = [pick('train'), pick('heldout')];
   if (!tf || !hf) return undefined;
-  const rd = (f: string) => { const b = readFileSync(join(run, f)); return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
+  const rd = (f: string) => {
+    const b = readFileSync(join(run, f));
+    return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+  };
   const specialIds = new Set([0, 1, 2, 3, 4]);
-  const masking = { vocabSize: V, maskId: 4, specialIds, firstRandomId: 5, maxPredictions: Math.ceil(0.15 * 1.25 * rc.batch * rc.seq) };
+  const masking = {
+    vocabSize: V,
+    maskId: 4,
+    specialIds,
+    firstRandomId: 5,
+    maxPredictions: Math.ceil(0.15 * 1.25 * rc.batch * rc.seq),
+  };
   return unigramBaseline(rd(tf), V, heldOutBatches(rd(hf), rc.batch, rc.seq, seed, masking), specialIds);
 }
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
-main().catch((e: unknown) => { console.error(e instanceof Error ? e.stack ?? e.message : String(e)); process.exitCode = 1; });
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exitCode = 1;
+});

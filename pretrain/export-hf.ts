@@ -18,7 +18,14 @@ import { paramSpec } from './params.ts';
 import { specialTokensMapJson, tokenizerConfigJson, tokenizerJsonFor } from './tokenizer-files.ts';
 
 /** The files of an exported folder, README excluded (HF writes none). */
-export const HF_FILES = ['config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json', 'vocab.txt'] as const;
+export const HF_FILES = [
+  'config.json',
+  'model.safetensors',
+  'special_tokens_map.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'vocab.txt',
+] as const;
 
 /** Normalised parameter name → the name BertForMaskedLM's state dict uses. */
 export const hfName = (name: string): string => (name.startsWith('cls.') ? name : `bert.${name}`);
@@ -41,11 +48,13 @@ export function hfFiles(x: ExportInput): Map<string, Uint8Array> {
   const tensors = paramSpec(x.cfg).map(([name, shape]) => {
     const t = byName.get(name);
     if (!t) throw new Error(`export-hf: parameter "${name}" [${shape.join(', ')}] is missing`);
-    if (t.shape.join() !== shape.join()) throw new Error(`export-hf: parameter "${name}" is [${t.shape.join(', ')}], config needs [${shape.join(', ')}]`);
+    if (t.shape.join() !== shape.join())
+      throw new Error(`export-hf: parameter "${name}" is [${t.shape.join(', ')}], config needs [${shape.join(', ')}]`);
     return rawTensor(hfName(name), shape, t.data instanceof Float32Array ? t.data : Float32Array.from(t.data));
   });
   const vocabLines = x.vocabTxt.split('\n').filter((_, i, all) => i < all.length - 1 || all[i] !== '').length;
-  if (vocabLines !== x.cfg.vocabSize) throw new Error(`export-hf: vocab.txt has ${vocabLines} tokens, config.vocab_size is ${x.cfg.vocabSize}`);
+  if (vocabLines !== x.cfg.vocabSize)
+    throw new Error(`export-hf: vocab.txt has ${vocabLines} tokens, config.vocab_size is ${x.cfg.vocabSize}`);
   const files = new Map<string, Uint8Array>([
     ['config.json', new TextEncoder().encode(serializeBertConfig(x.cfg))],
     ['model.safetensors', serializeSafetensors(tensors, { format: 'pt' })],
@@ -65,12 +74,18 @@ export interface ExportError {
 }
 
 /** Writes the folder atomically (an existing folder is replaced only once the new one is complete). */
-export const exportHf = (dir: string, x: ExportInput): TaskEither<ExportError, ReadonlyMap<string, number>> => async () => {
-  try {
-    const files = hfFiles(x);
-    await writeDirAtomic(dir, files);
-    return E.right(new Map([...files].map(([k, v]) => [k, v.length])));
-  } catch (e) {
-    return E.left({ _tag: 'ExportError', file: dir, message: `${dir}: not exported (${e instanceof Error ? e.message : String(e)})` });
-  }
-};
+export const exportHf =
+  (dir: string, x: ExportInput): TaskEither<ExportError, ReadonlyMap<string, number>> =>
+  async () => {
+    try {
+      const files = hfFiles(x);
+      await writeDirAtomic(dir, files);
+      return E.right(new Map([...files].map(([k, v]) => [k, v.length])));
+    } catch (e) {
+      return E.left({
+        _tag: 'ExportError',
+        file: dir,
+        message: `${dir}: not exported (${e instanceof Error ? e.message : String(e)})`,
+      });
+    }
+  };

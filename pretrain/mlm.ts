@@ -6,8 +6,20 @@
  * encoder weight, and held-out evaluation (loss and masked-token accuracy).
  */
 import {
-  argmax, crossEntropy, foldIn, gather, prngKey, reshape, scope, tensor, uniformArray, valueAndGrad,
-  type Backend, type FloatDType, type PRNGKey, type Tensor,
+  argmax,
+  crossEntropy,
+  foldIn,
+  gather,
+  prngKey,
+  reshape,
+  scope,
+  tensor,
+  uniformArray,
+  valueAndGrad,
+  type Backend,
+  type FloatDType,
+  type PRNGKey,
+  type Tensor,
 } from '../core/index.ts';
 import type { BertConfig } from '../models/bert/config.ts';
 import { clipByGlobalNorm } from '../training/clip.ts';
@@ -45,9 +57,17 @@ export interface MaskedBatch {
 /** BERT masking, a pure function of the ids and the key. At least one position is always selected. */
 export const IGNORE = -100;
 
-export function maskTokens(ids: Int32Array, batchSize: number, seqLen: number, key: PRNGKey, o: MaskingOptions): MaskedBatch {
-  if (ids.length !== batchSize * seqLen) throw new Error(`maskTokens: ${ids.length} ids for a [${batchSize}, ${seqLen}] batch`);
-  const p = o.maskProb ?? 0.15, lo = o.firstRandomId ?? 5;
+export function maskTokens(
+  ids: Int32Array,
+  batchSize: number,
+  seqLen: number,
+  key: PRNGKey,
+  o: MaskingOptions,
+): MaskedBatch {
+  if (ids.length !== batchSize * seqLen)
+    throw new Error(`maskTokens: ${ids.length} ids for a [${batchSize}, ${seqLen}] batch`);
+  const p = o.maskProb ?? 0.15,
+    lo = o.firstRandomId ?? 5;
   const u = uniformArray(key, ids.length * 3);
   const input = Int32Array.from(ids);
   const pos: number[] = [];
@@ -55,7 +75,8 @@ export function maskTokens(ids: Int32Array, batchSize: number, seqLen: number, k
   for (let i = 0; i < ids.length; i++) {
     const id = ids[i]!;
     if (o.specialIds.has(id) || u[3 * i]! >= p || pos.length === o.maxPredictions) continue;
-    pos.push(i); labels.push(id);
+    pos.push(i);
+    labels.push(id);
     const r = u[3 * i + 1]!;
     if (r < 0.8) input[i] = o.maskId;
     else if (r < 0.9) input[i] = lo + Math.min(o.vocabSize - lo - 1, Math.floor(u[3 * i + 2]! * (o.vocabSize - lo)));
@@ -63,9 +84,14 @@ export function maskTokens(ids: Int32Array, batchSize: number, seqLen: number, k
   if (pos.length === 0) {
     const i = ids.findIndex((id) => !o.specialIds.has(id));
     if (i < 0) throw new Error('maskTokens: the batch holds only special tokens');
-    pos.push(i); labels.push(ids[i]!); input[i] = o.maskId;
+    pos.push(i);
+    labels.push(ids[i]!);
+    input[i] = o.maskId;
   }
-  while (o.maxPredictions !== undefined && pos.length < o.maxPredictions) { pos.push(0); labels.push(IGNORE); }
+  while (o.maxPredictions !== undefined && pos.length < o.maxPredictions) {
+    pos.push(0);
+    labels.push(IGNORE);
+  }
   return { batchSize, seqLen, inputIds: input, positions: Int32Array.from(pos), labels: Int32Array.from(labels) };
 }
 
@@ -80,13 +106,21 @@ export function mlmForward(ctx: MlmContext, params: EncoderParams, b: MaskedBatc
   const model = bertFromTensors(ctx.cfg, ctx.bk, ctx.dtype, params);
   const ids = tensor(ctx.bk, b.inputIds, { shape: [b.batchSize, b.seqLen], dtype: 'i32' });
   const h = model.encode({ inputIds: ids }).lastHiddenState;
-  const rows = gather(reshape(h, [b.batchSize * b.seqLen, ctx.cfg.hiddenSize]), tensor(ctx.bk, b.positions, { shape: [b.positions.length], dtype: 'i32' }));
+  const rows = gather(
+    reshape(h, [b.batchSize * b.seqLen, ctx.cfg.hiddenSize]),
+    tensor(ctx.bk, b.positions, { shape: [b.positions.length], dtype: 'i32' }),
+  );
   const logits = model.mlmLogits(rows);
-  const loss = crossEntropy(logits, tensor(ctx.bk, b.labels, { shape: [b.labels.length], dtype: 'i32' }), { ignoreIndex: IGNORE });
+  const loss = crossEntropy(logits, tensor(ctx.bk, b.labels, { shape: [b.labels.length], dtype: 'i32' }), {
+    ignoreIndex: IGNORE,
+  });
   return { loss, logits };
 }
 
-export const mlmLoss = (ctx: MlmContext) => (params: EncoderParams, b: MaskedBatch): Tensor => mlmForward(ctx, params, b).loss;
+export const mlmLoss =
+  (ctx: MlmContext) =>
+  (params: EncoderParams, b: MaskedBatch): Tensor =>
+    mlmForward(ctx, params, b).loss;
 
 export interface StepResult<K extends string> {
   readonly params: EncoderParams;
@@ -98,7 +132,13 @@ export interface StepResult<K extends string> {
 
 /** One update: loss and gradients of every weight, clip to `maxGradNorm`, optimiser step. */
 export function trainStep<K extends string>(
-  ctx: MlmContext, optimizer: Optimizer<K>, params: EncoderParams, opt: OptState<K>, b: MaskedBatch, lr: number, maxGradNorm = 1,
+  ctx: MlmContext,
+  optimizer: Optimizer<K>,
+  params: EncoderParams,
+  opt: OptState<K>,
+  b: MaskedBatch,
+  lr: number,
+  maxGradNorm = 1,
 ): StepResult<K> {
   const vg = valueAndGrad(mlmLoss(ctx));
   return scope(ctx.bk, () => {
@@ -117,7 +157,9 @@ export interface EvalResult {
 
 /** Held-out MLM loss (token-weighted mean) and masked-token accuracy over fixed masked batches. */
 export function evaluateMlm(ctx: MlmContext, params: EncoderParams, batches: readonly MaskedBatch[]): EvalResult {
-  let lossSum = 0, correct = 0, n = 0;
+  let lossSum = 0,
+    correct = 0,
+    n = 0;
   for (const b of batches) {
     scope(ctx.bk, () => {
       const { loss, logits } = mlmForward(ctx, params, b);
@@ -132,7 +174,13 @@ export function evaluateMlm(ctx: MlmContext, params: EncoderParams, batches: rea
 }
 
 /** Held-out batches of `batch` rows with fixed masks (keys independent of the training steps). */
-export function heldOutBatches(rows: Int32Array, batch: number, seqLen: number, seed: number, o: MaskingOptions): MaskedBatch[] {
+export function heldOutBatches(
+  rows: Int32Array,
+  batch: number,
+  seqLen: number,
+  seed: number,
+  o: MaskingOptions,
+): MaskedBatch[] {
   const out: MaskedBatch[] = [];
   const n = rows.length / seqLen;
   for (let r = 0; r < n; r += batch) {
@@ -146,13 +194,30 @@ export function heldOutBatches(rows: Int32Array, batch: number, seqLen: number, 
  * The unigram baseline on held-out masked tokens: cross-entropy under the training rows' token
  * frequencies (add-one smoothed) and the accuracy of always guessing the most frequent token.
  */
-export function unigramBaseline(trainRows: Int32Array, vocabSize: number, batches: readonly MaskedBatch[], specialIds: ReadonlySet<number>): { loss: number; accuracy: number } {
+export function unigramBaseline(
+  trainRows: Int32Array,
+  vocabSize: number,
+  batches: readonly MaskedBatch[],
+  specialIds: ReadonlySet<number>,
+): { loss: number; accuracy: number } {
   const counts = new Float64Array(vocabSize).fill(1);
   for (const id of trainRows) if (!specialIds.has(id)) counts[id]! += 1;
-  let total = 0, top = 0;
-  counts.forEach((c, i) => { total += c; if (c > counts[top]!) top = i; });
-  let nll = 0, hit = 0, n = 0;
-  for (const b of batches) for (const l of b.labels) if (l !== IGNORE) { nll -= Math.log(counts[l]! / total); hit += l === top ? 1 : 0; n++; }
+  let total = 0,
+    top = 0;
+  counts.forEach((c, i) => {
+    total += c;
+    if (c > counts[top]!) top = i;
+  });
+  let nll = 0,
+    hit = 0,
+    n = 0;
+  for (const b of batches)
+    for (const l of b.labels)
+      if (l !== IGNORE) {
+        nll -= Math.log(counts[l]! / total);
+        hit += l === top ? 1 : 0;
+        n++;
+      }
   return { loss: nll / Math.max(1, n), accuracy: hit / Math.max(1, n) };
 }
 

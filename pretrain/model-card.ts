@@ -20,7 +20,12 @@ export interface CardInput {
   readonly backend: string;
   readonly secPerStep: number | undefined;
   readonly fewglue: boolean;
-  readonly heldOut: { readonly loss: number; readonly accuracy: number; readonly masked: number; readonly step: number };
+  readonly heldOut: {
+    readonly loss: number;
+    readonly accuracy: number;
+    readonly masked: number;
+    readonly step: number;
+  };
   readonly initial: { readonly loss: number; readonly accuracy: number } | undefined;
   readonly trainLossLast: number | undefined;
   /** Free-text remarks about the run (schedule changes between sessions, …), one bullet each. */
@@ -82,9 +87,13 @@ ${c.initial ? `| initialisation (step 0) | ${c.initial.loss.toFixed(3)} | ${pct(
 
 For scale: a uniform guess over the vocabulary scores ln ${c.cfg.vocabSize} = ${chance.toFixed(2)} nats; full-size BERT
 models reach roughly 1.5–2 nats (60–70 % accuracy) on in-domain text. ${c.trainLossLast !== undefined ? `The last logged training loss was ${c.trainLossLast.toFixed(3)}.` : ''}
-${c.unigram ? `Compared with the unigram baseline the model gains ${(c.unigram.loss - c.heldOut.loss).toFixed(2)} nats: it has learned word frequencies and a
+${
+  c.unigram
+    ? `Compared with the unigram baseline the model gains ${(c.unigram.loss - c.heldOut.loss).toFixed(2)} nats: it has learned word frequencies and a
 little local context, not much more — for a single [MASK] its top guesses are still mostly frequent
-function words and punctuation ("the capital of france is [MASK]." → the , of . and). ` : ''}It is good enough to exercise the prompt-tuning code paths end to
+function words and punctuation ("the capital of france is [MASK]." → the , of . and). `
+    : ''
+}It is good enough to exercise the prompt-tuning code paths end to
 end and to show that training signals flow; it is **not** a substitute for bert-base/large or
 roberta-large, and few-shot results with it will be far below published numbers.
 
@@ -104,14 +113,18 @@ Details, checksums and per-file tables are in \`shared/data/corpus/README.md\` a
    in 1950 or earlier): GitHub \`rcdm-uga/Gutenberg_Text\` at commit
    \`a0b16d35a9851168ce9ac649851c17b7ab08d48e\`, Project Gutenberg headers, licence and footers removed.
    Public domain in the USA per Project Gutenberg.
-${c.fewglue ? `3. **FewGLUE_32dev texts, \`train.jsonl\` and \`dev32.jsonl\` only** (never \`val.jsonl\`, the evaluation set):
+${
+  c.fewglue
+    ? `3. **FewGLUE_32dev texts, \`train.jsonl\` and \`dev32.jsonl\` only** (never \`val.jsonl\`, the evaluation set):
    every string field of at least 20 characters (passages, questions, premises, hypotheses, choices),
    labels not used. GitHub \`THUDM/P-tuning\` at commit \`f4225d4d8003868b31ed659dfe9732a351ad42d9\`.
    Each task keeps its source's terms: BoolQ CC BY-SA 3.0, WiC **CC BY-NC 4.0 (non-commercial)**,
    WSC CC BY 4.0 (original collection); CB, COPA, MultiRC, RTE: not stated in the sources checked.
    These are the few-shot *training* examples of the benchmark tasks, so they are not unseen text
    for a model later tuned on the same examples; the validation sets were never seen.
-` : ''}
+`
+    : ''
+}
 Redistribution: because the weights are derived from CC BY-SA text (and${c.fewglue ? ', through WiC,' : ''} possibly
 non-commercial text), treat this model as **CC BY-SA 3.0**${c.fewglue ? ' and for non-commercial use' : ''} unless you have checked otherwise,
 and keep this notice with it.

@@ -6,7 +6,14 @@
  * the existing loaders (which upload RawTensors as frozen constants) are untouched.
  */
 import {
-  keep, normalArray, splitKey, tensor, type Backend, type FloatDType, type PRNGKey, type Tensor,
+  keep,
+  normalArray,
+  splitKey,
+  tensor,
+  type Backend,
+  type FloatDType,
+  type PRNGKey,
+  type Tensor,
 } from '../core/index.ts';
 import type { BertConfig } from '../models/bert/config.ts';
 import { BertEmbeddings } from '../models/bert/embeddings.ts';
@@ -20,7 +27,9 @@ export type EncoderParams = Readonly<Record<string, Tensor>>;
 
 /** (name, shape) of every trainable tensor: encoder + MLM head, decoder tied (so absent), no pooler. */
 export const paramSpec = (cfg: BertConfig): readonly (readonly [string, readonly number[]])[] =>
-  requiredBertWeights(cfg, { mlmHead: true }).filter(([, , o]) => !o?.optional).map(([n, s]) => [n, s] as const);
+  requiredBertWeights(cfg, { mlmHead: true })
+    .filter(([, , o]) => !o?.optional)
+    .map(([n, s]) => [n, s] as const);
 
 /** HF's _init_weights: N(0, initializer_range²) for matrices and embeddings, LayerNorm 1/0, biases 0. */
 export function initParams(cfg: BertConfig, key: PRNGKey): RawTensor[] {
@@ -47,9 +56,11 @@ export function checkParams(cfg: BertConfig, p: EncoderParams): void {
   for (const [name, shape] of paramSpec(cfg)) {
     const t = p[name];
     if (!t) problems.push(`missing ${name} [${shape.join(', ')}]`);
-    else if (t.shape.join() !== shape.join()) problems.push(`${name}: want [${shape.join(', ')}], got [${t.shape.join(', ')}]`);
+    else if (t.shape.join() !== shape.join())
+      problems.push(`${name}: want [${shape.join(', ')}], got [${t.shape.join(', ')}]`);
   }
-  if (problems.length) throw new Error(`pretrain/params: parameter tree does not match the config: ${problems.join('; ')}`);
+  if (problems.length)
+    throw new Error(`pretrain/params: parameter tree does not match the config: ${problems.join('; ')}`);
 }
 
 /** A BertModel (with MLM head, decoder tied to the word embeddings) over the given tensors. */
@@ -59,22 +70,38 @@ export function bertFromTensors(cfg: BertConfig, bk: Backend, dtype: FloatDType,
   const lin = (pre: string) => new Linear(g(`${pre}.weight`), g(`${pre}.bias`));
   const ln = (pre: string) => new LayerNorm(g(`${pre}.weight`), g(`${pre}.bias`), cfg.layerNormEps);
   const emb = new BertEmbeddings(
-    new Embedding(g('embeddings.word_embeddings.weight')), new Embedding(g('embeddings.position_embeddings.weight')),
-    new Embedding(g('embeddings.token_type_embeddings.weight')), ln('embeddings.LayerNorm'), cfg,
+    new Embedding(g('embeddings.word_embeddings.weight')),
+    new Embedding(g('embeddings.position_embeddings.weight')),
+    new Embedding(g('embeddings.token_type_embeddings.weight')),
+    ln('embeddings.LayerNorm'),
+    cfg,
   );
   const layers = Array.from({ length: cfg.numHiddenLayers }, (_, i) => {
     const q = `encoder.layer.${i}`;
     return new BertLayer(
-      new BertSelfAttention(lin(`${q}.attention.self.query`), lin(`${q}.attention.self.key`), lin(`${q}.attention.self.value`), cfg.numAttentionHeads, cfg.attentionProbsDropoutProb),
-      new DenseResidualNorm(lin(`${q}.attention.output.dense`), ln(`${q}.attention.output.LayerNorm`), cfg.hiddenDropoutProb),
+      new BertSelfAttention(
+        lin(`${q}.attention.self.query`),
+        lin(`${q}.attention.self.key`),
+        lin(`${q}.attention.self.value`),
+        cfg.numAttentionHeads,
+        cfg.attentionProbsDropoutProb,
+      ),
+      new DenseResidualNorm(
+        lin(`${q}.attention.output.dense`),
+        ln(`${q}.attention.output.LayerNorm`),
+        cfg.hiddenDropoutProb,
+      ),
       lin(`${q}.intermediate.dense`),
       new DenseResidualNorm(lin(`${q}.output.dense`), ln(`${q}.output.LayerNorm`), cfg.hiddenDropoutProb),
       cfg.hiddenAct,
     );
   });
   const head = new MlmHead(
-    lin('cls.predictions.transform.dense'), ln('cls.predictions.transform.LayerNorm'),
-    emb.wordEmbeddings.weight, g('cls.predictions.bias'), false,
+    lin('cls.predictions.transform.dense'),
+    ln('cls.predictions.transform.LayerNorm'),
+    emb.wordEmbeddings.weight,
+    g('cls.predictions.bias'),
+    false,
   );
   return new BertModel(cfg, dtype, bk, emb, layers, undefined, head);
 }
@@ -85,7 +112,8 @@ export async function paramsToRaw(p: EncoderParams): Promise<RawTensor[]> {
   for (const name of Object.keys(p).sort()) {
     const t = p[name]!;
     const d = await t.data();
-    if (!(d instanceof Float32Array || d instanceof Float64Array)) throw new Error(`pretrain/params: ${name} is not a float tensor`);
+    if (!(d instanceof Float32Array || d instanceof Float64Array))
+      throw new Error(`pretrain/params: ${name} is not a float tensor`);
     out.push(rawTensor(name, t.shape, d));
   }
   return out;

@@ -36,7 +36,10 @@ export interface Prepared {
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 12);
 const writeI32 = (f: string, a: Int32Array) => writeFileSync(f, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-const readI32 = (f: string): Int32Array => { const b = readFileSync(f); return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
+const readI32 = (f: string): Int32Array => {
+  const b = readFileSync(f);
+  return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
+};
 
 export function prepare(o: PrepareOptions): Either<string, Prepared> {
   const t0 = performance.now();
@@ -67,15 +70,33 @@ export function prepare(o: PrepareOptions): Either<string, Prepared> {
   const heldFile = join(o.out, `rows-heldout-${tag}-n${o.heldOutRows}.i32`);
   let trainRows: Int32Array, heldOutRows: Int32Array;
   if (existsSync(trainFile) && existsSync(heldFile)) {
-    trainRows = readI32(trainFile); heldOutRows = readI32(heldFile);
+    trainRows = readI32(trainFile);
+    heldOutRows = readI32(heldFile);
     o.log(`rows: reusing ${trainFile}`);
   } else {
-    heldOutRows = packRows(tok.right, heldOut, Int32Array.from(heldOut, (_, i) => i), o.seqLen, o.heldOutRows);
-    trainRows = packRows(tok.right, train, permutation(train.length, o.seed), o.seqLen, o.maxTrainRows,
-      (n) => { if (n > 0 && n % 5000 < 40) o.log(`rows: ${n} packed (${secs()})`); });
-    writeI32(trainFile, trainRows); writeI32(heldFile, heldOutRows);
-    o.log(`rows: ${trainRows.length / o.seqLen} train, ${heldOutRows.length / o.seqLen} held-out rows of ${o.seqLen} (${secs()})`);
+    heldOutRows = packRows(
+      tok.right,
+      heldOut,
+      Int32Array.from(heldOut, (_, i) => i),
+      o.seqLen,
+      o.heldOutRows,
+    );
+    trainRows = packRows(tok.right, train, permutation(train.length, o.seed), o.seqLen, o.maxTrainRows, (n) => {
+      if (n > 0 && n % 5000 < 40) o.log(`rows: ${n} packed (${secs()})`);
+    });
+    writeI32(trainFile, trainRows);
+    writeI32(heldFile, heldOutRows);
+    o.log(
+      `rows: ${trainRows.length / o.seqLen} train, ${heldOutRows.length / o.seqLen} held-out rows of ${o.seqLen} (${secs()})`,
+    );
   }
-  if (heldOutRows.length === 0 || trainRows.length === 0) return E.left(`prepare: no rows (train ${trainRows.length / o.seqLen}, held-out ${heldOutRows.length / o.seqLen})`);
-  return E.right({ vocabTxt: vtxt, tok: tok.right, trainRows, heldOutRows, passages: { train: train.length, heldOut: heldOut.length } });
+  if (heldOutRows.length === 0 || trainRows.length === 0)
+    return E.left(`prepare: no rows (train ${trainRows.length / o.seqLen}, held-out ${heldOutRows.length / o.seqLen})`);
+  return E.right({
+    vocabTxt: vtxt,
+    tok: tok.right,
+    trainRows,
+    heldOutRows,
+    passages: { train: train.length, heldOut: heldOut.length },
+  });
 }

@@ -80,33 +80,71 @@ async function makeBackend(name: string): Promise<Backend> {
 async function main(): Promise<void> {
   const out = a.out!;
   mkdirSync(out, { recursive: true });
-  const hidden = num('hidden'), seq = num('seq'), B = num('batch'), steps = num('steps'), seed = num('seed');
-  const evalEvery = num('eval-every'), logEvery = num('log-every');
+  const hidden = num('hidden'),
+    seq = num('seq'),
+    B = num('batch'),
+    steps = num('steps'),
+    seed = num('seed');
+  const evalEvery = num('eval-every'),
+    logEvery = num('log-every');
   const deadline = a.minutes ? Date.now() + num('minutes') * 60_000 : Infinity;
   const prep = prepare({
-    out, files: a.files!.split(',').map((f) => join(a.corpus!, f)),
+    out,
+    files: a.files!.split(',').map((f) => join(a.corpus!, f)),
     ...(a['no-fewglue'] ? {} : { fewglueRoot: a.fewglue! }),
-    vocabSize: num('vocab-size'), seqLen: seq, seed,
-    maxTrainRows: a['max-rows'] ? num('max-rows') : Math.ceil(steps * B * 1.05), heldOutRows: num('eval-rows'), log,
+    vocabSize: num('vocab-size'),
+    seqLen: seq,
+    seed,
+    maxTrainRows: a['max-rows'] ? num('max-rows') : Math.ceil(steps * B * 1.05),
+    heldOutRows: num('eval-rows'),
+    log,
   });
   if (E.isLeft(prep)) throw new Error(prep.left);
   const { tok, trainRows, heldOutRows } = prep.right;
   const nRows = trainRows.length / seq;
 
   const cfg = bertConfigFor({
-    vocabSize: tok.vocabSize, hiddenSize: hidden, numHiddenLayers: num('layers'), numAttentionHeads: num('heads'),
-    intermediateSize: a.intermediate ? num('intermediate') : 4 * hidden, maxPositionEmbeddings: Math.max(512, seq),
+    vocabSize: tok.vocabSize,
+    hiddenSize: hidden,
+    numHiddenLayers: num('layers'),
+    numAttentionHeads: num('heads'),
+    intermediateSize: a.intermediate ? num('intermediate') : 4 * hidden,
+    maxPositionEmbeddings: Math.max(512, seq),
   });
   const bk = await makeBackend(a.backend!);
   const ctx: MlmContext = { cfg, bk, dtype: 'f32' };
   const specialIds = new Set([tok.padId, tok.unkId, tok.clsId, tok.sepId, tok.maskId]);
   // Fixed prediction count per batch (~1.25 × the expected 15 %): constant shapes every step.
-  const masking = { vocabSize: tok.vocabSize, maskId: tok.maskId, specialIds, firstRandomId: 5, maxPredictions: Math.ceil(0.15 * 1.25 * B * seq) };
+  const masking = {
+    vocabSize: tok.vocabSize,
+    maskId: tok.maskId,
+    specialIds,
+    firstRandomId: 5,
+    maxPredictions: Math.ceil(0.15 * 1.25 * B * seq),
+  };
   const optimizer = adamw({ weightDecay: num('weight-decay'), decayMask: noDecayOnBiasAndNorm, inPlace: true });
-  const schedule: Schedule = validateSchedule({ kind: 'linear', baseLr: num('lr'), warmupSteps: a.warmup ? num('warmup') : Math.round(0.06 * steps), totalSteps: steps });
+  const schedule: Schedule = validateSchedule({
+    kind: 'linear',
+    baseLr: num('lr'),
+    warmupSteps: a.warmup ? num('warmup') : Math.round(0.06 * steps),
+    totalSteps: steps,
+  });
   const runConfig = {
-    model: { hidden, layers: cfg.numHiddenLayers, heads: cfg.numAttentionHeads, intermediate: cfg.intermediateSize, vocab: cfg.vocabSize },
-    seq, batch: B, steps, schedule, weightDecay: num('weight-decay'), seed, backend: a.backend, fewglue: !a['no-fewglue'],
+    model: {
+      hidden,
+      layers: cfg.numHiddenLayers,
+      heads: cfg.numAttentionHeads,
+      intermediate: cfg.intermediateSize,
+      vocab: cfg.vocabSize,
+    },
+    seq,
+    batch: B,
+    steps,
+    schedule,
+    weightDecay: num('weight-decay'),
+    seed,
+    backend: a.backend,
+    fewglue: !a['no-fewglue'],
   };
 
   // Held-out batches: fixed masks (key independent of training steps).
@@ -115,22 +153,40 @@ async function main(): Promise<void> {
   const fresh = uploadParams(bk, 'f32', initParams(cfg, prngKey(seed)));
   const template = { params: fresh, opt: optimizer.init(fresh) };
   let state: TrainState<EncoderParams, 'm' | 'v'>;
-  const ckptDir = join(out, 'checkpoint'), bestDir = join(out, 'best');
+  const ckptDir = join(out, 'checkpoint'),
+    bestDir = join(out, 'best');
   if (existsSync(join(ckptDir, 'state.json'))) {
     const loaded = await loadCheckpoint(ckptDir, template)();
     if (E.isLeft(loaded)) throw new Error(`${loaded.left.file}: ${loaded.left.detail}`);
     state = { ...loaded.right, config: runConfig };
     log(`resumed from ${ckptDir} at step ${state.opt.step}`);
   } else {
-    state = { params: fresh, opt: template.opt, scheduleStep: 0, key: prngKey(seed), data: { epoch: 0, cursor: 0 }, config: runConfig, metrics: [] };
+    state = {
+      params: fresh,
+      opt: template.opt,
+      scheduleStep: 0,
+      key: prngKey(seed),
+      data: { epoch: 0, cursor: 0 },
+      config: runConfig,
+      metrics: [],
+    };
   }
   const metricsLog = openMetricsLog(join(out, 'metrics.jsonl'));
   const metrics: MetricRecord[] = [...state.metrics];
-  const record = (r: MetricInput) => { metrics.push(metricsLog.append(r)); };
-  let best = Math.min(Infinity, ...metrics.filter((m) => m.split === 'dev' && typeof m.loss === 'number').map((m) => m.loss as number));
+  const record = (r: MetricInput) => {
+    metrics.push(metricsLog.append(r));
+  };
+  let best = Math.min(
+    Infinity,
+    ...metrics.filter((m) => m.split === 'dev' && typeof m.loss === 'number').map((m) => m.loss as number),
+  );
 
   let stop = false;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => { log(`${sig}: stopping after this step`); stop = true; });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.on(sig, () => {
+      log(`${sig}: stopping after this step`);
+      stop = true;
+    });
   const save = async (dir: string) => {
     const r = await saveCheckpoint(dir, { ...state, metrics })();
     if (E.isLeft(r)) log(r.left.message);
@@ -138,47 +194,103 @@ async function main(): Promise<void> {
   const evaluate = async (step: number) => {
     const ev = evaluateMlm(ctx, state.params, evalBatches);
     record({ step, split: 'dev', loss: ev.loss, acc: ev.accuracy, masked: ev.masked });
-    log(`step ${step}: held-out MLM loss ${ev.loss.toFixed(4)}, masked-token accuracy ${(100 * ev.accuracy).toFixed(2)}% (${ev.masked} tokens)`);
-    if (ev.loss < best) { best = ev.loss; await save(bestDir); }
+    log(
+      `step ${step}: held-out MLM loss ${ev.loss.toFixed(4)}, masked-token accuracy ${(100 * ev.accuracy).toFixed(2)}% (${ev.masked} tokens)`,
+    );
+    if (ev.loss < best) {
+      best = ev.loss;
+      await save(bestDir);
+    }
   };
 
-  log(`model: ${JSON.stringify(runConfig.model)}; ${nRows} train rows; backend ${bk.name}; from step ${state.opt.step} to ${steps}`);
+  log(
+    `model: ${JSON.stringify(runConfig.model)}; ${nRows} train rows; backend ${bk.name}; from step ${state.opt.step} to ${steps}`,
+  );
   if (state.opt.step === 0) await evaluate(0);
-  let lastSave = Date.now(), tWindow = performance.now(), lossWindow = 0, nWindow = 0;
+  let lastSave = Date.now(),
+    tWindow = performance.now(),
+    lossWindow = 0,
+    nWindow = 0;
   let perm = permutation(nRows, seed + state.data.epoch);
   const until = a.until ? Math.min(steps, num('until')) : steps;
   while (state.opt.step < until && !stop && Date.now() < deadline) {
     await new Promise((r) => setImmediate(r)); // let SIGINT/SIGTERM handlers run between steps
     const s = state.opt.step;
-    if (state.data.cursor + B > nRows) { state = { ...state, data: { epoch: state.data.epoch + 1, cursor: 0 } }; perm = permutation(nRows, seed + state.data.epoch); }
+    if (state.data.cursor + B > nRows) {
+      state = { ...state, data: { epoch: state.data.epoch + 1, cursor: 0 } };
+      perm = permutation(nRows, seed + state.data.epoch);
+    }
     const ids = new Int32Array(B * seq);
-    for (let i = 0; i < B; i++) { const r = perm[state.data.cursor + i]!; ids.set(trainRows.subarray(r * seq, (r + 1) * seq), i * seq); }
+    for (let i = 0; i < B; i++) {
+      const r = perm[state.data.cursor + i]!;
+      ids.set(trainRows.subarray(r * seq, (r + 1) * seq), i * seq);
+    }
     const batch = maskTokens(ids, B, seq, stepKey(state.key, s), masking);
     const lr = lrAt(schedule, s);
     const res = trainStep(ctx, optimizer, state.params, state.opt, batch, lr);
-    if (!Number.isFinite(res.loss)) throw new Error(`pretrain/run: loss is ${res.loss} at step ${s}; stopping (last checkpoint in ${ckptDir})`);
-    state = { ...state, params: res.params, opt: res.opt, scheduleStep: s + 1, data: { epoch: state.data.epoch, cursor: state.data.cursor + B } };
-    lossWindow += res.loss; nWindow++;
+    if (!Number.isFinite(res.loss))
+      throw new Error(`pretrain/run: loss is ${res.loss} at step ${s}; stopping (last checkpoint in ${ckptDir})`);
+    state = {
+      ...state,
+      params: res.params,
+      opt: res.opt,
+      scheduleStep: s + 1,
+      data: { epoch: state.data.epoch, cursor: state.data.cursor + B },
+    };
+    lossWindow += res.loss;
+    nWindow++;
     if ((s + 1) % logEvery === 0) {
       const dt = (performance.now() - tWindow) / 1000 / nWindow;
-      record({ step: s + 1, split: 'train', loss: lossWindow / nWindow, lr, gradNorm: res.gradNorm, secPerStep: dt, tokens: (s + 1) * B * seq });
-      log(`step ${s + 1}/${steps}: loss ${(lossWindow / nWindow).toFixed(4)} lr ${lr.toExponential(2)} |g| ${res.gradNorm.toFixed(3)} ${dt.toFixed(2)} s/step`);
-      tWindow = performance.now(); lossWindow = 0; nWindow = 0;
+      record({
+        step: s + 1,
+        split: 'train',
+        loss: lossWindow / nWindow,
+        lr,
+        gradNorm: res.gradNorm,
+        secPerStep: dt,
+        tokens: (s + 1) * B * seq,
+      });
+      log(
+        `step ${s + 1}/${steps}: loss ${(lossWindow / nWindow).toFixed(4)} lr ${lr.toExponential(2)} |g| ${res.gradNorm.toFixed(3)} ${dt.toFixed(2)} s/step`,
+      );
+      tWindow = performance.now();
+      lossWindow = 0;
+      nWindow = 0;
     }
     if ((s + 1) % evalEvery === 0) await evaluate(s + 1);
-    if (Date.now() - lastSave > num('ckpt-minutes') * 60_000) { await save(ckptDir); lastSave = Date.now(); log(`checkpoint saved at step ${s + 1}`); }
+    if (Date.now() - lastSave > num('ckpt-minutes') * 60_000) {
+      await save(ckptDir);
+      lastSave = Date.now();
+      log(`checkpoint saved at step ${s + 1}`);
+    }
   }
   const last = metrics.at(-1);
   if (!(last && last.split === 'dev' && last.step === state.opt.step)) await evaluate(state.opt.step);
   await save(ckptDir);
   writeFileSync(join(out, 'curve.svg'), trainingCurveSvg(metrics, { title: 'MLM pretraining', metric: 'acc' }));
-  writeFileSync(join(out, 'run.json'), `${JSON.stringify({
-    config: runConfig, step: state.opt.step, tokensSeen: state.opt.step * B * seq, trainRows: nRows, heldOutRows: heldOutRows.length / seq,
-    passages: prep.right.passages, bestHeldOutLoss: best, command: process.argv.slice(2).join(' '),
-  }, null, 2)}\n`);
+  writeFileSync(
+    join(out, 'run.json'),
+    `${JSON.stringify(
+      {
+        config: runConfig,
+        step: state.opt.step,
+        tokensSeen: state.opt.step * B * seq,
+        trainRows: nRows,
+        heldOutRows: heldOutRows.length / seq,
+        passages: prep.right.passages,
+        bestHeldOutLoss: best,
+        command: process.argv.slice(2).join(' '),
+      },
+      null,
+      2,
+    )}\n`,
+  );
   log(`stopped at step ${state.opt.step}; checkpoint in ${ckptDir}, best in ${bestDir}`);
   const d = (bk as { dispose?: unknown }).dispose;
   if (typeof d === 'function') await (d as () => unknown).call(bk);
 }
 
-main().catch((e: unknown) => { console.error(e instanceof Error ? e.stack ?? e.message : String(e)); process.exitCode = 1; });
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exitCode = 1;
+});

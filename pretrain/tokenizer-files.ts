@@ -14,9 +14,19 @@ import { SPECIAL_TOKENS } from './wordpiece-trainer.ts';
 const NAMES = DEFAULT_SPECIALS.bert;
 
 export function tokenizerConfigJson(modelMaxLength: number): Record<string, unknown> {
-  const added = Object.fromEntries(SPECIAL_TOKENS.map((t, id) => [String(id), {
-    content: t, lstrip: false, normalized: false, rstrip: false, single_word: false, special: true,
-  }]));
+  const added = Object.fromEntries(
+    SPECIAL_TOKENS.map((t, id) => [
+      String(id),
+      {
+        content: t,
+        lstrip: false,
+        normalized: false,
+        rstrip: false,
+        single_word: false,
+        special: true,
+      },
+    ]),
+  );
   return {
     added_tokens_decoder: added,
     clean_up_tokenization_spaces: true,
@@ -34,7 +44,11 @@ export function tokenizerConfigJson(modelMaxLength: number): Record<string, unkn
 }
 
 export const specialTokensMapJson = (): Record<string, string> => ({
-  cls_token: NAMES.cls, mask_token: NAMES.mask, pad_token: NAMES.pad, sep_token: NAMES.sep, unk_token: NAMES.unk,
+  cls_token: NAMES.cls,
+  mask_token: NAMES.mask,
+  pad_token: NAMES.pad,
+  sep_token: NAMES.sep,
+  unk_token: NAMES.unk,
 });
 
 /** tokenizer.json for a trained vocab.txt (BertConverter's output). */
@@ -42,7 +56,11 @@ export const tokenizerJsonFor = (vocabTxt: string, modelMaxLength: number): Reco
   bertTokenizerJson(vocabTxt, tokenizerConfigJson(modelMaxLength), NAMES);
 
 /** The tokenizer of a trained vocabulary, exactly as loadTokenizer would build it from the exported folder. */
-export function tokenizerForVocab(vocabTxt: string, modelMaxLength: number, file = 'vocab.txt'): Either<LoadError, PgTokenizer> {
+export function tokenizerForVocab(
+  vocabTxt: string,
+  modelMaxLength: number,
+  file = 'vocab.txt',
+): Either<LoadError, PgTokenizer> {
   const tcfg = tokenizerConfigJson(modelMaxLength);
   let json: Record<string, unknown>;
   try {

@@ -33,8 +33,10 @@ export interface WordSplitter {
 export function bertWordSplitter(): WordSplitter {
   const json = bertTokenizerJson(`${SPECIAL_TOKENS.join('\n')}\n`, {}, DEFAULT_SPECIALS.bert);
   const lib = new Tokenizer(json, {});
-  const norm = lib.normalizer, pre = lib.pre_tokenizer;
-  if (!norm || !pre) throw new Error('wordpiece-trainer: the tokenizer library built no BertNormalizer / BertPreTokenizer');
+  const norm = lib.normalizer,
+    pre = lib.pre_tokenizer;
+  if (!norm || !pre)
+    throw new Error('wordpiece-trainer: the tokenizer library built no BertNormalizer / BertPreTokenizer');
   return { words: (text) => pre.pre_tokenize_text(norm.normalize(text)) };
 }
 
@@ -64,7 +66,8 @@ class PairHeap {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!this.before(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!]; i = p;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
     }
   }
   pop(): [number, number, number] | undefined {
@@ -75,12 +78,14 @@ class PairHeap {
       h[0] = last;
       let i = 0;
       for (;;) {
-        const l = 2 * i + 1, r = l + 1;
+        const l = 2 * i + 1,
+          r = l + 1;
         let m = i;
         if (l < h.length && this.before(h[l]!, h[m]!)) m = l;
         if (r < h.length && this.before(h[r]!, h[m]!)) m = r;
         if (m === i) break;
-        [h[i], h[m]] = [h[m]!, h[i]!]; i = m;
+        [h[i], h[m]] = [h[m]!, h[i]!];
+        i = m;
       }
     }
     return top;
@@ -95,26 +100,45 @@ const pairKey = (a: number, b: number): number => a * 0x200000 + b; // symbol id
  * (vocab.txt's lines).
  */
 export function trainWordPiece(counts: ReadonlyMap<string, number>, opts: WordPieceTrainerOptions = {}): string[] {
-  const vocabSize = opts.vocabSize ?? 8000, minFrequency = opts.minFrequency ?? 2;
-  const limitAlphabet = opts.limitAlphabet ?? 1000, maxChars = opts.maxInputCharsPerWord ?? 100;
-  if (!Number.isInteger(vocabSize) || vocabSize <= SPECIAL_TOKENS.length) throw new RangeError(`trainWordPiece: vocabSize must be an integer > ${SPECIAL_TOKENS.length}, got ${vocabSize}`);
-  const words = [...counts.entries()].filter(([w]) => [...w].length <= maxChars).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const vocabSize = opts.vocabSize ?? 8000,
+    minFrequency = opts.minFrequency ?? 2;
+  const limitAlphabet = opts.limitAlphabet ?? 1000,
+    maxChars = opts.maxInputCharsPerWord ?? 100;
+  if (!Number.isInteger(vocabSize) || vocabSize <= SPECIAL_TOKENS.length)
+    throw new RangeError(`trainWordPiece: vocabSize must be an integer > ${SPECIAL_TOKENS.length}, got ${vocabSize}`);
+  const words = [...counts.entries()]
+    .filter(([w]) => [...w].length <= maxChars)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 
   // Alphabet: the `limitAlphabet` most frequent characters (ties by code point), as HF does.
   const charCount = new Map<string, number>();
   for (const [w, c] of words) for (const ch of w) charCount.set(ch, (charCount.get(ch) ?? 0) + c);
-  const alphabet = new Set([...charCount.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, limitAlphabet).map(([ch]) => ch));
+  const alphabet = new Set(
+    [...charCount.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .slice(0, limitAlphabet)
+      .map(([ch]) => ch),
+  );
 
   const names: string[] = [];
   const ids = new Map<string, number>();
   const intern = (s: string): number => {
     let id = ids.get(s);
-    if (id === undefined) { id = names.length; names.push(s); ids.set(s, id); }
+    if (id === undefined) {
+      id = names.length;
+      names.push(s);
+      ids.set(s, id);
+    }
     return id;
   };
   const vocab: string[] = [...SPECIAL_TOKENS];
   const inVocab = new Set<string>(vocab);
-  const addVocab = (t: string) => { if (!inVocab.has(t)) { inVocab.add(t); vocab.push(t); } };
+  const addVocab = (t: string) => {
+    if (!inVocab.has(t)) {
+      inVocab.add(t);
+      vocab.push(t);
+    }
+  };
 
   // Words as symbol-id arrays (characters outside the alphabet make the word unusable for merges).
   const seqs: number[][] = [];
@@ -125,7 +149,8 @@ export function trainWordPiece(counts: ReadonlyMap<string, number>, opts: WordPi
     if (!chars.every((ch) => alphabet.has(ch))) continue;
     const syms = chars.map((ch, i) => (i === 0 ? ch : PREFIX + ch));
     for (const s of syms) initial.add(s);
-    seqs.push(syms.map(intern)); freq.push(c);
+    seqs.push(syms.map(intern));
+    freq.push(c);
   }
   for (const s of [...initial].sort()) addVocab(s);
 
@@ -135,9 +160,15 @@ export function trainWordPiece(counts: ReadonlyMap<string, number>, opts: WordPi
   const addPair = (a: number, b: number, w: number, c: number) => {
     const k = pairKey(a, b);
     pairCount.set(k, (pairCount.get(k) ?? 0) + c);
-    if (c > 0) { let s = pairWords.get(k); if (!s) pairWords.set(k, (s = new Set())); s.add(w); }
+    if (c > 0) {
+      let s = pairWords.get(k);
+      if (!s) pairWords.set(k, (s = new Set()));
+      s.add(w);
+    }
   };
-  seqs.forEach((s, w) => { for (let i = 0; i + 1 < s.length; i++) addPair(s[i]!, s[i + 1]!, w, freq[w]!); });
+  seqs.forEach((s, w) => {
+    for (let i = 0; i + 1 < s.length; i++) addPair(s[i]!, s[i + 1]!, w, freq[w]!);
+  });
   const heap = new PairHeap(names);
   for (const [k, c] of pairCount) heap.push([c, Math.floor(k / 0x200000), k % 0x200000]);
 
@@ -154,16 +185,28 @@ export function trainWordPiece(counts: ReadonlyMap<string, number>, opts: WordPi
     addVocab(merged);
     const touched = new Set<number>();
     for (const w of pairWords.get(k) ?? []) {
-      const s = seqs[w]!, f = freq[w]!;
-      for (let i = 0; i + 1 < s.length; i++) { addPair(s[i]!, s[i + 1]!, w, -f); touched.add(pairKey(s[i]!, s[i + 1]!)); }
+      const s = seqs[w]!,
+        f = freq[w]!;
+      for (let i = 0; i + 1 < s.length; i++) {
+        addPair(s[i]!, s[i + 1]!, w, -f);
+        touched.add(pairKey(s[i]!, s[i + 1]!));
+      }
       const out: number[] = [];
       for (let i = 0; i < s.length; i++) {
-        if (i + 1 < s.length && s[i] === a && s[i + 1] === b) { out.push(m); i++; } else out.push(s[i]!);
+        if (i + 1 < s.length && s[i] === a && s[i + 1] === b) {
+          out.push(m);
+          i++;
+        } else out.push(s[i]!);
       }
       seqs[w] = out;
-      for (let i = 0; i + 1 < out.length; i++) { addPair(out[i]!, out[i + 1]!, w, f); touched.add(pairKey(out[i]!, out[i + 1]!)); }
+      for (let i = 0; i + 1 < out.length; i++) {
+        addPair(out[i]!, out[i + 1]!, w, f);
+        touched.add(pairKey(out[i]!, out[i + 1]!));
+      }
     }
-    pairCount.delete(k); pairWords.delete(k); touched.delete(k);
+    pairCount.delete(k);
+    pairWords.delete(k);
+    touched.delete(k);
     for (const t of touched) {
       const tc = pairCount.get(t);
       if (tc !== undefined && tc > 0) heap.push([tc, Math.floor(t / 0x200000), t % 0x200000]);

@@ -23,9 +23,32 @@
  * *unprompted* input, stopGradient'ed (one extra encoder pass; pass it in via `pooled` to reuse it).
  */
 import {
-  add, broadcastTo, concat, expandDims, full, gather, keep, linear, matmul, mean, mul, oneHot, argmax, randomUniform,
-  relu, reshape, softmax, splitKey, stopGradient, sum, tanh, tensor, zeros, cast,
-  type PRNGKey, type Tensor,
+  add,
+  broadcastTo,
+  concat,
+  expandDims,
+  full,
+  gather,
+  keep,
+  linear,
+  matmul,
+  mean,
+  mul,
+  oneHot,
+  argmax,
+  randomUniform,
+  relu,
+  reshape,
+  softmax,
+  splitKey,
+  stopGradient,
+  sum,
+  tanh,
+  tensor,
+  zeros,
+  cast,
+  type PRNGKey,
+  type Tensor,
 } from '../core/index.ts';
 import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
 import type { PromptInit, TokenBatch } from './common.ts';
@@ -46,7 +69,10 @@ export interface DynamicPromptConfig {
   readonly init?: PromptInit;
 }
 
-interface LinearParams { readonly weight: Tensor; readonly bias: Tensor }
+interface LinearParams {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+}
 /** Task level: logits [C]; instance level: Linear(d, C). */
 export type ChoiceParams = { readonly logits: Tensor } | LinearParams;
 
@@ -62,11 +88,14 @@ export interface DynamicPromptParams {
 }
 
 export function validateDynamicConfig(cfg: DynamicPromptConfig): void {
-  if (!Number.isSafeInteger(cfg.numVirtualTokens) || cfg.numVirtualTokens < 1) throw new RangeError(`dynamic prompt: numVirtualTokens must be ≥ 1, got ${cfg.numVirtualTokens}`);
-  if (cfg.pool && (!Number.isSafeInteger(cfg.pool.k) || cfg.pool.k < 1)) throw new RangeError(`dynamic prompt: pool.k must be ≥ 1, got ${cfg.pool.k}`);
+  if (!Number.isSafeInteger(cfg.numVirtualTokens) || cfg.numVirtualTokens < 1)
+    throw new RangeError(`dynamic prompt: numVirtualTokens must be ≥ 1, got ${cfg.numVirtualTokens}`);
+  if (cfg.pool && (!Number.isSafeInteger(cfg.pool.k) || cfg.pool.k < 1))
+    throw new RangeError(`dynamic prompt: pool.k must be ≥ 1, got ${cfg.pool.k}`);
   for (const k of ['position', 'length'] as const) {
     const v = cfg[k];
-    if (v !== undefined && v !== 'task' && v !== 'instance') throw new RangeError(`dynamic prompt: ${k} must be 'task' or 'instance', got ${String(v)}`);
+    if (v !== undefined && v !== 'task' && v !== 'instance')
+      throw new RangeError(`dynamic prompt: ${k} must be 'task' or 'instance', got ${String(v)}`);
   }
 }
 
@@ -82,11 +111,17 @@ function linearInit(model: BertModel, key: PRNGKey, inF: number, outF: number): 
 /** Task-level logits start at zero (uniform choice); instance nets use torch's Linear init. */
 export function initDynamicPrompt(model: BertModel, cfg: DynamicPromptConfig, key: PRNGKey): DynamicPromptParams {
   validateDynamicConfig(cfg);
-  const m = cfg.numVirtualTokens, d = model.cfg.hiddenSize;
+  const m = cfg.numVirtualTokens,
+    d = model.cfg.hiddenSize;
   const [kp, kpool, kpos, klen] = splitKey(key, 4) as [PRNGKey, PRNGKey, PRNGKey, PRNGKey];
   const init = cfg.init ?? { kind: 'vocab' };
   const prompt = cfg.pool
-    ? keep(concat(splitKey(kp, cfg.pool.k).map((k) => expandDims(initPromptRows(model, m, init, k), 0)), 0))
+    ? keep(
+        concat(
+          splitKey(kp, cfg.pool.k).map((k) => expandDims(initPromptRows(model, m, init, k), 0)),
+          0,
+        ),
+      )
     : keep(initPromptRows(model, m, init, kp));
   const choice = (level: ChoiceLevel, k: PRNGKey, C: number): ChoiceParams =>
     level === 'task' ? { logits: keep(zeros(model.bk, [C], model.dtype)) } : linearInit(model, k, d, C);
@@ -101,11 +136,17 @@ export function initDynamicPrompt(model: BertModel, cfg: DynamicPromptConfig, ke
 /** x̄ [B, d]: masked mean of the frozen encoder's output on the unprompted batch, detached. */
 export function unpromptedPooled(model: BertModel, batch: TokenBatch): Tensor {
   const h = model.encode({
-    inputIds: batch.inputIds, attentionMask: batch.attentionMask, hostInputIds: batch.host.inputIds,
+    inputIds: batch.inputIds,
+    attentionMask: batch.attentionMask,
+    hostInputIds: batch.host.inputIds,
     ...(batch.tokenTypeIds ? { tokenTypeIds: batch.tokenTypeIds } : {}),
   }).lastHiddenState;
   const mask = expandDims(cast(batch.attentionMask, model.dtype), -1); // [B, T, 1]
-  const inv = tensor(model.bk, rowCounts(batch).map((n) => 1 / n), { shape: [batch.B, 1], dtype: model.dtype });
+  const inv = tensor(
+    model.bk,
+    rowCounts(batch).map((n) => 1 / n),
+    { shape: [batch.B, 1], dtype: model.dtype },
+  );
   return stopGradient(mul(sum(mul(h, mask), 1), inv));
 }
 
@@ -157,7 +198,10 @@ function layoutIndex(B: number, T: number, m: number, n: Float64Array, j: number
   const S = T + m;
   const out = new Int32Array(B * S);
   for (let b = 0; b < B; b++) {
-    const nb = n[b]!, base = b * S, tok = (t: number) => base + t, pr = (i: number) => base + T + i;
+    const nb = n[b]!,
+      base = b * S,
+      tok = (t: number) => base + t,
+      pr = (i: number) => base + T + i;
     let o = b * S;
     out[o++] = tok(0);
     for (let i = j; i < m; i++) out[o++] = pr(i);
@@ -169,9 +213,18 @@ function layoutIndex(B: number, T: number, m: number, n: Float64Array, j: number
 }
 
 /** Builds the dynamic-prompted encoder inputs. Shapes: batch [B, T] → inputs_embeds [B, T+m, d]. */
-export function applyDynamicPrompt(model: BertModel, params: DynamicPromptParams, batch: TokenBatch, cfg: DynamicPromptConfig, opts: DynamicApplyOptions = {}): DynamicPromptOutputs {
+export function applyDynamicPrompt(
+  model: BertModel,
+  params: DynamicPromptParams,
+  batch: TokenBatch,
+  cfg: DynamicPromptConfig,
+  opts: DynamicApplyOptions = {},
+): DynamicPromptOutputs {
   const { B, T } = batch;
-  const m = cfg.numVirtualTokens, d = model.cfg.hiddenSize, S = T + m, bk = model.bk;
+  const m = cfg.numVirtualTokens,
+    d = model.cfg.hiddenSize,
+    S = T + m,
+    bk = model.bk;
   const n = rowCounts(batch);
   let xbar: Tensor | undefined = opts.pooled;
   const pooled = () => (xbar ??= unpromptedPooled(model, batch));
@@ -192,7 +245,11 @@ export function applyDynamicPrompt(model: BertModel, params: DynamicPromptParams
   let gate: Tensor | undefined;
   if (params.length) {
     lenW = select(choiceLogits(params.length, B, pooled, relu_), kLen, opts.sample);
-    const U = tensor(bk, Float64Array.from({ length: m * m }, (_, q) => (Math.floor(q / m) >= q % m ? 1 : 0)), { shape: [m, m], dtype: model.dtype });
+    const U = tensor(
+      bk,
+      Float64Array.from({ length: m * m }, (_, q) => (Math.floor(q / m) >= q % m ? 1 : 0)),
+      { shape: [m, m], dtype: model.dtype },
+    );
     gate = matmul(lenW, U);
   }
 
@@ -205,13 +262,27 @@ export function applyDynamicPrompt(model: BertModel, params: DynamicPromptParams
     posW = select(choiceLogits(params.position, B, pooled, relu_), kPos, opts.sample); // [B, m+1]
     let acc: Tensor | undefined;
     for (let j = 0; j <= m; j++) {
-      const wj = reshape(gather(reshape(posW, [B * (m + 1)]), tensor(bk, Int32Array.from({ length: B }, (_, b) => b * (m + 1) + j), { shape: [B], dtype: 'i32' })), [B, 1, 1]);
+      const wj = reshape(
+        gather(
+          reshape(posW, [B * (m + 1)]),
+          tensor(
+            bk,
+            Int32Array.from({ length: B }, (_, b) => b * (m + 1) + j),
+            { shape: [B], dtype: 'i32' },
+          ),
+        ),
+        [B, 1, 1],
+      );
       const term = mul(cand(j), wj);
       acc = acc ? add(acc, term) : term;
     }
     inputsEmbeds = acc!;
     const pw = posW.dataSync();
-    split = Int32Array.from({ length: B }, (_, b) => { let best = 0; for (let j = 1; j <= m; j++) if (pw[b * (m + 1) + j]! > pw[b * (m + 1) + best]!) best = j; return best; });
+    split = Int32Array.from({ length: B }, (_, b) => {
+      let best = 0;
+      for (let j = 1; j <= m; j++) if (pw[b * (m + 1) + j]! > pw[b * (m + 1) + best]!) best = j;
+      return best;
+    });
   } else {
     inputsEmbeds = cand(m);
     split = new Int32Array(B).fill(m);
@@ -219,19 +290,33 @@ export function applyDynamicPrompt(model: BertModel, params: DynamicPromptParams
 
   // Integer side (host): mask and token types per the row's split; prompt tokens are unmasked and
   // the length choice acts through multiplicative key weights (gate 0 = masked, differentiably).
-  const mask = new Int32Array(B * S), types = new Int32Array(B * S), rows = new Int32Array(B * S);
-  const hm = batch.host.attentionMask, ht = batch.host.tokenTypeIds;
+  const mask = new Int32Array(B * S),
+    types = new Int32Array(B * S),
+    rows = new Int32Array(B * S);
+  const hm = batch.host.attentionMask,
+    ht = batch.host.tokenTypeIds;
   for (let b = 0; b < B; b++) {
     const idx = layoutIndex(1, T, m, n.subarray(b, b + 1), split[b]!);
     for (let s = 0; s < S; s++) {
       const src = idx[s]!;
       rows[b * S + s] = b * S + src;
-      if (src >= T) { mask[b * S + s] = 1; types[b * S + s] = 0; }
-      else { mask[b * S + s] = hm[b * T + src]!; types[b * S + s] = ht ? ht[b * T + src]! : 0; }
+      if (src >= T) {
+        mask[b * S + s] = 1;
+        types[b * S + s] = 0;
+      } else {
+        mask[b * S + s] = hm[b * T + src]!;
+        types[b * S + s] = ht ? ht[b * T + src]! : 0;
+      }
     }
   }
   const keyWeights = gate
-    ? reshape(gather(reshape(concat([full(bk, [B, T], 1, model.dtype), gate], 1), [B * S, 1]), tensor(bk, rows, { shape: [B * S], dtype: 'i32' })), [B, S])
+    ? reshape(
+        gather(
+          reshape(concat([full(bk, [B, T], 1, model.dtype), gate], 1), [B * S, 1]),
+          tensor(bk, rows, { shape: [B * S], dtype: 'i32' }),
+        ),
+        [B, S],
+      )
     : undefined;
   return {
     inputs: {
@@ -241,10 +326,26 @@ export function applyDynamicPrompt(model: BertModel, params: DynamicPromptParams
       hostAttentionMask: mask,
       ...(batch.tokenTypeIds ? { tokenTypeIds: tensor(bk, types, { shape: [B, S], dtype: 'i32' }) } : {}),
     },
-    weights: { ...(posW ? { position: posW } : {}), ...(lenW ? { length: lenW } : {}), ...(poolW ? { pool: poolW } : {}) },
+    weights: {
+      ...(posW ? { position: posW } : {}),
+      ...(lenW ? { length: lenW } : {}),
+      ...(poolW ? { pool: poolW } : {}),
+    },
   };
 }
 
 /** Mean of the selection probabilities (diagnostics): e.g. the expected prompt length Σ_l l·w_l. */
 export const expectedLength = (lenW: Tensor): Tensor =>
-  mean(sum(mul(lenW, tensor(lenW.backend, Float64Array.from({ length: lenW.shape[1]! }, (_, i) => i + 1), { shape: [lenW.shape[1]!], dtype: lenW.dtype })), -1));
+  mean(
+    sum(
+      mul(
+        lenW,
+        tensor(
+          lenW.backend,
+          Float64Array.from({ length: lenW.shape[1]! }, (_, i) => i + 1),
+          { shape: [lenW.shape[1]!], dtype: lenW.dtype },
+        ),
+      ),
+      -1,
+    ),
+  );

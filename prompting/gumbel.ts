@@ -2,7 +2,18 @@
  * Gumbel-softmax (Jang et al. 2017; Maddison et al. 2017) for dynamic prompting's discrete choices
  * (position split, length, METHODS.md §3), with an explicit PRNG key and DPT's temperature schedule.
  */
-import { add, argmax, div, oneHot, softmax, stopGradient, sub, tensor, uniformArray, ShapeError } from '../core/index.ts';
+import {
+  add,
+  argmax,
+  div,
+  oneHot,
+  softmax,
+  stopGradient,
+  sub,
+  tensor,
+  uniformArray,
+  ShapeError,
+} from '../core/index.ts';
 import type { Backend, DType, PRNGKey, Shape, Tensor } from '../core/index.ts';
 
 const TWO_POW_53 = 9007199254740992;
@@ -13,7 +24,10 @@ const TWO_POW_53 = 9007199254740992;
  * it is computed in f64 on the host while the noise tensor is created, then stored in `dtype`.
  */
 export function gumbelNoise(bk: Backend, key: PRNGKey, shape: Shape, dtype: DType = 'f32'): Tensor {
-  const u = uniformArray(key, shape.reduce((a, b) => a * b, 1));
+  const u = uniformArray(
+    key,
+    shape.reduce((a, b) => a * b, 1),
+  );
   for (let i = 0; i < u.length; i++) u[i] = -Math.log(-Math.log(u[i]! + 0.5 / TWO_POW_53));
   return tensor(bk, u, { shape, dtype });
 }
@@ -66,9 +80,11 @@ export interface TemperatureSchedule {
  */
 export function gumbelTemperature(step: number, schedule: TemperatureSchedule = {}): number {
   const { start = 1, min = 0.5, rate = 3e-5, every = 10 } = schedule;
-  if (!Number.isInteger(step) || step < 0) throw new RangeError(`gumbelTemperature: step must be an integer ≥ 0, got ${step}`);
-  if (!Number.isInteger(every) || every < 1) throw new RangeError(`gumbelTemperature: every must be an integer ≥ 1, got ${every}`);
+  if (!Number.isInteger(step) || step < 0)
+    throw new RangeError(`gumbelTemperature: step must be an integer ≥ 0, got ${step}`);
+  if (!Number.isInteger(every) || every < 1)
+    throw new RangeError(`gumbelTemperature: every must be an integer ≥ 1, got ${every}`);
   const n = Math.floor(step / every);
   if (n === 0) return start; // no update has happened yet
-  return Math.max(start * Math.exp(-rate * n * (n + 1) / 2), min);
+  return Math.max(start * Math.exp((-rate * n * (n + 1)) / 2), min);
 }

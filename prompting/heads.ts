@@ -5,7 +5,17 @@
  * position, computed only for the label-word rows of the tied decoder.
  */
 import {
-  add, dropout, gather, keep, linear, randomNormal, reshape, tensor, zeros, type PRNGKey, type Tensor,
+  add,
+  dropout,
+  gather,
+  keep,
+  linear,
+  randomNormal,
+  reshape,
+  tensor,
+  zeros,
+  type PRNGKey,
+  type Tensor,
 } from '../core/index.ts';
 import type { BertModel } from '../models/bert/model.ts';
 import type { Linear } from '../models/bert/modules.ts';
@@ -39,11 +49,23 @@ export interface ClassifyOptions {
 /** Each example's row at position `pos` of h [B, T, d] → [B, d]. */
 export function rowsAtPosition(model: BertModel, h: Tensor, pos: number): Tensor {
   const [B, T, d] = h.shape as [number, number, number];
-  return gather(reshape(h, [B * T, d]), tensor(model.bk, Int32Array.from({ length: B }, (_, b) => b * T + pos), { shape: [B], dtype: 'i32' }));
+  return gather(
+    reshape(h, [B * T, d]),
+    tensor(
+      model.bk,
+      Int32Array.from({ length: B }, (_, b) => b * T + pos),
+      { shape: [B], dtype: 'i32' },
+    ),
+  );
 }
 
 /** lastHiddenState [B, T, d] → logits [B, C]. */
-export function classifierLogits(model: BertModel, lastHiddenState: Tensor, head: ClassifierParams, opts: ClassifyOptions = {}): Tensor {
+export function classifierLogits(
+  model: BertModel,
+  lastHiddenState: Tensor,
+  head: ClassifierParams,
+  opts: ClassifyOptions = {},
+): Tensor {
   const [B, , d] = lastHiddenState.shape as [number, number, number];
   const rows = rowsAtPosition(model, lastHiddenState, opts.position ?? 0);
   const pooled = model.pool(reshape(rows, [B, 1, d]), opts.pooler ?? model.pooler);
@@ -55,12 +77,22 @@ export function classifierLogits(model: BertModel, lastHiddenState: Tensor, head
  * Verbalizer logits [B, C]: hidden states at each example's mask position (`maskPositions[b]`, host
  * ints) through the MLM transform, scored against the decoder rows of the label words.
  */
-export function verbalizerLogits(model: BertModel, lastHiddenState: Tensor, maskPositions: readonly number[], labelWordIds: readonly number[]): Tensor {
+export function verbalizerLogits(
+  model: BertModel,
+  lastHiddenState: Tensor,
+  maskPositions: readonly number[],
+  labelWordIds: readonly number[],
+): Tensor {
   const head = model.mlmHead;
   if (!head) throw new Error('verbalizerLogits: the checkpoint has no MLM head');
   const [B, T, d] = lastHiddenState.shape as [number, number, number];
-  if (maskPositions.length !== B) throw new Error(`verbalizerLogits: ${maskPositions.length} mask positions for a batch of ${B}`);
-  const idx = tensor(model.bk, Int32Array.from(maskPositions, (p, b) => b * T + p), { shape: [B], dtype: 'i32' });
+  if (maskPositions.length !== B)
+    throw new Error(`verbalizerLogits: ${maskPositions.length} mask positions for a batch of ${B}`);
+  const idx = tensor(
+    model.bk,
+    Int32Array.from(maskPositions, (p, b) => b * T + p),
+    { shape: [B], dtype: 'i32' },
+  );
   const h = gather(reshape(lastHiddenState, [B * T, d]), idx);
   const t = head.layerNorm.forward(gelu(head.dense.forward(h)));
   const words = tensor(model.bk, Int32Array.from(labelWordIds), { shape: [labelWordIds.length], dtype: 'i32' });

@@ -13,12 +13,34 @@
  * Costs one extra (unprompted, no-grad) encoder pass per step, shared by the generator and L_rep.
  */
 import {
-  broadcastTo, cast, concat, crossEntropy, div, expandDims, mul, sum, keep, linear, relu, reshape, splitKey, stopGradient, tanh,
-  type PRNGKey, type Tensor,
+  broadcastTo,
+  cast,
+  concat,
+  crossEntropy,
+  div,
+  expandDims,
+  mul,
+  sum,
+  keep,
+  linear,
+  relu,
+  reshape,
+  splitKey,
+  stopGradient,
+  tanh,
+  type PRNGKey,
+  type Tensor,
 } from '../core/index.ts';
 import {
-  cappedCrossEntropy, infoPromptHeadLoss, infoPromptLoss, infoPromptRepLoss, initInfoPromptParams, initLinear,
-  type InfoPromptParams as RepLossParams, type InfoPromptWeights, type LinearParams,
+  cappedCrossEntropy,
+  infoPromptHeadLoss,
+  infoPromptLoss,
+  infoPromptRepLoss,
+  initInfoPromptParams,
+  initLinear,
+  type InfoPromptParams as RepLossParams,
+  type InfoPromptWeights,
+  type LinearParams,
 } from '../losses/index.ts';
 import type { BertModel } from '../models/bert/model.ts';
 import type { Linear } from '../models/bert/modules.ts';
@@ -61,29 +83,52 @@ export interface InfoPromptModelParams {
 }
 
 export function validateInfoPromptConfig(cfg: InfoPromptConfig): void {
-  if (!Number.isSafeInteger(cfg.numVirtualTokens) || cfg.numVirtualTokens < 1) throw new RangeError(`InfoPrompt: numVirtualTokens must be ≥ 1, got ${cfg.numVirtualTokens}`);
-  if (!Number.isSafeInteger(cfg.numLabels) || cfg.numLabels < 2) throw new RangeError(`InfoPrompt: numLabels must be ≥ 2, got ${cfg.numLabels}`);
-  if (cfg.negativesPerExample !== undefined && !(Number.isSafeInteger(cfg.negativesPerExample) && cfg.negativesPerExample >= 1)) throw new RangeError('InfoPrompt: negativesPerExample must be a positive integer');
-  if (cfg.lossCap !== undefined && !(cfg.lossCap > 0)) throw new RangeError(`InfoPrompt: lossCap must be > 0, got ${cfg.lossCap}`);
+  if (!Number.isSafeInteger(cfg.numVirtualTokens) || cfg.numVirtualTokens < 1)
+    throw new RangeError(`InfoPrompt: numVirtualTokens must be ≥ 1, got ${cfg.numVirtualTokens}`);
+  if (!Number.isSafeInteger(cfg.numLabels) || cfg.numLabels < 2)
+    throw new RangeError(`InfoPrompt: numLabels must be ≥ 2, got ${cfg.numLabels}`);
+  if (
+    cfg.negativesPerExample !== undefined &&
+    !(Number.isSafeInteger(cfg.negativesPerExample) && cfg.negativesPerExample >= 1)
+  )
+    throw new RangeError('InfoPrompt: negativesPerExample must be a positive integer');
+  if (cfg.lossCap !== undefined && !(cfg.lossCap > 0))
+    throw new RangeError(`InfoPrompt: lossCap must be > 0, got ${cfg.lossCap}`);
 }
 
 export function initInfoPrompt(model: BertModel, cfg: InfoPromptConfig, key: PRNGKey): InfoPromptModelParams {
   validateInfoPromptConfig(cfg);
-  const d = model.cfg.hiddenSize, m = cfg.numVirtualTokens;
+  const d = model.cfg.hiddenSize,
+    m = cfg.numVirtualTokens;
   const [kp, k1, k2, kh, kr] = splitKey(key, 5) as [PRNGKey, PRNGKey, PRNGKey, PRNGKey, PRNGKey];
   const keepLin = (p: LinearParams): LinearParams => ({ weight: keep(p.weight), bias: keep(p.bias) });
   const prompt: InfoPromptPromptParams = cfg.generator
-    ? { generator: { fc1: keepLin(initLinear(model.bk, k1, d, cfg.generator.hidden ?? 32, model.dtype)), fc2: keepLin(initLinear(model.bk, k2, cfg.generator.hidden ?? 32, m * d, model.dtype)) } }
+    ? {
+        generator: {
+          fc1: keepLin(initLinear(model.bk, k1, d, cfg.generator.hidden ?? 32, model.dtype)),
+          fc2: keepLin(initLinear(model.bk, k2, cfg.generator.hidden ?? 32, m * d, model.dtype)),
+        },
+      }
     : { promptEmbeddings: keep(initPromptRows(model, m, cfg.init ?? { kind: 'vocab' }, kp)) };
   const rep = initInfoPromptParams(model.bk, kr, { d, k: cfg.bottleneckDim ?? 32 }, model.dtype);
   return {
-    prompt, head: initClassifier(model, cfg.numLabels, kh),
-    rep: { bottleneck: { mu: keepLin(rep.bottleneck.mu), logVar: keepLin(rep.bottleneck.logVar) }, projection: keepLin(rep.projection) },
+    prompt,
+    head: initClassifier(model, cfg.numLabels, kh),
+    rep: {
+      bottleneck: { mu: keepLin(rep.bottleneck.mu), logVar: keepLin(rep.bottleneck.logVar) },
+      projection: keepLin(rep.projection),
+    },
   };
 }
 
 /** Classifier on the pooler applied to the masked mean of h [B, S, d] (mask [B, S]) → logits [B, C]. */
-export function meanReadoutLogits(model: BertModel, h: Tensor, mask: Tensor, head: ClassifierParams, pooler?: Linear): Tensor {
+export function meanReadoutLogits(
+  model: BertModel,
+  h: Tensor,
+  mask: Tensor,
+  head: ClassifierParams,
+  pooler?: Linear,
+): Tensor {
   const [B, , d] = h.shape as [number, number, number];
   const w = cast(mask, h.dtype);
   const pooled = div(sum(mul(h, expandDims(w, -1)), 1), expandDims(sum(w, 1), -1)); // [B, d]
@@ -93,10 +138,13 @@ export function meanReadoutLogits(model: BertModel, h: Tensor, mask: Tensor, hea
 /** The unprompted [CLS]/<s> output [B, d], detached. */
 export function unpromptedCls(model: BertModel, batch: TokenBatch): Tensor {
   const h = model.encode({
-    inputIds: batch.inputIds, attentionMask: batch.attentionMask, hostInputIds: batch.host.inputIds,
+    inputIds: batch.inputIds,
+    attentionMask: batch.attentionMask,
+    hostInputIds: batch.host.inputIds,
     ...(batch.tokenTypeIds ? { tokenTypeIds: batch.tokenTypeIds } : {}),
     outputPositions: Array.from({ length: batch.B }, () => [0]),
-    hostAttentionMask: batch.host.attentionMask, skipPadding: true,
+    hostAttentionMask: batch.host.attentionMask,
+    skipPadding: true,
   }).lastHiddenState;
   return stopGradient(reshape(h, [batch.B, model.cfg.hiddenSize]));
 }
@@ -137,9 +185,16 @@ export interface InfoPromptOutputs {
 }
 
 /** Full InfoPrompt objective on one batch (differentiate `loss` w.r.t. the params tree). */
-export function infoPromptForward(model: BertModel, params: InfoPromptModelParams, cfg: InfoPromptConfig, x: InfoPromptStepInputs): InfoPromptOutputs {
+export function infoPromptForward(
+  model: BertModel,
+  params: InfoPromptModelParams,
+  cfg: InfoPromptConfig,
+  x: InfoPromptStepInputs,
+): InfoPromptOutputs {
   const { batch } = x;
-  const B = batch.B, m = cfg.numVirtualTokens, d = model.cfg.hiddenSize;
+  const B = batch.B,
+    m = cfg.numVirtualTokens,
+    d = model.cfg.hiddenSize;
   let clsU: Tensor | undefined;
   const cls = () => (clsU ??= unpromptedCls(model, batch));
   const P = infoPromptRows(params.prompt, cfg, cls); // [m, d] or [B, m, d]
@@ -148,16 +203,36 @@ export function infoPromptForward(model: BertModel, params: InfoPromptModelParam
   const inputs = spliceSoftPrompt(model, Pb, batch, placement);
   const clsReadout = (cfg.readout ?? 'cls') === 'cls';
   // the [CLS] readout and L_rep read only position 0: the last layer computes that row alone
-  const h = model.encode({ ...inputs, skipPadding: true, ...(clsReadout ? { outputPositions: Array.from({ length: B }, () => [0]) } : {}) }).lastHiddenState;
+  const h = model.encode({
+    ...inputs,
+    skipPadding: true,
+    ...(clsReadout ? { outputPositions: Array.from({ length: B }, () => [0]) } : {}),
+  }).lastHiddenState;
   const logits = clsReadout
     ? classifierLogits(model, h, params.head, x.pooler ? { pooler: x.pooler } : {})
     : meanReadoutLogits(model, h, inputs.attentionMask!, params.head, x.pooler);
-  const task = cfg.lossCap === undefined ? crossEntropy(logits, x.labels) : cappedCrossEntropy(logits, x.labels, cfg.lossCap);
+  const task =
+    cfg.lossCap === undefined ? crossEntropy(logits, x.labels) : cappedCrossEntropy(logits, x.labels, cfg.lossCap);
 
-  const head = infoPromptHeadLoss({ prompt: P, headRep: params.head.weight, tokenEmbeds: model.embed(batch.inputIds), attentionMask: batch.attentionMask }).loss;
+  const head = infoPromptHeadLoss({
+    prompt: P,
+    headRep: params.head.weight,
+    tokenEmbeds: model.embed(batch.inputIds),
+    attentionMask: batch.attentionMask,
+  }).loss;
   const r = cfg.negativesPerExample ?? 4;
-  const unprompted = concat(Array.from({ length: r }, () => cls()), 0); // [r·B, d]
-  const repOut = infoPromptRepLoss({ prompt: x.repAnchor ?? P, prompted: rowsAtPosition(model, h, 0), unprompted, params: params.rep, key: x.key, sample: x.sample ?? true });
+  const unprompted = concat(
+    Array.from({ length: r }, () => cls()),
+    0,
+  ); // [r·B, d]
+  const repOut = infoPromptRepLoss({
+    prompt: x.repAnchor ?? P,
+    prompted: rowsAtPosition(model, h, 0),
+    unprompted,
+    params: params.rep,
+    key: x.key,
+    sample: x.sample ?? true,
+  });
   const parts = { task, head, rep: repOut.loss, kl: repOut.kl };
   return { loss: infoPromptLoss(parts, cfg.weights ?? {}), logits, parts };
 }

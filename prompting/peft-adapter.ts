@@ -21,7 +21,11 @@ import { join } from 'node:path';
 import { tensor, type Backend, type FloatDType, type Tensor } from '../core/index.ts';
 import type { BertModel } from '../models/bert/model.ts';
 import { rawTensor, type RawTensor } from '../models/bert/raw-tensor.ts';
-import { parseSafetensorsOrThrow, readSafetensorsHeader, serializeSafetensors as serialize } from '../models/bert/safetensors.ts';
+import {
+  parseSafetensorsOrThrow,
+  readSafetensorsHeader,
+  serializeSafetensors as serialize,
+} from '../models/bert/safetensors.ts';
 import type { ClassifierParams } from './heads.ts';
 import type { PrefixParams } from './prefix.ts';
 import { prefixTable } from './prefix.ts';
@@ -33,7 +37,8 @@ export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
 /** PEFT version whose format this mirrors (the fixture's `peft_version`). */
 export const PEFT_VERSION = '0.21.0';
 
-export type PeftTaskType = 'SEQ_CLS' | 'TOKEN_CLS' | 'FEATURE_EXTRACTION' | 'CAUSAL_LM' | 'SEQ_2_SEQ_LM' | 'QUESTION_ANS';
+export type PeftTaskType =
+  'SEQ_CLS' | 'TOKEN_CLS' | 'FEATURE_EXTRACTION' | 'CAUSAL_LM' | 'SEQ_2_SEQ_LM' | 'QUESTION_ANS';
 
 /** Fields shared by both configs, in PEFT's order (see reference.json `peft.prompt.config`). */
 interface CommonConfig {
@@ -87,15 +92,22 @@ export interface ExportOptions {
 const CLS_KEYS = { weight: 'base_model.classifier.weight', bias: 'base_model.classifier.bias' } as const;
 const MLP_KEYS = {
   embedding: 'prompt_encoder.embedding.weight',
-  w0: 'prompt_encoder.transform.0.weight', b0: 'prompt_encoder.transform.0.bias',
-  w2: 'prompt_encoder.transform.2.weight', b2: 'prompt_encoder.transform.2.bias',
+  w0: 'prompt_encoder.transform.0.weight',
+  b0: 'prompt_encoder.transform.0.bias',
+  w2: 'prompt_encoder.transform.2.weight',
+  b2: 'prompt_encoder.transform.2.bias',
 } as const;
 
 const INIT_NAME = { random: 'RANDOM', vocab: 'SAMPLE_VOCAB', text: 'TEXT' } as const;
 
 function raw(name: string, t: Tensor): RawTensor {
   const d = t.dataSync();
-  const data = d instanceof Float64Array ? Float64Array.from(d) : d instanceof Float32Array ? Float32Array.from(d) : Float32Array.from(d);
+  const data =
+    d instanceof Float64Array
+      ? Float64Array.from(d)
+      : d instanceof Float32Array
+        ? Float32Array.from(d)
+        : Float32Array.from(d);
   return rawTensor(name, t.shape, data);
 }
 
@@ -104,29 +116,50 @@ export function peftAdapterConfig(model: BertModel, method: AdapterMethod, opts:
   const { hiddenSize: d, numAttentionHeads: H, numHiddenLayers: L } = model.cfg;
   const common = {
     task_type: opts.taskType ?? (opts.classifier ? 'SEQ_CLS' : 'FEATURE_EXTRACTION'),
-    peft_version: opts.peftVersion ?? PEFT_VERSION, base_model_name_or_path: opts.baseModelNameOrPath,
+    peft_version: opts.peftVersion ?? PEFT_VERSION,
+    base_model_name_or_path: opts.baseModelNameOrPath,
   };
   const tail = {
-    num_transformer_submodules: 1, num_attention_heads: H, num_layers: L,
+    num_transformer_submodules: 1,
+    num_attention_heads: H,
+    num_layers: L,
     modules_to_save: opts.classifier ? ['classifier', 'score'] : null,
   };
   if (method.kind === 'prompt') {
     const m = method.params.promptEmbeddings.shape[0]!;
     return {
-      task_type: common.task_type, peft_type: 'PROMPT_TUNING', auto_mapping: null, peft_version: common.peft_version,
-      base_model_name_or_path: common.base_model_name_or_path, revision: null, inference_mode: true,
-      num_virtual_tokens: m, token_dim: d, ...tail,
-      prompt_tuning_init: INIT_NAME[opts.init?.kind ?? 'random'], prompt_tuning_init_text: opts.initText ?? null,
-      tokenizer_name_or_path: null, tokenizer_kwargs: null,
+      task_type: common.task_type,
+      peft_type: 'PROMPT_TUNING',
+      auto_mapping: null,
+      peft_version: common.peft_version,
+      base_model_name_or_path: common.base_model_name_or_path,
+      revision: null,
+      inference_mode: true,
+      num_virtual_tokens: m,
+      token_dim: d,
+      ...tail,
+      prompt_tuning_init: INIT_NAME[opts.init?.kind ?? 'random'],
+      prompt_tuning_init_text: opts.initText ?? null,
+      tokenizer_name_or_path: null,
+      tokenizer_kwargs: null,
     };
   }
   const p = method.params;
   const projected = 'transform0' in p;
   return {
-    task_type: common.task_type, peft_type: 'PREFIX_TUNING', auto_mapping: null, peft_version: common.peft_version,
-    base_model_name_or_path: common.base_model_name_or_path, revision: null, inference_mode: true,
-    num_virtual_tokens: p.embedding.shape[0]!, token_dim: d, ...tail,
-    init_weights: null, encoder_hidden_size: projected ? p.transform0.weight.shape[0]! : d, prefix_projection: projected,
+    task_type: common.task_type,
+    peft_type: 'PREFIX_TUNING',
+    auto_mapping: null,
+    peft_version: common.peft_version,
+    base_model_name_or_path: common.base_model_name_or_path,
+    revision: null,
+    inference_mode: true,
+    num_virtual_tokens: p.embedding.shape[0]!,
+    token_dim: d,
+    ...tail,
+    init_weights: null,
+    encoder_hidden_size: projected ? p.transform0.weight.shape[0]! : d,
+    prefix_projection: projected,
   };
 }
 
@@ -137,7 +170,12 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
 }
 
 /** Writes `folder/adapter_model.safetensors` then `folder/adapter_config.json` (each via tmp + rename). */
-export function exportPeftAdapter(folder: string, model: BertModel, method: AdapterMethod, opts: ExportOptions): PeftAdapterConfig {
+export function exportPeftAdapter(
+  folder: string,
+  model: BertModel,
+  method: AdapterMethod,
+  opts: ExportOptions,
+): PeftAdapterConfig {
   const config = peftAdapterConfig(model, method, opts);
   const tensors: RawTensor[] = [];
   if (method.kind === 'prompt') tensors.push(raw('prompt_embeddings', method.params.promptEmbeddings));
@@ -145,11 +183,17 @@ export function exportPeftAdapter(folder: string, model: BertModel, method: Adap
     const p = method.params;
     tensors.push(raw('prompt_embeddings', prefixTable(p)));
     if ('transform0' in p && opts.saveProjectionWeights) {
-      tensors.push(raw(MLP_KEYS.embedding, p.embedding), raw(MLP_KEYS.w0, p.transform0.weight), raw(MLP_KEYS.b0, p.transform0.bias),
-        raw(MLP_KEYS.w2, p.transform2.weight), raw(MLP_KEYS.b2, p.transform2.bias));
+      tensors.push(
+        raw(MLP_KEYS.embedding, p.embedding),
+        raw(MLP_KEYS.w0, p.transform0.weight),
+        raw(MLP_KEYS.b0, p.transform0.bias),
+        raw(MLP_KEYS.w2, p.transform2.weight),
+        raw(MLP_KEYS.b2, p.transform2.bias),
+      );
     }
   }
-  if (opts.classifier) tensors.push(raw(CLS_KEYS.weight, opts.classifier.weight), raw(CLS_KEYS.bias, opts.classifier.bias));
+  if (opts.classifier)
+    tensors.push(raw(CLS_KEYS.weight, opts.classifier.weight), raw(CLS_KEYS.bias, opts.classifier.bias));
   mkdirSync(folder, { recursive: true });
   writeAtomic(join(folder, ADAPTER_WEIGHTS), serialize(tensors));
   writeAtomic(join(folder, ADAPTER_CONFIG), `${JSON.stringify(config, null, 2)}\n`);
@@ -176,17 +220,21 @@ export interface ImportedAdapter {
 function checkConfig(u: unknown, file: string): PeftAdapterConfig {
   const c = u as Partial<PeftAdapterConfig> | null;
   if (!c || typeof c !== 'object') throw new Error(`${file}: not a JSON object`);
-  if (c.peft_type !== 'PROMPT_TUNING' && c.peft_type !== 'PREFIX_TUNING') throw new Error(`${file}: peft_type ${JSON.stringify(c.peft_type)} is not PROMPT_TUNING or PREFIX_TUNING`);
+  if (c.peft_type !== 'PROMPT_TUNING' && c.peft_type !== 'PREFIX_TUNING')
+    throw new Error(`${file}: peft_type ${JSON.stringify(c.peft_type)} is not PROMPT_TUNING or PREFIX_TUNING`);
   for (const k of ['num_virtual_tokens', 'token_dim', 'num_layers', 'num_attention_heads'] as const) {
-    if (!Number.isSafeInteger(c[k]) || c[k]! < 1) throw new Error(`${file}: ${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
+    if (!Number.isSafeInteger(c[k]) || c[k]! < 1)
+      throw new Error(`${file}: ${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
   }
-  if ((c.num_transformer_submodules ?? 1) !== 1) throw new Error(`${file}: num_transformer_submodules ${c.num_transformer_submodules} (encoder models use 1)`);
+  if ((c.num_transformer_submodules ?? 1) !== 1)
+    throw new Error(`${file}: num_transformer_submodules ${c.num_transformer_submodules} (encoder models use 1)`);
   return c as PeftAdapterConfig;
 }
 
 /** Reads an adapter folder back into parameter trees on `bk` (shapes checked against the config). */
 export function importPeftAdapter(folder: string, bk: Backend, opts: ImportOptions = {}): ImportedAdapter {
-  const cfgFile = join(folder, ADAPTER_CONFIG), wFile = join(folder, ADAPTER_WEIGHTS);
+  const cfgFile = join(folder, ADAPTER_CONFIG),
+    wFile = join(folder, ADAPTER_WEIGHTS);
   const config = checkConfig(JSON.parse(readFileSync(cfgFile, 'utf8')), cfgFile);
   const bytes = new Uint8Array(readFileSync(wFile));
   const header = readSafetensorsHeader(bytes, wFile);
@@ -197,17 +245,26 @@ export function importPeftAdapter(folder: string, bk: Backend, opts: ImportOptio
   const get = (name: string, shape?: readonly number[]): Tensor => {
     const t = byName.get(name);
     if (!t) throw new Error(`${wFile}: no tensor ${name}`);
-    if (shape && t.shape.join() !== shape.join()) throw new Error(`${wFile}: ${name} is [${t.shape.join(', ')}], the config implies [${shape.join(', ')}]`);
+    if (shape && t.shape.join() !== shape.join())
+      throw new Error(`${wFile}: ${name} is [${t.shape.join(', ')}], the config implies [${shape.join(', ')}]`);
     return tensor(bk, t.data, { shape: t.shape, dtype });
   };
-  const m = config.num_virtual_tokens, d = config.token_dim, L = config.num_layers;
+  const m = config.num_virtual_tokens,
+    d = config.token_dim,
+    L = config.num_layers;
   const classifier = byName.has(CLS_KEYS.weight)
-    ? { classifier: { weight: get(CLS_KEYS.weight), bias: get(CLS_KEYS.bias) } } : {};
+    ? { classifier: { weight: get(CLS_KEYS.weight), bias: get(CLS_KEYS.bias) } }
+    : {};
   if (config.peft_type === 'PROMPT_TUNING') {
-    return { config, method: { kind: 'prompt', params: { promptEmbeddings: get('prompt_embeddings', [m, d]) } }, ...classifier };
+    return {
+      config,
+      method: { kind: 'prompt', params: { promptEmbeddings: get('prompt_embeddings', [m, d]) } },
+      ...classifier,
+    };
   }
   const table = get('prompt_embeddings', [m, 2 * L * d]);
-  if (!config.prefix_projection) return { config, method: { kind: 'prefix', params: { embedding: table } }, ...classifier };
+  if (!config.prefix_projection)
+    return { config, method: { kind: 'prefix', params: { embedding: table } }, ...classifier };
   if (byName.has(MLP_KEYS.embedding)) {
     const h = config.encoder_hidden_size;
     const params: PrefixParams = {
@@ -217,6 +274,9 @@ export function importPeftAdapter(folder: string, bk: Backend, opts: ImportOptio
     };
     return { config, method: { kind: 'prefix', params }, ...classifier };
   }
-  if (opts.projected === 'as-table') return { config, method: { kind: 'prefix', params: { embedding: table } }, ...classifier };
-  throw new Error(`${folder}: the prefix was saved with prefix_projection, so ${ADAPTER_WEIGHTS} holds only the projected table [${m}, ${2 * L * d}]; the projection cannot be inverted (as PEFT's load_prompt_embeddings refuses). Pass { projected: 'as-table' } to load the table as an unprojected prefix.`);
+  if (opts.projected === 'as-table')
+    return { config, method: { kind: 'prefix', params: { embedding: table } }, ...classifier };
+  throw new Error(
+    `${folder}: the prefix was saved with prefix_projection, so ${ADAPTER_WEIGHTS} holds only the projected table [${m}, ${2 * L * d}]; the projection cannot be inverted (as PEFT's load_prompt_embeddings refuses). Pass { projected: 'as-table' } to load the table as an unprojected prefix.`,
+  );
 }

@@ -16,31 +16,70 @@ for (const dtype of ['f64', 'f32'] as const) {
       const bk = cpuBackend();
       const model = fixtureModel('bert-tiny', bk, dtype);
       const ref = fixtureReference('bert-tiny');
-      const r = (k: string) => { const t = ref.get(k); if (!t) throw new Error(`reference has no ${k}`); return t; };
-      const t = (k: string, dt: 'i32' | FloatDType = dtype): Tensor => tensor(bk, r(k).data, { shape: r(k).shape, dtype: dt });
-      const pooler = new Linear(t(`peft.${method}.frozen.pooler.dense.weight`), t(`peft.${method}.frozen.pooler.dense.bias`));
+      const r = (k: string) => {
+        const t = ref.get(k);
+        if (!t) throw new Error(`reference has no ${k}`);
+        return t;
+      };
+      const t = (k: string, dt: 'i32' | FloatDType = dtype): Tensor =>
+        tensor(bk, r(k).data, { shape: r(k).shape, dtype: dt });
+      const pooler = new Linear(
+        t(`peft.${method}.frozen.pooler.dense.weight`),
+        t(`peft.${method}.frozen.pooler.dense.bias`),
+      );
       const ids = r('forward.input_ids');
       const [B, T] = ids.shape as [number, number];
-      const batch = tokenBatch(bk, B, T, ids.data as Int32Array, r('forward.attention_mask').data as Int32Array, r('forward.token_type_ids').data as Int32Array);
+      const batch = tokenBatch(
+        bk,
+        B,
+        T,
+        ids.data as Int32Array,
+        r('forward.attention_mask').data as Int32Array,
+        r('forward.token_type_ids').data as Int32Array,
+      );
       const labels = t('peft.labels', 'i32');
-      const head: ClassifierParams = { weight: t(`peft.${method}.param.classifier.weight`), bias: t(`peft.${method}.param.classifier.bias`) };
+      const head: ClassifierParams = {
+        weight: t(`peft.${method}.param.classifier.weight`),
+        bias: t(`peft.${method}.param.classifier.bias`),
+      };
       const table = t(`peft.${method}.param.prompt_encoder.embedding.weight`);
 
       scope(bk, () => {
         type P = { prompt: Tensor; head: ClassifierParams };
         const forward = (p: P): [Tensor, Tensor] => {
-          const inputs = method === 'prompt'
-            ? applySoftPrompt(model, { promptEmbeddings: p.prompt } satisfies SoftPromptParams, batch, { numVirtualTokens: 5 })
-            : applyPrefix(model, { embedding: p.prompt } satisfies PrefixParams, batch);
+          const inputs =
+            method === 'prompt'
+              ? applySoftPrompt(model, { promptEmbeddings: p.prompt } satisfies SoftPromptParams, batch, {
+                  numVirtualTokens: 5,
+                })
+              : applyPrefix(model, { embedding: p.prompt } satisfies PrefixParams, batch);
           const logits = classifierLogits(model, model.encode(inputs).lastHiddenState, p.head, { pooler });
           return [crossEntropy(logits, labels), logits];
         };
         const [[loss, logits], g] = valueAndGrad(forward, { hasAux: true })({ prompt: table, head });
         expectWithin('loss', loss.dataSync(), r(`peft.${method}.loss`).data, tol.atol, tol.rtol);
         expectWithin('logits', logits.dataSync(), r(`peft.${method}.logits`).data, tol.atol, tol.rtol);
-        expectWithin('grad.prompt_encoder.embedding.weight', g.prompt.dataSync(), r(`peft.${method}.grad.prompt_encoder.embedding.weight`).data, tol.atol, tol.rtol);
-        expectWithin('grad.classifier.weight', g.head.weight.dataSync(), r(`peft.${method}.grad.classifier.weight`).data, tol.atol, tol.rtol);
-        expectWithin('grad.classifier.bias', g.head.bias.dataSync(), r(`peft.${method}.grad.classifier.bias`).data, tol.atol, tol.rtol);
+        expectWithin(
+          'grad.prompt_encoder.embedding.weight',
+          g.prompt.dataSync(),
+          r(`peft.${method}.grad.prompt_encoder.embedding.weight`).data,
+          tol.atol,
+          tol.rtol,
+        );
+        expectWithin(
+          'grad.classifier.weight',
+          g.head.weight.dataSync(),
+          r(`peft.${method}.grad.classifier.weight`).data,
+          tol.atol,
+          tol.rtol,
+        );
+        expectWithin(
+          'grad.classifier.bias',
+          g.head.bias.dataSync(),
+          r(`peft.${method}.grad.classifier.bias`).data,
+          tol.atol,
+          tol.rtol,
+        );
       });
     });
   }

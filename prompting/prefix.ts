@@ -6,8 +6,19 @@
  * ones in front of the keys only.
  */
 import {
-  broadcastTo, expandDims, keep, linear, permute, randomNormal, randomUniform, reshape, slice, splitKey, tanh,
-  type PRNGKey, type Tensor,
+  broadcastTo,
+  expandDims,
+  keep,
+  linear,
+  permute,
+  randomNormal,
+  randomUniform,
+  reshape,
+  slice,
+  splitKey,
+  tanh,
+  type PRNGKey,
+  type Tensor,
 } from '../core/index.ts';
 import type { PrefixKV } from '../models/bert/layer.ts';
 import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
@@ -19,7 +30,10 @@ export interface PrefixConfig {
   readonly projectionHiddenSize?: number;
 }
 
-interface LinearParams { readonly weight: Tensor; readonly bias: Tensor }
+interface LinearParams {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+}
 
 /** Names follow PEFT's PrefixEncoder: `embedding`, and with projection `transform.0` / `transform.2`. */
 export type PrefixParams =
@@ -41,7 +55,8 @@ export function initPrefix(model: BertModel, cfg: PrefixConfig, key: PRNGKey): P
   const m = cfg.numVirtualTokens;
   const [ke, k0, k2] = splitKey(key, 3);
   // nn.Embedding's default init is N(0, 1), as PEFT leaves it.
-  if (cfg.projectionHiddenSize === undefined) return { embedding: keep(randomNormal(model.bk, ke!, [m, 2 * L * d], 0, 1, { dtype: model.dtype })) };
+  if (cfg.projectionHiddenSize === undefined)
+    return { embedding: keep(randomNormal(model.bk, ke!, [m, 2 * L * d], 0, 1, { dtype: model.dtype })) };
   const h = cfg.projectionHiddenSize;
   return {
     embedding: keep(randomNormal(model.bk, ke!, [m, d], 0, 1, { dtype: model.dtype })),
@@ -53,7 +68,11 @@ export function initPrefix(model: BertModel, cfg: PrefixConfig, key: PRNGKey): P
 /** The prefix table [m, 2·L·d] (through the MLP when reparameterised). */
 export function prefixTable(params: PrefixParams): Tensor {
   if (!('transform0' in params)) return params.embedding;
-  return linear(tanh(linear(params.embedding, params.transform0.weight, params.transform0.bias)), params.transform2.weight, params.transform2.bias);
+  return linear(
+    tanh(linear(params.embedding, params.transform0.weight, params.transform0.bias)),
+    params.transform2.weight,
+    params.transform2.bias,
+  );
 }
 
 /**
@@ -63,14 +82,20 @@ export function prefixTable(params: PrefixParams): Tensor {
 export function prefixKeyValues(model: BertModel, table: Tensor, B: number): PrefixKV[] {
   const { hiddenSize: d, numHiddenLayers: L, numAttentionHeads: H } = model.cfg;
   const m = table.shape[0]!;
-  const kv = permute(reshape(broadcastTo(expandDims(table, 0), [B, m, 2 * L * d]), [B, m, 2 * L, H, d / H]), [2, 0, 3, 1, 4]);
+  const kv = permute(
+    reshape(broadcastTo(expandDims(table, 0), [B, m, 2 * L * d]), [B, m, 2 * L, H, d / H]),
+    [2, 0, 3, 1, 4],
+  );
   const row = (i: number) => reshape(slice(kv, [i, 0, 0, 0, 0], [1, B, H, m, d / H]), [B, H, m, d / H]);
   return Array.from({ length: L }, (_, i) => ({ key: row(2 * i), value: row(2 * i + 1) }));
 }
 
 export function applyPrefix(model: BertModel, params: PrefixParams, batch: TokenBatch): EncoderInputs {
   return {
-    inputIds: batch.inputIds, attentionMask: batch.attentionMask, hostInputIds: batch.host.inputIds, hostAttentionMask: batch.host.attentionMask,
+    inputIds: batch.inputIds,
+    attentionMask: batch.attentionMask,
+    hostInputIds: batch.host.inputIds,
+    hostAttentionMask: batch.host.attentionMask,
     ...(batch.tokenTypeIds ? { tokenTypeIds: batch.tokenTypeIds } : {}),
     prefix: prefixKeyValues(model, prefixTable(params), batch.B),
   };

@@ -7,17 +7,38 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  cpuBackend, crossEntropy, foldIn, prngKey, randIntArray, scope, tensor, valueAndGrad,
-  type ParamTree, type PRNGKey, type Tensor,
+  cpuBackend,
+  crossEntropy,
+  foldIn,
+  prngKey,
+  randIntArray,
+  scope,
+  tensor,
+  valueAndGrad,
+  type ParamTree,
+  type PRNGKey,
+  type Tensor,
 } from '../core/index.ts';
 import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
 import type { Linear } from '../models/bert/modules.ts';
 import { Adam, loadFixtureModel, randomPooler, syntheticBatch } from '../proofs-tests/prompting/support.ts';
 import type { TokenBatch } from './common.ts';
-import { applyDynamicPrompt, initDynamicPrompt, unpromptedPooled, type DynamicPromptConfig, type DynamicPromptParams } from './dynamic.ts';
+import {
+  applyDynamicPrompt,
+  initDynamicPrompt,
+  unpromptedPooled,
+  type DynamicPromptConfig,
+  type DynamicPromptParams,
+} from './dynamic.ts';
 import { gumbelTemperature } from './gumbel.ts';
 import { initClassifier, type ClassifierParams } from './heads.ts';
-import { infoPromptForward, initInfoPrompt, meanReadoutLogits, type InfoPromptConfig, type InfoPromptModelParams } from './infoprompt.ts';
+import {
+  infoPromptForward,
+  initInfoPrompt,
+  meanReadoutLogits,
+  type InfoPromptConfig,
+  type InfoPromptModelParams,
+} from './infoprompt.ts';
 import { applyPrefix, initPrefix, type PrefixParams } from './prefix.ts';
 import { applySoftPrompt, initSoftPrompt, type SoftPromptParams } from './soft-prompt.ts';
 
@@ -30,7 +51,8 @@ const pooler: Linear = randomPooler(model, prngKey(11));
 const rows: number[][] = [];
 const labelsHost: number[] = [];
 for (let i = 0; i < 8; i++) {
-  const c = i % 2, len = 3 + (i % 6);
+  const c = i % 2,
+    len = 3 + (i % 6);
   rows.push([...randIntArray(prngKey(100 + i), len, 300)].map((v) => v + (c ? 400 : 100)));
   labelsHost.push(c);
 }
@@ -55,33 +77,58 @@ function train<P extends object>(params0: P, lr: number, lossFn: (p: P, step: nu
 
 const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 function assertFalls(name: string, losses: number[], factor = 0.6): void {
-  const first = avg(losses.slice(0, 3)), last = avg(losses.slice(-3));
-  assert.ok(Number.isFinite(last) && last < factor * first, `${name}: loss ${first.toFixed(4)} → ${last.toFixed(4)} (want < ${factor}× start); curve ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+  const first = avg(losses.slice(0, 3)),
+    last = avg(losses.slice(-3));
+  assert.ok(
+    Number.isFinite(last) && last < factor * first,
+    `${name}: loss ${first.toFixed(4)} → ${last.toFixed(4)} (want < ${factor}× start); curve ${losses.map((l) => l.toFixed(3)).join(' ')}`,
+  );
 }
 
 // bert-tiny is randomly initialised: its [CLS] output is nearly input-independent (differences ~1e-3),
 // so the tests read the pooler on the masked mean of the sequence instead (prompt positions included).
 const ce = (inputs: EncoderInputs, head: ClassifierParams) =>
-  crossEntropy(meanReadoutLogits(model, model.encode(inputs).lastHiddenState, inputs.attentionMask ?? batch.attentionMask, head, pooler), labels);
+  crossEntropy(
+    meanReadoutLogits(
+      model,
+      model.encode(inputs).lastHiddenState,
+      inputs.attentionMask ?? batch.attentionMask,
+      head,
+      pooler,
+    ),
+    labels,
+  );
 
 test('soft prompt + head trains', () => {
   type P = { prompt: SoftPromptParams; head: ClassifierParams };
   const cfg = { numVirtualTokens: 5, placement: 'after-cls' } as const;
   const p0: P = { prompt: initSoftPrompt(model, cfg, prngKey(1)), head: initClassifier(model, 2, prngKey(2)) };
-  assertFalls('soft', train(p0, 0.05, (p) => ce(applySoftPrompt(model, p.prompt, batch, cfg), p.head)));
+  assertFalls(
+    'soft',
+    train(p0, 0.05, (p) => ce(applySoftPrompt(model, p.prompt, batch, cfg), p.head)),
+  );
 });
 
 for (const proj of [undefined, 16]) {
   test(`prefix (${proj ? `projection h=${proj}` : 'no projection'}) + head trains`, () => {
     type P = { prefix: PrefixParams; head: ClassifierParams };
-    const p0: P = { prefix: initPrefix(model, { numVirtualTokens: 4, ...(proj ? { projectionHiddenSize: proj } : {}) }, prngKey(3)), head: initClassifier(model, 2, prngKey(4)) };
-    assertFalls(`prefix/${proj ?? 'none'}`, train(p0, proj ? 0.03 : 0.05, (p) => ce(applyPrefix(model, p.prefix, batch), p.head)));
+    const p0: P = {
+      prefix: initPrefix(model, { numVirtualTokens: 4, ...(proj ? { projectionHiddenSize: proj } : {}) }, prngKey(3)),
+      head: initClassifier(model, 2, prngKey(4)),
+    };
+    assertFalls(
+      `prefix/${proj ?? 'none'}`,
+      train(p0, proj ? 0.03 : 0.05, (p) => ce(applyPrefix(model, p.prefix, batch), p.head)),
+    );
   });
 }
 
 const dynCases: [string, DynamicPromptConfig][] = [
   ['position (task)', { numVirtualTokens: 4, position: 'task' }],
-  ['position (instance) + length (task) + pool k=2', { numVirtualTokens: 4, position: 'instance', length: 'task', pool: { k: 2 } }],
+  [
+    'position (instance) + length (task) + pool k=2',
+    { numVirtualTokens: 4, position: 'instance', length: 'task', pool: { k: 2 } },
+  ],
 ];
 for (const [name, cfg] of dynCases) {
   test(`dynamic prompt: ${name} + head trains (hard Gumbel straight-through)`, () => {
@@ -90,7 +137,10 @@ for (const [name, cfg] of dynCases) {
     const p0: P = { prompt: initDynamicPrompt(model, cfg, prngKey(5)), head: initClassifier(model, 2, prngKey(6)) };
     const losses = train(p0, 0.08, (p, step) => {
       const key: PRNGKey = foldIn(prngKey(77), step);
-      const out = applyDynamicPrompt(model, p.prompt, batch, cfg, { pooled, sample: { key, tau: gumbelTemperature(step * 100) } });
+      const out = applyDynamicPrompt(model, p.prompt, batch, cfg, {
+        pooled,
+        sample: { key, tau: gumbelTemperature(step * 100) },
+      });
       return ce(out.inputs, p.head);
     });
     assertFalls(`dynamic/${name}`, losses);
@@ -99,7 +149,13 @@ for (const [name, cfg] of dynCases) {
 
 for (const generator of [false, true]) {
   test(`InfoPrompt (${generator ? 'generator MLP' : 'plain prompt'}) trains: task loss falls`, () => {
-    const cfg: InfoPromptConfig = { numVirtualTokens: 4, numLabels: 2, lossCap: 2, readout: 'mean', ...(generator ? { generator: { hidden: 32 } } : {}) };
+    const cfg: InfoPromptConfig = {
+      numVirtualTokens: 4,
+      numLabels: 2,
+      lossCap: 2,
+      readout: 'mean',
+      ...(generator ? { generator: { hidden: 32 } } : {}),
+    };
     const p0 = initInfoPrompt(model, cfg, prngKey(8));
     const tasks: number[] = [];
     const losses = train<InfoPromptModelParams>(p0, generator ? 0.03 : 0.05, (p, step) => {
@@ -110,7 +166,8 @@ for (const generator of [false, true]) {
     });
     assertFalls(`infoprompt/${generator}/task`, tasks);
     // With the generator at this lr the InfoNCE/KL terms drift up while the task loss falls (see report).
-    if (!generator) assert.ok(avg(losses.slice(-3)) < avg(losses.slice(0, 3)), `total ${losses.map((l) => l.toFixed(3)).join(' ')}`);
+    if (!generator)
+      assert.ok(avg(losses.slice(-3)) < avg(losses.slice(0, 3)), `total ${losses.map((l) => l.toFixed(3)).join(' ')}`);
   });
 }
 

@@ -2,6 +2,14 @@
 // external (installed by npm). Types come from the .ts sources (package.json "types").
 import { build } from 'esbuild';
 
-const common = { bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', sourcemap: true, logLevel: 'info' };
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  sourcemap: true,
+  logLevel: 'info',
+};
 await build({ ...common, entryPoints: ['index.ts'], outfile: 'dist/index.js' });
 await build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/cli.js' });

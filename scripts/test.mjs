@@ -42,9 +42,20 @@ const failures = [];
 
 if (!skipTypecheck) {
   const t0 = Date.now();
-  const r = await run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', 'tsconfig.json']);
-  if (r.code === 0) { passed++; console.log(`ok   typecheck (tsc --noEmit, strict) ${((Date.now() - t0) / 1000).toFixed(1)}s`); }
-  else { failed++; failures.push(['typecheck', r.out]); console.log('FAIL typecheck'); }
+  const r = await run(process.execPath, [
+    join(root, 'node_modules/typescript/bin/tsc'),
+    '--noEmit',
+    '-p',
+    'tsconfig.json',
+  ]);
+  if (r.code === 0) {
+    passed++;
+    console.log(`ok   typecheck (tsc --noEmit, strict) ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  } else {
+    failed++;
+    failures.push(['typecheck', r.out]);
+    console.log('FAIL typecheck');
+  }
 }
 
 const files = findTests(root).filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)));
@@ -60,16 +71,21 @@ async function worker() {
     const skip = Number(/Skipped:\s+(\d+)/.exec(r.out)?.[1] ?? 0);
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     if (Number.isNaN(total) || Number.isNaN(ok)) {
-      failed++; failures.push([file, r.out]);
+      failed++;
+      failures.push([file, r.out]);
       console.log(`FAIL ${file} (no uvu summary; exit ${r.code}) ${secs}s`);
       continue;
     }
     // uvu's Total counts the tests that ran (skipped ones are reported separately)
     const bad = total - ok + (r.code !== 0 && total === ok ? 1 : 0);
-    passed += ok; failed += bad; skipped += skip;
+    passed += ok;
+    failed += bad;
+    skipped += skip;
     if (bad > 0) failures.push([file, r.out]);
     const notes = [...r.out.matchAll(/^SKIP: (.*)$/gm)].map((m) => m[1]);
-    console.log(`${bad > 0 ? 'FAIL' : 'ok  '} ${file}: ${ok}/${total} passed${skip ? `, ${skip} skipped` : ''} ${secs}s${notes.length ? `  (${notes.join('; ')})` : ''}`);
+    console.log(
+      `${bad > 0 ? 'FAIL' : 'ok  '} ${file}: ${ok}/${total} passed${skip ? `, ${skip} skipped` : ''} ${secs}s${notes.length ? `  (${notes.join('; ')})` : ''}`,
+    );
   }
 }
 await Promise.all(Array.from({ length: jobs }, worker));

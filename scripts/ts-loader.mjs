@@ -9,7 +9,11 @@ export async function load(url, context, nextLoad) {
   const path = fileURLToPath(url);
   const source = await readFile(path, 'utf8');
   const { code } = await transform(source, {
-    loader: 'ts', format: 'esm', target: 'es2022', sourcemap: 'inline', sourcefile: path,
+    loader: 'ts',
+    format: 'esm',
+    target: 'es2022',
+    sourcemap: 'inline',
+    sourcefile: path,
   });
   return { format: 'module', source: code, shortCircuit: true };
 }

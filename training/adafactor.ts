@@ -16,7 +16,20 @@
  *   p ← p − λ·α·p − û
  */
 import {
-  add, div, expandDims, maximum, mean, mul, rsqrt, scope, sqrt, square, sub, Tensor, treeLeaves, treeMap,
+  add,
+  div,
+  expandDims,
+  maximum,
+  mean,
+  mul,
+  rsqrt,
+  scope,
+  sqrt,
+  square,
+  sub,
+  Tensor,
+  treeLeaves,
+  treeMap,
   type ParamTree,
 } from '../core/index.ts';
 import { backendOfTree, decayAll, type DecayMask, type Optimizer, type OptState } from './optimizer.ts';
@@ -42,7 +55,16 @@ type Slot = 'vr' | 'vc' | 'v' | 'm';
 type Flat = Readonly<Record<string, Tensor>>;
 
 const zerosOf = (like: Tensor, shape: readonly number[]) =>
-  new Tensor(like.backend, like.backend.fill(shape.reduce((a, b) => a * b, 1), 0, like.dtype), shape, like.dtype);
+  new Tensor(
+    like.backend,
+    like.backend.fill(
+      shape.reduce((a, b) => a * b, 1),
+      0,
+      like.dtype,
+    ),
+    shape,
+    like.dtype,
+  );
 
 const rms = (x: Tensor): Tensor => sqrt(mean(square(x)));
 
@@ -53,13 +75,20 @@ const flatGet = (slots: OptState<Slot>['slots'], slot: Slot, path: string): Tens
 };
 
 export function adafactor(opts: AdafactorOptions = {}): Optimizer<Slot> {
-  const eps1 = opts.eps1 ?? 1e-30, eps2 = opts.eps2 ?? 1e-3, clip = opts.clipThreshold ?? 1;
-  const decayRate = opts.decayRate ?? -0.8, wd = opts.weightDecay ?? 0, mask = opts.decayMask ?? decayAll;
+  const eps1 = opts.eps1 ?? 1e-30,
+    eps2 = opts.eps2 ?? 1e-3,
+    clip = opts.clipThreshold ?? 1;
+  const decayRate = opts.decayRate ?? -0.8,
+    wd = opts.weightDecay ?? 0,
+    mask = opts.decayMask ?? decayAll;
   const beta1 = opts.beta1;
   return {
     name: 'adafactor',
     init(params) {
-      const vr: Record<string, Tensor> = {}, vc: Record<string, Tensor> = {}, v: Record<string, Tensor> = {}, m: Record<string, Tensor> = {};
+      const vr: Record<string, Tensor> = {},
+        vc: Record<string, Tensor> = {},
+        v: Record<string, Tensor> = {},
+        m: Record<string, Tensor> = {};
       for (const { path, leaf } of treeLeaves(params)) {
         if (leaf.rank >= 2) {
           vr[path] = zerosOf(leaf, leaf.shape.slice(0, -1));
@@ -70,13 +99,17 @@ export function adafactor(opts: AdafactorOptions = {}): Optimizer<Slot> {
       return { step: 0, slots: { vr, vc, v, m } };
     },
     update<P extends ParamTree>(params: P, grads: P, state: OptState<Slot>, lr: number) {
-      if (!Number.isFinite(lr) || lr < 0) throw new RangeError(`adafactor: learning rate must be a finite number ≥ 0, got ${lr}`);
+      if (!Number.isFinite(lr) || lr < 0)
+        throw new RangeError(`adafactor: learning rate must be a finite number ≥ 0, got ${lr}`);
       assertSameStructure(params, grads, 'adafactor.update', ['params', 'grads']);
       const step = state.step + 1;
       const beta2t = 1 - Math.pow(step, decayRate);
       const gs = new Map(treeLeaves(grads).map((l) => [l.path, l.leaf]));
       return scope(backendOfTree(params, 'adafactor.update'), () => {
-        const vr: Record<string, Tensor> = {}, vc: Record<string, Tensor> = {}, v: Record<string, Tensor> = {}, m: Record<string, Tensor> = {};
+        const vr: Record<string, Tensor> = {},
+          vc: Record<string, Tensor> = {},
+          v: Record<string, Tensor> = {},
+          m: Record<string, Tensor> = {};
         const newParams = treeMap(params, (p, path) => {
           const g = gs.get(path)!;
           const u0 = add(square(g), eps1);
@@ -84,7 +117,8 @@ export function adafactor(opts: AdafactorOptions = {}): Optimizer<Slot> {
           if (p.rank >= 2) {
             const r = add(mul(flatGet(state.slots, 'vr', path), beta2t), mul(mean(u0, -1), 1 - beta2t));
             const c = add(mul(flatGet(state.slots, 'vc', path), beta2t), mul(mean(u0, -2), 1 - beta2t));
-            vr[path] = r; vc[path] = c;
+            vr[path] = r;
+            vc[path] = c;
             const rFactor = expandDims(rsqrt(div(r, mean(r, -1, true))), -1);
             const cFactor = expandDims(rsqrt(c), -2);
             u = mul(mul(rFactor, cFactor), g);
@@ -102,7 +136,8 @@ export function adafactor(opts: AdafactorOptions = {}): Optimizer<Slot> {
             u = mm;
           }
           // HF: p.add_(p, alpha=-λ·α), then p.add_(-û).
-          const decayed = wd !== 0 && mask(path) ? add(p, mul(p, alpha instanceof Tensor ? mul(alpha, -wd) : -wd * alpha)) : p;
+          const decayed =
+            wd !== 0 && mask(path) ? add(p, mul(p, alpha instanceof Tensor ? mul(alpha, -wd) : -wd * alpha)) : p;
           return sub(decayed, u);
         });
         return { params: newParams, state: { step, slots: { vr, vc, v, m } } };

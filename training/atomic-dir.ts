@@ -42,7 +42,11 @@ async function fsyncDir(path: string): Promise<void> {
   }
 }
 
-const exists = async (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
+const exists = async (p: string): Promise<boolean> =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
 
 export const tmpDirOf = (dir: string): string => `${dir}.tmp`;
 export const oldDirOf = (dir: string): string => `${dir}.old`;
@@ -56,16 +60,23 @@ export async function resolveDir(dir: string, marker: string): Promise<string> {
 
 /** Atomically replaces `dir` with a folder holding exactly `files` (name → bytes). */
 export async function writeDirAtomic(
-  dir: string, files: ReadonlyMap<string, Uint8Array>, writer: DurableWriter = fsyncWriter,
+  dir: string,
+  files: ReadonlyMap<string, Uint8Array>,
+  writer: DurableWriter = fsyncWriter,
 ): Promise<void> {
   for (const name of files.keys()) {
-    if (name !== basename(name) || name === '.' || name === '..') throw new Error(`writeDirAtomic: "${name}" is not a plain file name`);
+    if (name !== basename(name) || name === '.' || name === '..')
+      throw new Error(`writeDirAtomic: "${name}" is not a plain file name`);
   }
-  const tmp = tmpDirOf(dir), old = oldDirOf(dir);
+  const tmp = tmpDirOf(dir),
+    old = oldDirOf(dir);
   await mkdir(dirname(dir), { recursive: true });
   // Never move aside a folder this writer did not make (a run folder passed by mistake).
   const foreign = (await readdir(dir).catch(() => [] as string[])).filter((f) => !files.has(f));
-  if (foreign.length > 0) throw new Error(`writeDirAtomic: refusing to replace ${dir}: it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}, which this writer did not create`);
+  if (foreign.length > 0)
+    throw new Error(
+      `writeDirAtomic: refusing to replace ${dir}: it holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}, which this writer did not create`,
+    );
   // A leftover .old with no dir is the only good copy from an interrupted replace: put it back.
   if (!(await exists(dir)) && (await exists(old))) await rename(old, dir);
   await rm(tmp, { recursive: true, force: true });

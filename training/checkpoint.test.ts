@@ -5,8 +5,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import {
-  cast, cpuBackend, crossEntropy, dropout, foldIn, linear, normalArray, prngKey, randomNormal, tensor, treeLeaves,
-  uniformArray, valueAndGrad, add, type Backend, type PRNGKey, type Tensor,
+  cast,
+  cpuBackend,
+  crossEntropy,
+  dropout,
+  foldIn,
+  linear,
+  normalArray,
+  prngKey,
+  randomNormal,
+  tensor,
+  treeLeaves,
+  uniformArray,
+  valueAndGrad,
+  add,
+  type Backend,
+  type PRNGKey,
+  type Tensor,
 } from '../core/index.ts';
 import { loadCheckpoint, saveCheckpoint, STATE_JSON, STATE_TENSORS, type TrainState } from './checkpoint.ts';
 import { clipByGlobalNorm } from './clip.ts';
@@ -16,15 +31,26 @@ import { lrAt, type Schedule } from './schedule.ts';
 import { disposeTree } from './tree-util.ts';
 
 // ---- a toy run: logistic regression with a learned f64 "prompt" offset, dropout, AdamW, warm-up, clipping ----
-const N = 64, D = 6, B = 8, SEED = 1234;
-const config = { seed: SEED, batch: B, dropout: 0.1, maxNorm: 0.5, schedule: { kind: 'linear', baseLr: 0.05, warmupSteps: 4, totalSteps: 20 } as Schedule };
+const N = 64,
+  D = 6,
+  B = 8,
+  SEED = 1234;
+const config = {
+  seed: SEED,
+  batch: B,
+  dropout: 0.1,
+  maxNorm: 0.5,
+  schedule: { kind: 'linear', baseLr: 0.05, warmupSteps: 4, totalSteps: 20 } as Schedule,
+};
 type Params = { head: { weight: Tensor; bias: Tensor }; prompt: Tensor };
 type State = TrainState<Params, 'm' | 'v'>;
 
 function makeData(bk: Backend) {
   const x = normalArray(prngKey(SEED + 1), N * D);
   const w = normalArray(prngKey(SEED + 2), D);
-  const y = Int32Array.from({ length: N }, (_, i) => (x.subarray(i * D, i * D + D).reduce((a, v, j) => a + v * w[j]!, 0) > 0 ? 1 : 0));
+  const y = Int32Array.from({ length: N }, (_, i) =>
+    x.subarray(i * D, i * D + D).reduce((a, v, j) => a + v * w[j]!, 0) > 0 ? 1 : 0,
+  );
   return { bk, x: Float32Array.from(x), y };
 }
 type Data = ReturnType<typeof makeData>;
@@ -37,13 +63,24 @@ function initState(bk: Backend): State {
     head: { weight: randomNormal(bk, foldIn(root, 1), [2, D], 0, 0.1), bias: tensor(bk, [0, 0]) },
     prompt: randomNormal(bk, foldIn(root, 2), [D], 0, 0.1, { dtype: 'f64' }),
   };
-  return { params, opt: optimizer().init(params), scheduleStep: 0, key: root, data: { epoch: 0, cursor: 0 }, config, metrics: [] };
+  return {
+    params,
+    opt: optimizer().init(params),
+    scheduleStep: 0,
+    key: root,
+    data: { epoch: 0, cursor: 0 },
+    config,
+    metrics: [],
+  };
 }
 
 function permutation(key: PRNGKey, epoch: number): Int32Array {
   const p = Int32Array.from({ length: N }, (_, i) => i);
   const u = uniformArray(foldIn(foldIn(key, 0x5eed), epoch), N);
-  for (let i = N - 1; i > 0; i--) { const j = Math.floor(u[i]! * (i + 1)); [p[i], p[j]] = [p[j]!, p[i]!]; }
+  for (let i = N - 1; i > 0; i--) {
+    const j = Math.floor(u[i]! * (i + 1));
+    [p[i], p[j]] = [p[j]!, p[i]!];
+  }
   return p;
 }
 
@@ -57,7 +94,12 @@ function trainStep(s: State, d: Data): { state: State; loss: number } {
   const idx = permutation(s.key, s.data.epoch).subarray(s.data.cursor, s.data.cursor + B);
   const xb = new Float32Array(B * D);
   idx.forEach((r, i) => xb.set(d.x.subarray(r * D, r * D + D), i * D));
-  const x = tensor(d.bk, xb, { shape: [B, D] }), y = tensor(d.bk, Int32Array.from(idx, (r) => d.y[r]!), { dtype: 'i32' });
+  const x = tensor(d.bk, xb, { shape: [B, D] }),
+    y = tensor(
+      d.bk,
+      Int32Array.from(idx, (r) => d.y[r]!),
+      { dtype: 'i32' },
+    );
   const [lossT, grads] = vg(s.params, x, y, foldIn(s.key, s.opt.step));
   assertFinite({ method: 'toy-logreg', step: s.opt.step, loss: lossT, grads });
   const { grads: clipped, norm } = clipByGlobalNorm(grads, config.maxNorm);
@@ -68,18 +110,29 @@ function trainStep(s: State, d: Data): { state: State; loss: number } {
   const cursor = s.data.cursor + B;
   const data = cursor >= N ? { epoch: s.data.epoch + 1, cursor: 0 } : { epoch: s.data.epoch, cursor };
   const metrics = [...s.metrics, { step: next.state.step, split: 'train', loss, lr, time: next.state.step }];
-  return { state: { ...s, params: next.params, opt: next.state, scheduleStep: s.scheduleStep + 1, data, metrics }, loss };
+  return {
+    state: { ...s, params: next.params, opt: next.state, scheduleStep: s.scheduleStep + 1, data, metrics },
+    loss,
+  };
 }
 
 function runSteps(s: State, d: Data, n: number): { state: State; losses: number[] } {
   const losses: number[] = [];
-  for (let i = 0; i < n; i++) { const r = trainStep(s, d); s = r.state; losses.push(r.loss); }
+  for (let i = 0; i < n; i++) {
+    const r = trainStep(s, d);
+    s = r.state;
+    losses.push(r.loss);
+  }
   return { state: s, losses };
 }
 
-const bytesOf = (tree: unknown) => treeLeaves(tree).map(({ path, leaf }) => [path, leaf.dtype, Buffer.from(leaf.dataSync().buffer).toString('hex')]);
+const bytesOf = (tree: unknown) =>
+  treeLeaves(tree).map(({ path, leaf }) => [path, leaf.dtype, Buffer.from(leaf.dataSync().buffer).toString('hex')]);
 const tmp = () => mkdtempSync(join(tmpdir(), 'promptgrad-ckpt-'));
-const must = <A>(e: E.Either<unknown, A>): A => { if (E.isLeft(e)) throw new Error(String((e.left as { message?: string }).message ?? e.left)); return e.right; };
+const must = <A>(e: E.Either<unknown, A>): A => {
+  if (E.isLeft(e)) throw new Error(String((e.left as { message?: string }).message ?? e.left));
+  return e.right;
+};
 
 test('20 straight steps = 10 steps → checkpoint → reload on a fresh backend → 10 steps, bit for bit', async () => {
   const bk0 = cpuBackend();
@@ -108,14 +161,18 @@ test('20 straight steps = 10 steps → checkpoint → reload on a fresh backend 
   assert.equal(second.state.key, straight.state.key);
   assert.equal(second.state.metrics, straight.state.metrics);
   assert.equal(second.state.config, config);
-  assert.ok(straight.losses[19]! < straight.losses[0]!, `loss goes down: ${straight.losses[0]} → ${straight.losses[19]}`);
+  assert.ok(
+    straight.losses[19]! < straight.losses[0]!,
+    `loss goes down: ${straight.losses[0]} → ${straight.losses[19]}`,
+  );
 });
 
 test('a write that fails half-way leaves the previous checkpoint intact and no tmp folder', async () => {
   const bk = cpuBackend();
   const d = makeData(bk);
   const ten = runSteps(initState(bk), d, 10).state;
-  const root = tmp(), dir = join(root, 'ckpt');
+  const root = tmp(),
+    dir = join(root, 'ckpt');
   must(await saveCheckpoint(dir, ten)());
   const before = readFileSync(join(dir, STATE_TENSORS));
   const tenBytes = bytesOf(ten.params);
@@ -140,7 +197,8 @@ test('a write that fails half-way leaves the previous checkpoint intact and no t
 test('a crash between the two renames is recovered from <dir>.old, and the next save cleans up', async () => {
   const bk = cpuBackend();
   const s = runSteps(initState(bk), makeData(bk), 2).state;
-  const root = tmp(), dir = join(root, 'ckpt');
+  const root = tmp(),
+    dir = join(root, 'ckpt');
   must(await saveCheckpoint(dir, s)());
   renameSync(dir, `${dir}.old`); // as if the process died right after moving the old folder aside
   const tpl = initState(cpuBackend());
@@ -155,7 +213,11 @@ test('loading names the file and every tensor that does not match the template',
   const s = initState(bk);
   const dir = join(tmp(), 'ckpt');
   must(await saveCheckpoint(dir, s)());
-  const wrong = { head: { weight: randomNormal(bk, prngKey(1), [3, D]), bias: tensor(bk, [0, 0], { dtype: 'f64' }) }, prompt: s.params.prompt, extra: tensor(bk, [1]) };
+  const wrong = {
+    head: { weight: randomNormal(bk, prngKey(1), [3, D]), bias: tensor(bk, [0, 0], { dtype: 'f64' }) },
+    prompt: s.params.prompt,
+    extra: tensor(bk, [1]),
+  };
   const opt = optimizer().init(wrong);
   const r = await loadCheckpoint(dir, { params: wrong, opt })();
   assert.ok(E.isLeft(r));
@@ -169,7 +231,8 @@ test('loading names the file and every tensor that does not match the template',
 
 test('a tensors file from another save, a bad state.json and a missing folder are refused', async () => {
   const bk = cpuBackend();
-  const a = initState(bk), b = runSteps(initState(bk), makeData(bk), 1).state;
+  const a = initState(bk),
+    b = runSteps(initState(bk), makeData(bk), 1).state;
   const root = tmp();
   must(await saveCheckpoint(join(root, 'a'), a)());
   must(await saveCheckpoint(join(root, 'b'), b)());
@@ -180,7 +243,10 @@ test('a tensors file from another save, a bad state.json and a missing folder ar
   const j = JSON.parse(readFileSync(join(root, 'b', STATE_JSON), 'utf8'));
   writeFileSync(join(root, 'b', STATE_JSON), JSON.stringify({ ...j, key: [1, -2] }));
   const badJson = await loadCheckpoint(join(root, 'b'), tpl)();
-  assert.ok(E.isLeft(badJson) && badJson.left.file === join(root, 'b', STATE_JSON) && /key/.test(badJson.left.message), E.isLeft(badJson) ? badJson.left.message : '');
+  assert.ok(
+    E.isLeft(badJson) && badJson.left.file === join(root, 'b', STATE_JSON) && /key/.test(badJson.left.message),
+    E.isLeft(badJson) ? badJson.left.message : '',
+  );
   writeFileSync(join(root, 'b', 'notes.txt'), 'mine');
   const foreign = await saveCheckpoint(join(root, 'b'), a)();
   assert.ok(E.isLeft(foreign) && /refusing to replace .*notes\.txt/.test(foreign.left.message));

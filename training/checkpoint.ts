@@ -90,46 +90,68 @@ export async function encodeState(state: TrainState): Promise<Map<string, Uint8A
   }
   const bytes = serializeSafetensors(raws, { format: STATE_FORMAT });
   const json: StateJson = {
-    format: STATE_FORMAT, version: 1,
-    optimizerStep: state.opt.step, scheduleStep: state.scheduleStep,
-    key: [state.key[0], state.key[1]], data: { epoch: state.data.epoch, cursor: state.data.cursor },
-    config: state.config, metrics: [...state.metrics] as StateJson['metrics'], // undefined fields vanish in JSON
+    format: STATE_FORMAT,
+    version: 1,
+    optimizerStep: state.opt.step,
+    scheduleStep: state.scheduleStep,
+    key: [state.key[0], state.key[1]],
+    data: { epoch: state.data.epoch, cursor: state.data.cursor },
+    config: state.config,
+    metrics: [...state.metrics] as StateJson['metrics'], // undefined fields vanish in JSON
     tensors: { file: STATE_TENSORS, bytes: bytes.length, sha256: sha256(bytes) },
   };
-  const jsonBytes = new TextEncoder().encode(`${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`);
-  return new Map([[STATE_TENSORS, bytes], [STATE_JSON, jsonBytes]]);
+  const jsonBytes = new TextEncoder().encode(
+    `${JSON.stringify(json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
+  );
+  return new Map([
+    [STATE_TENSORS, bytes],
+    [STATE_JSON, jsonBytes],
+  ]);
 }
 
 /** Atomically writes `state` into the folder `dir` (replacing an older checkpoint only once complete). */
-export const saveCheckpoint = (dir: string, state: TrainState, opts: SaveOptions = {}): TE.TaskEither<SaveError, void> =>
+export const saveCheckpoint =
+  (dir: string, state: TrainState, opts: SaveOptions = {}): TE.TaskEither<SaveError, void> =>
   async () => {
     try {
       await writeDirAtomic(dir, await encodeState(state), opts.writer);
       return E.right(undefined);
     } catch (e) {
       const detail = e instanceof Error ? e.message : String(e);
-      return E.left({ _tag: 'SaveError', file: dir, message: `${dir}: checkpoint not written (${detail}); any previous checkpoint is intact` });
+      return E.left({
+        _tag: 'SaveError',
+        file: dir,
+        message: `${dir}: checkpoint not written (${detail}); any previous checkpoint is intact`,
+      });
     }
   };
 
 /** Reads and validates state.json only (e.g. to rebuild the config before making a template). */
-export const readStateJson = (dir: string): TE.TaskEither<LoadError, StateJson> => async () => {
-  const folder = await resolveDir(dir, STATE_JSON);
-  const file = join(folder, STATE_JSON);
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(file, 'utf8'));
-  } catch (e) {
-    return E.left(fromThrown(e instanceof SyntaxError ? 'format' : 'io', file, 'cannot read the checkpoint state', e));
-  }
-  const decoded = StateJsonCodec.decode(json);
-  return E.isLeft(decoded) ? E.left(loadError('format', file, PathReporter.report(decoded).join('; '))) : decoded;
-};
+export const readStateJson =
+  (dir: string): TE.TaskEither<LoadError, StateJson> =>
+  async () => {
+    const folder = await resolveDir(dir, STATE_JSON);
+    const file = join(folder, STATE_JSON);
+    let json: unknown;
+    try {
+      json = JSON.parse(await readFile(file, 'utf8'));
+    } catch (e) {
+      return E.left(
+        fromThrown(e instanceof SyntaxError ? 'format' : 'io', file, 'cannot read the checkpoint state', e),
+      );
+    }
+    const decoded = StateJsonCodec.decode(json);
+    return E.isLeft(decoded) ? E.left(loadError('format', file, PathReporter.report(decoded).join('; '))) : decoded;
+  };
 
 const fmt = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 /** Decodes and checks the tensors of state.safetensors against the template's leaves. */
-function decodeTensors(bytes: Uint8Array, file: string, expected: ReadonlyMap<string, Tensor>): E.Either<LoadError, Map<string, Tensor>> {
+function decodeTensors(
+  bytes: Uint8Array,
+  file: string,
+  expected: ReadonlyMap<string, Tensor>,
+): E.Either<LoadError, Map<string, Tensor>> {
   const header = readSafetensorsHeader(bytes, file);
   if (E.isLeft(header)) return header;
   const problems: string[] = [];
@@ -137,13 +159,18 @@ function decodeTensors(bytes: Uint8Array, file: string, expected: ReadonlyMap<st
   for (const e of header.right.entries) {
     seen.add(e.name);
     const want = expected.get(e.name);
-    if (!want) { problems.push(`unexpected tensor "${e.name}" ${fmt(e.shape)} ${e.dtype}`); continue; }
-    if (e.dtype !== ST_DTYPE[want.dtype]) problems.push(`tensor "${e.name}": dtype ${e.dtype}, expected ${ST_DTYPE[want.dtype]}`);
+    if (!want) {
+      problems.push(`unexpected tensor "${e.name}" ${fmt(e.shape)} ${e.dtype}`);
+      continue;
+    }
+    if (e.dtype !== ST_DTYPE[want.dtype])
+      problems.push(`tensor "${e.name}": dtype ${e.dtype}, expected ${ST_DTYPE[want.dtype]}`);
     if (e.shape.length !== want.shape.length || e.shape.some((d, i) => d !== want.shape[i])) {
       problems.push(`tensor "${e.name}": shape ${fmt(e.shape)}, expected ${fmt(want.shape)}`);
     }
   }
-  for (const [name, want] of expected) if (!seen.has(name)) problems.push(`missing tensor "${name}" ${fmt(want.shape)} ${want.dtype}`);
+  for (const [name, want] of expected)
+    if (!seen.has(name)) problems.push(`missing tensor "${name}" ${fmt(want.shape)} ${want.dtype}`);
   if (problems.length > 0) {
     const shown = problems.slice(0, 12).join('; ') + (problems.length > 12 ? `; … ${problems.length - 12} more` : '');
     return E.left(loadError('weights', file, `does not match the expected training state: ${shown}`));
@@ -152,7 +179,11 @@ function decodeTensors(bytes: Uint8Array, file: string, expected: ReadonlyMap<st
   for (const e of header.right.entries) {
     const want = expected.get(e.name)!;
     if (!isSourceDType(e.dtype)) return E.left(loadError('unsupported', file, `tensor "${e.name}": dtype ${e.dtype}`));
-    const data = decodeElements(bytes.subarray(header.right.dataStart + e.begin, header.right.dataStart + e.end), e.dtype, want.dtype === 'f64' ? 'f64' : 'f32');
+    const data = decodeElements(
+      bytes.subarray(header.right.dataStart + e.begin, header.right.dataStart + e.end),
+      e.dtype,
+      want.dtype === 'f64' ? 'f64' : 'f32',
+    );
     if (E.isLeft(data)) return E.left(loadError('format', file, `tensor "${e.name}": ${data.left}`));
     out.set(e.name, tensor(want.backend, data.right, { shape: e.shape, dtype: want.dtype }));
   }
@@ -163,36 +194,47 @@ function decodeTensors(bytes: Uint8Array, file: string, expected: ReadonlyMap<st
  * Loads a checkpoint folder into fresh tensors on the template's backend. Errors name the file and,
  * for tensor problems, every offending tensor.
  */
-export const loadCheckpoint = <P extends ParamTree, K extends string>(
-  dir: string, template: StateTemplate<P, K>,
-): TE.TaskEither<LoadError, TrainState<P, K>> => async () => {
-  const js = await readStateJson(dir)();
-  if (E.isLeft(js)) return js;
-  const meta = js.right;
-  const file = join(await resolveDir(dir, STATE_JSON), STATE_TENSORS);
-  let bytes: Uint8Array;
-  try {
-    // A plain Uint8Array copy: Buffer#slice is a view, which decodeElements' aligned fast path must not get.
-    bytes = new Uint8Array(await readFile(file));
-  } catch (e) {
-    return E.left(fromThrown('io', file, 'cannot read the checkpoint tensors', e));
-  }
-  if (bytes.length !== meta.tensors.bytes || sha256(bytes) !== meta.tensors.sha256) {
-    return E.left(loadError('format', file, `${bytes.length} bytes, sha256 ${sha256(bytes).slice(0, 12)}… do not match ${STATE_JSON} (${meta.tensors.bytes} bytes, ${meta.tensors.sha256.slice(0, 12)}…): the two files come from different saves`));
-  }
-  const expected = new Map(treeLeaves(tensorTree(template.params, template.opt)).map((l) => [l.path, l.leaf]));
-  const loaded = decodeTensors(bytes, file, expected);
-  if (E.isLeft(loaded)) return loaded;
-  const get = (prefix: string) => (_t: Tensor, path: string) => loaded.right.get(`${prefix}.${path}`)!;
-  const slotNames = Object.keys(template.opt.slots) as K[];
-  const slots = Object.fromEntries(slotNames.map((k) => [k, treeMap(template.opt.slots[k], get(`opt.${k}`))])) as OptState<K>['slots'];
-  return E.right({
-    params: treeMap(template.params, get('params')),
-    opt: { step: meta.optimizerStep, slots },
-    scheduleStep: meta.scheduleStep,
-    key: [meta.key[0], meta.key[1]] as const,
-    data: meta.data,
-    config: meta.config,
-    metrics: meta.metrics as MetricRecord[],
-  });
-};
+export const loadCheckpoint =
+  <P extends ParamTree, K extends string>(
+    dir: string,
+    template: StateTemplate<P, K>,
+  ): TE.TaskEither<LoadError, TrainState<P, K>> =>
+  async () => {
+    const js = await readStateJson(dir)();
+    if (E.isLeft(js)) return js;
+    const meta = js.right;
+    const file = join(await resolveDir(dir, STATE_JSON), STATE_TENSORS);
+    let bytes: Uint8Array;
+    try {
+      // A plain Uint8Array copy: Buffer#slice is a view, which decodeElements' aligned fast path must not get.
+      bytes = new Uint8Array(await readFile(file));
+    } catch (e) {
+      return E.left(fromThrown('io', file, 'cannot read the checkpoint tensors', e));
+    }
+    if (bytes.length !== meta.tensors.bytes || sha256(bytes) !== meta.tensors.sha256) {
+      return E.left(
+        loadError(
+          'format',
+          file,
+          `${bytes.length} bytes, sha256 ${sha256(bytes).slice(0, 12)}… do not match ${STATE_JSON} (${meta.tensors.bytes} bytes, ${meta.tensors.sha256.slice(0, 12)}…): the two files come from different saves`,
+        ),
+      );
+    }
+    const expected = new Map(treeLeaves(tensorTree(template.params, template.opt)).map((l) => [l.path, l.leaf]));
+    const loaded = decodeTensors(bytes, file, expected);
+    if (E.isLeft(loaded)) return loaded;
+    const get = (prefix: string) => (_t: Tensor, path: string) => loaded.right.get(`${prefix}.${path}`)!;
+    const slotNames = Object.keys(template.opt.slots) as K[];
+    const slots = Object.fromEntries(
+      slotNames.map((k) => [k, treeMap(template.opt.slots[k], get(`opt.${k}`))]),
+    ) as OptState<K>['slots'];
+    return E.right({
+      params: treeMap(template.params, get('params')),
+      opt: { step: meta.optimizerStep, slots },
+      scheduleStep: meta.scheduleStep,
+      key: [meta.key[0], meta.key[1]] as const,
+      data: meta.data,
+      config: meta.config,
+      metrics: meta.metrics as MetricRecord[],
+    });
+  };

@@ -6,7 +6,20 @@
  * returns the same values).
  */
 import {
-  add, cast, concat, div, minimum, mul, reshape, scope, sqrt, square, sum, treeLeaves, treeMap, type Tensor,
+  add,
+  cast,
+  concat,
+  div,
+  minimum,
+  mul,
+  reshape,
+  scope,
+  sqrt,
+  square,
+  sum,
+  treeLeaves,
+  treeMap,
+  type Tensor,
 } from '../core/index.ts';
 
 export interface ClipResult<G> {
@@ -28,7 +41,8 @@ export function globalNorm(grads: unknown): Tensor {
 }
 
 export function clipByGlobalNorm<G>(grads: G, maxNorm: number): ClipResult<G> {
-  if (!(maxNorm > 0) || !Number.isFinite(maxNorm)) throw new RangeError(`clipByGlobalNorm: maxNorm must be finite and > 0, got ${maxNorm}`);
+  if (!(maxNorm > 0) || !Number.isFinite(maxNorm))
+    throw new RangeError(`clipByGlobalNorm: maxNorm must be finite and > 0, got ${maxNorm}`);
   const norm = globalNorm(grads);
   return scope(norm.backend, () => {
     const coef = minimum(div(maxNorm, add(norm, 1e-6)), 1);

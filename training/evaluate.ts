@@ -23,7 +23,12 @@ export interface EvalResult {
   readonly logits: readonly (readonly number[])[];
 }
 
-export async function evaluate(tm: TaskModel, task: TaskData, params: TrainParams, examples: readonly Example[]): Promise<EvalResult> {
+export async function evaluate(
+  tm: TaskModel,
+  task: TaskData,
+  params: TrainParams,
+  examples: readonly Example[],
+): Promise<EvalResult> {
   const logits = await logitsOf(tm, params, examples);
   const preds = argmaxRows(logits);
   const labels = examples.map((e) => e.label);

@@ -31,7 +31,10 @@ test('metrics log: append-only JSONL with a clock, NaN as null, read back', () =
 });
 
 test('metrics log: a bad line in the middle names the file and line', () => {
-  const r = parseMetricsLog('{"step":1,"split":"train","time":0}\n{oops}\n{"step":2,"split":"train","time":1}\n', 'm.jsonl');
+  const r = parseMetricsLog(
+    '{"step":1,"split":"train","time":0}\n{oops}\n{"step":2,"split":"train","time":1}\n',
+    'm.jsonl',
+  );
   assert.ok(E.isLeft(r) && /^m\.jsonl: line 2: not JSON/.test(r.left.message));
   const r2 = parseMetricsLog('{"step":"1","split":"train","time":0}\n', 'm.jsonl');
   assert.ok(E.isLeft(r2) && /line 1: .*step/.test(r2.left.message), E.isLeft(r2) ? r2.left.message : '');
@@ -66,7 +69,12 @@ function assertWellFormed(svg: string): void {
 
 test('training curve: two axes, legend, title escaped, NaN breaks the line', () => {
   const recs = [
-    ...Array.from({ length: 50 }, (_, i) => ({ step: i + 1, split: 'train', time: i, loss: i === 20 ? NaN : 1 / (i + 1) })),
+    ...Array.from({ length: 50 }, (_, i) => ({
+      step: i + 1,
+      split: 'train',
+      time: i,
+      loss: i === 20 ? NaN : 1 / (i + 1),
+    })),
     ...[10, 20, 30, 40, 50].map((s) => ({ step: s, split: 'dev', time: s, acc: 0.5 + s / 200 })),
   ];
   const svg = trainingCurveSvg(recs, { title: 'RTE <prompt> & co', metric: 'acc' });
@@ -81,7 +89,14 @@ test('training curve: two axes, legend, title escaped, NaN breaks the line', () 
 });
 
 test('multi-series chart: one colour per method, one axis', () => {
-  const runs = ['prompt', 'prefix', 'p-tuning v2'].map((name, i) => ({ name, points: [[0, 0.5], [100, 0.6 + i / 20], [200, 0.7 + i / 20]] as const }));
+  const runs = ['prompt', 'prefix', 'p-tuning v2'].map((name, i) => ({
+    name,
+    points: [
+      [0, 0.5],
+      [100, 0.6 + i / 20],
+      [200, 0.7 + i / 20],
+    ] as const,
+  }));
   const svg = multiSeriesSvg(runs, { title: 'dev accuracy', xLabel: 'step', yLabel: 'acc' });
   assertWellFormed(svg);
   assert.is((svg.match(/<path /g) ?? []).length, 3);
@@ -93,8 +108,17 @@ test('multi-series chart: one colour per method, one axis', () => {
 test('progress, plain mode: a line every N steps with loss, rate and ETA', () => {
   const out: string[] = [];
   let ms = 0;
-  const p = createProgress({ total: 25, everyN: 10, label: 'boolq', stream: { isTTY: false, write: (s) => out.push(s) }, now: () => ms });
-  for (let s = 1; s <= 25; s++) { ms += 500; p.update(s, { loss: 1 / s }); }
+  const p = createProgress({
+    total: 25,
+    everyN: 10,
+    label: 'boolq',
+    stream: { isTTY: false, write: (s) => out.push(s) },
+    now: () => ms,
+  });
+  for (let s = 1; s <= 25; s++) {
+    ms += 500;
+    p.update(s, { loss: 1 / s });
+  }
   p.log('dev acc 0.71');
   p.stop();
   assert.equal(out, [
@@ -104,8 +128,16 @@ test('progress, plain mode: a line every N steps with loss, rate and ETA', () =>
     'dev acc 0.71\n',
   ]);
   const ex: string[] = [];
-  const q = createProgress({ total: 4, everyN: 2, unit: 'examples', start: 2, stream: { isTTY: false, write: (s) => ex.push(s) }, now: () => ms });
-  ms += 1000; q.update(4, { examples: 64 });
+  const q = createProgress({
+    total: 4,
+    everyN: 2,
+    unit: 'examples',
+    start: 2,
+    stream: { isTTY: false, write: (s) => ex.push(s) },
+    now: () => ms,
+  });
+  ms += 1000;
+  q.update(4, { examples: 64 });
   assert.match(ex[0]!, /step 4\/4 \(100%\) loss - 64\.0 examples\/s/);
   assert.is(formatDuration(3725), '1:02:05');
 });
@@ -113,9 +145,19 @@ test('progress, plain mode: a line every N steps with loss, rate and ETA', () =>
 test('progress, TTY mode: a cli-progress bar with step/total, loss, rate and ETA', () => {
   let text = '';
   let ms = 0;
-  const stream = { isTTY: true, columns: 200, write: (s: string) => { text += s; return true; } };
+  const stream = {
+    isTTY: true,
+    columns: 200,
+    write: (s: string) => {
+      text += s;
+      return true;
+    },
+  };
   const p = createProgress({ total: 10, label: 'rte', stream, now: () => ms });
-  for (let s = 1; s <= 10; s++) { ms += 250; p.update(s, { loss: 0.5 }); }
+  for (let s = 1; s <= 10; s++) {
+    ms += 250;
+    p.update(s, { loss: 0.5 });
+  }
   p.log('checkpoint saved');
   p.stop();
   assert.match(text, /rte \[/);

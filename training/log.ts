@@ -87,8 +87,13 @@ export function parseMetricsLog(text: string, file: string): E.Either<LoadError,
     try {
       json = JSON.parse(line);
     } catch (e) {
-      if (last) { tornTail = true; continue; }
-      return E.left(loadError('format', file, `line ${i + 1}: not JSON (${e instanceof Error ? e.message : String(e)})`));
+      if (last) {
+        tornTail = true;
+        continue;
+      }
+      return E.left(
+        loadError('format', file, `line ${i + 1}: not JSON (${e instanceof Error ? e.message : String(e)})`),
+      );
     }
     const r = MetricRecordCodec.decode(json);
     if (E.isLeft(r)) return E.left(loadError('format', file, `line ${i + 1}: ${PathReporter.report(r).join('; ')}`));

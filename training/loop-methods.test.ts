@@ -25,10 +25,26 @@ const DATA = new URL('../datasets/fewglue', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'pg-loop-methods-'));
 
 async function setup(over: Partial<RunConfig>): Promise<RunSetup> {
-  const c = mergeConfig([{ model: MODEL, task: 'RTE', data: DATA, steps: 4, evalEvery: 2, checkpointEvery: 2, batchSize: 4, maxLength: 32, promptLength: 4, ...over }]);
+  const c = mergeConfig([
+    {
+      model: MODEL,
+      task: 'RTE',
+      data: DATA,
+      steps: 4,
+      evalEvery: 2,
+      checkpointEvery: 2,
+      batchSize: 4,
+      maxLength: 32,
+      promptLength: 4,
+      ...over,
+    },
+  ]);
   if (E.isLeft(c)) throw new Error(c.left.message);
   const s = await setupRun(c.right);
-  return { ...s, task: { ...s.task, train: s.task.train.slice(0, 16), dev: s.task.dev.slice(0, 4), test: s.task.test.slice(0, 4) } };
+  return {
+    ...s,
+    task: { ...s.task, train: s.task.train.slice(0, 16), dev: s.task.dev.slice(0, 4), test: s.task.test.slice(0, 4) },
+  };
 }
 
 const trainRecords = (dir: string): MetricRecord[] => {
@@ -44,22 +60,47 @@ async function cli(...argv: string[]): Promise<{ code: number; err: string }> {
   let err = '';
   const log = console.log;
   console.log = () => {};
-  try { return { code: await main(argv, (s) => { err += s; }), err }; } finally { console.log = log; }
+  try {
+    return {
+      code: await main(argv, (s) => {
+        err += s;
+      }),
+      err,
+    };
+  } finally {
+    console.log = log;
+  }
 }
 
 const CASES: readonly { name: string; over: Partial<RunConfig>; fields: readonly string[] }[] = [
-  { name: 'dynamic-position', over: { method: 'dynamic', dynamicPosition: 'task' }, fields: ['gumbelTau', 'dynPositionMean', 'dynPositionHist'] },
+  {
+    name: 'dynamic-position',
+    over: { method: 'dynamic', dynamicPosition: 'task' },
+    fields: ['gumbelTau', 'dynPositionMean', 'dynPositionHist'],
+  },
   {
     name: 'dynamic-full',
-    over: { method: 'dynamic', dynamicPosition: 'instance', dynamicLength: 'task', poolSize: 2, instanceRelu: true, gumbelRate: 0.05 },
+    over: {
+      method: 'dynamic',
+      dynamicPosition: 'instance',
+      dynamicLength: 'task',
+      poolSize: 2,
+      instanceRelu: true,
+      gumbelRate: 0.05,
+    },
     fields: ['gumbelTau', 'dynPositionMean', 'dynPositionHist', 'dynLengthMean', 'dynPoolMaxWeight'],
   },
-  { name: 'infoprompt', over: { method: 'infoprompt', lossCap: 2 }, fields: ['lossTask', 'lossHead', 'lossRep', 'lossKl'] },
+  {
+    name: 'infoprompt',
+    over: { method: 'infoprompt', lossCap: 2 },
+    fields: ['lossTask', 'lossHead', 'lossRep', 'lossKl'],
+  },
 ];
 
 for (const { name, over, fields } of CASES) {
   test(`${name}: run folder, logged parts / choices, resume is bit-identical`, async () => {
-    const full = join(tmp, `${name}-full`), split = join(tmp, `${name}-split`);
+    const full = join(tmp, `${name}-full`),
+      split = join(tmp, `${name}-split`);
     const a = await setup(over);
     const ra = await train(a.tm, a.task, { out: full, stream: null });
     for (const f of Object.values(RUN_FILES)) assert.ok(existsSync(join(full, f)), `${f} written`);
@@ -68,25 +109,40 @@ for (const { name, over, fields } of CASES) {
     assert.ok(ra.test && typeof ra.test['accuracy'] === 'number', 'test accuracy reported');
     const recs = trainRecords(full);
     assert.is(recs.length, 4);
-    for (const f of fields) assert.ok(recs.every((r) => r[f] !== undefined && r[f] !== null), `train records carry ${f}`);
+    for (const f of fields)
+      assert.ok(
+        recs.every((r) => r[f] !== undefined && r[f] !== null),
+        `train records carry ${f}`,
+      );
     if (over.method === 'infoprompt') {
       for (const r of recs) {
         const w = 0.1 * (r['lossHead'] as number) + 0.2 * (r['lossRep'] as number) + 0.1 * (r['lossKl'] as number);
-        assert.ok(Math.abs((r['lossTask'] as number) + w - (r.loss as number)) < 1e-4, `loss = task + γ·head + β·rep + klWeight·kl at step ${r.step}`);
+        assert.ok(
+          Math.abs((r['lossTask'] as number) + w - (r.loss as number)) < 1e-4,
+          `loss = task + γ·head + β·rep + klWeight·kl at step ${r.step}`,
+        );
       }
     } else {
       const hist = String(recs[0]!['dynPositionHist']).split(' ').map(Number);
       assert.is(hist.length, 5, 'histogram over the m+1 = 5 split points');
-      assert.is(hist.reduce((x, y) => x + y, 0), 4, 'one split per example of the batch');
+      assert.is(
+        hist.reduce((x, y) => x + y, 0),
+        4,
+        'one split per example of the batch',
+      );
     }
     if (name === 'dynamic-full') {
       assert.ok((recs[3]!['gumbelTau'] as number) < 1 || (recs[3]!['gumbelTau'] as number) === 1, 'τ never grows');
       const L = recs.map((r) => r['dynLengthMean'] as number);
-      assert.ok(L.every((l) => l >= 1 && l <= 4), 'chosen lengths in 1..m');
+      assert.ok(
+        L.every((l) => l >= 1 && l <= 4),
+        'chosen lengths in 1..m',
+      );
     }
     // Evaluation takes the argmax of every choice and no noise: twice the same logits.
     const best = ra.best;
-    const e1 = await logitsOf(a.tm, best, a.task.dev), e2 = await logitsOf(a.tm, best, a.task.dev);
+    const e1 = await logitsOf(a.tm, best, a.task.dev),
+      e2 = await logitsOf(a.tm, best, a.task.dev);
     assert.equal(e1, e2, 'evaluation is deterministic');
 
     const b = await setup(over);
@@ -101,7 +157,8 @@ for (const { name, over, fields } of CASES) {
 }
 
 test('export-peft: InfoPrompt with a plain prompt exports its soft prompt (same logits as a soft model)', async () => {
-  const run = join(tmp, 'infoprompt-full'), out = join(tmp, 'infoprompt-adapter');
+  const run = join(tmp, 'infoprompt-full'),
+    out = join(tmp, 'infoprompt-adapter');
   const r = await cli('export-peft', '--run', run, '--out', out);
   assert.is(r.code, 0, r.err);
   const s = await setup({ method: 'infoprompt', lossCap: 2 });
@@ -109,13 +166,20 @@ test('export-peft: InfoPrompt with a plain prompt exports its soft prompt (same 
   const imported = importPeftAdapter(out, s.tm.model.bk);
   assert.is(imported.config.peft_type, 'PROMPT_TUNING');
   assert.ok(imported.method.kind === 'prompt' && imported.classifier, 'prompt + classifier saved');
-  const prompt = (best['prompt'] as unknown as { prompt: { promptEmbeddings: { dataSync(): Float32Array } } }).prompt.promptEmbeddings;
-  assert.equal(Array.from(imported.method.params.promptEmbeddings.dataSync()), Array.from(prompt.dataSync()), 'the exported rows are the trained prompt');
+  const prompt = (best['prompt'] as unknown as { prompt: { promptEmbeddings: { dataSync(): Float32Array } } }).prompt
+    .promptEmbeddings;
+  assert.equal(
+    Array.from(imported.method.params.promptEmbeddings.dataSync()),
+    Array.from(prompt.dataSync()),
+    'the exported rows are the trained prompt',
+  );
   // The same prompt + head as a plain soft-prompt model gives the InfoPrompt model's logits.
   const soft = buildTaskModel(s.tm.model, s.tm.tokenizer, s.task, { ...s.tm.cfg, method: 'soft' });
   const asSoft = { prompt: imported.method.params, head: imported.classifier } as unknown as TrainParams;
-  const got = await logitsOf(soft, asSoft, s.task.dev), want = await logitsOf(s.tm, best, s.task.dev);
-  for (let i = 0; i < want.length; i++) for (let j = 0; j < want[i]!.length; j++) assert.ok(Math.abs(got[i]![j]! - want[i]![j]!) < 1e-5, `logit ${i},${j}`);
+  const got = await logitsOf(soft, asSoft, s.task.dev),
+    want = await logitsOf(s.tm, best, s.task.dev);
+  for (let i = 0; i < want.length; i++)
+    for (let j = 0; j < want[i]!.length; j++) assert.ok(Math.abs(got[i]![j]! - want[i]![j]!) < 1e-5, `logit ${i},${j}`);
 });
 
 test('export-peft refuses a dynamic prompt, naming why', async () => {
@@ -132,13 +196,17 @@ test('dynamic: the per-row text offset (verbalizer mask shift) points at the sam
   const m = s.tm.method.inputs(params['prompt']!, b.tokens);
   assert.ok(Array.isArray(m.offset), 'one offset per row');
   const offsets = m.offset as readonly number[];
-  const x = m.inputs.inputsEmbeds!, E = s.tm.model.embed(b.tokens.inputIds);
-  const [B, S, d] = x.shape as [number, number, number], T = b.tokens.T;
-  const xs = x.dataSync(), es = E.dataSync();
+  const x = m.inputs.inputsEmbeds!,
+    E = s.tm.model.embed(b.tokens.inputIds);
+  const [B, S, d] = x.shape as [number, number, number],
+    T = b.tokens.T;
+  const xs = x.dataSync(),
+    es = E.dataSync();
   for (let r = 0; r < B; r++) {
     assert.ok(offsets[r]! >= 0 && offsets[r]! <= 3);
     for (const t of [1, 2]) {
-      const want = es.subarray((r * T + t) * d, (r * T + t + 1) * d), got = xs.subarray((r * S + t + offsets[r]!) * d, (r * S + t + offsets[r]! + 1) * d);
+      const want = es.subarray((r * T + t) * d, (r * T + t + 1) * d),
+        got = xs.subarray((r * S + t + offsets[r]!) * d, (r * S + t + offsets[r]! + 1) * d);
       assert.equal(Array.from(got), Array.from(want), `row ${r} token ${t}`);
     }
   }

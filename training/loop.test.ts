@@ -15,7 +15,20 @@ const DATA = new URL('../datasets/fewglue', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'pg-loop-'));
 
 async function setup(over: Partial<RunConfig>): Promise<RunSetup> {
-  const c = mergeConfig([{ model: MODEL, task: 'RTE', data: DATA, steps: 4, evalEvery: 2, checkpointEvery: 2, batchSize: 4, maxLength: 40, promptLength: 4, ...over }]);
+  const c = mergeConfig([
+    {
+      model: MODEL,
+      task: 'RTE',
+      data: DATA,
+      steps: 4,
+      evalEvery: 2,
+      checkpointEvery: 2,
+      batchSize: 4,
+      maxLength: 40,
+      promptLength: 4,
+      ...over,
+    },
+  ]);
   if (E.isLeft(c)) throw new Error(c.left.message);
   const s = await setupRun(c.right);
   return { ...s, task: { ...s.task, dev: s.task.dev.slice(0, 6), test: s.task.test.slice(0, 6) } };
@@ -31,7 +44,8 @@ const stateBytes = (dir: string) => readFileSync(join(dir, RUN_FILES.checkpoint,
 for (const method of ['soft', 'prefix'] as const) {
   test(`${method}: run folder has metrics, curve, config, results, checkpoint; resume is bit-identical`, async () => {
     const over: Partial<RunConfig> = method === 'prefix' ? { method, prefixProjection: 8 } : { method };
-    const full = join(tmp, `${method}-full`), split = join(tmp, `${method}-split`);
+    const full = join(tmp, `${method}-full`),
+      split = join(tmp, `${method}-split`);
     const a = await setup(over);
     const ra = await train(a.tm, a.task, { out: full, stream: null });
     for (const f of Object.values(RUN_FILES)) assert.ok(existsSync(join(full, f)), `${f} written`);
@@ -54,7 +68,10 @@ for (const method of ['soft', 'prefix'] as const) {
 test('a second fresh run into a used folder is refused', async () => {
   const s = await setup({ steps: 1 });
   const out = join(tmp, 'soft-full');
-  try { await train(s.tm, s.task, { out, stream: null }); assert.unreachable('should refuse'); } catch (e) {
+  try {
+    await train(s.tm, s.task, { out, stream: null });
+    assert.unreachable('should refuse');
+  } catch (e) {
     assert.match(String(e), /--resume/);
   }
 });

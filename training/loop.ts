@@ -27,7 +27,11 @@ import type { LossAux, TaskModel, TrainParams } from './task-model.ts';
 import { cloneTree, disposeTree } from './tree-util.ts';
 
 export const RUN_FILES = {
-  config: 'config.json', metrics: 'metrics.jsonl', curve: 'curve.svg', results: 'results.json', checkpoint: 'checkpoint',
+  config: 'config.json',
+  metrics: 'metrics.jsonl',
+  curve: 'curve.svg',
+  results: 'results.json',
+  checkpoint: 'checkpoint',
 } as const;
 
 export interface TrainOptions {
@@ -55,7 +59,11 @@ export interface TrainResult {
 }
 
 /** What the checkpoint's params tree holds. */
-interface Both { readonly [k: string]: TrainParams; readonly current: TrainParams; readonly best: TrainParams }
+interface Both {
+  readonly [k: string]: TrainParams;
+  readonly current: TrainParams;
+  readonly best: TrainParams;
+}
 
 export const runKey = (seed: number): PRNGKey => foldIn([seed >>> 0, 0x7472616e], 1);
 
@@ -76,9 +84,12 @@ function bestOf(records: readonly MetricRecord[], main: string): { step: number;
 }
 
 export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): Promise<TrainResult> {
-  const cfg = tm.cfg, bk = tm.model.bk, main = task.metrics.main;
+  const cfg = tm.cfg,
+    bk = tm.model.bk,
+    main = task.metrics.main;
   if (task.train.length === 0) throw new Error(`${task.name}: the train split has no examples`);
-  const ckDir = join(opts.out, RUN_FILES.checkpoint), metricsPath = join(opts.out, RUN_FILES.metrics);
+  const ckDir = join(opts.out, RUN_FILES.checkpoint),
+    metricsPath = join(opts.out, RUN_FILES.metrics);
   mkdirSync(opts.out, { recursive: true });
   const opt = adamw({ weightDecay: cfg.weightDecay, decayMask: noDecayOnBiasAndNorm, inPlace: true });
   const schedule = scheduleFor(tm);
@@ -93,24 +104,50 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
     state = { params: s.params, opt: s.opt, data: s.data, metrics: [...s.metrics] };
     writeFileSync(metricsPath, state.metrics.map((r) => `${JSON.stringify(r)}\n`).join('')); // drop lines past the checkpoint
   } else {
-    if (existsSync(ckDir)) throw new Error(`${opts.out} already holds a run (checkpoint/); pass --resume to continue it or choose another --out`);
+    if (existsSync(ckDir))
+      throw new Error(
+        `${opts.out} already holds a run (checkpoint/); pass --resume to continue it or choose another --out`,
+      );
     rmSync(metricsPath, { force: true });
-    state = { params: { current: init, best: cloneTree(init) }, opt: opt.init(init), data: { epoch: 0, cursor: 0 }, metrics: [] };
+    state = {
+      params: { current: init, best: cloneTree(init) },
+      opt: opt.init(init),
+      data: { epoch: 0, cursor: 0 },
+      metrics: [],
+    };
   }
   const effective = { ...cfg, ...opts.configExtra };
   writeFileSync(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
-  const t0 = performance.now(), offset = state.metrics.at(-1)?.time ?? 0;
+  const t0 = performance.now(),
+    offset = state.metrics.at(-1)?.time ?? 0;
   const log = openMetricsLog(metricsPath, { clock: () => offset + (performance.now() - t0) / 1000 });
-  const record = (r: MetricInput) => { state.metrics.push(log.append(r)); };
+  const record = (r: MetricInput) => {
+    state.metrics.push(log.append(r));
+  };
   const key = runKey(cfg.seed);
   let best = bestOf(state.metrics, main);
   const start = state.opt.step;
-  const progress = opts.stream === null ? undefined : createProgress({ total: cfg.steps, start, label: `${cfg.method}/${task.name}`, everyN: Math.max(1, Math.min(cfg.evalEvery, 25)), ...(opts.stream ? { stream: opts.stream } : {}) });
+  const progress =
+    opts.stream === null
+      ? undefined
+      : createProgress({
+          total: cfg.steps,
+          start,
+          label: `${cfg.method}/${task.name}`,
+          everyN: Math.max(1, Math.min(cfg.evalEvery, 25)),
+          ...(opts.stream ? { stream: opts.stream } : {}),
+        });
   const say = (line: string) => progress?.log(line);
 
   const save = async (): Promise<void> => {
     const ts: TrainState = {
-      params: state.params, opt: state.opt, scheduleStep: state.opt.step, key, data: state.data, config: effective, metrics: state.metrics,
+      params: state.params,
+      opt: state.opt,
+      scheduleStep: state.opt.step,
+      key,
+      data: state.data,
+      config: effective,
+      metrics: state.metrics,
     };
     const r = await saveCheckpoint(ckDir, ts)();
     if (E.isLeft(r)) throw new Error(r.left.message);
@@ -125,14 +162,21 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
       disposeTree(state.params.best);
       state.params = { current: state.params.current, best: cloneTree(state.params.current) };
     }
-    say(`step ${step}: dev ${Object.entries(scores).map(([k, x]) => `${k} ${x?.toFixed(4)}`).join(', ')}${best.step === step ? ' (best)' : ''}`);
+    say(
+      `step ${step}: dev ${Object.entries(scores)
+        .map(([k, x]) => `${k} ${x?.toFixed(4)}`)
+        .join(', ')}${best.step === step ? ' (best)' : ''}`,
+    );
   };
 
   let interrupted = false;
   for (let step = start; step < cfg.steps; step++) {
     const order = epochBatches(task.train, cfg.batchSize, cfg.seed, state.data.epoch);
     const examples = order[state.data.cursor]!;
-    const next = state.data.cursor + 1 >= order.length ? { epoch: state.data.epoch + 1, cursor: 0 } : { epoch: state.data.epoch, cursor: state.data.cursor + 1 };
+    const next =
+      state.data.cursor + 1 >= order.length
+        ? { epoch: state.data.epoch + 1, cursor: 0 }
+        : { epoch: state.data.epoch, cursor: state.data.cursor + 1 };
     const lr = lrAt(schedule, state.opt.step);
     const { loss, gradNorm, extra } = scope(bk, () => {
       const b = tm.batch(examples);
@@ -142,38 +186,65 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
       const clipped = cfg.clip > 0 ? clipByGlobalNorm(grads, cfg.clip) : undefined;
       const upd = opt.update(state.params.current, clipped ? clipped.grads : grads, state.opt, lr);
       state.opt = { step: upd.state.step, slots: { m: keepTree(upd.state.slots.m), v: keepTree(upd.state.slots.v) } };
-      return { loss: lossT.dataSync()[0]!, gradNorm: clipped ? clipped.norm.dataSync()[0]! : null, extra: stepExtras(aux) };
+      return {
+        loss: lossT.dataSync()[0]!,
+        gradNorm: clipped ? clipped.norm.dataSync()[0]! : null,
+        extra: stepExtras(aux),
+      };
     });
     state.data = next;
     const done = step + 1;
     record({ step: done, split: 'train', loss, lr, gradNorm, ...extra });
     progress?.update(done, { loss, examples: examples.length });
     if (done % cfg.evalEvery === 0 || done === cfg.steps) await devEval(done);
-    if ((cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0) || done === cfg.steps || done === opts.stopAfter) await save();
-    if (done === opts.stopAfter && done < cfg.steps) { interrupted = true; break; }
+    if ((cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0) || done === cfg.steps || done === opts.stopAfter)
+      await save();
+    if (done === opts.stopAfter && done < cfg.steps) {
+      interrupted = true;
+      break;
+    }
   }
   progress?.stop();
-  writeFileSync(join(opts.out, RUN_FILES.curve), trainingCurveSvg(state.metrics, { title: `${cfg.method} prompt on ${task.name}`, metric: main }));
+  writeFileSync(
+    join(opts.out, RUN_FILES.curve),
+    trainingCurveSvg(state.metrics, { title: `${cfg.method} prompt on ${task.name}`, metric: main }),
+  );
   const final = state.opt.step;
   let test: Readonly<Record<string, number | undefined>> | undefined;
   if (!interrupted && task.test.length > 0) {
     const params = best.step > 0 ? state.params.best : state.params.current;
     test = (await evaluate(tm, task, params, task.test)).scores;
     log.append({ step: final, split: 'test', bestStep: best.step, ...test });
-    say(`test (best dev step ${best.step}): ${Object.entries(test).map(([k, x]) => `${k} ${x?.toFixed(4)}`).join(', ')}`);
+    say(
+      `test (best dev step ${best.step}): ${Object.entries(test)
+        .map(([k, x]) => `${k} ${x?.toFixed(4)}`)
+        .join(', ')}`,
+    );
   }
   if (!interrupted) {
-    writeFileSync(join(opts.out, RUN_FILES.results), `${JSON.stringify({ steps: final, bestStep: best.step, bestDev: { [main]: best.score }, test: test ?? null }, null, 2)}\n`);
+    writeFileSync(
+      join(opts.out, RUN_FILES.results),
+      `${JSON.stringify({ steps: final, bestStep: best.step, bestDev: { [main]: best.score }, test: test ?? null }, null, 2)}\n`,
+    );
   }
   const out = best.step > 0 ? state.params.best : state.params.current;
   disposeTree(state.opt.slots);
-  return { steps: final, best: out, bestStep: best.step, bestDev: best.score, ...(test ? { test } : {}), records: state.metrics, interrupted };
+  return {
+    steps: final,
+    best: out,
+    bestStep: best.step,
+    bestDev: best.score,
+    ...(test ? { test } : {}),
+    records: state.metrics,
+    interrupted,
+  };
 }
 
 /** The method's loss parts (as `lossTask`, `lossHead`, …) and choice statistics, for the train record. */
 function stepExtras(aux: LossAux): Record<string, number | string> {
   const out: Record<string, number | string> = {};
-  for (const [k, t] of Object.entries(aux.parts)) out[`loss${k.charAt(0).toUpperCase()}${k.slice(1)}`] = t.dataSync()[0]!;
+  for (const [k, t] of Object.entries(aux.parts))
+    out[`loss${k.charAt(0).toUpperCase()}${k.slice(1)}`] = t.dataSync()[0]!;
   return { ...out, ...aux.stats };
 }
 

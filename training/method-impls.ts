@@ -9,20 +9,51 @@
  * dynamic choices are the argmax, InfoPrompt's bottleneck uses its means (and its loss is not needed).
  */
 import {
-  broadcastTo, crossEntropy, expandDims, keep, reshape, splitKey, type ParamTree, type PRNGKey, type Tensor,
+  broadcastTo,
+  crossEntropy,
+  expandDims,
+  keep,
+  reshape,
+  splitKey,
+  type ParamTree,
+  type PRNGKey,
+  type Tensor,
 } from '../core/index.ts';
 import {
-  cappedCrossEntropy, infoPromptHeadLoss, infoPromptLoss, infoPromptRepLoss, initInfoPromptParams, initLinear,
-  type InfoPromptParams as RepParams, type LinearParams,
+  cappedCrossEntropy,
+  infoPromptHeadLoss,
+  infoPromptLoss,
+  infoPromptRepLoss,
+  initInfoPromptParams,
+  initLinear,
+  type InfoPromptParams as RepParams,
+  type LinearParams,
 } from '../losses/index.ts';
 import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
 import type { PromptInit, TokenBatch } from '../prompting/common.ts';
-import { applyDynamicPrompt, initDynamicPrompt, type DynamicPromptConfig, type DynamicPromptParams } from '../prompting/dynamic.ts';
+import {
+  applyDynamicPrompt,
+  initDynamicPrompt,
+  type DynamicPromptConfig,
+  type DynamicPromptParams,
+} from '../prompting/dynamic.ts';
 import { gumbelTemperature } from '../prompting/gumbel.ts';
 import { rowsAtPosition, type ClassifierParams } from '../prompting/heads.ts';
-import { infoPromptRows, unpromptedCls, type InfoPromptConfig, type InfoPromptPromptParams } from '../prompting/infoprompt.ts';
+import {
+  infoPromptRows,
+  unpromptedCls,
+  type InfoPromptConfig,
+  type InfoPromptPromptParams,
+} from '../prompting/infoprompt.ts';
 import { applyPrefix, initPrefix, type PrefixConfig, type PrefixParams } from '../prompting/prefix.ts';
-import { applySoftPrompt, initPromptRows, initSoftPrompt, spliceSoftPrompt, type SoftPromptConfig, type SoftPromptParams } from '../prompting/soft-prompt.ts';
+import {
+  applySoftPrompt,
+  initPromptRows,
+  initSoftPrompt,
+  spliceSoftPrompt,
+  type SoftPromptConfig,
+  type SoftPromptParams,
+} from '../prompting/soft-prompt.ts';
 import type { RunConfig } from './run-config.ts';
 import { UsageError } from './run-setup.ts';
 import type { PromptTokenizer } from './text-encoding.ts';
@@ -70,7 +101,9 @@ export interface MethodImpl {
   init(key: PRNGKey): ParamTree;
   inputs(params: ParamTree, batch: TokenBatch, train?: MethodTrain): MethodInputs;
   /** What PEFT export needs, when the method has a PEFT equivalent (throws a UsageError saying why not otherwise). */
-  readonly peft?: (params: ParamTree) => { kind: 'prompt'; params: SoftPromptParams } | { kind: 'prefix'; params: PrefixParams };
+  readonly peft?: (
+    params: ParamTree,
+  ) => { kind: 'prompt'; params: SoftPromptParams } | { kind: 'prefix'; params: PrefixParams };
   readonly promptInit?: PromptInit;
 }
 
@@ -87,20 +120,33 @@ function soft(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): Met
   const init = promptInit(cfg, tokenizer);
   const sc: SoftPromptConfig = { numVirtualTokens: cfg.promptLength, placement: cfg.placement, init };
   return {
-    name: 'soft', promptInit: init,
+    name: 'soft',
+    promptInit: init,
     init: (key) => initSoftPrompt(model, sc, key) as unknown as ParamTree,
-    inputs: (p, batch) => ({ inputs: applySoftPrompt(model, p as unknown as SoftPromptParams, batch, sc), offset: cfg.promptLength }),
-    peft: (p) => { refuseAfterCls(cfg); return { kind: 'prompt', params: p as unknown as SoftPromptParams }; },
+    inputs: (p, batch) => ({
+      inputs: applySoftPrompt(model, p as unknown as SoftPromptParams, batch, sc),
+      offset: cfg.promptLength,
+    }),
+    peft: (p) => {
+      refuseAfterCls(cfg);
+      return { kind: 'prompt', params: p as unknown as SoftPromptParams };
+    },
   };
 }
 
 /** PEFT's PROMPT_TUNING prepends the prompt before [CLS]; a prompt trained after [CLS] would load as a different model. */
 function refuseAfterCls(cfg: RunConfig): void {
-  if (cfg.placement !== 'before-cls') throw new UsageError(`export-peft: this ${cfg.method} prompt was trained with --placement ${cfg.placement}, but PEFT PROMPT_TUNING always places the virtual tokens before [CLS]; the adapter would be a different model (train with --placement before-cls to export)`);
+  if (cfg.placement !== 'before-cls')
+    throw new UsageError(
+      `export-peft: this ${cfg.method} prompt was trained with --placement ${cfg.placement}, but PEFT PROMPT_TUNING always places the virtual tokens before [CLS]; the adapter would be a different model (train with --placement before-cls to export)`,
+    );
 }
 
 function prefix(cfg: RunConfig, model: BertModel): MethodImpl {
-  const pc: PrefixConfig = { numVirtualTokens: cfg.promptLength, ...(cfg.prefixProjection > 0 ? { projectionHiddenSize: cfg.prefixProjection } : {}) };
+  const pc: PrefixConfig = {
+    numVirtualTokens: cfg.promptLength,
+    ...(cfg.prefixProjection > 0 ? { projectionHiddenSize: cfg.prefixProjection } : {}),
+  };
   return {
     name: 'prefix',
     init: (key) => initPrefix(model, pc, key) as unknown as ParamTree,
@@ -116,9 +162,10 @@ function prefix(cfg: RunConfig, model: BertModel): MethodImpl {
  * instance-level choices from a network on the unprompted encoding. None of that is expressible in
  * PEFT's adapter format, and exporting only the prompt rows would silently give a different model.
  */
-export const DYNAMIC_NOT_PEFT = 'export-peft: a dynamic prompt is not a PEFT PROMPT_TUNING adapter: PEFT always prepends all m virtual tokens before [CLS], '
-  + 'while dynamic prompting splits them around the text between [CLS] and [SEP], chooses a length by masking, and can mix a prompt pool per input; '
-  + 'an exported prompt would be a different model. Use `promptgrad eval` / `predict` on the run folder, or train --method soft for a PEFT adapter.';
+export const DYNAMIC_NOT_PEFT =
+  'export-peft: a dynamic prompt is not a PEFT PROMPT_TUNING adapter: PEFT always prepends all m virtual tokens before [CLS], ' +
+  'while dynamic prompting splits them around the text between [CLS] and [SEP], chooses a length by masking, and can mix a prompt pool per input; ' +
+  'an exported prompt would be a different model. Use `promptgrad eval` / `predict` on the run folder, or train --method soft for a PEFT adapter.';
 
 /** Row-wise argmax of a host [B, C] array (first maximum). */
 function rowArgmax(w: ArrayLike<number>, B: number, C: number): number[] {
@@ -135,18 +182,28 @@ function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): 
   const m = cfg.promptLength;
   const init = promptInit(cfg, tokenizer);
   const dc: DynamicPromptConfig = {
-    numVirtualTokens: m, init, instanceRelu: cfg.instanceRelu,
+    numVirtualTokens: m,
+    init,
+    instanceRelu: cfg.instanceRelu,
     ...(cfg.dynamicPosition !== 'none' ? { position: cfg.dynamicPosition } : {}),
     ...(cfg.dynamicLength !== 'none' ? { length: cfg.dynamicLength } : {}),
     ...(cfg.poolSize > 0 ? { pool: { k: cfg.poolSize } } : {}),
   };
-  const tau = (step: number) => gumbelTemperature(step, { start: cfg.gumbelTauStart, min: cfg.gumbelTauMin, rate: cfg.gumbelRate });
+  const tau = (step: number) =>
+    gumbelTemperature(step, { start: cfg.gumbelTauStart, min: cfg.gumbelTauMin, rate: cfg.gumbelRate });
   return {
-    name: 'dynamic', promptInit: init,
+    name: 'dynamic',
+    promptInit: init,
     init: (key) => initDynamicPrompt(model, dc, key) as unknown as ParamTree,
     inputs: (p, batch, train) => {
       const t = train ? tau(train.step) : undefined;
-      const out = applyDynamicPrompt(model, p as unknown as DynamicPromptParams, batch, dc, train && t !== undefined ? { sample: { key: train.key, tau: t, hard: true } } : {});
+      const out = applyDynamicPrompt(
+        model,
+        p as unknown as DynamicPromptParams,
+        batch,
+        dc,
+        train && t !== undefined ? { sample: { key: train.key, tau: t, hard: true } } : {},
+      );
       const { position, length, pool } = out.weights;
       // Split point j per row (forward values are exactly one-hot): text moves right by m − j.
       const split = position ? rowArgmax(position.dataSync(), batch.B, m + 1) : new Array<number>(batch.B).fill(m);
@@ -161,12 +218,17 @@ function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): 
       }
       if (length) stats['dynLengthMean'] = mean(rowArgmax(length.dataSync(), batch.B, m).map((l) => l + 1));
       if (pool) {
-        const k = cfg.poolSize, w = pool.dataSync();
-        stats['dynPoolMaxWeight'] = mean(Array.from({ length: batch.B }, (_, b) => Math.max(...Array.from(w.subarray(b * k, (b + 1) * k), Number))));
+        const k = cfg.poolSize,
+          w = pool.dataSync();
+        stats['dynPoolMaxWeight'] = mean(
+          Array.from({ length: batch.B }, (_, b) => Math.max(...Array.from(w.subarray(b * k, (b + 1) * k), Number))),
+        );
       }
       return { inputs: out.inputs, offset, stats };
     },
-    peft: () => { throw new UsageError(DYNAMIC_NOT_PEFT); },
+    peft: () => {
+      throw new UsageError(DYNAMIC_NOT_PEFT);
+    },
   };
 }
 
@@ -176,29 +238,43 @@ export interface InfoPromptMethodParams {
   readonly rep: RepParams;
 }
 
-
 /** Unprompted negatives per example for L_rep (InfoPrompt's code: 4, so K = 4·B). */
 const NEGATIVES_PER_EXAMPLE = 4;
 
 function infoprompt(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): MethodImpl {
-  const m = cfg.promptLength, d = model.cfg.hiddenSize;
+  const m = cfg.promptLength,
+    d = model.cfg.hiddenSize;
   const init = promptInit(cfg, tokenizer);
   const ic: InfoPromptConfig = {
-    numVirtualTokens: m, numLabels: 2, placement: cfg.placement, init, bottleneckDim: cfg.bottleneckDim,
+    numVirtualTokens: m,
+    numLabels: 2,
+    placement: cfg.placement,
+    init,
+    bottleneckDim: cfg.bottleneckDim,
     ...(cfg.generatorHidden > 0 ? { generator: { hidden: cfg.generatorHidden } } : {}),
   };
   const weights = { gamma: cfg.gamma, beta: cfg.beta, klWeight: cfg.klWeight };
   const keepLin = (p: LinearParams): LinearParams => ({ weight: keep(p.weight), bias: keep(p.bias) });
   return {
-    name: 'infoprompt', promptInit: init,
+    name: 'infoprompt',
+    promptInit: init,
     init: (key) => {
       const [kp, k1, k2, kr] = splitKey(key, 4) as [PRNGKey, PRNGKey, PRNGKey, PRNGKey];
       const h = cfg.generatorHidden;
-      const prompt: InfoPromptPromptParams = h > 0
-        ? { generator: { fc1: keepLin(initLinear(model.bk, k1, d, h, model.dtype)), fc2: keepLin(initLinear(model.bk, k2, h, m * d, model.dtype)) } }
-        : { promptEmbeddings: keep(initPromptRows(model, m, init, kp)) };
+      const prompt: InfoPromptPromptParams =
+        h > 0
+          ? {
+              generator: {
+                fc1: keepLin(initLinear(model.bk, k1, d, h, model.dtype)),
+                fc2: keepLin(initLinear(model.bk, k2, h, m * d, model.dtype)),
+              },
+            }
+          : { promptEmbeddings: keep(initPromptRows(model, m, init, kp)) };
       const r = initInfoPromptParams(model.bk, kr, { d, k: cfg.bottleneckDim }, model.dtype);
-      const rep: RepParams = { bottleneck: { mu: keepLin(r.bottleneck.mu), logVar: keepLin(r.bottleneck.logVar) }, projection: keepLin(r.projection) };
+      const rep: RepParams = {
+        bottleneck: { mu: keepLin(r.bottleneck.mu), logVar: keepLin(r.bottleneck.logVar) },
+        projection: keepLin(r.projection),
+      };
       return { prompt, rep } satisfies InfoPromptMethodParams as unknown as ParamTree;
     },
     inputs: (raw, batch, train) => {
@@ -210,35 +286,66 @@ function infoprompt(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer
       const inputs = spliceSoftPrompt(model, Pb, batch, cfg.placement);
       const loss = (ctx: MethodLossContext): MethodLoss => {
         if (!ctx.head) throw new Error('infoprompt: needs the classifier head (L_head reads its weights)');
-        const task = cfg.lossCap > 0 ? cappedCrossEntropy(ctx.logits, ctx.labels, cfg.lossCap) : crossEntropy(ctx.logits, ctx.labels);
-        const head = infoPromptHeadLoss({ prompt: P, headRep: ctx.head.weight, tokenEmbeds: model.embed(batch.inputIds), attentionMask: batch.attentionMask }).loss;
-        const unprompted = reshape(broadcastTo(expandDims(cls(), 0), [NEGATIVES_PER_EXAMPLE, batch.B, d]), [NEGATIVES_PER_EXAMPLE * batch.B, d]);
+        const task =
+          cfg.lossCap > 0
+            ? cappedCrossEntropy(ctx.logits, ctx.labels, cfg.lossCap)
+            : crossEntropy(ctx.logits, ctx.labels);
+        const head = infoPromptHeadLoss({
+          prompt: P,
+          headRep: ctx.head.weight,
+          tokenEmbeds: model.embed(batch.inputIds),
+          attentionMask: batch.attentionMask,
+        }).loss;
+        const unprompted = reshape(broadcastTo(expandDims(cls(), 0), [NEGATIVES_PER_EXAMPLE, batch.B, d]), [
+          NEGATIVES_PER_EXAMPLE * batch.B,
+          d,
+        ]);
         const rep = infoPromptRepLoss({
-          prompt: P, prompted: rowsAtPosition(model, ctx.lastHiddenState, 0), unprompted, params: p.rep,
-          key: train?.key ?? [0, 0], sample: train !== undefined,
+          prompt: P,
+          prompted: rowsAtPosition(model, ctx.lastHiddenState, 0),
+          unprompted,
+          params: p.rep,
+          key: train?.key ?? [0, 0],
+          sample: train !== undefined,
         });
         const parts = { task, head, rep: rep.loss, kl: rep.kl };
         return { total: infoPromptLoss(parts, weights), parts };
       };
       return { inputs, offset: m, loss };
     },
-    ...(cfg.generatorHidden > 0 ? {
-      peft: () => { throw new UsageError(`export-peft: this InfoPrompt run generates its prompt per input (--generator-hidden ${cfg.generatorHidden}), which no PEFT adapter can hold; train with --generator-hidden 0 (a plain prompt) to export it as a PEFT PROMPT_TUNING adapter`); },
-    } : {
-      // A plain InfoPrompt prompt is a soft prompt: the MI terms only shape training, the model is prompt + head.
-      peft: (raw: ParamTree) => {
-        refuseAfterCls(cfg);
-        return { kind: 'prompt' as const, params: { promptEmbeddings: ((raw as unknown as InfoPromptMethodParams).prompt as { promptEmbeddings: Tensor }).promptEmbeddings } };
-      },
-    }),
+    ...(cfg.generatorHidden > 0
+      ? {
+          peft: () => {
+            throw new UsageError(
+              `export-peft: this InfoPrompt run generates its prompt per input (--generator-hidden ${cfg.generatorHidden}), which no PEFT adapter can hold; train with --generator-hidden 0 (a plain prompt) to export it as a PEFT PROMPT_TUNING adapter`,
+            );
+          },
+        }
+      : {
+          // A plain InfoPrompt prompt is a soft prompt: the MI terms only shape training, the model is prompt + head.
+          peft: (raw: ParamTree) => {
+            refuseAfterCls(cfg);
+            return {
+              kind: 'prompt' as const,
+              params: {
+                promptEmbeddings: ((raw as unknown as InfoPromptMethodParams).prompt as { promptEmbeddings: Tensor })
+                  .promptEmbeddings,
+              },
+            };
+          },
+        }),
   };
 }
 
 export function methodImpl(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): MethodImpl {
   switch (cfg.method) {
-    case 'soft': return soft(cfg, model, tokenizer);
-    case 'prefix': return prefix(cfg, model);
-    case 'dynamic': return dynamic(cfg, model, tokenizer);
-    case 'infoprompt': return infoprompt(cfg, model, tokenizer);
+    case 'soft':
+      return soft(cfg, model, tokenizer);
+    case 'prefix':
+      return prefix(cfg, model);
+    case 'dynamic':
+      return dynamic(cfg, model, tokenizer);
+    case 'infoprompt':
+      return infoprompt(cfg, model, tokenizer);
   }
 }

@@ -26,7 +26,9 @@ export interface GuardInput {
 }
 
 function describe(values: ArrayLike<number>, shape: readonly number[]): string {
-  let nan = 0, inf = 0, first = -1;
+  let nan = 0,
+    inf = 0,
+    first = -1;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
     if (Number.isNaN(v)) nan++;
@@ -38,11 +40,19 @@ function describe(values: ArrayLike<number>, shape: readonly number[]): string {
 }
 
 function probes(input: GuardInput): { paths: string[]; leaves: Tensor[]; flags: Tensor } {
-  const named = [{ path: 'loss', leaf: input.loss }, ...treeLeaves(input.grads).map((l) => ({ path: `grads.${l.path}`, leaf: l.leaf }))];
+  const named = [
+    { path: 'loss', leaf: input.loss },
+    ...treeLeaves(input.grads).map((l) => ({ path: `grads.${l.path}`, leaf: l.leaf })),
+  ];
   const leaves = named.map((n) => n.leaf);
   const bk = input.loss.backend;
   const dtype = bk.dtypes.has('f64') ? 'f64' : 'f32';
-  const flags = scope(bk, () => concat(leaves.map((t) => reshape(cast(sum(mul(t, 0)), dtype), [1])), 0));
+  const flags = scope(bk, () =>
+    concat(
+      leaves.map((t) => reshape(cast(sum(mul(t, 0)), dtype), [1])),
+      0,
+    ),
+  );
   return { paths: named.map((n) => n.path), leaves, flags };
 }
 
@@ -56,7 +66,8 @@ export function assertFinite(input: GuardInput): void {
   const { paths, leaves, flags } = probes(input);
   const i = firstBad(flags.dataSync());
   flags.dispose();
-  if (i >= 0) throw new NonFiniteError(input.method, input.step, paths[i]!, describe(leaves[i]!.dataSync(), leaves[i]!.shape));
+  if (i >= 0)
+    throw new NonFiniteError(input.method, input.step, paths[i]!, describe(leaves[i]!.dataSync(), leaves[i]!.shape));
 }
 
 /** The same check through async reads (any backend). Rejects with NonFiniteError. */
@@ -64,5 +75,6 @@ export async function assertFiniteAsync(input: GuardInput): Promise<void> {
   const { paths, leaves, flags } = probes(input);
   const i = firstBad(await flags.data());
   flags.dispose();
-  if (i >= 0) throw new NonFiniteError(input.method, input.step, paths[i]!, describe(await leaves[i]!.data(), leaves[i]!.shape));
+  if (i >= 0)
+    throw new NonFiniteError(input.method, input.step, paths[i]!, describe(await leaves[i]!.data(), leaves[i]!.shape));
 }

@@ -11,9 +11,7 @@
  * `lr` is passed to every `update` (from a schedule, see schedule.ts). `state.step` counts completed
  * updates; AdamW's bias correction uses `state.step + 1`.
  */
-import {
-  add, mul, scope, Tensor, treeLeaves, treeMap, type ParamTree,
-} from '../core/index.ts';
+import { add, mul, scope, Tensor, treeLeaves, treeMap, type ParamTree } from '../core/index.ts';
 import { assertSameStructure, cloneTensor, zerosLikeTree } from './tree-util.ts';
 
 export interface OptState<K extends string = string> {
@@ -43,7 +41,9 @@ export const decayAll: DecayMask = () => true;
  * segment: no decay on biases and on LayerNorm / layer_norm weights.
  */
 export const noDecayOnBiasAndNorm: DecayMask = (path) =>
-  !path.split('.').some((seg) => seg === 'bias' || seg.endsWith('_bias') || /^(layer_?norm|ln(_\w+)?|norm)$/i.test(seg));
+  !path
+    .split('.')
+    .some((seg) => seg === 'bias' || seg.endsWith('_bias') || /^(layer_?norm|ln(_\w+)?|norm)$/i.test(seg));
 
 export interface AdamWOptions {
   readonly beta1?: number;
@@ -64,13 +64,17 @@ export function backendOfTree(tree: unknown, what: string) {
 }
 
 function checkLr(name: string, lr: number): void {
-  if (!Number.isFinite(lr) || lr < 0) throw new RangeError(`${name}: learning rate must be a finite number ≥ 0, got ${lr}`);
+  if (!Number.isFinite(lr) || lr < 0)
+    throw new RangeError(`${name}: learning rate must be a finite number ≥ 0, got ${lr}`);
 }
 
 /** torch.optim.AdamW (amsgrad off) through the fused `backend.adamw` kernel. Defaults as torch. */
 export function adamw(opts: AdamWOptions = {}): Optimizer<'m' | 'v'> {
-  const beta1 = opts.beta1 ?? 0.9, beta2 = opts.beta2 ?? 0.999, eps = opts.eps ?? 1e-8;
-  const wd = opts.weightDecay ?? 0.01, mask = opts.decayMask ?? decayAll;
+  const beta1 = opts.beta1 ?? 0.9,
+    beta2 = opts.beta2 ?? 0.999,
+    eps = opts.eps ?? 1e-8;
+  const wd = opts.weightDecay ?? 0.01,
+    mask = opts.decayMask ?? decayAll;
   return {
     name: 'adamw',
     init: (params) => ({ step: 0, slots: { m: zerosLikeTree(params), v: zerosLikeTree(params) } }),
@@ -83,12 +87,17 @@ export function adamw(opts: AdamWOptions = {}): Optimizer<'m' | 'v'> {
       const ms = new Map(treeLeaves(state.slots.m).map((l) => [l.path, l.leaf]));
       const vs = new Map(treeLeaves(state.slots.v).map((l) => [l.path, l.leaf]));
       const own = (t: Tensor) => (opts.inPlace ? t : cloneTensor(t));
-      const newM = new Map<string, Tensor>(), newV = new Map<string, Tensor>();
+      const newM = new Map<string, Tensor>(),
+        newV = new Map<string, Tensor>();
       const newParams = treeMap(params, (p, path) => {
-        const g = gs.get(path)!, m = own(ms.get(path)!), v = own(vs.get(path)!), q = own(p);
+        const g = gs.get(path)!,
+          m = own(ms.get(path)!),
+          v = own(vs.get(path)!),
+          q = own(p);
         if (g.dtype !== p.dtype) throw new TypeError(`adamw: grad "${path}" is ${g.dtype}, param is ${p.dtype}`);
         p.backend.adamw(q, g, m, v, { lr, beta1, beta2, eps, weightDecay: mask(path) ? wd : 0, step });
-        newM.set(path, m); newV.set(path, v);
+        newM.set(path, m);
+        newV.set(path, v);
         return q;
       });
       const m = treeMap(state.slots.m, (_t, path) => newM.get(path)!);
@@ -110,9 +119,12 @@ export interface SgdOptions {
 
 /** torch.optim.SGD semantics; built from ops (always returns new tensors). */
 export function sgd(opts: SgdOptions = {}): Optimizer<'momentum'> {
-  const mu = opts.momentum ?? 0, damp = opts.dampening ?? 0, wd = opts.weightDecay ?? 0;
+  const mu = opts.momentum ?? 0,
+    damp = opts.dampening ?? 0,
+    wd = opts.weightDecay ?? 0;
   const mask = opts.decayMask ?? decayAll;
-  if (opts.nesterov && (mu <= 0 || damp !== 0)) throw new RangeError('sgd: nesterov needs momentum > 0 and dampening 0');
+  if (opts.nesterov && (mu <= 0 || damp !== 0))
+    throw new RangeError('sgd: nesterov needs momentum > 0 and dampening 0');
   return {
     name: 'sgd',
     init: (params) => ({ step: 0, slots: { momentum: mu === 0 ? {} : zerosLikeTree(params) } }),

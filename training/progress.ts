@@ -42,7 +42,10 @@ export interface Progress {
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  const s = Math.round(seconds),
+    h = Math.floor(s / 3600),
+    m = Math.floor((s % 3600) / 60),
+    r = s % 60;
   const two = (n: number) => String(n).padStart(2, '0');
   return h > 0 ? `${h}:${two(m)}:${two(r)}` : `${m}:${two(r)}`;
 }
@@ -54,10 +57,16 @@ const fmtRate = (r: number) => (r >= 100 ? r.toFixed(0) : r >= 10 ? r.toFixed(1)
 class Meter {
   private readonly t0: number;
   private examples = 0;
-  constructor(private readonly start: number, private readonly total: number, private readonly now: () => number) {
+  constructor(
+    private readonly start: number,
+    private readonly total: number,
+    private readonly now: () => number,
+  ) {
     this.t0 = now();
   }
-  add(info: ProgressInfo | undefined): void { this.examples += info?.examples ?? 0; }
+  add(info: ProgressInfo | undefined): void {
+    this.examples += info?.examples ?? 0;
+  }
   stats(step: number, unit: 'it' | 'examples') {
     const secs = Math.max(1e-9, (this.now() - this.t0) / 1000);
     const done = step - this.start;
@@ -71,15 +80,24 @@ class Meter {
 export function createProgress(opts: ProgressOptions): Progress {
   const stream = opts.stream ?? process.stdout;
   const now = opts.now ?? (() => performance.now());
-  const unit = opts.unit ?? 'it', label = opts.label ?? 'train', every = Math.max(1, opts.everyN ?? 10);
-  const start = opts.start ?? 0, total = opts.total;
+  const unit = opts.unit ?? 'it',
+    label = opts.label ?? 'train',
+    every = Math.max(1, opts.everyN ?? 10);
+  const start = opts.start ?? 0,
+    total = opts.total;
   const meter = new Meter(start, total, now);
   if (stream.isTTY) {
-    const bar = new cliProgress.SingleBar({
-      format: `${label} [{bar}] {value}/{total} | loss {loss} | {rate} | ETA {etaText}`,
-      stream: stream as unknown as NodeJS.WritableStream,
-      hideCursor: true, barsize: 30, fps: 10, clearOnComplete: false,
-    }, cliProgress.Presets.shades_classic);
+    const bar = new cliProgress.SingleBar(
+      {
+        format: `${label} [{bar}] {value}/{total} | loss {loss} | {rate} | ETA {etaText}`,
+        stream: stream as unknown as NodeJS.WritableStream,
+        hideCursor: true,
+        barsize: 30,
+        fps: 10,
+        clearOnComplete: false,
+      },
+      cliProgress.Presets.shades_classic,
+    );
     bar.start(total, start, { loss: '-', rate: '-', etaText: '?' });
     return {
       update(step, info) {
@@ -91,7 +109,9 @@ export function createProgress(opts: ProgressOptions): Progress {
         stream.write(`\r\x1b[2K${line}\n`);
         bar.render();
       },
-      stop() { bar.stop(); },
+      stop() {
+        bar.stop();
+      },
     };
   }
   let lastPrinted = -1;
@@ -103,9 +123,15 @@ export function createProgress(opts: ProgressOptions): Progress {
       lastPrinted = step;
       const s = meter.stats(step, unit);
       const pct = total > 0 ? ` (${Math.floor((100 * step) / total)}%)` : '';
-      stream.write(`${label} step ${step}/${total}${pct} loss ${fmtLoss(info?.loss)} ${s.rate} elapsed ${s.elapsed} eta ${s.eta}\n`);
+      stream.write(
+        `${label} step ${step}/${total}${pct} loss ${fmtLoss(info?.loss)} ${s.rate} elapsed ${s.elapsed} eta ${s.eta}\n`,
+      );
     },
-    log(line) { stream.write(`${line}\n`); },
-    stop() { /* nothing buffered */ },
+    log(line) {
+      stream.write(`${line}\n`);
+    },
+    stop() {
+      /* nothing buffered */
+    },
   };
 }

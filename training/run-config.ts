@@ -82,11 +82,42 @@ export interface RunConfig {
 }
 
 export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method'> = {
-  head: 'classifier', promptLength: 8, prefixProjection: 0, init: 'vocab', initText: '', placement: 'before-cls',
-  dynamicPosition: 'task', dynamicLength: 'none', poolSize: 0, instanceRelu: false, gumbelTauStart: 1, gumbelTauMin: 0.5, gumbelRate: 3e-5,
-  gamma: 0.1, beta: 0.2, klWeight: 0.1, lossCap: 0, generatorHidden: 0, bottleneckDim: 32,
-  steps: 100, batchSize: 8, evalBatchSize: 32, maxLength: 128, lr: 3e-3, weightDecay: 0.01, warmupRatio: 0.06,
-  schedule: 'linear', clip: 1, dropout: true, evalEvery: 20, checkpointEvery: 50, seed: 42, backend: 'cpu', threads: 0, dtype: 'f32', segmentIds: 'pair',
+  head: 'classifier',
+  promptLength: 8,
+  prefixProjection: 0,
+  init: 'vocab',
+  initText: '',
+  placement: 'before-cls',
+  dynamicPosition: 'task',
+  dynamicLength: 'none',
+  poolSize: 0,
+  instanceRelu: false,
+  gumbelTauStart: 1,
+  gumbelTauMin: 0.5,
+  gumbelRate: 3e-5,
+  gamma: 0.1,
+  beta: 0.2,
+  klWeight: 0.1,
+  lossCap: 0,
+  generatorHidden: 0,
+  bottleneckDim: 32,
+  steps: 100,
+  batchSize: 8,
+  evalBatchSize: 32,
+  maxLength: 128,
+  lr: 3e-3,
+  weightDecay: 0.01,
+  warmupRatio: 0.06,
+  schedule: 'linear',
+  clip: 1,
+  dropout: true,
+  evalEvery: 20,
+  checkpointEvery: 50,
+  seed: 42,
+  backend: 'cpu',
+  threads: 0,
+  dtype: 'f32',
+  segmentIds: 'pair',
 };
 
 export interface ConfigError {
@@ -97,19 +128,56 @@ export interface ConfigError {
   readonly message: string;
 }
 
-export const configError = (source: string, field: string, detail: string): ConfigError =>
-  ({ _tag: 'ConfigError', source, field, message: `${source}: field "${field}": ${detail}` });
+export const configError = (source: string, field: string, detail: string): ConfigError => ({
+  _tag: 'ConfigError',
+  source,
+  field,
+  message: `${source}: field "${field}": ${detail}`,
+});
 
 type Kind = 'string' | 'bool' | 'int' | 'posint' | 'num' | readonly string[];
 
 const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
-  model: 'string', task: 'string', data: 'string', method: METHODS, head: HEADS,
-  promptLength: 'posint', prefixProjection: 'int', init: ['random', 'vocab', 'text'], initText: 'string',
-  placement: ['before-cls', 'after-cls'], dynamicPosition: CHOICE_LEVELS, dynamicLength: CHOICE_LEVELS, poolSize: 'int',
-  instanceRelu: 'bool', gumbelTauStart: 'num', gumbelTauMin: 'num', gumbelRate: 'num',
-  gamma: 'num', beta: 'num', klWeight: 'num', lossCap: 'num', generatorHidden: 'int', bottleneckDim: 'posint', steps: 'posint', batchSize: 'posint', evalBatchSize: 'posint', maxLength: 'posint',
-  lr: 'num', weightDecay: 'num', warmupRatio: 'num', schedule: SCHEDULES, clip: 'num', dropout: 'bool',
-  evalEvery: 'posint', checkpointEvery: 'int', seed: 'int', backend: BACKENDS, threads: 'int', dtype: ['f32', 'f64'], segmentIds: SEGMENT_IDS,
+  model: 'string',
+  task: 'string',
+  data: 'string',
+  method: METHODS,
+  head: HEADS,
+  promptLength: 'posint',
+  prefixProjection: 'int',
+  init: ['random', 'vocab', 'text'],
+  initText: 'string',
+  placement: ['before-cls', 'after-cls'],
+  dynamicPosition: CHOICE_LEVELS,
+  dynamicLength: CHOICE_LEVELS,
+  poolSize: 'int',
+  instanceRelu: 'bool',
+  gumbelTauStart: 'num',
+  gumbelTauMin: 'num',
+  gumbelRate: 'num',
+  gamma: 'num',
+  beta: 'num',
+  klWeight: 'num',
+  lossCap: 'num',
+  generatorHidden: 'int',
+  bottleneckDim: 'posint',
+  steps: 'posint',
+  batchSize: 'posint',
+  evalBatchSize: 'posint',
+  maxLength: 'posint',
+  lr: 'num',
+  weightDecay: 'num',
+  warmupRatio: 'num',
+  schedule: SCHEDULES,
+  clip: 'num',
+  dropout: 'bool',
+  evalEvery: 'posint',
+  checkpointEvery: 'int',
+  seed: 'int',
+  backend: BACKENDS,
+  threads: 'int',
+  dtype: ['f32', 'f64'],
+  segmentIds: SEGMENT_IDS,
 };
 
 export const CONFIG_FIELDS = Object.keys(KINDS) as (keyof RunConfig)[];
@@ -121,24 +189,41 @@ export const kebab = (s: string): string => `--${s.replace(/[A-Z]/g, (c) => `-${
 function coerce(kind: Kind, v: unknown): Either<string, unknown> {
   const num = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
   if (Array.isArray(kind)) {
-    return typeof v === 'string' && kind.includes(v) ? E.right(v) : E.left(`must be one of ${kind.join(', ')}, got ${JSON.stringify(v)}`);
+    return typeof v === 'string' && kind.includes(v)
+      ? E.right(v)
+      : E.left(`must be one of ${kind.join(', ')}, got ${JSON.stringify(v)}`);
   }
   switch (kind) {
-    case 'string': return typeof v === 'string' ? E.right(v) : E.left(`must be a string, got ${JSON.stringify(v)}`);
+    case 'string':
+      return typeof v === 'string' ? E.right(v) : E.left(`must be a string, got ${JSON.stringify(v)}`);
     case 'bool':
       if (typeof v === 'boolean') return E.right(v);
       if (v === 'true' || v === 'false') return E.right(v === 'true');
       return E.left(`must be true or false, got ${JSON.stringify(v)}`);
-    case 'num': return typeof num === 'number' && Number.isFinite(num) ? E.right(num) : E.left(`must be a finite number, got ${JSON.stringify(v)}`);
-    case 'int': return typeof num === 'number' && Number.isSafeInteger(num) && num >= 0 ? E.right(num) : E.left(`must be an integer ≥ 0, got ${JSON.stringify(v)}`);
-    case 'posint': return typeof num === 'number' && Number.isSafeInteger(num) && num > 0 ? E.right(num) : E.left(`must be an integer ≥ 1, got ${JSON.stringify(v)}`);
+    case 'num':
+      return typeof num === 'number' && Number.isFinite(num)
+        ? E.right(num)
+        : E.left(`must be a finite number, got ${JSON.stringify(v)}`);
+    case 'int':
+      return typeof num === 'number' && Number.isSafeInteger(num) && num >= 0
+        ? E.right(num)
+        : E.left(`must be an integer ≥ 0, got ${JSON.stringify(v)}`);
+    case 'posint':
+      return typeof num === 'number' && Number.isSafeInteger(num) && num > 0
+        ? E.right(num)
+        : E.left(`must be an integer ≥ 1, got ${JSON.stringify(v)}`);
   }
   return E.left('unknown kind');
 }
 
 /** Checks a partial config object from one source (file or flags); unknown fields are errors. */
-export function decodePartial(raw: unknown, source: string, flagName: (f: string) => string = (f) => f): Either<ConfigError, Partial<RunConfig>> {
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return E.left(configError(source, '(root)', 'must be a JSON object'));
+export function decodePartial(
+  raw: unknown,
+  source: string,
+  flagName: (f: string) => string = (f) => f,
+): Either<ConfigError, Partial<RunConfig>> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    return E.left(configError(source, '(root)', 'must be a JSON object'));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(raw)) {
     if (v === undefined) continue;
@@ -162,24 +247,30 @@ export function validateConfig(c: RunConfig, source: string): Either<ConfigError
   if (c.warmupRatio < 0 || c.warmupRatio > 1) return bad('warmupRatio', `must be in [0, 1], got ${c.warmupRatio}`);
   if (c.clip < 0) return bad('clip', `must be ≥ 0 (0 = off), got ${c.clip}`);
   if (c.init === 'text' && c.initText === '') return bad('initText', 'is required with init "text"');
-  if (c.method === 'prefix' && c.head === 'verbalizer' && c.placement !== 'before-cls') return bad('placement', 'only applies to soft prompts');
+  if (c.method === 'prefix' && c.head === 'verbalizer' && c.placement !== 'before-cls')
+    return bad('placement', 'only applies to soft prompts');
   if (c.maxLength < 4) return bad('maxLength', `must be ≥ 4, got ${c.maxLength}`);
   if (!(c.gumbelTauStart > 0)) return bad('gumbelTauStart', `must be > 0, got ${c.gumbelTauStart}`);
   if (!(c.gumbelTauMin > 0)) return bad('gumbelTauMin', `must be > 0, got ${c.gumbelTauMin}`);
   if (c.gumbelRate < 0) return bad('gumbelRate', `must be ≥ 0, got ${c.gumbelRate}`);
   if (c.lossCap < 0) return bad('lossCap', `must be ≥ 0 (0 = no cap), got ${c.lossCap}`);
-  if (c.method === 'infoprompt' && c.head !== 'classifier') return bad('head', 'infoprompt needs the classifier head (L_head reads its weights)');
+  if (c.method === 'infoprompt' && c.head !== 'classifier')
+    return bad('head', 'infoprompt needs the classifier head (L_head reads its weights)');
   return E.right(c);
 }
 
 /** Reads a JSON config file as a partial config. */
 export function readConfigFile(path: string): Either<ConfigError, Partial<RunConfig>> {
   let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (e) {
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
     return E.left(configError(path, '(file)', `cannot read: ${e instanceof Error ? e.message : String(e)}`));
   }
   let json: unknown;
-  try { json = JSON.parse(text); } catch (e) {
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
     return E.left(configError(path, '(file)', `not JSON: ${e instanceof Error ? e.message : String(e)}`));
   }
   return decodePartial(json, path);

@@ -14,10 +14,16 @@ import { cloneTree, disposeTree } from './tree-util.ts';
 export function readRunConfig(run: string): RunConfig {
   const file = join(run, RUN_FILES.config);
   let json: unknown;
-  try { json = JSON.parse(readFileSync(file, 'utf8')); } catch (e) {
-    throw new UsageError(`--run ${run}: cannot read ${file} (${e instanceof Error ? e.message : String(e)}); is this a run folder written by \`promptgrad train\`?`);
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(
+      `--run ${run}: cannot read ${file} (${e instanceof Error ? e.message : String(e)}); is this a run folder written by \`promptgrad train\`?`,
+    );
   }
-  const known = Object.fromEntries(Object.entries(json as object).filter(([k]) => (CONFIG_FIELDS as string[]).includes(k)));
+  const known = Object.fromEntries(
+    Object.entries(json as object).filter(([k]) => (CONFIG_FIELDS as string[]).includes(k)),
+  );
   const c = E.flatMap(decodePartial(known, file), (p) => mergeConfig([p], file));
   if (E.isLeft(c)) throw new UsageError(c.left.message);
   return c.right;
@@ -28,8 +34,10 @@ export async function loadBestParams(tm: TaskModel, run: string): Promise<{ best
   const init = tm.init(runKey(tm.cfg.seed));
   const template = { params: { current: init, best: cloneTree(init) }, opt: adamw().init(init) };
   const r = await loadCheckpoint(join(run, RUN_FILES.checkpoint), template)();
-  disposeTree(template.params); disposeTree(template.opt.slots);
+  disposeTree(template.params);
+  disposeTree(template.opt.slots);
   if (E.isLeft(r)) throw new UsageError(`--run ${run}: ${r.left.message}`);
-  disposeTree(r.right.params.current); disposeTree(r.right.opt.slots);
+  disposeTree(r.right.params.current);
+  disposeTree(r.right.opt.slots);
   return { best: r.right.params.best, step: r.right.opt.step };
 }

@@ -24,15 +24,23 @@ export interface RunSetup {
   readonly backendNote: string;
 }
 
-export async function backendFor(choice: RunConfig['backend'], threads = 0): Promise<{ backend: Backend; note: string }> {
+export async function backendFor(
+  choice: RunConfig['backend'],
+  threads = 0,
+): Promise<{ backend: Backend; note: string }> {
   if (choice === 'cpu') return { backend: cpuBackend(), note: 'cpu backend' };
   if (choice === 'wasm') {
     const { createWasmBackend } = await import('../core/backend/wasm/index.ts');
     const backend = createWasmBackend(threads > 0 ? { threads } : {});
-    return { backend, note: `wasm backend (${backend.threads} thread${backend.threads === 1 ? '' : 's'}, ${backend.gemmShape.fma ? 'FMA' : 'mul+add'} GEMM)` };
+    return {
+      backend,
+      note: `wasm backend (${backend.threads} thread${backend.threads === 1 ? '' : 's'}, ${backend.gemmShape.fma ? 'FMA' : 'mul+add'} GEMM)`,
+    };
   }
   const select = await import('../core/backend/webgpu/select.ts').catch((e: unknown) => {
-    throw new UsageError(`--backend ${choice}: the WebGPU backend cannot be loaded (${e instanceof Error ? e.message : String(e)}); use --backend cpu`);
+    throw new UsageError(
+      `--backend ${choice}: the WebGPU backend cannot be loaded (${e instanceof Error ? e.message : String(e)}); use --backend cpu`,
+    );
   });
   try {
     return await select.selectBackend(choice);
@@ -42,7 +50,10 @@ export async function backendFor(choice: RunConfig['backend'], threads = 0): Pro
 }
 
 export async function loadModel(folder: string, dtype: RunConfig['dtype'], bk: Backend): Promise<BertModel> {
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`--model ${folder}: no such folder (expected a Hugging Face model folder with config.json and weights)`);
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    throw new UsageError(
+      `--model ${folder}: no such folder (expected a Hugging Face model folder with config.json and weights)`,
+    );
   const ck = await loadCheckpoint(folder, dtype)();
   if (E.isLeft(ck)) throw new UsageError(`--model: ${ck.left.message}`);
   return BertModel.load(ck.right.weights, ck.right.config, bk, dtype);

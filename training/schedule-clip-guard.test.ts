@@ -6,11 +6,21 @@ import { clipByGlobalNorm, globalNorm } from './clip.ts';
 import { assertFinite, assertFiniteAsync, NonFiniteError } from './nan-guard.ts';
 import { lrAt, ScheduleCodec, validateSchedule, type Schedule } from './schedule.ts';
 
-const close = (a: number, b: number, msg: string) => assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${msg}: ${a} vs ${b}`);
+const close = (a: number, b: number, msg: string) =>
+  assert.ok(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b)), `${msg}: ${a} vs ${b}`);
 
 test('linear warm-up then linear decay (HF get_linear_schedule_with_warmup)', () => {
   const s: Schedule = { kind: 'linear', baseLr: 2, warmupSteps: 10, totalSteps: 100 };
-  const want: [number, number][] = [[0, 0], [1, 0.2], [5, 1], [10, 2], [55, 1], [99, 2 / 90], [100, 0], [150, 0]];
+  const want: [number, number][] = [
+    [0, 0],
+    [1, 0.2],
+    [5, 1],
+    [10, 2],
+    [55, 1],
+    [99, 2 / 90],
+    [100, 0],
+    [150, 0],
+  ];
   for (const [k, v] of want) close(lrAt(s, k), v, `step ${k}`);
 });
 
@@ -29,7 +39,10 @@ test('constant and constant-with-warm-up; validation; JSON codec', () => {
   close(lrAt({ kind: 'constant', baseLr: 0.3, warmupSteps: 5, totalSteps: 0 }, 0), 0.3, 'constant ignores warm-up');
   close(lrAt({ kind: 'constant-warmup', baseLr: 0.3, warmupSteps: 4, totalSteps: 0 }, 1), 0.075, 'warming');
   close(lrAt({ kind: 'constant-warmup', baseLr: 0.3, warmupSteps: 4, totalSteps: 0 }, 400), 0.3, 'after');
-  assert.throws(() => validateSchedule({ kind: 'linear', baseLr: 1, warmupSteps: 20, totalSteps: 10 }), /warmupSteps 20 exceeds totalSteps 10/);
+  assert.throws(
+    () => validateSchedule({ kind: 'linear', baseLr: 1, warmupSteps: 20, totalSteps: 10 }),
+    /warmupSteps 20 exceeds totalSteps 10/,
+  );
   assert.throws(() => lrAt({ kind: 'constant', baseLr: 1, warmupSteps: 0, totalSteps: 0 }, -1), /step/);
   assert.ok(isRight(ScheduleCodec.decode({ kind: 'cosine', baseLr: 0.3, warmupSteps: 0, totalSteps: 9 })));
   assert.not.ok(isRight(ScheduleCodec.decode({ kind: 'cosine-restarts', baseLr: 0.3, warmupSteps: 0, totalSteps: 9 })));
@@ -47,7 +60,11 @@ test('clipByGlobalNorm: torch clip_grad_norm_ semantics, pre-clip norm returned'
   assert.equal(Array.from(g.a.dataSync()), [3 * coef, 4 * coef]);
   assert.equal(Array.from(g.b.c.dataSync()), [12 * coef]);
   const un = clipByGlobalNorm(grads, 100);
-  assert.equal(treeLeaves(un.grads).map((l) => Array.from(l.leaf.dataSync())), [[3, 4], [12]], 'below the limit: unchanged');
+  assert.equal(
+    treeLeaves(un.grads).map((l) => Array.from(l.leaf.dataSync())),
+    [[3, 4], [12]],
+    'below the limit: unchanged',
+  );
   assert.throws(() => clipByGlobalNorm(grads, 0), /maxNorm/);
 });
 

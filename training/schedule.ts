@@ -35,8 +35,10 @@ export function lrLambda(s: Schedule, step: number): number {
   if (s.kind === 'constant') return 1;
   if (step < w) return step / Math.max(1, w);
   switch (s.kind) {
-    case 'constant-warmup': return 1;
-    case 'linear': return Math.max(0, (T - step) / Math.max(1, T - w));
+    case 'constant-warmup':
+      return 1;
+    case 'linear':
+      return Math.max(0, (T - step) / Math.max(1, T - w));
     case 'cosine': {
       const progress = (step - w) / Math.max(1, T - w);
       return Math.max(0, 0.5 * (1 + Math.cos(Math.PI * (s.numCycles ?? 0.5) * 2 * progress)));
@@ -51,7 +53,8 @@ export function lrAt(s: Schedule, step: number): number {
 
 /** Checks the numbers of a schedule; returns it unchanged or throws naming the field. */
 export function validateSchedule(s: Schedule): Schedule {
-  if (!Number.isFinite(s.baseLr) || s.baseLr < 0) throw new RangeError(`schedule.baseLr must be finite and ≥ 0, got ${s.baseLr}`);
+  if (!Number.isFinite(s.baseLr) || s.baseLr < 0)
+    throw new RangeError(`schedule.baseLr must be finite and ≥ 0, got ${s.baseLr}`);
   for (const k of ['warmupSteps', 'totalSteps'] as const) {
     if (!Number.isInteger(s[k]) || s[k] < 0) throw new RangeError(`schedule.${k} must be an integer ≥ 0, got ${s[k]}`);
   }

@@ -9,8 +9,22 @@ import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
 import {
-  classificationView, formatDataError, isTaskName, loadGeneric, loadTask, MASK, metricsFor, patternView, TASKS,
-  type DataError, type Split, type TaskExample, type TaskMetrics, type TaskName, type TextView, type GenericExample,
+  classificationView,
+  formatDataError,
+  isTaskName,
+  loadGeneric,
+  loadTask,
+  MASK,
+  metricsFor,
+  patternView,
+  TASKS,
+  type DataError,
+  type Split,
+  type TaskExample,
+  type TaskMetrics,
+  type TaskName,
+  type TextView,
+  type GenericExample,
 } from '../data/index.ts';
 import { LABELS, verbalizerFor } from '../data/index.ts';
 
@@ -38,13 +52,19 @@ export const SPLIT_FILES = { train: 'train', dev: 'dev32', test: 'val' } as cons
 export const ACCURACY_METRICS: TaskMetrics = metricsFor('RTE');
 
 const fromFewGlue = (e: TaskExample): Example => ({
-  view: classificationView(e), pattern: patternView(e), label: e.label, ...(e.task === 'MultiRC' ? { group: e.group } : {}),
+  view: classificationView(e),
+  pattern: patternView(e),
+  label: e.label,
+  ...(e.task === 'MultiRC' ? { group: e.group } : {}),
 });
 
 /** Cloze view of a custom example: `<text> ? {mask} .` (with the pair after it). */
 export const customExample = (e: GenericExample): Example => ({
   view: e.textPair === undefined ? { text: e.text } : { text: e.text, textPair: e.textPair },
-  pattern: e.textPair === undefined ? { text: `${e.text} ? ${MASK} .` } : { text: `${e.text} ? ${MASK} ,`, textPair: e.textPair },
+  pattern:
+    e.textPair === undefined
+      ? { text: `${e.text} ? ${MASK} .` }
+      : { text: `${e.text} ? ${MASK} ,`, textPair: e.textPair },
   label: e.label,
 });
 
@@ -55,11 +75,26 @@ const fromData = (e: DataError): TaskError => taskError(formatDataError(e));
 export function loadTaskData(task: string, data: string): TaskEither<TaskError, TaskData> {
   if (isTaskName(task)) {
     const t: TaskName = task;
-    const split = (s: Split) => pipe(loadTask(data, t, s), TE.map((d) => d.examples.map(fromFewGlue)), TE.mapLeft(fromData));
+    const split = (s: Split) =>
+      pipe(
+        loadTask(data, t, s),
+        TE.map((d) => d.examples.map(fromFewGlue)),
+        TE.mapLeft(fromData),
+      );
     return pipe(
       TE.Do,
-      TE.bind('train', () => split('train')), TE.bind('dev', () => split('dev32')), TE.bind('test', () => split('val')),
-      TE.map(({ train, dev, test }) => ({ name: t, labels: metricsLabels(t), verbalizer: verbalizerFor(t), metrics: metricsFor(t), train, dev, test })),
+      TE.bind('train', () => split('train')),
+      TE.bind('dev', () => split('dev32')),
+      TE.bind('test', () => split('val')),
+      TE.map(({ train, dev, test }) => ({
+        name: t,
+        labels: metricsLabels(t),
+        verbalizer: verbalizerFor(t),
+        metrics: metricsFor(t),
+        train,
+        dev,
+        test,
+      })),
     );
   }
   if (task !== 'custom') return TE.left(taskError(`unknown task "${task}" (known: ${TASKS.join(', ')}, custom)`));
@@ -74,8 +109,13 @@ export function loadTaskData(task: string, data: string): TaskEither<TaskError, 
         TE.bind('dev', () => pipe(loadGeneric(join(data, 'dev32.jsonl'), opts), TE.mapLeft(fromData))),
         TE.bind('test', () => pipe(loadGeneric(join(data, 'val.jsonl'), opts), TE.mapLeft(fromData))),
         TE.map(({ dev, test }) => ({
-          name: 'custom', labels: train.labels, verbalizer: train.labels, metrics: ACCURACY_METRICS,
-          train: train.examples.map(customExample), dev: dev.examples.map(customExample), test: test.examples.map(customExample),
+          name: 'custom',
+          labels: train.labels,
+          verbalizer: train.labels,
+          metrics: ACCURACY_METRICS,
+          train: train.examples.map(customExample),
+          dev: dev.examples.map(customExample),
+          test: test.examples.map(customExample),
         })),
       );
     }),

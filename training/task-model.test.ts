@@ -26,7 +26,9 @@ const CASES: readonly Partial<RunConfig>[] = [
 
 for (const over of CASES) {
   test(`${over.method}/${over.head}: logits from the head rows equal the heads on the full last hidden state`, async () => {
-    const c = mergeConfig([{ model: MODEL, task: 'RTE', data: DATA, batchSize: 4, maxLength: 32, promptLength: 4, dtype: 'f64', ...over }]);
+    const c = mergeConfig([
+      { model: MODEL, task: 'RTE', data: DATA, batchSize: 4, maxLength: 32, promptLength: 4, dtype: 'f64', ...over },
+    ]);
     if (E.isLeft(c)) throw new Error(c.left.message);
     const { tm, task } = await setupRun(c.right);
     const model = tm.model;
@@ -38,9 +40,15 @@ for (const over of CASES) {
       const m = tm.method.inputs(p['prompt']!, b.tokens, undefined);
       const h = model.encode(m.inputs).lastHiddenState;
       const shift = (r: number) => (typeof m.offset === 'number' ? m.offset : m.offset[r]!);
-      const want = over.head === 'classifier'
-        ? classifierLogits(model, h, p['head'] as unknown as ClassifierParams, { pooler: tm.pooler! })
-        : verbalizerLogits(model, h, b.maskIndex.map((i, r) => i + shift(r)), task.verbalizer.map((w) => tm.tokenizer.wordId(w)!));
+      const want =
+        over.head === 'classifier'
+          ? classifierLogits(model, h, p['head'] as unknown as ClassifierParams, { pooler: tm.pooler! })
+          : verbalizerLogits(
+              model,
+              h,
+              b.maskIndex.map((i, r) => i + shift(r)),
+              task.verbalizer.map((w) => tm.tokenizer.wordId(w)!),
+            );
       expectWithin('logits', got.dataSync(), want.dataSync(), 1e-12, 1e-10);
     });
   });

@@ -7,7 +7,16 @@
  * virtual tokens add in front of the text (to find the mask position).
  */
 import {
-  crossEntropy, foldIn, keep, randomNormal, splitKey, tensor, zeros, type ParamTree, type PRNGKey, type Tensor,
+  crossEntropy,
+  foldIn,
+  keep,
+  randomNormal,
+  splitKey,
+  tensor,
+  zeros,
+  type ParamTree,
+  type PRNGKey,
+  type Tensor,
 } from '../core/index.ts';
 import { fillMask } from '../data/index.ts';
 import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
@@ -81,65 +90,128 @@ export function randomPooler(model: BertModel, key: PRNGKey): Linear {
   );
 }
 
-export function buildTaskModel(model: BertModel, tokenizer: PromptTokenizer, task: TaskData, cfg: RunConfig): TaskModel {
+export function buildTaskModel(
+  model: BertModel,
+  tokenizer: PromptTokenizer,
+  task: TaskData,
+  cfg: RunConfig,
+): TaskModel {
   const method = methodImpl(cfg, model, tokenizer);
   const numLabels = task.labels.length;
   const root = foldIn([cfg.seed >>> 0, 0x50474144], 7);
-  const pooler = cfg.head === 'classifier' ? model.pooler ?? randomPooler(model, foldIn(root, 1)) : undefined;
-  const wordIds = cfg.head === 'verbalizer' ? task.verbalizer.map((w, c) => {
-    const id = tokenizer.wordId(w);
-    if (id === undefined) throw new Error(`verbalizer: label word "${w}" (class ${task.labels[c]}) is not a single token of this tokenizer`);
-    return id;
-  }) : [];
-  if (cfg.head === 'verbalizer' && !model.mlmHead) throw new Error(`head "verbalizer" needs an MLM head (cls.predictions.* / lm_head.*), ${cfg.model} has none: use --head classifier`);
+  const pooler = cfg.head === 'classifier' ? (model.pooler ?? randomPooler(model, foldIn(root, 1))) : undefined;
+  const wordIds =
+    cfg.head === 'verbalizer'
+      ? task.verbalizer.map((w, c) => {
+          const id = tokenizer.wordId(w);
+          if (id === undefined)
+            throw new Error(
+              `verbalizer: label word "${w}" (class ${task.labels[c]}) is not a single token of this tokenizer`,
+            );
+          return id;
+        })
+      : [];
+  if (cfg.head === 'verbalizer' && !model.mlmHead)
+    throw new Error(
+      `head "verbalizer" needs an MLM head (cls.predictions.* / lm_head.*), ${cfg.model} has none: use --head classifier`,
+    );
   // Virtual tokens (soft prompt or prefix, which shifts position ids) share the position table with the text.
-  const textBudget = Math.min(cfg.maxLength, model.cfg.maxPositionEmbeddings - cfg.promptLength - (model.cfg.modelType === 'roberta' ? model.cfg.padTokenId + 1 : 0));
-  if (textBudget < 4) throw new Error(`promptLength ${cfg.promptLength} leaves no room for text in ${model.cfg.maxPositionEmbeddings} positions`);
+  const textBudget = Math.min(
+    cfg.maxLength,
+    model.cfg.maxPositionEmbeddings -
+      cfg.promptLength -
+      (model.cfg.modelType === 'roberta' ? model.cfg.padTokenId + 1 : 0),
+  );
+  if (textBudget < 4)
+    throw new Error(
+      `promptLength ${cfg.promptLength} leaves no room for text in ${model.cfg.maxPositionEmbeddings} positions`,
+    );
   const pDrop = model.cfg.classifierDropout ?? model.cfg.hiddenDropoutProb;
 
   const tm: TaskModel = {
-    model, tokenizer, cfg, numLabels, method, pooler,
+    model,
+    tokenizer,
+    cfg,
+    numLabels,
+    method,
+    pooler,
     init(key) {
       const [kp, kh] = splitKey(key, 2);
       const prompt = method.init(kp!);
-      return cfg.head === 'classifier' ? { prompt, head: initClassifier(model, numLabels, kh!) as unknown as ParamTree } : { prompt };
+      return cfg.head === 'classifier'
+        ? { prompt, head: initClassifier(model, numLabels, kh!) as unknown as ParamTree }
+        : { prompt };
     },
     batch(examples) {
-      const views = examples.map((e) => (cfg.head === 'verbalizer' ? fillMask(e.pattern, tokenizer.maskToken) : e.view));
+      const views = examples.map((e) =>
+        cfg.head === 'verbalizer' ? fillMask(e.pattern, tokenizer.maskToken) : e.view,
+      );
       const h = tokenizer.encodeBatch(views, textBudget);
-      const maskIndex = cfg.head === 'verbalizer' ? examples.map((_, b) => {
-        const row = h.inputIds.subarray(b * h.T, (b + 1) * h.T);
-        const i = row.indexOf(tokenizer.maskTokenId);
-        if (i < 0) throw new Error(`verbalizer: example ${b} lost its mask token to truncation (max length ${textBudget})`);
-        return i;
-      }) : [];
+      const maskIndex =
+        cfg.head === 'verbalizer'
+          ? examples.map((_, b) => {
+              const row = h.inputIds.subarray(b * h.T, (b + 1) * h.T);
+              const i = row.indexOf(tokenizer.maskTokenId);
+              if (i < 0)
+                throw new Error(
+                  `verbalizer: example ${b} lost its mask token to truncation (max length ${textBudget})`,
+                );
+              return i;
+            })
+          : [];
       const hostLabels = examples.map((e) => e.label);
       return {
-        tokens: tokenBatch(model.bk, h.B, h.T, h.inputIds, h.attentionMask, model.cfg.modelType === 'roberta' || cfg.segmentIds === 'single' ? undefined : h.tokenTypeIds),
+        tokens: tokenBatch(
+          model.bk,
+          h.B,
+          h.T,
+          h.inputIds,
+          h.attentionMask,
+          model.cfg.modelType === 'roberta' || cfg.segmentIds === 'single' ? undefined : h.tokenTypeIds,
+        ),
         labels: tensor(model.bk, Int32Array.from(hostLabels), { shape: [h.B], dtype: 'i32' }),
-        maskIndex, hostLabels,
+        maskIndex,
+        hostLabels,
       };
     },
     forward(p, b, train) {
       const key = train?.key;
       const [kEnc, kHead, kMethod] = key && cfg.dropout ? splitKey(key, 3) : [undefined, undefined, key];
-      const m = method.inputs(p['prompt']!, b.tokens, train && kMethod ? { key: kMethod, step: train.step } : undefined);
+      const m = method.inputs(
+        p['prompt']!,
+        b.tokens,
+        train && kMethod ? { key: kMethod, step: train.step } : undefined,
+      );
       const inputs: EncoderInputs = kEnc ? { ...m.inputs, dropoutKey: kEnc } : m.inputs;
       const head = p['head'] as unknown as ClassifierParams | undefined;
       const shift = (r: number) => (typeof m.offset === 'number' ? m.offset : m.offset[r]!);
       // No layer computes padding rows, and only the rows the heads read leave the last layer:
       // position 0 (the pooler; InfoPrompt's L_rep), then each example's [MASK] for the verbalizer.
-      const outputPositions = cfg.head === 'classifier'
-        ? Array.from({ length: b.labels.shape[0]! }, () => [0])
-        : b.maskIndex.map((i, r) => [0, i + shift(r)]);
+      const outputPositions =
+        cfg.head === 'classifier'
+          ? Array.from({ length: b.labels.shape[0]! }, () => [0])
+          : b.maskIndex.map((i, r) => [0, i + shift(r)]);
       const h = model.encode({ ...inputs, outputPositions, skipPadding: true }).lastHiddenState;
-      const logits = cfg.head === 'classifier'
-        ? classifierLogits(model, h, head!, { pooler: pooler!, ...(kHead ? { dropout: { key: kHead, p: pDrop } } : {}) })
-        : verbalizerLogits(model, h, b.maskIndex.map(() => 1), wordIds);
+      const logits =
+        cfg.head === 'classifier'
+          ? classifierLogits(model, h, head!, {
+              pooler: pooler!,
+              ...(kHead ? { dropout: { key: kHead, p: pDrop } } : {}),
+            })
+          : verbalizerLogits(
+              model,
+              h,
+              b.maskIndex.map(() => 1),
+              wordIds,
+            );
       const methodLoss = m.loss;
       return {
         logits,
-        ...(methodLoss ? { methodLoss: () => methodLoss({ lastHiddenState: h, logits, labels: b.labels, ...(head ? { head } : {}) }) } : {}),
+        ...(methodLoss
+          ? {
+              methodLoss: () => methodLoss({ lastHiddenState: h, logits, labels: b.labels, ...(head ? { head } : {}) }),
+            }
+          : {}),
         ...(m.stats ? { stats: m.stats } : {}),
       };
     },

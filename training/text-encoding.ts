@@ -28,11 +28,18 @@ export interface PromptTokenizer {
 
 export function promptTokenizerOf(tok: PgTokenizer): PromptTokenizer {
   return {
-    maskToken: tok.maskToken, maskTokenId: tok.maskId,
+    maskToken: tok.maskToken,
+    maskTokenId: tok.maskId,
     encodeBatch(views, maxLength) {
-      const items = views.map((v) => (v.textPair === undefined ? v.text : [v.text, v.textPair] as const));
+      const items = views.map((v) => (v.textPair === undefined ? v.text : ([v.text, v.textPair] as const)));
       const b = tok.encodeBatch(items, { maxLength, truncation: 'longest_first' });
-      return { B: b.batchSize, T: b.seqLen, inputIds: b.inputIds, attentionMask: b.attentionMask, tokenTypeIds: b.tokenTypeIds };
+      return {
+        B: b.batchSize,
+        T: b.seqLen,
+        inputIds: b.inputIds,
+        attentionMask: b.attentionMask,
+        tokenTypeIds: b.tokenTypeIds,
+      };
     },
     wordId(word) {
       for (const w of tok.family === 'roberta' ? [` ${word}`, word] : [word]) {

@@ -5,7 +5,10 @@ import { Tensor, treeLeaves, treeMap, type ParamTree } from '../core/index.ts';
 const contiguousStrides = (shape: readonly number[]): number[] => {
   const s = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { s[i] = acc; acc *= shape[i]!; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
   return s;
 };
 
@@ -35,13 +38,17 @@ export const fmtShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 
 /** Throws unless `a` and `b` have the same leaves with the same shapes and dtypes. */
 export function assertSameStructure(a: unknown, b: unknown, what: string, names: readonly [string, string]): void {
-  const ma = leafMap(a, what), mb = leafMap(b, what);
+  const ma = leafMap(a, what),
+    mb = leafMap(b, what);
   for (const [p, x] of ma) {
     const y = mb.get(p);
     if (!y) throw new Error(`${what}: ${names[1]} has no leaf "${p}" (present in ${names[0]})`);
     if (x.dtype !== y.dtype || x.shape.length !== y.shape.length || x.shape.some((d, i) => d !== y.shape[i])) {
-      throw new Error(`${what}: leaf "${p}" is ${fmtShape(x.shape)} ${x.dtype} in ${names[0]} but ${fmtShape(y.shape)} ${y.dtype} in ${names[1]}`);
+      throw new Error(
+        `${what}: leaf "${p}" is ${fmtShape(x.shape)} ${x.dtype} in ${names[0]} but ${fmtShape(y.shape)} ${y.dtype} in ${names[1]}`,
+      );
     }
   }
-  for (const p of mb.keys()) if (!ma.has(p)) throw new Error(`${what}: ${names[0]} has no leaf "${p}" (present in ${names[1]})`);
+  for (const p of mb.keys())
+    if (!ma.has(p)) throw new Error(`${what}: ${names[0]} has no leaf "${p}" (present in ${names[1]})`);
 }

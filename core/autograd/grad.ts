@@ -40,9 +40,12 @@ export interface GradOptions {
 type Fn = (...args: never[]) => unknown;
 
 function checkScalar(v: unknown): Tensor {
-  if (!(v instanceof Tensor)) throw new TypeError('valueAndGrad: the function must return a scalar Tensor (or [Tensor, aux] with hasAux)');
+  if (!(v instanceof Tensor))
+    throw new TypeError('valueAndGrad: the function must return a scalar Tensor (or [Tensor, aux] with hasAux)');
   if (v.size !== 1 || !isFloat(v.dtype)) {
-    throw new TypeError(`valueAndGrad: the function returned ${fmt(v.shape)} ${v.dtype}; it must return a float tensor with one element`);
+    throw new TypeError(
+      `valueAndGrad: the function returned ${fmt(v.shape)} ${v.dtype}; it must return a float tensor with one element`,
+    );
   }
   return v;
 }
@@ -53,7 +56,8 @@ function runTraced(f: Fn, args: unknown[], opts: GradOptions) {
   const first = leaves[0];
   if (!first) throw new TypeError(`valueAndGrad: argument(s) ${nums.join(', ')} contain no tensors to differentiate`);
   for (const l of leaves) {
-    if (!isFloat(l.dtype)) throw new TypeError(`valueAndGrad: cannot differentiate a ${l.dtype} tensor ${fmt(l.shape)}`);
+    if (!isFloat(l.dtype))
+      throw new TypeError(`valueAndGrad: cannot differentiate a ${l.dtype} tensor ${fmt(l.shape)}`);
   }
   return scope(first.backend, () => {
     const tape = new Tape();
@@ -67,20 +71,28 @@ function runTraced(f: Fn, args: unknown[], opts: GradOptions) {
     // One tensor object per gradient leaf, even where a rule handed the same cotangent to two leaves,
     // so that disposing one gradient never invalidates another.
     const used = new Set<Tensor>();
-    const grads = nums.map((i) => treeMap(traced[i], (t) => {
-      const g = t.trace ? gmap.get(t.trace.key) : undefined;
-      if (!g) return new Tensor(t.backend, t.backend.fill(t.size, 0, t.dtype), t.shape, t.dtype);
-      const own = used.has(g) || g === ct ? untraced(g) : g;
-      used.add(own);
-      return own;
-    }));
+    const grads = nums.map((i) =>
+      treeMap(traced[i], (t) => {
+        const g = t.trace ? gmap.get(t.trace.key) : undefined;
+        if (!g) return new Tensor(t.backend, t.backend.fill(t.size, 0, t.dtype), t.shape, t.dtype);
+        const own = used.has(g) || g === ct ? untraced(g) : g;
+        used.add(own);
+        return own;
+      }),
+    );
     return { value: untraced(value), aux: treeMap(aux, untraced), grads, many: Array.isArray(opts.argnums) };
   });
 }
 
 /** f(params, ...rest) → scalar; returns [value, grads] with grads shaped like params. */
-export function valueAndGrad<P, R extends unknown[]>(f: (params: P, ...rest: R) => Tensor, opts?: GradOptions & { hasAux?: false }): (params: P, ...rest: R) => [Tensor, P];
-export function valueAndGrad<P, R extends unknown[], A>(f: (params: P, ...rest: R) => [Tensor, A], opts: GradOptions & { hasAux: true }): (params: P, ...rest: R) => [[Tensor, A], P];
+export function valueAndGrad<P, R extends unknown[]>(
+  f: (params: P, ...rest: R) => Tensor,
+  opts?: GradOptions & { hasAux?: false },
+): (params: P, ...rest: R) => [Tensor, P];
+export function valueAndGrad<P, R extends unknown[], A>(
+  f: (params: P, ...rest: R) => [Tensor, A],
+  opts: GradOptions & { hasAux: true },
+): (params: P, ...rest: R) => [[Tensor, A], P];
 export function valueAndGrad(f: Fn, opts: GradOptions = {}) {
   return (...args: unknown[]) => {
     const r = runTraced(f, args, opts);
@@ -90,7 +102,10 @@ export function valueAndGrad(f: Fn, opts: GradOptions = {}) {
 }
 
 /** Gradient only (the value is discarded). */
-export function grad<P, R extends unknown[]>(f: (params: P, ...rest: R) => Tensor, opts: Omit<GradOptions, 'hasAux'> = {}): (params: P, ...rest: R) => P {
+export function grad<P, R extends unknown[]>(
+  f: (params: P, ...rest: R) => Tensor,
+  opts: Omit<GradOptions, 'hasAux'> = {},
+): (params: P, ...rest: R) => P {
   return (params: P, ...rest: R) => {
     const [value, g] = valueAndGrad(f, opts)(params, ...rest);
     value.dispose();

@@ -16,7 +16,14 @@ export type VjpThunk = () => Tensor;
 export interface Primitive<A> {
   readonly name: string;
   /** `needs[i]`: whether input i wants a gradient (rules may skip work for the others, e.g. frozen weights). */
-  readonly vjp: (dy: Tensor, ins: readonly Tensor[], out: Tensor, attrs: A, saved: readonly Tensor[], needs: readonly boolean[]) => readonly (VjpThunk | undefined)[];
+  readonly vjp: (
+    dy: Tensor,
+    ins: readonly Tensor[],
+    out: Tensor,
+    attrs: A,
+    saved: readonly Tensor[],
+    needs: readonly boolean[],
+  ) => readonly (VjpThunk | undefined)[];
 }
 
 /** What a kernel produced: a new storage (one reference owned by the caller), its shape and dtype. */
@@ -47,15 +54,24 @@ export class Tape implements TapeLike {
   private nextKey = 0;
   private readonly nodes: Node[] = [];
 
-  get active(): boolean { return this.recording; }
-  get size(): number { return this.nodes.length; }
+  get active(): boolean {
+    return this.recording;
+  }
+  get size(): number {
+    return this.nodes.length;
+  }
 
   /** Stops recording; tensors that still carry this tape's trace behave as constants from now on. */
-  close(): void { this.recording = false; }
+  close(): void {
+    this.recording = false;
+  }
 
   /** A traced view of a differentiated argument. */
   leaf(t: Tensor): Tensor {
-    if (t.activeTrace) throw new Error(`nested differentiation (grad of grad) is not supported: the argument ${fmt(t.shape)} is already traced by an enclosing valueAndGrad/vjp, whose gradient would silently be zero; apply stopGradient to it first if that is intended`);
+    if (t.activeTrace)
+      throw new Error(
+        `nested differentiation (grad of grad) is not supported: the argument ${fmt(t.shape)} is already traced by an enclosing valueAndGrad/vjp, whose gradient would silently be zero; apply stopGradient to it first if that is intended`,
+      );
     t.backend.incRef(t.id);
     return new Tensor(t.backend, t.id, t.shape, t.dtype, { tape: this, key: this.nextKey++ });
   }
@@ -64,14 +80,24 @@ export class Tape implements TapeLike {
    * `inputs` may hold frozen f16 operands (matmul) and `out` be f16 (cast): the Tensor typing is the
    * op's to state; the VJP rules see them as plain tensors, and only matmul ever gets an f16 one.
    */
-  record<A>(prim: Primitive<A>, inputs: readonly AnyTensor[], attrs: A, out: KernelOut, saved: readonly Tensor[]): Tensor {
+  record<A>(
+    prim: Primitive<A>,
+    inputs: readonly AnyTensor[],
+    attrs: A,
+    out: KernelOut,
+    saved: readonly Tensor[],
+  ): Tensor {
     const bk: Backend = inputs[0]!.backend;
     const raw = new Tensor(bk, out.id, out.shape, out.dtype) as Tensor;
     const key = this.nextKey++;
     this.nodes.push({
-      prim: prim as Primitive<unknown>, attrs,
+      prim: prim as Primitive<unknown>,
+      attrs,
       inKeys: inputs.map((t) => (t.trace?.tape === this ? t.trace.key : undefined)),
-      ins: inputs.map(untraced) as Tensor[], out: raw, outKey: key, saved,
+      ins: inputs.map(untraced) as Tensor[],
+      out: raw,
+      outKey: key,
+      saved,
     });
     bk.incRef(out.id);
     return new Tensor(bk, out.id, out.shape, out.dtype, { tape: this, key }) as Tensor;
@@ -87,7 +113,14 @@ export class Tape implements TapeLike {
       const dy = grads.get(n.outKey);
       if (!dy) continue; // not on a path to the root: pruned
       grads.delete(n.outKey);
-      const thunks = n.prim.vjp(dy, n.ins, n.out, n.attrs, n.saved, n.inKeys.map((k) => k !== undefined));
+      const thunks = n.prim.vjp(
+        dy,
+        n.ins,
+        n.out,
+        n.attrs,
+        n.saved,
+        n.inKeys.map((k) => k !== undefined),
+      );
       n.inKeys.forEach((k, j) => {
         const thunk = thunks[j];
         if (k === undefined || !thunk) return;
@@ -110,7 +143,9 @@ export interface WalkerOps {
   cast(t: Tensor, dtype: DType): Tensor;
 }
 let walker: WalkerOps | undefined;
-export function installWalkerOps(ops: WalkerOps): void { walker = ops; }
+export function installWalkerOps(ops: WalkerOps): void {
+  walker = ops;
+}
 function w(): WalkerOps {
   if (!walker) throw new Error('autograd: op table not loaded (import from core/tensor/ops/index.ts)');
   return walker;
@@ -133,6 +168,8 @@ function reduceToShape(op: string, g: Tensor, shape: Shape, dtype: DType): Tenso
   return out;
 }
 
-function addSameShape(a: Tensor, b: Tensor): Tensor { return w().add(a, b); }
+function addSameShape(a: Tensor, b: Tensor): Tensor {
+  return w().add(a, b);
+}
 
 export type { Trace };

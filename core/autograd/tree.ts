@@ -16,7 +16,10 @@ export function treeLeaves(tree: unknown, path = ''): { path: string; leaf: Tens
   if (tree instanceof Tensor) return [{ path, leaf: tree }];
   const join = (k: string | number) => (path ? `${path}.${k}` : String(k));
   if (Array.isArray(tree)) return tree.flatMap((v, i) => treeLeaves(v, join(i)));
-  if (isPlainObject(tree)) return Object.keys(tree).sort().flatMap((k) => treeLeaves(tree[k], join(k)));
+  if (isPlainObject(tree))
+    return Object.keys(tree)
+      .sort()
+      .flatMap((k) => treeLeaves(tree[k], join(k)));
   return [];
 }
 

@@ -28,8 +28,25 @@ export interface StoredRef {
 }
 
 export const UNARY_OPS = [
-  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'abs', 'sign', 'tanh', 'sigmoid', 'relu', 'step',
-  'erf', 'gelu', 'geluGrad', 'recip', 'square', 'log1p', 'sin', 'cos',
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'rsqrt',
+  'abs',
+  'sign',
+  'tanh',
+  'sigmoid',
+  'relu',
+  'step',
+  'erf',
+  'gelu',
+  'geluGrad',
+  'recip',
+  'square',
+  'log1p',
+  'sin',
+  'cos',
 ] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
@@ -65,7 +82,11 @@ export interface AdamWHyper {
 
 export class UnsupportedOp extends Error {
   override readonly name = 'UnsupportedOp';
-  constructor(readonly op: string, readonly backend: BackendName, detail = '') {
+  constructor(
+    readonly op: string,
+    readonly backend: BackendName,
+    detail = '',
+  ) {
     super(`${op} is not supported on the ${backend} backend${detail ? `: ${detail}` : ''}`);
   }
 }
@@ -141,27 +162,58 @@ export interface Backend {
   /** x [..., C], weight [C], bias [C] → y [..., C], mean [...], rstd [...]. */
   layerNorm(x: TensorRef, weight: TensorRef, bias: TensorRef, eps: number): { y: DataId; mean: DataId; rstd: DataId };
   /** Gradients of layerNorm; dWeight/dBias summed over all rows. */
-  layerNormBackward(dy: TensorRef, x: TensorRef, weight: TensorRef, mean: TensorRef, rstd: TensorRef):
-    { dx: DataId; dWeight: DataId; dBias: DataId };
+  layerNormBackward(
+    dy: TensorRef,
+    x: TensorRef,
+    weight: TensorRef,
+    mean: TensorRef,
+    rstd: TensorRef,
+  ): { dx: DataId; dWeight: DataId; dBias: DataId };
   /** dx alone: a frozen weight and bias get no backward work. */
   layerNormBackwardDx(dy: TensorRef, x: TensorRef, weight: TensorRef, mean: TensorRef, rstd: TensorRef): DataId;
   /**
    * Softmax cross-entropy: logits [N, C], i32 labels [N] → per-row loss [N] and log-sum-exp [N].
    * Target (1 − ε)·onehot + ε/C (label smoothing ε); a row labelled `ignoreIndex` has loss 0.
    */
-  crossEntropy(logits: TensorRef, labels: TensorRef, ignoreIndex: number, smoothing: number): { loss: DataId; lse: DataId };
+  crossEntropy(
+    logits: TensorRef,
+    labels: TensorRef,
+    ignoreIndex: number,
+    smoothing: number,
+  ): { loss: DataId; lse: DataId };
   /** d logits [N, C] = dy[n]·(softmax − target), 0 on ignored rows, from the saved lse. */
-  crossEntropyBackward(dy: TensorRef, logits: TensorRef, labels: TensorRef, lse: TensorRef, ignoreIndex: number, smoothing: number): DataId;
+  crossEntropyBackward(
+    dy: TensorRef,
+    logits: TensorRef,
+    labels: TensorRef,
+    lse: TensorRef,
+    ignoreIndex: number,
+    smoothing: number,
+  ): DataId;
 
   /**
    * Fused scaled-dot-product attention: q [B,H,Tq,Dh], k/v [B,H,Tk,Dh], optional additive `bias`
    * (its own shape, right-aligned and broadcastable to [B,H,Tq,Tk]) → out [B,H,Tq,Dh] and
    * lse [B,H,Tq] = log Σ_j exp(scale·q·k_j + bias_j) per row (−∞ for a row of −∞ scores; out is 0 there).
    */
-  attention(q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, scale: number): { out: DataId; lse: DataId };
+  attention(
+    q: TensorRef,
+    k: TensorRef,
+    v: TensorRef,
+    bias: TensorRef | undefined,
+    scale: number,
+  ): { out: DataId; lse: DataId };
   /** Gradients of `attention` from the saved out and lse (P recomputed; bias gets none — it is a mask). */
-  attentionBackward(dOut: TensorRef, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, out: TensorRef, lse: TensorRef, scale: number):
-    { dq: DataId; dk: DataId; dv: DataId };
+  attentionBackward(
+    dOut: TensorRef,
+    q: TensorRef,
+    k: TensorRef,
+    v: TensorRef,
+    bias: TensorRef | undefined,
+    out: TensorRef,
+    lse: TensorRef,
+    scale: number,
+  ): { dq: DataId; dk: DataId; dv: DataId };
 
   // ---- optimiser ----
   /** In-place fused AdamW on param/m/v (same shape, float); grad read only. */

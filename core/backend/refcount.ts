@@ -35,9 +35,15 @@ export class RefCounted<T> {
     return e.payload;
   }
 
-  get live(): number { return this.entries.size; }
+  get live(): number {
+    return this.entries.size;
+  }
 
-  *values(): IterableIterator<T> { for (const e of this.entries.values()) yield e.payload; }
+  *values(): IterableIterator<T> {
+    for (const e of this.entries.values()) yield e.payload;
+  }
 
-  clear(): void { this.entries.clear(); }
+  clear(): void {
+    this.entries.clear();
+  }
 }

@@ -10,7 +10,11 @@ export type FloatDType = 'f32' | 'f64';
  */
 export type StorageDType = DType | 'f16';
 
-export type TypedArrayOf<D extends StorageDType> = D extends 'f64' ? Float64Array : D extends 'f32' | 'f16' ? Float32Array : Int32Array;
+export type TypedArrayOf<D extends StorageDType> = D extends 'f64'
+  ? Float64Array
+  : D extends 'f32' | 'f16'
+    ? Float32Array
+    : Int32Array;
 export type AnyTypedArray = Float32Array | Float64Array | Int32Array;
 
 export const isFloat = (d: DType): d is FloatDType => d === 'f32' || d === 'f64';
@@ -22,9 +26,13 @@ export const computeDtype = (d: StorageDType): DType => (d === 'f16' ? 'f32' : d
 
 export function allocArray<D extends StorageDType>(dtype: D, size: number): TypedArrayOf<D> {
   switch (dtype) {
-    case 'f64': return new Float64Array(size) as TypedArrayOf<D>;
-    case 'f32': case 'f16': return new Float32Array(size) as TypedArrayOf<D>;
-    default: return new Int32Array(size) as TypedArrayOf<D>;
+    case 'f64':
+      return new Float64Array(size) as TypedArrayOf<D>;
+    case 'f32':
+    case 'f16':
+      return new Float32Array(size) as TypedArrayOf<D>;
+    default:
+      return new Int32Array(size) as TypedArrayOf<D>;
   }
 }
 

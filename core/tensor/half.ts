@@ -39,7 +39,8 @@ export function halfBitsOfF32Bits(f: number): number {
 /** The value of binary16 bits `h`, exactly. */
 export function halfValue(h: number): number {
   const s = h & 0x8000 ? -1 : 1;
-  const e = (h >>> 10) & 0x1f, m = h & 0x3ff;
+  const e = (h >>> 10) & 0x1f,
+    m = h & 0x3ff;
   if (e === 0) return s * m * 2 ** -24;
   if (e === 31) return m ? NaN : s * Infinity;
   return s * (1024 + m) * 2 ** (e - 25);

@@ -7,7 +7,27 @@ import { uniformArray, type PRNGKey } from './random.ts';
 import { fmt, ShapeError, sizeOf } from './shape.ts';
 import type { AnyTensor, Tensor } from './tensor.ts';
 import {
-  abs, add, cast, div, exp, fusedAttention, fusedAttentionMismatch, less, log, matmul, matmulBias, max, mean, mul, notEqual, reshape, softmax, softmaxCrossEntropy, sub, sum, where,
+  abs,
+  add,
+  cast,
+  div,
+  exp,
+  fusedAttention,
+  fusedAttentionMismatch,
+  less,
+  log,
+  matmul,
+  matmulBias,
+  max,
+  mean,
+  mul,
+  notEqual,
+  reshape,
+  softmax,
+  softmaxCrossEntropy,
+  sub,
+  sum,
+  where,
 } from './ops/index.ts';
 
 /** log Σ exp along `axis`, stabilised by a detached max (so stabilising does not change the gradient). */
@@ -15,7 +35,12 @@ export function logSumExp(x: Tensor, axis = -1, keepdims = false): Tensor {
   const m = stopGradient(max(x, axis, true));
   const finiteM = where(less(abs(m), Infinity), m, 0); // ±inf max → 0, as torch.logsumexp
   const r = add(log(sum(exp(sub(x, finiteM)), axis, true)), finiteM);
-  return keepdims ? r : reshape(r, x.shape.filter((_, i) => i !== (axis < 0 ? axis + x.rank : axis)));
+  return keepdims
+    ? r
+    : reshape(
+        r,
+        x.shape.filter((_, i) => i !== (axis < 0 ? axis + x.rank : axis)),
+      );
 }
 
 export interface CrossEntropyOptions {
@@ -31,27 +56,38 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
   const C = logits.shape.at(-1)!;
   const lead = logits.shape.slice(0, -1);
   if (labels.dtype !== 'i32' || labels.shape.length !== lead.length || labels.shape.some((d, i) => d !== lead[i])) {
-    throw new ShapeError(`crossEntropy: labels must be i32 ${fmt(lead)} for logits ${fmt(logits.shape)}, got ${labels.dtype} ${fmt(labels.shape)}`);
+    throw new ShapeError(
+      `crossEntropy: labels must be i32 ${fmt(lead)} for logits ${fmt(logits.shape)}, got ${labels.dtype} ${fmt(labels.shape)}`,
+    );
   }
   const ignore = opts.ignoreIndex ?? -100;
   const N = sizeOf(lead);
-  const perExample = reshape(softmaxCrossEntropy(reshape(logits, [N, C]), reshape(labels, [N]), ignore, opts.labelSmoothing ?? 0), lead);
+  const perExample = reshape(
+    softmaxCrossEntropy(reshape(logits, [N, C]), reshape(labels, [N]), ignore, opts.labelSmoothing ?? 0),
+    lead,
+  );
   switch (opts.reduction ?? 'mean') {
-    case 'none': return perExample;
-    case 'sum': return sum(perExample);
-    case 'mean': return div(sum(perExample), sum(cast(notEqual(labels, ignore), logits.dtype))); // over non-ignored rows
+    case 'none':
+      return perExample;
+    case 'sum':
+      return sum(perExample);
+    case 'mean':
+      return div(sum(perExample), sum(cast(notEqual(labels, ignore), logits.dtype))); // over non-ignored rows
   }
 }
 
 /** HF/torch Linear: x [..., in] · weightᵀ (weight [out, in]) + bias [out]. */
 export function linear(x: Tensor, weight: AnyTensor, bias?: Tensor): Tensor {
   if (x.shape.at(-1) !== weight.shape[1]) {
-    throw new ShapeError(`linear: input ${fmt(x.shape)} does not match weight ${fmt(weight.shape)} (want [out, ${x.shape.at(-1)}])`);
+    throw new ShapeError(
+      `linear: input ${fmt(x.shape)} does not match weight ${fmt(weight.shape)} (want [out, ${x.shape.at(-1)}])`,
+    );
   }
   const x2 = reshape(x, [-1, x.shape.at(-1)!]);
   const outShape = [...x.shape.slice(0, -1), weight.shape[0]!];
   // a bias of exactly [out] rides in the product's kernel; any other (broadcastable) bias is a plain add
-  if (bias && bias.rank === 1 && bias.shape[0] === weight.shape[0]) return reshape(matmulBias(x2, weight, bias), outShape);
+  if (bias && bias.rank === 1 && bias.shape[0] === weight.shape[0])
+    return reshape(matmulBias(x2, weight, bias), outShape);
   const out = reshape(matmul(x2, weight, false, true), outShape);
   return bias ? add(out, bias) : out;
 }
@@ -82,9 +118,21 @@ export const variance = (x: Tensor, axis = -1, keepdims = false): Tensor => {
  * the fused primitive `fusedAttention` (same values and gradients, no [B,H,Tq,Tk] tensors kept);
  * `attentionComposite` is the reference path.
  */
-export function attention(q: Tensor, k: Tensor, v: Tensor, bias?: Tensor, scale = 1 / Math.sqrt(q.shape.at(-1)!), keyWeights?: Tensor): Tensor {
-  if (!keyWeights && FUSED_ATTENTION[q.backend.name] && !bias?.activeTrace && q.shape.at(-1)! <= FUSED_MAX_DH
-    && fusedAttentionMismatch(q, k, v, bias) === undefined) {
+export function attention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  bias?: Tensor,
+  scale = 1 / Math.sqrt(q.shape.at(-1)!),
+  keyWeights?: Tensor,
+): Tensor {
+  if (
+    !keyWeights &&
+    FUSED_ATTENTION[q.backend.name] &&
+    !bias?.activeTrace &&
+    q.shape.at(-1)! <= FUSED_MAX_DH &&
+    fusedAttentionMismatch(q, k, v, bias) === undefined
+  ) {
     return fusedAttention(q, k, v, bias, scale);
   }
   return attentionComposite(q, k, v, bias, scale, keyWeights);
@@ -100,7 +148,14 @@ export const FUSED_ATTENTION: Record<BackendName, boolean> = { cpu: true, wasm: 
 export const FUSED_MAX_DH = 256;
 
 /** matmul + masked softmax + matmul, saving the probabilities for backward (llm.c). */
-export function attentionComposite(q: Tensor, k: Tensor, v: Tensor, bias?: Tensor, scale = 1 / Math.sqrt(q.shape.at(-1)!), keyWeights?: Tensor): Tensor {
+export function attentionComposite(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  bias?: Tensor,
+  scale = 1 / Math.sqrt(q.shape.at(-1)!),
+  keyWeights?: Tensor,
+): Tensor {
   let scores = mul(matmul(q, k, false, true), scale);
   if (bias) scores = add(scores, bias);
   return matmul(attentionProbs(softmax(scores, -1), keyWeights), v);
@@ -114,4 +169,3 @@ export function attentionProbs(probs: Tensor, keyWeights?: Tensor): Tensor {
 }
 
 export const mse = (a: Tensor, b: Tensor): Tensor => mean(mul(sub(a, b), sub(a, b)));
-

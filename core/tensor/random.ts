@@ -5,11 +5,13 @@
  */
 export type PRNGKey = readonly [number, number];
 
-export const prngKey = (seed: number): PRNGKey => mix2(seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0 ^ 0x9e3779b9);
+export const prngKey = (seed: number): PRNGKey => mix2(seed >>> 0, (Math.floor(seed / 2 ** 32) >>> 0) ^ 0x9e3779b9);
 
 function fmix32(h: number): number {
-  h ^= h >>> 16; h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13; h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
 }
@@ -22,7 +24,9 @@ function mix2(a: number, b: number): PRNGKey {
 
 /** n independent keys derived from `key`. */
 export function splitKey(key: PRNGKey, n = 2): PRNGKey[] {
-  return Array.from({ length: n }, (_, i) => mix2(key[0] ^ fmix32(i + 1), fmix32(key[1] + Math.imul(i + 1, 0x632be5ab))));
+  return Array.from({ length: n }, (_, i) =>
+    mix2(key[0] ^ fmix32(i + 1), fmix32(key[1] + Math.imul(i + 1, 0x632be5ab))),
+  );
 }
 
 /** Folds data (a step number, a layer index) into a key. */
@@ -37,7 +41,8 @@ function bits(key: PRNGKey, counter: number): number {
 export function uniformArray(key: PRNGKey, n: number): Float64Array {
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const hi = bits(key, 2 * i) >>> 5, lo = bits(key, 2 * i + 1) >>> 6;
+    const hi = bits(key, 2 * i) >>> 5,
+      lo = bits(key, 2 * i + 1) >>> 6;
     out[i] = (hi * 67108864 + lo) / 9007199254740992;
   }
   return out;
@@ -48,7 +53,8 @@ export function normalArray(key: PRNGKey, n: number): Float64Array {
   const u = uniformArray(key, n + (n % 2));
   const out = new Float64Array(n);
   for (let i = 0; i < n; i += 2) {
-    const r = Math.sqrt(-2 * Math.log(1 - u[i]!)), t = 2 * Math.PI * u[i + 1]!;
+    const r = Math.sqrt(-2 * Math.log(1 - u[i]!)),
+      t = 2 * Math.PI * u[i + 1]!;
     out[i] = r * Math.cos(t);
     if (i + 1 < n) out[i + 1] = r * Math.sin(t);
   }

@@ -11,11 +11,17 @@ export interface Disposable_ {
 export class ScopeStack {
   private readonly frames: Set<Disposable_>[] = [];
 
-  get depth(): number { return this.frames.length; }
+  get depth(): number {
+    return this.frames.length;
+  }
 
-  track(t: Disposable_): void { this.frames.at(-1)?.add(t); }
+  track(t: Disposable_): void {
+    this.frames.at(-1)?.add(t);
+  }
 
-  begin(): void { this.frames.push(new Set()); }
+  begin(): void {
+    this.frames.push(new Set());
+  }
 
   /** Ends the innermost scope, disposing what it tracked except `survivors`, which move up one level. */
   end(survivors: ReadonlySet<Disposable_>): void {

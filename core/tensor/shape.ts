@@ -15,13 +15,17 @@ export const fmt = (s: Shape): string => `[${s.join(', ')}]`;
 export function stridesOf(shape: Shape): number[] {
   const st = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { st[i] = acc; acc *= shape[i]!; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= shape[i]!;
+  }
   return st;
 }
 
 export function assertValidShape(op: string, shape: Shape): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShapeError(`${op}: invalid shape ${fmt(shape)} (dimensions must be non-negative integers)`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new ShapeError(`${op}: invalid shape ${fmt(shape)} (dimensions must be non-negative integers)`);
   }
 }
 
@@ -35,7 +39,9 @@ export function broadcastShapes(op: string, ...shapes: Shape[]): number[] {
       if (d === 1) continue;
       if (out[i] === 1) out[i] = d;
       else if (out[i] !== d) {
-        throw new ShapeError(`${op}: shapes ${shapes.map(fmt).join(' and ')} do not broadcast (axis ${i - rank} of the result: ${out[i]} vs ${d})`);
+        throw new ShapeError(
+          `${op}: shapes ${shapes.map(fmt).join(' and ')} do not broadcast (axis ${i - rank} of the result: ${out[i]} vs ${d})`,
+        );
       }
     }
   }
@@ -61,7 +67,8 @@ export function broadcastedAxes(shape: Shape, outShape: Shape): number[] {
 
 export function normalizeAxis(op: string, axis: number, rank: number): number {
   const a = axis < 0 ? axis + rank : axis;
-  if (!Number.isInteger(axis) || a < 0 || a >= rank) throw new ShapeError(`${op}: axis ${axis} is out of range for rank ${rank}`);
+  if (!Number.isInteger(axis) || a < 0 || a >= rank)
+    throw new ShapeError(`${op}: axis ${axis} is out of range for rank ${rank}`);
   return a;
 }
 

@@ -35,12 +35,20 @@ export class Tensor<D extends StorageDType = DType> implements StoredRef {
     backend.scopes.track(this);
   }
 
-  get size(): number { return sizeOf(this.shape); }
-  get rank(): number { return this.shape.length; }
-  get isDisposed(): boolean { return this.disposed; }
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+  get rank(): number {
+    return this.shape.length;
+  }
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
 
   /** The trace if it belongs to a tape that is still recording. */
-  get activeTrace(): Trace | undefined { return this.trace?.tape.active ? this.trace : undefined; }
+  get activeTrace(): Trace | undefined {
+    return this.trace?.tape.active ? this.trace : undefined;
+  }
 
   dispose(): void {
     if (this.disposed) return;
@@ -64,15 +72,27 @@ export class Tensor<D extends StorageDType = DType> implements StoredRef {
     return this.backend.readSync(this) as TypedArrayOf<D>;
   }
 
-  async toArray(): Promise<NestedArray> { return nest(await this.data(), this.shape); }
-  toArraySync(): NestedArray { return nest(this.dataSync(), this.shape); }
+  async toArray(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
+  }
+  toArraySync(): NestedArray {
+    return nest(this.dataSync(), this.shape);
+  }
 
-  async item(): Promise<number> { return scalarOf(await this.data(), this.shape); }
-  itemSync(): number { return scalarOf(this.dataSync(), this.shape); }
+  async item(): Promise<number> {
+    return scalarOf(await this.data(), this.shape);
+  }
+  itemSync(): number {
+    return scalarOf(this.dataSync(), this.shape);
+  }
 
-  toString(): string { return `Tensor(${fmt(this.shape)}, ${this.dtype}, ${this.backend.name})`; }
+  toString(): string {
+    return `Tensor(${fmt(this.shape)}, ${this.dtype}, ${this.backend.name})`;
+  }
 
-  [Symbol.dispose](): void { this.dispose(); }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 function scalarOf(a: ArrayLike<number>, shape: Shape): number {

@@ -32,20 +32,45 @@ export interface TinyBertShape {
   readonly initializerRange: number;
 }
 
-export const DEMO_SHAPE: TinyBertShape = { hiddenSize: 32, numHiddenLayers: 2, numAttentionHeads: 2, initializerRange: 0.15 };
+export const DEMO_SHAPE: TinyBertShape = {
+  hiddenSize: 32,
+  numHiddenLayers: 2,
+  numAttentionHeads: 2,
+  initializerRange: 0.15,
+};
 
 /** A Hugging Face folder: config.json, model.safetensors, vocab.txt (classic BERT tokenizer files). */
-export function writeTinyRandomBert(folder: string, words: readonly string[], seed = 0, shape: TinyBertShape = DEMO_SHAPE): void {
+export function writeTinyRandomBert(
+  folder: string,
+  words: readonly string[],
+  seed = 0,
+  shape: TinyBertShape = DEMO_SHAPE,
+): void {
   const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words];
   const cfg = {
-    ...bertConfigFor({ vocabSize: vocab.length, hiddenSize: shape.hiddenSize, numHiddenLayers: shape.numHiddenLayers, numAttentionHeads: shape.numAttentionHeads, intermediateSize: 2 * shape.hiddenSize, maxPositionEmbeddings: 64 }),
+    ...bertConfigFor({
+      vocabSize: vocab.length,
+      hiddenSize: shape.hiddenSize,
+      numHiddenLayers: shape.numHiddenLayers,
+      numAttentionHeads: shape.numAttentionHeads,
+      intermediateSize: 2 * shape.hiddenSize,
+      maxPositionEmbeddings: 64,
+    }),
     initializerRange: shape.initializerRange,
   };
   const src = randomWeightSource(cfg, prngKey(seed));
-  const tensors = requiredBertWeights(cfg, { pooler: true, mlmHead: true }).filter(([, , o]) => !o?.optional).map(([name, shape]) => src.get(name, shape));
+  const tensors = requiredBertWeights(cfg, { pooler: true, mlmHead: true })
+    .filter(([, , o]) => !o?.optional)
+    .map(([name, shape]) => src.get(name, shape));
   mkdirSync(folder, { recursive: true });
   writeFileSync(join(folder, 'config.json'), serializeBertConfig(cfg));
-  writeFileSync(join(folder, 'model.safetensors'), serializeSafetensors(tensors.map((t) => ({ ...t, dtype: 'f32' as const, data: Float32Array.from(t.data as ArrayLike<number>) })), { format: 'pt' }));
+  writeFileSync(
+    join(folder, 'model.safetensors'),
+    serializeSafetensors(
+      tensors.map((t) => ({ ...t, dtype: 'f32' as const, data: Float32Array.from(t.data as ArrayLike<number>) })),
+      { format: 'pt' },
+    ),
+  );
   writeFileSync(join(folder, 'vocab.txt'), `${vocab.join('\n')}\n`);
 }
 
@@ -64,7 +89,9 @@ export function demoWords(dataDir: string = DEMO_DATA): string[] {
 
 /** The pretrained demo encoder folder, when it is there and complete. */
 export function pretrainedDemoEncoder(folder: string = PRETRAINED_DEMO_ENCODER): string | undefined {
-  return ['config.json', 'model.safetensors', 'tokenizer.json'].every((f) => existsSync(join(folder, f))) ? folder : undefined;
+  return ['config.json', 'model.safetensors', 'tokenizer.json'].every((f) => existsSync(join(folder, f)))
+    ? folder
+    : undefined;
 }
 
 export interface DemoEncoder {
@@ -78,19 +105,37 @@ export interface DemoEncoder {
  * The encoder to use: `models/demo-encoder/` when present (unless `random` is asked for), else a tiny
  * random BERT written to `<scratch>/model`.
  */
-export function demoEncoder(scratch: string, opts: { readonly random?: boolean; readonly seed?: number } = {}): DemoEncoder {
+export function demoEncoder(
+  scratch: string,
+  opts: { readonly random?: boolean; readonly seed?: number } = {},
+): DemoEncoder {
   const pre = opts.random ? undefined : pretrainedDemoEncoder();
-  if (pre) return { folder: pre, kind: 'pretrained', note: `pretrained demo encoder ${pre} (small; see its config.json)` };
+  if (pre)
+    return { folder: pre, kind: 'pretrained', note: `pretrained demo encoder ${pre} (small; see its config.json)` };
   const folder = join(scratch, 'model');
   writeTinyRandomBert(folder, demoWords(), opts.seed ?? 0);
   const s = DEMO_SHAPE;
-  return { folder, kind: 'random', note: `TINY RANDOM encoder (never pretrained: ${s.numHiddenLayers} layers, ${s.hiddenSize} wide, seeded), written to ${folder}` };
+  return {
+    folder,
+    kind: 'random',
+    note: `TINY RANDOM encoder (never pretrained: ${s.numHiddenLayers} layers, ${s.hiddenSize} wide, seeded), written to ${folder}`,
+  };
 }
 
 /** Demo-task training defaults (tuned on the random encoder; see run-demo.ts). */
 export const DEMO_TRAIN: Partial<RunConfig> = {
-  task: 'custom', data: DEMO_DATA, promptLength: 4, init: 'random', batchSize: 16, lr: 0.08, warmupRatio: 0.05,
-  dropout: false, evalEvery: 25, checkpointEvery: 0, maxLength: 24, seed: 7,
+  task: 'custom',
+  data: DEMO_DATA,
+  promptLength: 4,
+  init: 'random',
+  batchSize: 16,
+  lr: 0.08,
+  warmupRatio: 0.05,
+  dropout: false,
+  evalEvery: 25,
+  checkpointEvery: 0,
+  maxLength: 24,
+  seed: 7,
 };
 
 /** A RunConfig on the demo task (DEMO_TRAIN ← `over`) → model, tokenizer, data and task model. */

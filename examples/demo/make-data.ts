@@ -13,7 +13,18 @@ export const CUES = {
   rainy: ['rain', 'drizzle', 'showers'],
   snowy: ['snow', 'frost', 'blizzard'],
 } as const;
-export const FILLERS = ['the', 'today', 'morning', 'evening', 'town', 'hills', 'expect', 'some', 'later', 'mostly'] as const;
+export const FILLERS = [
+  'the',
+  'today',
+  'morning',
+  'evening',
+  'town',
+  'hills',
+  'expect',
+  'some',
+  'later',
+  'mostly',
+] as const;
 
 export function makeSplit(n: number, seed: number): { text: string; label: string }[] {
   const rnd = mulberry32(seed);
@@ -31,6 +42,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const dir = new URL('./data/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const splits = { train: makeSplit(480, 1), dev32: makeSplit(48, 2), val: makeSplit(240, 3) };
-  for (const [name, rows] of Object.entries(splits)) writeFileSync(new URL(`${name}.jsonl`, dir), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  for (const [name, rows] of Object.entries(splits))
+    writeFileSync(new URL(`${name}.jsonl`, dir), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
   console.log('wrote examples/demo/data/{train,dev32,val}.jsonl');
 }

@@ -44,20 +44,41 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const say = o.say ?? ((l: string) => console.log(l));
   rmSync(o.out, { recursive: true, force: true });
   const enc = demoEncoder(o.out, { ...(o.randomEncoder ? { random: true } : {}), seed: o.seed ?? 0 });
-  say(enc.kind === 'random'
-    ? 'PromptGrad demo: a TINY RANDOM encoder (2 layers, 32 wide, never pretrained) on a SYNTHETIC toy task.\nIt shows the plumbing and the optimisation (loss falls, held-out accuracy rises), not language understanding.\n(without --random-encoder the demo uses PromptGrad\'s own small pretrained encoder in models/demo-encoder/)\n'
-    : `PromptGrad demo: PromptGrad's own small pretrained encoder (models/demo-encoder/) on a SYNTHETIC toy task.\n(--random-encoder uses a tiny random one instead)\n`);
-  const { tm, task, backendNote } = await demoSetup(enc.folder, { method: 'soft', steps: o.steps ?? 500, lr: o.lr ?? DEMO_TRAIN.lr!, backend: o.backend ?? 'wasm' });
+  say(
+    enc.kind === 'random'
+      ? "PromptGrad demo: a TINY RANDOM encoder (2 layers, 32 wide, never pretrained) on a SYNTHETIC toy task.\nIt shows the plumbing and the optimisation (loss falls, held-out accuracy rises), not language understanding.\n(without --random-encoder the demo uses PromptGrad's own small pretrained encoder in models/demo-encoder/)\n"
+      : `PromptGrad demo: PromptGrad's own small pretrained encoder (models/demo-encoder/) on a SYNTHETIC toy task.\n(--random-encoder uses a tiny random one instead)\n`,
+  );
+  const { tm, task, backendNote } = await demoSetup(enc.folder, {
+    method: 'soft',
+    steps: o.steps ?? 500,
+    lr: o.lr ?? DEMO_TRAIN.lr!,
+    backend: o.backend ?? 'wasm',
+  });
   say(`encoder: ${enc.note}`);
   say(`backend: ${backendNote}`);
-  say(`task: ${task.labels.join(' / ')} by cue word; ${task.train.length} train, ${task.dev.length} dev, ${task.test.length} held-out test examples`);
-  say(`training a ${tm.cfg.promptLength}-token soft prompt + classifier head (encoder frozen), ${tm.cfg.steps} steps of ${tm.cfg.batchSize}\n`);
-  const result = await train(tm, task, { out: o.out, ...(o.stream !== undefined ? { stream: o.stream } : {}), configExtra: { encoder: enc.kind } });
+  say(
+    `task: ${task.labels.join(' / ')} by cue word; ${task.train.length} train, ${task.dev.length} dev, ${task.test.length} held-out test examples`,
+  );
+  say(
+    `training a ${tm.cfg.promptLength}-token soft prompt + classifier head (encoder frozen), ${tm.cfg.steps} steps of ${tm.cfg.batchSize}\n`,
+  );
+  const result = await train(tm, task, {
+    out: o.out,
+    ...(o.stream !== undefined ? { stream: o.stream } : {}),
+    configExtra: { encoder: enc.kind },
+  });
   const trainLoss = result.records.filter((x) => x.split === 'train').map((x) => x.loss as number);
   const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const firstLoss = avg(trainLoss.slice(0, 10)), lastLoss = avg(trainLoss.slice(-10)), heldOut = result.test?.['accuracy'] ?? NaN;
-  say(`\ntrain loss: first 10 steps ${firstLoss.toFixed(3)} → last 10 steps ${lastLoss.toFixed(3)} (chance: ln 3 = ${Math.log(3).toFixed(3)})`);
-  say(`held-out accuracy (best dev checkpoint, step ${result.bestStep}): ${(heldOut * 100).toFixed(1)}% on ${task.test.length} examples (chance 33.3%)`);
+  const firstLoss = avg(trainLoss.slice(0, 10)),
+    lastLoss = avg(trainLoss.slice(-10)),
+    heldOut = result.test?.['accuracy'] ?? NaN;
+  say(
+    `\ntrain loss: first 10 steps ${firstLoss.toFixed(3)} → last 10 steps ${lastLoss.toFixed(3)} (chance: ln 3 = ${Math.log(3).toFixed(3)})`,
+  );
+  say(
+    `held-out accuracy (best dev checkpoint, step ${result.bestStep}): ${(heldOut * 100).toFixed(1)}% on ${task.test.length} examples (chance 33.3%)`,
+  );
   return { encoder: enc.kind, result, firstLoss, lastLoss, heldOut };
 }
 
@@ -65,13 +86,27 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const args = process.argv.slice(2);
   const env = (k: string): number | undefined => (process.env[k] === undefined ? undefined : Number(process.env[k]));
-  const steps = env('DEMO_STEPS'), lr = env('DEMO_LR'), seed = env('DEMO_SEED');
-  const b = args.indexOf('--backend'), backend = b >= 0 ? args[b + 1] : 'wasm';
+  const steps = env('DEMO_STEPS'),
+    lr = env('DEMO_LR'),
+    seed = env('DEMO_SEED');
+  const b = args.indexOf('--backend'),
+    backend = b >= 0 ? args[b + 1] : 'wasm';
   if (backend !== 'cpu' && backend !== 'wasm') throw new Error(`--backend: cpu | wasm, got ${JSON.stringify(backend)}`);
   const out = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--backend') ?? 'runs/demo';
-  const r = await runDemo({ out, backend, randomEncoder: args.includes('--random-encoder'), ...(steps ? { steps } : {}), ...(lr ? { lr } : {}), ...(seed !== undefined ? { seed } : {}) });
-  console.log(`run folder ${out}: metrics.jsonl, curve.svg, config.json, results.json, checkpoint/ — try \`promptgrad eval --run ${out}\``);
-  console.log(`done in ${((performance.now() - t0) / 1000).toFixed(1)} s.${r.encoder === 'random' ? ' Reminder: tiny random encoder, synthetic toy task.' : ' Reminder: synthetic toy task.'}`);
+  const r = await runDemo({
+    out,
+    backend,
+    randomEncoder: args.includes('--random-encoder'),
+    ...(steps ? { steps } : {}),
+    ...(lr ? { lr } : {}),
+    ...(seed !== undefined ? { seed } : {}),
+  });
+  console.log(
+    `run folder ${out}: metrics.jsonl, curve.svg, config.json, results.json, checkpoint/ — try \`promptgrad eval --run ${out}\``,
+  );
+  console.log(
+    `done in ${((performance.now() - t0) / 1000).toFixed(1)} s.${r.encoder === 'random' ? ' Reminder: tiny random encoder, synthetic toy task.' : ' Reminder: synthetic toy task.'}`,
+  );
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

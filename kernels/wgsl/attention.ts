@@ -26,7 +26,11 @@ const SMEM = 16384;
 export const MAX_DH = 256;
 
 export interface AttnShape {
-  readonly B: number; readonly H: number; readonly Tq: number; readonly Tk: number; readonly Dh: number;
+  readonly B: number;
+  readonly H: number;
+  readonly Tq: number;
+  readonly Tk: number;
+  readonly Dh: number;
   /** Element strides of the bias against [B, H, Tq, Tk] (0 where broadcast); undefined: no bias. */
   readonly biasStrides?: readonly number[] | undefined;
 }
@@ -39,7 +43,12 @@ const padDim = (Dh: number): number => {
 
 /** Params: B, H, Tq, Tk, Dh, scale, bias strides ×4, lane blocks per (b, h). */
 function params(s: AttnShape, scale: number, rows: number): Uint32Array {
-  return new ParamWriter().u(s.B, s.H, s.Tq, s.Tk, s.Dh).f(scale).fixed(s.biasStrides ?? [], 4).u(Math.ceil(rows / WG)).done();
+  return new ParamWriter()
+    .u(s.B, s.H, s.Tq, s.Tk, s.Dh)
+    .f(scale)
+    .fixed(s.biasStrides ?? [], 4)
+    .u(Math.ceil(rows / WG))
+    .done();
 }
 
 /** A vec4 of row `row`, dims 4c..4c+3 of a [rows, Dh] buffer, zero past Dh. */
@@ -57,7 +66,11 @@ const store = (buf: string, arr: string, mul: string, _DV: number) => `
     for (var e = 0u; e < 4u; e++) { if (c * 4u + e < Dh) { ${buf}[row * Dh + c * 4u + e] = w[e]; } }
   }`;
 
-interface Bindings { readonly ins: readonly string[]; readonly outs: readonly string[]; readonly rw?: readonly string[] }
+interface Bindings {
+  readonly ins: readonly string[];
+  readonly outs: readonly string[];
+  readonly rw?: readonly string[];
+}
 
 /** Storage declarations (inputs read-only first, then outputs), Params, and helpers. */
 function header(key: string, b: Bindings, loaders: readonly string[]): string {
@@ -94,7 +107,9 @@ const stageKvTile = (TK: number, DV: number) => `workgroupBarrier();
     workgroupBarrier();`;
 
 export function attentionForwardProgram(s: AttnShape, scale: number): Program {
-  const DP = padDim(s.Dh), DV = DP / 4, TK = Math.min(64, SMEM / (8 * DP));
+  const DP = padDim(s.Dh),
+    DV = DP / 4,
+    TK = Math.min(64, SMEM / (8 * DP));
   const hasBias = !!s.biasStrides;
   const key = `attention/fwd/dp${DP}/tk${TK}/wg${WG}/bias${+hasBias}`;
   const b: Bindings = { ins: ['q', 'k', 'v', ...(hasBias ? ['bias'] : [])], outs: ['out', 'lse'] };
@@ -135,7 +150,13 @@ fn main(${WG_BUILTINS}) {${laneSetup('Tq', 'q')}
   ${store('out', 'o', 'inv', DV)}
   lse[row] = select(m + log(l), -inf_f32(), l == 0.0);
 }`;
-  return { name: 'attention(fwd)', key, wgsl, params: params(s, scale, s.Tq), workgroups: grid(s.B * s.H * Math.ceil(s.Tq / WG)) };
+  return {
+    name: 'attention(fwd)',
+    key,
+    wgsl,
+    params: params(s, scale, s.Tq),
+    workgroups: grid(s.B * s.H * Math.ceil(s.Tq / WG)),
+  };
 }
 
 /** stats [B·H·Tq, 3] = (D, shift, ·): inputs dOut, out, lse. */
@@ -159,7 +180,9 @@ fn main(${WG_BUILTINS}) {
 
 /** dq and stats[·, 2] = 1/r: inputs q, k, v, bias?, dOut; read_write stats, dq. */
 export function attentionDqProgram(s: AttnShape, scale: number): Program {
-  const DP = padDim(s.Dh), DV = DP / 4, TK = Math.min(64, SMEM / (8 * DP));
+  const DP = padDim(s.Dh),
+    DV = DP / 4,
+    TK = Math.min(64, SMEM / (8 * DP));
   const hasBias = !!s.biasStrides;
   const key = `attention/dq/dp${DP}/tk${TK}/wg${WG}/bias${+hasBias}`;
   const b: Bindings = { ins: ['q', 'k', 'v', ...(hasBias ? ['bias'] : []), 'd_out'], outs: ['stats', 'dq'] };
@@ -191,12 +214,20 @@ fn main(${WG_BUILTINS}) {${laneSetup('Tq', 'q')}
   stats[row * 3u + 2u] = rinv;
   ${store('dq', 'acc', '(scale * rinv)', DV)}
 }`;
-  return { name: 'attention(dq)', key, wgsl, params: params(s, scale, s.Tq), workgroups: grid(s.B * s.H * Math.ceil(s.Tq / WG)) };
+  return {
+    name: 'attention(dq)',
+    key,
+    wgsl,
+    params: params(s, scale, s.Tq),
+    workgroups: grid(s.B * s.H * Math.ceil(s.Tq / WG)),
+  };
 }
 
 /** dk, dv per key row: inputs q, k, v, bias?, dOut, stats; outputs dk, dv. */
 export function attentionDkvProgram(s: AttnShape, scale: number): Program {
-  const DP = padDim(s.Dh), DV = DP / 4, TQ = Math.min(64, Math.floor(SMEM / (8 * DP + 16)));
+  const DP = padDim(s.Dh),
+    DV = DP / 4,
+    TQ = Math.min(64, Math.floor(SMEM / (8 * DP + 16)));
   const hasBias = !!s.biasStrides;
   const key = `attention/dkv/dp${DP}/tq${TQ}/wg${WG}/bias${+hasBias}`;
   const b: Bindings = { ins: ['q', 'k', 'v', ...(hasBias ? ['bias'] : []), 'd_out', 'stats'], outs: ['dk', 'dv'] };
@@ -238,5 +269,11 @@ fn main(${WG_BUILTINS}) {${laneSetup('Tk', 'k')}
   ${store('dk', 'dk_acc', 'scale', DV)}
   ${store('dv', 'dv_acc', '1.0', DV)}
 }`;
-  return { name: 'attention(dkv)', key, wgsl, params: params(s, scale, s.Tk), workgroups: grid(s.B * s.H * Math.ceil(s.Tk / WG)) };
+  return {
+    name: 'attention(dkv)',
+    key,
+    wgsl,
+    params: params(s, scale, s.Tk),
+    workgroups: grid(s.B * s.H * Math.ceil(s.Tk / WG)),
+  };
 }

@@ -17,7 +17,10 @@ export interface Program {
 }
 
 /** Per-kernel parity tolerance: |got − ref| ≤ atol + rtol·|ref| (llm.c `validate_result`). */
-export interface Tol { readonly atol: number; readonly rtol: number }
+export interface Tol {
+  readonly atol: number;
+  readonly rtol: number;
+}
 
 /** Uniform words available to a kernel (16 × vec4<u32>). */
 export const PARAM_WORDS = 64;
@@ -29,18 +32,30 @@ export class ParamWriter {
   private readonly words: number[] = [];
   private readonly f32 = new Float32Array(1);
   private readonly u32 = new Uint32Array(this.f32.buffer);
-  u(...v: readonly number[]): this { for (const x of v) this.words.push(x >>> 0); return this; }
+  u(...v: readonly number[]): this {
+    for (const x of v) this.words.push(x >>> 0);
+    return this;
+  }
   /** Pads `v` to exactly `n` words so later fields keep fixed offsets. */
   fixed(v: readonly number[], n: number, fillWith = 0): this {
     if (v.length > n) throw new RangeError(`params: ${v.length} values exceed the ${n} slots`);
     for (let i = 0; i < n; i++) this.words.push((v[i] ?? fillWith) >>> 0);
     return this;
   }
-  f(...v: readonly number[]): this { for (const x of v) { this.f32[0] = x; this.words.push(this.u32[0]!); } return this; }
+  f(...v: readonly number[]): this {
+    for (const x of v) {
+      this.f32[0] = x;
+      this.words.push(this.u32[0]!);
+    }
+    return this;
+  }
   /** A value of the given storage dtype, as raw bits. */
-  value(v: number, dtype: DType): this { return dtype === 'i32' ? this.u(v | 0) : this.f(v); }
+  value(v: number, dtype: DType): this {
+    return dtype === 'i32' ? this.u(v | 0) : this.f(v);
+  }
   done(): Uint32Array {
-    if (this.words.length > PARAM_WORDS) throw new RangeError(`params: ${this.words.length} words exceed ${PARAM_WORDS}`);
+    if (this.words.length > PARAM_WORDS)
+      throw new RangeError(`params: ${this.words.length} words exceed ${PARAM_WORDS}`);
     const out = new Uint32Array(PARAM_WORDS);
     out.set(this.words);
     return out;
@@ -69,8 +84,10 @@ fn inf_f32() -> f32 { return bitcast<f32>(0x7f800000u | (pu(0u) & 0u)); }
  * params uniform after them.
  */
 export function storageBindings(decls: readonly (readonly [string, 'f32' | 'i32' | 'u32', 'read' | 'rw'])[]): string {
-  const lines = decls.map(([name, type, access], i) =>
-    `@group(0) @binding(${i}) var<storage, ${access === 'rw' ? 'read_write' : 'read'}> ${name}: array<${type}>;`);
+  const lines = decls.map(
+    ([name, type, access], i) =>
+      `@group(0) @binding(${i}) var<storage, ${access === 'rw' ? 'read_write' : 'read'}> ${name}: array<${type}>;`,
+  );
   return `${lines.join('\n')}\n${paramsWgsl(decls.length)}`;
 }
 
@@ -84,7 +101,8 @@ export function grid(n: number): [number, number, number] {
 
 /** Linear workgroup id matching `grid` (WGSL expression; needs `wid` and `nwg` builtins). */
 export const LINEAR_WG = 'wid.x + wid.y * nwg.x';
-export const WG_BUILTINS = '@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lix: u32';
+export const WG_BUILTINS =
+  '@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lix: u32';
 
 /**
  * `main` of a kernel with one thread per element: `i` below Params[0] is in scope of `body` (threads
@@ -101,7 +119,11 @@ fn main(${WG_BUILTINS}) {
  * `main` of a kernel with one workgroup of `wg` threads per row of a [rows, C] problem (params 0 and 1
  * are rows and C): `row`, `C`, `base` (= row·C) and a shared `buf` of `wg` × `bufType` are in scope of `body`.
  */
-export const rowKernelMain = (wg: number, body: string, bufType = 'f32'): string => `var<workgroup> buf: array<${bufType}, ${wg}>;
+export const rowKernelMain = (
+  wg: number,
+  body: string,
+  bufType = 'f32',
+): string => `var<workgroup> buf: array<${bufType}, ${wg}>;
 @compute @workgroup_size(${wg})
 fn main(${WG_BUILTINS}) {
   let row = ${LINEAR_WG};
@@ -115,7 +137,10 @@ fn main(${WG_BUILTINS}) {
 export function contiguousStrides(shape: readonly number[]): number[] {
   const st = new Array<number>(shape.length);
   let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) { st[i] = acc; acc *= shape[i]!; }
+  for (let i = shape.length - 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= shape[i]!;
+  }
   return st;
 }
 
@@ -123,7 +148,10 @@ export function contiguousStrides(shape: readonly number[]): number[] {
  * Drops size-1 axes and merges neighbours that every operand walks contiguously, so most
  * broadcasts run at rank 1–3 whatever the tensor rank.
  */
-export function collapse(shape: readonly number[], strides: readonly (readonly number[])[]): { shape: number[]; strides: number[][] } {
+export function collapse(
+  shape: readonly number[],
+  strides: readonly (readonly number[])[],
+): { shape: number[]; strides: number[][] } {
   const outShape: number[] = [];
   const outStrides: number[][] = strides.map(() => []);
   for (let ax = 0; ax < shape.length; ax++) {
@@ -133,7 +161,9 @@ export function collapse(shape: readonly number[], strides: readonly (readonly n
     const mergeable = last >= 0 && strides.every((s, k) => outStrides[k]![last] === s[ax]! * d);
     if (mergeable) {
       outShape[last] = outShape[last]! * d;
-      strides.forEach((s, k) => { outStrides[k]![last] = s[ax]!; });
+      strides.forEach((s, k) => {
+        outStrides[k]![last] = s[ax]!;
+      });
     } else {
       outShape.push(d);
       strides.forEach((s, k) => outStrides[k]!.push(s[ax]!));

@@ -10,20 +10,35 @@
  *
  * Answers to core/backend/cpu/nn.ts crossEntropyRef / crossEntropyBackwardRef.
  */
-import { elementKernelMain, grid, ParamWriter, rowKernelMain, storageBindings, treeReduce, type Program, type Tol } from './common.ts';
+import {
+  elementKernelMain,
+  grid,
+  ParamWriter,
+  rowKernelMain,
+  storageBindings,
+  treeReduce,
+  type Program,
+  type Tol,
+} from './common.ts';
 import { ROW_HELPERS, ROW_MAX_EXPSUM, WG } from './softmax.ts';
 
 export const REFERENCE = 'core/backend/cpu/nn.ts: crossEntropyRef, crossEntropyBackwardRef';
 /** Loss is lse − a picked logit: the error is the f32 log/exp and the row sums (as softmax). */
 export const TOL: Tol = { atol: 2e-6, rtol: 2e-5 };
 
-
 export function crossEntropyProgram(rows: number, cols: number, ignoreIndex: number, smoothing: number): Program {
   const key = `crossEntropy/wg${WG}`;
   const wgsl = () => `// ${key}
-${storageBindings([['x', 'f32', 'read'], ['labels', 'i32', 'read'], ['loss', 'f32', 'rw'], ['lse', 'f32', 'rw']])}
+${storageBindings([
+  ['x', 'f32', 'read'],
+  ['labels', 'i32', 'read'],
+  ['loss', 'f32', 'rw'],
+  ['lse', 'f32', 'rw'],
+])}
 ${ROW_HELPERS}
-${rowKernelMain(WG, `let ignore = pi(2u);
+${rowKernelMain(
+  WG,
+  `let ignore = pi(2u);
   let eps = pf(3u);
   ${ROW_MAX_EXPSUM}
   let l = log(s) + m;
@@ -37,29 +52,54 @@ ${rowKernelMain(WG, `let ignore = pi(2u);
     if (y == ignore) { loss[row] = 0.0; }
     else if (y < 0 || u32(y) >= C) { loss[row] = nan_f32(); }
     else { loss[row] = l - (1.0 - eps) * x[base + u32(y)] - eps / f32(C) * buf[0]; }
-  }`)}`;
+  }`,
+)}`;
   return {
-    name: 'crossEntropy', key, wgsl,
-    params: new ParamWriter().u(rows, cols, ignoreIndex | 0).f(smoothing).done(),
+    name: 'crossEntropy',
+    key,
+    wgsl,
+    params: new ParamWriter()
+      .u(rows, cols, ignoreIndex | 0)
+      .f(smoothing)
+      .done(),
     workgroups: grid(rows),
   };
 }
 
-export function crossEntropyBackwardProgram(rows: number, cols: number, ignoreIndex: number, smoothing: number): Program {
+export function crossEntropyBackwardProgram(
+  rows: number,
+  cols: number,
+  ignoreIndex: number,
+  smoothing: number,
+): Program {
   const key = 'crossEntropyBackward';
   const wgsl = () => `// ${key}
-${storageBindings([['dy', 'f32', 'read'], ['x', 'f32', 'read'], ['labels', 'i32', 'read'], ['lse', 'f32', 'read'], ['dx', 'f32', 'rw']])}
-${elementKernelMain(WG, `let C = pu(1u);
+${storageBindings([
+  ['dy', 'f32', 'read'],
+  ['x', 'f32', 'read'],
+  ['labels', 'i32', 'read'],
+  ['lse', 'f32', 'read'],
+  ['dx', 'f32', 'rw'],
+])}
+${elementKernelMain(
+  WG,
+  `let C = pu(1u);
   let row = i / C;
   let c = i % C;
   let y = labels[row];
   if (y == pi(2u)) { dx[i] = 0.0; return; }
   let eps = pf(3u);
   let want = select(0.0, 1.0 - eps, i32(c) == y) + eps / f32(C);
-  dx[i] = dy[row] * (exp(x[i] - lse[row]) - want);`)}`;
+  dx[i] = dy[row] * (exp(x[i] - lse[row]) - want);`,
+)}`;
   return {
-    name: 'crossEntropyBackward', key, wgsl,
-    params: new ParamWriter().u(rows * cols, cols, ignoreIndex | 0).f(smoothing).done(),
+    name: 'crossEntropyBackward',
+    key,
+    wgsl,
+    params: new ParamWriter()
+      .u(rows * cols, cols, ignoreIndex | 0)
+      .f(smoothing)
+      .done(),
     workgroups: grid(Math.ceil((rows * cols) / WG)),
   };
 }

@@ -11,7 +11,15 @@
 import type { BinaryOp, CompareOp, UnaryOp } from '../../core/backend/backend.ts';
 import type { DType } from '../../core/tensor/dtype.ts';
 import {
-  collapse, elementKernelMain, grid, MAX_DIMS, ParamWriter, paramsWgsl, wgslType, type Program, type Tol,
+  collapse,
+  elementKernelMain,
+  grid,
+  MAX_DIMS,
+  ParamWriter,
+  paramsWgsl,
+  wgslType,
+  type Program,
+  type Tol,
 } from './common.ts';
 
 export const REFERENCE = 'core/backend/cpu/elementwise.ts: unaryRef/binaryRef/whereRef';
@@ -61,21 +69,39 @@ fn pow_i32(a: i32, b: i32) -> i32 {
 `;
 
 type Expr = (t: 'f32' | 'i32') => string;
-const F = (e: string): Expr => () => e;
+const F =
+  (e: string): Expr =>
+  () =>
+    e;
 
 /** x is x0. `T(v)` literals are spelled per type. */
 const UNARY: Record<UnaryOp, Expr> = {
-  neg: F('-x0'), exp: F('exp(x0)'), log: F('log(x0)'), sqrt: F('sqrt(x0)'), rsqrt: F('1.0 / sqrt(x0)'),
-  abs: F('abs(x0)'), sign: (t) => `select(select(${t}(0), ${t}(-1), x0 < ${t}(0)), ${t}(1), x0 > ${t}(0))`,
-  tanh: F('tanh_f32(x0)'), sigmoid: F('sigmoid_f32(x0)'), relu: (t) => `select(${t}(0), x0, x0 > ${t}(0))`,
-  step: (t) => `select(${t}(0), ${t}(1), x0 > ${t}(0))`, erf: F('erf_f32(x0)'), gelu: F('gelu_f32(x0)'),
-  geluGrad: F('gelu_grad_f32(x0)'), recip: F('1.0 / x0'), square: F('x0 * x0'), log1p: F('log1p_f32(x0)'),
-  sin: F('sin(x0)'), cos: F('cos(x0)'),
+  neg: F('-x0'),
+  exp: F('exp(x0)'),
+  log: F('log(x0)'),
+  sqrt: F('sqrt(x0)'),
+  rsqrt: F('1.0 / sqrt(x0)'),
+  abs: F('abs(x0)'),
+  sign: (t) => `select(select(${t}(0), ${t}(-1), x0 < ${t}(0)), ${t}(1), x0 > ${t}(0))`,
+  tanh: F('tanh_f32(x0)'),
+  sigmoid: F('sigmoid_f32(x0)'),
+  relu: (t) => `select(${t}(0), x0, x0 > ${t}(0))`,
+  step: (t) => `select(${t}(0), ${t}(1), x0 > ${t}(0))`,
+  erf: F('erf_f32(x0)'),
+  gelu: F('gelu_f32(x0)'),
+  geluGrad: F('gelu_grad_f32(x0)'),
+  recip: F('1.0 / x0'),
+  square: F('x0 * x0'),
+  log1p: F('log1p_f32(x0)'),
+  sin: F('sin(x0)'),
+  cos: F('cos(x0)'),
 };
 export const I32_UNARY: ReadonlySet<UnaryOp> = new Set(['neg', 'abs', 'sign', 'square', 'relu', 'step']);
 
 const BINARY: Record<BinaryOp, Expr> = {
-  add: F('x0 + x1'), sub: F('x0 - x1'), mul: F('x0 * x1'),
+  add: F('x0 + x1'),
+  sub: F('x0 - x1'),
+  mul: F('x0 * x1'),
   div: (t) => (t === 'i32' ? 'select(x0 / x1, 0i, x1 == 0i)' : 'x0 / x1'),
   pow: (t) => `pow_${t}(x0, x1)`,
   max: (t) => (t === 'i32' ? 'max(x0, x1)' : 'max_f32(x0, x1)'),
@@ -84,10 +110,20 @@ const BINARY: Record<BinaryOp, Expr> = {
 
 // `!(a == b)` rather than `a != b`: true for NaN whether or not the compiler orders `!=`
 const COMPARE: Record<CompareOp, string> = {
-  eq: 'x0 == x1', ne: '!(x0 == x1)', lt: 'x0 < x1', le: 'x0 <= x1', gt: 'x0 > x1', ge: 'x0 >= x1',
+  eq: 'x0 == x1',
+  ne: '!(x0 == x1)',
+  lt: 'x0 < x1',
+  le: 'x0 <= x1',
+  gt: 'x0 > x1',
+  ge: 'x0 >= x1',
 };
 
-export interface MapInput { readonly dtype: DType; readonly shape: readonly number[]; readonly strides: readonly number[]; readonly offset: number }
+export interface MapInput {
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  readonly strides: readonly number[];
+  readonly offset: number;
+}
 
 /** Params layout: n, rank, shape[8], offset[3], strides[3][8], then op scalars from word EXTRA. */
 export const EXTRA = 2 + MAX_DIMS + 3 + 3 * MAX_DIMS;
@@ -95,52 +131,93 @@ export const EXTRA = 2 + MAX_DIMS + 3 + 3 * MAX_DIMS;
 type Mode = 'c' | 's' | 'g';
 
 function mapSource(name: string, ins: readonly DType[], modes: readonly Mode[], out: DType, expr: string): string {
-  const decl = ins.map((d, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${wgslType(d)}>;`).join('\n');
+  const decl = ins
+    .map((d, k) => `@group(0) @binding(${k}) var<storage, read> in${k}: array<${wgslType(d)}>;`)
+    .join('\n');
   const offs = ins.map((_, k) => `var o${k} = pu(${2 + MAX_DIMS + k}u);`).join(' ');
-  const walk = ins.map((_, k) => (modes[k] === 'g' ? `o${k} += idx * pu(${2 + MAX_DIMS + 3 + k * MAX_DIMS}u + ax);` : '')).join(' ');
+  const walk = ins
+    .map((_, k) => (modes[k] === 'g' ? `o${k} += idx * pu(${2 + MAX_DIMS + 3 + k * MAX_DIMS}u + ax);` : ''))
+    .join(' ');
   const loads = ins.map((_, k) => `let x${k} = in${k}[${modes[k] === 'c' ? `o${k} + i` : `o${k}`}];`).join(' ');
   return `// ${name}
 ${decl}
 @group(0) @binding(${ins.length}) var<storage, read_write> out: array<${wgslType(out)}>;
 ${paramsWgsl(ins.length + 1)}
 ${F32_HELPERS}
-${elementKernelMain(WG, `${offs}
-  ${modes.includes('g') ? `var rem = i;
+${elementKernelMain(
+  WG,
+  `${offs}
+  ${
+    modes.includes('g')
+      ? `var rem = i;
   for (var d = pu(1u); d > 0u; d--) {
     let ax = d - 1u;
     let size = pu(2u + ax);
     let idx = rem % size;
     rem = rem / size;
     ${walk}
-  }` : ''}
+  }`
+      : ''
+  }
   ${loads}
-  out[i] = ${expr};`)}`;
+  out[i] = ${expr};`,
+)}`;
 }
 
 /**
  * The generic map: `out[i] = expr(x0[...], x1[...], x2[...])` over `outShape` (contiguous output).
  * `extra` words land at Params[EXTRA..].
  */
-export function mapProgram(op: string, expr: string, inputs: readonly MapInput[], outShape: readonly number[], outDtype: DType, extra: readonly number[] = []): Program {
+export function mapProgram(
+  op: string,
+  expr: string,
+  inputs: readonly MapInput[],
+  outShape: readonly number[],
+  outDtype: DType,
+  extra: readonly number[] = [],
+): Program {
   const n = outShape.reduce((a, b) => a * b, 1);
-  const c = collapse(outShape, inputs.map((x) => x.strides));
-  if (c.shape.length > MAX_DIMS) throw new RangeError(`${op}: rank ${c.shape.length} after collapsing exceeds ${MAX_DIMS}`);
-  const modes: Mode[] = c.strides.map((s) => (s.every((v) => v === 0) ? 's' : s.length === 1 && s[0] === 1 ? 'c' : 'g'));
-  const p = new ParamWriter().u(n, c.shape.length).fixed(c.shape, MAX_DIMS, 1).fixed(inputs.map((x) => x.offset), 3);
+  const c = collapse(
+    outShape,
+    inputs.map((x) => x.strides),
+  );
+  if (c.shape.length > MAX_DIMS)
+    throw new RangeError(`${op}: rank ${c.shape.length} after collapsing exceeds ${MAX_DIMS}`);
+  const modes: Mode[] = c.strides.map((s) =>
+    s.every((v) => v === 0) ? 's' : s.length === 1 && s[0] === 1 ? 'c' : 'g',
+  );
+  const p = new ParamWriter()
+    .u(n, c.shape.length)
+    .fixed(c.shape, MAX_DIMS, 1)
+    .fixed(
+      inputs.map((x) => x.offset),
+      3,
+    );
   for (let k = 0; k < 3; k++) p.fixed(c.strides[k] ?? [], MAX_DIMS);
   p.u(...extra);
   const dts = inputs.map((x) => x.dtype);
   const key = `map/${op}/${dts.join(',')}>${outDtype}/${modes.join('')}`;
   return {
-    name: op, key, wgsl: () => mapSource(key, dts, modes, outDtype, expr),
-    workgroups: grid(Math.ceil(n / WG)), params: p.done(),
+    name: op,
+    key,
+    wgsl: () => mapSource(key, dts, modes, outDtype, expr),
+    workgroups: grid(Math.ceil(n / WG)),
+    params: p.done(),
   };
 }
 
-export function unaryExpr(op: UnaryOp, dtype: DType): string { return UNARY[op](wgslType(dtype)); }
-export function binaryExpr(op: BinaryOp, dtype: DType): string { return BINARY[op](wgslType(dtype)); }
-export function compareExpr(op: CompareOp): string { return `select(0i, 1i, ${COMPARE[op]})`; }
-export function whereExpr(condDtype: DType): string { return `select(x2, x1, !(x0 == ${wgslType(condDtype)}(0)))`; }
+export function unaryExpr(op: UnaryOp, dtype: DType): string {
+  return UNARY[op](wgslType(dtype));
+}
+export function binaryExpr(op: BinaryOp, dtype: DType): string {
+  return BINARY[op](wgslType(dtype));
+}
+export function compareExpr(op: CompareOp): string {
+  return `select(0i, 1i, ${COMPARE[op]})`;
+}
+export function whereExpr(condDtype: DType): string {
+  return `select(x2, x1, !(x0 == ${wgslType(condDtype)}(0)))`;
+}
 export function castExpr(from: DType, to: DType): string {
   if (from === to) return 'x0';
   return to === 'i32' ? 'f32_to_i32(x0)' : `${wgslType(to)}(x0)`;

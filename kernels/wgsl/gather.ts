@@ -27,15 +27,30 @@ export function gatherProgram(dtype: DType, rows: number, row: number, nIdx: num
   const t = wgslType(dtype);
   const key = `gather/${dtype}${zeroRows ? '/zero-rows' : ''}`;
   const n = nIdx * row;
-  const wgsl = () => kernel(key, `@group(0) @binding(0) var<storage, read> table: array<${t}>;
+  const wgsl = () =>
+    kernel(
+      key,
+      `@group(0) @binding(0) var<storage, read> table: array<${t}>;
 @group(0) @binding(1) var<storage, read> idx: array<i32>;
 @group(0) @binding(2) var<storage, read_write> out: array<${t}>;
-${paramsWgsl(3)}`, `let row = pu(1u);
-  let r = idx[i / row];${zeroRows ? `
-  if (r == -1) { out[i] = ${t}(0); return; }` : ''}
+${paramsWgsl(3)}`,
+      `let row = pu(1u);
+  let r = idx[i / row];${
+    zeroRows
+      ? `
+  if (r == -1) { out[i] = ${t}(0); return; }`
+      : ''
+  }
   if (r < 0 || u32(r) >= pu(2u)) { out[i] = ${t === 'f32' ? 'nan_f32()' : 'i32(0)'}; return; }
-  out[i] = table[u32(r) * row + i % row];`);
-  return { name: 'gather', key, wgsl, params: new ParamWriter().u(n, row, rows).done(), workgroups: grid(Math.ceil(n / WG)) };
+  out[i] = table[u32(r) * row + i % row];`,
+    );
+  return {
+    name: 'gather',
+    key,
+    wgsl,
+    params: new ParamWriter().u(n, row, rows).done(),
+    workgroups: grid(Math.ceil(n / WG)),
+  };
 }
 
 /** out [numRows, row] = Σ over i with idx[i] = r of updates[i]. */
@@ -43,27 +58,49 @@ export function scatterAddProgram(dtype: DType, numRows: number, row: number, nI
   const t = wgslType(dtype);
   const key = `scatterAdd/${dtype}`;
   const n = numRows * row;
-  const wgsl = () => kernel(key, `@group(0) @binding(0) var<storage, read> idx: array<i32>;
+  const wgsl = () =>
+    kernel(
+      key,
+      `@group(0) @binding(0) var<storage, read> idx: array<i32>;
 @group(0) @binding(1) var<storage, read> updates: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> out: array<${t}>;
-${paramsWgsl(3)}`, `let row = pu(1u);
+${paramsWgsl(3)}`,
+      `let row = pu(1u);
   let r = i32(i / row);
   let j = i % row;
   var acc = ${t}(0);
   for (var k = 0u; k < pu(2u); k++) {
     if (idx[k] == r) { acc += updates[k * row + j]; }
   }
-  out[i] = acc;`);
-  return { name: 'scatterAdd', key, wgsl, params: new ParamWriter().u(n, row, nIdx).done(), workgroups: grid(Math.ceil(n / WG)) };
+  out[i] = acc;`,
+    );
+  return {
+    name: 'scatterAdd',
+    key,
+    wgsl,
+    params: new ParamWriter().u(n, row, nIdx).done(),
+    workgroups: grid(Math.ceil(n / WG)),
+  };
 }
 
 export function oneHotProgram(dtype: DType, nIdx: number, depth: number): Program {
   const t = wgslType(dtype);
   const key = `oneHot/${dtype}`;
   const n = nIdx * depth;
-  const wgsl = () => kernel(key, `@group(0) @binding(0) var<storage, read> idx: array<i32>;
+  const wgsl = () =>
+    kernel(
+      key,
+      `@group(0) @binding(0) var<storage, read> idx: array<i32>;
 @group(0) @binding(1) var<storage, read_write> out: array<${t}>;
-${paramsWgsl(2)}`, `let depth = pu(1u);
-  out[i] = select(${t}(0), ${t}(1), idx[i / depth] == i32(i % depth));`);
-  return { name: 'oneHot', key, wgsl, params: new ParamWriter().u(n, depth).done(), workgroups: grid(Math.ceil(n / WG)) };
+${paramsWgsl(2)}`,
+      `let depth = pu(1u);
+  out[i] = select(${t}(0), ${t}(1), idx[i / depth] == i32(i % depth));`,
+    );
+  return {
+    name: 'oneHot',
+    key,
+    wgsl,
+    params: new ParamWriter().u(n, depth).done(),
+    workgroups: grid(Math.ceil(n / WG)),
+  };
 }

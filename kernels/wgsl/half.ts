@@ -48,7 +48,15 @@ fn half_value(h: u32) -> f32 {
 }`;
 
 /** One thread per index below `threads`, reading `x` and writing `out`; n in Params[0]. */
-function castProgram(name: string, key: string, n: number, threads: number, io: readonly [string, string], fns: string, body: string): Program {
+function castProgram(
+  name: string,
+  key: string,
+  n: number,
+  threads: number,
+  io: readonly [string, string],
+  fns: string,
+  body: string,
+): Program {
   const wgsl = () => `// ${key}
 @group(0) @binding(0) var<storage, read> x: array<${io[0]}>;
 @group(0) @binding(1) var<storage, read_write> out: array<${io[1]}>;
@@ -64,13 +72,31 @@ fn main(${WG_BUILTINS}) {
 }
 
 /** x f32 [n] → out u32 [⌈n/2⌉] holding the halves; thread i packs elements 2i and 2i+1. */
-export const toHalfProgram = (n: number): Program => castProgram('cast(f32→f16)', 'cast/f32>f16', n, Math.ceil(n / 2), ['f32', 'u32'], TO_HALF, `
+export const toHalfProgram = (n: number): Program =>
+  castProgram(
+    'cast(f32→f16)',
+    'cast/f32>f16',
+    n,
+    Math.ceil(n / 2),
+    ['f32', 'u32'],
+    TO_HALF,
+    `
   if (2u * i >= n) { return; }
   var hi = 0u;
   if (2u * i + 1u < n) { hi = half_bits(x[2u * i + 1u]); }
-  out[i] = half_bits(x[2u * i]) | (hi << 16u);`);
+  out[i] = half_bits(x[2u * i]) | (hi << 16u);`,
+  );
 
 /** Halves in u32 words [⌈n/2⌉] → out f32 [n]; one thread per element. */
-export const fromHalfProgram = (n: number): Program => castProgram('cast(f16→f32)', 'cast/f16>f32', n, n, ['u32', 'f32'], FROM_HALF, `
+export const fromHalfProgram = (n: number): Program =>
+  castProgram(
+    'cast(f16→f32)',
+    'cast/f16>f32',
+    n,
+    n,
+    ['u32', 'f32'],
+    FROM_HALF,
+    `
   if (i >= n) { return; }
-  out[i] = half_value((x[i / 2u] >> (16u * (i % 2u))) & 0xffffu);`);
+  out[i] = half_value((x[i / 2u] >> (16u * (i % 2u))) & 0xffffu);`,
+  );

@@ -6,7 +6,17 @@
  *
  * Answers to core/backend/cpu/nn.ts layerNormRef / layerNormBackwardRef.
  */
-import { grid, LINEAR_WG, ParamWriter, rowKernelMain, storageBindings, treeReduce, WG_BUILTINS, type Program, type Tol } from './common.ts';
+import {
+  grid,
+  LINEAR_WG,
+  ParamWriter,
+  rowKernelMain,
+  storageBindings,
+  treeReduce,
+  WG_BUILTINS,
+  type Program,
+  type Tol,
+} from './common.ts';
 
 export const REFERENCE = 'core/backend/cpu/nn.ts: layerNormRef, layerNormBackwardRef';
 export const TOL: Tol = { atol: 2e-5, rtol: 1e-4 };
@@ -16,8 +26,17 @@ const WG = 128;
 export function layerNormProgram(rows: number, cols: number, eps: number): Program {
   const key = `layerNorm/fwd/wg${WG}`;
   const wgsl = () => `// ${key}
-${storageBindings([['x', 'f32', 'read'], ['w', 'f32', 'read'], ['b', 'f32', 'read'], ['y', 'f32', 'rw'], ['mean_out', 'f32', 'rw'], ['rstd_out', 'f32', 'rw']])}
-${rowKernelMain(WG, `var s = 0.0;
+${storageBindings([
+  ['x', 'f32', 'read'],
+  ['w', 'f32', 'read'],
+  ['b', 'f32', 'read'],
+  ['y', 'f32', 'rw'],
+  ['mean_out', 'f32', 'rw'],
+  ['rstd_out', 'f32', 'rw'],
+])}
+${rowKernelMain(
+  WG,
+  `var s = 0.0;
   for (var j = lix; j < C; j += ${WG}u) { s += x[base + j]; }
   buf[lix] = s;
   ${treeReduce('buf', WG, (a, c) => `${a} + ${c}`)}
@@ -29,16 +48,32 @@ ${rowKernelMain(WG, `var s = 0.0;
   ${treeReduce('buf', WG, (a, c) => `${a} + ${c}`)}
   let rs = 1.0 / sqrt(buf[0] / f32(C) + pf(2u));
   for (var j = lix; j < C; j += ${WG}u) { y[base + j] = (x[base + j] - m) * rs * w[j] + b[j]; }
-  if (lix == 0u) { mean_out[row] = m; rstd_out[row] = rs; }`)}`;
-  return { name: 'layerNorm', key, wgsl, params: new ParamWriter().u(rows, cols).f(eps).done(), workgroups: grid(rows) };
+  if (lix == 0u) { mean_out[row] = m; rstd_out[row] = rs; }`,
+)}`;
+  return {
+    name: 'layerNorm',
+    key,
+    wgsl,
+    params: new ParamWriter().u(rows, cols).f(eps).done(),
+    workgroups: grid(rows),
+  };
 }
 
 /** Pass 1: dx per row. Inputs dy, x, w, mean, rstd; output dx. */
 export function layerNormDxProgram(rows: number, cols: number): Program {
   const key = `layerNorm/dx/wg${WG}`;
   const wgsl = () => `// ${key}
-${storageBindings([['dy', 'f32', 'read'], ['x', 'f32', 'read'], ['w', 'f32', 'read'], ['mean_in', 'f32', 'read'], ['rstd_in', 'f32', 'read'], ['dx', 'f32', 'rw']])}
-${rowKernelMain(WG, `let m = mean_in[row]; let rs = rstd_in[row];
+${storageBindings([
+  ['dy', 'f32', 'read'],
+  ['x', 'f32', 'read'],
+  ['w', 'f32', 'read'],
+  ['mean_in', 'f32', 'read'],
+  ['rstd_in', 'f32', 'read'],
+  ['dx', 'f32', 'rw'],
+])}
+${rowKernelMain(
+  WG,
+  `let m = mean_in[row]; let rs = rstd_in[row];
   var acc = vec2<f32>(0.0, 0.0);
   for (var j = lix; j < C; j += ${WG}u) {
     let dyh = dy[base + j] * w[j];
@@ -50,15 +85,30 @@ ${rowKernelMain(WG, `let m = mean_in[row]; let rs = rstd_in[row];
   for (var j = lix; j < C; j += ${WG}u) {
     let xh = (x[base + j] - m) * rs;
     dx[base + j] = rs * (dy[base + j] * w[j] - sums.x - xh * sums.y);
-  }`, 'vec2<f32>')}`;
-  return { name: 'layerNormBackward(dx)', key, wgsl, params: new ParamWriter().u(rows, cols).done(), workgroups: grid(rows) };
+  }`,
+  'vec2<f32>',
+)}`;
+  return {
+    name: 'layerNormBackward(dx)',
+    key,
+    wgsl,
+    params: new ParamWriter().u(rows, cols).done(),
+    workgroups: grid(rows),
+  };
 }
 
 /** Pass 2: column sums. Inputs dy, x, mean, rstd; outputs dWeight, dBias. */
 export function layerNormDwProgram(rows: number, cols: number): Program {
   const key = 'layerNorm/dw';
   const wgsl = () => `// ${key}
-${storageBindings([['dy', 'f32', 'read'], ['x', 'f32', 'read'], ['mean_in', 'f32', 'read'], ['rstd_in', 'f32', 'read'], ['dw', 'f32', 'rw'], ['db', 'f32', 'rw']])}
+${storageBindings([
+  ['dy', 'f32', 'read'],
+  ['x', 'f32', 'read'],
+  ['mean_in', 'f32', 'read'],
+  ['rstd_in', 'f32', 'read'],
+  ['dw', 'f32', 'rw'],
+  ['db', 'f32', 'rw'],
+])}
 @compute @workgroup_size(64)
 fn main(${WG_BUILTINS}) {
   let j = (${LINEAR_WG}) * 64u + lix;
@@ -72,5 +122,11 @@ fn main(${WG_BUILTINS}) {
   }
   dw[j] = sw; db[j] = sb;
 }`;
-  return { name: 'layerNormBackward(dw)', key, wgsl, params: new ParamWriter().u(rows, cols).done(), workgroups: grid(Math.ceil(cols / 64)) };
+  return {
+    name: 'layerNormBackward(dw)',
+    key,
+    wgsl,
+    params: new ParamWriter().u(rows, cols).done(),
+    workgroups: grid(Math.ceil(cols / 64)),
+  };
 }

@@ -29,19 +29,32 @@ export const tolFor = (K: number): Tol => ({ atol: 2e-6 * Math.sqrt(Math.max(K, 
 const MAX_BATCH_DIMS = 6;
 const MAX_Z = 65535;
 
-export interface Tile { readonly BM: number; readonly BN: number; readonly BK: number; readonly TM: number; readonly TN: number }
+export interface Tile {
+  readonly BM: number;
+  readonly BN: number;
+  readonly BK: number;
+  readonly TM: number;
+  readonly TN: number;
+}
 export const TILE_64: Tile = { BM: 64, BN: 64, BK: 16, TM: 4, TN: 4 };
 export const TILE_32: Tile = { BM: 32, BN: 32, BK: 8, TM: 4, TN: 4 };
 
 /** The largest tile the adapter's workgroup storage and invocation limits allow. */
-export function tileFor(limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number }): Tile {
-  const fits = (t: Tile) => 4 * t.BK * (t.BM + t.BN) <= limits.maxComputeWorkgroupStorageSize
-    && (t.BM / t.TM) * (t.BN / t.TN) <= limits.maxComputeInvocationsPerWorkgroup;
+export function tileFor(limits: {
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeInvocationsPerWorkgroup: number;
+}): Tile {
+  const fits = (t: Tile) =>
+    4 * t.BK * (t.BM + t.BN) <= limits.maxComputeWorkgroupStorageSize &&
+    (t.BM / t.TM) * (t.BN / t.TN) <= limits.maxComputeInvocationsPerWorkgroup;
   return fits(TILE_64) ? TILE_64 : TILE_32;
 }
 
 /** Storage type of each operand; the output and every sum are f32. */
-export interface Operands { readonly a: 'f32' | 'f16'; readonly b: 'f32' | 'f16' }
+export interface Operands {
+  readonly a: 'f32' | 'f16';
+  readonly b: 'f32' | 'f16';
+}
 export const F32_OPERANDS: Operands = { a: 'f32', b: 'f32' };
 
 export interface MatmulShapes {
@@ -51,11 +64,16 @@ export interface MatmulShapes {
 }
 
 /** Params: M, N, K, batchRank, batchShape[6], aBatchStride[6], bBatchStride[6] (element strides). */
-function params({ aShape, bShape, outShape }: MatmulShapes, o: MatmulOptions): { words: Uint32Array; M: number; N: number; batch: number } {
-  const M = outShape.at(-2)!, N = outShape.at(-1)!;
+function params(
+  { aShape, bShape, outShape }: MatmulShapes,
+  o: MatmulOptions,
+): { words: Uint32Array; M: number; N: number; batch: number } {
+  const M = outShape.at(-2)!,
+    N = outShape.at(-1)!;
   const K = o.transA ? aShape.at(-2)! : aShape.at(-1)!;
   const batchShape = outShape.slice(0, -2);
-  if (batchShape.length > MAX_BATCH_DIMS) throw new RangeError(`matmul: ${batchShape.length} batch axes exceed ${MAX_BATCH_DIMS}`);
+  if (batchShape.length > MAX_BATCH_DIMS)
+    throw new RangeError(`matmul: ${batchShape.length} batch axes exceed ${MAX_BATCH_DIMS}`);
   const strides = (own: readonly number[], mat: number): number[] => {
     const off = batchShape.length - own.length;
     const st = new Array<number>(batchShape.length).fill(0);
@@ -67,8 +85,12 @@ function params({ aShape, bShape, outShape }: MatmulShapes, o: MatmulOptions): {
     }
     return st;
   };
-  const words = new ParamWriter().u(M, N, K, batchShape.length).fixed(batchShape, MAX_BATCH_DIMS, 1)
-    .fixed(strides(aShape.slice(0, -2), M * K), MAX_BATCH_DIMS).fixed(strides(bShape.slice(0, -2), K * N), MAX_BATCH_DIMS).done();
+  const words = new ParamWriter()
+    .u(M, N, K, batchShape.length)
+    .fixed(batchShape, MAX_BATCH_DIMS, 1)
+    .fixed(strides(aShape.slice(0, -2), M * K), MAX_BATCH_DIMS)
+    .fixed(strides(bShape.slice(0, -2), K * N), MAX_BATCH_DIMS)
+    .done();
   const batch = batchShape.reduce((a, b) => a * b, 1);
   if (batch > MAX_Z) throw new RangeError(`matmul: ${batch} batch matrices exceed the ${MAX_Z} dispatch limit`);
   return { words, M, N, batch };
@@ -96,9 +118,12 @@ fn batch_offsets(z: u32) -> vec2<u32> {
 }`;
 
 // a half is widened to f32 at the load (exact); f32(x) of an f32 is the identity, so no branch here
-const aAt = (o: MatmulOptions, i: string, k: string) => (o.transA ? `f32(a[off.x + ${k} * M + ${i}])` : `f32(a[off.x + ${i} * K + ${k}])`);
-const bAt = (o: MatmulOptions, k: string, j: string) => (o.transB ? `f32(b[off.y + ${j} * K + ${k}])` : `f32(b[off.y + ${k} * N + ${j}])`);
-const tkey = (o: MatmulOptions, t: Operands) => `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${t.a === 'f16' || t.b === 'f16' ? `/${t.a}x${t.b}` : ''}${o.bias ? '/bias' : ''}`;
+const aAt = (o: MatmulOptions, i: string, k: string) =>
+  o.transA ? `f32(a[off.x + ${k} * M + ${i}])` : `f32(a[off.x + ${i} * K + ${k}])`;
+const bAt = (o: MatmulOptions, k: string, j: string) =>
+  o.transB ? `f32(b[off.y + ${j} * K + ${k}])` : `f32(b[off.y + ${k} * N + ${j}])`;
+const tkey = (o: MatmulOptions, t: Operands) =>
+  `${o.transA ? 'T' : 'N'}${o.transB ? 'T' : 'N'}${t.a === 'f16' || t.b === 'f16' ? `/${t.a}x${t.b}` : ''}${o.bias ? '/bias' : ''}`;
 /** The stored value of output column j: the sum, plus the bias when there is one (MatmulOptions.bias). */
 const withBias = (o: MatmulOptions, sum: string, j: string) => (o.bias ? `${sum} + bias[${j}]` : sum);
 
@@ -117,15 +142,31 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   for (var k = 0u; k < K; k++) { acc = fma(${aAt(o, 'i', 'k')}, ${bAt(o, 'k', 'j')}, acc); }
   c[z * M * N + i * N + j] = ${withBias(o, 'acc', 'j')};
 }`;
-  return { name: 'matmul(naive)', key, wgsl, params: p.words, workgroups: [Math.ceil(p.N / 8), Math.ceil(p.M / 8), p.batch] };
+  return {
+    name: 'matmul(naive)',
+    key,
+    wgsl,
+    params: p.words,
+    workgroups: [Math.ceil(p.N / 8), Math.ceil(p.M / 8), p.batch],
+  };
 }
 
 /** v2: shared-memory tiles + TM×TN register blocking, bounds-checked edges. */
-export function matmulTiledProgram(shapes: MatmulShapes, o: MatmulOptions, t: Tile = TILE_64, types: Operands = F32_OPERANDS): Program {
-  if (t.BM % t.TM || t.BN % t.TN || t.TN !== 4) throw new RangeError(`matmul tile ${JSON.stringify(t)}: BM%TM and BN%TN must be 0, TN must be 4 (vec4 accumulators)`);
+export function matmulTiledProgram(
+  shapes: MatmulShapes,
+  o: MatmulOptions,
+  t: Tile = TILE_64,
+  types: Operands = F32_OPERANDS,
+): Program {
+  if (t.BM % t.TM || t.BN % t.TN || t.TN !== 4)
+    throw new RangeError(
+      `matmul tile ${JSON.stringify(t)}: BM%TM and BN%TN must be 0, TN must be 4 (vec4 accumulators)`,
+    );
   const p = params(shapes, o);
   const { BM, BN, BK, TM, TN } = t;
-  const WX = BN / TN, WY = BM / TM, THREADS = WX * WY;
+  const WX = BN / TN,
+    WY = BM / TM,
+    THREADS = WX * WY;
   const key = `matmul/tiled/${tkey(o, types)}/${BM}x${BN}x${BK}/${TM}x${TN}`;
   // load order follows each operand's contiguous axis
   const aIdx = o.transA ? `let i = e % ${BM}u; let k = e / ${BM}u;` : `let k = e % ${BK}u; let i = e / ${BK}u;`;
@@ -171,5 +212,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
     }
   }
 }`;
-  return { name: 'matmul(tiled)', key, wgsl, params: p.words, workgroups: [Math.ceil(p.N / BN), Math.ceil(p.M / BM), p.batch] };
+  return {
+    name: 'matmul(tiled)',
+    key,
+    wgsl,
+    params: p.words,
+    workgroups: [Math.ceil(p.N / BN), Math.ceil(p.M / BM), p.batch],
+  };
 }

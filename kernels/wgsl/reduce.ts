@@ -10,8 +10,18 @@
 import type { ReduceOp } from '../../core/backend/backend.ts';
 import type { DType } from '../../core/tensor/dtype.ts';
 import {
-  collapse, contiguousStrides, grid, LINEAR_WG, MAX_DIMS, ParamWriter, paramsWgsl, treeReduce, WG_BUILTINS, wgslType,
-  type Program, type Tol,
+  collapse,
+  contiguousStrides,
+  grid,
+  LINEAR_WG,
+  MAX_DIMS,
+  ParamWriter,
+  paramsWgsl,
+  treeReduce,
+  WG_BUILTINS,
+  wgslType,
+  type Program,
+  type Tol,
 } from './common.ts';
 
 export const REFERENCE = 'core/backend/cpu/reduce.ts: reduceRef, argmaxRef';
@@ -22,13 +32,18 @@ const SERIAL_WG = 64;
 /** Below this many elements per output a thread reduces alone. */
 const SERIAL_MAX = 256;
 
-const IS_NAN = 'fn is_nan(x: f32) -> bool { let u = bitcast<u32>(x); return (u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu) != 0u; }';
+const IS_NAN =
+  'fn is_nan(x: f32) -> bool { let u = bitcast<u32>(x); return (u & 0x7f800000u) == 0x7f800000u && (u & 0x7fffffu) != 0u; }';
 
 function combine(op: ReduceOp, t: 'f32' | 'i32'): { init: string; fn: string } {
   const inf = 'inf_f32()';
   if (op === 'sum') return { init: `${t}(0)`, fn: `fn combine(a: ${t}, b: ${t}) -> ${t} { return a + b; }` };
   const cmp = op === 'max' ? '>' : '<';
-  if (t === 'i32') return { init: op === 'max' ? '(-2147483647i - 1i)' : '2147483647i', fn: `fn combine(a: i32, b: i32) -> i32 { return ${op}(a, b); }` };
+  if (t === 'i32')
+    return {
+      init: op === 'max' ? '(-2147483647i - 1i)' : '2147483647i',
+      fn: `fn combine(a: i32, b: i32) -> i32 { return ${op}(a, b); }`,
+    };
   return {
     init: op === 'max' ? `-${inf}` : inf,
     fn: `${IS_NAN}\nfn combine(a: f32, b: f32) -> f32 { if (is_nan(a) || is_nan(b)) { return nan_f32(); } return select(b, a, a ${cmp} b); }`,
@@ -90,17 +105,30 @@ fn main(${WG_BUILTINS}) {
 export function reduceProgram(op: ReduceOp, dtype: DType, shape: readonly number[], axes: readonly number[]): Program {
   const st = contiguousStrides(shape);
   const keptAxes = shape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const kept = collapse(keptAxes.map((i) => shape[i]!), [keptAxes.map((i) => st[i]!)]);
-  const red = collapse(axes.map((i) => shape[i]!), [axes.map((i) => st[i]!)]);
+  const kept = collapse(
+    keptAxes.map((i) => shape[i]!),
+    [keptAxes.map((i) => st[i]!)],
+  );
+  const red = collapse(
+    axes.map((i) => shape[i]!),
+    [axes.map((i) => st[i]!)],
+  );
   const outN = kept.shape.reduce((a, b) => a * b, 1);
   const redN = red.shape.reduce((a, b) => a * b, 1);
   const tree = redN > SERIAL_MAX;
   const key = `reduce/${op}/${dtype}/${tree ? 'tree' : 'serial'}`;
-  const params = new ParamWriter().u(outN, redN, kept.shape.length, red.shape.length)
-    .fixed(kept.shape, MAX_DIMS, 1).fixed(kept.strides[0]!, MAX_DIMS)
-    .fixed(red.shape, MAX_DIMS, 1).fixed(red.strides[0]!, MAX_DIMS).done();
+  const params = new ParamWriter()
+    .u(outN, redN, kept.shape.length, red.shape.length)
+    .fixed(kept.shape, MAX_DIMS, 1)
+    .fixed(kept.strides[0]!, MAX_DIMS)
+    .fixed(red.shape, MAX_DIMS, 1)
+    .fixed(red.strides[0]!, MAX_DIMS)
+    .done();
   return {
-    name: `reduce ${op}`, key, wgsl: () => source(key, op, dtype, tree), params,
+    name: `reduce ${op}`,
+    key,
+    wgsl: () => source(key, op, dtype, tree),
+    params,
     workgroups: grid(tree ? outN : Math.ceil(outN / SERIAL_WG)),
   };
 }
@@ -131,7 +159,10 @@ fn main(${WG_BUILTINS}) {
   out[o] = arg;
 }`;
   return {
-    name: 'argmax', key, wgsl, params: new ParamWriter().u(outer * inner, n, inner).done(),
+    name: 'argmax',
+    key,
+    wgsl,
+    params: new ParamWriter().u(outer * inner, n, inner).done(),
     workgroups: grid(Math.ceil((outer * inner) / SERIAL_WG)),
   };
 }

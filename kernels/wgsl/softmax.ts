@@ -42,9 +42,20 @@ export function softmaxProgram(rows: number, cols: number, log: boolean): Progra
 @group(0) @binding(1) var<storage, read_write> out: array<f32>;
 ${paramsWgsl(2)}
 ${ROW_HELPERS}
-${rowKernelMain(WG, `${ROW_MAX_EXPSUM}
-  ${log
-    ? 'let ls = log(s) + m;\n  for (var j = lix; j < C; j += ' + WG + 'u) { out[base + j] = x[base + j] - ls; }'
-    : 'for (var j = lix; j < C; j += ' + WG + 'u) { out[base + j] = exp(x[base + j] - m) / s; }'}`)}`;
-  return { name: log ? 'logSoftmax' : 'softmax', key, wgsl, params: new ParamWriter().u(rows, cols).done(), workgroups: grid(rows) };
+${rowKernelMain(
+  WG,
+  `${ROW_MAX_EXPSUM}
+  ${
+    log
+      ? 'let ls = log(s) + m;\n  for (var j = lix; j < C; j += ' + WG + 'u) { out[base + j] = x[base + j] - ls; }'
+      : 'for (var j = lix; j < C; j += ' + WG + 'u) { out[base + j] = exp(x[base + j] - m) / s; }'
+  }`,
+)}`;
+  return {
+    name: log ? 'logSoftmax' : 'softmax',
+    key,
+    wgsl,
+    params: new ParamWriter().u(rows, cols).done(),
+    workgroups: grid(rows),
+  };
 }

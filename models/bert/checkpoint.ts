@@ -44,12 +44,19 @@ export interface LoadCheckpointOptions {
 /** `bert.encoder…` → `encoder…`; legacy TF-converted `LayerNorm.gamma/beta` → `weight/bias`. */
 export function normaliseName(name: string): string {
   let n = name;
-  for (const p of ['bert.', 'roberta.']) if (n.startsWith(p)) { n = n.slice(p.length); break; }
+  for (const p of ['bert.', 'roberta.'])
+    if (n.startsWith(p)) {
+      n = n.slice(p.length);
+      break;
+    }
   return n.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias');
 }
 
 /** Normalises names; two tensors landing on one name is an error (which one would win?). */
-export function normaliseTensors(tensors: readonly RawTensor[], source: string): Either<LoadError, { readonly tensors: ReadonlyMap<string, RawTensor>; readonly notes: readonly string[] }> {
+export function normaliseTensors(
+  tensors: readonly RawTensor[],
+  source: string,
+): Either<LoadError, { readonly tensors: ReadonlyMap<string, RawTensor>; readonly notes: readonly string[] }> {
   const out = new Map<string, RawTensor>();
   const origin = new Map<string, string>();
   let stripped = 0;
@@ -57,7 +64,8 @@ export function normaliseTensors(tensors: readonly RawTensor[], source: string):
   for (const t of tensors) {
     const n = normaliseName(t.name);
     const prev = origin.get(n);
-    if (prev !== undefined) return E.left(loadError('weights', source, `tensors "${prev}" and "${t.name}" both normalise to "${n}"`));
+    if (prev !== undefined)
+      return E.left(loadError('weights', source, `tensors "${prev}" and "${t.name}" both normalise to "${n}"`));
     origin.set(n, t.name);
     if (n !== t.name) {
       if (/^(bert|roberta)\./.test(t.name)) stripped++;
@@ -72,28 +80,59 @@ export function normaliseTensors(tensors: readonly RawTensor[], source: string):
   return E.right({ tensors: out, notes });
 }
 
-const exists = (p: string): Promise<boolean> => stat(p).then((s) => s.isFile(), () => false);
+const exists = (p: string): Promise<boolean> =>
+  stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 const readBytes = (path: string): TaskEither<LoadError, Uint8Array> =>
-  TE.tryCatch(async () => new Uint8Array(await readFile(path)), (e) => fromThrown('io', path, 'cannot read', e));
+  TE.tryCatch(
+    async () => new Uint8Array(await readFile(path)),
+    (e) => fromThrown('io', path, 'cannot read', e),
+  );
 
 type Parser = (bytes: Uint8Array, file: string, dtype: FloatDType) => Either<LoadError, readonly RawTensor[]>;
-const safetensorsParser: Parser = (b, f, dtype) => E.map((x: { tensors: readonly RawTensor[] }) => x.tensors)(parseSafetensors(b, f, { floatDtype: dtype }));
+const safetensorsParser: Parser = (b, f, dtype) =>
+  E.map((x: { tensors: readonly RawTensor[] }) => x.tensors)(parseSafetensors(b, f, { floatDtype: dtype }));
 const binParser: Parser = (b, f, dtype) => parseTorchBin(b, f, { floatDtype: dtype });
 
 /** Reads an index.json's weight_map and every shard it names; each listed tensor must be in its shard. */
-function loadSharded(folder: string, indexName: string, parse: Parser, dtype: FloatDType): TaskEither<LoadError, { tensors: RawTensor[]; files: string[] }> {
+function loadSharded(
+  folder: string,
+  indexName: string,
+  parse: Parser,
+  dtype: FloatDType,
+): TaskEither<LoadError, { tensors: RawTensor[]; files: string[] }> {
   const indexPath = join(folder, indexName);
   return TE.flatMap(readBytes(indexPath), (bytes) => {
     let json: unknown;
-    try { json = JSON.parse(new TextDecoder().decode(bytes)); } catch (e) { return TE.left(fromThrown('format', indexPath, 'not valid JSON', e)); }
+    try {
+      json = JSON.parse(new TextDecoder().decode(bytes));
+    } catch (e) {
+      return TE.left(fromThrown('format', indexPath, 'not valid JSON', e));
+    }
     const map = (json as { weight_map?: unknown } | null)?.weight_map;
-    if (typeof map !== 'object' || map === null || Array.isArray(map) || !Object.values(map).every((v) => typeof v === 'string')) {
-      return TE.left(loadError('format', indexPath, `field "weight_map": expected an object of tensor name → shard file, got ${preview(map)}`));
+    if (
+      typeof map !== 'object' ||
+      map === null ||
+      Array.isArray(map) ||
+      !Object.values(map).every((v) => typeof v === 'string')
+    ) {
+      return TE.left(
+        loadError(
+          'format',
+          indexPath,
+          `field "weight_map": expected an object of tensor name → shard file, got ${preview(map)}`,
+        ),
+      );
     }
     const weightMap = map as Record<string, string>;
     const shards = [...new Set(Object.values(weightMap))].sort();
     const bad = shards.find((s) => s === '' || /[/\\]/.test(s) || s === '.' || s === '..');
-    if (bad !== undefined) return TE.left(loadError('format', indexPath, `shard name ${preview(bad)} must be a plain file name in the folder`));
+    if (bad !== undefined)
+      return TE.left(
+        loadError('format', indexPath, `shard name ${preview(bad)} must be a plain file name in the folder`),
+      );
     return async () => {
       const all: RawTensor[] = [];
       const seen = new Map<string, string>();
@@ -111,7 +150,14 @@ function loadSharded(folder: string, indexName: string, parse: Parser, dtype: Fl
         }
       }
       const lost = Object.entries(weightMap).find(([name, shard]) => seen.get(name) !== shard);
-      if (lost) return E.left(loadError('weights', join(folder, lost[1]), `${indexName} places tensor "${lost[0]}" in this shard, which lacks it`));
+      if (lost)
+        return E.left(
+          loadError(
+            'weights',
+            join(folder, lost[1]),
+            `${indexName} places tensor "${lost[0]}" in this shard, which lacks it`,
+          ),
+        );
       return E.right({ tensors: all, files: [indexName, ...shards] });
     };
   });
@@ -125,25 +171,44 @@ const CANDIDATES: readonly (readonly [string, CheckpointFormat])[] = [
 ];
 
 /** Loads config + weights from a checkpoint folder; floats are converted to `dtype`. */
-export function loadCheckpoint(folder: string, dtype: FloatDType = 'f32', opts: LoadCheckpointOptions = {}): TaskEither<LoadError, Checkpoint> {
+export function loadCheckpoint(
+  folder: string,
+  dtype: FloatDType = 'f32',
+  opts: LoadCheckpointOptions = {},
+): TaskEither<LoadError, Checkpoint> {
   return async () => {
     const config = await readBertConfig(join(folder, 'config.json'))();
     if (E.isLeft(config)) return config;
     const present: (readonly [string, CheckpointFormat])[] = [];
     for (const c of CANDIDATES) if (await exists(join(folder, c[0]))) present.push(c);
     const chosen = present[0];
-    if (!chosen) return E.left(loadError('io', folder, `no weights found (looked for ${CANDIDATES.map((c) => c[0]).join(', ')})`));
+    if (!chosen)
+      return E.left(loadError('io', folder, `no weights found (looked for ${CANDIDATES.map((c) => c[0]).join(', ')})`));
     const [file, format] = chosen;
     const notes: string[] = [];
-    if (present.length > 1) notes.push(`using ${file}; also present: ${present.slice(1).map((c) => c[0]).join(', ')}`);
+    if (present.length > 1)
+      notes.push(
+        `using ${file}; also present: ${present
+          .slice(1)
+          .map((c) => c[0])
+          .join(', ')}`,
+      );
     let loaded: Either<LoadError, { tensors: readonly RawTensor[]; files: string[] }>;
     if (format === 'safetensors' || format === 'pytorch-bin') {
       const path = join(folder, file);
       const bytes = await readBytes(path)();
-      loaded = E.isLeft(bytes) ? bytes
-        : E.map((tensors: readonly RawTensor[]) => ({ tensors, files: [file] }))((format === 'safetensors' ? safetensorsParser : binParser)(bytes.right, path, dtype));
+      loaded = E.isLeft(bytes)
+        ? bytes
+        : E.map((tensors: readonly RawTensor[]) => ({ tensors, files: [file] }))(
+            (format === 'safetensors' ? safetensorsParser : binParser)(bytes.right, path, dtype),
+          );
     } else {
-      loaded = await loadSharded(folder, file, format === 'safetensors-sharded' ? safetensorsParser : binParser, dtype)();
+      loaded = await loadSharded(
+        folder,
+        file,
+        format === 'safetensors-sharded' ? safetensorsParser : binParser,
+        dtype,
+      )();
     }
     if (E.isLeft(loaded)) return loaded;
     const source = join(folder, file);
@@ -154,15 +219,26 @@ export function loadCheckpoint(folder: string, dtype: FloatDType = 'f32', opts: 
     const spec = requiredBertWeights(config.right, { pooler: 'optional', mlmHead: 'optional' });
     if (opts.validate ?? true) {
       const checked = requireAll(tensors, spec, source);
-      if (E.isLeft(checked)) return E.left(loadError('weights', source, `does not match config.json: ${checked.left.detail}`));
+      if (E.isLeft(checked))
+        return E.left(loadError('weights', source, `does not match config.json: ${checked.left.detail}`));
     }
     if (!tensors.has('pooler.dense.weight')) notes.push('no pooler weights (pooler.dense.*)');
     const head = config.right.modelType === 'roberta' ? 'lm_head' : 'cls.predictions';
-    if (tensors.has(`${head}.bias`) && !tensors.has(`${head}.decoder.weight`)) notes.push(`${head}.decoder.weight absent: tied to embeddings.word_embeddings.weight`);
+    if (tensors.has(`${head}.bias`) && !tensors.has(`${head}.decoder.weight`))
+      notes.push(`${head}.decoder.weight absent: tied to embeddings.word_embeddings.weight`);
     const unused = unusedNames(tensors, spec);
-    if (unused.length) notes.push(`${unused.length} tensors not used by the encoder or its heads: ${unused.slice(0, 20).join(', ')}${unused.length > 20 ? ', …' : ''}`);
+    if (unused.length)
+      notes.push(
+        `${unused.length} tensors not used by the encoder or its heads: ${unused.slice(0, 20).join(', ')}${unused.length > 20 ? ', …' : ''}`,
+      );
     return E.right({
-      folder, config: config.right, tensors, weights: new Weights(tensors, source), format, files: loaded.right.files, notes,
+      folder,
+      config: config.right,
+      tensors,
+      weights: new Weights(tensors, source),
+      format,
+      files: loaded.right.files,
+      notes,
     });
   };
 }

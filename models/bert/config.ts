@@ -42,8 +42,12 @@ export interface BertConfig {
 }
 
 const refine = (name: string, ok: (u: unknown) => boolean) =>
-  new t.Type<number, number, unknown>(name, (u): u is number => ok(u),
-    (u, c) => (ok(u) ? t.success(u as number) : t.failure(u, c)), t.identity);
+  new t.Type<number, number, unknown>(
+    name,
+    (u): u is number => ok(u),
+    (u, c) => (ok(u) ? t.success(u as number) : t.failure(u, c)),
+    t.identity,
+  );
 
 const isNum = (u: unknown): u is number => typeof u === 'number' && Number.isFinite(u);
 const PosInt = refine('positive integer', (u) => isNum(u) && Number.isSafeInteger(u) && u > 0);
@@ -89,7 +93,9 @@ function describe(errors: t.Errors): string {
     const field = keys[0] ?? '(root)';
     const expected = err.context[err.context.length - 1]?.type.name ?? 'valid value';
     const got = err.value === undefined ? 'nothing (field missing)' : preview(err.value);
-    seen.add(field === '(root)' ? `expected a JSON object, got ${got}` : `field "${field}": expected ${expected}, got ${got}`);
+    seen.add(
+      field === '(root)' ? `expected a JSON object, got ${got}` : `field "${field}": expected ${expected}, got ${got}`,
+    );
   }
   return [...seen].join('; ');
 }
@@ -97,7 +103,8 @@ function describe(errors: t.Errors): string {
 /** Decodes a parsed config.json (`file` is only used in error messages). */
 export function decodeBertConfig(json: unknown, file: string): Either<LoadError, BertConfig> {
   const fail = (kind: 'config' | 'unsupported', detail: string) => E.left(loadError(kind, file, detail));
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) return fail('config', `expected a JSON object, got ${preview(json)}`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    return fail('config', `expected a JSON object, got ${preview(json)}`);
   const req = Required.decode(json);
   const opt = Optional.decode(json);
   if (E.isLeft(req) || E.isLeft(opt)) {
@@ -114,16 +121,25 @@ export function decodeBertConfig(json: unknown, file: string): Either<LoadError,
   }
   const pos = o.position_embedding_type ?? 'absolute';
   if (pos !== 'absolute') {
-    return fail('unsupported', `field "position_embedding_type": ${preview(pos)} is not supported (only "absolute" is)`);
+    return fail(
+      'unsupported',
+      `field "position_embedding_type": ${preview(pos)} is not supported (only "absolute" is)`,
+    );
   }
-  if (o.is_decoder === true) return fail('unsupported', 'field "is_decoder": decoder (causal) models are not supported');
-  if (o.add_cross_attention === true) return fail('unsupported', 'field "add_cross_attention": cross-attention is not supported');
+  if (o.is_decoder === true)
+    return fail('unsupported', 'field "is_decoder": decoder (causal) models are not supported');
+  if (o.add_cross_attention === true)
+    return fail('unsupported', 'field "add_cross_attention": cross-attention is not supported');
   if (r.hidden_size % r.num_attention_heads !== 0) {
-    return fail('config', `field "hidden_size": ${r.hidden_size} is not a multiple of num_attention_heads ${r.num_attention_heads}`);
+    return fail(
+      'config',
+      `field "hidden_size": ${r.hidden_size} is not a multiple of num_attention_heads ${r.num_attention_heads}`,
+    );
   }
   const roberta = r.model_type === 'roberta';
   const padTokenId = o.pad_token_id ?? (roberta ? 1 : 0);
-  if (padTokenId >= r.vocab_size) return fail('config', `field "pad_token_id": ${padTokenId} is outside vocab_size ${r.vocab_size}`);
+  if (padTokenId >= r.vocab_size)
+    return fail('config', `field "pad_token_id": ${padTokenId} is outside vocab_size ${r.vocab_size}`);
   const extra: Record<string, unknown> = {};
   // `__proto__` is dropped: assigning it would replace the object's prototype, not add a key.
   for (const [k, v] of Object.entries(json)) if (!KNOWN.has(k) && k !== '__proto__') extra[k] = v;
@@ -166,7 +182,10 @@ export function parseBertConfig(text: string, file: string): Either<LoadError, B
 /** Reads and decodes a config.json file. */
 export const readBertConfig = (path: string): TaskEither<LoadError, BertConfig> =>
   TE.flatMapEither(
-    TE.tryCatch(() => readFile(path, 'utf8'), (e) => fromThrown('io', path, 'cannot read', e)),
+    TE.tryCatch(
+      () => readFile(path, 'utf8'),
+      (e) => fromThrown('io', path, 'cannot read', e),
+    ),
     (text) => parseBertConfig(text, path),
   );
 

@@ -10,7 +10,12 @@ import type { FloatDType, RawData } from './raw-tensor.ts';
 export type SourceDType = 'F16' | 'BF16' | 'F32' | 'F64' | 'I32' | 'I64';
 
 export const SOURCE_DTYPE_SIZE: Readonly<Record<SourceDType, number>> = {
-  F16: 2, BF16: 2, F32: 4, F64: 8, I32: 4, I64: 8,
+  F16: 2,
+  BF16: 2,
+  F32: 4,
+  F64: 8,
+  I32: 4,
+  I64: 8,
 };
 
 export const isSourceDType = (s: string): s is SourceDType => Object.hasOwn(SOURCE_DTYPE_SIZE, s);
@@ -26,9 +31,14 @@ function halfTable(): Float32Array {
     const sign = h & 0x8000 ? -1 : 1;
     const exp = (h >> 10) & 0x1f;
     const man = h & 0x3ff;
-    t[h] = exp === 0 ? sign * man * 2 ** -24
-      : exp === 31 ? (man === 0 ? sign * Infinity : NaN)
-      : sign * (1 + man / 1024) * 2 ** (exp - 15);
+    t[h] =
+      exp === 0
+        ? sign * man * 2 ** -24
+        : exp === 31
+          ? man === 0
+            ? sign * Infinity
+            : NaN
+          : sign * (1 + man / 1024) * 2 ** (exp - 15);
   }
   return (f16Table = t);
 }
@@ -41,7 +51,10 @@ const allocFloat = (dtype: FloatDType, n: number): Float32Array | Float64Array =
  * Left is a short description of the offending element (I64 out of int32 range).
  */
 export function decodeElements(
-  bytes: Uint8Array, src: SourceDType, floatDtype: FloatDType, littleEndian = true,
+  bytes: Uint8Array,
+  src: SourceDType,
+  floatDtype: FloatDType,
+  littleEndian = true,
 ): E.Either<string, RawData> {
   const size = SOURCE_DTYPE_SIZE[src];
   const n = Math.floor(bytes.length / size);

@@ -29,13 +29,17 @@ export class BertEmbeddings {
 
   /** inputsEmbeds [B, T, d], positionIds / tokenTypeIds i32 [B, T] → [B, T, d]. */
   forward(inputsEmbeds: Tensor, positionIds: Tensor, tokenTypeIds: Tensor, dropoutKey?: PRNGKey): Tensor {
-    const h = add(add(inputsEmbeds, this.positionEmbeddings.forward(positionIds)), this.tokenTypeEmbeddings.forward(tokenTypeIds));
+    const h = add(
+      add(inputsEmbeds, this.positionEmbeddings.forward(positionIds)),
+      this.tokenTypeEmbeddings.forward(tokenTypeIds),
+    );
     const y = this.layerNorm.forward(h);
     return dropoutKey ? dropout(y, dropoutKey, this.cfg.hiddenDropoutProb) : y;
   }
 
   dispose(): void {
-    for (const m of [this.wordEmbeddings, this.positionEmbeddings, this.tokenTypeEmbeddings, this.layerNorm]) m.dispose();
+    for (const m of [this.wordEmbeddings, this.positionEmbeddings, this.tokenTypeEmbeddings, this.layerNorm])
+      m.dispose();
   }
 }
 
@@ -44,7 +48,13 @@ export class BertEmbeddings {
  * BERT: offset..offset+T-1 (HF shifts by the past/prefix length). RoBERTa from input ids:
  * (cumsum(ids ≠ pad) + offset)·(ids ≠ pad) + pad; from inputs_embeds: pad+1+offset … pad+T+offset.
  */
-export function defaultPositionIds(cfg: BertConfig, B: number, T: number, offset: number, inputIds?: Int32Array): Int32Array {
+export function defaultPositionIds(
+  cfg: BertConfig,
+  B: number,
+  T: number,
+  offset: number,
+  inputIds?: Int32Array,
+): Int32Array {
   const out = new Int32Array(B * T);
   const pad = cfg.padTokenId;
   for (let b = 0; b < B; b++) {

@@ -21,14 +21,27 @@ for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
       scope(bk, () => {
         const t = (r: RawTensor, dt: 'i32' | FloatDType): Tensor => tensor(bk, r.data, { shape: r.shape, dtype: dt });
         const out = model.encode({
-          inputIds: t(ids, 'i32'), attentionMask: t(ref.get('forward.attention_mask')!, 'i32'),
+          inputIds: t(ids, 'i32'),
+          attentionMask: t(ref.get('forward.attention_mask')!, 'i32'),
           ...(ref.has('forward.token_type_ids') ? { tokenTypeIds: t(ref.get('forward.token_type_ids')!, 'i32') } : {}),
           hostInputIds: ids.data as Int32Array,
         });
         assert.equal(out.lastHiddenState.shape, [B, T, cfg.hiddenSize]);
         expectWithin('embeddings', out.embeddings.dataSync(), ref.get('forward.embeddings')!.data, tol.atol, tol.rtol);
-        expectWithin('last_hidden_state', out.lastHiddenState.dataSync(), ref.get('forward.last_hidden_state')!.data, tol.atol, tol.rtol);
-        expectWithin('mlm_logits', model.mlmLogits(out.lastHiddenState).dataSync(), ref.get('forward.mlm_logits')!.data, tol.atol, tol.rtol);
+        expectWithin(
+          'last_hidden_state',
+          out.lastHiddenState.dataSync(),
+          ref.get('forward.last_hidden_state')!.data,
+          tol.atol,
+          tol.rtol,
+        );
+        expectWithin(
+          'mlm_logits',
+          model.mlmLogits(out.lastHiddenState).dataSync(),
+          ref.get('forward.mlm_logits')!.data,
+          tol.atol,
+          tol.rtol,
+        );
       });
     });
 
@@ -38,12 +51,24 @@ for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
         const t = (r: RawTensor, dt: 'i32' | FloatDType): Tensor => tensor(bk, r.data, { shape: r.shape, dtype: dt });
         const mask = t(ref.get('forward.attention_mask')!, 'i32');
         const pos = ref.get('vjp.position_ids');
-        const [y, pullback] = vjp((e: Tensor) => model.encode({
-          inputsEmbeds: e, attentionMask: mask, ...(pos ? { positionIds: t(pos, 'i32') } : {}),
-        }).lastHiddenState, t(ref.get('vjp.inputs_embeds')!, dtype));
+        const [y, pullback] = vjp(
+          (e: Tensor) =>
+            model.encode({
+              inputsEmbeds: e,
+              attentionMask: mask,
+              ...(pos ? { positionIds: t(pos, 'i32') } : {}),
+            }).lastHiddenState,
+          t(ref.get('vjp.inputs_embeds')!, dtype),
+        );
         expectWithin('vjp.last_hidden_state', y.dataSync(), ref.get('vjp.last_hidden_state')!.data, tol.atol, tol.rtol);
         const g = pullback(t(ref.get('vjp.cotangent')!, dtype));
-        expectWithin('vjp.grad_inputs_embeds', g.dataSync(), ref.get('vjp.grad_inputs_embeds')!.data, tol.atol, tol.rtol);
+        expectWithin(
+          'vjp.grad_inputs_embeds',
+          g.dataSync(),
+          ref.get('vjp.grad_inputs_embeds')!.data,
+          tol.atol,
+          tol.rtol,
+        );
       });
     });
   }

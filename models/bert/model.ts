@@ -4,8 +4,24 @@
  * and position ids, and optional per-layer prefix keys/values with their mask.
  */
 import {
-  add, cast, concat, full, gather, gelu, linear, mul, reshape, slice, splitKey, sub, tanh, tensor,
-  type Backend, type FloatDType, type PRNGKey, type Tensor,
+  add,
+  cast,
+  concat,
+  full,
+  gather,
+  gelu,
+  linear,
+  mul,
+  reshape,
+  slice,
+  splitKey,
+  sub,
+  tanh,
+  tensor,
+  type Backend,
+  type FloatDType,
+  type PRNGKey,
+  type Tensor,
 } from '../../core/index.ts';
 import type { BertConfig } from './config.ts';
 import { BertEmbeddings, defaultPositionIds } from './embeddings.ts';
@@ -79,50 +95,83 @@ export class BertModel {
    * Loads from normalised checkpoint names; pooler and MLM head only when present. `weightStorage: 'f16'`
    * keeps the dense layers' weights as halves (f32 models only; the backend must store f16).
    */
-  static load(src: WeightSource, cfg: BertConfig, bk: Backend, dtype: FloatDType, opts: { readonly weightStorage?: WeightStorage } = {}): BertModel {
+  static load(
+    src: WeightSource,
+    cfg: BertConfig,
+    bk: Backend,
+    dtype: FloatDType,
+    opts: { readonly weightStorage?: WeightStorage } = {},
+  ): BertModel {
     const weightStorage = opts.weightStorage ?? 'f32';
-    if (weightStorage === 'f16' && dtype !== 'f32') throw new TypeError(`BertModel.load: f16 weight storage needs an f32 model, got ${dtype} (f64 → f16 would round twice)`);
+    if (weightStorage === 'f16' && dtype !== 'f32')
+      throw new TypeError(
+        `BertModel.load: f16 weight storage needs an f32 model, got ${dtype} (f64 → f16 would round twice)`,
+      );
     const ctx: LoadContext = { bk, dtype, src, weightStorage };
     const d = cfg.hiddenSize;
     const layers = Array.from({ length: cfg.numHiddenLayers }, (_, i) => BertLayer.load(ctx, i, cfg));
     const pooler = src.has('pooler.dense.weight') ? Linear.load(ctx, 'pooler.dense', d, d) : undefined;
     const embeddings = BertEmbeddings.load(ctx, cfg);
-    return new BertModel(cfg, dtype, bk, embeddings, layers, pooler, MlmHead.loadIfPresent(ctx, cfg, embeddings.wordEmbeddings.weight));
+    return new BertModel(
+      cfg,
+      dtype,
+      bk,
+      embeddings,
+      layers,
+      pooler,
+      MlmHead.loadIfPresent(ctx, cfg, embeddings.wordEmbeddings.weight),
+    );
   }
 
-  get wordEmbeddings(): Tensor { return this.embeddings.wordEmbeddings.weight; }
+  get wordEmbeddings(): Tensor {
+    return this.embeddings.wordEmbeddings.weight;
+  }
 
   /** Word embeddings of i32 ids [B, T] → [B, T, d] (what `inputs_embeds` replaces). */
-  embed(inputIds: Tensor): Tensor { return gather(this.wordEmbeddings, inputIds); }
+  embed(inputIds: Tensor): Tensor {
+    return gather(this.wordEmbeddings, inputIds);
+  }
 
   encode(inp: EncoderInputs): EncoderOutputs {
     const x = inp.inputsEmbeds ?? (inp.inputIds ? this.embed(inp.inputIds) : undefined);
     if (!x) throw new Error('BertModel.encode: give inputIds or inputsEmbeds');
     const [B, T, d] = x.shape as [number, number, number];
-    if (d !== this.cfg.hiddenSize || x.rank !== 3) throw new Error(`BertModel.encode: inputs_embeds ${JSON.stringify(x.shape)} must be [B, T, ${this.cfg.hiddenSize}]`);
+    if (d !== this.cfg.hiddenSize || x.rank !== 3)
+      throw new Error(
+        `BertModel.encode: inputs_embeds ${JSON.stringify(x.shape)} must be [B, T, ${this.cfg.hiddenSize}]`,
+      );
     if (inp.prefix && inp.prefix.length !== this.layers.length) {
       throw new Error(`BertModel.encode: prefix has ${inp.prefix.length} layers, the model has ${this.layers.length}`);
     }
     const m = inp.prefix?.[0]?.key.shape[2] ?? 0;
     const bk = this.bk;
-    const positionIds = inp.positionIds ?? tensor(bk, defaultPositionIds(this.cfg, B, T, m, inp.hostInputIds), { shape: [B, T], dtype: 'i32' });
+    const positionIds =
+      inp.positionIds ??
+      tensor(bk, defaultPositionIds(this.cfg, B, T, m, inp.hostInputIds), { shape: [B, T], dtype: 'i32' });
     if (this.cfg.modelType === 'roberta' && !inp.positionIds && !inp.hostInputIds && inp.inputIds) {
-      throw new Error('BertModel.encode: RoBERTa needs hostInputIds (or explicit positionIds) to compute position ids from input ids');
+      throw new Error(
+        'BertModel.encode: RoBERTa needs hostInputIds (or explicit positionIds) to compute position ids from input ids',
+      );
     }
     const tokenTypeIds = inp.tokenTypeIds ?? full(bk, [B, T], 0, 'i32');
     const [kEmb, ...kLayers] = inp.dropoutKey ? splitKey(inp.dropoutKey, this.layers.length + 1) : [];
     const embeddings = this.embeddings.forward(x, positionIds, tokenTypeIds, kEmb);
 
     let mask: Tensor = inp.attentionMask ? cast(inp.attentionMask, this.dtype) : full(bk, [B, T], 1, this.dtype);
-    if (m > 0) mask = concat([inp.prefixMask ? cast(inp.prefixMask, this.dtype) : full(bk, [B, m], 1, this.dtype), mask], 1);
+    if (m > 0)
+      mask = concat([inp.prefixMask ? cast(inp.prefixMask, this.dtype) : full(bk, [B, m], 1, this.dtype), mask], 1);
     const maskBias = mul(reshape(sub(1, mask), [B, 1, 1, m + T]), MASK_MIN[this.dtype]);
 
     const kw = inp.keyWeights ? reshape(inp.keyWeights, [B, 1, 1, m + T]) : undefined;
-    const packing = inp.skipPadding ? paddingPacking(bk, inp.hostAttentionMask, B, T, this.cfg.numAttentionHeads) : undefined;
+    const packing = inp.skipPadding
+      ? paddingPacking(bk, inp.hostAttentionMask, B, T, this.cfg.numAttentionHeads)
+      : undefined;
     const rows = inp.outputPositions ? outputRows(bk, inp.outputPositions, B, T, packing?.slot) : undefined;
     const last = this.layers.length - 1;
     let h = packing ? packRows(embeddings, packing) : embeddings;
-    this.layers.forEach((layer, i) => { h = layer.forward(h, maskBias, inp.prefix?.[i], kLayers[i], kw, i === last ? rows : undefined, packing); });
+    this.layers.forEach((layer, i) => {
+      h = layer.forward(h, maskBias, inp.prefix?.[i], kLayers[i], kw, i === last ? rows : undefined, packing);
+    });
     if (rows && last < 0) h = selectRows(h, rows, B);
     return { embeddings, lastHiddenState: packing && !rows ? unpackRows(h, packing) : h };
   }
@@ -135,24 +184,41 @@ export class BertModel {
   }
 
   mlmLogits(hidden: Tensor): Tensor {
-    if (!this.mlmHead) throw new Error('BertModel.mlmLogits: this checkpoint has no MLM head (cls.predictions.* / lm_head.*)');
+    if (!this.mlmHead)
+      throw new Error('BertModel.mlmLogits: this checkpoint has no MLM head (cls.predictions.* / lm_head.*)');
     return this.mlmHead.forward(hidden);
   }
 
   dispose(): void {
-    this.embeddings.dispose(); for (const l of this.layers) l.dispose(); this.pooler?.dispose(); this.mlmHead?.dispose();
+    this.embeddings.dispose();
+    for (const l of this.layers) l.dispose();
+    this.pooler?.dispose();
+    this.mlmHead?.dispose();
   }
 }
 
 /** BertLMPredictionHead / RobertaLMHead: dense → gelu → LayerNorm → tied decoder + bias. */
 export class MlmHead {
-  constructor(readonly dense: Linear, readonly layerNorm: LayerNorm, readonly decoder: Tensor, readonly bias: Tensor, readonly ownsDecoder: boolean) {}
+  constructor(
+    readonly dense: Linear,
+    readonly layerNorm: LayerNorm,
+    readonly decoder: Tensor,
+    readonly bias: Tensor,
+    readonly ownsDecoder: boolean,
+  ) {}
 
   static loadIfPresent(ctx: LoadContext, cfg: BertConfig, wordEmbeddings: Tensor): MlmHead | undefined {
-    const d = cfg.hiddenSize, V = cfg.vocabSize;
-    const [dense, norm, bias, dec] = cfg.modelType === 'bert'
-      ? ['cls.predictions.transform.dense', 'cls.predictions.transform.LayerNorm', 'cls.predictions.bias', 'cls.predictions.decoder.weight']
-      : ['lm_head.dense', 'lm_head.layer_norm', 'lm_head.bias', 'lm_head.decoder.weight'];
+    const d = cfg.hiddenSize,
+      V = cfg.vocabSize;
+    const [dense, norm, bias, dec] =
+      cfg.modelType === 'bert'
+        ? [
+            'cls.predictions.transform.dense',
+            'cls.predictions.transform.LayerNorm',
+            'cls.predictions.bias',
+            'cls.predictions.decoder.weight',
+          ]
+        : ['lm_head.dense', 'lm_head.layer_norm', 'lm_head.bias', 'lm_head.decoder.weight'];
     if (!ctx.src.has(`${dense}.weight`)) return undefined;
     // The decoder is tied to the word embeddings; a stored untied copy is used when present.
     const untied = !cfg.tieWordEmbeddings && ctx.src.has(dec);
@@ -160,8 +226,11 @@ export class MlmHead {
     const decoder = untied ? frozen(ctx, dec, [V, d]) : wordEmbeddings;
     const raw = ctx.src.get(bias, [V]);
     return new MlmHead(
-      Linear.load(ctx, dense, d, d), LayerNorm.load(ctx, norm, d, cfg.layerNormEps),
-      decoder, tensor(ctx.bk, raw.data, { shape: [V], dtype: ctx.dtype }), untied,
+      Linear.load(ctx, dense, d, d),
+      LayerNorm.load(ctx, norm, d, cfg.layerNormEps),
+      decoder,
+      tensor(ctx.bk, raw.data, { shape: [V], dtype: ctx.dtype }),
+      untied,
     );
   }
 
@@ -171,6 +240,10 @@ export class MlmHead {
     return add(linear(t, this.decoder), this.bias);
   }
 
-  dispose(): void { this.dense.dispose(); this.layerNorm.dispose(); this.bias.dispose(); if (this.ownsDecoder) this.decoder.dispose(); }
+  dispose(): void {
+    this.dense.dispose();
+    this.layerNorm.dispose();
+    this.bias.dispose();
+    if (this.ownsDecoder) this.decoder.dispose();
+  }
 }
-

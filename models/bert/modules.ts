@@ -3,7 +3,16 @@
  * Hugging Face names them, loaded by full checkpoint name with a shape check.
  */
 import {
-  cast, gather, keep, layerNorm, linear, tensor, type AnyTensor, type Backend, type FloatDType, type Tensor,
+  cast,
+  gather,
+  keep,
+  layerNorm,
+  linear,
+  tensor,
+  type AnyTensor,
+  type Backend,
+  type FloatDType,
+  type Tensor,
 } from '../../core/index.ts';
 import type { RawTensor } from './raw-tensor.ts';
 
@@ -35,7 +44,10 @@ export function frozen(ctx: LoadContext, name: string, shape: readonly number[])
 
 /** torch.nn.Linear: weight [out, in] (f16 storage when the context says so), bias [out]. */
 export class Linear {
-  constructor(readonly weight: AnyTensor, readonly bias: Tensor) {}
+  constructor(
+    readonly weight: AnyTensor,
+    readonly bias: Tensor,
+  ) {}
   static load(ctx: LoadContext, prefix: string, inF: number, outF: number): Linear {
     const w = frozen(ctx, `${prefix}.weight`, [outF, inF]);
     if (ctx.weightStorage === 'f32') return new Linear(w, frozen(ctx, `${prefix}.bias`, [outF]));
@@ -43,18 +55,32 @@ export class Linear {
     w.dispose();
     return new Linear(half, frozen(ctx, `${prefix}.bias`, [outF]));
   }
-  forward(x: Tensor): Tensor { return linear(x, this.weight, this.bias); }
-  dispose(): void { this.weight.dispose(); this.bias.dispose(); }
+  forward(x: Tensor): Tensor {
+    return linear(x, this.weight, this.bias);
+  }
+  dispose(): void {
+    this.weight.dispose();
+    this.bias.dispose();
+  }
 }
 
 /** torch.nn.LayerNorm over the last axis (HF calls it `LayerNorm`, RoBERTa's head `layer_norm`). */
 export class LayerNorm {
-  constructor(readonly weight: Tensor, readonly bias: Tensor, readonly eps: number) {}
+  constructor(
+    readonly weight: Tensor,
+    readonly bias: Tensor,
+    readonly eps: number,
+  ) {}
   static load(ctx: LoadContext, prefix: string, dim: number, eps: number): LayerNorm {
     return new LayerNorm(frozen(ctx, `${prefix}.weight`, [dim]), frozen(ctx, `${prefix}.bias`, [dim]), eps);
   }
-  forward(x: Tensor): Tensor { return layerNorm(x, this.weight, this.bias, this.eps); }
-  dispose(): void { this.weight.dispose(); this.bias.dispose(); }
+  forward(x: Tensor): Tensor {
+    return layerNorm(x, this.weight, this.bias, this.eps);
+  }
+  dispose(): void {
+    this.weight.dispose();
+    this.bias.dispose();
+  }
 }
 
 /** torch.nn.Embedding: weight [rows, dim]; lookup by i32 ids. */
@@ -63,6 +89,10 @@ export class Embedding {
   static load(ctx: LoadContext, prefix: string, rows: number, dim: number): Embedding {
     return new Embedding(frozen(ctx, `${prefix}.weight`, [rows, dim]));
   }
-  forward(ids: Tensor): Tensor { return gather(this.weight, ids); }
-  dispose(): void { this.weight.dispose(); }
+  forward(ids: Tensor): Tensor {
+    return gather(this.weight, ids);
+  }
+  dispose(): void {
+    this.weight.dispose();
+  }
 }

@@ -22,21 +22,40 @@ export interface EncoderShape {
 export function bertConfigFor(s: EncoderShape): BertConfig {
   const roberta = s.modelType === 'roberta';
   return {
-    modelType: s.modelType ?? 'bert', architectures: [roberta ? 'RobertaForMaskedLM' : 'BertForMaskedLM'],
-    vocabSize: s.vocabSize, hiddenSize: s.hiddenSize, numHiddenLayers: s.numHiddenLayers,
-    numAttentionHeads: s.numAttentionHeads, intermediateSize: s.intermediateSize, hiddenAct: 'gelu',
-    maxPositionEmbeddings: s.maxPositionEmbeddings ?? 512, typeVocabSize: roberta ? 1 : 2, layerNormEps: roberta ? 1e-5 : 1e-12,
-    padTokenId: roberta ? 1 : 0, bosTokenId: roberta ? 0 : null, eosTokenId: roberta ? 2 : null,
-    positionEmbeddingType: 'absolute', hiddenDropoutProb: 0.1, attentionProbsDropoutProb: 0.1,
-    initializerRange: 0.02, classifierDropout: null, tieWordEmbeddings: true, extra: {},
+    modelType: s.modelType ?? 'bert',
+    architectures: [roberta ? 'RobertaForMaskedLM' : 'BertForMaskedLM'],
+    vocabSize: s.vocabSize,
+    hiddenSize: s.hiddenSize,
+    numHiddenLayers: s.numHiddenLayers,
+    numAttentionHeads: s.numAttentionHeads,
+    intermediateSize: s.intermediateSize,
+    hiddenAct: 'gelu',
+    maxPositionEmbeddings: s.maxPositionEmbeddings ?? 512,
+    typeVocabSize: roberta ? 1 : 2,
+    layerNormEps: roberta ? 1e-5 : 1e-12,
+    padTokenId: roberta ? 1 : 0,
+    bosTokenId: roberta ? 0 : null,
+    eosTokenId: roberta ? 2 : null,
+    positionEmbeddingType: 'absolute',
+    hiddenDropoutProb: 0.1,
+    attentionProbsDropoutProb: 0.1,
+    initializerRange: 0.02,
+    classifierDropout: null,
+    tieWordEmbeddings: true,
+    extra: {},
   };
 }
 
 /** Seeded random weights for every tensor the encoder needs (f64 on the host; the model casts). */
-export function randomWeightSource(cfg: BertConfig, key: PRNGKey, opts: { pooler?: boolean; mlmHead?: boolean } = {}): WeightSource {
+export function randomWeightSource(
+  cfg: BertConfig,
+  key: PRNGKey,
+  opts: { pooler?: boolean; mlmHead?: boolean } = {},
+): WeightSource {
   // The same list the loader validates against, less the optional (tied) decoder tensors.
-  const specs = requiredBertWeights(cfg, { pooler: opts.pooler ?? true, mlmHead: opts.mlmHead ?? true })
-    .filter(([, , o]) => !o?.optional);
+  const specs = requiredBertWeights(cfg, { pooler: opts.pooler ?? true, mlmHead: opts.mlmHead ?? true }).filter(
+    ([, , o]) => !o?.optional,
+  );
   const keys = splitKey(key, specs.length);
   const tensors = new Map<string, RawTensor>();
   specs.forEach(([name, shape], i) => {
@@ -54,7 +73,8 @@ export function randomWeightSource(cfg: BertConfig, key: PRNGKey, opts: { pooler
     get: (n, shape) => {
       const t = tensors.get(n);
       if (!t) throw new Error(`random encoder: no tensor ${n}`);
-      if (t.shape.join() !== shape.join()) throw new Error(`random encoder: ${n} is [${t.shape}], asked for [${shape}]`);
+      if (t.shape.join() !== shape.join())
+        throw new Error(`random encoder: ${n} is [${t.shape}], asked for [${shape}]`);
       return t;
     },
   };

@@ -30,7 +30,9 @@ export function rawTensor(name: string, shape: readonly number[], data: RawData)
     throw new Error(`tensor ${name}: shape ${formatShape(shape)} must hold non-negative integers`);
   }
   if (numelOf(shape) !== data.length) {
-    throw new Error(`tensor ${name}: shape ${formatShape(shape)} needs ${numelOf(shape)} elements, data has ${data.length}`);
+    throw new Error(
+      `tensor ${name}: shape ${formatShape(shape)} needs ${numelOf(shape)} elements, data has ${data.length}`,
+    );
   }
   return { name, dtype: dtypeOfData(data), shape: [...shape], data };
 }

@@ -2,7 +2,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
-import { parseSafetensors, parseSafetensorsOrThrow, readSafetensorsHeader, serializeSafetensors } from './safetensors.ts';
+import {
+  parseSafetensors,
+  parseSafetensorsOrThrow,
+  readSafetensorsHeader,
+  serializeSafetensors,
+} from './safetensors.ts';
 import type { RawTensor } from './raw-tensor.ts';
 
 const FIX = new URL('../../fixtures/hf-reference/', import.meta.url);
@@ -27,7 +32,10 @@ function errorOf(r: E.Either<{ message: string }, unknown>): string {
 function firstFloats(bytes: Uint8Array, name: string, count: number): number[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<
+    string,
+    { data_offsets: [number, number] }
+  >;
   const start = 8 + n + header[name]!.data_offsets[0];
   return Array.from({ length: count }, (_, i) => buf.readFloatLE(start + 4 * i));
 }
@@ -42,7 +50,11 @@ test('bert-tiny model.safetensors: names, shapes, values', () => {
   assert.equal(by.get('bert.embeddings.position_embeddings.weight')!.shape, [64, 32]);
   assert.equal(by.get('bert.encoder.layer.1.intermediate.dense.weight')!.shape, [64, 32]);
   assert.equal(by.get('cls.predictions.bias')!.shape, [800]);
-  for (const name of ['bert.embeddings.word_embeddings.weight', 'bert.encoder.layer.0.attention.self.query.bias', 'cls.predictions.transform.LayerNorm.weight']) {
+  for (const name of [
+    'bert.embeddings.word_embeddings.weight',
+    'bert.encoder.layer.0.attention.self.query.bias',
+    'cls.predictions.transform.LayerNorm.weight',
+  ]) {
     const t = by.get(name)!;
     assert.is(t.dtype, 'f32');
     assert.ok(t.data instanceof Float32Array);
@@ -80,7 +92,10 @@ test('a Node Buffer input (pooled, slice is a view) decodes like a Uint8Array', 
   const fromBuffer = parseSafetensorsOrThrow(readFileSync(url), 'model.safetensors');
   const fromCopy = parseSafetensorsOrThrow(fixture('bert-tiny/model.safetensors'), 'model.safetensors');
   fromBuffer.tensors.forEach((t, i) => assert.equal(Array.from(t.data), Array.from(fromCopy.tensors[i]!.data), t.name));
-  const small = Buffer.concat([Buffer.alloc(3, 7), Buffer.from(serializeSafetensors([{ name: 'x', dtype: 'f32', shape: [2], data: Float32Array.from([1.5, -2]) }]))]).subarray(3);
+  const small = Buffer.concat([
+    Buffer.alloc(3, 7),
+    Buffer.from(serializeSafetensors([{ name: 'x', dtype: 'f32', shape: [2], data: Float32Array.from([1.5, -2]) }])),
+  ]).subarray(3);
   assert.equal(Array.from(parseSafetensorsOrThrow(small, 'pooled').tensors[0]!.data), [1.5, -2]);
 });
 
@@ -124,10 +139,13 @@ test('F16 and BF16 decode exactly', () => {
   const f16 = Uint16Array.from([0x3c00, 0xc000, 0x7bff, 0x0001, 0x7c00, 0x8000, 0x3555, 0x7e00]);
   const bf16 = Uint16Array.from([0x3f80, 0x4049, 0xff80, 0x0001]);
   const data = new Uint8Array([...new Uint8Array(f16.buffer), ...new Uint8Array(bf16.buffer)]);
-  const bytes = build({
-    h: { dtype: 'F16', shape: [8], data_offsets: [0, 16] },
-    b: { dtype: 'BF16', shape: [2, 2], data_offsets: [16, 24] },
-  }, data);
+  const bytes = build(
+    {
+      h: { dtype: 'F16', shape: [8], data_offsets: [0, 16] },
+      b: { dtype: 'BF16', shape: [2, 2], data_offsets: [16, 24] },
+    },
+    data,
+  );
   const f = parseSafetensorsOrThrow(bytes, 'half.safetensors', { floatDtype: 'f64' });
   const h = Array.from(f.tensors.find((t) => t.name === 'h')!.data);
   assert.equal(h.slice(0, 7), [1, -2, 65504, 2 ** -24, Infinity, -0, (1 + 0x155 / 1024) / 4]);
@@ -144,18 +162,29 @@ test('I64 becomes i32, with a range check naming the tensor', () => {
   assert.is(t.dtype, 'i32');
   assert.equal(Array.from(t.data), [0, -5, 2147483647]);
   const big = new BigInt64Array([1n, 2147483648n]);
-  const msg = errorOf(parseSafetensors(build({ pos: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, new Uint8Array(big.buffer)), 'big.safetensors'));
+  const msg = errorOf(
+    parseSafetensors(
+      build({ pos: { dtype: 'I64', shape: [2], data_offsets: [0, 16] } }, new Uint8Array(big.buffer)),
+      'big.safetensors',
+    ),
+  );
   assert.match(msg, /big\.safetensors/);
   assert.match(msg, /"pos"/);
   assert.match(msg, /element 1 = 2147483648/);
 });
 
 test('unsupported dtype: clear error, skippable with select', () => {
-  const bytes = build({
-    mask: { dtype: 'BOOL', shape: [4], data_offsets: [0, 4] },
-    w: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
-  }, new Uint8Array(8));
-  assert.match(errorOf(parseSafetensors(bytes, 'm.safetensors')), /m\.safetensors: tensor "mask" \[4\]: dtype BOOL is not supported/);
+  const bytes = build(
+    {
+      mask: { dtype: 'BOOL', shape: [4], data_offsets: [0, 4] },
+      w: { dtype: 'F32', shape: [1], data_offsets: [4, 8] },
+    },
+    new Uint8Array(8),
+  );
+  assert.match(
+    errorOf(parseSafetensors(bytes, 'm.safetensors')),
+    /m\.safetensors: tensor "mask" \[4\]: dtype BOOL is not supported/,
+  );
   const f = parseSafetensorsOrThrow(bytes, 'm.safetensors', { select: (n) => n === 'w' });
   assert.is(f.tensors.length, 1);
 });
@@ -164,26 +193,68 @@ test('malformed files give errors naming file, tensor, and offsets', () => {
   const F = 'bad.safetensors';
   const cases: Array<[Uint8Array, RegExp]> = [
     [new Uint8Array(5), /too short/],
-    [(() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 2n ** 63n, true); return b; })(), /exceeds the 100000000-byte limit/],
-    [(() => { const b = new Uint8Array(16); new DataView(b.buffer).setBigUint64(0, 9n, true); return b; })(), /header length 9 exceeds the 8 bytes/],
+    [
+      (() => {
+        const b = new Uint8Array(16);
+        new DataView(b.buffer).setBigUint64(0, 2n ** 63n, true);
+        return b;
+      })(),
+      /exceeds the 100000000-byte limit/,
+    ],
+    [
+      (() => {
+        const b = new Uint8Array(16);
+        new DataView(b.buffer).setBigUint64(0, 9n, true);
+        return b;
+      })(),
+      /header length 9 exceeds the 8 bytes/,
+    ],
     [build(null, undefined, '{"a": '), /not valid UTF-8 JSON/],
     [build([1, 2]), /must be a JSON object/],
     [build({ w: 5 }), /tensor "w": header entry must be an object/],
-    [build({ w: { dtype: 'Q8', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor "w": unknown dtype "Q8"/],
-    [build({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /shape must be an array of non-negative integers/],
+    [
+      build({ w: { dtype: 'Q8', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)),
+      /tensor "w": unknown dtype "Q8"/,
+    ],
+    [
+      build({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)),
+      /shape must be an array of non-negative integers/,
+    ],
     [build({ w: { dtype: 'F32', shape: [1.5], data_offsets: [0, 4] } }, new Uint8Array(4)), /non-negative integers/],
     [build({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, new Uint8Array(4)), /data_offsets must be/],
-    [build({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(4)), /tensor "w": data_offsets \[4, 8\] outside the data section of 4 bytes/],
+    [
+      build({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 8] } }, new Uint8Array(4)),
+      /tensor "w": data_offsets \[4, 8\] outside the data section of 4 bytes/,
+    ],
     [build({ w: { dtype: 'F32', shape: [1], data_offsets: [4, 0] } }, new Uint8Array(4)), /outside the data section/],
-    [build({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4)), /shape \[2\] × F32 .*needs more bytes|is 8 bytes but/],
-    [build({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), /shape \[1\] × F32 is 4 bytes but data_offsets \[0, 8\] span 8/],
+    [
+      build({ w: { dtype: 'F32', shape: [2], data_offsets: [0, 4] } }, new Uint8Array(4)),
+      /shape \[2\] × F32 .*needs more bytes|is 8 bytes but/,
+    ],
+    [
+      build({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)),
+      /shape \[1\] × F32 is 4 bytes but data_offsets \[0, 8\] span 8/,
+    ],
     [build({ w: { dtype: 'F32', shape: [1e15, 1e15], data_offsets: [0, 4] } }, new Uint8Array(4)), /needs more bytes/],
-    [build({
-      a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
-      b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
-    }, new Uint8Array(12)), /tensor "b" data_offsets \[4, 12\] overlap tensor "a" \[0, 8\]/],
+    [
+      build(
+        {
+          a: { dtype: 'F32', shape: [2], data_offsets: [0, 8] },
+          b: { dtype: 'F32', shape: [2], data_offsets: [4, 12] },
+        },
+        new Uint8Array(12),
+      ),
+      /tensor "b" data_offsets \[4, 12\] overlap tensor "a" \[0, 8\]/,
+    ],
     [build({ __metadata__: { n: 1 } }), /__metadata__ must be an object of strings/],
-    [(() => { const b = build({}); b[8] = 0xff; return b; })(), /not valid UTF-8/],
+    [
+      (() => {
+        const b = build({});
+        b[8] = 0xff;
+        return b;
+      })(),
+      /not valid UTF-8/,
+    ],
   ];
   for (const [bytes, re] of cases) {
     const msg = errorOf(parseSafetensors(bytes, F));
@@ -193,12 +264,18 @@ test('malformed files give errors naming file, tensor, and offsets', () => {
 });
 
 test('header only: offsets relative to the data section', () => {
-  const h = readSafetensorsHeader(build({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)), 'x');
+  const h = readSafetensorsHeader(
+    build({ w: { dtype: 'F32', shape: [1], data_offsets: [0, 4] } }, new Uint8Array(4)),
+    'x',
+  );
   assert.ok(E.isRight(h));
   if (E.isRight(h)) assert.equal(h.right.entries[0], { name: 'w', dtype: 'F32', shape: [1], begin: 0, end: 4 });
   // A trailing truncation (data section shorter than the offsets) is caught.
   const full = fixture('bert-tiny/model.safetensors');
-  assert.match(errorOf(parseSafetensors(full.subarray(0, full.length - 10), 'cut.safetensors')), /outside the data section/);
+  assert.match(
+    errorOf(parseSafetensors(full.subarray(0, full.length - 10), 'cut.safetensors')),
+    /outside the data section/,
+  );
 });
 
 test.run();

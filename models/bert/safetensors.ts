@@ -17,8 +17,21 @@ export const MAX_HEADER_BYTES = 100_000_000;
 
 /** Byte size of every dtype the format defines (we decode only a subset, see dtype-decode.ts). */
 const DTYPE_SIZE: Readonly<Record<string, number>> = {
-  BOOL: 1, U8: 1, I8: 1, F8_E4M3: 1, F8_E5M2: 1, I16: 2, U16: 2, F16: 2, BF16: 2,
-  I32: 4, U32: 4, F32: 4, I64: 8, U64: 8, F64: 8,
+  BOOL: 1,
+  U8: 1,
+  I8: 1,
+  F8_E4M3: 1,
+  F8_E5M2: 1,
+  I16: 2,
+  U16: 2,
+  F16: 2,
+  BF16: 2,
+  I32: 4,
+  U32: 4,
+  F32: 4,
+  I64: 8,
+  U64: 8,
+  F64: 8,
 };
 
 export interface SafetensorsEntry {
@@ -49,8 +62,7 @@ export interface ParseOptions {
   readonly select?: (name: string) => boolean;
 }
 
-const isRecord = (u: unknown): u is Record<string, unknown> =>
-  typeof u === 'object' && u !== null && !Array.isArray(u);
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
 
 function checkEntry(name: string, raw: unknown, dataLen: number, file: string): Either<LoadError, SafetensorsEntry> {
   const bad = (detail: string) => E.left(loadError('format', file, `tensor "${name}": ${detail}`));
@@ -60,7 +72,11 @@ function checkEntry(name: string, raw: unknown, dataLen: number, file: string): 
   if (!Array.isArray(shape) || !shape.every((d): d is number => Number.isSafeInteger(d) && d >= 0)) {
     return bad(`shape must be an array of non-negative integers, got ${preview(shape)}`);
   }
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o): o is number => Number.isSafeInteger(o) && o >= 0)) {
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o): o is number => Number.isSafeInteger(o) && o >= 0)
+  ) {
     return bad(`data_offsets must be [begin, end] non-negative integers, got ${preview(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
@@ -72,10 +88,13 @@ function checkEntry(name: string, raw: unknown, dataLen: number, file: string): 
   let bytes = shape.includes(0) ? 0 : size;
   for (const d of bytes === 0 ? [] : shape) {
     bytes *= d;
-    if (bytes > dataLen) return bad(`shape ${formatShape(shape)} × ${dtype} needs more bytes than the ${dataLen}-byte data section`);
+    if (bytes > dataLen)
+      return bad(`shape ${formatShape(shape)} × ${dtype} needs more bytes than the ${dataLen}-byte data section`);
   }
   if (bytes !== end - begin) {
-    return bad(`shape ${formatShape(shape)} × ${dtype} is ${bytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`);
+    return bad(
+      `shape ${formatShape(shape)} × ${dtype} is ${bytes} bytes but data_offsets [${begin}, ${end}] span ${end - begin}`,
+    );
   }
   return E.right({ name, dtype, shape: [...shape], begin, end });
 }
@@ -88,13 +107,18 @@ export function readSafetensorsHeader(bytes: Uint8Array, file: string): Either<L
   const n = dv.getBigUint64(0, true);
   if (n > BigInt(MAX_HEADER_BYTES)) return fail(`header length ${n} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   const headerLen = Number(n);
-  if (headerLen > bytes.length - 8) return fail(`header length ${headerLen} exceeds the ${bytes.length - 8} bytes after the length field (truncated file?)`);
+  if (headerLen > bytes.length - 8)
+    return fail(
+      `header length ${headerLen} exceeds the ${bytes.length - 8} bytes after the length field (truncated file?)`,
+    );
   let json: unknown;
   try {
     const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
     json = JSON.parse(text);
   } catch (e) {
-    return fail(`header (bytes 8..${8 + headerLen}) is not valid UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}`);
+    return fail(
+      `header (bytes 8..${8 + headerLen}) is not valid UTF-8 JSON: ${e instanceof Error ? e.message : String(e)}`,
+    );
   }
   if (!isRecord(json)) return fail(`header must be a JSON object, got ${preview(json)}`);
   const dataStart = 8 + headerLen;
@@ -118,14 +142,20 @@ export function readSafetensorsHeader(bytes: Uint8Array, file: string): Either<L
     const prev = sorted[i - 1]!;
     const cur = sorted[i]!;
     if (cur.begin < prev.end) {
-      return fail(`tensor "${cur.name}" data_offsets [${cur.begin}, ${cur.end}] overlap tensor "${prev.name}" [${prev.begin}, ${prev.end}]`);
+      return fail(
+        `tensor "${cur.name}" data_offsets [${cur.begin}, ${cur.end}] overlap tensor "${prev.name}" [${prev.begin}, ${prev.end}]`,
+      );
     }
   }
   return E.right({ entries, metadata, dataStart });
 }
 
 /** Parses a whole .safetensors buffer into RawTensors (header order). */
-export function parseSafetensors(bytes: Uint8Array, file: string, opts: ParseOptions = {}): Either<LoadError, SafetensorsFile> {
+export function parseSafetensors(
+  bytes: Uint8Array,
+  file: string,
+  opts: ParseOptions = {},
+): Either<LoadError, SafetensorsFile> {
   const header = readSafetensorsHeader(bytes, file);
   if (E.isLeft(header)) return header;
   const { entries, metadata, dataStart } = header.right;
@@ -134,12 +164,24 @@ export function parseSafetensors(bytes: Uint8Array, file: string, opts: ParseOpt
   for (const entry of entries) {
     if (opts.select && !opts.select(entry.name)) continue;
     if (!isSourceDType(entry.dtype)) {
-      return E.left(loadError('unsupported', file, `tensor "${entry.name}" ${formatShape(entry.shape)}: dtype ${entry.dtype} is not supported (F32, F16, BF16, F64, I32, I64 are)`));
+      return E.left(
+        loadError(
+          'unsupported',
+          file,
+          `tensor "${entry.name}" ${formatShape(entry.shape)}: dtype ${entry.dtype} is not supported (F32, F16, BF16, F64, I32, I64 are)`,
+        ),
+      );
     }
     const slice = bytes.subarray(dataStart + entry.begin, dataStart + entry.end);
     const data = decodeElements(slice, entry.dtype, floatDtype);
     if (E.isLeft(data)) {
-      return E.left(loadError('unsupported', file, `tensor "${entry.name}" ${formatShape(entry.shape)} ${entry.dtype}: ${data.left}`));
+      return E.left(
+        loadError(
+          'unsupported',
+          file,
+          `tensor "${entry.name}" ${formatShape(entry.shape)} ${entry.dtype}: ${data.left}`,
+        ),
+      );
     }
     const dtype = entry.dtype === 'I32' || entry.dtype === 'I64' ? 'i32' : floatDtype;
     tensors.push({ name: entry.name, dtype, shape: entry.shape, data: data.right });
@@ -159,16 +201,28 @@ const HOST_LE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * is padded with spaces to a multiple of 8 bytes, as Hugging Face's writer does. Throws on
  * duplicate names or a data/shape mismatch (a programming error, not a file problem).
  */
-export function serializeSafetensors(tensors: readonly RawTensor[], metadata?: Readonly<Record<string, string>>): Uint8Array {
+export function serializeSafetensors(
+  tensors: readonly RawTensor[],
+  metadata?: Readonly<Record<string, string>>,
+): Uint8Array {
   const names = new Set<string>();
   for (const t of tensors) {
-    if (t.name === '__metadata__' || names.has(t.name)) throw new Error(`serializeSafetensors: duplicate or reserved tensor name "${t.name}"`);
+    if (t.name === '__metadata__' || names.has(t.name))
+      throw new Error(`serializeSafetensors: duplicate or reserved tensor name "${t.name}"`);
     names.add(t.name);
     if (numelOf(t.shape) !== t.data.length) {
-      throw new Error(`serializeSafetensors: tensor "${t.name}" shape ${formatShape(t.shape)} needs ${numelOf(t.shape)} elements, data has ${t.data.length}`);
+      throw new Error(
+        `serializeSafetensors: tensor "${t.name}" shape ${formatShape(t.shape)} needs ${numelOf(t.shape)} elements, data has ${t.data.length}`,
+      );
     }
-    const ok = t.dtype === 'f64' ? t.data instanceof Float64Array : t.dtype === 'f32' ? t.data instanceof Float32Array : t.data instanceof Int32Array;
-    if (!ok) throw new Error(`serializeSafetensors: tensor "${t.name}" has dtype ${t.dtype} but a ${t.data.constructor.name}`);
+    const ok =
+      t.dtype === 'f64'
+        ? t.data instanceof Float64Array
+        : t.dtype === 'f32'
+          ? t.data instanceof Float32Array
+          : t.data instanceof Int32Array;
+    if (!ok)
+      throw new Error(`serializeSafetensors: tensor "${t.name}" has dtype ${t.dtype} but a ${t.data.constructor.name}`);
   }
   const byName = (a: RawTensor, b: RawTensor) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
   const layout = [...tensors].sort((a, b) => b.data.BYTES_PER_ELEMENT - a.data.BYTES_PER_ELEMENT || byName(a, b));

@@ -55,19 +55,36 @@ export interface AddedTokenJson {
  * (it records lstrip/rstrip exactly), else the named specials found in the vocab (RoBERTa's mask
  * strips left, as RobertaTokenizer declares it) plus additional_special_tokens.
  */
-function addedTokens(vocab: ReadonlyMap<string, number>, names: SpecialNames, family: Family, tcfg: unknown): AddedTokenJson[] {
+function addedTokens(
+  vocab: ReadonlyMap<string, number>,
+  names: SpecialNames,
+  family: Family,
+  tcfg: unknown,
+): AddedTokenJson[] {
   const decoder = isObj(tcfg) ? tcfg['added_tokens_decoder'] : undefined;
   const out = new Map<number, AddedTokenJson>();
   if (isObj(decoder)) {
     for (const [idText, v] of Object.entries(decoder)) {
       const id = Number(idText);
       const content = tokenContent(v);
-      if (!Number.isSafeInteger(id) || id < 0 || content === undefined || !isObj(v)) throw new Error(`added_tokens_decoder["${idText}"] must map an integer id to a token`);
+      if (!Number.isSafeInteger(id) || id < 0 || content === undefined || !isObj(v))
+        throw new Error(`added_tokens_decoder["${idText}"] must map an integer id to a token`);
       const flag = (k: string, d: boolean) => (typeof v[k] === 'boolean' ? (v[k] as boolean) : d);
-      out.set(id, { id, content, single_word: flag('single_word', false), lstrip: flag('lstrip', false), rstrip: flag('rstrip', false), normalized: flag('normalized', false), special: flag('special', true) });
+      out.set(id, {
+        id,
+        content,
+        single_word: flag('single_word', false),
+        lstrip: flag('lstrip', false),
+        rstrip: flag('rstrip', false),
+        normalized: flag('normalized', false),
+        special: flag('special', true),
+      });
     }
   } else {
-    const extra = isObj(tcfg) && Array.isArray(tcfg['additional_special_tokens']) ? tcfg['additional_special_tokens'].map(tokenContent) : [];
+    const extra =
+      isObj(tcfg) && Array.isArray(tcfg['additional_special_tokens'])
+        ? tcfg['additional_special_tokens'].map(tokenContent)
+        : [];
     for (const content of [names.pad, names.unk, names.cls, names.sep, names.mask, names.cls, ...extra]) {
       const id = content === undefined ? undefined : vocab.get(content);
       if (content === undefined || id === undefined) continue;
@@ -143,15 +160,24 @@ export function parseMerges(text: string): [string, string][] {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line === '' || (i === 0 && line.startsWith('#version'))) return;
     const parts = line.split(' ');
-    if (parts.length !== 2 || parts[0] === '' || parts[1] === '') throw new Error(`merges.txt line ${i + 1} is not "left right": ${JSON.stringify(line.slice(0, 40))}`);
+    if (parts.length !== 2 || parts[0] === '' || parts[1] === '')
+      throw new Error(`merges.txt line ${i + 1} is not "left right": ${JSON.stringify(line.slice(0, 40))}`);
     merges.push([parts[0]!, parts[1]!]);
   });
   return merges;
 }
 
 /** RobertaConverter: ByteLevel pre-tokenizer + BPE + RobertaProcessing + ByteLevel decoder. */
-export function robertaTokenizerJson(vocabJson: unknown, mergesTxt: string, tcfg: unknown, names: SpecialNames): Record<string, unknown> {
-  if (!isObj(vocabJson) || !Object.values(vocabJson).every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)) {
+export function robertaTokenizerJson(
+  vocabJson: unknown,
+  mergesTxt: string,
+  tcfg: unknown,
+  names: SpecialNames,
+): Record<string, unknown> {
+  if (
+    !isObj(vocabJson) ||
+    !Object.values(vocabJson).every((v) => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0)
+  ) {
     throw new Error('vocab.json must map tokens to non-negative integer ids');
   }
   const vocab = new Map(Object.entries(vocabJson as Record<string, number>));
@@ -170,14 +196,24 @@ export function robertaTokenizerJson(vocabJson: unknown, mergesTxt: string, tcfg
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: addPrefixSpace, trim_offsets: true, use_regex: true },
     post_processor: {
-      type: 'RobertaProcessing', sep: [names.sep, id(names.sep)], cls: [names.cls, id(names.cls)],
-      trim_offsets: trimOffsets, add_prefix_space: addPrefixSpace,
+      type: 'RobertaProcessing',
+      sep: [names.sep, id(names.sep)],
+      cls: [names.cls, id(names.cls)],
+      trim_offsets: trimOffsets,
+      add_prefix_space: addPrefixSpace,
     },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
-      fuse_unk: false, byte_fallback: false, ignore_merges: false,
-      vocab: Object.fromEntries(vocab), merges: parseMerges(mergesTxt),
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab: Object.fromEntries(vocab),
+      merges: parseMerges(mergesTxt),
     },
   };
 }

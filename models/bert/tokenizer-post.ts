@@ -6,7 +6,12 @@
  */
 
 export type Piece =
-  | { readonly kind: 'special'; readonly ids: readonly number[]; readonly tokens: readonly string[]; readonly typeId: number }
+  | {
+      readonly kind: 'special';
+      readonly ids: readonly number[];
+      readonly tokens: readonly string[];
+      readonly typeId: number;
+    }
   | { readonly kind: 'seq'; readonly which: 'A' | 'B'; readonly typeId: number };
 
 export interface PostProcessor {
@@ -18,12 +23,18 @@ export interface PostProcessor {
 
 const isObj = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
 const isId = (u: unknown): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= 0;
-const special = (token: string, id: number, typeId: number): Piece => ({ kind: 'special', ids: [id], tokens: [token], typeId });
+const special = (token: string, id: number, typeId: number): Piece => ({
+  kind: 'special',
+  ids: [id],
+  tokens: [token],
+  typeId,
+});
 const seq = (which: 'A' | 'B', typeId: number): Piece => ({ kind: 'seq', which, typeId });
 
 /** [token, id] as BertProcessing / RobertaProcessing store cls and sep. */
 function tokenPair(u: unknown, field: string): readonly [string, number] {
-  if (!Array.isArray(u) || u.length !== 2 || typeof u[0] !== 'string' || !isId(u[1])) throw new Error(`post_processor.${field} must be [token, id]`);
+  if (!Array.isArray(u) || u.length !== 2 || typeof u[0] !== 'string' || !isId(u[1]))
+    throw new Error(`post_processor.${field} must be [token, id]`);
   return [u[0], u[1]];
 }
 
@@ -38,17 +49,25 @@ function template(items: unknown, field: string, specials: Record<string, unknow
       const typeId = s['type_id'] ?? 0;
       const name = s['id'];
       const def = typeof name === 'string' && Object.hasOwn(specials, name) ? specials[name] : undefined;
-      if (!isId(typeId) || !isObj(def)) throw new Error(`${where}: special token ${JSON.stringify(name)} is not in post_processor.special_tokens`);
+      if (!isId(typeId) || !isObj(def))
+        throw new Error(`${where}: special token ${JSON.stringify(name)} is not in post_processor.special_tokens`);
       const ids = def['ids'];
       const tokens = def['tokens'];
-      if (!Array.isArray(ids) || !ids.every(isId) || !Array.isArray(tokens) || !tokens.every((x) => typeof x === 'string') || ids.length !== tokens.length) {
+      if (
+        !Array.isArray(ids) ||
+        !ids.every(isId) ||
+        !Array.isArray(tokens) ||
+        !tokens.every((x) => typeof x === 'string') ||
+        ids.length !== tokens.length
+      ) {
         throw new Error(`${where}: special token ${JSON.stringify(name)} needs matching ids and tokens lists`);
       }
       return { kind: 'special', ids, tokens, typeId };
     }
     if (isObj(q)) {
       const typeId = q['type_id'] ?? 0;
-      if ((q['id'] !== 'A' && q['id'] !== 'B') || !isId(typeId)) throw new Error(`${where}: Sequence id must be "A" or "B"`);
+      if ((q['id'] !== 'A' && q['id'] !== 'B') || !isId(typeId))
+        throw new Error(`${where}: Sequence id must be "A" or "B"`);
       return seq(q['id'], typeId);
     }
     throw new Error(`${where} must hold SpecialToken or Sequence`);
@@ -59,12 +78,18 @@ function template(items: unknown, field: string, specials: Record<string, unknow
 export function parsePostProcessor(cfg: unknown): PostProcessor {
   const plain: PostProcessor = { single: [seq('A', 0)], pair: [seq('A', 0), seq('B', 1)], plainPairTypeId: 1 };
   if (cfg === null || cfg === undefined) return plain;
-  if (!isObj(cfg) || typeof cfg['type'] !== 'string') throw new Error('post_processor must be null or an object with a "type"');
+  if (!isObj(cfg) || typeof cfg['type'] !== 'string')
+    throw new Error('post_processor must be null or an object with a "type"');
   switch (cfg['type']) {
-    case 'ByteLevel': return plain; // only adjusts offsets
+    case 'ByteLevel':
+      return plain; // only adjusts offsets
     case 'TemplateProcessing': {
       const specials = isObj(cfg['special_tokens']) ? cfg['special_tokens'] : {};
-      return { single: template(cfg['single'], 'single', specials), pair: template(cfg['pair'], 'pair', specials), plainPairTypeId: 1 };
+      return {
+        single: template(cfg['single'], 'single', specials),
+        pair: template(cfg['pair'], 'pair', specials),
+        plainPairTypeId: 1,
+      };
     }
     case 'BertProcessing': {
       const [cls, clsId] = tokenPair(cfg['cls'], 'cls');
@@ -80,7 +105,14 @@ export function parsePostProcessor(cfg: unknown): PostProcessor {
       const [sep, sepId] = tokenPair(cfg['sep'], 'sep');
       return {
         single: [special(cls, clsId, 0), seq('A', 0), special(sep, sepId, 0)],
-        pair: [special(cls, clsId, 0), seq('A', 0), special(sep, sepId, 0), special(sep, sepId, 0), seq('B', 0), special(sep, sepId, 0)],
+        pair: [
+          special(cls, clsId, 0),
+          seq('A', 0),
+          special(sep, sepId, 0),
+          special(sep, sepId, 0),
+          seq('B', 0),
+          special(sep, sepId, 0),
+        ],
         plainPairTypeId: 0,
       };
     }
@@ -89,7 +121,8 @@ export function parsePostProcessor(cfg: unknown): PostProcessor {
       if (!Array.isArray(list)) throw new Error('post_processor.processors must be an array');
       // ByteLevel members only touch offsets; at most one member may add tokens.
       const real = list.filter((p) => !(isObj(p) && p['type'] === 'ByteLevel'));
-      if (real.length > 1) throw new Error('post_processor: a Sequence with more than one token-adding processor is not supported');
+      if (real.length > 1)
+        throw new Error('post_processor: a Sequence with more than one token-adding processor is not supported');
       return parsePostProcessor(real[0] ?? null);
     }
     default:
@@ -108,7 +141,12 @@ export type TruncationStrategy = 'longest_first' | 'only_first' | 'only_second';
  * minus the special tokens), exactly as the Rust tokenizers' `truncate_encodings`.
  * nB undefined = no pair. Throws where Rust returns a TruncationError.
  */
-export function truncatedLengths(nA: number, nB: number | undefined, budget: number, strategy: TruncationStrategy): [number, number] {
+export function truncatedLengths(
+  nA: number,
+  nB: number | undefined,
+  budget: number,
+  strategy: TruncationStrategy,
+): [number, number] {
   const b = nB ?? 0;
   if (budget <= 0) return [0, 0];
   if (nA + b <= budget) return [nA, b];
@@ -124,9 +162,13 @@ export function truncatedLengths(nA: number, nB: number | undefined, budget: num
     }
     return nA > b ? [n2, n1] : [n1, n2];
   }
-  if (strategy === 'only_second' && nB === undefined) throw new Error('truncation "only_second" needs a second sequence');
+  if (strategy === 'only_second' && nB === undefined)
+    throw new Error('truncation "only_second" needs a second sequence');
   const first = strategy === 'only_first';
   const target = first ? nA : b;
-  if (target <= toRemove) throw new Error(`truncation "${strategy}": that sequence has ${target} tokens, ${toRemove} must go to fit the max length`);
+  if (target <= toRemove)
+    throw new Error(
+      `truncation "${strategy}": that sequence has ${target} tokens, ${toRemove} must go to fit the max length`,
+    );
   return first ? [nA - toRemove, b] : [nA, b - toRemove];
 }

@@ -11,10 +11,17 @@ import type { PgTokenizer } from './tokenizer.ts';
 const FIX = fileURLToPath(new URL('../../fixtures/hf-reference/', import.meta.url));
 
 interface Case {
-  readonly text: string; readonly text_pair?: string; readonly truncation?: boolean; readonly max_length?: number;
-  readonly input_ids: number[]; readonly attention_mask: number[]; readonly token_type_ids?: number[]; readonly tokens?: string[];
+  readonly text: string;
+  readonly text_pair?: string;
+  readonly truncation?: boolean;
+  readonly max_length?: number;
+  readonly input_ids: number[];
+  readonly attention_mask: number[];
+  readonly token_type_ids?: number[];
+  readonly tokens?: string[];
 }
-const cases = (name: string): Case[] => (JSON.parse(readFileSync(join(FIX, name, 'reference.json'), 'utf8')) as { tokenization: Case[] }).tokenization;
+const cases = (name: string): Case[] =>
+  (JSON.parse(readFileSync(join(FIX, name, 'reference.json'), 'utf8')) as { tokenization: Case[] }).tokenization;
 
 async function load(dir: string): Promise<PgTokenizer> {
   const r = await loadTokenizer(dir)();
@@ -27,7 +34,9 @@ async function classic(name: string, files: string[], fn: (t: PgTokenizer) => vo
   try {
     for (const f of files) copyFileSync(join(FIX, name, f), join(dir, f));
     await fn(await load(dir));
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 function checkAll(tok: PgTokenizer, name: string, withTypes: boolean): void {
@@ -40,7 +49,11 @@ function checkAll(tok: PgTokenizer, name: string, withTypes: boolean): void {
     assert.equal(e.inputIds, c.input_ids, what);
     assert.equal(e.attentionMask, c.attention_mask, what);
     if (withTypes && c.token_type_ids) assert.equal(e.tokenTypeIds, c.token_type_ids, what);
-    else assert.ok(e.tokenTypeIds.every((t) => t === 0), what); // RoBERTa: one token type
+    else
+      assert.ok(
+        e.tokenTypeIds.every((t) => t === 0),
+        what,
+      ); // RoBERTa: one token type
     if (c.tokens) assert.equal(e.tokens, c.tokens, what);
   }
 }
@@ -119,7 +132,11 @@ test('encodeBatch pads right with the pad id, zero mask and zero types', async (
   for (const name of ['bert-tiny', 'roberta-tiny']) {
     const tok = await load(join(FIX, name));
     // The batch of reference.safetensors' forward.* tensors.
-    const texts = ['The quick brown fox jumps over the lazy dog.', 'Hello, world!', 'Is the sky blue? Yes it is, mostly.'];
+    const texts = [
+      'The quick brown fox jumps over the lazy dog.',
+      'Hello, world!',
+      'Is the sky blue? Yes it is, mostly.',
+    ];
     const b = tok.encodeBatch(texts);
     assert.is(b.batchSize, 3);
     assert.is(b.seqLen, Math.max(...b.lengths));
@@ -127,21 +144,34 @@ test('encodeBatch pads right with the pad id, zero mask and zero types', async (
     const row = b.inputIds.subarray(b.seqLen, 2 * b.seqLen);
     assert.equal(Array.from(row.subarray(0, one.inputIds.length)), one.inputIds);
     assert.ok(row.subarray(one.inputIds.length).every((x) => x === tok.padId));
-    assert.is(b.attentionMask.subarray(b.seqLen, 2 * b.seqLen).reduce((a, x) => a + x, 0), one.inputIds.length);
+    assert.is(
+      b.attentionMask.subarray(b.seqLen, 2 * b.seqLen).reduce((a, x) => a + x, 0),
+      one.inputIds.length,
+    );
     const fixed = tok.encodeBatch([texts[0]!, [texts[1]!, texts[2]!]], { padding: { maxLength: 8 } });
     assert.is(fixed.seqLen, 8);
     assert.equal(fixed.lengths, [8, 8]);
-    assert.throws(() => tok.encodeBatch([texts[0]!], { padding: { maxLength: 8 }, truncation: false }), /more than the padding length 8/);
+    assert.throws(
+      () => tok.encodeBatch([texts[0]!], { padding: { maxLength: 8 }, truncation: false }),
+      /more than the padding length 8/,
+    );
   }
 });
 
 test('batch matches reference.safetensors forward.input_ids', async () => {
   const { parseSafetensorsOrThrow } = await import('./safetensors.ts');
   for (const name of ['bert-tiny', 'roberta-tiny']) {
-    const ref = parseSafetensorsOrThrow(new Uint8Array(readFileSync(join(FIX, name, 'reference.safetensors'))), 'ref', { select: (n) => n.startsWith('forward.') && !n.includes('state') && !n.includes('logits') && !n.includes('embeddings') });
+    const ref = parseSafetensorsOrThrow(new Uint8Array(readFileSync(join(FIX, name, 'reference.safetensors'))), 'ref', {
+      select: (n) =>
+        n.startsWith('forward.') && !n.includes('state') && !n.includes('logits') && !n.includes('embeddings'),
+    });
     const get = (n: string) => ref.tensors.find((t) => t.name === n)!;
     const tok = await load(join(FIX, name));
-    const b = tok.encodeBatch(['The quick brown fox jumps over the lazy dog.', 'Hello, world!', 'Is the sky blue? Yes it is, mostly.']);
+    const b = tok.encodeBatch([
+      'The quick brown fox jumps over the lazy dog.',
+      'Hello, world!',
+      'Is the sky blue? Yes it is, mostly.',
+    ]);
     assert.equal([b.batchSize, b.seqLen], get('forward.input_ids').shape);
     assert.equal(Array.from(b.inputIds), Array.from(get('forward.input_ids').data));
     assert.equal(Array.from(b.attentionMask), Array.from(get('forward.attention_mask').data));
@@ -150,15 +180,33 @@ test('batch matches reference.safetensors forward.input_ids', async () => {
 });
 
 test('unusable tokenizer files give errors naming the file', async () => {
-  const err = (r: E.Either<{ message: string }, unknown>) => { assert.ok(E.isLeft(r)); return (r as E.Left<{ message: string }>).left.message; };
+  const err = (r: E.Either<{ message: string }, unknown>) => {
+    assert.ok(E.isLeft(r));
+    return (r as E.Left<{ message: string }>).left.message;
+  };
   const good = JSON.parse(readFileSync(join(FIX, 'bert-tiny/tokenizer.json'), 'utf8')) as Record<string, unknown>;
   assert.match(err(tokenizerFromJson([1], {}, 't.json')), /^t\.json: expected a JSON object/);
-  assert.match(err(tokenizerFromJson({ ...good, model: { type: 'Unigram', vocab: [] } }, {}, 't.json')), /"model\.type": "Unigram" is not supported/);
-  assert.match(err(tokenizerFromJson({ ...good, model: { ...(good['model'] as object), vocab: { a: -1 } } }, {}, 't.json')), /token "a" has id -1/);
-  assert.match(err(tokenizerFromJson({ ...good, model: { ...(good['model'] as object), vocab: { a: 4e9 } } }, {}, 't.json')), /too sparse/);
-  assert.match(err(tokenizerFromJson({ ...good, post_processor: { type: 'Foo' } }, {}, 't.json')), /post_processor type "Foo" is not supported/);
+  assert.match(
+    err(tokenizerFromJson({ ...good, model: { type: 'Unigram', vocab: [] } }, {}, 't.json')),
+    /"model\.type": "Unigram" is not supported/,
+  );
+  assert.match(
+    err(tokenizerFromJson({ ...good, model: { ...(good['model'] as object), vocab: { a: -1 } } }, {}, 't.json')),
+    /token "a" has id -1/,
+  );
+  assert.match(
+    err(tokenizerFromJson({ ...good, model: { ...(good['model'] as object), vocab: { a: 4e9 } } }, {}, 't.json')),
+    /too sparse/,
+  );
+  assert.match(
+    err(tokenizerFromJson({ ...good, post_processor: { type: 'Foo' } }, {}, 't.json')),
+    /post_processor type "Foo" is not supported/,
+  );
   assert.match(err(tokenizerFromJson({ ...good, added_tokens: [{ id: 'x' }] }, {}, 't.json')), /added_tokens\[0\]/);
-  assert.match(err(tokenizerFromJson(good, { mask_token: '<nope>' }, 't.json')), /special tokens not in the vocabulary: mask "<nope>"/);
+  assert.match(
+    err(tokenizerFromJson(good, { mask_token: '<nope>' }, 't.json')),
+    /special tokens not in the vocabulary: mask "<nope>"/,
+  );
   const dir = mkdtempSync(join(tmpdir(), 'pg-tok-'));
   try {
     assert.match(err(await loadTokenizer(dir)()), /no tokenizer\.json, vocab\.txt, or vocab\.json \+ merges\.txt/);
@@ -169,7 +217,9 @@ test('unusable tokenizer files give errors naming the file', async () => {
     writeFileSync(join(dir, 'merges.txt'), '#version: 0.2\na b c\n');
     const m = err(await loadTokenizer(dir)());
     assert.match(m, /vocab\.json: cannot build .*merges\.txt line 2 is not "left right"/, m);
-  } finally { rmSync(dir, { recursive: true, force: true }); }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test.run();

@@ -109,22 +109,36 @@ class HfTokenizer implements PgTokenizer {
     this.vocabSize = lib.get_vocab(true).size;
   }
 
-  tokenToId(token: string): number | undefined { return this.lib.token_to_id(token); }
-  idToToken(id: number): string | undefined { return this.lib.id_to_token(id); }
-  tokenize(text: string): string[] { return this.lib.tokenize(text); }
-  numSpecialTokens(pair: boolean): number { return addedTokenCount(this.post, pair); }
+  tokenToId(token: string): number | undefined {
+    return this.lib.token_to_id(token);
+  }
+  idToToken(id: number): string | undefined {
+    return this.lib.id_to_token(id);
+  }
+  tokenize(text: string): string[] {
+    return this.lib.tokenize(text);
+  }
+  numSpecialTokens(pair: boolean): number {
+    return addedTokenCount(this.post, pair);
+  }
 
   encode(text: string, pair?: string, opts: EncodeOptions = {}): Encoding {
     const add = opts.addSpecialTokens ?? true;
     const a = this.tokenize(text);
     const b = pair === undefined ? undefined : this.tokenize(pair);
-    const strategy: TruncationStrategy | undefined = opts.truncation === false ? undefined
-      : typeof opts.truncation === 'string' ? opts.truncation
-      : opts.truncation === true || opts.maxLength !== undefined ? 'longest_first' : undefined;
+    const strategy: TruncationStrategy | undefined =
+      opts.truncation === false
+        ? undefined
+        : typeof opts.truncation === 'string'
+          ? opts.truncation
+          : opts.truncation === true || opts.maxLength !== undefined
+            ? 'longest_first'
+            : undefined;
     let [na, nb] = [a.length, b?.length ?? 0];
     if (strategy) {
       const max = opts.maxLength ?? this.modelMaxLength;
-      if (max === undefined || !Number.isSafeInteger(max) || max < 0) throw new Error(`encode: truncation needs a non-negative integer maxLength (got ${String(max)})`);
+      if (max === undefined || !Number.isSafeInteger(max) || max < 0)
+        throw new Error(`encode: truncation needs a non-negative integer maxLength (got ${String(max)})`);
       const extra = add ? this.numSpecialTokens(b !== undefined) : 0;
       if (max < extra) throw new Error(`encode: maxLength ${max} cannot hold the ${extra} special tokens`);
       [na, nb] = truncatedLengths(na, b?.length, max - extra, strategy);
@@ -146,8 +160,15 @@ class HfTokenizer implements PgTokenizer {
       if (b) pushSeq(b, nb, this.post.plainPairTypeId);
     } else {
       for (const piece of b ? this.post.pair : this.post.single) {
-        if (piece.kind === 'seq') pushSeq(piece.which === 'A' ? a : (b ?? []), piece.which === 'A' ? na : nb, piece.typeId);
-        else piece.ids.forEach((id, i) => { tokens.push(piece.tokens[i]!); ids.push(id); types.push(piece.typeId); special.push(1); });
+        if (piece.kind === 'seq')
+          pushSeq(piece.which === 'A' ? a : (b ?? []), piece.which === 'A' ? na : nb, piece.typeId);
+        else
+          piece.ids.forEach((id, i) => {
+            tokens.push(piece.tokens[i]!);
+            ids.push(id);
+            types.push(piece.typeId);
+            special.push(1);
+          });
       }
     }
     return { inputIds: ids, attentionMask: ids.map(() => 1), tokenTypeIds: types, tokens, specialTokensMask: special };
@@ -156,14 +177,21 @@ class HfTokenizer implements PgTokenizer {
   encodeBatch(items: readonly BatchItem[], opts: BatchOptions = {}): BatchEncoding {
     const padding = opts.padding ?? 'longest';
     const fixed = padding === 'longest' ? undefined : padding.maxLength;
-    if (fixed !== undefined && (!Number.isSafeInteger(fixed) || fixed < 0)) throw new Error(`encodeBatch: padding maxLength must be a non-negative integer, got ${fixed}`);
+    if (fixed !== undefined && (!Number.isSafeInteger(fixed) || fixed < 0))
+      throw new Error(`encodeBatch: padding maxLength must be a non-negative integer, got ${fixed}`);
     // Padding to a fixed length implies truncating to it, unless told otherwise.
-    const encOpts: EncodeOptions = fixed !== undefined && opts.maxLength === undefined && opts.truncation !== false ? { ...opts, maxLength: fixed } : opts;
-    const encodings = items.map((it) => (typeof it === 'string' ? this.encode(it, undefined, encOpts) : this.encode(it[0], it[1], encOpts)));
+    const encOpts: EncodeOptions =
+      fixed !== undefined && opts.maxLength === undefined && opts.truncation !== false
+        ? { ...opts, maxLength: fixed }
+        : opts;
+    const encodings = items.map((it) =>
+      typeof it === 'string' ? this.encode(it, undefined, encOpts) : this.encode(it[0], it[1], encOpts),
+    );
     const lengths = encodings.map((e) => e.inputIds.length);
     const seqLen = fixed ?? Math.max(0, ...lengths);
     const over = lengths.findIndex((n) => n > seqLen);
-    if (over >= 0) throw new Error(`encodeBatch: row ${over} has ${lengths[over]} tokens, more than the padding length ${seqLen}`);
+    if (over >= 0)
+      throw new Error(`encodeBatch: row ${over} has ${lengths[over]} tokens, more than the padding length ${seqLen}`);
     const n = items.length * seqLen;
     const inputIds = new Int32Array(n).fill(this.padId);
     const attentionMask = new Int32Array(n);
@@ -184,20 +212,24 @@ class HfTokenizer implements PgTokenizer {
   }
 }
 
-const familyOf = (json: Record<string, unknown>): Family => ((json['model'] as { type?: unknown }).type === 'BPE' ? 'roberta' : 'bert');
+const familyOf = (json: Record<string, unknown>): Family =>
+  (json['model'] as { type?: unknown }).type === 'BPE' ? 'roberta' : 'bert';
 
 /**
  * A tokenizer from a parsed tokenizer.json (or a classic-files equivalent) and tokenizer_config
  * contents. `file` names the source in errors.
  */
 export function tokenizerFromJson(
-  json: unknown, tokenizerConfig: unknown, file: string,
+  json: unknown,
+  tokenizerConfig: unknown,
+  file: string,
   opts: { readonly source?: 'tokenizer.json' | 'classic'; readonly specialTokensMap?: unknown } = {},
 ): Either<LoadError, PgTokenizer> {
   const fail = (detail: string) => E.left(loadError('tokenizer', file, detail));
   const problem = checkTokenizerJson(json);
   if (problem !== undefined) return fail(problem);
-  if (tokenizerConfig !== undefined && !isObj(tokenizerConfig)) return fail(`tokenizer_config must be a JSON object, got ${preview(tokenizerConfig)}`);
+  if (tokenizerConfig !== undefined && !isObj(tokenizerConfig))
+    return fail(`tokenizer_config must be a JSON object, got ${preview(tokenizerConfig)}`);
   const tj = json as Record<string, unknown>;
   let post: PostProcessor;
   try {
@@ -208,11 +240,17 @@ export function tokenizerFromJson(
   const family = familyOf(tj);
   const postNames: Record<string, string> = {};
   const pp = tj['post_processor'];
-  if (isObj(pp) && Array.isArray(pp['cls']) && Array.isArray(pp['sep'])) Object.assign(postNames, { cls_token: pp['cls'][0], sep_token: pp['sep'][0] });
+  if (isObj(pp) && Array.isArray(pp['cls']) && Array.isArray(pp['sep']))
+    Object.assign(postNames, { cls_token: pp['cls'][0], sep_token: pp['sep'][0] });
   const specials = resolveSpecials(family, tokenizerConfig, opts.specialTokensMap, postNames);
   // The library gets no post_processor: we add special tokens ourselves (see tokenizer-post.ts).
   const libJson = {
-    normalizer: null, pre_tokenizer: null, decoder: null, ...tj, added_tokens: tj['added_tokens'] ?? [], post_processor: null,
+    normalizer: null,
+    pre_tokenizer: null,
+    decoder: null,
+    ...tj,
+    added_tokens: tj['added_tokens'] ?? [],
+    post_processor: null,
   };
   let lib: Tokenizer;
   try {
@@ -232,7 +270,17 @@ export function tokenizerFromJson(
   const mml = isObj(tokenizerConfig) ? tokenizerConfig['model_max_length'] : undefined;
   // transformers writes 1e30 (VERY_LARGE_INTEGER) for "no limit".
   const modelMaxLength = isId(mml) && mml <= 1_000_000 ? mml : undefined;
-  return E.right(new HfTokenizer(lib, post, family, opts.source ?? 'tokenizer.json', specials, ids as Record<keyof SpecialNames, number>, modelMaxLength));
+  return E.right(
+    new HfTokenizer(
+      lib,
+      post,
+      family,
+      opts.source ?? 'tokenizer.json',
+      specials,
+      ids as Record<keyof SpecialNames, number>,
+      modelMaxLength,
+    ),
+  );
 }
 
 type Read = { readonly path: string; readonly text: string } | undefined;
@@ -246,13 +294,24 @@ async function readOptional(path: string): Promise<Either<LoadError, Read>> {
 }
 function parseJson(r: Read): Either<LoadError, unknown> {
   if (!r) return E.right(undefined);
-  try { return E.right(JSON.parse(r.text) as unknown); } catch (e) { return E.left(fromThrown('tokenizer', r.path, 'not valid JSON', e)); }
+  try {
+    return E.right(JSON.parse(r.text) as unknown);
+  } catch (e) {
+    return E.left(fromThrown('tokenizer', r.path, 'not valid JSON', e));
+  }
 }
 
 /** Loads a folder's tokenizer: tokenizer.json if present, else vocab.txt (BERT) or vocab.json + merges.txt (RoBERTa). */
 export function loadTokenizer(folder: string): TaskEither<LoadError, PgTokenizer> {
   return async () => {
-    const files = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt', 'vocab.json', 'merges.txt'] as const;
+    const files = [
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'special_tokens_map.json',
+      'vocab.txt',
+      'vocab.json',
+      'merges.txt',
+    ] as const;
     const read: Record<string, Read> = {};
     for (const f of files) {
       const r = await readOptional(join(folder, f));
@@ -273,7 +332,8 @@ export function loadTokenizer(folder: string): TaskEither<LoadError, PgTokenizer
     const vocabJson = read['vocab.json'];
     const merges = read['merges.txt'];
     const family: Family | undefined = vocabTxt ? 'bert' : vocabJson && merges ? 'roberta' : undefined;
-    if (!family) return E.left(loadError('tokenizer', folder, 'no tokenizer.json, vocab.txt, or vocab.json + merges.txt'));
+    if (!family)
+      return E.left(loadError('tokenizer', folder, 'no tokenizer.json, vocab.txt, or vocab.json + merges.txt'));
     const names = resolveSpecials(family, tcfg.right, smap.right);
     const file = family === 'bert' ? vocabTxt!.path : vocabJson!.path;
     let built: Record<string, unknown>;

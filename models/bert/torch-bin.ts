@@ -18,14 +18,35 @@ import { listZip, readZipEntry } from './zip-reader.ts';
 import type { ZipEntry } from './zip-reader.ts';
 
 export const STORAGE_DTYPES: Readonly<Record<string, SourceDType>> = {
-  FloatStorage: 'F32', HalfStorage: 'F16', BFloat16Storage: 'BF16', DoubleStorage: 'F64', LongStorage: 'I64', IntStorage: 'I32',
+  FloatStorage: 'F32',
+  HalfStorage: 'F16',
+  BFloat16Storage: 'BF16',
+  DoubleStorage: 'F64',
+  LongStorage: 'I64',
+  IntStorage: 'I32',
 };
 const SIZE: Readonly<Record<SourceDType, number>> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4 };
 
-class StorageType { constructor(readonly name: string, readonly dtype: SourceDType) {} }
-class StorageRef { constructor(readonly key: string, readonly type: StorageType, readonly numel: number) {} }
+class StorageType {
+  constructor(
+    readonly name: string,
+    readonly dtype: SourceDType,
+  ) {}
+}
+class StorageRef {
+  constructor(
+    readonly key: string,
+    readonly type: StorageType,
+    readonly numel: number,
+  ) {}
+}
 class TensorView {
-  constructor(readonly storage: StorageRef, readonly offset: number, readonly size: readonly number[], readonly stride: readonly number[]) {}
+  constructor(
+    readonly storage: StorageRef,
+    readonly offset: number,
+    readonly size: readonly number[],
+    readonly stride: readonly number[],
+  ) {}
 }
 class Refused extends Error {}
 
@@ -35,11 +56,22 @@ const REBUILD_PARAMETER = new PyGlobal('torch._utils', '_rebuild_parameter');
 
 const isIndex = (v: PyValue): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 const intTuple = (v: PyValue, what: string): number[] => {
-  if (!(v instanceof PyTuple) || !v.items.every(isIndex)) throw new Error(`${what} must be a tuple of non-negative integers`);
+  if (!(v instanceof PyTuple) || !v.items.every(isIndex))
+    throw new Error(`${what} must be a tuple of non-negative integers`);
   return v.items as number[];
 };
 const describe = (v: PyValue): string =>
-  v instanceof PyGlobal ? v.qualified : v === null ? 'None' : v instanceof PyTuple ? 'tuple' : v instanceof PyDict ? 'dict' : Array.isArray(v) ? 'list' : typeof v;
+  v instanceof PyGlobal
+    ? v.qualified
+    : v === null
+      ? 'None'
+      : v instanceof PyTuple
+        ? 'tuple'
+        : v instanceof PyDict
+          ? 'dict'
+          : Array.isArray(v)
+            ? 'list'
+            : typeof v;
 
 function stateDictHooks(): UnpickleHooks {
   const storages = new Map<string, StorageRef>();
@@ -49,18 +81,27 @@ function stateDictHooks(): UnpickleHooks {
       if (q === ORDERED_DICT.qualified) return ORDERED_DICT;
       if (q === REBUILD_TENSOR.qualified) return REBUILD_TENSOR;
       if (q === REBUILD_PARAMETER.qualified) return REBUILD_PARAMETER;
-      if (module === 'torch' && Object.hasOwn(STORAGE_DTYPES, name)) return new StorageType(name, STORAGE_DTYPES[name]!);
-      if (q === 'torch.storage._load_from_bytes') throw new Refused(`refused global ${q} (legacy storage pickling that would run torch.load)`);
+      if (module === 'torch' && Object.hasOwn(STORAGE_DTYPES, name))
+        return new StorageType(name, STORAGE_DTYPES[name]!);
+      if (q === 'torch.storage._load_from_bytes')
+        throw new Refused(`refused global ${q} (legacy storage pickling that would run torch.load)`);
       throw new Refused(`refused global ${q}: only a plain state_dict of tensors can be loaded`);
     },
     persistentLoad(pid) {
       const it = pid instanceof PyTuple ? pid.items : [];
       const [tag, type, key, , numel] = it;
-      if (it.length !== 5 || tag !== 'storage' || !(type instanceof StorageType) || typeof key !== 'string' || !isIndex(numel ?? null)) {
-        throw new Error('persistent id is not (\'storage\', torch.<T>Storage, key, location, numel)');
+      if (
+        it.length !== 5 ||
+        tag !== 'storage' ||
+        !(type instanceof StorageType) ||
+        typeof key !== 'string' ||
+        !isIndex(numel ?? null)
+      ) {
+        throw new Error("persistent id is not ('storage', torch.<T>Storage, key, location, numel)");
       }
       const known = storages.get(key);
-      if (known && (known.type.name !== type.name || known.numel !== numel)) throw new Error(`storage ${key} is declared twice with different types or sizes`);
+      if (known && (known.type.name !== type.name || known.numel !== numel))
+        throw new Error(`storage ${key} is declared twice with different types or sizes`);
       const ref = known ?? new StorageRef(key, type, numel as number);
       storages.set(key, ref);
       return ref;
@@ -71,10 +112,12 @@ function stateDictHooks(): UnpickleHooks {
       if (fn === REBUILD_TENSOR && (a.length === 6 || a.length === 7)) {
         const [storage, offset, size, stride] = a;
         if (!(storage instanceof StorageRef)) throw new Error('_rebuild_tensor_v2: first argument is not a storage');
-        if (!isIndex(offset ?? null)) throw new Error('_rebuild_tensor_v2: storage offset must be a non-negative integer');
+        if (!isIndex(offset ?? null))
+          throw new Error('_rebuild_tensor_v2: storage offset must be a non-negative integer');
         const sz = intTuple(size ?? null, '_rebuild_tensor_v2 size');
         const st = intTuple(stride ?? null, '_rebuild_tensor_v2 stride');
-        if (sz.length !== st.length) throw new Error(`_rebuild_tensor_v2: size ${formatShape(sz)} and stride ${formatShape(st)} differ in rank`);
+        if (sz.length !== st.length)
+          throw new Error(`_rebuild_tensor_v2: size ${formatShape(sz)} and stride ${formatShape(st)} differ in rank`);
         return new TensorView(storage, offset as number, sz, st);
       }
       if (fn === REBUILD_PARAMETER && a.length === 3 && a[0] instanceof TensorView) return a[0];
@@ -121,18 +164,31 @@ export interface TorchBinOptions {
 }
 
 /** Reads a torch.save zip holding a state_dict of tensors. */
-export function parseTorchBin(bytes: Uint8Array, file: string, opts: TorchBinOptions = {}): Either<LoadError, readonly RawTensor[]> {
+export function parseTorchBin(
+  bytes: Uint8Array,
+  file: string,
+  opts: TorchBinOptions = {},
+): Either<LoadError, readonly RawTensor[]> {
   const floatDtype = opts.floatDtype ?? 'f32';
   if (!(bytes[0] === 0x50 && bytes[1] === 0x4b)) {
     return bytes[0] === 0x80
-      ? E.left(loadError('unsupported', file, 'legacy (pre-1.6, non-zip) torch.save format: re-save with a recent torch or convert to safetensors'))
+      ? E.left(
+          loadError(
+            'unsupported',
+            file,
+            'legacy (pre-1.6, non-zip) torch.save format: re-save with a recent torch or convert to safetensors',
+          ),
+        )
       : E.left(loadError('format', file, 'not a torch.save zip archive (no PK signature)'));
   }
   const listed = listZip(bytes, file);
   if (E.isLeft(listed)) return listed;
   const byName = new Map<string, ZipEntry>(listed.right.map((e) => [e.name, e]));
   const pkls = listed.right.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
-  if (pkls.length !== 1) return E.left(loadError('format', file, `expected exactly one <folder>/data.pkl in the archive, found ${pkls.length}`));
+  if (pkls.length !== 1)
+    return E.left(
+      loadError('format', file, `expected exactly one <folder>/data.pkl in the archive, found ${pkls.length}`),
+    );
   const pklEntry = pkls[0]!;
   const prefix = pklEntry.name.slice(0, -'data.pkl'.length);
   const fail = (detail: string) => E.left(loadError('format', file, detail));
@@ -143,7 +199,8 @@ export function parseTorchBin(bytes: Uint8Array, file: string, opts: TorchBinOpt
     const b = readZipEntry(bytes, order, file);
     if (E.isLeft(b)) return b;
     const s = new TextDecoder().decode(b.right);
-    if (s !== 'little' && s !== 'big') return fail(`${order.name}: unknown byte order ${JSON.stringify(s.slice(0, 20))}`);
+    if (s !== 'little' && s !== 'big')
+      return fail(`${order.name}: unknown byte order ${JSON.stringify(s.slice(0, 20))}`);
     littleEndian = s === 'little';
   }
 
@@ -157,20 +214,27 @@ export function parseTorchBin(bytes: Uint8Array, file: string, opts: TorchBinOpt
     const msg = e instanceof Error ? e.message : String(e);
     return E.left(loadError(refused ? 'refused' : 'format', file, `${pklEntry.name}: ${msg}`));
   }
-  if (!(root instanceof PyDict)) return fail(`${pklEntry.name}: top-level object is ${describe(root)}, expected a state_dict (OrderedDict of tensors)`);
+  if (!(root instanceof PyDict))
+    return fail(
+      `${pklEntry.name}: top-level object is ${describe(root)}, expected a state_dict (OrderedDict of tensors)`,
+    );
 
   const decoded = new Map<string, RawData>();
   const tensors: RawTensor[] = [];
   for (const [name, value] of root.map) {
     if (typeof name !== 'string') return fail(`${pklEntry.name}: state_dict key ${String(name)} is not a string`);
-    if (!(value instanceof TensorView)) return fail(`${pklEntry.name}: "${name}" is a ${describe(value)}, not a tensor (nested checkpoints are not supported)`);
+    if (!(value instanceof TensorView))
+      return fail(
+        `${pklEntry.name}: "${name}" is a ${describe(value)}, not a tensor (nested checkpoints are not supported)`,
+      );
     const { storage, offset, size, stride } = value;
     const where = `tensor "${name}" ${formatShape(size)} (storage ${storage.key}, offset ${offset}, stride ${formatShape(stride)})`;
     const numel = numelOf(size);
     if (numel > 0) {
       const last = size.reduce((acc, s, d) => acc + (s - 1) * stride[d]!, offset);
       if (last >= storage.numel) return fail(`${where} reaches element ${last} of a storage with ${storage.numel}`);
-      if (numel > storage.numel) return E.left(loadError('unsupported', file, `${where} is larger than its storage (an expanded view)`));
+      if (numel > storage.numel)
+        return E.left(loadError('unsupported', file, `${where} is larger than its storage (an expanded view)`));
     }
     let data = decoded.get(storage.key);
     if (!data) {
@@ -178,7 +242,10 @@ export function parseTorchBin(bytes: Uint8Array, file: string, opts: TorchBinOpt
       const entry = byName.get(entryName);
       if (!entry) return fail(`${where}: archive has no ${entryName}`);
       const want = storage.numel * SIZE[storage.type.dtype];
-      if (entry.size !== want) return fail(`${where}: ${entryName} holds ${entry.size} bytes, ${storage.numel} × ${storage.type.name} needs ${want}`);
+      if (entry.size !== want)
+        return fail(
+          `${where}: ${entryName} holds ${entry.size} bytes, ${storage.numel} × ${storage.type.name} needs ${want}`,
+        );
       const raw = readZipEntry(bytes, entry, file);
       if (E.isLeft(raw)) return raw;
       const dec = decodeElements(raw.right, storage.type.dtype, floatDtype, littleEndian);
@@ -192,5 +259,8 @@ export function parseTorchBin(bytes: Uint8Array, file: string, opts: TorchBinOpt
   return E.right(tensors);
 }
 
-export const parseTorchBinOrThrow = (bytes: Uint8Array, file: string, opts: TorchBinOptions = {}): readonly RawTensor[] =>
-  orThrow(parseTorchBin(bytes, file, opts));
+export const parseTorchBinOrThrow = (
+  bytes: Uint8Array,
+  file: string,
+  opts: TorchBinOptions = {},
+): readonly RawTensor[] => orThrow(parseTorchBin(bytes, file, opts));

@@ -11,12 +11,26 @@ const t = (name: string, shape: number[], dtype: 'f32' | 'i32' = 'f32'): RawTens
   return { name, dtype, shape, data: dtype === 'f32' ? new Float32Array(n) : new Int32Array(n) };
 };
 const mapOf = (ts: RawTensor[]) => new Map(ts.map((x) => [x.name, x]));
-const cfg = orThrow(decodeBertConfig({
-  model_type: 'bert', vocab_size: 11, hidden_size: 4, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 8, max_position_embeddings: 9,
-}, 'config.json'));
+const cfg = orThrow(
+  decodeBertConfig(
+    {
+      model_type: 'bert',
+      vocab_size: 11,
+      hidden_size: 4,
+      num_hidden_layers: 2,
+      num_attention_heads: 2,
+      intermediate_size: 8,
+      max_position_embeddings: 9,
+    },
+    'config.json',
+  ),
+);
 
 test('Weights.at / get / has / optional / names', () => {
-  const w = new Weights(mapOf([t('encoder.layer.0.attention.self.query.weight', [4, 4]), t('pooler.dense.bias', [4])]), 'ckpt/model.safetensors');
+  const w = new Weights(
+    mapOf([t('encoder.layer.0.attention.self.query.weight', [4, 4]), t('pooler.dense.bias', [4])]),
+    'ckpt/model.safetensors',
+  );
   const layer = w.at('encoder').at('layer').at(0);
   assert.is(layer.prefix, 'encoder.layer.0.');
   assert.ok(layer.has('attention.self.query.weight'));
@@ -29,9 +43,15 @@ test('Weights.at / get / has / optional / names', () => {
     assert.unreachable();
   } catch (e) {
     assert.ok(e instanceof LoadFailure);
-    assert.is(e.message, 'ckpt/model.safetensors: tensor "encoder.layer.0.attention.self.query.weight": want shape [4, 8], got [4, 4]');
+    assert.is(
+      e.message,
+      'ckpt/model.safetensors: tensor "encoder.layer.0.attention.self.query.weight": want shape [4, 8], got [4, 4]',
+    );
   }
-  assert.throws(() => layer.get('attention.self.key.weight', [4, 4]), /tensor "encoder\.layer\.0\.attention\.self\.key\.weight" \[4, 4\] is missing/);
+  assert.throws(
+    () => layer.get('attention.self.key.weight', [4, 4]),
+    /tensor "encoder\.layer\.0\.attention\.self\.key\.weight" \[4, 4\] is missing/,
+  );
   assert.throws(() => w.optional('pooler.dense.bias', [5]), /want shape \[5\], got \[4\]/);
 });
 
@@ -53,20 +73,31 @@ test('requiredBertWeights covers embeddings, every layer, pooler and MLM head', 
 
 test('requireAll lists every missing tensor and every mismatch at once', () => {
   const spec = requiredBertWeights(cfg, { mlmHead: true });
-  const present = spec.filter(([n, , o]) => !o?.optional && !n.startsWith('encoder.layer.1.')).map(([n, s]) => t(n, [...s]));
+  const present = spec
+    .filter(([n, , o]) => !o?.optional && !n.startsWith('encoder.layer.1.'))
+    .map(([n, s]) => t(n, [...s]));
   present[0] = t(present[0]!.name, [3, 4]);
   present[1] = t(present[1]!.name, [9, 4], 'i32');
   const r = requireAll(mapOf(present), spec, 'dir/model.safetensors');
   assert.ok(E.isLeft(r));
   if (E.isLeft(r)) {
     const m = r.left.message;
-    assert.ok(m.startsWith('dir/model.safetensors: 16 missing: encoder.layer.1.attention.self.query.weight [4, 4], '), m);
-    assert.match(m, /2 wrong: embeddings\.word_embeddings\.weight: want \[11, 4\], got \[3, 4\]; embeddings\.position_embeddings\.weight: want float data, got i32/);
+    assert.ok(
+      m.startsWith('dir/model.safetensors: 16 missing: encoder.layer.1.attention.self.query.weight [4, 4], '),
+      m,
+    );
+    assert.match(
+      m,
+      /2 wrong: embeddings\.word_embeddings\.weight: want \[11, 4\], got \[3, 4\]; embeddings\.position_embeddings\.weight: want float data, got i32/,
+    );
     assert.not.match(m, /decoder/);
   }
   const ok = requireAll(mapOf(spec.map(([n, s]) => t(n, [...s]))), spec, 'x');
   assert.ok(E.isRight(ok));
-  assert.equal(unusedNames(mapOf([t('embeddings.word_embeddings.weight', [11, 4]), t('cls.seq_relationship.bias', [2])]), spec), ['cls.seq_relationship.bias']);
+  assert.equal(
+    unusedNames(mapOf([t('embeddings.word_embeddings.weight', [11, 4]), t('cls.seq_relationship.bias', [2])]), spec),
+    ['cls.seq_relationship.bias'],
+  );
 });
 
 test.run();

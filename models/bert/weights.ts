@@ -25,7 +25,10 @@ const kindOf = (t: RawTensor): 'float' | 'int' => (t.dtype === 'i32' ? 'int' : '
 
 /** Checks every entry of `spec`; the error lists all missing names and all mismatches. */
 export function requireAll(
-  tensors: ReadonlyMap<string, RawTensor>, spec: WeightSpec, source: string, prefix = '',
+  tensors: ReadonlyMap<string, RawTensor>,
+  spec: WeightSpec,
+  source: string,
+  prefix = '',
 ): Either<LoadError, ReadonlyMap<string, RawTensor>> {
   const missing: string[] = [];
   const wrong: string[] = [];
@@ -77,9 +80,16 @@ export class Weights {
   get(name: string, shape: readonly number[]): RawTensor {
     const full = this.prefix + name;
     const t = this.tensors.get(full);
-    if (!t) throw new LoadFailure(loadError('weights', this.source, `tensor "${full}" ${formatShape(shape)} is missing`));
+    if (!t)
+      throw new LoadFailure(loadError('weights', this.source, `tensor "${full}" ${formatShape(shape)} is missing`));
     if (!shapeEquals(t.shape, shape)) {
-      throw new LoadFailure(loadError('weights', this.source, `tensor "${full}": want shape ${formatShape(shape)}, got ${formatShape(t.shape)}`));
+      throw new LoadFailure(
+        loadError(
+          'weights',
+          this.source,
+          `tensor "${full}": want shape ${formatShape(shape)}, got ${formatShape(t.shape)}`,
+        ),
+      );
     }
     return t;
   }
@@ -91,7 +101,10 @@ export class Weights {
 
   /** Names under this prefix, relative to it. */
   names(): string[] {
-    return [...this.tensors.keys()].filter((n) => n.startsWith(this.prefix)).map((n) => n.slice(this.prefix.length)).sort();
+    return [...this.tensors.keys()]
+      .filter((n) => n.startsWith(this.prefix))
+      .map((n) => n.slice(this.prefix.length))
+      .sort();
   }
 
   /** requireAll with spec names relative to this view's prefix. */
@@ -111,9 +124,16 @@ export interface BertWeightOptions {
 export function requiredBertWeights(config: BertConfig, opts: BertWeightOptions = {}): WeightSpec {
   const { hiddenSize: H, intermediateSize: I, vocabSize: V } = config;
   const spec: WeightReq[] = [];
-  const add = (name: string, shape: readonly number[], o?: WeightReqOptions) => spec.push(o ? [name, shape, o] : [name, shape]);
-  const dense = (p: string, out: number, inp: number, o?: WeightReqOptions) => { add(`${p}.weight`, [out, inp], o); add(`${p}.bias`, [out], o); };
-  const norm = (p: string, o?: WeightReqOptions) => { add(`${p}.weight`, [H], o); add(`${p}.bias`, [H], o); };
+  const add = (name: string, shape: readonly number[], o?: WeightReqOptions) =>
+    spec.push(o ? [name, shape, o] : [name, shape]);
+  const dense = (p: string, out: number, inp: number, o?: WeightReqOptions) => {
+    add(`${p}.weight`, [out, inp], o);
+    add(`${p}.bias`, [out], o);
+  };
+  const norm = (p: string, o?: WeightReqOptions) => {
+    add(`${p}.weight`, [H], o);
+    add(`${p}.bias`, [H], o);
+  };
 
   add('embeddings.word_embeddings.weight', [V, H]);
   add('embeddings.position_embeddings.weight', [config.maxPositionEmbeddings, H]);

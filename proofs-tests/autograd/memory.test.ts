@@ -2,8 +2,32 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  add, attention, broadcastTo, concat, cpuBackend, crossEntropy, dropout, exp, gather, keep, layerNorm, linear, mul, prngKey, randomNormal, reshape, scope,
-  sub, sum, tanh, tensor, treeLeaves, treeMap2, valueAndGrad, vjp, type Tensor,
+  add,
+  attention,
+  broadcastTo,
+  concat,
+  cpuBackend,
+  crossEntropy,
+  dropout,
+  exp,
+  gather,
+  keep,
+  layerNorm,
+  linear,
+  mul,
+  prngKey,
+  randomNormal,
+  reshape,
+  scope,
+  sub,
+  sum,
+  tanh,
+  tensor,
+  treeLeaves,
+  treeMap2,
+  valueAndGrad,
+  vjp,
+  type Tensor,
 } from '../../core/index.ts';
 
 const bk = cpuBackend();
@@ -14,8 +38,17 @@ type Params = { prompt: Tensor; head: { w: Tensor; b: Tensor } };
 
 /** A small prompt-tuning-shaped loss: frozen embedding + layerNorm + attention + linear head + CE. */
 function makeLoss() {
-  const table = rn([10, 4], 1), gamma = rn([4], 2), beta = rn([4], 3);
-  const ids = tensor(bk, [[1, 2, 3], [4, 4, 0]], { dtype: 'i32' });
+  const table = rn([10, 4], 1),
+    gamma = rn([4], 2),
+    beta = rn([4], 3);
+  const ids = tensor(
+    bk,
+    [
+      [1, 2, 3],
+      [4, 4, 0],
+    ],
+    { dtype: 'i32' },
+  );
   const labels = tensor(bk, [1, -100], { dtype: 'i32' });
   const mask = tensor(bk, [0, 0, 0, 0, 0, -1e9, 0, 0, 0, 0], { shape: [2, 1, 1, 5], dtype: 'f64' });
   const loss = (p: Params, step: number) => {
@@ -53,7 +86,10 @@ test('plain scoped steps with no update: the gradients and values do not leak', 
   const { loss } = makeLoss();
   const params: Params = { prompt: rn([2, 4], 8), head: { w: rn([3, 4], 9), b: rn([3], 10) } };
   const baseline = bk.live();
-  for (let step = 0; step < 20; step++) scope(bk, () => { valueAndGrad(loss)(params, step)[0].itemSync(); });
+  for (let step = 0; step < 20; step++)
+    scope(bk, () => {
+      valueAndGrad(loss)(params, step)[0].itemSync();
+    });
   assert.is(bk.live(), baseline);
   scope(bk, () => {
     const [y, pullback] = vjp((p: Tensor) => exp(tanh(p)), params.prompt);
@@ -76,12 +112,20 @@ test('scope disposes temporaries, keeps returned tensors (moved to the parent) a
   assert.not.ok(out.y.isDisposed, 'returned tensor alive');
   assert.not.ok(kept!.isDisposed, 'keep-ed tensor alive');
   assert.is(out.n, 3);
-  assert.equal(Array.from(out.y.dataSync()), [1, 2, 3].map((v) => Math.exp(v) + 1));
+  assert.equal(
+    Array.from(out.y.dataSync()),
+    [1, 2, 3].map((v) => Math.exp(v) + 1),
+  );
   // nested: the inner result moves to the outer scope and dies with it
   let inner: Tensor | undefined;
-  scope(bk, () => { inner = scope(bk, () => exp(x)); assert.not.ok(inner.isDisposed); });
+  scope(bk, () => {
+    inner = scope(bk, () => exp(x));
+    assert.not.ok(inner.isDisposed);
+  });
   assert.ok(inner!.isDisposed, 'moved to the parent, disposed at its end');
-  out.y.dispose(); kept!.dispose(); x.dispose();
+  out.y.dispose();
+  kept!.dispose();
+  x.dispose();
   assert.is(bk.live(), baseline);
 });
 

@@ -23,7 +23,10 @@ import { cpu, gpuSuite } from './harness.ts';
 
 const { test, gpu } = await gpuSuite('encoder with f16 weights');
 
-interface Outputs { readonly hidden: ArrayLike<number>; readonly grad: ArrayLike<number> }
+interface Outputs {
+  readonly hidden: ArrayLike<number>;
+  readonly grad: ArrayLike<number>;
+}
 
 /** Forward on the fixture's ids, then the VJP through inputs_embeds with the fixture's cotangent. */
 async function run(bk: Backend, model: BertModel, name: FixtureName): Promise<Outputs> {
@@ -32,29 +35,39 @@ async function run(bk: Backend, model: BertModel, name: FixtureName): Promise<Ou
   const [h, g] = scope(bk, () => {
     const ids = ref.get('forward.input_ids')!;
     const hidden = model.encode({
-      inputIds: t(ids, 'i32'), attentionMask: t(ref.get('forward.attention_mask')!, 'i32'),
+      inputIds: t(ids, 'i32'),
+      attentionMask: t(ref.get('forward.attention_mask')!, 'i32'),
       ...(ref.has('forward.token_type_ids') ? { tokenTypeIds: t(ref.get('forward.token_type_ids')!, 'i32') } : {}),
       hostInputIds: ids.data as Int32Array,
     }).lastHiddenState;
     const pos = ref.get('vjp.position_ids');
-    const [, pullback] = vjp((e: Tensor) => model.encode({
-      inputsEmbeds: e, attentionMask: t(ref.get('forward.attention_mask')!, 'i32'), ...(pos ? { positionIds: t(pos, 'i32') } : {}),
-    }).lastHiddenState, t(ref.get('vjp.inputs_embeds')!, 'f32'));
+    const [, pullback] = vjp(
+      (e: Tensor) =>
+        model.encode({
+          inputsEmbeds: e,
+          attentionMask: t(ref.get('forward.attention_mask')!, 'i32'),
+          ...(pos ? { positionIds: t(pos, 'i32') } : {}),
+        }).lastHiddenState,
+      t(ref.get('vjp.inputs_embeds')!, 'f32'),
+    );
     return [hidden, pullback(t(ref.get('vjp.cotangent')!, 'f32'))] as const;
   });
   const out = { hidden: await h.data(), grad: await g.data() };
-  h.dispose(); g.dispose();
+  h.dispose();
+  g.dispose();
   return out;
 }
 
 for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
   test(`${name}: f16 dense weights on CPU match HF to half-rounding tolerance, and differ from f32 weights`, async () => {
-    const half = fixtureModel(name, cpu, 'f32', { weightStorage: 'f16' }), full = fixtureModel(name, cpu, 'f32');
+    const half = fixtureModel(name, cpu, 'f32', { weightStorage: 'f16' }),
+      full = fixtureModel(name, cpu, 'f32');
     const q = half.layers[0]!.selfAttention.query.weight;
     assert.is(q.dtype, 'f16', 'dense weights are halves');
     assert.is(half.wordEmbeddings.dtype, 'f32', 'embeddings stay f32');
     const ref = fixtureReference(name);
-    const h = await run(cpu, half, name), f = await run(cpu, full, name);
+    const h = await run(cpu, half, name),
+      f = await run(cpu, full, name);
     expectWithin(`${name} hidden vs HF`, h.hidden, ref.get('forward.last_hidden_state')!.data, 2e-4, 1e-3);
     expectWithin(`${name} grad vs HF`, h.grad, ref.get('vjp.grad_inputs_embeds')!.data, 1e-2, 1e-3);
     let moved = 0;
@@ -64,7 +77,10 @@ for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
 }
 
 test('f16 weight storage is refused for an f64 model (f64 → f16 would round twice)', () => {
-  assert.throws(() => fixtureModel('bert-tiny', cpu, 'f64', { weightStorage: 'f16' }), /f16 weight storage needs an f32 model/);
+  assert.throws(
+    () => fixtureModel('bert-tiny', cpu, 'f64', { weightStorage: 'f16' }),
+    /f16 weight storage needs an f32 model/,
+  );
 });
 
 if (gpu) {

@@ -5,7 +5,18 @@
  * padded batch. f32 accumulation on the GPU: the encoder tolerance of cli/verify-hf (atol 1e-4, rtol 1e-3).
  */
 import * as assert from 'uvu/assert';
-import { gather, mul, reshape, scope, sum, tensor, valueAndGrad, type Backend, type FloatDType, type Tensor } from '../../core/index.ts';
+import {
+  gather,
+  mul,
+  reshape,
+  scope,
+  sum,
+  tensor,
+  valueAndGrad,
+  type Backend,
+  type FloatDType,
+  type Tensor,
+} from '../../core/index.ts';
 import type { BertModel, EncoderInputs } from '../../models/bert/model.ts';
 import { fixtureModel, fixtureReference, type FixtureName } from '../../models/bert/testing/hf-fixture.ts';
 import { expectWithin } from '../../models/bert/testing/within.ts';
@@ -16,7 +27,8 @@ const { test, gpu } = await gpuSuite('row-pruned encoder');
 /** Loss Σ w ⊙ rows read, its rows and d/d inputs_embeds, pruned or computing every row. */
 async function run(bk: Backend, model: BertModel, name: FixtureName, dtype: FloatDType, pruned: boolean) {
   const ref = fixtureReference(name);
-  const mask = ref.get('forward.attention_mask')!, emb = ref.get('vjp.inputs_embeds')!;
+  const mask = ref.get('forward.attention_mask')!,
+    emb = ref.get('vjp.inputs_embeds')!;
   const [B, T] = mask.shape as [number, number];
   const d = model.cfg.hiddenSize;
   const hostMask = Int32Array.from(mask.data as ArrayLike<number>);
@@ -28,9 +40,20 @@ async function run(bk: Backend, model: BertModel, name: FixtureName, dtype: Floa
       attentionMask: tensor(bk, hostMask, { shape: [B, T], dtype: 'i32' }),
       ...(pos ? { positionIds: tensor(bk, pos.data, { shape: pos.shape, dtype: 'i32' }) } : {}),
     };
-    const w = tensor(bk, Float64Array.from({ length: B * 2 * d }, (_, i) => Math.sin(i)), { shape: [B, 2, d], dtype });
+    const w = tensor(
+      bk,
+      Float64Array.from({ length: B * 2 * d }, (_, i) => Math.sin(i)),
+      { shape: [B, 2, d], dtype },
+    );
     const rows = (e: Tensor): Tensor => {
-      if (pruned) return model.encode({ ...base, inputsEmbeds: e, outputPositions: positions, skipPadding: true, hostAttentionMask: hostMask }).lastHiddenState;
+      if (pruned)
+        return model.encode({
+          ...base,
+          inputsEmbeds: e,
+          outputPositions: positions,
+          skipPadding: true,
+          hostAttentionMask: hostMask,
+        }).lastHiddenState;
       const h = model.encode({ ...base, inputsEmbeds: e }).lastHiddenState;
       const flat = Int32Array.from(positions.flatMap((ps, b) => ps.map((p) => b * T + p)));
       return reshape(gather(reshape(h, [B * T, d]), tensor(bk, flat, { shape: [2 * B], dtype: 'i32' })), [B, 2, d]);

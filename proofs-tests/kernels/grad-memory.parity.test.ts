@@ -6,8 +6,22 @@
  * with the kernel name, line numbers and source, and `readSync` is refused.
  */
 import {
-  add, crossEntropy, gather, gelu, layerNorm, linear, matmul, mean, scope, softmax, sum, tensor, valueAndGrad, zerosLike,
-  type Backend, type Tensor,
+  add,
+  crossEntropy,
+  gather,
+  gelu,
+  layerNorm,
+  linear,
+  matmul,
+  mean,
+  scope,
+  softmax,
+  sum,
+  tensor,
+  valueAndGrad,
+  zerosLike,
+  type Backend,
+  type Tensor,
 } from '../../core/index.ts';
 import { ParamWriter, type Program } from '../../kernels/wgsl/common.ts';
 import { expectClose } from '../support/close.ts';
@@ -15,20 +29,42 @@ import { cpu, gpuSuite, ints, values } from './harness.ts';
 
 const { test, gpu } = await gpuSuite('front-end gradients / memory on webgpu');
 
-const V = 11, D = 6, H = 16, C = 5, B = 9;
+const V = 11,
+  D = 6,
+  H = 16,
+  C = 5,
+  B = 9;
 type Params = { emb: Tensor; w1: Tensor; b1: Tensor; lnW: Tensor; lnB: Tensor; w2: Tensor; b2: Tensor };
 
 function makeParams(bk: Backend): Params {
   const dt = bk.name === 'cpu' ? 'f64' : 'f32';
-  const t = (seed: number, shape: number[], lo = -0.8, hi = 0.8) => tensor(bk, values(seed, shape.reduce((a, b) => a * b, 1), lo, hi), { shape, dtype: dt });
-  return { emb: t(1, [V, D]), w1: t(2, [D, H]), b1: t(3, [H]), lnW: t(4, [H], 0.5, 1.5), lnB: t(5, [H]), w2: t(6, [C, H]), b2: t(7, [C]) };
+  const t = (seed: number, shape: number[], lo = -0.8, hi = 0.8) =>
+    tensor(
+      bk,
+      values(
+        seed,
+        shape.reduce((a, b) => a * b, 1),
+        lo,
+        hi,
+      ),
+      { shape, dtype: dt },
+    );
+  return {
+    emb: t(1, [V, D]),
+    w1: t(2, [D, H]),
+    b1: t(3, [H]),
+    lnW: t(4, [H], 0.5, 1.5),
+    lnB: t(5, [H]),
+    w2: t(6, [C, H]),
+    b2: t(7, [C]),
+  };
 }
 
 function loss(p: Params, ids: Tensor, labels: Tensor): Tensor {
-  const x = gather(p.emb, ids);                                   // [B, D]
+  const x = gather(p.emb, ids); // [B, D]
   const h = layerNorm(gelu(add(matmul(x, p.w1), p.b1)), p.lnW, p.lnB, 1e-5);
-  const logits = linear(h, p.w2, p.b2);                           // [B, C] via NT matmul
-  const attn = softmax(matmul(h, h, false, true));                // [B, B] extra softmax path
+  const logits = linear(h, p.w2, p.b2); // [B, C] via NT matmul
+  const attn = softmax(matmul(h, h, false, true)); // [B, B] extra softmax path
   return add(crossEntropy(logits, labels), mean(sum(matmul(attn, h), -1)));
 }
 
@@ -75,20 +111,32 @@ if (gpu) {
 
   test('a WGSL compile error names the kernel, the line and shows the source', async () => {
     const bad: Program = {
-      name: 'broken', key: 'test/broken', workgroups: [1, 1, 1], params: new ParamWriter().done(),
-      wgsl: () => '@group(0) @binding(0) var<storage, read_write> out: array<f32>;\n@compute @workgroup_size(1)\nfn main() {\n  out[0] = undefined_thing;\n}',
+      name: 'broken',
+      key: 'test/broken',
+      workgroups: [1, 1, 1],
+      params: new ParamWriter().done(),
+      wgsl: () =>
+        '@group(0) @binding(0) var<storage, read_write> out: array<f32>;\n@compute @workgroup_size(1)\nfn main() {\n  out[0] = undefined_thing;\n}',
     };
     const b = await import('../../core/backend/webgpu/index.ts').then((m) => m.createWebGpuBackend({ log: () => {} }));
     try {
       const id = b.rt.alloc(4);
       b.rt.run(bad, [], [id]);
       let msg = '';
-      try { await b.flush(); } catch (e) { msg = (e as Error).message; }
+      try {
+        await b.flush();
+      } catch (e) {
+        msg = (e as Error).message;
+      }
       for (const want of ['broken', 'test/broken', 'line 4', 'undefined_thing', '   4| ']) {
         if (!msg.includes(want)) throw new Error(`compile error message lacks ${JSON.stringify(want)}:\n${msg}`);
       }
       let sync = '';
-      try { b.readSync({ id, shape: [1], dtype: 'f32' }); } catch (e) { sync = (e as Error).name; }
+      try {
+        b.readSync({ id, shape: [1], dtype: 'f32' });
+      } catch (e) {
+        sync = (e as Error).name;
+      }
       if (sync !== 'UnsupportedOp') throw new Error(`readSync: expected UnsupportedOp, got ${sync}`);
     } finally {
       b.destroy();
@@ -99,7 +147,8 @@ if (gpu) {
     const { selectBackend } = await import('../../core/backend/webgpu/select.ts');
     const auto = await selectBackend('auto', { log: () => {} });
     try {
-      if (auto.backend.name !== 'webgpu' || !auto.note.startsWith('auto: webgpu backend on ')) throw new Error(`auto gave ${auto.backend.name}: ${auto.note}`);
+      if (auto.backend.name !== 'webgpu' || !auto.note.startsWith('auto: webgpu backend on '))
+        throw new Error(`auto gave ${auto.backend.name}: ${auto.note}`);
     } finally {
       (auto.backend as { destroy?: () => void }).destroy?.();
     }

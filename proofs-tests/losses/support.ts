@@ -4,7 +4,16 @@
  * (A shared one lives in proofs-tests/support/; this one is deliberately tiny and self-contained.)
  */
 import {
-  cpuBackend, prngKey, randomNormal, scope, splitKey, tensor, treeLeaves, treeMap, valueAndGrad, vjp,
+  cpuBackend,
+  prngKey,
+  randomNormal,
+  scope,
+  splitKey,
+  tensor,
+  treeLeaves,
+  treeMap,
+  valueAndGrad,
+  vjp,
 } from '../../core/index.ts';
 import type { PRNGKey, Shape, Tensor } from '../../core/index.ts';
 import fc from 'fast-check';
@@ -42,7 +51,8 @@ function nudge<P>(params: P, path: string, eps: number, direction: (i: number) =
  * Throws with the leaf path, element, analytic and numeric values on the first mismatch.
  */
 export function gradcheck<P>(f: (p: P) => Tensor, params: P, opts: { eps?: number; tol?: number } = {}): void {
-  const eps = opts.eps ?? 1e-6, tol = opts.tol ?? GRAD_TOL.f64;
+  const eps = opts.eps ?? 1e-6,
+    tol = opts.tol ?? GRAD_TOL.f64;
   scope(bk, () => {
     const [, grads] = valueAndGrad(f)(params);
     const gl = new Map(treeLeaves(grads).map(({ path, leaf }) => [path, leaf.dataSync()]));
@@ -72,19 +82,31 @@ const dotHost = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
  * Adjoint identity for a tensor-valued f over a tree x: a random tangent t (one per leaf) and a random
  * cotangent c; ⟨(f(x+εt) − f(x−εt))/2ε, c⟩ must equal ⟨t, vjp(f, x)(c)⟩. Returns both sides.
  */
-export function checkAdjoint<P>(f: (x: P) => Tensor, x: P, seed: number, opts: { eps?: number; tol?: number } = {}): [number, number] {
-  const eps = opts.eps ?? 1e-6, tol = opts.tol ?? GRAD_TOL.f64;
+export function checkAdjoint<P>(
+  f: (x: P) => Tensor,
+  x: P,
+  seed: number,
+  opts: { eps?: number; tol?: number } = {},
+): [number, number] {
+  const eps = opts.eps ?? 1e-6,
+    tol = opts.tol ?? GRAD_TOL.f64;
   return scope(bk, () => {
     const leaves = treeLeaves(x);
     const keys = splitKey(prngKey(seed), leaves.length + 1);
     const tangents = new Map(leaves.map(({ path, leaf }, i) => [path, randn(keys[i]!, leaf.shape).dataSync()]));
-    const shift = (sgn: number) => treeMap(x, (t, p) => {
-      const d = tangents.get(p)!;
-      return tensor(bk, Float64Array.from(t.dataSync(), (v, i) => v + sgn * eps * d[i]!), { shape: t.shape, dtype: 'f64' });
-    });
+    const shift = (sgn: number) =>
+      treeMap(x, (t, p) => {
+        const d = tangents.get(p)!;
+        return tensor(
+          bk,
+          Float64Array.from(t.dataSync(), (v, i) => v + sgn * eps * d[i]!),
+          { shape: t.shape, dtype: 'f64' },
+        );
+      });
     const [y, pullback] = vjp(f, x);
     const c = randn(keys[leaves.length]!, y.shape);
-    const yp = f(shift(1)).dataSync(), ym = f(shift(-1)).dataSync();
+    const yp = f(shift(1)).dataSync(),
+      ym = f(shift(-1)).dataSync();
     const fd = Float64Array.from(yp, (v, i) => (v - ym[i]!) / (2 * eps));
     const lhs = dotHost(fd, c.dataSync());
     const grads = pullback(c);
@@ -101,13 +123,23 @@ export function checkAdjoint<P>(f: (x: P) => Tensor, x: P, seed: number, opts: {
  */
 export const P_CELLS = [0, 0, 0, 0, 1, 2, 3, 3, 3, 3];
 export const Q_CELLS = [0, 1, 2, 3];
-export const p = [0.4, 0.1, 0.1, 0.4], q = [0.25, 0.25, 0.25, 0.25];
+export const p = [0.4, 0.1, 0.1, 0.4],
+  q = [0.25, 0.25, 0.25, 0.25];
 export const KL = p.reduce((s, pi, i) => s + pi * Math.log(pi / q[i]!), 0);
 export const mid = p.map((pi, i) => (pi + q[i]!) / 2);
-export const JS_BOUND = p.reduce((s, pi, i) => s + pi * Math.log(pi / mid[i]!) + q[i]! * Math.log(q[i]! / mid[i]!), 0) - Math.log(4);
+export const JS_BOUND =
+  p.reduce((s, pi, i) => s + pi * Math.log(pi / mid[i]!) + q[i]! * Math.log(q[i]! / mid[i]!), 0) - Math.log(4);
 export const samples = (table: readonly number[]) => ({
-  joint: tensor(bk, P_CELLS.map((c) => table[c]!), { dtype: 'f64' }),
-  marginal: tensor(bk, Q_CELLS.map((c) => table[c]!), { dtype: 'f64' }),
+  joint: tensor(
+    bk,
+    P_CELLS.map((c) => table[c]!),
+    { dtype: 'f64' },
+  ),
+  marginal: tensor(
+    bk,
+    Q_CELLS.map((c) => table[c]!),
+    { dtype: 'f64' },
+  ),
 });
 /** Random critic tables over the 4 cells. */
 export const table4 = fc.array(fc.double({ min: -4, max: 4, noNaN: true }), { minLength: 4, maxLength: 4 });

@@ -3,7 +3,20 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  add, cpuBackend, div, maximum, minimum, mul, pow, scope, sub, sum, tensor, valueAndGrad, type Tensor, type TensorLike,
+  add,
+  cpuBackend,
+  div,
+  maximum,
+  minimum,
+  mul,
+  pow,
+  scope,
+  sub,
+  sum,
+  tensor,
+  valueAndGrad,
+  type Tensor,
+  type TensorLike,
 } from '../../core/index.ts';
 import { broadcastTensorsArb, forAll, seedArb, tensorArb, toTensor, type ValueOpts } from '../support/arbitraries.ts';
 import { broadcastRef } from '../support/broadcast-ref.ts';
@@ -29,11 +42,18 @@ for (const [name, op, ref, va, vb] of CASES) {
   const pair = broadcastTensorsArb(2, {}, [va, vb]);
   test(`vjp: ${name} with broadcasting (either side)`, () => {
     forAll(bk, fc.tuple(pair, seedArb), ([[a, b], seed]) =>
-      checkVjp(([x, y]) => op(x, y), [toTensor(bk, a!), toTensor(bk, b!)], { seed, label: name }));
+      checkVjp(([x, y]) => op(x, y), [toTensor(bk, a!), toTensor(bk, b!)], { seed, label: name }),
+    );
   });
   test(`forward: ${name} matches a naive broadcast loop`, () => {
     forAll(bk, pair, ([a, b]) =>
-      expectClose(op(toTensor(bk, a!), toTensor(bk, b!)), broadcastRef([a!, b!], ref), { atol: 1e-14, rtol: 1e-14 }, name));
+      expectClose(
+        op(toTensor(bk, a!), toTensor(bk, b!)),
+        broadcastRef([a!, b!], ref),
+        { atol: 1e-14, rtol: 1e-14 },
+        name,
+      ),
+    );
   });
   test(`vjp: ${name} with a number operand on each side`, () => {
     const k = name === 'div' || name === 'pow' ? 1.7 : 0.6;
@@ -47,7 +67,8 @@ for (const [name, op, ref, va, vb] of CASES) {
 
 test('maximum/minimum split the gradient evenly between tied operands', () => {
   scope(bk, () => {
-    const a = tensor(bk, [1, 2, 3], { dtype: 'f64' }), b = tensor(bk, [1, 5, 0], { dtype: 'f64' });
+    const a = tensor(bk, [1, 2, 3], { dtype: 'f64' }),
+      b = tensor(bk, [1, 5, 0], { dtype: 'f64' });
     const [, gmax] = valueAndGrad((p: { a: Tensor; b: Tensor }) => sum(maximum(p.a, p.b)))({ a, b });
     expectClose(gmax.a, [0.5, 0, 1], { atol: 0, rtol: 0 }, 'dmax/da');
     expectClose(gmax.b, [0.5, 1, 0], { atol: 0, rtol: 0 }, 'dmax/db');
@@ -61,7 +82,8 @@ test('maximum/minimum split the gradient evenly between tied operands', () => {
 
 test('broadcast gradients are summed back to each operand shape', () => {
   scope(bk, () => {
-    const a = tensor(bk, [[1], [2]], { dtype: 'f64' }), b = tensor(bk, [10, 20, 30], { dtype: 'f64' }); // [2,1] · [3]
+    const a = tensor(bk, [[1], [2]], { dtype: 'f64' }),
+      b = tensor(bk, [10, 20, 30], { dtype: 'f64' }); // [2,1] · [3]
     const [, g] = valueAndGrad((p: { a: Tensor; b: Tensor }) => sum(mul(p.a, p.b)))({ a, b });
     assert.equal(g.a.shape, [2, 1]);
     assert.equal(g.b.shape, [3]);
@@ -72,10 +94,37 @@ test('broadcast gradients are summed back to each operand shape', () => {
 
 test('shape and dtype errors name the op, both shapes and the axis', () => {
   scope(bk, () => {
-    const a = tensor(bk, [[1, 2, 3], [4, 5, 6]], { dtype: 'f64' }), b = tensor(bk, [[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 1, 1]], { dtype: 'f64' });
-    assert.throws(() => add(a, b), (e: Error) => e.name === 'ShapeError' && /^add: /.test(e.message) &&
-      e.message.includes('[2, 3]') && e.message.includes('[4, 3]') && /axis -2/.test(e.message));
-    assert.throws(() => mul(a, tensor(bk, [1, 2, 3], { dtype: 'f32' })), /mul: dtype mismatch \[2, 3\] f64 vs \[3\] f32/);
+    const a = tensor(
+        bk,
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+        ],
+        { dtype: 'f64' },
+      ),
+      b = tensor(
+        bk,
+        [
+          [1, 2, 3],
+          [4, 5, 6],
+          [7, 8, 9],
+          [1, 1, 1],
+        ],
+        { dtype: 'f64' },
+      );
+    assert.throws(
+      () => add(a, b),
+      (e: Error) =>
+        e.name === 'ShapeError' &&
+        /^add: /.test(e.message) &&
+        e.message.includes('[2, 3]') &&
+        e.message.includes('[4, 3]') &&
+        /axis -2/.test(e.message),
+    );
+    assert.throws(
+      () => mul(a, tensor(bk, [1, 2, 3], { dtype: 'f32' })),
+      /mul: dtype mismatch \[2, 3\] f64 vs \[3\] f32/,
+    );
   });
 });
 

@@ -6,7 +6,20 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  add, cast, cpuBackend, exp, gather, matmul, permute, reshape, softmax, sum, tensor, valueAndGrad, type AnyTensor, type Tensor,
+  add,
+  cast,
+  cpuBackend,
+  exp,
+  gather,
+  matmul,
+  permute,
+  reshape,
+  softmax,
+  sum,
+  tensor,
+  valueAndGrad,
+  type AnyTensor,
+  type Tensor,
 } from '../../core/index.ts';
 import { halfBitsOfF32Bits, halfValue } from '../../core/tensor/half.ts';
 import { expectClose } from '../support/close.ts';
@@ -23,13 +36,37 @@ const f32Bits = (v: number): number => new Uint32Array(Float32Array.of(v).buffer
  * 1023.5·2^-24 rounds up into the least normal 2^-14.
  */
 const NUMPY: readonly (readonly [number, number])[] = [
-  [1, 0x3c00], [-1, 0xbc00], [0, 0x0000], [-0, 0x8000], [1.00048828125, 0x3c00], [1.00146484375, 0x3c02],
-  [1.0009765625, 0x3c01], [65504, 0x7bff], [65519.99, 0x7bff], [65520, 0x7c00], [-65520, 0xfc00], [1e6, 0x7c00],
-  [6.103515625e-05, 0x0400], [6.097555160522461e-05, 0x03ff], [5.960464477539063e-08, 0x0001],
-  [2.9802322387695312e-08, 0x0000], [4.470348358154297e-08, 0x0001], [8.940696716308594e-08, 0x0002],
-  [1.4901161193847656e-07, 0x0002], [6.1005353927612305e-05, 0x0400], [1e-10, 0x0000], [0.1, 0x2e66],
-  [-0.3, 0xb4cd], [0.333333, 0x3555], [NaN, 0x7e00], [Infinity, 0x7c00], [-Infinity, 0xfc00],
-  [3.0517578125e-05, 0x0200], [2.0000001, 0x4000], [2049, 0x6800], [2051, 0x6802],
+  [1, 0x3c00],
+  [-1, 0xbc00],
+  [0, 0x0000],
+  [-0, 0x8000],
+  [1.00048828125, 0x3c00],
+  [1.00146484375, 0x3c02],
+  [1.0009765625, 0x3c01],
+  [65504, 0x7bff],
+  [65519.99, 0x7bff],
+  [65520, 0x7c00],
+  [-65520, 0xfc00],
+  [1e6, 0x7c00],
+  [6.103515625e-5, 0x0400],
+  [6.097555160522461e-5, 0x03ff],
+  [5.960464477539063e-8, 0x0001],
+  [2.9802322387695312e-8, 0x0000],
+  [4.470348358154297e-8, 0x0001],
+  [8.940696716308594e-8, 0x0002],
+  [1.4901161193847656e-7, 0x0002],
+  [6.1005353927612305e-5, 0x0400],
+  [1e-10, 0x0000],
+  [0.1, 0x2e66],
+  [-0.3, 0xb4cd],
+  [0.333333, 0x3555],
+  [NaN, 0x7e00],
+  [Infinity, 0x7c00],
+  [-Infinity, 0xfc00],
+  [3.0517578125e-5, 0x0200],
+  [2.0000001, 0x4000],
+  [2049, 0x6800],
+  [2051, 0x6802],
 ];
 
 test('f32 → f16 bits match numpy (ties to even, subnormals, overflow to ±Inf, NaN, -0)', () => {
@@ -47,16 +84,20 @@ test('every half survives f16 → f32 → f16; NaN payloads stay NaN', () => {
 });
 
 test('rounding is to the nearest half (ties to even) for random f32 values', () => {
-  fc.assert(fc.property(fc.float({ noNaN: true, noDefaultInfinity: true, min: -65000, max: 65000 }), (x) => {
-    const h = halfBitsOfF32Bits(f32Bits(x));
-    const v = halfValue(h);
-    // neighbours one half-ulp step either side (same sign direction) must be no closer
-    for (const n of [halfValue(h + 1), halfValue(h - 1)]) {
-      if (!Number.isFinite(n) || Number.isNaN(n)) continue;
-      const dv = Math.abs(v - x), dn = Math.abs(n - x);
-      assert.ok(dv < dn || (dv === dn && (h & 1) === 0), `${x} → ${v} but ${n} is nearer`);
-    }
-  }), { numRuns: 2000, seed: 11 });
+  fc.assert(
+    fc.property(fc.float({ noNaN: true, noDefaultInfinity: true, min: -65000, max: 65000 }), (x) => {
+      const h = halfBitsOfF32Bits(f32Bits(x));
+      const v = halfValue(h);
+      // neighbours one half-ulp step either side (same sign direction) must be no closer
+      for (const n of [halfValue(h + 1), halfValue(h - 1)]) {
+        if (!Number.isFinite(n) || Number.isNaN(n)) continue;
+        const dv = Math.abs(v - x),
+          dn = Math.abs(n - x);
+        assert.ok(dv < dn || (dv === dn && (h & 1) === 0), `${x} → ${v} but ${n} is nearer`);
+      }
+    }),
+    { numRuns: 2000, seed: 11 },
+  );
 });
 
 test('cast: f32 → f16 stores halves; f16 → f32/f64 widens exactly; other f16 casts refuse', () => {
@@ -72,21 +113,46 @@ test('cast: f32 → f16 stores halves; f16 → f32/f64 widens exactly; other f16
 
 test('every op but cast, reshape and matmul refuses an f16 tensor, naming the op and the dtype', () => {
   // the compiler already refuses Tensor<'f16'> for these ops; the cast reaches the run-time check JS callers meet
-  const w = cast(tensor(bk, [[1, 2], [3, 4]]), 'f16') as unknown as Tensor;
+  const w = cast(
+    tensor(bk, [
+      [1, 2],
+      [3, 4],
+    ]),
+    'f16',
+  ) as unknown as Tensor;
   const ids = tensor(bk, [0], { dtype: 'i32' });
   const cases: [string, () => unknown][] = [
-    ['add', () => add(w, 1)], ['add', () => add(tensor(bk, [1, 2]), w)], ['exp', () => exp(w)], ['sum', () => sum(w)],
-    ['softmax', () => softmax(w)], ['gather', () => gather(w, ids)], ['permute', () => permute(w, [1, 0])],
+    ['add', () => add(w, 1)],
+    ['add', () => add(tensor(bk, [1, 2]), w)],
+    ['exp', () => exp(w)],
+    ['sum', () => sum(w)],
+    ['softmax', () => softmax(w)],
+    ['gather', () => gather(w, ids)],
+    ['permute', () => permute(w, [1, 0])],
   ];
   for (const [op, f] of cases) assert.throws(f, new RegExp(`^${op}: got an f16 tensor \\[2, 2\\]`), op);
   assert.equal(reshape(w, [4]).dtype, 'f16');
 });
 
 test('matmul f32 × f16 computes in f32 on the halves (all transposes, either side)', () => {
-  const a = tensor(bk, [[0.1, 0.2, 0.3], [0.4, 0.5, 0.6]]);
-  const wv = [[1.001, -2.0004], [0.3333, 4.7], [-5.55, 0.0123]];
-  const w = tensor(bk, wv), wh = cast(w, 'f16'), wr = cast(wh, 'f32');
-  for (const [tA, tB] of [[false, false], [false, true], [true, false], [true, true]] as const) {
+  const a = tensor(bk, [
+    [0.1, 0.2, 0.3],
+    [0.4, 0.5, 0.6],
+  ]);
+  const wv = [
+    [1.001, -2.0004],
+    [0.3333, 4.7],
+    [-5.55, 0.0123],
+  ];
+  const w = tensor(bk, wv),
+    wh = cast(w, 'f16'),
+    wr = cast(wh, 'f32');
+  for (const [tA, tB] of [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ] as const) {
     const A = tA ? permute(a, [1, 0]) : a;
     const W = tB ? [cast(permute(w, [1, 0]), 'f16'), cast(cast(permute(w, [1, 0]), 'f16'), 'f32')] : [wh, wr];
     const got = matmul(A, W[0]!, tA, tB);
@@ -96,13 +162,23 @@ test('matmul f32 × f16 computes in f32 on the halves (all transposes, either si
     const flipped = matmul(W[0]!, A, !tB, !tA); // (A·W)ᵀ = Wᵀ·Aᵀ with f16 as the left operand
     expectClose(permute(flipped, [1, 0]), got, { atol: 1e-6, rtol: 1e-6 }, `f16 left ${tA}${tB}`);
   }
-  assert.throws(() => matmul(tensor(bk, [[1]], { dtype: 'f64' }), cast(tensor(bk, [[1]]), 'f16')), /matmul: dtype mismatch f64 vs f16/);
+  assert.throws(
+    () => matmul(tensor(bk, [[1]], { dtype: 'f64' }), cast(tensor(bk, [[1]]), 'f16')),
+    /matmul: dtype mismatch f64 vs f16/,
+  );
 });
 
 test('gradients flow through a frozen f16 weight to the prompt, and not into the f16 weight', () => {
-  const w32 = tensor(bk, [[0.5, -1.25, 2.1], [0.7, 0.01, -3.3]]);
-  const wh = cast(w32, 'f16'), wr = cast(wh, 'f32');
-  const x = tensor(bk, [[1, 2, 3], [-1, 0.5, 0.25]]);
+  const w32 = tensor(bk, [
+    [0.5, -1.25, 2.1],
+    [0.7, 0.01, -3.3],
+  ]);
+  const wh = cast(w32, 'f16'),
+    wr = cast(wh, 'f32');
+  const x = tensor(bk, [
+    [1, 2, 3],
+    [-1, 0.5, 0.25],
+  ]);
   const loss = (w: AnyTensor) => (p: { x: Tensor }) => sum(matmul(p.x, w, false, true));
   const [, gh] = valueAndGrad(loss(wh))({ x });
   const [, gr] = valueAndGrad(loss(wr))({ x });

@@ -4,20 +4,43 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { argmax, cpuBackend, crossEntropy, exp, oneHot, pow, scope, sum, tensor, valueAndGrad, vjp, type Tensor } from '../../core/index.ts';
+import {
+  argmax,
+  cpuBackend,
+  crossEntropy,
+  exp,
+  oneHot,
+  pow,
+  scope,
+  sum,
+  tensor,
+  valueAndGrad,
+  vjp,
+  type Tensor,
+} from '../../core/index.ts';
 
 const bk = cpuBackend();
 
 test('crossEntropy: a label outside [0, C) that is not ignoreIndex must throw (it silently adds 0 to the loss and 1 to the mean count)', () => {
   scope(bk, () => {
-    const logits = tensor(bk, [[1, 2, 3], [0, 0, 0]], { dtype: 'f64' });
+    const logits = tensor(
+      bk,
+      [
+        [1, 2, 3],
+        [0, 0, 0],
+      ],
+      { dtype: 'f64' },
+    );
     assert.throws(() => crossEntropy(logits, tensor(bk, [5, 0], { dtype: 'i32' })), /out of (range|bounds)/);
   });
 });
 
 test('pow: d/db a^b at a = 0, b > 0 is 0 (torch masks it), not NaN', () => {
   scope(bk, () => {
-    const [, g] = valueAndGrad((p: { a: Tensor; b: Tensor }) => sum(pow(p.a, p.b)))({ a: tensor(bk, [0, 1], { dtype: 'f64' }), b: tensor(bk, [2, 2], { dtype: 'f64' }) });
+    const [, g] = valueAndGrad((p: { a: Tensor; b: Tensor }) => sum(pow(p.a, p.b)))({
+      a: tensor(bk, [0, 1], { dtype: 'f64' }),
+      b: tensor(bk, [2, 2], { dtype: 'f64' }),
+    });
     assert.equal(Array.from(g.b.dataSync()), [0, 0]);
   });
 });
@@ -26,7 +49,7 @@ test('argmax: a NaN is the maximum (numpy/torch, and consistent with max(), whic
   scope(bk, () => assert.equal(Array.from(argmax(tensor(bk, [1, NaN, 3], { dtype: 'f64' })).dataSync()), [1]));
 });
 
-test('vjp: the pullback of the identity must not hand back the caller\'s cotangent object', () => {
+test("vjp: the pullback of the identity must not hand back the caller's cotangent object", () => {
   scope(bk, () => {
     const [, pullback] = vjp((t: Tensor) => t, tensor(bk, [1, 2], { dtype: 'f64' }));
     const ct = tensor(bk, [1, 1], { dtype: 'f64' });

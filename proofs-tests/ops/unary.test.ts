@@ -3,8 +3,31 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import {
-  abs, add, cos, cpuBackend, erf, exp, gelu, log, log1p, neg, recip, relu, rsqrt, scope, sigmoid, sign, sin, sqrt, square, step,
-  tanh, tensor, valueAndGrad, sum, type Tensor,
+  abs,
+  add,
+  cos,
+  cpuBackend,
+  erf,
+  exp,
+  gelu,
+  log,
+  log1p,
+  neg,
+  recip,
+  relu,
+  rsqrt,
+  scope,
+  sigmoid,
+  sign,
+  sin,
+  sqrt,
+  square,
+  step,
+  tanh,
+  tensor,
+  valueAndGrad,
+  sum,
+  type Tensor,
 } from '../../core/index.ts';
 import { forAll, seedArb, tensorArb, toTensor, type ValueOpts } from '../support/arbitraries.ts';
 import { expectClose } from '../support/close.ts';
@@ -37,11 +60,15 @@ const CASES: readonly [string, (x: Tensor) => Tensor, ((v: number) => number) | 
 
 for (const [name, op, ref, range] of CASES) {
   test(`vjp: ${name} matches finite differences`, () => {
-    forAll(bk, fc.tuple(tensorArb(range), seedArb), ([s, seed]) => checkVjp(([x]) => op(x), [toTensor(bk, s)], { seed, label: name }));
+    forAll(bk, fc.tuple(tensorArb(range), seedArb), ([s, seed]) =>
+      checkVjp(([x]) => op(x), [toTensor(bk, s)], { seed, label: name }),
+    );
   });
   if (ref) {
     test(`forward: ${name} matches Math`, () => {
-      forAll(bk, tensorArb(range), (s) => expectClose(op(toTensor(bk, s)), s.values.map(ref), { atol: 1e-14, rtol: 1e-14 }, name));
+      forAll(bk, tensorArb(range), (s) =>
+        expectClose(op(toTensor(bk, s)), s.values.map(ref), { atol: 1e-14, rtol: 1e-14 }, name),
+      );
     });
   }
 }
@@ -49,8 +76,10 @@ for (const [name, op, ref, range] of CASES) {
 test('forward: erf at known points (f64 to 1e-15, f32 to 2e-7)', () => {
   scope(bk, () => {
     const xs = [0, 0.5, 1, -1.5, 2, 2.9999, 3, 3.5, 4, 5.5, -6, 7]; // references: CPython math.erf
-    const ref = [0, 0.5204998778130465, 0.8427007929497149, -0.9661051464753108, 0.9953222650189527, 0.9999778955735178,
-      0.9999779095030014, 0.9999992569016276, 0.9999999845827421, 0.9999999999999927, -1, 1];
+    const ref = [
+      0, 0.5204998778130465, 0.8427007929497149, -0.9661051464753108, 0.9953222650189527, 0.9999778955735178,
+      0.9999779095030014, 0.9999992569016276, 0.9999999845827421, 0.9999999999999927, -1, 1,
+    ];
     expectClose(erf(tensor(bk, xs, { dtype: 'f64' })), ref, { atol: 1e-15, rtol: 1e-15 }, 'erf f64');
     expectClose(erf(tensor(bk, xs, { dtype: 'f32' })), ref, { atol: 2e-7, rtol: 0 }, 'erf f32');
   });
@@ -60,7 +89,12 @@ test('forward: exact (erf) gelu at known points, odd symmetry of erf', () => {
   scope(bk, () => {
     const Phi = [0.5, 0.8413447460685429, 0.9772498680518208, 0.15865525393145707]; // Φ(0), Φ(1), Φ(2), Φ(-1)
     const xs = [0, 1, 2, -1];
-    expectClose(gelu(tensor(bk, xs, { dtype: 'f64' })), xs.map((x, i) => x * Phi[i]!), { atol: 1e-15, rtol: 1e-15 }, 'gelu');
+    expectClose(
+      gelu(tensor(bk, xs, { dtype: 'f64' })),
+      xs.map((x, i) => x * Phi[i]!),
+      { atol: 1e-15, rtol: 1e-15 },
+      'gelu',
+    );
     forAll(bk, tensorArb({ low: -5, high: 5 }), (s) => {
       const x = toTensor(bk, s);
       expectClose(erf(neg(x)), neg(erf(x)), { atol: 0, rtol: 0 }, 'erf(-x) = -erf(x)');
@@ -72,8 +106,13 @@ test('gelu gradient equals Φ(x) + x·φ(x) at known points', () => {
   scope(bk, () => {
     const x = tensor(bk, [0, 1, -1], { dtype: 'f64' });
     const [, g] = valueAndGrad((p: Tensor) => sum(gelu(p)))(x);
-    const phi = (v: number) => Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI);
-    expectClose(g, [0.5, 0.8413447460685429 + phi(1), 0.15865525393145707 - phi(1)], { atol: 1e-15, rtol: 1e-14 }, 'gelu\'');
+    const phi = (v: number) => Math.exp((-v * v) / 2) / Math.sqrt(2 * Math.PI);
+    expectClose(
+      g,
+      [0.5, 0.8413447460685429 + phi(1), 0.15865525393145707 - phi(1)],
+      { atol: 1e-15, rtol: 1e-14 },
+      "gelu'",
+    );
   });
 });
 
@@ -88,6 +127,5 @@ test('sign/step/relu/abs at 0 and float-only ops refuse i32', () => {
     assert.equal(Array.from(abs(neg(i)).dataSync()), [1, 2]);
   });
 });
-
 
 test.run();

@@ -24,21 +24,54 @@ test('exported folder reloads with identical MLM logits and HF file/key names', 
   const wc = new WordCounter();
   for (let i = 0; i < 3; i++) wc.add('the cat sat on the mat; the dog sat on the log. cats and dogs!');
   const vocab = trainWordPiece(wc.counts, { vocabSize: 60 });
-  const cfg = bertConfigFor({ vocabSize: vocab.length, hiddenSize: 16, numHiddenLayers: 2, numAttentionHeads: 2, intermediateSize: 32, maxPositionEmbeddings: 64 });
-  const params = uploadParams(bk, 'f32', initParams(cfg, prngKey(11)).map((r) => ({ ...r, data: r.data.map((x, i) => x * 10 + 0.01 * Math.cos(i)) })));
+  const cfg = bertConfigFor({
+    vocabSize: vocab.length,
+    hiddenSize: 16,
+    numHiddenLayers: 2,
+    numAttentionHeads: 2,
+    intermediateSize: 32,
+    maxPositionEmbeddings: 64,
+  });
+  const params = uploadParams(
+    bk,
+    'f32',
+    initParams(cfg, prngKey(11)).map((r) => ({ ...r, data: r.data.map((x, i) => x * 10 + 0.01 * Math.cos(i)) })),
+  );
   const dir = mkdtempSync(join(tmpdir(), 'pg-export-'));
   const out = join(dir, 'model');
   try {
-    const w = await exportHf(out, { cfg, params: await paramsToRaw(params), vocabTxt: vocabTxt(vocab), modelMaxLength: 64, readme: '# test\n' })();
+    const w = await exportHf(out, {
+      cfg,
+      params: await paramsToRaw(params),
+      vocabTxt: vocabTxt(vocab),
+      modelMaxLength: 64,
+      readme: '# test\n',
+    })();
     if (E.isLeft(w)) throw new Error(w.left.message);
     assert.equal(readdirSync(out).sort(), [...HF_FILES, 'README.md'].sort());
 
-    const header = readSafetensorsHeader(new Uint8Array(readFileSync(join(out, 'model.safetensors'))), 'model.safetensors');
+    const header = readSafetensorsHeader(
+      new Uint8Array(readFileSync(join(out, 'model.safetensors'))),
+      'model.safetensors',
+    );
     if (E.isLeft(header)) throw new Error(header.left.detail);
     const names = header.right.entries.map((e) => e.name).sort();
-    assert.ok(names.every((n) => n.startsWith('bert.') || n.startsWith('cls.predictions.')), names.join());
-    for (const n of ['bert.embeddings.word_embeddings.weight', 'bert.encoder.layer.1.output.LayerNorm.weight', 'cls.predictions.bias', 'cls.predictions.transform.dense.weight', 'cls.predictions.transform.LayerNorm.bias']) assert.ok(names.includes(n), `missing ${n}`);
-    assert.not.ok(names.some((n) => n.includes('decoder') || n.includes('pooler')), 'tied decoder / pooler must not be saved');
+    assert.ok(
+      names.every((n) => n.startsWith('bert.') || n.startsWith('cls.predictions.')),
+      names.join(),
+    );
+    for (const n of [
+      'bert.embeddings.word_embeddings.weight',
+      'bert.encoder.layer.1.output.LayerNorm.weight',
+      'cls.predictions.bias',
+      'cls.predictions.transform.dense.weight',
+      'cls.predictions.transform.LayerNorm.bias',
+    ])
+      assert.ok(names.includes(n), `missing ${n}`);
+    assert.not.ok(
+      names.some((n) => n.includes('decoder') || n.includes('pooler')),
+      'tied decoder / pooler must not be saved',
+    );
     assert.ok(header.right.entries.every((e) => e.dtype === 'F32'));
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
     assert.equal(config['architectures'], ['BertForMaskedLM']);
@@ -55,7 +88,8 @@ test('exported folder reloads with identical MLM logits and HF file/key names', 
     const enc = tk.right.encodeBatch(['The cat sat on the [MASK].', 'dogs and cats']);
     const ids = tensor(bk, enc.inputIds, { shape: [enc.batchSize, enc.seqLen], dtype: 'i32' });
     const mask = tensor(bk, enc.attentionMask, { shape: [enc.batchSize, enc.seqLen], dtype: 'i32' });
-    const logits = (m: BertModel) => Array.from(m.mlmLogits(m.encode({ inputIds: ids, attentionMask: mask }).lastHiddenState).dataSync());
+    const logits = (m: BertModel) =>
+      Array.from(m.mlmLogits(m.encode({ inputIds: ids, attentionMask: mask }).lastHiddenState).dataSync());
     const a = logits(bertFromTensors(cfg, bk, 'f32', params));
     const b = logits(BertModel.load(ck.right.weights, ck.right.config, bk, 'f32'));
     assert.is(a.length, enc.batchSize * enc.seqLen * vocab.length);

@@ -23,12 +23,14 @@ function train(vocabSize = 120) {
 
 test('words come from the BERT normaliser and pre-tokenizer (lower case, accents stripped, punctuation split)', () => {
   const { counts } = train();
-  for (const w of ['uber', 'cafe', 'naive', 'facade', '—', '!', ',', '42', '(', 'the']) assert.ok(counts.has(w), `missing word ${w}`);
+  for (const w of ['uber', 'cafe', 'naive', 'facade', '—', '!', ',', '42', '(', 'the'])
+    assert.ok(counts.has(w), `missing word ${w}`);
   assert.not.ok(counts.has('The') || counts.has('Über') || counts.has('dog.'));
 });
 
 test('deterministic; specials first; every alphabet character present as initial and ## form', () => {
-  const a = train().vocab, b = train().vocab;
+  const a = train().vocab,
+    b = train().vocab;
   assert.equal(a, b);
   assert.equal(a.slice(0, 5), [...SPECIAL_TOKENS]);
   assert.is(new Set(a).size, a.length, 'duplicate tokens');

@@ -24,7 +24,10 @@ test('no source file is over 400 lines; files over 300 are listed', () => {
   const sizes = sources(ROOT).map((p) => [relative(ROOT, p), readFileSync(p, 'utf8').split('\n').length] as const);
   const over = sizes.filter(([, n]) => n > 300).sort((a, b) => b[1] - a[1]);
   if (over.length) console.log(`SKIP: over the 300-line budget: ${over.map(([f, n]) => `${f} (${n})`).join(', ')}`);
-  assert.equal(over.filter(([, n]) => n > 400).map(([f]) => f), []);
+  assert.equal(
+    over.filter(([, n]) => n > 400).map(([f]) => f),
+    [],
+  );
 });
 
 test.run();

@@ -10,7 +10,9 @@ export function broadcastShape(...shapes: (readonly number[])[]): number[] {
 export function at(s: TensorSpec, idx: readonly number[]): number {
   const off = idx.length - s.shape.length;
   let flat = 0;
-  s.shape.forEach((d, i) => { flat = flat * d + (d === 1 ? 0 : idx[off + i]!); });
+  s.shape.forEach((d, i) => {
+    flat = flat * d + (d === 1 ? 0 : idx[off + i]!);
+  });
   return s.values[flat]!;
 }
 
@@ -31,6 +33,8 @@ export function forEachIndex(shape: readonly number[], fn: (idx: number[], flat:
 export function broadcastRef(specs: readonly TensorSpec[], fn: (...v: number[]) => number): Float64Array {
   const shape = broadcastShape(...specs.map((s) => s.shape));
   const out = new Float64Array(shape.reduce((a, b) => a * b, 1));
-  forEachIndex(shape, (idx, k) => { out[k] = fn(...specs.map((s) => at(s, idx))); });
+  forEachIndex(shape, (idx, k) => {
+    out[k] = fn(...specs.map((s) => at(s, idx)));
+  });
   return out;
 }

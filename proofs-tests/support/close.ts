@@ -19,15 +19,19 @@ function toArray(v: Numbers): ArrayLike<number> {
 
 /** Throws an Error describing the mismatches; returns silently when every element is close. */
 export function expectClose(got: Numbers, ref: Numbers, tol: Tol, label = 'values'): void {
-  const g = toArray(got), r = toArray(ref);
+  const g = toArray(got),
+    r = toArray(ref);
   if (got instanceof Tensor && ref instanceof Tensor && got.shape.join(',') !== ref.shape.join(',')) {
     throw new Error(`${label}: shape [${got.shape.join(', ')}] vs reference [${ref.shape.join(', ')}]`);
   }
   if (g.length !== r.length) throw new Error(`${label}: ${g.length} values vs ${r.length} in the reference`);
-  let bad = 0, maxAbs = 0, maxRel = 0;
+  let bad = 0,
+    maxAbs = 0,
+    maxRel = 0;
   const first: string[] = [];
   for (let i = 0; i < r.length; i++) {
-    const a = g[i]!, b = r[i]!;
+    const a = g[i]!,
+      b = r[i]!;
     if (Number.isNaN(b) || Number.isNaN(a)) {
       if (Number.isNaN(a) && Number.isNaN(b)) continue;
       bad++;
@@ -46,7 +50,7 @@ export function expectClose(got: Numbers, ref: Numbers, tol: Tol, label = 'value
   if (bad > 0) {
     throw new Error(
       `${label}: ${bad} of ${r.length} values differ (atol ${tol.atol}, rtol ${tol.rtol}); ` +
-      `max abs diff ${maxAbs.toExponential(3)}, max rel diff ${maxRel.toExponential(3)}\n${first.join('\n')}`,
+        `max abs diff ${maxAbs.toExponential(3)}, max rel diff ${maxRel.toExponential(3)}\n${first.join('\n')}`,
     );
   }
 }

@@ -15,11 +15,13 @@ const bk = cpuBackend();
 function badSquare(x: Tensor, at: number, factor = 2.001): Tensor {
   const prim: Primitive<null> = {
     name: 'badSquare',
-    vjp: (dy, [xin]) => [() => {
-      const k = new Float64Array(xin!.size).fill(2);
-      if (at >= 0 && at < k.length) k[at] = factor;
-      return mul(dy, mul(xin!, tensor(bk, k, { shape: xin!.shape, dtype: 'f64' })));
-    }],
+    vjp: (dy, [xin]) => [
+      () => {
+        const k = new Float64Array(xin!.size).fill(2);
+        if (at >= 0 && at < k.length) k[at] = factor;
+        return mul(dy, mul(xin!, tensor(bk, k, { shape: xin!.shape, dtype: 'f64' })));
+      },
+    ],
   };
   const b = backendOf('badSquare', [x]);
   return bind(prim, [x], null, { id: b.binary('mul', x, x, x.shape), shape: x.shape, dtype: x.dtype });
@@ -27,7 +29,8 @@ function badSquare(x: Tensor, at: number, factor = 2.001): Tensor {
 
 test('accepts a correct VJP (tanh of a tree)', () => {
   scope(bk, () => {
-    const a = tensor(bk, [[0.1, -0.7, 2]], { dtype: 'f64' }), b = tensor(bk, [0.3, 0.5, -1.2], { dtype: 'f64' });
+    const a = tensor(bk, [[0.1, -0.7, 2]], { dtype: 'f64' }),
+      b = tensor(bk, [0.3, 0.5, -1.2], { dtype: 'f64' });
     checkVjp((p) => mul(tanh(p.a), p.b), { a, b });
     checkVjp(([u, v]) => sum(mul(u, v)), [a, b]);
   });
@@ -35,10 +38,21 @@ test('accepts a correct VJP (tanh of a tree)', () => {
 
 test('the correct custom primitive passes, a wrong entry is caught per element', () => {
   scope(bk, () => {
-    const x = tensor(bk, [[0.5, -1.5, 2.0], [0.25, 1, -0.75]], { dtype: 'f64' });
+    const x = tensor(
+      bk,
+      [
+        [0.5, -1.5, 2.0],
+        [0.25, 1, -0.75],
+      ],
+      { dtype: 'f64' },
+    );
     checkVjp(([t]) => badSquare(t, -1), [x]);
     let msg = '';
-    try { checkVjp(([t]) => badSquare(t, 4), [x], { label: 'badSquare' }); } catch (e) { msg = (e as Error).message; }
+    try {
+      checkVjp(([t]) => badSquare(t, 4), [x], { label: 'badSquare' });
+    } catch (e) {
+      msg = (e as Error).message;
+    }
     assert.match(msg, 'checkVjp(badSquare)');
     assert.match(msg, '[2, 3]', 'prints the input shape');
     assert.match(msg, '0.5, -1.5, 2', 'prints the input values');
@@ -48,7 +62,11 @@ test('the correct custom primitive passes, a wrong entry is caught per element',
 
 test('a wrong VJP on a large input is caught by the random direction', () => {
   scope(bk, () => {
-    const x = tensor(bk, Float64Array.from({ length: 100 }, (_, i) => Math.sin(i) + 1.5), { shape: [10, 10], dtype: 'f64' });
+    const x = tensor(
+      bk,
+      Float64Array.from({ length: 100 }, (_, i) => Math.sin(i) + 1.5),
+      { shape: [10, 10], dtype: 'f64' },
+    );
     const wrong: Primitive<null> = { name: 'wrongExp', vjp: (dy, [xin]) => [() => mul(dy, xin!)] };
     const f = (t: Tensor) => bind(wrong, [t], null, { id: bk.unary('exp', t), shape: t.shape, dtype: t.dtype });
     assert.throws(() => checkVjp(([t]) => f(t), [x]), /random direction|adjoint/);
@@ -57,16 +75,29 @@ test('a wrong VJP on a large input is caught by the random direction', () => {
 
 test('property: a wrong VJP fails for every generated input (fast-check reports it)', () => {
   let failures = 0;
-  fc.assert(fc.property(tensorArb({ minRank: 1, low: 0.5, high: 2 }), (s) => scope(bk, () => {
-    try { checkVjp(([t]) => badSquare(t, 0, 3), [toTensor(bk, s)]); } catch { failures++; }
-  })), RUNS);
+  fc.assert(
+    fc.property(tensorArb({ minRank: 1, low: 0.5, high: 2 }), (s) =>
+      scope(bk, () => {
+        try {
+          checkVjp(([t]) => badSquare(t, 0, 3), [toTensor(bk, s)]);
+        } catch {
+          failures++;
+        }
+      }),
+    ),
+    RUNS,
+  );
   assert.is(failures, RUNS.numRuns);
 });
 
 test('expectClose reports count, first indices and max diff', () => {
   expectClose([1, 2, 3], [1, 2, 3 + 1e-9], { atol: 1e-8, rtol: 0 }, 'ok');
   let msg = '';
-  try { expectClose([1, 2.5, 3, NaN], [1, 2, 3.5, 4], { atol: 1e-6, rtol: 1e-6 }, 'bad'); } catch (e) { msg = (e as Error).message; }
+  try {
+    expectClose([1, 2.5, 3, NaN], [1, 2, 3.5, 4], { atol: 1e-6, rtol: 1e-6 }, 'bad');
+  } catch (e) {
+    msg = (e as Error).message;
+  }
   assert.match(msg, 'bad: 3 of 4 values differ');
   assert.match(msg, '[1] got 2.5 ref 2');
   assert.match(msg, '[3] got NaN ref 4');

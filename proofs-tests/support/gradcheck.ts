@@ -9,7 +9,17 @@
  * Failures throw an Error with the shapes, (truncated) inputs, the direction and the two numbers.
  */
 import {
-  normalArray, prngKey, scope, splitKey, tensor, treeLeaves, treeMap, vjp, type ParamTree, type PRNGKey, type Tensor,
+  normalArray,
+  prngKey,
+  scope,
+  splitKey,
+  tensor,
+  treeLeaves,
+  treeMap,
+  vjp,
+  type ParamTree,
+  type PRNGKey,
+  type Tensor,
 } from '../../core/index.ts';
 import { scalarClose, type Tol } from './close.ts';
 
@@ -29,7 +39,10 @@ export interface CheckVjpOptions {
   readonly label?: string;
 }
 
-interface Evaluated { readonly data: Float64Array; readonly shape: readonly number[] }
+interface Evaluated {
+  readonly data: Float64Array;
+  readonly shape: readonly number[];
+}
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
   let s = 0;
@@ -49,7 +62,8 @@ export function checkVjp<const P extends ParamTree>(f: (xs: P) => Tensor, inputs
   const first = leaves[0];
   if (!first) throw new Error('checkVjp: the inputs contain no tensors');
   for (const { path, leaf } of leaves) {
-    if (leaf.dtype !== 'f64') throw new Error(`checkVjp: input ${path || '(root)'} is ${leaf.dtype}; finite differences need f64`);
+    if (leaf.dtype !== 'f64')
+      throw new Error(`checkVjp: input ${path || '(root)'} is ${leaf.dtype}; finite differences need f64`);
   }
   const bk = first.leaf.backend;
   const label = opts.label ? `checkVjp(${opts.label})` : 'checkVjp';
@@ -61,29 +75,35 @@ export function checkVjp<const P extends ParamTree>(f: (xs: P) => Tensor, inputs
 
   const build = (vals: readonly Float64Array[]): P =>
     treeMap(inputs, (t, path) => tensor(bk, vals[index.get(path)!]!, { shape: t.shape, dtype: 'f64' }));
-  const evalF = (vals: readonly Float64Array[]): Evaluated => scope(bk, () => {
-    const y = f(build(vals));
-    if (y.dtype !== 'f64') throw new Error(`${label}: f returned ${y.dtype} ${fmtShape(y.shape)}; expected f64`);
-    return { data: Float64Array.from(y.dataSync()), shape: [...y.shape] };
-  });
+  const evalF = (vals: readonly Float64Array[]): Evaluated =>
+    scope(bk, () => {
+      const y = f(build(vals));
+      if (y.dtype !== 'f64') throw new Error(`${label}: f returned ${y.dtype} ${fmtShape(y.shape)}; expected f64`);
+      return { data: Float64Array.from(y.dataSync()), shape: [...y.shape] };
+    });
   const shifted = (dir: readonly Float64Array[], s: number) => xs.map((x, i) => x.map((v, j) => v + s * dir[i]![j]!));
   const jvpFd = (dir: readonly Float64Array[]): Float64Array => {
-    const p = evalF(shifted(dir, h)).data, m = evalF(shifted(dir, -h)).data;
+    const p = evalF(shifted(dir, h)).data,
+      m = evalF(shifted(dir, -h)).data;
     return p.map((v, i) => (v - m[i]!) / (2 * h));
   };
 
   const y0 = evalF(xs);
   const [kc, kt, ku, kv] = splitKey(prngKey(opts.seed ?? 1234), 4) as [PRNGKey, PRNGKey, PRNGKey, PRNGKey];
-  const c = normalArray(kc, y0.data.length), u = normalArray(ku, y0.data.length);
+  const c = normalArray(kc, y0.data.length),
+    u = normalArray(ku, y0.data.length);
   const draw = (k: PRNGKey) => splitKey(k, xs.length).map((ki, i) => normalArray(ki, xs[i]!.length));
-  const t = draw(kt), v = draw(kv);
+  const t = draw(kt),
+    v = draw(kv);
 
   const describe = (what: string, a: number, b: number, dir?: readonly Float64Array[]): Error => {
     const ins = leaves.map((l, i) => `  ${l.path || 'x'} ${fmtShape(l.leaf.shape)}: ${truncated(xs[i]!)}`).join('\n');
-    const d = dir ? `\n direction:\n${dir.map((a2, i) => `  ${leaves[i]!.path || 'x'}: ${truncated(a2)}`).join('\n')}` : '';
+    const d = dir
+      ? `\n direction:\n${dir.map((a2, i) => `  ${leaves[i]!.path || 'x'}: ${truncated(a2)}`).join('\n')}`
+      : '';
     return new Error(
       `${label}: ${what}: finite differences ${a} vs vjp ${b} (|diff| ${Math.abs(a - b).toExponential(3)}, ` +
-      `atol ${tol.atol}, rtol ${tol.rtol}, step ${h})\n output ${fmtShape(y0.shape)}\n inputs:\n${ins}${d}`,
+        `atol ${tol.atol}, rtol ${tol.rtol}, step ${h})\n output ${fmtShape(y0.shape)}\n inputs:\n${ins}${d}`,
     );
   };
 
@@ -92,7 +112,10 @@ export function checkVjp<const P extends ParamTree>(f: (xs: P) => Tensor, inputs
     const [y, pullback] = vjp(f, inputs);
     const yv = y.dataSync();
     for (let i = 0; i < yv.length; i++) {
-      if (!scalarClose(yv[i]!, y0.data[i]!, { atol: 1e-12, rtol: 1e-12 }) && !(Number.isNaN(yv[i]!) && Number.isNaN(y0.data[i]!))) {
+      if (
+        !scalarClose(yv[i]!, y0.data[i]!, { atol: 1e-12, rtol: 1e-12 }) &&
+        !(Number.isNaN(yv[i]!) && Number.isNaN(y0.data[i]!))
+      ) {
         throw describe(`vjp's primal output differs from f(x) at [${i}]`, y0.data[i]!, yv[i]!);
       }
     }
@@ -101,7 +124,9 @@ export function checkVjp<const P extends ParamTree>(f: (xs: P) => Tensor, inputs
       return treeLeaves(g).map(({ path, leaf }, i) => {
         const x = leaves[i]!.leaf;
         if (path !== leaves[i]!.path || leaf.dtype !== 'f64' || fmtShape(leaf.shape) !== fmtShape(x.shape)) {
-          throw new Error(`${label}: gradient ${path} is ${leaf.dtype} ${fmtShape(leaf.shape)}; input is ${x.dtype} ${fmtShape(x.shape)}`);
+          throw new Error(
+            `${label}: gradient ${path} is ${leaf.dtype} ${fmtShape(leaf.shape)}; input is ${x.dtype} ${fmtShape(x.shape)}`,
+          );
         }
         return Float64Array.from(leaf.dataSync());
       });
@@ -119,7 +144,11 @@ export function checkVjp<const P extends ParamTree>(f: (xs: P) => Tensor, inputs
   if (total <= (opts.fullLimit ?? 64)) {
     xs.forEach((x, i) => {
       for (let j = 0; j < x.length; j++) {
-        const e = xs.map((a, k) => { const z = new Float64Array(a.length); if (k === i) z[j] = 1; return z; });
+        const e = xs.map((a, k) => {
+          const z = new Float64Array(a.length);
+          if (k === i) z[j] = 1;
+          return z;
+        });
         const fd = dot(jvpFd(e), c);
         const an = gc[i]![j]!;
         if (!scalarClose(fd, an, tol)) throw describe(`∂⟨f, c⟩/∂${leaves[i]!.path || 'x'}[${j}]`, fd, an, e);

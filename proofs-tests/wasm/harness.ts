@@ -25,8 +25,10 @@ export function pair(data: Float32Array, shape: readonly number[]): [Tensor, Ten
 }
 
 export function expectParity(got: Tensor, ref: Tensor, tol: Tol, label: string): void {
-  if (got.shape.join(',') !== ref.shape.join(',')) throw new Error(`${label}: shape [${got.shape}] vs reference [${ref.shape}]`);
+  if (got.shape.join(',') !== ref.shape.join(','))
+    throw new Error(`${label}: shape [${got.shape}] vs reference [${ref.shape}]`);
   if (got.dtype !== 'f32') throw new Error(`${label}: dtype ${got.dtype}, expected f32`);
   expectClose(got.dataSync(), ref.dataSync(), tol, label);
-  got.dispose(); ref.dispose();
+  got.dispose();
+  ref.dispose();
 }

@@ -14,22 +14,46 @@
 import { allocArray, type AnyTypedArray, type DType } from '../../tensor/dtype.ts';
 import type { Shape } from '../../tensor/shape.ts';
 
-export interface AttnDims { readonly B: number; readonly H: number; readonly Tq: number; readonly Tk: number; readonly Dh: number }
+export interface AttnDims {
+  readonly B: number;
+  readonly H: number;
+  readonly Tq: number;
+  readonly Tk: number;
+  readonly Dh: number;
+}
 
 /** Element strides of a bias right-aligned against [B, H, Tq, Tk] (0 on broadcast axes). */
 export function biasStrides(shape: Shape): [number, number, number, number] {
   const full = [1, 1, 1, 1];
-  shape.forEach((d, i) => { full[4 - shape.length + i] = d; });
+  shape.forEach((d, i) => {
+    full[4 - shape.length + i] = d;
+  });
   const st: [number, number, number, number] = [0, 0, 0, 0];
   let acc = 1;
-  for (let ax = 3; ax >= 0; ax--) { st[ax] = full[ax] === 1 ? 0 : acc; acc *= full[ax]!; }
+  for (let ax = 3; ax >= 0; ax--) {
+    st[ax] = full[ax] === 1 ? 0 : acc;
+    acc *= full[ax]!;
+  }
   return st;
 }
 
-export interface AttnBias { readonly data: AnyTypedArray; readonly shape: Shape }
+export interface AttnBias {
+  readonly data: AnyTypedArray;
+  readonly shape: Shape;
+}
 
 /** Scores of row (bh, i) into `s` (length Tk). */
-function scores(s: Float64Array, q: AnyTypedArray, k: AnyTypedArray, bias: AttnBias | undefined, st: readonly number[], d: AttnDims, bh: number, i: number, scale: number): void {
+function scores(
+  s: Float64Array,
+  q: AnyTypedArray,
+  k: AnyTypedArray,
+  bias: AttnBias | undefined,
+  st: readonly number[],
+  d: AttnDims,
+  bh: number,
+  i: number,
+  scale: number,
+): void {
   const { H, Tq, Tk, Dh } = d;
   const qo = (bh * Tq + i) * Dh;
   const bo = Math.floor(bh / H) * st[0]! + (bh % H) * st[1]! + i * st[2]!;
@@ -42,18 +66,31 @@ function scores(s: Float64Array, q: AnyTypedArray, k: AnyTypedArray, bias: AttnB
 }
 
 /** q [B,H,Tq,Dh], k/v [B,H,Tk,Dh], bias broadcastable to [B,H,Tq,Tk] → out [B,H,Tq,Dh], lse [B,H,Tq]. */
-export function attentionRef(q: AnyTypedArray, k: AnyTypedArray, v: AnyTypedArray, bias: AttnBias | undefined, d: AttnDims, scale: number, dtype: DType) {
+export function attentionRef(
+  q: AnyTypedArray,
+  k: AnyTypedArray,
+  v: AnyTypedArray,
+  bias: AttnBias | undefined,
+  d: AttnDims,
+  scale: number,
+  dtype: DType,
+) {
   const { B, H, Tq, Tk, Dh } = d;
-  const out = allocArray(dtype, B * H * Tq * Dh), lse = allocArray(dtype, B * H * Tq);
+  const out = allocArray(dtype, B * H * Tq * Dh),
+    lse = allocArray(dtype, B * H * Tq);
   const st = bias ? biasStrides(bias.shape) : [0, 0, 0, 0];
-  const s = new Float64Array(Tk), o = new Float64Array(Dh);
+  const s = new Float64Array(Tk),
+    o = new Float64Array(Dh);
   for (let bh = 0; bh < B * H; bh++) {
     for (let i = 0; i < Tq; i++) {
       scores(s, q, k, bias, st, d, bh, i, scale);
       let m = -Infinity;
       for (let j = 0; j < Tk; j++) m = Math.max(m, s[j]!);
       const row = bh * Tq + i;
-      if (m === -Infinity) { lse[row] = -Infinity; continue; } // all −∞ (or Tk = 0): out stays 0
+      if (m === -Infinity) {
+        lse[row] = -Infinity;
+        continue;
+      } // all −∞ (or Tk = 0): out stays 0
       let l = 0;
       o.fill(0);
       for (let j = 0; j < Tk; j++) {
@@ -74,32 +111,58 @@ export function attentionRef(q: AnyTypedArray, k: AnyTypedArray, v: AnyTypedArra
  * dq = scale·dS·K, dk = scale·dSᵀ·Q, dv = Pᵀ·dOut (no bias gradient: it is a mask).
  */
 export function attentionBackwardRef(
-  dOut: AnyTypedArray, q: AnyTypedArray, k: AnyTypedArray, v: AnyTypedArray, bias: AttnBias | undefined,
-  out: AnyTypedArray, lse: AnyTypedArray, d: AttnDims, scale: number, dtype: DType,
+  dOut: AnyTypedArray,
+  q: AnyTypedArray,
+  k: AnyTypedArray,
+  v: AnyTypedArray,
+  bias: AttnBias | undefined,
+  out: AnyTypedArray,
+  lse: AnyTypedArray,
+  d: AttnDims,
+  scale: number,
+  dtype: DType,
 ) {
   const { B, H, Tq, Tk, Dh } = d;
   const st = bias ? biasStrides(bias.shape) : [0, 0, 0, 0];
-  const dq = new Float64Array(B * H * Tq * Dh), dk = new Float64Array(B * H * Tk * Dh), dv = new Float64Array(B * H * Tk * Dh);
-  const s = new Float64Array(Tk), p = new Float64Array(Tk);
+  const dq = new Float64Array(B * H * Tq * Dh),
+    dk = new Float64Array(B * H * Tk * Dh),
+    dv = new Float64Array(B * H * Tk * Dh);
+  const s = new Float64Array(Tk),
+    p = new Float64Array(Tk);
   for (let bh = 0; bh < B * H; bh++) {
     for (let i = 0; i < Tq; i++) {
-      const row = bh * Tq + i, qo = row * Dh;
+      const row = bh * Tq + i,
+        qo = row * Dh;
       const L = lse[row]!;
       if (L === -Infinity || Number.isNaN(L)) continue; // all keys −∞: no gradient
       scores(s, q, k, bias, st, d, bh, i, scale);
       let r = 0;
-      for (let j = 0; j < Tk; j++) { p[j] = Math.exp(s[j]! - L); r += p[j]!; }
+      for (let j = 0; j < Tk; j++) {
+        p[j] = Math.exp(s[j]! - L);
+        r += p[j]!;
+      }
       let D = 0;
       for (let e = 0; e < Dh; e++) D += dOut[qo + e]! * out[qo + e]!;
       for (let j = 0; j < Tk; j++) {
-        const pj = p[j]! / r, ko = (bh * Tk + j) * Dh;
+        const pj = p[j]! / r,
+          ko = (bh * Tk + j) * Dh;
         let dp = 0;
-        for (let e = 0; e < Dh; e++) { dp += dOut[qo + e]! * v[ko + e]!; dv[ko + e]! += pj * dOut[qo + e]!; }
+        for (let e = 0; e < Dh; e++) {
+          dp += dOut[qo + e]! * v[ko + e]!;
+          dv[ko + e]! += pj * dOut[qo + e]!;
+        }
         const ds = pj * (dp - D) * scale;
-        for (let e = 0; e < Dh; e++) { dq[qo + e]! += ds * k[ko + e]!; dk[ko + e]! += ds * q[qo + e]!; }
+        for (let e = 0; e < Dh; e++) {
+          dq[qo + e]! += ds * k[ko + e]!;
+          dk[ko + e]! += ds * q[qo + e]!;
+        }
       }
     }
   }
-  const cast = (a: Float64Array) => { const r = allocArray(dtype, a.length); r.set(a); return r; };
+  const cast = (a: Float64Array) => {
+    const r = allocArray(dtype, a.length);
+    r.set(a);
+    return r;
+  };
   return { dq: cast(dq), dk: cast(dk), dv: cast(dv) };
 }

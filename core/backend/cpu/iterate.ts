@@ -13,7 +13,10 @@ export function forEachRow(
 ): void {
   const rank = shape.length;
   const k = strides.length;
-  if (rank === 0) { inner(0, new Array<number>(k).fill(0), 1, new Array<number>(k).fill(0)); return; }
+  if (rank === 0) {
+    inner(0, new Array<number>(k).fill(0), 1, new Array<number>(k).fill(0));
+    return;
+  }
   const n = shape[rank - 1]!;
   if (n === 0 || shape.some((d) => d === 0)) return;
   const innerStrides = strides.map((s) => s[rank - 1]!);

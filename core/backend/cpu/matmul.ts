@@ -31,8 +31,18 @@ function batchOffsets(opShape: Shape, batch: Shape, matSize: number): number[] {
 }
 
 /** Copies a (possibly transposed) rows×cols view starting at `base` into dst, row-major. */
-function pack(dst: Float64Array, src: AnyTypedArray, base: number, rows: number, cols: number, transposed: boolean): void {
-  if (!transposed) { for (let i = 0; i < rows * cols; i++) dst[i] = src[base + i]!; return; }
+function pack(
+  dst: Float64Array,
+  src: AnyTypedArray,
+  base: number,
+  rows: number,
+  cols: number,
+  transposed: boolean,
+): void {
+  if (!transposed) {
+    for (let i = 0; i < rows * cols; i++) dst[i] = src[base + i]!;
+    return;
+  }
   // stored as [cols, rows]
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) dst[r * cols + c] = src[base + c * rows + r]!;
 }
@@ -43,7 +53,8 @@ function gemm(acc: Float64Array, A: Float64Array, B: Float64Array, M: number, K:
   for (let j0 = 0; j0 < N; j0 += NB) {
     const j1 = Math.min(N, j0 + NB);
     for (let i = 0; i < M; i++) {
-      const ro = i * N, ra = i * K;
+      const ro = i * N,
+        ra = i * K;
       for (let k = 0; k < K; k++) {
         const av = A[ra + k]!;
         if (av === 0) continue;
@@ -55,7 +66,16 @@ function gemm(acc: Float64Array, A: Float64Array, B: Float64Array, M: number, K:
 }
 
 /** `bias` (MatmulOptions.bias's data, [N]) is added to the f64 sums before they are rounded. */
-export function matmulRef(a: AnyTypedArray, aShape: Shape, b: AnyTypedArray, bShape: Shape, o: MatmulOptions, outShape: Shape, dtype: DType, bias?: AnyTypedArray): AnyTypedArray {
+export function matmulRef(
+  a: AnyTypedArray,
+  aShape: Shape,
+  b: AnyTypedArray,
+  bShape: Shape,
+  o: MatmulOptions,
+  outShape: Shape,
+  dtype: DType,
+  bias?: AnyTypedArray,
+): AnyTypedArray {
   const M = outShape.at(-2)!;
   const N = outShape.at(-1)!;
   const K = o.transA ? aShape.at(-2)! : aShape.at(-1)!;
@@ -63,12 +83,21 @@ export function matmulRef(a: AnyTypedArray, aShape: Shape, b: AnyTypedArray, bSh
   const out = allocArray(dtype, sizeOf(outShape));
   const aOff = batchOffsets(aShape, batch, M * K);
   const bOff = batchOffsets(bShape, batch, K * N);
-  const A = new Float64Array(M * K), B = new Float64Array(K * N), acc = new Float64Array(M * N);
-  let lastA = -1, lastB = -1;
+  const A = new Float64Array(M * K),
+    B = new Float64Array(K * N),
+    acc = new Float64Array(M * N);
+  let lastA = -1,
+    lastB = -1;
   for (let p = 0; p < aOff.length; p++) {
     // broadcast operands are packed once and reused across batches
-    if (aOff[p] !== lastA) { pack(A, a, aOff[p]!, M, K, o.transA); lastA = aOff[p]!; }
-    if (bOff[p] !== lastB) { pack(B, b, bOff[p]!, K, N, o.transB); lastB = bOff[p]!; }
+    if (aOff[p] !== lastA) {
+      pack(A, a, aOff[p]!, M, K, o.transA);
+      lastA = aOff[p]!;
+    }
+    if (bOff[p] !== lastB) {
+      pack(B, b, bOff[p]!, K, N, o.transB);
+      lastB = bOff[p]!;
+    }
     gemm(acc, A, B, M, K, N);
     if (bias) for (let i = 0; i < M * N; i++) acc[i]! += bias[i % N]!;
     out.set(acc, p * M * N);

@@ -3,7 +3,13 @@ import { allocArray, type AnyTypedArray, type DType } from '../../tensor/dtype.t
 import { fmt, sizeOf, stridesOf, type Shape } from '../../tensor/shape.ts';
 import { forEachRow } from './iterate.ts';
 
-export function stridedRef(x: AnyTypedArray, outShape: Shape, strides: readonly number[], offset: number, dtype: DType): AnyTypedArray {
+export function stridedRef(
+  x: AnyTypedArray,
+  outShape: Shape,
+  strides: readonly number[],
+  offset: number,
+  dtype: DType,
+): AnyTypedArray {
   const out = allocArray(dtype, sizeOf(outShape));
   forEachRow(outShape, [strides], (o, offs, len, st) => {
     let ix = offset + offs[0]!;
@@ -13,7 +19,14 @@ export function stridedRef(x: AnyTypedArray, outShape: Shape, strides: readonly 
   return out;
 }
 
-export function padRef(x: AnyTypedArray, shape: Shape, before: readonly number[], after: readonly number[], value: number, dtype: DType): AnyTypedArray {
+export function padRef(
+  x: AnyTypedArray,
+  shape: Shape,
+  before: readonly number[],
+  after: readonly number[],
+  value: number,
+  dtype: DType,
+): AnyTypedArray {
   const outShape = shape.map((d, i) => d + before[i]! + after[i]!);
   const out = allocArray(dtype, sizeOf(outShape));
   if (value !== 0) out.fill(value);
@@ -27,7 +40,12 @@ export function padRef(x: AnyTypedArray, shape: Shape, before: readonly number[]
   return out;
 }
 
-export function concatRef(xs: readonly { data: AnyTypedArray; shape: Shape }[], axis: number, outShape: Shape, dtype: DType): AnyTypedArray {
+export function concatRef(
+  xs: readonly { data: AnyTypedArray; shape: Shape }[],
+  axis: number,
+  outShape: Shape,
+  dtype: DType,
+): AnyTypedArray {
   const out = allocArray(dtype, sizeOf(outShape));
   const outer = sizeOf(outShape.slice(0, axis));
   const inner = sizeOf(outShape.slice(axis + 1));
@@ -44,16 +62,26 @@ export function concatRef(xs: readonly { data: AnyTypedArray; shape: Shape }[], 
 /** Index i of gather / takeRows must name a row of the table (every backend that sees its indices on the host says so alike). */
 export function checkTableRow(op: 'gather' | 'takeRows', r: number, i: number, tShape: Shape): void {
   const rows = tShape[0]!;
-  if (r < 0 || r >= rows) throw new RangeError(`${op}: index ${r} at position ${i} is out of range for a table of ${rows} rows ${fmt(tShape)}`);
+  if (r < 0 || r >= rows)
+    throw new RangeError(
+      `${op}: index ${r} at position ${i} is out of range for a table of ${rows} rows ${fmt(tShape)}`,
+    );
 }
 
 /** Index i of scatterAdd must name one of the numRows output rows. */
 export function checkScatterRow(r: number, i: number, numRows: number): void {
-  if (r < 0 || r >= numRows) throw new RangeError(`scatterAdd: index ${r} at position ${i} is out of range for ${numRows} rows`);
+  if (r < 0 || r >= numRows)
+    throw new RangeError(`scatterAdd: index ${r} at position ${i} is out of range for ${numRows} rows`);
 }
 
 /** `zeroRows`: index −1 leaves a zero row (takeRows) instead of throwing (gather). */
-export function gatherRef(table: AnyTypedArray, tShape: Shape, idx: AnyTypedArray, dtype: DType, zeroRows = false): AnyTypedArray {
+export function gatherRef(
+  table: AnyTypedArray,
+  tShape: Shape,
+  idx: AnyTypedArray,
+  dtype: DType,
+  zeroRows = false,
+): AnyTypedArray {
   const row = sizeOf(tShape.slice(1));
   const out = allocArray(dtype, idx.length * row);
   for (let i = 0; i < idx.length; i++) {
@@ -65,12 +93,19 @@ export function gatherRef(table: AnyTypedArray, tShape: Shape, idx: AnyTypedArra
   return out;
 }
 
-export function scatterAddRef(idx: AnyTypedArray, updates: AnyTypedArray, numRows: number, row: number, dtype: DType): AnyTypedArray {
+export function scatterAddRef(
+  idx: AnyTypedArray,
+  updates: AnyTypedArray,
+  numRows: number,
+  row: number,
+  dtype: DType,
+): AnyTypedArray {
   const acc = new Float64Array(numRows * row);
   for (let i = 0; i < idx.length; i++) {
     const r = idx[i]!;
     checkScatterRow(r, i, numRows);
-    const o = r * row, u = i * row;
+    const o = r * row,
+      u = i * row;
     for (let j = 0; j < row; j++) acc[o + j]! += updates[u + j]!;
   }
   const out = allocArray(dtype, acc.length);

@@ -5,7 +5,13 @@ import { sizeOf, stridesOf, type Shape } from '../../tensor/shape.ts';
 import { forEachRow } from './iterate.ts';
 
 /** Reduces x over `axes` by permuting them last (as a strided walk) and folding each run. */
-export function reduceRef(op: ReduceOp, x: AnyTypedArray, shape: Shape, axes: readonly number[], dtype: DType): AnyTypedArray {
+export function reduceRef(
+  op: ReduceOp,
+  x: AnyTypedArray,
+  shape: Shape,
+  axes: readonly number[],
+  dtype: DType,
+): AnyTypedArray {
   const keep = shape.map((_, i) => i).filter((i) => !axes.includes(i));
   const outShape = keep.map((i) => shape[i]!);
   const redShape = axes.map((i) => shape[i]!);
@@ -13,7 +19,10 @@ export function reduceRef(op: ReduceOp, x: AnyTypedArray, shape: Shape, axes: re
   const outN = sizeOf(outShape);
   const redN = sizeOf(redShape);
   const out = allocArray(dtype, outN);
-  if (axes.length === 0) { out.set(x); return out; }
+  if (axes.length === 0) {
+    out.set(x);
+    return out;
+  }
   if (redN === 0) {
     if (op !== 'sum') throw new Error(`reduce ${op}: cannot reduce an empty axis of shape [${shape.join(', ')}]`);
     return out;
@@ -29,8 +38,16 @@ export function reduceRef(op: ReduceOp, x: AnyTypedArray, shape: Shape, axes: re
     const dx = inner[0]!;
     let a = acc[io]!;
     if (op === 'sum') for (let j = 0; j < len; j++, ix += dx) a += x[ix]!;
-    else if (op === 'max') for (let j = 0; j < len; j++, ix += dx) { const v = x[ix]!; if (v > a || v !== v) a = v; }
-    else for (let j = 0; j < len; j++, ix += dx) { const v = x[ix]!; if (v < a || v !== v) a = v; }
+    else if (op === 'max')
+      for (let j = 0; j < len; j++, ix += dx) {
+        const v = x[ix]!;
+        if (v > a || v !== v) a = v;
+      }
+    else
+      for (let j = 0; j < len; j++, ix += dx) {
+        const v = x[ix]!;
+        if (v < a || v !== v) a = v;
+      }
     acc[io] = a;
   });
   out.set(acc);
@@ -44,11 +61,18 @@ export function argmaxRef(x: AnyTypedArray, shape: Shape, axis: number): Int32Ar
   const out = new Int32Array(outer * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
-      let best = -Infinity, arg = 0;
+      let best = -Infinity,
+        arg = 0;
       for (let k = 0; k < n; k++) {
         const v = x[(o * n + k) * inner + i]!;
-        if (v !== v) { arg = k; break; } // NaN is the maximum (numpy / torch)
-        if (v > best) { best = v; arg = k; }
+        if (v !== v) {
+          arg = k;
+          break;
+        } // NaN is the maximum (numpy / torch)
+        if (v > best) {
+          best = v;
+          arg = k;
+        }
       }
       out[o * inner + i] = arg;
     }

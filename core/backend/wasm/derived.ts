@@ -6,7 +6,11 @@
 import type { DataId } from '../backend.ts';
 
 export type DerivedKind = 'probs' | 'geluGrad';
-export interface HeapBlock { readonly ptr: number; readonly bytes: number; readonly n: number }
+export interface HeapBlock {
+  readonly ptr: number;
+  readonly bytes: number;
+  readonly n: number;
+}
 
 export class DerivedBlocks {
   private readonly blocks = new Map<DataId, Map<DerivedKind, HeapBlock>>();
@@ -22,7 +26,9 @@ export class DerivedBlocks {
     this.blocks.set(id, m);
   }
 
-  get(id: DataId, kind: DerivedKind): HeapBlock | undefined { return this.blocks.get(id)?.get(kind); }
+  get(id: DataId, kind: DerivedKind): HeapBlock | undefined {
+    return this.blocks.get(id)?.get(kind);
+  }
 
   /** Detaches and returns the block: the caller owns it now. */
   take(id: DataId, kind: DerivedKind): HeapBlock | undefined {

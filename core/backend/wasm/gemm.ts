@@ -36,7 +36,8 @@ const A_BLOCK_BYTES = 256 * 1024;
 const groupOf = (g: GemmShape, K: number): number => Math.max(1, Math.floor(GROUP_BYTES / (g.nr * 4) / K));
 
 /** Byte size of a chunk's scratch: an MR×NR spill tile, then the packed panels of its longest run (of `items` panels). */
-export const gemmScratchBytes = (g: GemmShape, K: number, items: number): number => (Math.min(groupOf(g, K), items) * K * g.nr + g.mr * g.nr) * 4;
+export const gemmScratchBytes = (g: GemmShape, K: number, items: number): number =>
+  (Math.min(groupOf(g, K), items) * K * g.nr + g.mr * g.nr) * 4;
 
 /** Row pieces each tail chunk is cut into, at most. */
 const TAIL_PIECES = 4;
@@ -54,7 +55,13 @@ const RUNS_PER_THREAD = 4;
  * N = 256 (22 panels of 12), and the threads finished up to a chunk apart (0.2 ms at K = 256, 0.8 ms
  * at K = 1024, on calls of 1.4–5 ms); the worker also starts 40–300 µs after the caller.
  */
-export function gemmChunks(items: number, M: number, mr: number, threads: number, maxChunks: number): [number, number, number, number][] {
+export function gemmChunks(
+  items: number,
+  M: number,
+  mr: number,
+  threads: number,
+  maxChunks: number,
+): [number, number, number, number][] {
   const out: [number, number, number, number][] = [];
   const T = Math.min(threads, 32); // bounds the chunk count (≤ 127 guided + 32 tail × 4 pieces ≤ 255)
   const minRun = Math.max(1, Math.ceil(items / (RUNS_PER_THREAD * T)), Math.ceil(items / (maxChunks >> 1)));
@@ -65,7 +72,10 @@ export function gemmChunks(items: number, M: number, mr: number, threads: number
     it += s;
   }
   const tail = Math.ceil((items - tailStart) / minRun);
-  const pieces = Math.max(1, Math.min(TAIL_PIECES, Math.floor(M / (PIECE_TILES * mr)), Math.floor((maxChunks - out.length) / tail)));
+  const pieces = Math.max(
+    1,
+    Math.min(TAIL_PIECES, Math.floor(M / (PIECE_TILES * mr)), Math.floor((maxChunks - out.length) / tail)),
+  );
   const edge = (r: number): number => (r === pieces ? M : Math.round((M * r) / pieces / mr) * mr);
   for (let it = tailStart; it < items; it += minRun) {
     for (let r = 0; r < pieces; r++) out.push([it, Math.min(items, it + minRun), edge(r), edge(r + 1)]);
@@ -84,18 +94,66 @@ export function gemmFn(g: GemmShape): Fn {
   const { mr: MR, nr: NR } = g;
   const NV = NR / 4;
   const f = new Fn('gemm', new Array(GEMM_ARGS).fill(I32));
-  const [aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels, rowLo, rowHi, biasPtr] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17] as const;
+  const [
+    aPtr,
+    bPtr,
+    cPtr,
+    offPtr,
+    scratch,
+    M,
+    N,
+    K,
+    ars,
+    acs,
+    brs,
+    bcs,
+    itemStart,
+    itemEnd,
+    panels,
+    rowLo,
+    rowHi,
+    biasPtr,
+  ] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17] as const;
   const L = () => f.local(I32);
-  const item = L(), p = L(), jp0 = L(), j0 = L(), aB = L(), bB = L(), cB = L(), k = L(), c = L(), i = L(), q = L(), src = L();
-  const pB = L(), aStep = L(), bStep = L(), tmp = L(), rows = L(), cols = L(), r = L();
-  const pEnd = L(), grp = L(), cnt = L(), gi = L(), panelBytes = L(), panel = L(), mc = L(), i0 = L(), iEnd = L(), nrL = L();
+  const item = L(),
+    p = L(),
+    jp0 = L(),
+    j0 = L(),
+    aB = L(),
+    bB = L(),
+    cB = L(),
+    k = L(),
+    c = L(),
+    i = L(),
+    q = L(),
+    src = L();
+  const pB = L(),
+    aStep = L(),
+    bStep = L(),
+    tmp = L(),
+    rows = L(),
+    cols = L(),
+    r = L();
+  const pEnd = L(),
+    grp = L(),
+    cnt = L(),
+    gi = L(),
+    panelBytes = L(),
+    panel = L(),
+    mc = L(),
+    i0 = L(),
+    iEnd = L(),
+    nrL = L();
   const aP = Array.from({ length: MR }, L);
   const acc = Array.from({ length: MR * NV }, () => f.local(V128));
   const bv = Array.from({ length: NV }, () => f.local(V128));
   const av = f.local(V128);
   /** One k of the tile: NR/4 B vectors from the panel at pB, then per row a splat of A and NR/4 FMAs (the k loop moves pB). */
   const step = (splatA: (rr: number) => void): void => {
-    for (let v = 0; v < NV; v++) f.get(pB).vload(16 * v).set(bv[v]!);
+    for (let v = 0; v < NV; v++)
+      f.get(pB)
+        .vload(16 * v)
+        .set(bv[v]!);
     for (let rr = 0; rr < MR; rr++) {
       splatA(rr);
       f.set(av);
@@ -107,13 +165,22 @@ export function gemmFn(g: GemmShape): Fn {
     }
   };
   /** Pushes min(a, b) of two i32 pushers. */
-  const min = (a: () => void, b: () => void): void => { a(); b(); a(); b(); f.op(O.i32LtS, O.select); };
+  const min = (a: () => void, b: () => void): void => {
+    a();
+    b();
+    a();
+    b();
+    f.op(O.i32LtS, O.select);
+  };
   const full = () => f.get(j0).i32(NR).op(O.i32Add).get(N).op(O.i32LeS);
 
   f.i32(NR).set(nrL);
   f.get(acs).i32(2).op(O.i32Shl).set(aStep);
   f.get(bcs).i32(2).op(O.i32Shl).set(bStep);
-  f.get(K).i32(NR * 4).op(O.i32Mul).set(panelBytes);
+  f.get(K)
+    .i32(NR * 4)
+    .op(O.i32Mul)
+    .set(panelBytes);
   groupPanels(f, K, NR, grp);
   blockRows(f, K, MR, mc);
   // the spill tile first, then the packed panels: a chunk's scratch holds only the panels it packs
@@ -121,113 +188,356 @@ export function gemmFn(g: GemmShape): Fn {
   f.inc(scratch, MR * NR * 4);
   // items (batch p, panel jp) in runs of ≤ grp panels of one batch: pack the run's B panels, then
   // sweep rows [rowLo, rowHi) in blocks of mc rows, each block against every panel of the run while it is in cache
-  f.for(item, () => f.get(itemStart), itemEnd, () => f.get(cnt), () => {
-    f.get(item).get(panels).op(O.i32DivS).set(p);
-    f.get(item).get(p).get(panels).op(O.i32Mul).op(O.i32Sub).set(jp0);
-    min(() => min(() => f.get(itemEnd).get(item).op(O.i32Sub), () => f.get(panels).get(jp0).op(O.i32Sub)), () => f.get(grp));
-    f.set(cnt);
-    f.get(aPtr).get(offPtr).get(p).i32(3).op(O.i32Shl).op(O.i32Add).load(O.i32Load).i32(2).op(O.i32Shl).op(O.i32Add).set(aB);
-    f.get(bPtr).get(offPtr).get(p).i32(3).op(O.i32Shl).op(O.i32Add).load(O.i32Load, 4).i32(2).op(O.i32Shl).op(O.i32Add).set(bB);
-    f.get(cPtr).get(p).get(M).op(O.i32Mul).get(N).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(cB);
-    f.get(scratch).set(q);
-    f.for(gi, () => f.i32(0), cnt, 1, () => {
-      // ---- pack panel jp0 + gi: q[k·NR + c] = B[k, j0 + c] (0 past N) ----
-      f.get(jp0).get(gi).op(O.i32Add).i32(NR).op(O.i32Mul).set(j0);
-      f.get(bB).get(j0).get(bStep).op(O.i32Mul).op(O.i32Add).set(src); // &B[0, j0]
-      f.if(() => { f.get(bcs).i32(1).op(O.i32Eq); full(); f.op(O.i32And); }, () => {
-        f.for(k, () => f.i32(0), K, 1, () => {
-          for (let v = 0; v < NV; v++) f.get(q).get(src).vload(16 * v).vstore(16 * v);
-          f.inc(q, NR * 4).inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
-        });
-      }, () => f.if(full, () => {
-        // Bᵀ (or strided), a full panel: NR strided loads per k, unrolled, no bounds test
-        f.for(k, () => f.i32(0), K, 1, () => {
-          f.get(src).set(pB);
-          for (let cc = 0; cc < NR; cc++) f.get(q).get(pB).load(O.f32Load).load(O.f32Store, 4 * cc).inc(pB, () => f.get(bStep));
-          f.inc(q, NR * 4).inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
-        });
-      }, () => {
-        f.for(k, () => f.i32(0), K, 1, () => {
-          f.get(src).set(pB);
-          f.for(c, () => f.i32(0), nrL, 1, () => {
-            f.get(q);
-            // B[k, j0 + c], or 0 past N (never loaded: B may end the heap)
-            f.get(j0).get(c).op(O.i32Add).get(N).op(O.i32LtS).op(O.if, F32).get(pB).load(O.f32Load).op(O.else).f32(0).op(O.end);
-            f.load(O.f32Store);
-            f.inc(q, 4).inc(pB, () => f.get(bStep));
-          });
-          f.inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
-        });
-      }));
-    });
-    f.for(i0, () => f.get(rowLo), rowHi, () => f.get(mc), () => {
-      min(() => f.get(i0).get(mc).op(O.i32Add), () => f.get(rowHi));
-      f.set(iEnd);
-      f.for(gi, () => f.i32(0), cnt, 1, () => {
-        f.get(jp0).get(gi).op(O.i32Add).i32(NR).op(O.i32Mul).set(j0);
-        f.get(scratch).get(gi).get(panelBytes).op(O.i32Mul).op(O.i32Add).set(panel);
-        // ---- MR-row register tiles ----
-        f.for(i, () => f.get(i0), iEnd, MR, () => tile());
-      });
-    });
-  });
+  f.for(
+    item,
+    () => f.get(itemStart),
+    itemEnd,
+    () => f.get(cnt),
+    () => {
+      f.get(item).get(panels).op(O.i32DivS).set(p);
+      f.get(item).get(p).get(panels).op(O.i32Mul).op(O.i32Sub).set(jp0);
+      min(
+        () =>
+          min(
+            () => f.get(itemEnd).get(item).op(O.i32Sub),
+            () => f.get(panels).get(jp0).op(O.i32Sub),
+          ),
+        () => f.get(grp),
+      );
+      f.set(cnt);
+      f.get(aPtr)
+        .get(offPtr)
+        .get(p)
+        .i32(3)
+        .op(O.i32Shl)
+        .op(O.i32Add)
+        .load(O.i32Load)
+        .i32(2)
+        .op(O.i32Shl)
+        .op(O.i32Add)
+        .set(aB);
+      f.get(bPtr)
+        .get(offPtr)
+        .get(p)
+        .i32(3)
+        .op(O.i32Shl)
+        .op(O.i32Add)
+        .load(O.i32Load, 4)
+        .i32(2)
+        .op(O.i32Shl)
+        .op(O.i32Add)
+        .set(bB);
+      f.get(cPtr).get(p).get(M).op(O.i32Mul).get(N).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(cB);
+      f.get(scratch).set(q);
+      f.for(
+        gi,
+        () => f.i32(0),
+        cnt,
+        1,
+        () => {
+          // ---- pack panel jp0 + gi: q[k·NR + c] = B[k, j0 + c] (0 past N) ----
+          f.get(jp0).get(gi).op(O.i32Add).i32(NR).op(O.i32Mul).set(j0);
+          f.get(bB).get(j0).get(bStep).op(O.i32Mul).op(O.i32Add).set(src); // &B[0, j0]
+          f.if(
+            () => {
+              f.get(bcs).i32(1).op(O.i32Eq);
+              full();
+              f.op(O.i32And);
+            },
+            () => {
+              f.for(
+                k,
+                () => f.i32(0),
+                K,
+                1,
+                () => {
+                  for (let v = 0; v < NV; v++)
+                    f.get(q)
+                      .get(src)
+                      .vload(16 * v)
+                      .vstore(16 * v);
+                  f.inc(q, NR * 4).inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
+                },
+              );
+            },
+            () =>
+              f.if(
+                full,
+                () => {
+                  // Bᵀ (or strided), a full panel: NR strided loads per k, unrolled, no bounds test
+                  f.for(
+                    k,
+                    () => f.i32(0),
+                    K,
+                    1,
+                    () => {
+                      f.get(src).set(pB);
+                      for (let cc = 0; cc < NR; cc++)
+                        f.get(q)
+                          .get(pB)
+                          .load(O.f32Load)
+                          .load(O.f32Store, 4 * cc)
+                          .inc(pB, () => f.get(bStep));
+                      f.inc(q, NR * 4).inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
+                    },
+                  );
+                },
+                () => {
+                  f.for(
+                    k,
+                    () => f.i32(0),
+                    K,
+                    1,
+                    () => {
+                      f.get(src).set(pB);
+                      f.for(
+                        c,
+                        () => f.i32(0),
+                        nrL,
+                        1,
+                        () => {
+                          f.get(q);
+                          // B[k, j0 + c], or 0 past N (never loaded: B may end the heap)
+                          f.get(j0)
+                            .get(c)
+                            .op(O.i32Add)
+                            .get(N)
+                            .op(O.i32LtS)
+                            .op(O.if, F32)
+                            .get(pB)
+                            .load(O.f32Load)
+                            .op(O.else)
+                            .f32(0)
+                            .op(O.end);
+                          f.load(O.f32Store);
+                          f.inc(q, 4).inc(pB, () => f.get(bStep));
+                        },
+                      );
+                      f.inc(src, () => f.get(brs).i32(2).op(O.i32Shl));
+                    },
+                  );
+                },
+              ),
+          );
+        },
+      );
+      f.for(
+        i0,
+        () => f.get(rowLo),
+        rowHi,
+        () => f.get(mc),
+        () => {
+          min(
+            () => f.get(i0).get(mc).op(O.i32Add),
+            () => f.get(rowHi),
+          );
+          f.set(iEnd);
+          f.for(
+            gi,
+            () => f.i32(0),
+            cnt,
+            1,
+            () => {
+              f.get(jp0).get(gi).op(O.i32Add).i32(NR).op(O.i32Mul).set(j0);
+              f.get(scratch).get(gi).get(panelBytes).op(O.i32Mul).op(O.i32Add).set(panel);
+              // ---- MR-row register tiles ----
+              f.for(
+                i,
+                () => f.get(i0),
+                iEnd,
+                MR,
+                () => tile(),
+              );
+            },
+          );
+        },
+      );
+    },
+  );
   return f;
 
   function tile(): void {
     for (let rr = 0; rr < MR; rr++) {
       // row min(i + rr, M − 1): clamped rows compute garbage that is never stored
       f.get(aB);
-      f.get(i).i32(rr).op(O.i32Add).get(M).i32(1).op(O.i32Sub).get(i).i32(rr).op(O.i32Add).get(M).op(O.i32LtS).op(O.select);
+      f.get(i)
+        .i32(rr)
+        .op(O.i32Add)
+        .get(M)
+        .i32(1)
+        .op(O.i32Sub)
+        .get(i)
+        .i32(rr)
+        .op(O.i32Add)
+        .get(M)
+        .op(O.i32LtS)
+        .op(O.select);
       f.get(ars).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(aP[rr]!);
     }
-    f.if(() => f.get(biasPtr), () => {
-      // every row of the tile starts from the bias of its NR columns
-      f.get(biasPtr).get(j0).i32(2).op(O.i32Shl).op(O.i32Add).set(q);
-      for (let rr = 0; rr < MR; rr++) for (let v = 0; v < NV; v++) f.get(q).vload(16 * v).set(acc[rr * NV + v]!);
-    }, () => { for (const a of acc) f.v128Zero().set(a); });
+    f.if(
+      () => f.get(biasPtr),
+      () => {
+        // every row of the tile starts from the bias of its NR columns
+        f.get(biasPtr).get(j0).i32(2).op(O.i32Shl).op(O.i32Add).set(q);
+        for (let rr = 0; rr < MR; rr++)
+          for (let v = 0; v < NV; v++)
+            f.get(q)
+              .vload(16 * v)
+              .set(acc[rr * NV + v]!);
+      },
+      () => {
+        for (const a of acc) f.v128Zero().set(a);
+      },
+    );
     f.get(panel).get(panelBytes).op(O.i32Add).set(pEnd);
     // the k loops count with the panel pointer itself: one add fewer per k
-    f.if(() => { f.get(ars).i32(1).op(O.i32Eq); f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS); f.op(O.i32And); }, () => {
-      // Aᵀ in place, a full tile: the MR rows of one k are adjacent, so one pointer serves them all
-      f.get(aP[0]!).set(q);
-      f.for(pB, () => f.get(panel), pEnd, NR * 4, () => { step((rr) => f.get(q).splatLoad(4 * rr)); f.inc(q, () => f.get(aStep)); }, O.i32GeU);
-    }, () => {
-      f.for(pB, () => f.get(panel), pEnd, NR * 4, () => {
-        step((rr) => f.get(aP[rr]!).splatLoad());
-        for (let rr = 0; rr < MR; rr++) f.inc(aP[rr]!, () => f.get(aStep));
-      }, O.i32GeU);
-    });
-    f.if(() => { f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS); full(); f.op(O.i32And); }, () => {
-      for (let rr = 0; rr < MR; rr++) {
-        // &C[i + rr, j0]
-        f.get(cB).get(i).i32(rr).op(O.i32Add).get(N).op(O.i32Mul).get(j0).op(O.i32Add).i32(2).op(O.i32Shl).op(O.i32Add).set(q);
-        for (let v = 0; v < NV; v++) f.get(q).get(acc[rr * NV + v]!).vstore(16 * v);
-      }
-    }, () => {
-      for (let rr = 0; rr < MR; rr++) for (let v = 0; v < NV; v++) f.get(tmp).get(acc[rr * NV + v]!).vstore((rr * NR + 4 * v) * 4);
-      f.get(M).get(i).op(O.i32Sub).set(rows);
-      f.get(N).get(j0).op(O.i32Sub).set(cols);
-      f.for(r, () => f.i32(0), rows, 1, () => {
-        f.if(() => f.get(r).i32(MR).op(O.i32GeS), () => f.op(O.br, 2)); // leave the row loop
-        f.for(c, () => f.i32(0), cols, 1, () => {
-          f.if(() => f.get(c).i32(NR).op(O.i32GeS), () => f.op(O.br, 2));
-          f.get(cB).get(i).get(r).op(O.i32Add).get(N).op(O.i32Mul).get(j0).op(O.i32Add).get(c).op(O.i32Add).i32(2).op(O.i32Shl).op(O.i32Add);
-          f.get(tmp).get(r).i32(NR).op(O.i32Mul).get(c).op(O.i32Add).i32(2).op(O.i32Shl).op(O.i32Add).load(O.f32Load);
-          f.load(O.f32Store);
-        });
-      });
-    });
+    f.if(
+      () => {
+        f.get(ars).i32(1).op(O.i32Eq);
+        f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS);
+        f.op(O.i32And);
+      },
+      () => {
+        // Aᵀ in place, a full tile: the MR rows of one k are adjacent, so one pointer serves them all
+        f.get(aP[0]!).set(q);
+        f.for(
+          pB,
+          () => f.get(panel),
+          pEnd,
+          NR * 4,
+          () => {
+            step((rr) => f.get(q).splatLoad(4 * rr));
+            f.inc(q, () => f.get(aStep));
+          },
+          O.i32GeU,
+        );
+      },
+      () => {
+        f.for(
+          pB,
+          () => f.get(panel),
+          pEnd,
+          NR * 4,
+          () => {
+            step((rr) => f.get(aP[rr]!).splatLoad());
+            for (let rr = 0; rr < MR; rr++) f.inc(aP[rr]!, () => f.get(aStep));
+          },
+          O.i32GeU,
+        );
+      },
+    );
+    f.if(
+      () => {
+        f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS);
+        full();
+        f.op(O.i32And);
+      },
+      () => {
+        for (let rr = 0; rr < MR; rr++) {
+          // &C[i + rr, j0]
+          f.get(cB)
+            .get(i)
+            .i32(rr)
+            .op(O.i32Add)
+            .get(N)
+            .op(O.i32Mul)
+            .get(j0)
+            .op(O.i32Add)
+            .i32(2)
+            .op(O.i32Shl)
+            .op(O.i32Add)
+            .set(q);
+          for (let v = 0; v < NV; v++)
+            f.get(q)
+              .get(acc[rr * NV + v]!)
+              .vstore(16 * v);
+        }
+      },
+      () => {
+        for (let rr = 0; rr < MR; rr++)
+          for (let v = 0; v < NV; v++)
+            f.get(tmp)
+              .get(acc[rr * NV + v]!)
+              .vstore((rr * NR + 4 * v) * 4);
+        f.get(M).get(i).op(O.i32Sub).set(rows);
+        f.get(N).get(j0).op(O.i32Sub).set(cols);
+        f.for(
+          r,
+          () => f.i32(0),
+          rows,
+          1,
+          () => {
+            f.if(
+              () => f.get(r).i32(MR).op(O.i32GeS),
+              () => f.op(O.br, 2),
+            ); // leave the row loop
+            f.for(
+              c,
+              () => f.i32(0),
+              cols,
+              1,
+              () => {
+                f.if(
+                  () => f.get(c).i32(NR).op(O.i32GeS),
+                  () => f.op(O.br, 2),
+                );
+                f.get(cB)
+                  .get(i)
+                  .get(r)
+                  .op(O.i32Add)
+                  .get(N)
+                  .op(O.i32Mul)
+                  .get(j0)
+                  .op(O.i32Add)
+                  .get(c)
+                  .op(O.i32Add)
+                  .i32(2)
+                  .op(O.i32Shl)
+                  .op(O.i32Add);
+                f.get(tmp)
+                  .get(r)
+                  .i32(NR)
+                  .op(O.i32Mul)
+                  .get(c)
+                  .op(O.i32Add)
+                  .i32(2)
+                  .op(O.i32Shl)
+                  .op(O.i32Add)
+                  .load(O.f32Load);
+                f.load(O.f32Store);
+              },
+            );
+          },
+        );
+      },
+    );
   }
 }
 
 /** Panels packed per run: as many K×NR panels as fit GROUP_BYTES (an L2-resident B block), at least one. */
 function groupPanels(f: Fn, K: number, NR: number, out: number): void {
-  f.i32(GROUP_BYTES / (NR * 4)).get(K).op(O.i32DivS).set(out);
-  f.if(() => f.get(out).op(O.i32Eqz), () => f.i32(1).set(out));
+  f.i32(GROUP_BYTES / (NR * 4))
+    .get(K)
+    .op(O.i32DivS)
+    .set(out);
+  f.if(
+    () => f.get(out).op(O.i32Eqz),
+    () => f.i32(1).set(out),
+  );
 }
 
 /** Rows per block: A_BLOCK_BYTES of A rows (L2-resident across the run's panels), a multiple of MR. */
 function blockRows(f: Fn, K: number, MR: number, out: number): void {
-  f.i32(A_BLOCK_BYTES / 4).get(K).op(O.i32DivS).i32(MR).op(O.i32DivS).i32(MR).op(O.i32Mul).set(out);
-  f.if(() => f.get(out).i32(MR).op(O.i32LtS), () => f.i32(MR).set(out));
+  f.i32(A_BLOCK_BYTES / 4)
+    .get(K)
+    .op(O.i32DivS)
+    .i32(MR)
+    .op(O.i32DivS)
+    .i32(MR)
+    .op(O.i32Mul)
+    .set(out);
+  f.if(
+    () => f.get(out).i32(MR).op(O.i32LtS),
+    () => f.i32(MR).set(out),
+  );
 }

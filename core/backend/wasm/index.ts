@@ -39,7 +39,17 @@ export interface WasmOptions {
 const HEAP_OUTPUT_LIMIT = 3 * 2 ** 30;
 
 /** Exported kernels in module order (the pool calls them by index). */
-const KERNELS = ['gemm', 'softmax_rows', 'attn_ds', 'gelu', 'gelu_grad', 'gelu_both', 'copy_rows', ...LN_KERNELS, ...BINARY_WASM.map((o) => `binary_${o}` as const)] as const;
+const KERNELS = [
+  'gemm',
+  'softmax_rows',
+  'attn_ds',
+  'gelu',
+  'gelu_grad',
+  'gelu_both',
+  'copy_rows',
+  ...LN_KERNELS,
+  ...BINARY_WASM.map((o) => `binary_${o}` as const),
+] as const;
 type Kernel = (typeof KERNELS)[number];
 const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<Kernel, number>;
 /** Chunks per thread: enough for the caller to absorb a worker that wakes late on a shared box. */
@@ -65,17 +75,38 @@ export class WasmBackend extends CpuBackend {
     this.outputHeapBytes = opts.outputHeapBytes ?? HEAP_OUTPUT_LIMIT;
     const fma = opts.gemm?.fma ?? enableFma();
     this.gemmShape = { mr: opts.gemm?.mr ?? 3, nr: opts.gemm?.nr ?? 12, fma };
-    const fns = [gemmFn(this.gemmShape), softmaxRowsFn(), attnDsFn(), geluFn('gelu'), geluFn('grad'), geluFn('both'), copyRowsFn(), layerNormFn(), layerNormBwdFn(true), layerNormBwdFn(false), colSumFn(), ...BINARY_WASM.map(binaryFn)];
+    const fns = [
+      gemmFn(this.gemmShape),
+      softmaxRowsFn(),
+      attnDsFn(),
+      geluFn('gelu'),
+      geluFn('grad'),
+      geluFn('both'),
+      copyRowsFn(),
+      layerNormFn(),
+      layerNormBwdFn(true),
+      layerNormBwdFn(false),
+      colSumFn(),
+      ...BINARY_WASM.map(binaryFn),
+    ];
     if (fns.some((f, i) => f.name !== KERNELS[i])) throw new Error('wasm backend: kernel list out of order');
     const module = new WA.Module(encodeModule(fns, 1, MAX_PAGES));
-    this.pool = new ThreadPool(module, this.heap.memory, KERNELS, fns.map((f) => f.params.length), this.threads);
+    this.pool = new ThreadPool(
+      module,
+      this.heap.memory,
+      KERNELS,
+      fns.map((f) => f.params.length),
+      this.threads,
+    );
   }
 
   /** Registers a result array with the inherited storage (CpuBackend keeps `add` private). */
   private adopt(a: AnyTypedArray): DataId {
     return (this as unknown as { add(a: AnyTypedArray): DataId }).add(a);
   }
-  private f32(r: TensorRef): Float32Array { return this.view(r) as Float32Array; }
+  private f32(r: TensorRef): Float32Array {
+    return this.view(r) as Float32Array;
+  }
 
   /**
    * A new f32 storage of n elements (`pad` spare bytes for whole-v128 writes): a heap block while the
@@ -87,7 +118,14 @@ export class WasmBackend extends CpuBackend {
     const ptr = this.heap.tryAlloc(bytes, this.outputHeapBytes);
     if (ptr === undefined) {
       const tmp = this.heap.alloc(bytes);
-      return { ptr: tmp, id: () => { const a = this.heap.f32.slice(tmp >>> 2, (tmp >>> 2) + n); this.heap.free(tmp, bytes); return this.adopt(a); } };
+      return {
+        ptr: tmp,
+        id: () => {
+          const a = this.heap.f32.slice(tmp >>> 2, (tmp >>> 2) + n);
+          this.heap.free(tmp, bytes);
+          return this.adopt(a);
+        },
+      };
     }
     return { ptr, id: () => this.own(ptr, bytes, n) };
   }
@@ -102,7 +140,11 @@ export class WasmBackend extends CpuBackend {
   /** Runs `fn` with a pointer getter for operands (copied into scratch when not heap-resident) and scratch blocks. */
   private call<R>(fn: (input: (r: TensorRef) => number, scratch: (bytes: number) => number) => R): R {
     const temps: [number, number][] = [];
-    const scratch = (bytes: number): number => { const p = this.heap.alloc(bytes); temps.push([p, bytes]); return p; };
+    const scratch = (bytes: number): number => {
+      const p = this.heap.alloc(bytes);
+      temps.push([p, bytes]);
+      return p;
+    };
     const input = (r: TensorRef): number => {
       const a = this.f32(r);
       if (this.heap.owns(a)) return a.byteOffset;
@@ -110,7 +152,11 @@ export class WasmBackend extends CpuBackend {
       this.heap.f32.set(a, p >>> 2);
       return p;
     };
-    try { return fn(input, scratch); } finally { for (const [p, b] of temps) this.heap.free(p, b); }
+    try {
+      return fn(input, scratch);
+    } finally {
+      for (const [p, b] of temps) this.heap.free(p, b);
+    }
   }
 
   override upload(data: AnyTypedArray, dtype: DType): DataId {
@@ -125,12 +171,17 @@ export class WasmBackend extends CpuBackend {
     this.heap.f32.fill(value, o.ptr >>> 2, (o.ptr >>> 2) + size);
     return o.id();
   }
-  override incRef(id: DataId): void { super.incRef(id); const o = this.owned.get(id); if (o) o.refs++; }
+  override incRef(id: DataId): void {
+    super.incRef(id);
+    const o = this.owned.get(id);
+    if (o) o.refs++;
+  }
   override decRef(id: DataId): void {
     super.decRef(id);
     const o = this.owned.get(id);
     if (o && --o.refs === 0) {
-      this.owned.delete(id); this.heap.free(o.ptr, o.bytes);
+      this.owned.delete(id);
+      this.heap.free(o.ptr, o.bytes);
       this.derived.release(id);
     }
   }
@@ -138,7 +189,9 @@ export class WasmBackend extends CpuBackend {
   override matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId {
     if (a.dtype !== 'f32') return super.matmul(a, b, opts, outShape);
     const out = this.output(sizeOf(outShape));
-    this.call((input, scratch) => matmulInto(this.gemmHost(input, scratch), a, b, opts, outShape, out.ptr, opts.bias && this.f32(opts.bias)));
+    this.call((input, scratch) =>
+      matmulInto(this.gemmHost(input, scratch), a, b, opts, outShape, out.ptr, opts.bias && this.f32(opts.bias)),
+    );
     return out.id();
   }
 
@@ -161,24 +214,42 @@ export class WasmBackend extends CpuBackend {
 
   /** Out row i = row src[i] of x (rows: x's first `lead` axes), or zeros where src[i] = −1: one copy_rows job. */
   private rowsOf(x: TensorRef, src: Int32Array, lead = 1): DataId {
-    const row = sizeOf(x.shape.slice(lead)), out = this.output(src.length * row);
+    const row = sizeOf(x.shape.slice(lead)),
+      out = this.output(src.length * row);
     this.call((input, scratch) => {
       if (src.length * row === 0) return;
-      const zeroP = scratch(4 * row), xP = sizeOf(x.shape) > 0 ? input(x) : zeroP;
+      const zeroP = scratch(4 * row),
+        xP = sizeOf(x.shape) > 0 ? input(x) : zeroP;
       this.heap.f32.fill(0, zeroP >>> 2, (zeroP >>> 2) + row);
-      copyRowsAt(this.host(input, scratch), xP, out.ptr, src.map((i) => (i < 0 ? (zeroP - xP) >> 2 : i * row)), row);
+      copyRowsAt(
+        this.host(input, scratch),
+        xP,
+        out.ptr,
+        src.map((i) => (i < 0 ? (zeroP - xP) >> 2 : i * row)),
+        row,
+      );
     });
     return out.id();
   }
 
   override strided(x: TensorRef, outShape: Shape, strides: readonly number[], offset: number): DataId {
     if (x.dtype !== 'f32') return super.strided(x, outShape, strides, offset);
-    const n = sizeOf(outShape), out = this.output(n), src = this.f32(x);
+    const n = sizeOf(outShape),
+      out = this.output(n),
+      src = this.f32(x);
     if (n === 0) return out.id();
     // the kernel needs the source in the heap; copying a view's whole source there would cost more than it saves
     const fast = n >= PARALLEL_MIN_ELEMS && this.heap.owns(src);
-    this.call((input, scratch) => stridedCopy(src, this.heap.view(out.ptr, n), outShape, strides, offset,
-      fast ? { host: this.host(input, scratch), srcP: src.byteOffset, outP: out.ptr } : undefined));
+    this.call((input, scratch) =>
+      stridedCopy(
+        src,
+        this.heap.view(out.ptr, n),
+        outShape,
+        strides,
+        offset,
+        fast ? { host: this.host(input, scratch), srcP: src.byteOffset, outP: out.ptr } : undefined,
+      ),
+    );
     return out.id();
   }
 
@@ -190,14 +261,21 @@ export class WasmBackend extends CpuBackend {
     if (kept) return this.own(kept.ptr, kept.bytes, n); // the forward's derivative becomes this result's storage, no copy
     const out = this.output(n, 4 * (padded - n)); // gelu reads and writes whole v128s
     // GELU also writes its derivative for the backward (same erf and exp), kept on the input's storage
-    const gradBytes = 4 * padded, gradP = op === 'gelu' && this.owned.has(x.id) ? this.heap.tryAlloc(gradBytes, this.outputHeapBytes) : undefined;
+    const gradBytes = 4 * padded,
+      gradP = op === 'gelu' && this.owned.has(x.id) ? this.heap.tryAlloc(gradBytes, this.outputHeapBytes) : undefined;
     this.call((input) => {
       const inPtr = input(x);
       const nt = this.chunks(n, padded >> 2);
-      this.pool.run(gradP !== undefined ? FN.gelu_both : op === 'gelu' ? FN.gelu : FN.gelu_grad, Array.from({ length: nt }, (_, t) => {
-        const lo = chunk(padded, t, nt), hi = chunk(padded, t + 1, nt);
-        return gradP !== undefined ? [inPtr + 4 * lo, out.ptr + 4 * lo, gradP + 4 * lo, hi - lo] : [inPtr + 4 * lo, out.ptr + 4 * lo, hi - lo];
-      }));
+      this.pool.run(
+        gradP !== undefined ? FN.gelu_both : op === 'gelu' ? FN.gelu : FN.gelu_grad,
+        Array.from({ length: nt }, (_, t) => {
+          const lo = chunk(padded, t, nt),
+            hi = chunk(padded, t + 1, nt);
+          return gradP !== undefined
+            ? [inPtr + 4 * lo, out.ptr + 4 * lo, gradP + 4 * lo, hi - lo]
+            : [inPtr + 4 * lo, out.ptr + 4 * lo, hi - lo];
+        }),
+      );
     });
     if (gradP !== undefined) this.derived.attach(x.id, 'geluGrad', { ptr: gradP, bytes: gradBytes, n });
     return out.id();
@@ -210,23 +288,36 @@ export class WasmBackend extends CpuBackend {
     if (total === 0) return out.id();
     const fn = FN[`binary_${op as WasmBinaryOp}`];
     this.call((input, scratch) => {
-      const aPtr = input(a), bPtr = input(b);
+      const aPtr = input(a),
+        bPtr = input(b);
       const { rows, n, inner, offsets } = broadcastRows(outShape, a.shape, b.shape);
       const offPtr = scratch(4 * offsets.length);
       this.heap.i32.set(offsets, offPtr >>> 2);
-      this.pool.run(fn, binaryChunks(aPtr, bPtr, out.ptr, offPtr, rows, n, inner, this.chunks(total, rows === 1 ? n >> 2 : rows)));
+      this.pool.run(
+        fn,
+        binaryChunks(aPtr, bPtr, out.ptr, offPtr, rows, n, inner, this.chunks(total, rows === 1 ? n >> 2 : rows)),
+      );
     });
     return out.id();
   }
 
   override attention(q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, scale: number) {
     if (q.dtype !== 'f32') return super.attention(q, k, v, bias, scale);
-    const d = attnDims(q, k), R = d.B * d.H * d.Tq;
-    const out = this.output(R * d.Dh), lse = this.output(R);
+    const d = attnDims(q, k),
+      R = d.B * d.H * d.Tq;
+    const out = this.output(R * d.Dh),
+      lse = this.output(R);
     // P stays for the backward (saves its QKᵀ and softmax), held as long as lse, which the backward also reads
-    const probsBytes = 4 * R * d.Tk, probsP = R * d.Dh * d.Tk > 0 ? this.heap.tryAlloc(probsBytes, this.outputHeapBytes) : undefined;
-    if (R * d.Dh > 0) this.call((input, scratch) => attentionForward(this.gemmHost(input, scratch), d, q, k, v, bias, scale, out.ptr, lse.ptr, probsP));
-    if (d.Tk === 0) { this.heap.f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + R * d.Dh); this.heap.f32.fill(-Infinity, lse.ptr >>> 2, (lse.ptr >>> 2) + R); }
+    const probsBytes = 4 * R * d.Tk,
+      probsP = R * d.Dh * d.Tk > 0 ? this.heap.tryAlloc(probsBytes, this.outputHeapBytes) : undefined;
+    if (R * d.Dh > 0)
+      this.call((input, scratch) =>
+        attentionForward(this.gemmHost(input, scratch), d, q, k, v, bias, scale, out.ptr, lse.ptr, probsP),
+      );
+    if (d.Tk === 0) {
+      this.heap.f32.fill(0, out.ptr >>> 2, (out.ptr >>> 2) + R * d.Dh);
+      this.heap.f32.fill(-Infinity, lse.ptr >>> 2, (lse.ptr >>> 2) + R);
+    }
     const lseId = lse.id();
     if (probsP !== undefined) {
       if (this.owned.has(lseId)) this.derived.attach(lseId, 'probs', { ptr: probsP, bytes: probsBytes, n: R * d.Tk });
@@ -235,38 +326,86 @@ export class WasmBackend extends CpuBackend {
     return { out: out.id(), lse: lseId };
   }
 
-  override attentionBackward(dOut: TensorRef, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, out: TensorRef, lse: TensorRef, scale: number) {
+  override attentionBackward(
+    dOut: TensorRef,
+    q: TensorRef,
+    k: TensorRef,
+    v: TensorRef,
+    bias: TensorRef | undefined,
+    out: TensorRef,
+    lse: TensorRef,
+    scale: number,
+  ) {
     if (q.dtype !== 'f32') return super.attentionBackward(dOut, q, k, v, bias, out, lse, scale);
-    const d = attnDims(q, k), BH = d.B * d.H;
-    const dq = this.output(BH * d.Tq * d.Dh), dk = this.output(BH * d.Tk * d.Dh), dv = this.output(BH * d.Tk * d.Dh);
+    const d = attnDims(q, k),
+      BH = d.B * d.H;
+    const dq = this.output(BH * d.Tq * d.Dh),
+      dk = this.output(BH * d.Tk * d.Dh),
+      dv = this.output(BH * d.Tk * d.Dh);
     if (BH * d.Tq * d.Tk * d.Dh > 0) {
       const saved = this.derived.get(lse.id, 'probs');
       const savedP = saved && saved.n === BH * d.Tq * d.Tk ? saved.ptr : undefined;
-      this.call((input, scratch) => attentionBackward(this.gemmHost(input, scratch), d, dOut, q, k, v, bias, out, lse, scale, dq.ptr, dk.ptr, dv.ptr, savedP));
+      this.call((input, scratch) =>
+        attentionBackward(
+          this.gemmHost(input, scratch),
+          d,
+          dOut,
+          q,
+          k,
+          v,
+          bias,
+          out,
+          lse,
+          scale,
+          dq.ptr,
+          dk.ptr,
+          dv.ptr,
+          savedP,
+        ),
+      );
     } else {
-      for (const [o, n] of [[dq, d.Tq], [dk, d.Tk], [dv, d.Tk]] as const) this.heap.f32.fill(0, o.ptr >>> 2, (o.ptr >>> 2) + BH * n * d.Dh);
+      for (const [o, n] of [
+        [dq, d.Tq],
+        [dk, d.Tk],
+        [dv, d.Tk],
+      ] as const)
+        this.heap.f32.fill(0, o.ptr >>> 2, (o.ptr >>> 2) + BH * n * d.Dh);
     }
     return { dq: dq.id(), dk: dk.id(), dv: dv.id() };
   }
 
   override layerNorm(x: TensorRef, w: TensorRef, b: TensorRef, eps: number) {
-    const C = x.shape.at(-1) ?? 1, R = C === 0 ? 0 : sizeOf(x.shape) / C;
+    const C = x.shape.at(-1) ?? 1,
+      R = C === 0 ? 0 : sizeOf(x.shape) / C;
     if (x.dtype !== 'f32' || R === 0) return super.layerNorm(x, w, b, eps);
-    const y = this.output(R * C), mean = this.output(R), rstd = this.output(R);
-    this.call((input, scratch) => layerNormForward(this.host(input, scratch), x, w, b, eps, R, C, y.ptr, mean.ptr, rstd.ptr));
+    const y = this.output(R * C),
+      mean = this.output(R),
+      rstd = this.output(R);
+    this.call((input, scratch) =>
+      layerNormForward(this.host(input, scratch), x, w, b, eps, R, C, y.ptr, mean.ptr, rstd.ptr),
+    );
     return { y: y.id(), mean: mean.id(), rstd: rstd.id() };
   }
 
   override layerNormBackward(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef) {
-    const C = x.shape.at(-1) ?? 1, R = C === 0 ? 0 : sizeOf(x.shape) / C;
+    const C = x.shape.at(-1) ?? 1,
+      R = C === 0 ? 0 : sizeOf(x.shape) / C;
     if (x.dtype !== 'f32' || R === 0) return super.layerNormBackward(dy, x, w, mean, rstd);
-    const dx = this.output(R * C), dWeight = this.output(C), dBias = this.output(C);
-    this.call((input, scratch) => layerNormBackward(this.host(input, scratch), dy, x, w, mean, rstd, R, C, dx.ptr, { dwP: dWeight.ptr, dbP: dBias.ptr }));
+    const dx = this.output(R * C),
+      dWeight = this.output(C),
+      dBias = this.output(C);
+    this.call((input, scratch) =>
+      layerNormBackward(this.host(input, scratch), dy, x, w, mean, rstd, R, C, dx.ptr, {
+        dwP: dWeight.ptr,
+        dbP: dBias.ptr,
+      }),
+    );
     return { dx: dx.id(), dWeight: dWeight.id(), dBias: dBias.id() };
   }
 
   override layerNormBackwardDx(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef): DataId {
-    const C = x.shape.at(-1) ?? 1, R = C === 0 ? 0 : sizeOf(x.shape) / C;
+    const C = x.shape.at(-1) ?? 1,
+      R = C === 0 ? 0 : sizeOf(x.shape) / C;
     if (x.dtype !== 'f32' || R === 0) return super.layerNormBackwardDx(dy, x, w, mean, rstd);
     const dx = this.output(R * C);
     this.call((input, scratch) => layerNormBackward(this.host(input, scratch), dy, x, w, mean, rstd, R, C, dx.ptr));
@@ -274,25 +413,52 @@ export class WasmBackend extends CpuBackend {
   }
 
   private gemmHost(input: (r: TensorRef) => number, scratch: (bytes: number) => number): GemmHost {
-    const self = this, host = this.host(input, scratch);
-    return { ...host, get i32() { return self.heap.i32; }, get f32() { return self.heap.f32; }, threads: this.threads, tile: this.gemmShape };
+    const self = this,
+      host = this.host(input, scratch);
+    return {
+      ...host,
+      get i32() {
+        return self.heap.i32;
+      },
+      get f32() {
+        return self.heap.f32;
+      },
+      threads: this.threads,
+      tile: this.gemmShape,
+    };
   }
 
   private host(input: (r: TensorRef) => number, scratch: (bytes: number) => number): KernelHost<Kernel> {
     const self = this;
-    return { get i32() { return self.heap.i32; }, input, scratch, chunks: (elems, rows) => this.chunks(elems, rows), run: (fn, chunks) => this.pool.run(FN[fn], chunks) };
+    return {
+      get i32() {
+        return self.heap.i32;
+      },
+      input,
+      scratch,
+      chunks: (elems, rows) => this.chunks(elems, rows),
+      run: (fn, chunks) => this.pool.run(FN[fn], chunks),
+    };
   }
 
   /** How many chunks to split `elems` of work into, at most `units` (rows, v128s). */
   private chunks(elems: number, units: number): number {
-    return elems < PARALLEL_MIN_ELEMS || this.threads === 1 ? 1 : Math.max(1, Math.min(units, CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS));
+    return elems < PARALLEL_MIN_ELEMS || this.threads === 1
+      ? 1
+      : Math.max(1, Math.min(units, CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS));
   }
 
   /** Heap bytes reserved (live tensors + recyclable blocks). */
-  get heapBytes(): number { return this.heap.reserved; }
+  get heapBytes(): number {
+    return this.heap.reserved;
+  }
 
-  dispose(): void { this.pool.dispose(); }
-  [Symbol.dispose](): void { this.dispose(); }
+  dispose(): void {
+    this.pool.dispose();
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 export const createWasmBackend = (opts: WasmOptions = {}): WasmBackend => new WasmBackend(opts);

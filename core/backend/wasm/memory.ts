@@ -29,11 +29,17 @@ export class SharedHeap {
     this.buffers.add(this.memory.buffer);
   }
 
-  get f32(): Float32Array { return this.f32_; }
-  get i32(): Int32Array { return this.i32_; }
+  get f32(): Float32Array {
+    return this.f32_;
+  }
+  get i32(): Int32Array {
+    return this.i32_;
+  }
 
   /** True when `a` is a view into this heap (then `a.byteOffset` is its pointer). */
-  owns(a: ArrayBufferView): boolean { return this.buffers.has(a.buffer); }
+  owns(a: ArrayBufferView): boolean {
+    return this.buffers.has(a.buffer);
+  }
 
   /**
    * A 64-byte aligned block of at least `bytes` ending at or below `limit`, or undefined. Tries an
@@ -50,18 +56,22 @@ export class SharedHeap {
 
   alloc(bytes: number): number {
     const p = this.tryAlloc(bytes);
-    if (p === undefined) throw new RangeError(`wasm backend: heap exhausted allocating ${bytes} bytes (${this.top} reserved)`);
+    if (p === undefined)
+      throw new RangeError(`wasm backend: heap exhausted allocating ${bytes} bytes (${this.top} reserved)`);
     return p;
   }
 
   free(ptr: number, bytes: number): void {
     const size = roundSize(bytes);
     const list = this.free_.get(size);
-    if (list) list.push(ptr); else this.free_.set(size, [ptr]);
+    if (list) list.push(ptr);
+    else this.free_.set(size, [ptr]);
   }
 
   private takeFree(size: number, limit: number, split: boolean): number | undefined {
-    for (const [s, list] of split ? [...this.free_].sort((a, b) => a[0] - b[0]) : [[size, this.free_.get(size) ?? []] as const]) {
+    for (const [s, list] of split
+      ? [...this.free_].sort((a, b) => a[0] - b[0])
+      : [[size, this.free_.get(size) ?? []] as const]) {
       if (s < size) continue;
       for (let i = list.length - 1; i >= 0; i--) {
         const p = list[i]!;
@@ -93,21 +103,31 @@ export class SharedHeap {
 
   /** Merges adjacent free blocks and gives a free run at the top back to the bump pointer. */
   private compact(): void {
-    const blocks = [...this.free_].flatMap(([s, ps]) => ps.map((p) => [p, s] as [number, number])).sort((a, b) => a[0] - b[0]);
+    const blocks = [...this.free_]
+      .flatMap(([s, ps]) => ps.map((p) => [p, s] as [number, number]))
+      .sort((a, b) => a[0] - b[0]);
     this.free_.clear();
     const merged: [number, number][] = [];
     for (const [p, s] of blocks) {
       const last = merged.at(-1);
-      if (last && last[0] + last[1] === p) last[1] += s; else merged.push([p, s]);
+      if (last && last[0] + last[1] === p) last[1] += s;
+      else merged.push([p, s]);
     }
     const top = merged.at(-1);
-    if (top && top[0] + top[1] === this.top) { this.top = top[0]; merged.pop(); }
+    if (top && top[0] + top[1] === this.top) {
+      this.top = top[0];
+      merged.pop();
+    }
     for (const [p, s] of merged) this.free(p, s);
   }
 
   /** A Float32Array view of n elements at ptr. */
-  view(ptr: number, n: number): Float32Array { return new Float32Array(this.memory.buffer, ptr, n); }
+  view(ptr: number, n: number): Float32Array {
+    return new Float32Array(this.memory.buffer, ptr, n);
+  }
 
   /** Bytes reserved from the memory (live + recyclable). */
-  get reserved(): number { return this.top; }
+  get reserved(): number {
+    return this.top;
+  }
 }

@@ -15,7 +15,11 @@ import { WA, type WasmMemory, type WasmModule } from './wasm-api.ts';
 
 export const MAX_ARGS = 18;
 export const MAX_CHUNKS = 255;
-const TICKET = 0, COMPLETED = 1, QUIT = 2, FAILED = 3, HEADER = 4;
+const TICKET = 0,
+  COMPLETED = 1,
+  QUIT = 2,
+  FAILED = 3,
+  HEADER = 4;
 /** The caller's spin bound (ms) on chunks still running: past it, a worker is likely descheduled. */
 const SPIN_MS = 1;
 /**
@@ -64,7 +68,12 @@ for (;;) {
 }
 `;
 
-type ClaimFn = (c: Int32Array, gen: number, fns: readonly ((...a: number[]) => void)[], nargs: readonly number[]) => void;
+type ClaimFn = (
+  c: Int32Array,
+  gen: number,
+  fns: readonly ((...a: number[]) => void)[],
+  nargs: readonly number[],
+) => void;
 // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the same source the workers run
 const claim = new Function(`${CLAIM_SOURCE}; return claim;`)() as ClaimFn;
 
@@ -77,12 +86,21 @@ export class ThreadPool {
   private gen = 0;
 
   /** `nargs[i]`: the i32 argument count of kernel `names[i]`. */
-  constructor(module: WasmModule, memory: WasmMemory, readonly names: readonly string[], private readonly nargs: readonly number[], readonly threads: number) {
+  constructor(
+    module: WasmModule,
+    memory: WasmMemory,
+    readonly names: readonly string[],
+    private readonly nargs: readonly number[],
+    readonly threads: number,
+  ) {
     this.ctrl = new Int32Array(new SharedArrayBuffer(4 * (HEADER + 2 * SLOT)));
     const inst = new WA.Instance(module, { env: { memory } });
     this.local = names.map((n) => inst.exports[n] as KernelFn);
     for (let t = 1; t < threads; t++) {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { module, memory, ctrl: this.ctrl.buffer, names, nargs } });
+      const w = new Worker(WORKER_SOURCE, {
+        eval: true,
+        workerData: { module, memory, ctrl: this.ctrl.buffer, names, nargs },
+      });
       w.unref(); // a pool left undisposed must not keep the process alive
       this.workers.push(w);
     }
@@ -92,11 +110,16 @@ export class ThreadPool {
   run(fn: number, chunks: readonly (readonly number[])[]): void {
     const n = chunks.length;
     if (n === 0) return;
-    if (n === 1 || this.workers.length === 0) { for (const a of chunks) this.local[fn]!(...a); return; }
+    if (n === 1 || this.workers.length === 0) {
+      for (const a of chunks) this.local[fn]!(...a);
+      return;
+    }
     if (n > MAX_CHUNKS) throw new RangeError(`ThreadPool.run: ${n} chunks (max ${MAX_CHUNKS})`);
-    const c = this.ctrl, gen = (this.gen = (this.gen + 1) & 0xffffff);
+    const c = this.ctrl,
+      gen = (this.gen = (this.gen + 1) & 0xffffff);
     const slot = HEADER + (gen & 1) * SLOT;
-    c[slot] = fn; c[slot + 1] = n;
+    c[slot] = fn;
+    c[slot + 1] = n;
     for (let i = 0; i < n; i++) c.set(chunks[i]!, slot + 2 + i * MAX_ARGS);
     Atomics.store(c, COMPLETED, 0);
     Atomics.store(c, TICKET, gen << 8);
@@ -104,9 +127,14 @@ export class ThreadPool {
     claim(c, gen, this.local, this.nargs);
     // every chunk is claimed now, so those left are running on workers: spin a while before sleeping,
     // as a sleeping caller woke 40–60 µs after the worker's last chunk (measured on the bert-small step)
-    for (const until = performance.now() + SPIN_MS; Atomics.load(c, COMPLETED) < n && performance.now() < until;) { /* spin */ }
+    for (const until = performance.now() + SPIN_MS; Atomics.load(c, COMPLETED) < n && performance.now() < until;) {
+      /* spin */
+    }
     for (let d = Atomics.load(c, COMPLETED); d < n; d = Atomics.load(c, COMPLETED)) Atomics.wait(c, COMPLETED, d);
-    if (Atomics.load(c, FAILED) !== 0) { Atomics.store(c, FAILED, 0); throw new Error(`wasm backend: kernel ${this.names[fn]} failed (see stderr)`); }
+    if (Atomics.load(c, FAILED) !== 0) {
+      Atomics.store(c, FAILED, 0);
+      throw new Error(`wasm backend: kernel ${this.names[fn]} failed (see stderr)`);
+    }
   }
 
   dispose(): void {

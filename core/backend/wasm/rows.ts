@@ -41,10 +41,19 @@ export function scatterSources(idx: AnyTypedArray, numRows: number): Int32Array 
 }
 
 /** out row r (n floats) = the n floats at srcP + 4·offs[r] (offsets may be negative: any heap row). */
-export function copyRowsAt(host: KernelHost<'copy_rows'>, srcP: number, outP: number, offs: Int32Array, n: number): void {
+export function copyRowsAt(
+  host: KernelHost<'copy_rows'>,
+  srcP: number,
+  outP: number,
+  offs: Int32Array,
+  n: number,
+): void {
   const rows = offs.length;
   if (rows === 0 || n === 0) return;
   const offP = host.scratch(4 * rows);
   host.i32.set(offs, offP >>> 2);
-  host.run('copy_rows', rowSplit(rows, host.chunks(rows * n, rows), (lo, hi) => [srcP, outP, offP, n, lo, hi]));
+  host.run(
+    'copy_rows',
+    rowSplit(rows, host.chunks(rows * n, rows), (lo, hi) => [srcP, outP, offP, n, lo, hi]),
+  );
 }

@@ -10,14 +10,22 @@ import type { Shape } from '../../tensor/shape.ts';
 import { Fn, I32, O } from './encoder.ts';
 import { rowSplit, type KernelHost } from './layout.ts';
 
-interface Plan { readonly dims: readonly { d: number; s: number }[]; readonly rows: number; readonly n: number; readonly st: number }
+interface Plan {
+  readonly dims: readonly { d: number; s: number }[];
+  readonly rows: number;
+  readonly n: number;
+  readonly st: number;
+}
 
 function plan(shape: Shape, strides: readonly number[]): Plan {
   const dims: { d: number; s: number }[] = [];
   shape.forEach((d, i) => {
     if (d === 1) return;
     const last = dims.at(-1);
-    if (last && last.s === strides[i]! * d) { last.d *= d; last.s = strides[i]!; } else dims.push({ d, s: strides[i]! });
+    if (last && last.s === strides[i]! * d) {
+      last.d *= d;
+      last.s = strides[i]!;
+    } else dims.push({ d, s: strides[i]! });
   });
   const inner = dims.pop() ?? { d: 1, s: 1 };
   return { dims, rows: dims.reduce((a, x) => a * x.d, 1), n: inner.d, st: inner.s };
@@ -33,21 +41,40 @@ function eachRow({ dims, rows }: Plan, offset: number, row: (r: number, src: num
       const dm = dims[ax]!;
       src += dm.s;
       if (++idx[ax]! < dm.d) break;
-      src -= dm.s * dm.d; idx[ax] = 0;
+      src -= dm.s * dm.d;
+      idx[ax] = 0;
     }
   }
 }
 
 /** The heap side of a copy the kernel may do: the source's and output's byte pointers. */
-export interface HeapCopy { readonly host: KernelHost<'copy_rows'>; readonly srcP: number; readonly outP: number }
+export interface HeapCopy {
+  readonly host: KernelHost<'copy_rows'>;
+  readonly srcP: number;
+  readonly outP: number;
+}
 
-export function stridedCopy(x: Float32Array, out: Float32Array, shape: Shape, strides: readonly number[], offset: number, heap?: HeapCopy): void {
-  const p = plan(shape, strides), { rows, n, st } = p;
+export function stridedCopy(
+  x: Float32Array,
+  out: Float32Array,
+  shape: Shape,
+  strides: readonly number[],
+  offset: number,
+  heap?: HeapCopy,
+): void {
+  const p = plan(shape, strides),
+    { rows, n, st } = p;
   if (heap && st === 1 && rows > 1) {
-    const offP = heap.host.scratch(4 * rows), offs = new Int32Array(rows);
-    eachRow(p, offset, (r, src) => { offs[r] = src; });
+    const offP = heap.host.scratch(4 * rows),
+      offs = new Int32Array(rows);
+    eachRow(p, offset, (r, src) => {
+      offs[r] = src;
+    });
     heap.host.i32.set(offs, offP >>> 2);
-    heap.host.run('copy_rows', rowSplit(rows, heap.host.chunks(rows * n, rows), (lo, hi) => [heap.srcP, heap.outP, offP, n, lo, hi]));
+    heap.host.run(
+      'copy_rows',
+      rowSplit(rows, heap.host.chunks(rows * n, rows), (lo, hi) => [heap.srcP, heap.outP, offP, n, lo, hi]),
+    );
     return;
   }
   eachRow(p, offset, (r, src) => {
@@ -62,14 +89,51 @@ export function stridedCopy(x: Float32Array, out: Float32Array, shape: Shape, st
 export function copyRowsFn(): Fn {
   const f = new Fn('copy_rows', new Array(6).fill(I32));
   const [srcP, dstP, offP, n, rowStart, rowEnd] = [0, 1, 2, 3, 4, 5] as const;
-  const r = f.local(I32), j = f.local(I32), nb = f.local(I32), nvb = f.local(I32), ps = f.local(I32), pd = f.local(I32);
+  const r = f.local(I32),
+    j = f.local(I32),
+    nb = f.local(I32),
+    nvb = f.local(I32),
+    ps = f.local(I32),
+    pd = f.local(I32);
   f.get(n).i32(2).op(O.i32Shl).set(nb);
   f.get(nb).i32(-16).op(O.i32And).set(nvb);
-  f.for(r, () => f.get(rowStart), rowEnd, 1, () => {
-    f.get(srcP).get(offP).get(r).i32(2).op(O.i32Shl).op(O.i32Add).load(O.i32Load).i32(2).op(O.i32Shl).op(O.i32Add).set(ps);
-    f.get(dstP).get(r).get(nb).op(O.i32Mul).op(O.i32Add).set(pd);
-    f.for(j, () => f.i32(0), nvb, 16, () => { f.get(pd).get(j).op(O.i32Add).get(ps).get(j).op(O.i32Add).vload().vstore(); });
-    f.for(j, () => f.get(nvb), nb, 4, () => { f.get(pd).get(j).op(O.i32Add).get(ps).get(j).op(O.i32Add).load(O.f32Load).load(O.f32Store); });
-  });
+  f.for(
+    r,
+    () => f.get(rowStart),
+    rowEnd,
+    1,
+    () => {
+      f.get(srcP)
+        .get(offP)
+        .get(r)
+        .i32(2)
+        .op(O.i32Shl)
+        .op(O.i32Add)
+        .load(O.i32Load)
+        .i32(2)
+        .op(O.i32Shl)
+        .op(O.i32Add)
+        .set(ps);
+      f.get(dstP).get(r).get(nb).op(O.i32Mul).op(O.i32Add).set(pd);
+      f.for(
+        j,
+        () => f.i32(0),
+        nvb,
+        16,
+        () => {
+          f.get(pd).get(j).op(O.i32Add).get(ps).get(j).op(O.i32Add).vload().vstore();
+        },
+      );
+      f.for(
+        j,
+        () => f.get(nvb),
+        nb,
+        4,
+        () => {
+          f.get(pd).get(j).op(O.i32Add).get(ps).get(j).op(O.i32Add).load(O.f32Load).load(O.f32Store);
+        },
+      );
+    },
+  );
   return f;
 }

@@ -6,9 +6,9 @@ export class NoAdapterError extends Error {
   constructor(detail: string) {
     super(
       `no WebGPU adapter found (${detail}). Dawn needs a Vulkan driver: on Debian bookworm install Mesa's lavapipe ` +
-      'from bookworm-backports (`apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`, as ' +
-      '.ci/install-system-libs.sh does; plain bookworm Mesa 22 is too old); on a machine with a GPU install the ' +
-      "vendor's Vulkan driver.",
+        'from bookworm-backports (`apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`, as ' +
+        '.ci/install-system-libs.sh does; plain bookworm Mesa 22 is too old); on a machine with a GPU install the ' +
+        "vendor's Vulkan driver.",
     );
   }
 }
@@ -40,8 +40,13 @@ export interface Acquired {
 
 // the limits kernels specialise on; requested at the adapter's maximum
 const WANTED_LIMITS = [
-  'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeWorkgroupStorageSize', 'maxStorageBuffersPerShaderStage',
-  'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY',
+  'maxStorageBufferBindingSize',
+  'maxBufferSize',
+  'maxComputeWorkgroupStorageSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
 ] as const;
 
 let logged = false;
@@ -54,7 +59,9 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<Acquired>
   } catch (e) {
     throw new NoAdapterError(`Dawn failed to start: ${(e as Error).message}`);
   }
-  const adapter = await gpu.requestAdapter(opts.powerPreference ? { powerPreference: opts.powerPreference } : undefined);
+  const adapter = await gpu.requestAdapter(
+    opts.powerPreference ? { powerPreference: opts.powerPreference } : undefined,
+  );
   if (!adapter) throw new NoAdapterError('navigator.gpu.requestAdapter() returned null');
   const i = adapter.info;
   const info = [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unnamed adapter';
@@ -64,7 +71,8 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<Acquired>
   }
   const requiredLimits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];
-  const requiredFeatures: GPUFeatureName[] = opts.f16 !== false && adapter.features.has('shader-f16') ? ['shader-f16'] : [];
+  const requiredFeatures: GPUFeatureName[] =
+    opts.f16 !== false && adapter.features.has('shader-f16') ? ['shader-f16'] : [];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'promptgrad' });
   return { device, owners: [gpu, adapter], info, limits: device.limits, f16: device.features.has('shader-f16') };
 }

@@ -5,8 +5,17 @@
  * exists when the device has shader-f16; without it asking for f16 throws, never falls back to f32.
  */
 import {
-  UnsupportedOp, type AdamWHyper, type Backend, type BinaryOp, type CompareOp, type DataId, type MatmulOptions,
-  type ReduceOp, type StoredRef, type TensorRef, type UnaryOp,
+  UnsupportedOp,
+  type AdamWHyper,
+  type Backend,
+  type BinaryOp,
+  type CompareOp,
+  type DataId,
+  type MatmulOptions,
+  type ReduceOp,
+  type StoredRef,
+  type TensorRef,
+  type UnaryOp,
 } from '../backend.ts';
 import { dtypeOfArray, type AnyTypedArray, type DType, type StorageDType } from '../../tensor/dtype.ts';
 import { decodeHalf } from '../../tensor/half.ts';
@@ -16,15 +25,34 @@ import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/sh
 import type { Program } from '../../../kernels/wgsl/common.ts';
 import { adamwProgram } from '../../../kernels/wgsl/adamw.ts';
 import {
-  attentionDkvProgram, attentionDqProgram, attentionForwardProgram, attentionPrepProgram, MAX_DH, type AttnShape,
+  attentionDkvProgram,
+  attentionDqProgram,
+  attentionForwardProgram,
+  attentionPrepProgram,
+  MAX_DH,
+  type AttnShape,
 } from '../../../kernels/wgsl/attention.ts';
 import {
-  binaryExpr, castExpr, compareExpr, fillProgram, I32_UNARY, mapProgram, unaryExpr, whereExpr, type MapInput,
+  binaryExpr,
+  castExpr,
+  compareExpr,
+  fillProgram,
+  I32_UNARY,
+  mapProgram,
+  unaryExpr,
+  whereExpr,
+  type MapInput,
 } from '../../../kernels/wgsl/elementwise.ts';
 import { gatherProgram, oneHotProgram, scatterAddProgram } from '../../../kernels/wgsl/gather.ts';
 import { layerNormDwProgram, layerNormDxProgram, layerNormProgram } from '../../../kernels/wgsl/layernorm.ts';
 import { fromHalfProgram, toHalfProgram } from '../../../kernels/wgsl/half.ts';
-import { matmulNaiveProgram, matmulTiledProgram, tileFor, type Operands, type Tile } from '../../../kernels/wgsl/matmul.ts';
+import {
+  matmulNaiveProgram,
+  matmulTiledProgram,
+  tileFor,
+  type Operands,
+  type Tile,
+} from '../../../kernels/wgsl/matmul.ts';
 import { concatPartProgram, padProgram, stridedProgram } from '../../../kernels/wgsl/movement.ts';
 import { argmaxProgram, reduceProgram } from '../../../kernels/wgsl/reduce.ts';
 import { softmaxProgram } from '../../../kernels/wgsl/softmax.ts';
@@ -51,7 +79,12 @@ export class WebGpuBackend implements Backend, Disposable {
   readonly rt: GpuRuntime;
   private readonly tile: Tile;
 
-  constructor(device: GPUDevice, readonly adapterInfo: string, private readonly opts: WebGpuOptions = {}, owners: readonly unknown[] = []) {
+  constructor(
+    device: GPUDevice,
+    readonly adapterInfo: string,
+    private readonly opts: WebGpuOptions = {},
+    owners: readonly unknown[] = [],
+  ) {
     this.rt = new GpuRuntime(device, owners);
     this.tile = tileFor(device.limits);
     this.supportsF16 = device.features.has('shader-f16');
@@ -61,25 +94,36 @@ export class WebGpuBackend implements Backend, Disposable {
   private dt(op: string, ...refs: readonly { readonly dtype: StorageDType }[]): void {
     for (const r of refs) {
       if (this.dtypes.has(r.dtype)) continue;
-      throw new UnsupportedOp(op, 'webgpu', r.dtype === 'f16'
-        ? 'f16 storage needs the adapter feature shader-f16, which this device does not have'
-        : `dtype ${r.dtype} (WGSL has no f64)`);
+      throw new UnsupportedOp(
+        op,
+        'webgpu',
+        r.dtype === 'f16'
+          ? 'f16 storage needs the adapter feature shader-f16, which this device does not have'
+          : `dtype ${r.dtype} (WGSL has no f64)`,
+      );
     }
   }
 
   /** Allocates the outputs, encodes `prog`, returns the output ids. */
   private exec(prog: Program, ins: readonly StoredRef[], outElems: readonly number[]): DataId[] {
     const outs = outElems.map((n) => this.rt.alloc(n * BYTES));
-    this.rt.run(prog, ins.map((r) => r.id), outs);
+    this.rt.run(
+      prog,
+      ins.map((r) => r.id),
+      outs,
+    );
     return outs;
   }
-  private exec1(prog: Program, ins: readonly StoredRef[], n: number): DataId { return this.exec(prog, ins, [n])[0]!; }
+  private exec1(prog: Program, ins: readonly StoredRef[], n: number): DataId {
+    return this.exec(prog, ins, [n])[0]!;
+  }
 
   // ---------------- storage ----------------
   upload(data: AnyTypedArray, dtype: DType): DataId {
     this.rt.check();
     this.dt('upload', { dtype });
-    if (dtypeOfArray(data) !== dtype) throw new TypeError(`webgpu upload: array is ${dtypeOfArray(data)}, tensor dtype is ${dtype}`);
+    if (dtypeOfArray(data) !== dtype)
+      throw new TypeError(`webgpu upload: array is ${dtypeOfArray(data)}, tensor dtype is ${dtype}`);
     return this.rt.upload(data, data.byteLength);
   }
   fill(size: number, value: number, dtype: DType): DataId {
@@ -102,10 +146,18 @@ export class WebGpuBackend implements Backend, Disposable {
   readSync(_ref: StoredRef): AnyTypedArray {
     throw new UnsupportedOp('readSync', 'webgpu', 'GPU reads are asynchronous: use await tensor.data()');
   }
-  incRef(id: DataId): void { this.rt.incRef(id); }
-  decRef(id: DataId): void { this.rt.decRef(id); }
-  live(): number { return this.rt.live; }
-  flush(): Promise<void> { return this.rt.flush(); }
+  incRef(id: DataId): void {
+    this.rt.incRef(id);
+  }
+  decRef(id: DataId): void {
+    this.rt.decRef(id);
+  }
+  live(): number {
+    return this.rt.live;
+  }
+  flush(): Promise<void> {
+    return this.rt.flush();
+  }
 
   // ---------------- elementwise ----------------
   private bin(r: TensorRef, outShape: Shape): MapInput {
@@ -116,11 +168,21 @@ export class WebGpuBackend implements Backend, Disposable {
     if (x.dtype === 'i32' && !I32_UNARY.has(op)) {
       throw new UnsupportedOp(op, 'webgpu', 'integer tensors support only neg, abs, sign, square, relu, step');
     }
-    return this.exec1(mapProgram(op, unaryExpr(op, x.dtype), [this.bin(x, x.shape)], x.shape, x.dtype), [x], sizeOf(x.shape));
+    return this.exec1(
+      mapProgram(op, unaryExpr(op, x.dtype), [this.bin(x, x.shape)], x.shape, x.dtype),
+      [x],
+      sizeOf(x.shape),
+    );
   }
   binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId {
     this.dt(op, a, b);
-    const prog = mapProgram(op, binaryExpr(op, a.dtype), [this.bin(a, outShape), this.bin(b, outShape)], outShape, a.dtype);
+    const prog = mapProgram(
+      op,
+      binaryExpr(op, a.dtype),
+      [this.bin(a, outShape), this.bin(b, outShape)],
+      outShape,
+      a.dtype,
+    );
     return this.exec1(prog, [a, b], sizeOf(outShape));
   }
   compare(op: CompareOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId {
@@ -137,13 +199,20 @@ export class WebGpuBackend implements Backend, Disposable {
     this.dt('cast', x, { dtype });
     const from = x.dtype;
     if (from === 'f16' || dtype === 'f16') return this.castHalf(x, dtype);
-    return this.exec1(mapProgram(`cast`, castExpr(from, dtype), [this.bin({ ...x, dtype: from }, x.shape)], x.shape, dtype), [x], sizeOf(x.shape));
+    return this.exec1(
+      mapProgram(`cast`, castExpr(from, dtype), [this.bin({ ...x, dtype: from }, x.shape)], x.shape, dtype),
+      [x],
+      sizeOf(x.shape),
+    );
   }
 
   /** f32 → f16 (2 bytes an element), f16 → f32, or f16 → f16 (the same storage, one more reference). */
   private castHalf(x: StoredRef, dtype: StorageDType): DataId {
     const n = sizeOf(x.shape);
-    if (x.dtype === dtype) { this.rt.incRef(x.id); return x.id; }
+    if (x.dtype === dtype) {
+      this.rt.incRef(x.id);
+      return x.id;
+    }
     if (dtype === 'f16' && x.dtype === 'f32') return this.exec(toHalfProgram(n), [x], [n / 2])[0]!;
     if (x.dtype === 'f16' && dtype === 'f32') return this.exec1(fromHalfProgram(n), [x], n);
     throw new UnsupportedOp('cast', 'webgpu', `${x.dtype} → ${dtype} (f16 casts are f32 → f16 and f16 → f32)`);
@@ -169,10 +238,16 @@ export class WebGpuBackend implements Backend, Disposable {
   /** Either operand may be f16 storage; the kernel widens it to f32 as it loads (kernels/wgsl/matmul.ts). */
   matmul(a: StoredRef, b: StoredRef, opts: MatmulOptions, outShape: Shape): DataId {
     this.dt('matmul', a, b);
-    const f = (r: StoredRef) => (r.dtype === 'f32' || r.dtype === 'f16' ? r.dtype : undefined), ta = f(a), tb = f(b);
+    const f = (r: StoredRef) => (r.dtype === 'f32' || r.dtype === 'f16' ? r.dtype : undefined),
+      ta = f(a),
+      tb = f(b);
     if (!ta || !tb) throw new UnsupportedOp('matmul', 'webgpu', `dtypes ${a.dtype} × ${b.dtype}`);
-    const shapes = { aShape: a.shape, bShape: b.shape, outShape }, types: Operands = { a: ta, b: tb };
-    const prog = this.opts.matmul === 'naive' ? matmulNaiveProgram(shapes, opts, types) : matmulTiledProgram(shapes, opts, this.tile, types);
+    const shapes = { aShape: a.shape, bShape: b.shape, outShape },
+      types: Operands = { a: ta, b: tb };
+    const prog =
+      this.opts.matmul === 'naive'
+        ? matmulNaiveProgram(shapes, opts, types)
+        : matmulTiledProgram(shapes, opts, this.tile, types);
     if (opts.bias) this.dt('matmul', opts.bias);
     return this.exec1(prog, opts.bias ? [a, b, opts.bias] : [a, b], sizeOf(outShape));
   }
@@ -201,17 +276,30 @@ export class WebGpuBackend implements Backend, Disposable {
     }
     return out;
   }
-  gather(table: TensorRef, indices: TensorRef): DataId { return this.rows('gather', table, indices); }
-  takeRows(table: TensorRef, indices: TensorRef): DataId { return this.rows('takeRows', table, indices); }
+  gather(table: TensorRef, indices: TensorRef): DataId {
+    return this.rows('gather', table, indices);
+  }
+  takeRows(table: TensorRef, indices: TensorRef): DataId {
+    return this.rows('takeRows', table, indices);
+  }
   private rows(op: 'gather' | 'takeRows', table: TensorRef, indices: TensorRef): DataId {
     this.dt(op, table, indices);
-    const row = sizeOf(table.shape.slice(1)), nIdx = sizeOf(indices.shape);
-    return this.exec1(gatherProgram(table.dtype, table.shape[0]!, row, nIdx, op === 'takeRows'), [table, indices], nIdx * row);
+    const row = sizeOf(table.shape.slice(1)),
+      nIdx = sizeOf(indices.shape);
+    return this.exec1(
+      gatherProgram(table.dtype, table.shape[0]!, row, nIdx, op === 'takeRows'),
+      [table, indices],
+      nIdx * row,
+    );
   }
   scatterAdd(indices: TensorRef, updates: TensorRef, numRows: number): DataId {
     this.dt('scatterAdd', indices, updates);
     const row = sizeOf(updates.shape.slice(indices.shape.length));
-    return this.exec1(scatterAddProgram(updates.dtype, numRows, row, sizeOf(indices.shape)), [indices, updates], numRows * row);
+    return this.exec1(
+      scatterAddProgram(updates.dtype, numRows, row, sizeOf(indices.shape)),
+      [indices, updates],
+      numRows * row,
+    );
   }
   oneHot(indices: TensorRef, depth: number, dtype: DType): DataId {
     this.dt('oneHot', indices, { dtype });
@@ -227,12 +315,22 @@ export class WebGpuBackend implements Backend, Disposable {
   private float(op: string, ...refs: readonly TensorRef[]): void {
     for (const r of refs) if (r.dtype !== 'f32') throw new UnsupportedOp(op, 'webgpu', `dtype ${r.dtype}`);
   }
-  softmax(x: TensorRef): DataId { this.float('softmax', x); return this.exec1(softmaxProgram(...this.rowsCols(x), false), [x], sizeOf(x.shape)); }
-  logSoftmax(x: TensorRef): DataId { this.float('logSoftmax', x); return this.exec1(softmaxProgram(...this.rowsCols(x), true), [x], sizeOf(x.shape)); }
+  softmax(x: TensorRef): DataId {
+    this.float('softmax', x);
+    return this.exec1(softmaxProgram(...this.rowsCols(x), false), [x], sizeOf(x.shape));
+  }
+  logSoftmax(x: TensorRef): DataId {
+    this.float('logSoftmax', x);
+    return this.exec1(softmaxProgram(...this.rowsCols(x), true), [x], sizeOf(x.shape));
+  }
   layerNorm(x: TensorRef, w: TensorRef, b: TensorRef, eps: number) {
     this.float('layerNorm', x, w, b);
     const [R, C] = this.rowsCols(x);
-    const [y, mean, rstd] = this.exec(layerNormProgram(R, C, eps), [x, w, b], [R * C, R, R]) as [DataId, DataId, DataId];
+    const [y, mean, rstd] = this.exec(layerNormProgram(R, C, eps), [x, w, b], [R * C, R, R]) as [
+      DataId,
+      DataId,
+      DataId,
+    ];
     return { y, mean, rstd };
   }
   layerNormBackward(dy: TensorRef, x: TensorRef, w: TensorRef, mean: TensorRef, rstd: TensorRef) {
@@ -249,10 +347,20 @@ export class WebGpuBackend implements Backend, Disposable {
   crossEntropy(logits: TensorRef, labels: TensorRef, ignoreIndex: number, smoothing: number) {
     this.float('crossEntropy', logits);
     const [R, C] = this.rowsCols(logits);
-    const [loss, lse] = this.exec(crossEntropyProgram(R, C, ignoreIndex, smoothing), [logits, labels], [R, R]) as [DataId, DataId];
+    const [loss, lse] = this.exec(crossEntropyProgram(R, C, ignoreIndex, smoothing), [logits, labels], [R, R]) as [
+      DataId,
+      DataId,
+    ];
     return { loss, lse };
   }
-  crossEntropyBackward(dy: TensorRef, logits: TensorRef, labels: TensorRef, lse: TensorRef, ignoreIndex: number, smoothing: number): DataId {
+  crossEntropyBackward(
+    dy: TensorRef,
+    logits: TensorRef,
+    labels: TensorRef,
+    lse: TensorRef,
+    ignoreIndex: number,
+    smoothing: number,
+  ): DataId {
     this.float('crossEntropyBackward', dy, logits, lse);
     const [R, C] = this.rowsCols(logits);
     return this.exec1(crossEntropyBackwardProgram(R, C, ignoreIndex, smoothing), [dy, logits, labels, lse], R * C);
@@ -267,11 +375,23 @@ export class WebGpuBackend implements Backend, Disposable {
     this.float('attention', q, k, v, ...(bias ? [bias] : []));
     const s = this.attnShape('attention', q, k, bias);
     const ins = bias ? [q, k, v, bias] : [q, k, v];
-    const [out, lse] = this.exec(attentionForwardProgram(s, scale), ins, [sizeOf(q.shape), s.B * s.H * s.Tq]) as [DataId, DataId];
+    const [out, lse] = this.exec(attentionForwardProgram(s, scale), ins, [sizeOf(q.shape), s.B * s.H * s.Tq]) as [
+      DataId,
+      DataId,
+    ];
     return { out, lse };
   }
   /** prep (D, shift) → dq (+ 1/r into stats) → dk, dv; the stats buffer is freed after encoding. */
-  attentionBackward(dOut: TensorRef, q: TensorRef, k: TensorRef, v: TensorRef, bias: TensorRef | undefined, out: TensorRef, lse: TensorRef, scale: number) {
+  attentionBackward(
+    dOut: TensorRef,
+    q: TensorRef,
+    k: TensorRef,
+    v: TensorRef,
+    bias: TensorRef | undefined,
+    out: TensorRef,
+    lse: TensorRef,
+    scale: number,
+  ) {
     this.float('attentionBackward', dOut, q, k, v, out, lse, ...(bias ? [bias] : []));
     const s = this.attnShape('attentionBackward', q, k, bias);
     const stats = this.exec1(attentionPrepProgram(s), [dOut, out, lse], s.B * s.H * s.Tq * 3);
@@ -291,8 +411,12 @@ export class WebGpuBackend implements Backend, Disposable {
   }
 
   /** Frees every buffer and the device (the Dawn binding keeps Node alive while a device lives). */
-  destroy(): void { this.rt.destroy(); }
-  [Symbol.dispose](): void { this.destroy(); }
+  destroy(): void {
+    this.rt.destroy();
+  }
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
 }
 
 export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<WebGpuBackend> {

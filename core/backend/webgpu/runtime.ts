@@ -12,15 +12,17 @@ import { PARAM_WORDS } from '../../../kernels/wgsl/common.ts';
 import { RefCounted } from '../refcount.ts';
 
 const STORAGE = 0x80 | 0x04 | 0x08; // GPUBufferUsage STORAGE | COPY_SRC | COPY_DST (globals may be absent at import)
-const UNIFORM = 0x40 | 0x08;        // UNIFORM | COPY_DST
-const MAP_READ = 0x01 | 0x08;       // MAP_READ | COPY_DST
+const UNIFORM = 0x40 | 0x08; // UNIFORM | COPY_DST
+const MAP_READ = 0x01 | 0x08; // MAP_READ | COPY_DST
 const MAX_PENDING = 128;
 
 export class ShaderError extends Error {
   override readonly name = 'ShaderError';
   constructor(kernel: string, key: string, message: string, messages: readonly GPUCompilationMessage[], code: string) {
     const lines = code.split('\n');
-    const diag = messages.map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}\n    > ${lines[m.lineNum - 1] ?? ''}`).join('\n');
+    const diag = messages
+      .map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}\n    > ${lines[m.lineNum - 1] ?? ''}`)
+      .join('\n');
     const listing = lines.map((l, i) => `${String(i + 1).padStart(4)}| ${l}`).join('\n');
     super(`WGSL kernel ${kernel} (${key}) failed to compile: ${message}\n${diag}\n--- source ---\n${listing}`);
   }
@@ -35,7 +37,10 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(b / step) * step;
 }
 
-interface Storage { readonly buffer: GPUBuffer; readonly cls: number }
+interface Storage {
+  readonly buffer: GPUBuffer;
+  readonly cls: number;
+}
 
 export class GpuRuntime {
   private encoder: GPUCommandEncoder | undefined;
@@ -52,10 +57,21 @@ export class GpuRuntime {
   private destroyed = false;
 
   /** `owners` keeps the Dawn instance and adapter alive as long as the device (see device.ts). */
-  constructor(readonly device: GPUDevice, public owners?: readonly unknown[]) {
-    device.lost.then((info) => {
-      if (!this.destroyed) this.fail(new Error(`WebGPU device lost (${info.reason}): ${info.message}; last kernels encoded: ${this.batch.join(', ') || '(none)'}`));
-    }, () => {});
+  constructor(
+    readonly device: GPUDevice,
+    public owners?: readonly unknown[],
+  ) {
+    device.lost.then(
+      (info) => {
+        if (!this.destroyed)
+          this.fail(
+            new Error(
+              `WebGPU device lost (${info.reason}): ${info.message}; last kernels encoded: ${this.batch.join(', ') || '(none)'}`,
+            ),
+          );
+      },
+      () => {},
+    );
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.fail(new Error(`WebGPU error (batch: ${this.batch.join(', ') || 'none'}): ${ev.error.message}`));
     };
@@ -72,10 +88,20 @@ export class GpuRuntime {
   private closeScopes(kernels: readonly string[]): void {
     const errs = [this.device.popErrorScope(), this.device.popErrorScope()];
     const names = kernels.length > 6 ? [...kernels.slice(0, 3), '…', ...kernels.slice(-3)] : kernels;
-    this.checks.add(Promise.all(errs).then(([v, o]) => {
-      const err = v ?? o;
-      if (err) this.fail(new Error(`WebGPU ${v ? 'validation' : 'out-of-memory'} error in a batch of kernels [${names.join(', ')}]: ${err.message}`));
-    }, () => {}));
+    this.checks.add(
+      Promise.all(errs).then(
+        ([v, o]) => {
+          const err = v ?? o;
+          if (err)
+            this.fail(
+              new Error(
+                `WebGPU ${v ? 'validation' : 'out-of-memory'} error in a batch of kernels [${names.join(', ')}]: ${err.message}`,
+              ),
+            );
+        },
+        () => {},
+      ),
+    );
   }
 
   private fail(e: Error): void {
@@ -94,10 +120,14 @@ export class GpuRuntime {
   }
 
   // ---------------- storage ----------------
-  get live(): number { return this.store.live; }
+  get live(): number {
+    return this.store.live;
+  }
 
   /** Bytes of every storage buffer ever created (pooled buffers are kept): the storage's high-water mark on the device. */
-  get createdBytes(): number { return this.created; }
+  get createdBytes(): number {
+    return this.created;
+  }
   private created = 0;
 
   private take(cls: number, allowDirty: boolean): GPUBuffer {
@@ -114,9 +144,13 @@ export class GpuRuntime {
     return this.store.add({ buffer: this.take(cls, !forUpload), cls });
   }
 
-  buffer(id: number): GPUBuffer { return this.store.get(id).buffer; }
+  buffer(id: number): GPUBuffer {
+    return this.store.get(id).buffer;
+  }
 
-  incRef(id: number): void { this.store.incRef(id); }
+  incRef(id: number): void {
+    this.store.incRef(id);
+  }
 
   /** The last reference returns the buffer to its size class's pool (dirty until the open work is submitted). */
   decRef(id: number): void {
@@ -129,7 +163,8 @@ export class GpuRuntime {
 
   upload(data: ArrayBufferView, bytes: number): number {
     const id = this.alloc(bytes, true);
-    if (bytes > 0) this.device.queue.writeBuffer(this.buffer(id), 0, data.buffer, data.byteOffset, Math.ceil(bytes / 4) * 4);
+    if (bytes > 0)
+      this.device.queue.writeBuffer(this.buffer(id), 0, data.buffer, data.byteOffset, Math.ceil(bytes / 4) * 4);
     return id;
   }
 
@@ -140,10 +175,19 @@ export class GpuRuntime {
     const code = prog.wgsl();
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code, label: prog.key });
-    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: prog.key });
-    this.checks.add(this.device.popErrorScope().then(async (err) => {
-      if (err) this.fail(new ShaderError(prog.name, prog.key, err.message, (await module.getCompilationInfo()).messages, code));
-    }));
+    const pipeline = this.device.createComputePipeline({
+      layout: 'auto',
+      compute: { module, entryPoint: 'main' },
+      label: prog.key,
+    });
+    this.checks.add(
+      this.device.popErrorScope().then(async (err) => {
+        if (err)
+          this.fail(
+            new ShaderError(prog.name, prog.key, err.message, (await module.getCompilationInfo()).messages, code),
+          );
+      }),
+    );
     this.pipelines.set(prog.key, pipeline);
     return pipeline;
   }
@@ -155,7 +199,6 @@ export class GpuRuntime {
     await Promise.all(pending);
   }
 
-
   private enc(): GPUCommandEncoder {
     return (this.encoder ??= this.device.createCommandEncoder({ label: 'promptgrad' }));
   }
@@ -166,11 +209,15 @@ export class GpuRuntime {
     const [x, y, z] = prog.workgroups;
     if (x * y * z === 0) return;
     const pipeline = this.pipeline(prog);
-    const uniform = this.uniformsFree.pop() ?? this.device.createBuffer({ size: PARAM_WORDS * 4, usage: UNIFORM, label: 'params' });
+    const uniform =
+      this.uniformsFree.pop() ?? this.device.createBuffer({ size: PARAM_WORDS * 4, usage: UNIFORM, label: 'params' });
     // safe: a free uniform is referenced by no unsubmitted command
     this.device.queue.writeBuffer(uniform, 0, prog.params.buffer, prog.params.byteOffset, PARAM_WORDS * 4);
     this.uniformsUsed.push(uniform);
-    const entries: GPUBindGroupEntry[] = [...ins, ...outs].map((id, binding) => ({ binding, resource: { buffer: this.buffer(id) } }));
+    const entries: GPUBindGroupEntry[] = [...ins, ...outs].map((id, binding) => ({
+      binding,
+      resource: { buffer: this.buffer(id) },
+    }));
     entries.push({ binding: entries.length, resource: { buffer: uniform } });
     const bindGroup = this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries, label: prog.key });
     const pass = this.enc().beginComputePass({ label: prog.key });
@@ -243,7 +290,10 @@ export class GpuRuntime {
     for (const s of this.store.values()) s.buffer.destroy();
     for (const pool of [this.clean, this.dirty]) for (const l of pool.values()) for (const b of l) b.destroy();
     for (const b of [...this.uniformsFree, ...this.uniformsUsed]) b.destroy();
-    this.store.clear(); this.clean.clear(); this.dirty.clear(); this.pipelines.clear();
+    this.store.clear();
+    this.clean.clear();
+    this.dirty.clear();
+    this.pipelines.clear();
     this.device.onuncapturederror = null;
     this.device.destroy();
     this.owners = undefined;

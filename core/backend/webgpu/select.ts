@@ -10,7 +10,10 @@ import { createWebGpuBackend, type WebGpuOptions } from './index.ts';
 
 export type BackendChoice = 'cpu' | 'webgpu' | 'auto';
 
-export async function selectBackend(choice: BackendChoice, opts: WebGpuOptions = {}): Promise<{ backend: Backend; note: string }> {
+export async function selectBackend(
+  choice: BackendChoice,
+  opts: WebGpuOptions = {},
+): Promise<{ backend: Backend; note: string }> {
   if (choice === 'cpu') return { backend: cpuBackend(), note: 'cpu backend (requested)' };
   if (choice === 'webgpu') {
     const backend = await createWebGpuBackend(opts);

@@ -9,7 +9,10 @@ import { fmt, ShapeError } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { backendOf, bind, noGrad, requireFloat } from './bind.ts';
 
-interface AttnAttrs { readonly scale: number; readonly hasBias: boolean }
+interface AttnAttrs {
+  readonly scale: number;
+  readonly hasBias: boolean;
+}
 const attnBackwardPrim = noGrad('attentionBackward');
 
 /** One call of the fused backward kernel serves the q, k and v thunks; the bias (a mask) gets none. */
@@ -24,9 +27,11 @@ const attentionPrim: Primitive<AttnAttrs> = {
 
 /** Why q/k/v/bias cannot take the fused path (undefined: they can). */
 export function fusedAttentionMismatch(q: Tensor, k: Tensor, v: Tensor, bias?: Tensor): string | undefined {
-  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4) return `q, k, v must be rank 4 [B,H,T,Dh], got ${fmt(q.shape)}, ${fmt(k.shape)}, ${fmt(v.shape)}`;
+  if (q.rank !== 4 || k.rank !== 4 || v.rank !== 4)
+    return `q, k, v must be rank 4 [B,H,T,Dh], got ${fmt(q.shape)}, ${fmt(k.shape)}, ${fmt(v.shape)}`;
   const [B, H, Tq, Dh] = q.shape as [number, number, number, number];
-  if (k.shape[0] !== B || k.shape[1] !== H || k.shape[3] !== Dh) return `k ${fmt(k.shape)} does not match q ${fmt(q.shape)} in B, H, Dh`;
+  if (k.shape[0] !== B || k.shape[1] !== H || k.shape[3] !== Dh)
+    return `k ${fmt(k.shape)} does not match q ${fmt(q.shape)} in B, H, Dh`;
   if (v.shape.some((d, i) => d !== k.shape[i])) return `v ${fmt(v.shape)} must have k's shape ${fmt(k.shape)}`;
   if (k.dtype !== q.dtype || v.dtype !== q.dtype) return `dtype mismatch q ${q.dtype}, k ${k.dtype}, v ${v.dtype}`;
   if (!bias) return undefined;
@@ -49,14 +54,26 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | u
   requireFloat('fusedAttention', q);
   const why = fusedAttentionMismatch(q, k, v, bias);
   if (why) throw new ShapeError(`fusedAttention: ${why}`);
-  if (bias?.activeTrace) throw new Error('fusedAttention: the bias is a mask and gets no gradient, but it is being differentiated; use attention() (the composite) for a learned bias');
+  if (bias?.activeTrace)
+    throw new Error(
+      'fusedAttention: the bias is a mask and gets no gradient, but it is being differentiated; use attention() (the composite) for a learned bias',
+    );
   const r = bk.attention(q, k, v, bias, scale);
   const lse = new Tensor(bk, r.lse, q.shape.slice(0, 3), q.dtype);
   return bind(attentionPrim, ins, { scale, hasBias: !!bias }, { id: r.out, shape: q.shape, dtype: q.dtype }, [lse]);
 }
 
 /** The fused attention backward kernel (not itself differentiable). */
-export function attentionBackward(dOut: Tensor, q: Tensor, k: Tensor, v: Tensor, bias: Tensor | undefined, out: Tensor, lse: Tensor, scale: number) {
+export function attentionBackward(
+  dOut: Tensor,
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  bias: Tensor | undefined,
+  out: Tensor,
+  lse: Tensor,
+  scale: number,
+) {
   const ins = [dOut, q, k, v, out, lse];
   const bk = backendOf('attentionBackward', ins);
   const r = bk.attentionBackward(dOut, q, k, v, bias, out, lse, scale);

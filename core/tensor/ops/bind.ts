@@ -12,7 +12,9 @@ export const F16_OPS: ReadonlySet<string> = new Set(['cast', 'reshape', 'matmul'
 
 export function refuseF16(op: string, t: AnyTensor): void {
   if (t.dtype === 'f16' && !F16_OPS.has(op)) {
-    throw new TypeError(`${op}: got an f16 tensor ${fmt(t.shape)}; f16 is frozen-weight storage that only ${[...F16_OPS].join(', ')} accept (cast(x, 'f32') first)`);
+    throw new TypeError(
+      `${op}: got an f16 tensor ${fmt(t.shape)}; f16 is frozen-weight storage that only ${[...F16_OPS].join(', ')} accept (cast(x, 'f32') first)`,
+    );
   }
 }
 
@@ -21,21 +23,26 @@ export function backendOf(op: string, inputs: readonly AnyTensor[]): Backend {
   for (const t of inputs) {
     t.assertLive(op);
     refuseF16(op, t);
-    if (t.backend !== bk) throw new Error(`${op}: inputs live on different backends (${bk.name} and ${t.backend.name})`);
+    if (t.backend !== bk)
+      throw new Error(`${op}: inputs live on different backends (${bk.name} and ${t.backend.name})`);
   }
   return bk;
 }
 
 /** Numbers become scalar tensors of the other operand's dtype and backend. */
 export function lift(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
-  if (typeof a === 'number' && typeof b === 'number') throw new TypeError(`${op}: at least one operand must be a tensor`);
+  if (typeof a === 'number' && typeof b === 'number')
+    throw new TypeError(`${op}: at least one operand must be a tensor`);
   // before a scalar of an f16 dtype is made or a dtype mismatch hides the real reason
   for (const v of [a, b]) if (typeof v !== 'number') refuseF16(op, v);
   const like = (typeof a === 'number' ? b : a) as Tensor;
   const toT = (v: TensorLike): Tensor => (typeof v === 'number' ? scalarLike(v, like) : v);
-  const ta = toT(a), tb = toT(b);
+  const ta = toT(a),
+    tb = toT(b);
   if (ta.dtype !== tb.dtype) {
-    throw new TypeError(`${op}: dtype mismatch ${fmt(ta.shape)} ${ta.dtype} vs ${fmt(tb.shape)} ${tb.dtype} (cast one explicitly)`);
+    throw new TypeError(
+      `${op}: dtype mismatch ${fmt(ta.shape)} ${ta.dtype} vs ${fmt(tb.shape)} ${tb.dtype} (cast one explicitly)`,
+    );
   }
   return [ta, tb];
 }
@@ -57,13 +64,21 @@ export function requireDtype(op: string, t: Tensor, dtype: DType, role: string):
  * Wraps a kernel's output as a Tensor and, when an input carries an active tape, records the node.
  * `saved` tensors (e.g. layer-norm statistics) are kept for the VJP, or disposed when nothing records.
  */
-export function bind<A>(prim: Primitive<A>, inputs: readonly AnyTensor[], attrs: A, out: KernelOut, saved: readonly Tensor[] = []): Tensor {
+export function bind<A>(
+  prim: Primitive<A>,
+  inputs: readonly AnyTensor[],
+  attrs: A,
+  out: KernelOut,
+  saved: readonly Tensor[] = [],
+): Tensor {
   let tape: Tape | undefined;
   for (const t of inputs) {
     const tr = t.activeTrace;
     if (!tr) continue;
     if (tape && tr.tape !== tape) {
-      throw new Error(`${prim.name}: inputs are traced by two different differentiation scopes (nested valueAndGrad over the same values is not supported)`);
+      throw new Error(
+        `${prim.name}: inputs are traced by two different differentiation scopes (nested valueAndGrad over the same values is not supported)`,
+      );
     }
     tape = tr.tape as Tape;
   }

@@ -42,7 +42,8 @@ const unaryPrims = Object.fromEntries(
 
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   const bk = backendOf(op, [x]);
-  if (unaryRules[op] !== undefined && op !== 'neg' && op !== 'abs' && op !== 'square' && op !== 'relu') requireFloat(op, x);
+  if (unaryRules[op] !== undefined && op !== 'neg' && op !== 'abs' && op !== 'square' && op !== 'relu')
+    requireFloat(op, x);
   return bind(unaryPrims[op], [x], null, { id: bk.unary(op, x), shape: x.shape, dtype: x.dtype });
 }
 
@@ -74,18 +75,23 @@ const binaryRules: { [O in BinaryOp]: BinaryRule } = {
   mul: (dy, a, b) => [() => mul(dy, b), () => mul(dy, a)],
   div: (dy, a, b) => [() => div(dy, b), () => neg(div(mul(dy, a), square(b)))],
   // d/db = y·log a, masked to 0 where a = 0 and b ≥ 0 (torch's rule; the limit of b·log a there)
-  pow: (dy, a, b, y) => [() => mul(dy, mul(b, pow(a, sub(b, 1)))),
-    () => mul(dy, where(mul(compare('eq', a, 0), compare('ge', b, 0)), 0, mul(y, log(a))))],
+  pow: (dy, a, b, y) => [
+    () => mul(dy, mul(b, pow(a, sub(b, 1)))),
+    () => mul(dy, where(mul(compare('eq', a, 0), compare('ge', b, 0)), 0, mul(y, log(a)))),
+  ],
   // ties split the gradient evenly (torch.maximum's rule)
   max: (dy, a, b) => [() => mul(dy, tieWeight(a, b)), () => mul(dy, tieWeight(b, a))],
   min: (dy, a, b) => [() => mul(dy, tieWeight(b, a)), () => mul(dy, tieWeight(a, b))],
 };
 /** 1 where a > b, 0.5 where a == b, 0 elsewhere, in a's dtype. */
-const tieWeight = (a: Tensor, b: Tensor): Tensor => mul(add(cast(compare('gt', a, b), a.dtype), cast(compare('ge', a, b), a.dtype)), 0.5);
+const tieWeight = (a: Tensor, b: Tensor): Tensor =>
+  mul(add(cast(compare('gt', a, b), a.dtype), cast(compare('ge', a, b), a.dtype)), 0.5);
 
 const binaryPrims = Object.fromEntries(
-  (Object.keys(binaryRules) as BinaryOp[]).map((op): [BinaryOp, Primitive<null>] =>
-    [op, { name: op, vjp: (dy, [a, b], y) => binaryRules[op](dy, a!, b!, y) }]),
+  (Object.keys(binaryRules) as BinaryOp[]).map((op): [BinaryOp, Primitive<null>] => [
+    op,
+    { name: op, vjp: (dy, [a, b], y) => binaryRules[op](dy, a!, b!, y) },
+  ]),
 ) as Record<BinaryOp, Primitive<null>>;
 
 export function binary(op: BinaryOp, a: TensorLike, b: TensorLike): Tensor {
@@ -141,7 +147,8 @@ const castPrim: Primitive<StorageDType> = {
 
 export function cast<D extends StorageDType>(x: AnyTensor, dtype: D): Tensor<D> {
   const bk = backendOf('cast', [x]);
-  if (!bk.dtypes.has(dtype)) throw new TypeError(`cast: the ${bk.name} backend has no ${dtype}${dtype === 'f16' ? ' storage' : ''}`);
+  if (!bk.dtypes.has(dtype))
+    throw new TypeError(`cast: the ${bk.name} backend has no ${dtype}${dtype === 'f16' ? ' storage' : ''}`);
   // only f32 rounds to half (f64 would round twice); halves widen exactly to f32 or f64
   if ((dtype === 'f16' && x.dtype !== 'f32' && x.dtype !== 'f16') || (x.dtype === 'f16' && dtype === 'i32')) {
     throw new TypeError(`cast: ${x.dtype} → ${dtype} is not supported (f16 casts are f32 → f16 and f16 → f32/f64)`);

@@ -32,10 +32,16 @@ export function scatterAdd(indices: Tensor, updates: Tensor, numRows: number): T
   requireDtype('scatterAdd', indices, 'i32', 'indices');
   const lead = updates.shape.slice(0, indices.rank);
   if (lead.length !== indices.rank || lead.some((d, i) => d !== indices.shape[i])) {
-    throw new ShapeError(`scatterAdd: updates ${fmt(updates.shape)} must start with the indices shape ${fmt(indices.shape)}`);
+    throw new ShapeError(
+      `scatterAdd: updates ${fmt(updates.shape)} must start with the indices shape ${fmt(indices.shape)}`,
+    );
   }
   const shape = [numRows, ...updates.shape.slice(indices.rank)];
-  return bind(scatterPrim, [indices, updates], numRows, { id: bk.scatterAdd(indices, updates, numRows), shape, dtype: updates.dtype });
+  return bind(scatterPrim, [indices, updates], numRows, {
+    id: bk.scatterAdd(indices, updates, numRows),
+    shape,
+    dtype: updates.dtype,
+  });
 }
 
 /**
@@ -55,7 +61,10 @@ export function rowMap(bk: Backend, index: Int32Array, sourceRows: number): RowM
   index.forEach((r, i) => {
     if (r < -1 || r >= sourceRows) throw new RangeError(`rowMap: index[${i}] = ${r} is outside [−1, ${sourceRows})`);
     if (r === -1) return;
-    if (inverse[r] !== -1) throw new RangeError(`rowMap: source row ${r} is taken twice (index[${inverse[r]}] and index[${i}]); a row map moves each row at most once`);
+    if (inverse[r] !== -1)
+      throw new RangeError(
+        `rowMap: source row ${r} is taken twice (index[${inverse[r]}] and index[${i}]); a row map moves each row at most once`,
+      );
     inverse[r] = i;
   });
   const t = (a: Int32Array) => tensor(bk, a, { shape: [a.length], dtype: 'i32' });
@@ -78,7 +87,11 @@ export function moveRows(x: Tensor, map: RowMap): Tensor {
     throw new ShapeError(`moveRows: x ${fmt(x.shape)} must have ${map.inverse.shape[0]} rows, the row map's source`);
   }
   const shape = [map.index.shape[0]!, ...x.shape.slice(1)];
-  return bind(moveRowsPrim, [x, map.index, map.inverse], null, { id: bk.takeRows(x, map.index), shape, dtype: x.dtype });
+  return bind(moveRowsPrim, [x, map.index, map.inverse], null, {
+    id: bk.takeRows(x, map.index),
+    shape,
+    dtype: x.dtype,
+  });
 }
 
 const oneHotPrim = noGrad('oneHot');
@@ -86,7 +99,8 @@ const oneHotPrim = noGrad('oneHot');
 export function oneHot(indices: Tensor, depth: number, dtype: DType = 'f32'): Tensor {
   const bk = backendOf('oneHot', [indices]);
   requireDtype('oneHot', indices, 'i32', 'indices');
-  if (!Number.isInteger(depth) || depth < 0) throw new RangeError(`oneHot: depth must be a non-negative integer, got ${depth}`);
+  if (!Number.isInteger(depth) || depth < 0)
+    throw new RangeError(`oneHot: depth must be a non-negative integer, got ${depth}`);
   const shape = [...indices.shape, depth];
   return bind(oneHotPrim, [indices], depth, { id: bk.oneHot(indices, depth, dtype), shape, dtype });
 }

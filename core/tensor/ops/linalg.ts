@@ -7,7 +7,8 @@ import { computeDtype, isFloat } from '../dtype.ts';
 import { backendOf, bind } from './bind.ts';
 import { sum } from './reduce.ts';
 
-const T = true, F = false;
+const T = true,
+  F = false;
 
 /**
  * C = op(A)·op(B). With Aₛ, Bₛ the stored operands:
@@ -36,7 +37,10 @@ function productDtype(a: AnyTensor, b: AnyTensor): Tensor['dtype'] {
   if (!isFloat(dtype)) throw new TypeError(`matmul: needs a float tensor, got ${a.dtype} ${fmt(a.shape)}`);
   for (const t of [a, b]) {
     // the VJP would hand an f16 operand an f32 cotangent of another dtype than the tensor it updates
-    if (t.dtype === 'f16' && t.activeTrace) throw new TypeError(`matmul: f16 operand ${fmt(t.shape)} is being differentiated; f16 is frozen storage with no gradient (keep it out of the differentiated arguments)`);
+    if (t.dtype === 'f16' && t.activeTrace)
+      throw new TypeError(
+        `matmul: f16 operand ${fmt(t.shape)} is being differentiated; f16 is frozen storage with no gradient (keep it out of the differentiated arguments)`,
+      );
   }
   return dtype;
 }
@@ -44,11 +48,14 @@ function productDtype(a: AnyTensor, b: AnyTensor): Tensor['dtype'] {
 export function matmul(a: AnyTensor, b: AnyTensor, transA = false, transB = false): Tensor {
   const bk = backendOf('matmul', [a, b]);
   const dtype = productDtype(a, b);
-  if (a.rank < 2 || b.rank < 2) throw new ShapeError(`matmul: operands need rank ≥ 2, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
+  if (a.rank < 2 || b.rank < 2)
+    throw new ShapeError(`matmul: operands need rank ≥ 2, got ${fmt(a.shape)} and ${fmt(b.shape)}`);
   const [M, Ka] = transA ? [a.shape.at(-1)!, a.shape.at(-2)!] : [a.shape.at(-2)!, a.shape.at(-1)!];
   const [Kb, N] = transB ? [b.shape.at(-1)!, b.shape.at(-2)!] : [b.shape.at(-2)!, b.shape.at(-1)!];
   if (Ka !== Kb) {
-    throw new ShapeError(`matmul: inner dimensions differ: ${fmt(a.shape)}${transA ? 'ᵀ' : ''} · ${fmt(b.shape)}${transB ? 'ᵀ' : ''} (K ${Ka} vs ${Kb})`);
+    throw new ShapeError(
+      `matmul: inner dimensions differ: ${fmt(a.shape)}${transA ? 'ᵀ' : ''} · ${fmt(b.shape)}${transB ? 'ᵀ' : ''} (K ${Ka} vs ${Kb})`,
+    );
   }
   const batch = broadcastShapes('matmul (batch axes)', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const shape = [...batch, M, N];
@@ -59,7 +66,11 @@ export function matmul(a: AnyTensor, b: AnyTensor, transA = false, transB = fals
 const linearPrim: Primitive<null> = {
   name: 'linear',
   // y = x·wᵀ + b: dx = dy·w, dw = dyᵀ·x, db = Σ_rows dy (thunks run only for inputs that want a gradient)
-  vjp: (dy, [x, w]): [VjpThunk, VjpThunk, VjpThunk] => [() => matmul(dy, w!, F, F), () => matmul(dy, x!, T, F), () => sum(dy, 0)],
+  vjp: (dy, [x, w]): [VjpThunk, VjpThunk, VjpThunk] => [
+    () => matmul(dy, w!, F, F),
+    () => matmul(dy, x!, T, F),
+    () => sum(dy, 0),
+  ],
 };
 
 /**
@@ -69,10 +80,13 @@ const linearPrim: Primitive<null> = {
 export function matmulBias(x: Tensor, w: AnyTensor, bias: Tensor): Tensor {
   const bk = backendOf('matmulBias', [x, w, bias]);
   if (x.rank !== 2 || w.rank !== 2 || bias.rank !== 1 || x.shape[1] !== w.shape[1] || bias.shape[0] !== w.shape[0]) {
-    throw new ShapeError(`matmulBias: want x [M, K], w [N, K], bias [N]; got ${fmt(x.shape)}, ${fmt(w.shape)}, ${fmt(bias.shape)}`);
+    throw new ShapeError(
+      `matmulBias: want x [M, K], w [N, K], bias [N]; got ${fmt(x.shape)}, ${fmt(w.shape)}, ${fmt(bias.shape)}`,
+    );
   }
   const dtype = productDtype(x, w);
-  if (bias.dtype !== dtype) throw new TypeError(`matmulBias: bias ${bias.dtype} ${fmt(bias.shape)} vs product ${dtype}`);
+  if (bias.dtype !== dtype)
+    throw new TypeError(`matmulBias: bias ${bias.dtype} ${fmt(bias.shape)} vs product ${dtype}`);
   const shape = [x.shape[0]!, w.shape[0]!];
   const opts = { transA: false, transB: true, bias };
   return bind(linearPrim, [x, w, bias], null, { id: bk.matmul(x, w, opts, shape), shape, dtype });

@@ -8,9 +8,15 @@ import { sum } from './reduce.ts';
 import { transpose } from './shape-ops.ts';
 
 // y = softmax(x): dx = y ⊙ (dy − Σ dy ⊙ y)
-const softmaxPrim: Primitive<null> = { name: 'softmax', vjp: (dy, _x, y) => [() => mul(y, sub(dy, sum(mul(dy, y), -1, true)))] };
+const softmaxPrim: Primitive<null> = {
+  name: 'softmax',
+  vjp: (dy, _x, y) => [() => mul(y, sub(dy, sum(mul(dy, y), -1, true)))],
+};
 // y = log-softmax(x): dx = dy − exp(y) ⊙ Σ dy
-const logSoftmaxPrim: Primitive<null> = { name: 'logSoftmax', vjp: (dy, _x, y) => [() => sub(dy, mul(exp(y), sum(dy, -1, true)))] };
+const logSoftmaxPrim: Primitive<null> = {
+  name: 'logSoftmax',
+  vjp: (dy, _x, y) => [() => sub(dy, mul(exp(y), sum(dy, -1, true)))],
+};
 
 /** Runs a last-axis kernel along `axis` by swapping it last and back. */
 function alongAxis(op: string, x: Tensor, axis: number, last: (t: Tensor) => Tensor): Tensor {
@@ -36,7 +42,9 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   });
 }
 
-interface LnAttrs { readonly eps: number }
+interface LnAttrs {
+  readonly eps: number;
+}
 const lnBackwardPrim = noGrad('layerNormBackward');
 
 /** One call of the fused backward kernel serves all three thunks. */
@@ -57,9 +65,12 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12):
   requireFloat('layerNorm', x);
   const C = x.shape.at(-1);
   if (C === undefined || weight.rank !== 1 || bias.rank !== 1 || weight.shape[0] !== C || bias.shape[0] !== C) {
-    throw new ShapeError(`layerNorm: x ${fmt(x.shape)} needs weight and bias [${C ?? '?'}], got ${fmt(weight.shape)} and ${fmt(bias.shape)}`);
+    throw new ShapeError(
+      `layerNorm: x ${fmt(x.shape)} needs weight and bias [${C ?? '?'}], got ${fmt(weight.shape)} and ${fmt(bias.shape)}`,
+    );
   }
-  if (weight.dtype !== x.dtype || bias.dtype !== x.dtype) throw new TypeError(`layerNorm: dtype mismatch x ${x.dtype}, weight ${weight.dtype}, bias ${bias.dtype}`);
+  if (weight.dtype !== x.dtype || bias.dtype !== x.dtype)
+    throw new TypeError(`layerNorm: dtype mismatch x ${x.dtype}, weight ${weight.dtype}, bias ${bias.dtype}`);
   const r = bk.layerNorm(x, weight, bias, eps);
   const rows = x.shape.slice(0, -1);
   const saved = [new Tensor(bk, r.mean, rows, x.dtype), new Tensor(bk, r.rstd, rows, x.dtype)];
@@ -69,7 +80,11 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12):
 /** dx of layerNorm only, for a frozen weight and bias (not itself differentiable). */
 export function layerNormBackwardDx(dy: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor): Tensor {
   const bk = backendOf('layerNormBackwardDx', [dy, x, weight, mean, rstd]);
-  return bind(lnBackwardPrim, [dy, x, weight, mean, rstd], null, { id: bk.layerNormBackwardDx(dy, x, weight, mean, rstd), shape: x.shape, dtype: x.dtype });
+  return bind(lnBackwardPrim, [dy, x, weight, mean, rstd], null, {
+    id: bk.layerNormBackwardDx(dy, x, weight, mean, rstd),
+    shape: x.shape,
+    dtype: x.dtype,
+  });
 }
 
 /** The fused layer-norm backward kernel (not itself differentiable). */
@@ -85,16 +100,26 @@ export function layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: T
   };
 }
 
-interface CeAttrs { readonly ignoreIndex: number; readonly smoothing: number }
+interface CeAttrs {
+  readonly ignoreIndex: number;
+  readonly smoothing: number;
+}
 const ceBackwardPrim = noGrad('crossEntropyBackward');
 // loss = −Σ target·log softmax(x): d x = dy·(softmax(x) − target), from the saved log-sum-exp
 const crossEntropyPrim: Primitive<CeAttrs> = {
   name: 'crossEntropy',
-  vjp: (dy, [logits, labels], _y, a, [lse]) => [() => {
-    const bk = backendOf('crossEntropyBackward', [dy, logits!, labels!, lse!]);
-    const id = bk.crossEntropyBackward(dy, logits!, labels!, lse!, a.ignoreIndex, a.smoothing);
-    return bind(ceBackwardPrim, [dy, logits!, labels!, lse!], null, { id, shape: logits!.shape, dtype: logits!.dtype });
-  }, undefined],
+  vjp: (dy, [logits, labels], _y, a, [lse]) => [
+    () => {
+      const bk = backendOf('crossEntropyBackward', [dy, logits!, labels!, lse!]);
+      const id = bk.crossEntropyBackward(dy, logits!, labels!, lse!, a.ignoreIndex, a.smoothing);
+      return bind(ceBackwardPrim, [dy, logits!, labels!, lse!], null, {
+        id,
+        shape: logits!.shape,
+        dtype: logits!.dtype,
+      });
+    },
+    undefined,
+  ],
 };
 
 /**
@@ -106,9 +131,17 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex 
   requireFloat('crossEntropy', logits);
   const [N, C] = logits.shape;
   if (logits.rank !== 2 || labels.rank !== 1 || labels.dtype !== 'i32' || labels.shape[0] !== N || C === 0) {
-    throw new ShapeError(`crossEntropy: needs logits [N, C ≥ 1] and i32 labels [N], got ${fmt(logits.shape)} and ${labels.dtype} ${fmt(labels.shape)}`);
+    throw new ShapeError(
+      `crossEntropy: needs logits [N, C ≥ 1] and i32 labels [N], got ${fmt(logits.shape)} and ${labels.dtype} ${fmt(labels.shape)}`,
+    );
   }
   const r = bk.crossEntropy(logits, labels, ignoreIndex, smoothing);
   const saved = [new Tensor(bk, r.lse, [N!], logits.dtype)];
-  return bind(crossEntropyPrim, [logits, labels], { ignoreIndex, smoothing }, { id: r.loss, shape: [N!], dtype: logits.dtype }, saved);
+  return bind(
+    crossEntropyPrim,
+    [logits, labels],
+    { ignoreIndex, smoothing },
+    { id: r.loss, shape: [N!], dtype: logits.dtype },
+    saved,
+  );
 }

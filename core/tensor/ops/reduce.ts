@@ -9,7 +9,10 @@ import { broadcastTo, reshape } from './shape-ops.ts';
 
 export type Axes = number | readonly number[] | undefined;
 
-interface ReduceAttrs { readonly axes: readonly number[]; readonly keptShape: Shape }
+interface ReduceAttrs {
+  readonly axes: readonly number[];
+  readonly keptShape: Shape;
+}
 
 /** Brings a reduced tensor back to the input's rank (size-1 reduced axes), then broadcasts. */
 const unreduce = (t: Tensor, a: ReduceAttrs, to: Shape): Tensor => broadcastTo(reshape(t, a.keptShape), to);
@@ -17,11 +20,13 @@ const unreduce = (t: Tensor, a: ReduceAttrs, to: Shape): Tensor => broadcastTo(r
 const sumPrim: Primitive<ReduceAttrs> = { name: 'sum', vjp: (dy, [x], _y, a) => [() => unreduce(dy, a, x!.shape)] };
 
 /** max/min: the cotangent goes to the arg-extrema, shared evenly between ties. */
-const extremumVjp: Primitive<ReduceAttrs>['vjp'] = (dy, [x], y, a) => [() => {
-  const hit = cast(equal(x!, unreduce(y, a, x!.shape)), x!.dtype);
-  const count = reshape(reduceRaw('sum', hit, a.axes), a.keptShape);
-  return mul(div(hit, count), unreduce(dy, a, x!.shape));
-}];
+const extremumVjp: Primitive<ReduceAttrs>['vjp'] = (dy, [x], y, a) => [
+  () => {
+    const hit = cast(equal(x!, unreduce(y, a, x!.shape)), x!.dtype);
+    const count = reshape(reduceRaw('sum', hit, a.axes), a.keptShape);
+    return mul(div(hit, count), unreduce(dy, a, x!.shape));
+  },
+];
 const maxPrim: Primitive<ReduceAttrs> = { name: 'max', vjp: extremumVjp };
 const minPrim: Primitive<ReduceAttrs> = { name: 'min', vjp: extremumVjp };
 const prims: Record<ReduceOp, Primitive<ReduceAttrs>> = { sum: sumPrim, max: maxPrim, min: minPrim };
@@ -31,7 +36,8 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor {
   const shape = x.shape.filter((_, i) => !axes.includes(i));
   const keptShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   if (op !== 'sum') {
-    for (const ax of axes) if (x.shape[ax] === 0) throw new ShapeError(`${op}: cannot reduce empty axis ${ax} of ${fmt(x.shape)}`);
+    for (const ax of axes)
+      if (x.shape[ax] === 0) throw new ShapeError(`${op}: cannot reduce empty axis ${ax} of ${fmt(x.shape)}`);
   }
   return bind(prims[op], [x], { axes, keptShape }, { id: bk.reduce(op, x, axes), shape, dtype: x.dtype });
 }
@@ -39,7 +45,12 @@ function reduceRaw(op: ReduceOp, x: Tensor, axes: readonly number[]): Tensor {
 function reduce(op: ReduceOp, x: Tensor, axes: Axes, keepdims: boolean): Tensor {
   const ax = normalizeAxes(op, axes, x.rank);
   const r = reduceRaw(op, x, ax);
-  return keepdims ? reshape(r, x.shape.map((d, i) => (ax.includes(i) ? 1 : d))) : r;
+  return keepdims
+    ? reshape(
+        r,
+        x.shape.map((d, i) => (ax.includes(i) ? 1 : d)),
+      )
+    : r;
 }
 
 export const sum = (x: Tensor, axes?: Axes, keepdims = false): Tensor => reduce('sum', x, axes, keepdims);

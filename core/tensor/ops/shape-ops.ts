@@ -1,8 +1,16 @@
 /** Data-movement primitives: reshape, permute, broadcast, slice, pad, concat (and their VJPs). */
 import type { Primitive } from '../../autograd/tape.ts';
 import {
-  assertValidShape, broadcastShapes, broadcastStrides, fmt, inferReshape, normalizeAxis, shapeEq, ShapeError,
-  stridesOf, type Shape,
+  assertValidShape,
+  broadcastShapes,
+  broadcastStrides,
+  fmt,
+  inferReshape,
+  normalizeAxis,
+  shapeEq,
+  ShapeError,
+  stridesOf,
+  type Shape,
 } from '../shape.ts';
 import type { AnyTensor, Tensor } from '../tensor.ts';
 import { backendOf, bind } from './bind.ts';
@@ -24,7 +32,9 @@ const permutePrim: Primitive<readonly number[]> = {
 
 export function invertPermutation(perm: readonly number[]): number[] {
   const inv = new Array<number>(perm.length);
-  perm.forEach((p, i) => { inv[p] = i; });
+  perm.forEach((p, i) => {
+    inv[p] = i;
+  });
   return inv;
 }
 
@@ -37,13 +47,23 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const st = stridesOf(x.shape);
   const shape = norm.map((p) => x.shape[p]!);
   if (norm.every((p, i) => p === i)) return reshape(x, x.shape);
-  return bind(permutePrim, [x], norm, { id: bk.strided(x, shape, norm.map((p) => st[p]!), 0), shape, dtype: x.dtype });
+  return bind(permutePrim, [x], norm, {
+    id: bk.strided(
+      x,
+      shape,
+      norm.map((p) => st[p]!),
+      0,
+    ),
+    shape,
+    dtype: x.dtype,
+  });
 }
 
 /** Swaps two axes (default: the last two). */
 export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   const perm = x.shape.map((_, i) => i);
-  const i = normalizeAxis('transpose', a, x.rank), j = normalizeAxis('transpose', b, x.rank);
+  const i = normalizeAxis('transpose', a, x.rank),
+    j = normalizeAxis('transpose', b, x.rank);
   [perm[i], perm[j]] = [perm[j]!, perm[i]!];
   return permute(x, perm);
 }
@@ -57,20 +77,40 @@ export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const out = broadcastShapes('broadcastTo', x.shape, shape);
   if (!shapeEq(out, shape)) throw new ShapeError(`broadcastTo: ${fmt(x.shape)} cannot be broadcast to ${fmt(shape)}`);
   if (shapeEq(x.shape, shape)) return reshape(x, shape);
-  return bind(broadcastPrim, [x], shape, { id: bk.strided(x, shape, broadcastStrides(x.shape, shape), 0), shape, dtype: x.dtype });
+  return bind(broadcastPrim, [x], shape, {
+    id: bk.strided(x, shape, broadcastStrides(x.shape, shape), 0),
+    shape,
+    dtype: x.dtype,
+  });
 }
 
-interface SliceAttrs { readonly begin: readonly number[]; readonly size: readonly number[] }
+interface SliceAttrs {
+  readonly begin: readonly number[];
+  readonly size: readonly number[];
+}
 const slicePrim: Primitive<SliceAttrs> = {
   name: 'slice',
-  vjp: (dy, [x], _y, a) => [() => pad(dy, a.begin, x!.shape.map((d, i) => d - a.begin[i]! - a.size[i]!))],
+  vjp: (dy, [x], _y, a) => [
+    () =>
+      pad(
+        dy,
+        a.begin,
+        x!.shape.map((d, i) => d - a.begin[i]! - a.size[i]!),
+      ),
+  ],
 };
 
 /** x[begin : begin + size] per axis; a size of -1 runs to the end. Shorter lists cover leading axes. */
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
   const bk = backendOf('slice', [x]);
-  const b = x.shape.map((d, i) => { const v = begin[i] ?? 0; return v < 0 ? v + d : v; });
-  const s = x.shape.map((d, i) => { const v = size?.[i] ?? -1; return v === -1 ? d - b[i]! : v; });
+  const b = x.shape.map((d, i) => {
+    const v = begin[i] ?? 0;
+    return v < 0 ? v + d : v;
+  });
+  const s = x.shape.map((d, i) => {
+    const v = size?.[i] ?? -1;
+    return v === -1 ? d - b[i]! : v;
+  });
   x.shape.forEach((d, i) => {
     if (b[i]! < 0 || s[i]! < 0 || b[i]! + s[i]! > d) {
       throw new ShapeError(`slice: begin ${b[i]} size ${s[i]} is out of range on axis ${i} of ${fmt(x.shape)}`);
@@ -81,15 +121,22 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   return bind(slicePrim, [x], { begin: b, size: s }, { id: bk.strided(x, s, st, offset), shape: s, dtype: x.dtype });
 }
 
-interface PadAttrs { readonly before: readonly number[]; readonly after: readonly number[]; readonly value: number }
+interface PadAttrs {
+  readonly before: readonly number[];
+  readonly after: readonly number[];
+  readonly value: number;
+}
 const padPrim: Primitive<PadAttrs> = { name: 'pad', vjp: (dy, [x], _y, a) => [() => slice(dy, a.before, x!.shape)] };
 
 /** Pads each axis with `before[i]`/`after[i]` copies of `value` (missing entries are 0). */
 export function pad(x: Tensor, before: readonly number[], after: readonly number[], value = 0): Tensor {
   const bk = backendOf('pad', [x]);
-  const bf = x.shape.map((_, i) => before[i] ?? 0), af = x.shape.map((_, i) => after[i] ?? 0);
+  const bf = x.shape.map((_, i) => before[i] ?? 0),
+    af = x.shape.map((_, i) => after[i] ?? 0);
   if ([...bf, ...af].some((v) => !Number.isInteger(v) || v < 0)) {
-    throw new ShapeError(`pad: widths must be non-negative integers, got before [${bf}] after [${af}] for ${fmt(x.shape)}`);
+    throw new ShapeError(
+      `pad: widths must be non-negative integers, got before [${bf}] after [${af}] for ${fmt(x.shape)}`,
+    );
   }
   const shape = x.shape.map((d, i) => d + bf[i]! + af[i]!);
   return bind(padPrim, [x], { before: bf, after: af, value }, { id: bk.pad(x, bf, af, value), shape, dtype: x.dtype });
@@ -129,16 +176,25 @@ export const expandDims = (x: Tensor, axis: number): Tensor => {
 };
 
 export const squeeze = (x: Tensor, axis?: number): Tensor => {
-  if (axis === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (axis === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const ax = normalizeAxis('squeeze', axis, x.rank);
-  if (x.shape[ax] !== 1) throw new ShapeError(`squeeze: axis ${axis} of ${fmt(x.shape)} has size ${x.shape[ax]}, not 1`);
-  return reshape(x, x.shape.filter((_, i) => i !== ax));
+  if (x.shape[ax] !== 1)
+    throw new ShapeError(`squeeze: axis ${axis} of ${fmt(x.shape)} has size ${x.shape[ax]}, not 1`);
+  return reshape(
+    x,
+    x.shape.filter((_, i) => i !== ax),
+  );
 };
 
 /** Splits along `axis` into pieces of the given sizes. */
 export function split(x: Tensor, sizes: readonly number[], axis = 0): Tensor[] {
   const ax = normalizeAxis('split', axis, x.rank);
-  if (sizes.reduce((a, b) => a + b, 0) !== x.shape[ax]) throw new ShapeError(`split: sizes [${sizes}] do not add up to axis ${axis} of ${fmt(x.shape)}`);
+  if (sizes.reduce((a, b) => a + b, 0) !== x.shape[ax])
+    throw new ShapeError(`split: sizes [${sizes}] do not add up to axis ${axis} of ${fmt(x.shape)}`);
   let pos = 0;
   return sizes.map((n) => {
     const begin = x.shape.map((_, i) => (i === ax ? pos : 0));
@@ -148,4 +204,8 @@ export function split(x: Tensor, sizes: readonly number[], axis = 0): Tensor[] {
   });
 }
 
-export const stack = (xs: readonly Tensor[], axis = 0): Tensor => concat(xs.map((x) => expandDims(x, axis)), axis);
+export const stack = (xs: readonly Tensor[], axis = 0): Tensor =>
+  concat(
+    xs.map((x) => expandDims(x, axis)),
+    axis,
+  );

@@ -23,11 +23,18 @@ function readSafetensors(file: URL, floatDtype: FloatDType): readonly RawTensor[
 }
 
 export function fixtureConfig(name: FixtureName): BertConfig {
-  return orThrow(parseBertConfig(readFileSync(fixtureFile(name, 'config.json'), 'utf8'), fixtureFile(name, 'config.json').pathname));
+  return orThrow(
+    parseBertConfig(readFileSync(fixtureFile(name, 'config.json'), 'utf8'), fixtureFile(name, 'config.json').pathname),
+  );
 }
 
 /** The fixture's frozen encoder on `bk` in `dtype` (checkpoint names normalised as loadCheckpoint does). */
-export function fixtureModel(name: FixtureName, bk: Backend, dtype: FloatDType, opts: { readonly weightStorage?: WeightStorage } = {}): BertModel {
+export function fixtureModel(
+  name: FixtureName,
+  bk: Backend,
+  dtype: FloatDType,
+  opts: { readonly weightStorage?: WeightStorage } = {},
+): BertModel {
   const file = fixtureFile(name, 'model.safetensors');
   const { tensors } = orThrow(normaliseTensors(readSafetensors(file, dtype), file.pathname));
   return BertModel.load(new Weights(tensors, file.pathname), fixtureConfig(name), bk, dtype, opts);
