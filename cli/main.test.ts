@@ -78,7 +78,9 @@ test('train (soft), eval, predict and export-peft', async () => {
   writeFileSync(input, '{"idx": 0, "premise": "A cat sat.", "hypothesis": "An animal sat."}\n');
   const p = await run('predict', '--run', out, '--input', input, '--output', output);
   assert.is(p.code, 0, p.err);
-  assert.ok(['entailment', 'not_entailment'].includes(JSON.parse(readFileSync(output, 'utf8')).label));
+  assert.ok(
+    ['entailment', 'not_entailment'].includes((JSON.parse(readFileSync(output, 'utf8')) as { label: string }).label),
+  );
   const adapter = join(tmp, 'adapter');
   const x = await run('export-peft', '--run', out, '--out', adapter);
   assert.is(x.code, 0, x.err);

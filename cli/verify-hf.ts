@@ -85,7 +85,7 @@ export async function verifyHfFolder(
   const peftConfigs = Object.fromEntries(
     Object.entries(meta)
       .filter(([k]) => k.startsWith('peft.'))
-      .map(([k, v]) => [k.slice(5), ((v as { config?: object }).config ?? {}) as object]),
+      .map(([k, v]) => [k.slice(5), (v as { config?: object }).config ?? {}]),
   );
   const ctx = { bk: opts.backend, model, dtype: opts.dtype, ref, peftConfigs, used };
   if (ref.has('forward.last_hidden_state')) results.push(...(await forwardCase(ctx)));
@@ -136,7 +136,7 @@ export function verifyHfCommand(program: Command): void {
           ? `verdict: PASS (${results.length} checks)`
           : `verdict: FAIL (${failed} of ${results.length + unchecked.length} checks)`,
       );
-      if ('destroy' in backend && typeof backend.destroy === 'function') backend.destroy();
+      if ('destroy' in backend && typeof backend.destroy === 'function') (backend.destroy as () => void).call(backend);
       process.exitCode = failed === 0 ? 0 : 1;
     });
 }

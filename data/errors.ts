@@ -40,7 +40,7 @@ export function formatDataError(e: DataError): string {
 /** Short JSON preview of an offending value, so huge passages do not flood the message. */
 export function preview(value: unknown): string {
   if (value === undefined) return 'nothing (field missing)';
-  const s = JSON.stringify(value) ?? String(value);
+  const s = JSON.stringify(value) ?? `<${typeof value}>`;
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 

@@ -44,7 +44,7 @@ interface RunConfig {
 }
 
 async function main(): Promise<void> {
-  const dir = join(a.run!, a.which!);
+  const dir = join(a.run, a.which);
   const meta = await readStateJson(dir)();
   if (E.isLeft(meta)) throw new Error(`${meta.left.file}: ${meta.left.detail}`);
   const rc = meta.right.config as RunConfig;
@@ -63,7 +63,7 @@ async function main(): Promise<void> {
   const params = st.right.params;
   const step = st.right.opt.step;
 
-  const log = readMetricsLog(join(a.run!, 'metrics.jsonl'));
+  const log = readMetricsLog(join(a.run, 'metrics.jsonl'));
   const records = E.isRight(log) ? log.right.records : st.right.metrics;
   const dev = records.filter((r) => r.split === 'dev');
   const atStep = dev.filter((r) => r.step === step).at(-1);
@@ -72,7 +72,7 @@ async function main(): Promise<void> {
   const sps = train.map((r) => r['secPerStep']).filter((x): x is number => typeof x === 'number');
   let command = '';
   try {
-    command = (JSON.parse(readFileSync(join(a.run!, 'run.json'), 'utf8')) as { command?: string }).command ?? '';
+    command = (JSON.parse(readFileSync(join(a.run, 'run.json'), 'utf8')) as { command?: string }).command ?? '';
   } catch {
     /* run still going */
   }
@@ -85,10 +85,10 @@ async function main(): Promise<void> {
   const raws = await paramsToRaw(params);
   const paramCount = raws.reduce((n, r) => n + r.data.length, 0);
   const sizeOf = 4 * paramCount;
-  if (sizeOf > num(a['max-mb']!) * 2 ** 20)
+  if (sizeOf > num(a['max-mb']) * 2 ** 20)
     throw new Error(`export: ${(sizeOf / 2 ** 20).toFixed(1)} MiB of weights exceeds --max-mb ${a['max-mb']}`);
-  const vocabTxt = readFileSync(join(a.run!, 'vocab.txt'), 'utf8');
-  const unigram = baseline(a.run!, rc, cfg.vocabSize);
+  const vocabTxt = readFileSync(join(a.run, 'vocab.txt'), 'utf8');
+  const unigram = baseline(a.run, rc, cfg.vocabSize);
   const readme = modelCard({
     cfg,
     paramCount,
@@ -110,13 +110,13 @@ async function main(): Promise<void> {
     ...(unigram ? { unigram } : {}),
     trainLossLast: typeof train.at(-1)?.loss === 'number' ? (train.at(-1)!.loss as number) : undefined,
   });
-  const written = await exportHf(a.out!, { cfg, params: raws, vocabTxt, modelMaxLength: rc.seq, readme })();
+  const written = await exportHf(a.out, { cfg, params: raws, vocabTxt, modelMaxLength: rc.seq, readme })();
   if (E.isLeft(written)) throw new Error(written.left.message);
   for (const [f, n] of written.right) console.log(`${f}\t${n} bytes`);
 
   // Reload with the library and compare logits on a sentence.
-  const ck = await loadHf(a.out!, 'f32')();
-  const tk = await loadTokenizer(a.out!)();
+  const ck = await loadHf(a.out, 'f32')();
+  const tk = await loadTokenizer(a.out)();
   if (E.isLeft(ck) || E.isLeft(tk))
     throw new Error(`reload failed: ${JSON.stringify(E.isLeft(ck) ? ck.left : (tk as E.Left<unknown>).left)}`);
   const enc = tk.right.encodeBatch(['The capital of France is [MASK].']);
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     return m;
   });
   console.log(
-    `reload parity: max |Δlogit| = ${diff}; ${statSync(join(a.out!, 'model.safetensors')).size} bytes of weights; held-out loss ${num(atStep.loss).toFixed(4)} acc ${(100 * num(atStep['acc'])).toFixed(2)}% at step ${step}`,
+    `reload parity: max |Δlogit| = ${diff}; ${statSync(join(a.out, 'model.safetensors')).size} bytes of weights; held-out loss ${num(atStep.loss).toFixed(4)} acc ${(100 * num(atStep['acc'])).toFixed(2)}% at step ${step}`,
   );
   if (diff !== 0) throw new Error('export: reloaded logits differ from the trained model');
 }

@@ -78,7 +78,7 @@ async function makeBackend(name: string): Promise<Backend> {
 }
 
 async function main(): Promise<void> {
-  const out = a.out!;
+  const out = a.out;
   mkdirSync(out, { recursive: true });
   const hidden = num('hidden'),
     seq = num('seq'),
@@ -90,8 +90,8 @@ async function main(): Promise<void> {
   const deadline = a.minutes ? Date.now() + num('minutes') * 60_000 : Infinity;
   const prep = prepare({
     out,
-    files: a.files!.split(',').map((f) => join(a.corpus!, f)),
-    ...(a['no-fewglue'] ? {} : { fewglueRoot: a.fewglue! }),
+    files: a.files.split(',').map((f) => join(a.corpus, f)),
+    ...(a['no-fewglue'] ? {} : { fewglueRoot: a.fewglue }),
     vocabSize: num('vocab-size'),
     seqLen: seq,
     seed,
@@ -111,7 +111,7 @@ async function main(): Promise<void> {
     intermediateSize: a.intermediate ? num('intermediate') : 4 * hidden,
     maxPositionEmbeddings: Math.max(512, seq),
   });
-  const bk = await makeBackend(a.backend!);
+  const bk = await makeBackend(a.backend);
   const ctx: MlmContext = { cfg, bk, dtype: 'f32' };
   const specialIds = new Set([tok.padId, tok.unkId, tok.clsId, tok.sepId, tok.maskId]);
   // Fixed prediction count per batch (~1.25 × the expected 15 %): constant shapes every step.

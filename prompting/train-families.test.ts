@@ -15,7 +15,6 @@ import {
   scope,
   tensor,
   valueAndGrad,
-  type ParamTree,
   type PRNGKey,
   type Tensor,
 } from '../core/index.ts';
@@ -62,13 +61,13 @@ const labels = tensor(bk, Int32Array.from(labelsHost), { shape: [8], dtype: 'i32
 /** Runs STEPS Adam steps of `lossFn`; returns the loss curve. */
 function train<P extends object>(params0: P, lr: number, lossFn: (p: P, step: number) => Tensor): number[] {
   let params = params0;
-  const opt = new Adam(params as ParamTree, lr);
+  const opt = new Adam(params, lr);
   const losses: number[] = [];
   for (let s = 0; s < STEPS; s++) {
     scope(bk, () => {
-      const [loss, g] = valueAndGrad((p: P) => lossFn(p, s))(params) as [Tensor, P];
+      const [loss, g] = valueAndGrad((p: P) => lossFn(p, s))(params);
       losses.push(loss.dataSync()[0]!);
-      params = opt.step(params as ParamTree, g as ParamTree) as P;
+      params = opt.step(params, g);
       return undefined;
     });
   }

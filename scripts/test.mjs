@@ -1,6 +1,6 @@
-// The test command: strict typecheck, then every *.test.ts file in its own Node process (uvu suites),
+// The test command: strict typecheck, Prettier and ESLint, then every *.test.ts file in its own Node process (uvu suites),
 // two at a time. Prints one line per file and ends with `N passed, N failed`; exits 1 on any failure.
-// Usage: node scripts/test.mjs [--no-typecheck] [filter-substring ...]
+// Usage: node scripts/test.mjs [--no-typecheck] [filter-substring ...]   (--no-typecheck skips all three static checks)
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,6 +23,7 @@ function findTests(dir) {
   return out.sort();
 }
 
+// eslint-disable-next-line no-control-regex -- ANSI colour codes start with ESC
 const stripAnsi = (s) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 function run(cmd, argv, env = {}) {
@@ -40,21 +41,25 @@ let failed = 0;
 let skipped = 0;
 const failures = [];
 
+// The static checks: each counts as one test, so CI fails on a type error, a formatting drift or a lint.
+const STATIC_CHECKS = [
+  ['typecheck (tsc --noEmit, strict)', 'node_modules/typescript/bin/tsc', ['--noEmit', '-p', 'tsconfig.json']],
+  ['format (prettier --check .)', 'node_modules/prettier/bin/prettier.cjs', ['--check', '.']],
+  ['lint (eslint .)', 'node_modules/eslint/bin/eslint.js', ['.']],
+];
+
 if (!skipTypecheck) {
-  const t0 = Date.now();
-  const r = await run(process.execPath, [
-    join(root, 'node_modules/typescript/bin/tsc'),
-    '--noEmit',
-    '-p',
-    'tsconfig.json',
-  ]);
-  if (r.code === 0) {
-    passed++;
-    console.log(`ok   typecheck (tsc --noEmit, strict) ${((Date.now() - t0) / 1000).toFixed(1)}s`);
-  } else {
-    failed++;
-    failures.push(['typecheck', r.out]);
-    console.log('FAIL typecheck');
+  for (const [name, script, argv] of STATIC_CHECKS) {
+    const t0 = Date.now();
+    const r = await run(process.execPath, [join(root, script), ...argv]);
+    if (r.code === 0) {
+      passed++;
+      console.log(`ok   ${name} ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    } else {
+      failed++;
+      failures.push([name, r.out]);
+      console.log(`FAIL ${name}`);
+    }
   }
 }
 

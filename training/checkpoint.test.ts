@@ -178,9 +178,9 @@ test('a write that fails half-way leaves the previous checkpoint intact and no t
   const tenBytes = bytesOf(ten.params);
   const later = runSteps(ten, d, 3).state;
   const failing = {
-    async writeFile(path: string, bytes: Uint8Array) {
+    writeFile(path: string, bytes: Uint8Array): Promise<void> {
       writeFileSync(path, bytes.subarray(0, bytes.length >> 1));
-      throw new Error('disk full (injected)');
+      return Promise.reject(new Error('disk full (injected)'));
     },
   };
   const r = await saveCheckpoint(dir, later, { writer: failing })();
@@ -240,7 +240,7 @@ test('a tensors file from another save, a bad state.json and a missing folder ar
   const tpl = { params: a.params, opt: a.opt };
   const mixed = await loadCheckpoint(join(root, 'a'), tpl)();
   assert.ok(E.isLeft(mixed) && /come from different saves/.test(mixed.left.message));
-  const j = JSON.parse(readFileSync(join(root, 'b', STATE_JSON), 'utf8'));
+  const j = JSON.parse(readFileSync(join(root, 'b', STATE_JSON), 'utf8')) as Record<string, unknown>;
   writeFileSync(join(root, 'b', STATE_JSON), JSON.stringify({ ...j, key: [1, -2] }));
   const badJson = await loadCheckpoint(join(root, 'b'), tpl)();
   assert.ok(

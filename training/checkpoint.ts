@@ -235,6 +235,6 @@ export const loadCheckpoint =
       key: [meta.key[0], meta.key[1]] as const,
       data: meta.data,
       config: meta.config,
-      metrics: meta.metrics as MetricRecord[],
+      metrics: meta.metrics,
     });
   };

@@ -97,7 +97,7 @@ export function parseMetricsLog(text: string, file: string): E.Either<LoadError,
     }
     const r = MetricRecordCodec.decode(json);
     if (E.isLeft(r)) return E.left(loadError('format', file, `line ${i + 1}: ${PathReporter.report(r).join('; ')}`));
-    records.push(r.right as MetricRecord);
+    records.push(r.right);
   }
   return E.right({ records, tornTail });
 }

@@ -104,7 +104,10 @@ for (const { name, over, fields } of CASES) {
     const a = await setup(over);
     const ra = await train(a.tm, a.task, { out: full, stream: null });
     for (const f of Object.values(RUN_FILES)) assert.ok(existsSync(join(full, f)), `${f} written`);
-    assert.is(JSON.parse(readFileSync(join(full, RUN_FILES.config), 'utf8')).method, over.method);
+    assert.is(
+      (JSON.parse(readFileSync(join(full, RUN_FILES.config), 'utf8')) as { method: string }).method,
+      over.method,
+    );
     assert.is(ra.steps, 4);
     assert.ok(ra.test && typeof ra.test['accuracy'] === 'number', 'test accuracy reported');
     const recs = trainRecords(full);
@@ -193,7 +196,7 @@ test('dynamic: the per-row text offset (verbalizer mask shift) points at the sam
   const s = await setup({ method: 'dynamic', dynamicPosition: 'instance', promptLength: 3 });
   const params = s.tm.init([3, 4]);
   const b = s.tm.batch(s.task.train.slice(0, 8));
-  const m = s.tm.method.inputs(params['prompt']!, b.tokens);
+  const m = s.tm.method.inputs(params['prompt'], b.tokens);
   assert.ok(Array.isArray(m.offset), 'one offset per row');
   const offsets = m.offset as readonly number[];
   const x = m.inputs.inputsEmbeds!,

@@ -50,7 +50,7 @@ for (const method of ['soft', 'prefix'] as const) {
     const ra = await train(a.tm, a.task, { out: full, stream: null });
     for (const f of Object.values(RUN_FILES)) assert.ok(existsSync(join(full, f)), `${f} written`);
     assert.ok(readFileSync(join(full, RUN_FILES.curve), 'utf8').startsWith('<svg'), 'curve is SVG');
-    assert.is(JSON.parse(readFileSync(join(full, RUN_FILES.config), 'utf8')).method, method);
+    assert.is((JSON.parse(readFileSync(join(full, RUN_FILES.config), 'utf8')) as { method: string }).method, method);
     assert.is(ra.steps, 4);
     assert.ok(ra.test && typeof ra.test['accuracy'] === 'number', 'test accuracy reported');
 

@@ -55,7 +55,7 @@ import {
   type SoftPromptParams,
 } from '../prompting/soft-prompt.ts';
 import type { RunConfig } from './run-config.ts';
-import { UsageError } from './run-setup.ts';
+import { UsageError } from './usage-error.ts';
 import type { PromptTokenizer } from './text-encoding.ts';
 
 /** One training step's context for the method: its own key and the optimiser step (for schedules). */
@@ -122,7 +122,7 @@ function soft(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): Met
   return {
     name: 'soft',
     promptInit: init,
-    init: (key) => initSoftPrompt(model, sc, key) as unknown as ParamTree,
+    init: (key) => initSoftPrompt(model, sc, key),
     inputs: (p, batch) => ({
       inputs: applySoftPrompt(model, p as unknown as SoftPromptParams, batch, sc),
       offset: cfg.promptLength,
@@ -149,7 +149,7 @@ function prefix(cfg: RunConfig, model: BertModel): MethodImpl {
   };
   return {
     name: 'prefix',
-    init: (key) => initPrefix(model, pc, key) as unknown as ParamTree,
+    init: (key) => initPrefix(model, pc, key),
     inputs: (p, batch) => ({ inputs: applyPrefix(model, p as unknown as PrefixParams, batch), offset: 0 }),
     peft: (p) => ({ kind: 'prefix', params: p as unknown as PrefixParams }),
   };
@@ -194,7 +194,7 @@ function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): 
   return {
     name: 'dynamic',
     promptInit: init,
-    init: (key) => initDynamicPrompt(model, dc, key) as unknown as ParamTree,
+    init: (key) => initDynamicPrompt(model, dc, key),
     inputs: (p, batch, train) => {
       const t = train ? tau(train.step) : undefined;
       const out = applyDynamicPrompt(
@@ -275,7 +275,7 @@ function infoprompt(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer
         bottleneck: { mu: keepLin(r.bottleneck.mu), logVar: keepLin(r.bottleneck.logVar) },
         projection: keepLin(r.projection),
       };
-      return { prompt, rep } satisfies InfoPromptMethodParams as unknown as ParamTree;
+      return { prompt, rep } satisfies InfoPromptMethodParams;
     },
     inputs: (raw, batch, train) => {
       const p = raw as unknown as InfoPromptMethodParams;

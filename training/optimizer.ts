@@ -11,7 +11,8 @@
  * `lr` is passed to every `update` (from a schedule, see schedule.ts). `state.step` counts completed
  * updates; AdamW's bias correction uses `state.step + 1`.
  */
-import { add, mul, scope, Tensor, treeLeaves, treeMap, type ParamTree } from '../core/index.ts';
+import type { Tensor } from '../core/index.ts';
+import { add, mul, scope, treeLeaves, treeMap, type ParamTree } from '../core/index.ts';
 import { assertSameStructure, cloneTensor, zerosLikeTree } from './tree-util.ts';
 
 export interface OptState<K extends string = string> {

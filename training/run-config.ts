@@ -233,7 +233,7 @@ export function decodePartial(
     if (E.isLeft(c)) return E.left(configError(source, flagName(k), c.left));
     out[k] = c.right;
   }
-  return E.right(out as Partial<RunConfig>);
+  return E.right(out);
 }
 
 /** Cross-field and range checks on the merged config. */

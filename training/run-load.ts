@@ -6,7 +6,7 @@ import { loadCheckpoint } from './checkpoint.ts';
 import { RUN_FILES, runKey } from './loop.ts';
 import { adamw } from './optimizer.ts';
 import { CONFIG_FIELDS, decodePartial, mergeConfig, type RunConfig } from './run-config.ts';
-import { UsageError } from './run-setup.ts';
+import { UsageError } from './usage-error.ts';
 import type { TaskModel, TrainParams } from './task-model.ts';
 import { cloneTree, disposeTree } from './tree-util.ts';
 

@@ -12,11 +12,9 @@ import type { RunConfig } from './run-config.ts';
 import { loadTaskData, type TaskData } from './task-data.ts';
 import { buildTaskModel, type TaskModel } from './task-model.ts';
 import { loadPromptTokenizer } from './text-encoding.ts';
+import { UsageError } from './usage-error.ts';
 
-/** A user-facing failure (exit code 2 in the CLI): bad input, not a bug. */
-export class UsageError extends Error {
-  override readonly name = 'UsageError';
-}
+export { UsageError } from './usage-error.ts';
 
 export interface RunSetup {
   readonly tm: TaskModel;

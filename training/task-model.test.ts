@@ -37,7 +37,7 @@ for (const over of CASES) {
       const b = tm.batch(task.train.slice(0, 4));
       const got = tm.forward(p, b).logits;
       // the same forward by hand, every row of the last layer computed
-      const m = tm.method.inputs(p['prompt']!, b.tokens, undefined);
+      const m = tm.method.inputs(p['prompt'], b.tokens, undefined);
       const h = model.encode(m.inputs).lastHiddenState;
       const shift = (r: number) => (typeof m.offset === 'number' ? m.offset : m.offset[r]!);
       const want =

@@ -138,9 +138,7 @@ export function buildTaskModel(
     init(key) {
       const [kp, kh] = splitKey(key, 2);
       const prompt = method.init(kp!);
-      return cfg.head === 'classifier'
-        ? { prompt, head: initClassifier(model, numLabels, kh!) as unknown as ParamTree }
-        : { prompt };
+      return cfg.head === 'classifier' ? { prompt, head: initClassifier(model, numLabels, kh!) } : { prompt };
     },
     batch(examples) {
       const views = examples.map((e) =>
@@ -177,11 +175,7 @@ export function buildTaskModel(
     forward(p, b, train) {
       const key = train?.key;
       const [kEnc, kHead, kMethod] = key && cfg.dropout ? splitKey(key, 3) : [undefined, undefined, key];
-      const m = method.inputs(
-        p['prompt']!,
-        b.tokens,
-        train && kMethod ? { key: kMethod, step: train.step } : undefined,
-      );
+      const m = method.inputs(p['prompt'], b.tokens, train && kMethod ? { key: kMethod, step: train.step } : undefined);
       const inputs: EncoderInputs = kEnc ? { ...m.inputs, dropoutKey: kEnc } : m.inputs;
       const head = p['head'] as unknown as ClassifierParams | undefined;
       const shift = (r: number) => (typeof m.offset === 'number' ? m.offset : m.offset[r]!);

@@ -5,7 +5,7 @@
 import type { Backend } from '../backend/backend.ts';
 import { isFloat } from '../tensor/dtype.ts';
 import { fmt } from '../tensor/shape.ts';
-import { Tensor, type AnyTensor } from '../tensor/tensor.ts';
+import { isTensor, Tensor, type AnyTensor } from '../tensor/tensor.ts';
 import { Tape, untraced } from './tape.ts';
 import { tensorsIn, treeLeaves, treeMap } from './tree.ts';
 
@@ -40,7 +40,7 @@ export interface GradOptions {
 type Fn = (...args: never[]) => unknown;
 
 function checkScalar(v: unknown): Tensor {
-  if (!(v instanceof Tensor))
+  if (!isTensor(v))
     throw new TypeError('valueAndGrad: the function must return a scalar Tensor (or [Tensor, aux] with hasAux)');
   if (v.size !== 1 || !isFloat(v.dtype)) {
     throw new TypeError(

@@ -1,5 +1,6 @@
 /** Parameter trees: nested plain objects and arrays whose leaves are tensors. */
-import { Tensor } from '../tensor/tensor.ts';
+import type { Tensor } from '../tensor/tensor.ts';
+import { isTensor } from '../tensor/tensor.ts';
 
 /**
  * A parameter tree: a Tensor, or nested plain objects / arrays whose leaves are tensors. Typed as
@@ -13,7 +14,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 
 /** Leaves in a fixed order (object keys sorted), with their paths such as `layers.0.key`. */
 export function treeLeaves(tree: unknown, path = ''): { path: string; leaf: Tensor }[] {
-  if (tree instanceof Tensor) return [{ path, leaf: tree }];
+  if (isTensor(tree)) return [{ path, leaf: tree }];
   const join = (k: string | number) => (path ? `${path}.${k}` : String(k));
   if (Array.isArray(tree)) return tree.flatMap((v, i) => treeLeaves(v, join(i)));
   if (isPlainObject(tree))
@@ -26,7 +27,7 @@ export function treeLeaves(tree: unknown, path = ''): { path: string; leaf: Tens
 /** Maps every tensor leaf; other values (numbers, strings, undefined) pass through unchanged. */
 export function treeMap<T>(tree: T, f: (leaf: Tensor, path: string) => Tensor, path = ''): T {
   const go = (v: unknown, p: string): unknown => {
-    if (v instanceof Tensor) return f(v, p);
+    if (isTensor(v)) return f(v, p);
     const join = (k: string | number) => (p ? `${p}.${k}` : String(k));
     if (Array.isArray(v)) return v.map((e, i) => go(e, join(i)));
     if (isPlainObject(v)) return Object.fromEntries(Object.keys(v).map((k) => [k, go(v[k], join(k))]));
@@ -50,7 +51,7 @@ export function treeMap2<T>(a: T, b: T, f: (x: Tensor, y: Tensor, path: string) 
 
 /** Every Tensor anywhere inside a value (used by scopes to find what a function returned). */
 export function tensorsIn(v: unknown, out = new Set<Tensor>()): Set<Tensor> {
-  if (v instanceof Tensor) out.add(v);
+  if (isTensor(v)) out.add(v);
   else if (Array.isArray(v)) for (const e of v) tensorsIn(e, out);
   else if (isPlainObject(v)) for (const e of Object.values(v)) tensorsIn(e, out);
   else if (v instanceof Map) for (const e of v.values()) tensorsIn(e, out);

@@ -40,7 +40,7 @@ export function allocArray<D extends StorageDType>(dtype: D, size: number): Type
 export function convertArray<D extends DType>(src: ArrayLike<number>, dtype: D): TypedArrayOf<D> {
   const out = allocArray(dtype, src.length);
   if (dtype === 'i32') for (let i = 0; i < src.length; i++) out[i] = Math.trunc(src[i]!);
-  else out.set(src as ArrayLike<number>);
+  else out.set(src);
   return out;
 }
 

@@ -1,7 +1,6 @@
 /** Composites built from primitives (their gradients come for free): logsumexp, cross-entropy, linear, dropout, attention. */
 import type { BackendName } from '../backend/backend.ts';
 import { stopGradient } from '../autograd/grad.ts';
-import type { DType } from './dtype.ts';
 import { tensor } from './creation.ts';
 import { uniformArray, type PRNGKey } from './random.ts';
 import { fmt, ShapeError, sizeOf } from './shape.ts';
@@ -99,7 +98,7 @@ export function dropout(x: Tensor, key: PRNGKey, p: number): Tensor {
   const u = uniformArray(key, sizeOf(x.shape));
   const keep = new Float64Array(u.length);
   for (let i = 0; i < u.length; i++) keep[i] = u[i]! >= p ? 1 / (1 - p) : 0;
-  return mul(x, tensor(x.backend, keep, { shape: x.shape, dtype: x.dtype as DType }));
+  return mul(x, tensor(x.backend, keep, { shape: x.shape, dtype: x.dtype }));
 }
 
 export const variance = (x: Tensor, axis = -1, keepdims = false): Tensor => {

@@ -113,3 +113,8 @@ function nest(a: ArrayLike<number>, shape: Shape): NestedArray {
   };
   return build(0, 0);
 }
+
+/** `v instanceof Tensor`, typed as the default `Tensor` (a bare instanceof narrows to `Tensor<any>`). */
+export function isTensor(v: unknown): v is Tensor {
+  return v instanceof Tensor;
+}

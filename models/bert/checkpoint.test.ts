@@ -77,9 +77,9 @@ test('sharded safetensors with an index', async () => {
   const ts = bertTensors();
   const a = ts.slice(0, 20);
   const b = ts.slice(20);
-  const weightMap = Object.fromEntries([
-    ...a.map((x) => [x.name, 'model-00001-of-00002.safetensors']),
-    ...b.map((x) => [x.name, 'model-00002-of-00002.safetensors']),
+  const weightMap: Record<string, string> = Object.fromEntries([
+    ...a.map((x): [string, string] => [x.name, 'model-00001-of-00002.safetensors']),
+    ...b.map((x): [string, string] => [x.name, 'model-00002-of-00002.safetensors']),
   ]);
   await folder(
     {

@@ -57,9 +57,9 @@ export function fromThrown(kind: LoadErrorKind, file: string, what: string, e: u
 export function preview(value: unknown, max = 60): string {
   let s: string;
   try {
-    s = value === undefined ? 'undefined' : (JSON.stringify(value) ?? String(value));
+    s = value === undefined ? 'undefined' : (JSON.stringify(value) ?? 'undefined');
   } catch {
-    s = String(value);
+    s = Object.prototype.toString.call(value);
   }
   return s.length > max ? `${s.slice(0, max)}…` : s;
 }

@@ -69,7 +69,7 @@ function addedTokens(
       const content = tokenContent(v);
       if (!Number.isSafeInteger(id) || id < 0 || content === undefined || !isObj(v))
         throw new Error(`added_tokens_decoder["${idText}"] must map an integer id to a token`);
-      const flag = (k: string, d: boolean) => (typeof v[k] === 'boolean' ? (v[k] as boolean) : d);
+      const flag = (k: string, d: boolean) => (typeof v[k] === 'boolean' ? v[k] : d);
       out.set(id, {
         id,
         content,
@@ -96,7 +96,7 @@ function addedTokens(
 }
 
 const bool = (tcfg: unknown, key: string, d: boolean | null): boolean | null =>
-  isObj(tcfg) && (typeof tcfg[key] === 'boolean' || tcfg[key] === null) ? (tcfg[key] as boolean | null) : d;
+  isObj(tcfg) && (typeof tcfg[key] === 'boolean' || tcfg[key] === null) ? tcfg[key] : d;
 
 /** vocab.txt as BertTokenizer reads it: one token per line, id = line number. */
 export function parseVocabTxt(text: string): Map<string, number> {

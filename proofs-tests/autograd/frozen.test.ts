@@ -76,10 +76,11 @@ class CountingBackend extends CpuBackend {
 /** Names of the primitives recorded on any tape while `fn` runs. */
 function recordedNodes(fn: () => void): string[] {
   const names: string[] = [];
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- the spy calls it with the tape as `this`
   const orig = Tape.prototype.record;
   const spy: typeof orig = function (this: Tape, prim, ins, attrs, out, saved) {
     names.push(prim.name);
-    return orig.call(this, prim as Primitive<unknown>, ins, attrs as unknown, out, saved);
+    return orig.call(this, prim as Primitive<unknown>, ins, attrs, out, saved);
   };
   Tape.prototype.record = spy;
   try {

@@ -1,6 +1,6 @@
 /** Parity: unary / broadcasting binary / compare / where / cast / fill (kernels/wgsl/elementwise.ts) vs the CPU reference. */
 import fc from 'fast-check';
-import { binary, cast, compare, full, tensor, unary, where, type Tensor } from '../../core/index.ts';
+import { binary, cast, compare, full, tensor, unary, where } from '../../core/index.ts';
 import { BINARY_OPS, COMPARE_OPS, UNARY_OPS, type UnaryOp } from '../../core/backend/backend.ts';
 import { TOL } from '../../kernels/wgsl/elementwise.ts';
 import { cpu, expectParity, gpuSuite, ints, pair, RUNS, sizeOf, values } from './harness.ts';
@@ -93,7 +93,7 @@ if (gpu) {
   test('binary f32: every op with numpy broadcasting', async () => {
     for (const op of BINARY_OPS) {
       await fc.assert(
-        fc.asyncProperty(bcastArb(2), async ({ out, shapes, seed }) => {
+        fc.asyncProperty(bcastArb(2), async ({ shapes, seed }) => {
           const [sa, sb] = shapes as [number[], number[]];
           const lo = op === 'pow' ? 0.1 : -3;
           const [ca, wa] = pair(g, values(seed, sizeOf(sa), lo, 3), sa);
@@ -192,7 +192,7 @@ if (gpu) {
     const [c, w] = pair(g, xs, [8]);
     await expectParity(cast(w, 'i32'), cast(c, 'i32'), { atol: 0, rtol: 0 }, 'cast f32→i32');
     const [ci, wi] = pair(g, new Int32Array([0, -5, 7, 1 << 24, -(1 << 20)]), [5]);
-    await expectParity(cast(wi, 'f32') as Tensor, cast(ci, 'f64') as Tensor, { atol: 0, rtol: 0 }, 'cast i32→f32');
+    await expectParity(cast(wi, 'f32'), cast(ci, 'f64'), { atol: 0, rtol: 0 }, 'cast i32→f32');
     for (const [v, dt] of [
       [0, 'f32'],
       [-0, 'f32'],

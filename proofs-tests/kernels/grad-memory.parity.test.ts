@@ -74,7 +74,7 @@ async function run(bk: Backend) {
   const labels = tensor(bk, ints(10, B, 0, C), { shape: [B], dtype: 'i32' });
   const [l, grads] = valueAndGrad(loss)(p, ids, labels);
   const out: Record<string, ArrayLike<number>> = { loss: await l.data() };
-  for (const [k, v] of Object.entries(grads)) out[k] = await (v as Tensor).data();
+  for (const [k, v] of Object.entries(grads)) out[k] = await v.data();
   return out;
 }
 

@@ -174,7 +174,7 @@ test('moveRows: forward copies rows (zeros at −1); VJP by finite differences; 
           EXACT,
           'moveRows',
         );
-        checkVjp(([t]) => moveRows(t, map), [x], { seed, label: `moveRows ${index}` });
+        checkVjp(([t]) => moveRows(t, map), [x], { seed, label: `moveRows ${Array.from(index).join(',')}` });
         // round trip: every source row the map uses comes back, the others are zero
         const back = moveRows(y, invertRowMap(map)).dataSync(),
           used = new Set(index);

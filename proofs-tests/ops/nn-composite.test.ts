@@ -25,23 +25,21 @@ const dim = (max: number) => fc.integer({ min: 1, max });
 
 // ---------- cross-entropy ----------
 type Reduction = 'mean' | 'sum' | 'none';
-const ceArb = fc
-  .tuple(shapeArb({ maxRank: 2, maxSize: 8 }), fc.integer({ min: 2, max: 5 }))
-  .chain(([lead, C]) =>
-    fc.tuple(
-      valuesArb([...lead, C], { low: -4, high: 4 }),
-      fc.constant(lead),
-      indicesArb(lead, C),
-      fc.array(fc.boolean(), {
-        minLength: lead.reduce((a, b) => a * b, 1),
-        maxLength: lead.reduce((a, b) => a * b, 1),
-      }),
-      fc.constantFrom(0, 0.1, 0.3),
-      fc.constantFrom<Reduction>('mean', 'sum', 'none'),
-      fc.constantFrom(-100, 7),
-      seedArb,
-    ),
-  );
+const ceArb = fc.tuple(shapeArb({ maxRank: 2, maxSize: 8 }), fc.integer({ min: 2, max: 5 })).chain(([lead, C]) =>
+  fc.tuple(
+    valuesArb([...lead, C], { low: -4, high: 4 }),
+    fc.constant(lead),
+    indicesArb(lead, C),
+    fc.array(fc.boolean(), {
+      minLength: lead.reduce((a, b) => a * b, 1),
+      maxLength: lead.reduce((a, b) => a * b, 1),
+    }),
+    fc.constantFrom(0, 0.1, 0.3),
+    fc.constantFrom<Reduction>('mean', 'sum', 'none'),
+    fc.constantFrom(-100, 7),
+    seedArb,
+  ),
+);
 
 /** torch.nn.functional.cross_entropy, written out per example. */
 function ceRef(l: TensorSpec, labels: number[], ignore: number, eps: number, red: Reduction): number[] {

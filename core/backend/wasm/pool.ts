@@ -75,7 +75,7 @@ type ClaimFn = (
   nargs: readonly number[],
 ) => void;
 // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the same source the workers run
-const claim = new Function(`${CLAIM_SOURCE}; return claim;`)() as ClaimFn;
+const claim = (new Function(`${CLAIM_SOURCE}; return claim;`) as () => ClaimFn)();
 
 export type KernelFn = (...args: number[]) => void;
 

@@ -1,6 +1,7 @@
 /** Shared plumbing for op definitions: backend/dtype checks, scalar lifting, and tape binding. */
 import type { Backend } from '../../backend/backend.ts';
-import { Tape, type KernelOut, type Primitive } from '../../autograd/tape.ts';
+import type { Tape } from '../../autograd/tape.ts';
+import { type KernelOut, type Primitive } from '../../autograd/tape.ts';
 import { isFloat, type DType } from '../dtype.ts';
 import { fmt } from '../shape.ts';
 import { Tensor, type AnyTensor } from '../tensor.ts';
