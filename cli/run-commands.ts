@@ -154,7 +154,7 @@ export function exportPeftCommand(program: Command): void {
         throw new UsageError(`export-peft: method "${cfg.method}" has no PEFT equivalent (soft and prefix do)`);
       const { best } = await loadBestParams(tm, o.run);
       const head = best['head'] as unknown as ClassifierParams | undefined;
-      const written = exportPeftAdapter(o.out, tm.model, tm.method.peft(best['prompt']), {
+      const written = await exportPeftAdapter(o.out, tm.model, tm.method.peft(best['prompt']), {
         baseModelNameOrPath: cfg.model,
         ...(head ? { classifier: head } : {}),
         ...(tm.method.promptInit ? { init: tm.method.promptInit } : {}),

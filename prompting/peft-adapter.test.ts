@@ -25,10 +25,10 @@ const sameBits = (label: string, a: Tensor, b: Tensor) => {
     if (!Object.is(x[i], y[i])) assert.unreachable(`${label}[${i}]: ${x[i]} vs ${y[i]}`);
 };
 
-const withDir = (f: (dir: string) => void) => {
+const withDir = async (f: (dir: string) => void | Promise<void>) => {
   const dir = mkdtempSync(join(tmpdir(), 'peft-adapter-'));
   try {
-    f(join(dir, 'adapter'));
+    await f(join(dir, 'adapter'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -36,13 +36,13 @@ const withDir = (f: (dir: string) => void) => {
 
 for (const dtype of ['f32', 'f64'] as const) {
   test(`prompt tuning + classifier round trip (${dtype}): PEFT's field names, bit-identical tensors`, () =>
-    withDir((dir) => {
+    withDir(async (dir) => {
       const bk = cpuBackend();
       const model = loadFixtureModel(bk, dtype);
       const [k1, k2] = splitKey(prngKey(3), 2);
       const params = initSoftPrompt(model, { numVirtualTokens: 5, init: { kind: 'random' } }, k1!);
       const classifier = initClassifier(model, 2, k2!);
-      const cfg = exportPeftAdapter(
+      const cfg = await exportPeftAdapter(
         dir,
         model,
         { kind: 'prompt', params },
@@ -77,11 +77,11 @@ for (const dtype of ['f32', 'f64'] as const) {
 }
 
 test('prefix round trip without projection: prompt_embeddings [m, 2·L·d], config as PEFT', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const bk = cpuBackend();
     const model = loadFixtureModel(bk, 'f32');
     const params = initPrefix(model, { numVirtualTokens: 4 }, prngKey(5));
-    const cfg = exportPeftAdapter(
+    const cfg = await exportPeftAdapter(
       dir,
       model,
       { kind: 'prefix', params },
@@ -109,19 +109,19 @@ test('prefix round trip without projection: prompt_embeddings [m, 2·L·d], conf
   }));
 
 test('projected prefix: saves the projected table; import refuses to invert unless asked', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const bk = cpuBackend();
     const model = loadFixtureModel(bk, 'f64');
     const params = initPrefix(model, { numVirtualTokens: 3, projectionHiddenSize: 16 }, prngKey(7));
     const method: AdapterMethod = { kind: 'prefix', params };
-    const cfg = exportPeftAdapter(dir, model, method, { baseModelNameOrPath: 'bert-tiny' });
+    const cfg = await exportPeftAdapter(dir, model, method, { baseModelNameOrPath: 'bert-tiny' });
     assert.is(cfg.peft_type === 'PREFIX_TUNING' && cfg.prefix_projection && cfg.encoder_hidden_size === 16, true);
     assert.throws(() => importPeftAdapter(dir, bk), /cannot be inverted/);
     const table = importPeftAdapter(dir, bk, { projected: 'as-table' });
     if (table.method.kind !== 'prefix') throw new Error('kind');
     sameBits('projected table', table.method.params.embedding, prefixTable(params));
     // With the MLP saved too, the import is lossless.
-    exportPeftAdapter(dir, model, method, { baseModelNameOrPath: 'bert-tiny', saveProjectionWeights: true });
+    await exportPeftAdapter(dir, model, method, { baseModelNameOrPath: 'bert-tiny', saveProjectionWeights: true });
     const full = importPeftAdapter(dir, bk);
     if (full.method.kind !== 'prefix' || !('transform0' in full.method.params)) throw new Error('projection lost');
     const p = full.method.params;
@@ -134,10 +134,10 @@ test('projected prefix: saves the projected table; import refuses to invert unle
   }));
 
 test('import checks shapes against the config', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const bk = cpuBackend();
     const model = loadFixtureModel(bk, 'f32');
-    exportPeftAdapter(
+    await exportPeftAdapter(
       dir,
       model,
       { kind: 'prompt', params: initSoftPrompt(model, { numVirtualTokens: 5 }, prngKey(1)) },

@@ -100,8 +100,8 @@ const MLP_KEYS = {
 
 const INIT_NAME = { random: 'RANDOM', vocab: 'SAMPLE_VOCAB', text: 'TEXT' } as const;
 
-function raw(name: string, t: Tensor): RawTensor {
-  const d = t.dataSync();
+async function raw(name: string, t: Tensor): Promise<RawTensor> {
+  const d = await t.data(); // asynchronous: the adapter can be written from any backend, WebGPU included
   const data =
     d instanceof Float64Array
       ? Float64Array.from(d)
@@ -170,20 +170,20 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
 }
 
 /** Writes `folder/adapter_model.safetensors` then `folder/adapter_config.json` (each via tmp + rename). */
-export function exportPeftAdapter(
+export async function exportPeftAdapter(
   folder: string,
   model: BertModel,
   method: AdapterMethod,
   opts: ExportOptions,
-): PeftAdapterConfig {
+): Promise<PeftAdapterConfig> {
   const config = peftAdapterConfig(model, method, opts);
-  const tensors: RawTensor[] = [];
-  if (method.kind === 'prompt') tensors.push(raw('prompt_embeddings', method.params.promptEmbeddings));
+  const pending: Promise<RawTensor>[] = [];
+  if (method.kind === 'prompt') pending.push(raw('prompt_embeddings', method.params.promptEmbeddings));
   else {
     const p = method.params;
-    tensors.push(raw('prompt_embeddings', prefixTable(p)));
+    pending.push(raw('prompt_embeddings', prefixTable(p)));
     if ('transform0' in p && opts.saveProjectionWeights) {
-      tensors.push(
+      pending.push(
         raw(MLP_KEYS.embedding, p.embedding),
         raw(MLP_KEYS.w0, p.transform0.weight),
         raw(MLP_KEYS.b0, p.transform0.bias),
@@ -193,7 +193,8 @@ export function exportPeftAdapter(
     }
   }
   if (opts.classifier)
-    tensors.push(raw(CLS_KEYS.weight, opts.classifier.weight), raw(CLS_KEYS.bias, opts.classifier.bias));
+    pending.push(raw(CLS_KEYS.weight, opts.classifier.weight), raw(CLS_KEYS.bias, opts.classifier.bias));
+  const tensors = await Promise.all(pending);
   mkdirSync(folder, { recursive: true });
   writeAtomic(join(folder, ADAPTER_WEIGHTS), serialize(tensors));
   writeAtomic(join(folder, ADAPTER_CONFIG), `${JSON.stringify(config, null, 2)}\n`);

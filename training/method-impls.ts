@@ -9,12 +9,22 @@
  * dynamic choices are the argmax, InfoPrompt's bottleneck uses its means (and its loss is not needed).
  */
 import {
+  add,
+  argmax,
   broadcastTo,
+  cast,
   crossEntropy,
   expandDims,
+  gather,
   keep,
+  max,
+  mean,
+  oneHot,
   reshape,
   splitKey,
+  stopGradient,
+  sum,
+  tensor,
   type ParamTree,
   type PRNGKey,
   type Tensor,
@@ -84,12 +94,21 @@ export interface MethodLoss {
   readonly parts: Readonly<Record<string, Tensor>>;
 }
 
-export type MethodStats = Readonly<Record<string, number | string>>;
+/**
+ * Summaries of a training step's choices for the metrics log: host values, or device tensors read back
+ * with the step's loss (a scalar is logged as a number, a vector as its values joined by spaces).
+ */
+export type MethodStats = Readonly<Record<string, number | string | Tensor>>;
+
+/** Per-row offsets chosen on the device: one-hot weights [B, M+1] over the offsets 0..M. */
+export interface OffsetChoice {
+  readonly weights: Tensor;
+}
 
 export interface MethodInputs {
   readonly inputs: EncoderInputs;
-  /** Tokens placed in front of the text positions in the encoder output: one number, or one per row. */
-  readonly offset: number | readonly number[];
+  /** Tokens placed in front of the text positions in the encoder output: one number, or chosen per row. */
+  readonly offset: number | OffsetChoice;
   /** Training loss with the method's extra terms (InfoPrompt); absent = mean cross-entropy. */
   readonly loss?: (ctx: MethodLossContext) => MethodLoss;
   /** Host-side summaries of the step's choices (training only), e.g. mean chosen prompt length. */
@@ -167,17 +186,6 @@ export const DYNAMIC_NOT_PEFT =
   'while dynamic prompting splits them around the text between [CLS] and [SEP], chooses a length by masking, and can mix a prompt pool per input; ' +
   'an exported prompt would be a different model. Use `promptgrad eval` / `predict` on the run folder, or train --method soft for a PEFT adapter.';
 
-/** Row-wise argmax of a host [B, C] array (first maximum). */
-function rowArgmax(w: ArrayLike<number>, B: number, C: number): number[] {
-  return Array.from({ length: B }, (_, b) => {
-    let best = 0;
-    for (let j = 1; j < C; j++) if (w[b * C + j]! > w[b * C + best]!) best = j;
-    return best;
-  });
-}
-
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-
 function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): MethodImpl {
   const m = cfg.promptLength;
   const init = promptInit(cfg, tokenizer);
@@ -204,26 +212,33 @@ function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): 
         dc,
         train && t !== undefined ? { sample: { key: train.key, tau: t, hard: true } } : {},
       );
-      const { position, length, pool } = out.weights;
-      // Split point j per row (forward values are exactly one-hot): text moves right by m − j.
-      const split = position ? rowArgmax(position.dataSync(), batch.B, m + 1) : new Array<number>(batch.B).fill(m);
-      const offset = split.map((j) => m - j);
+      const { length, pool } = out.weights,
+        split = out.split;
+      // Text offset m − j per row: the split's one-hot read right to left (all on the device).
+      const offset = split
+        ? {
+            weights: reshape(
+              gather(
+                reshape(oneHot(split, m + 1, model.dtype), [batch.B * (m + 1)]),
+                tensor(
+                  model.bk,
+                  Int32Array.from({ length: batch.B * (m + 1) }, (_, i) => i - (i % (m + 1)) + m - (i % (m + 1))),
+                  { shape: [batch.B * (m + 1)], dtype: 'i32' },
+                ),
+              ),
+              [batch.B, m + 1],
+            ),
+          }
+        : m;
       if (!train) return { inputs: out.inputs, offset };
-      const stats: Record<string, number | string> = { gumbelTau: t! };
-      if (position) {
-        const hist = new Array<number>(m + 1).fill(0);
-        for (const j of split) hist[j]! += 1;
-        stats['dynPositionMean'] = mean(split);
-        stats['dynPositionHist'] = hist.join(' ');
+      const asFloat = (t: Tensor) => cast(t, model.dtype);
+      const stats: Record<string, number | string | Tensor> = { gumbelTau: t! };
+      if (split) {
+        stats['dynPositionMean'] = mean(asFloat(split));
+        stats['dynPositionHist'] = sum(oneHot(split, m + 1, model.dtype), 0);
       }
-      if (length) stats['dynLengthMean'] = mean(rowArgmax(length.dataSync(), batch.B, m).map((l) => l + 1));
-      if (pool) {
-        const k = cfg.poolSize,
-          w = pool.dataSync();
-        stats['dynPoolMaxWeight'] = mean(
-          Array.from({ length: batch.B }, (_, b) => Math.max(...Array.from(w.subarray(b * k, (b + 1) * k), Number))),
-        );
-      }
+      if (length) stats['dynLengthMean'] = add(mean(asFloat(argmax(length, -1))), 1);
+      if (pool) stats['dynPoolMaxWeight'] = mean(max(stopGradient(pool), -1));
       return { inputs: out.inputs, offset, stats };
     },
     peft: () => {
