@@ -16,7 +16,7 @@ import {
 import type { ClassifierParams } from '../prompting/heads.ts';
 import { RUN_FILES } from '../training/loop.ts';
 import { loadBestParams, readRunConfig } from '../training/run-load.ts';
-import { decodePartial, DEFAULTS, kebab, mergeConfig, type RunConfig } from '../training/run-config.ts';
+import { decodePartial, kebab, mergeConfig, type RunConfig } from '../training/run-config.ts';
 import { backendFor, loadModel, setupRun, UsageError } from '../training/run-setup.ts';
 import { loadTaskData, type TaskData } from '../training/task-data.ts';
 import { buildTaskModel, type TaskModel, type TrainParams } from '../training/task-model.ts';
@@ -39,7 +39,10 @@ export function addAdapterOptions(cmd: Command): Command {
     .option('--model <folder>', 'with --adapter: the Hugging Face base model folder')
     .option('--adapter <folder>', 'a PEFT adapter folder (adapter_config.json + adapter_model.safetensors or .bin)')
     .option('--task <name>', 'with --adapter: the task, as for train')
-    .option('--data <folder>', 'with --adapter: the data root, as for train')
+    .option(
+      '--data <folder>',
+      'with --adapter: the data root, as for train (default for a FewGLUE task: the bundled copy)',
+    )
     .option('--dtype <d>', 'with --adapter: f32 | f64')
     .option('--max-length <n>', 'with --adapter: max text tokens per example')
     .option('--eval-batch-size <n>', 'with --adapter: batch size');
@@ -48,14 +51,17 @@ export function addAdapterOptions(cmd: Command): Command {
 /** Which source the command reads: a run folder, or a model + adapter (never both, never neither). */
 export function adapterPathChosen(o: AdapterPathOptions & { readonly run?: string }, command: string): boolean {
   const adapterFlags = (['model', 'adapter', 'task', 'data'] as const).filter((k) => o[k] !== undefined);
+  const needed = ['model', 'adapter', 'task'] as const;
   if (o.run !== undefined && adapterFlags.length > 0)
     throw new UsageError(
       `${command}: give either --run <folder> or --model/--adapter/--task/--data, not both (got --run and --${adapterFlags.join(', --')})`,
     );
   if (o.run !== undefined) return false;
-  const missing = (['model', 'adapter', 'task', 'data'] as const).filter((k) => o[k] === undefined);
-  if (missing.length === 4)
-    throw new UsageError(`${command}: give --run <folder>, or --model and --adapter with --task and --data`);
+  const missing = needed.filter((k) => o[k] === undefined);
+  if (missing.length === needed.length && o.data === undefined)
+    throw new UsageError(
+      `${command}: give --run <folder>, or --model and --adapter with --task (and --data, as for train)`,
+    );
   if (missing.length > 0) throw new UsageError(`${command}: the adapter path also needs --${missing.join(', --')}`);
   return true;
 }
@@ -76,12 +82,16 @@ export async function setupAdapterRun(o: AdapterPathOptions): Promise<AdapterSet
   );
   const given = decodePartial(flags, 'command line', kebab);
   if (E.isLeft(given)) throw new UsageError(given.left.message.replace('field "', 'option "'));
-  const task = await loadTaskData(o.task!, o.data!)();
+  // The adapter decides method and prompt length; the task, data and the rest are checked as for train.
+  const merged = mergeConfig([given.right], 'command line');
+  if (E.isLeft(merged))
+    throw new UsageError(merged.left.message.replace(/field "(\w+)"/, (_m, f: string) => `option "${kebab(f)}"`));
+  const base = merged.right;
+  const task = await loadTaskData(base.task, base.data)();
   if (E.isLeft(task)) throw new UsageError(task.left.message);
-  const dtype = given.right.dtype ?? DEFAULTS.dtype;
-  const { backend, note } = await backendFor(given.right.backend ?? DEFAULTS.backend);
-  const model = await loadModel(o.model!, dtype, backend);
-  const tok = await loadPromptTokenizer(o.model!)();
+  const { backend, note } = await backendFor(base.backend);
+  const model = await loadModel(base.model, base.dtype, backend);
+  const tok = await loadPromptTokenizer(base.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);
   const adapter = importPeftAdapter(o.adapter!, model);
   const where = `--adapter ${o.adapter!}`;
@@ -94,28 +104,25 @@ export async function setupAdapterRun(o: AdapterPathOptions): Promise<AdapterSet
     throw new UsageError(
       `${where}: the classifier has ${C} labels, task ${task.right.name} has ${task.right.labels.length} (${task.right.labels.join(', ')})`,
     );
-  const m = adapter.config.num_virtual_tokens;
   const projected = adapter.method.kind === 'prefix' && 'transform0' in adapter.method.params;
-  const cfg = mergeConfig(
-    [
-      {
-        ...given.right,
-        method: adapter.method.kind === 'prompt' ? 'soft' : 'prefix',
-        promptLength: m,
-        prefixProjection:
-          projected && adapter.config.peft_type === 'PREFIX_TUNING' ? adapter.config.encoder_hidden_size : 0,
-        head: 'classifier',
-        placement: 'before-cls', // PEFT PROMPT_TUNING prepends the virtual tokens
-        segmentIds: 'pair', // PEFT's SEQ_CLS wrapper passes the tokenizer's token type ids on
-      },
-    ],
-    'command line',
-  );
-  if (E.isLeft(cfg)) throw new UsageError(cfg.left.message);
-  const run: RunConfig = cfg.right;
+  const run: RunConfig = {
+    ...base,
+    method: adapter.method.kind === 'prompt' ? 'soft' : 'prefix',
+    promptLength: adapter.config.num_virtual_tokens,
+    prefixProjection:
+      projected && adapter.config.peft_type === 'PREFIX_TUNING' ? adapter.config.encoder_hidden_size : 0,
+    head: 'classifier',
+    placement: 'before-cls', // PEFT PROMPT_TUNING prepends the virtual tokens
+    segmentIds: 'pair', // PEFT's SEQ_CLS wrapper passes the tokenizer's token type ids on
+  };
   const tm = buildTaskModel(modelWithPooler(model, adapter.pooler), tok.right, task.right, run);
   const params = { prompt: adapter.method.params, head: adapter.classifier } as unknown as TrainParams;
-  return { tm, task: task.right, params, note: `${adapter.config.peft_type} adapter ${o.adapter!}, ${note}, ${dtype}` };
+  return {
+    tm,
+    task: task.right,
+    params,
+    note: `${adapter.config.peft_type} adapter ${o.adapter!}, ${note}, ${base.dtype}`,
+  };
 }
 
 function runMetrics(run: string): Record<string, number | string | null> | undefined {

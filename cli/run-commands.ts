@@ -125,8 +125,8 @@ export function predictCommand(program: Command): void {
     .action(async (o: AdapterPathOptions & { run?: string; input: string; output: string }) => {
       let rows: number[][], task: { readonly labels: readonly string[] };
       if (adapterPathChosen(o, 'predict')) {
-        const examples = parsePredictInput(o.input, o.task!);
         const a = await setupAdapterRun(o);
+        const examples = parsePredictInput(o.input, a.tm.cfg.task);
         rows = await logitsOf(a.tm, a.params, examples);
         task = a.task;
       } else {
