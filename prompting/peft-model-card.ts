@@ -16,8 +16,11 @@ export interface ModelCardInfo {
   readonly labels?: readonly string[];
 }
 
-/** A YAML scalar: plain when it is safe to be, else double-quoted (JSON strings are valid YAML). */
-const yamlScalar = (s: string): string => (/^[A-Za-z0-9_][A-Za-z0-9._/-]*$/.test(s) ? s : JSON.stringify(s));
+/**
+ * A YAML scalar: plain when it is safe to be (no spaces, a colon only inside, as in PEFT's
+ * `base_model:adapter:<base>` tag), else double-quoted (JSON strings are valid YAML).
+ */
+const yamlScalar = (s: string): string => (/^[A-Za-z0-9_][A-Za-z0-9._/:-]*(?<!:)$/.test(s) ? s : JSON.stringify(s));
 
 const bullets = (r: Readonly<Record<string, unknown>> | undefined): string =>
   r && Object.keys(r).length > 0
