@@ -7,13 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
-import {
-  exportPeftAdapter,
-  importPeftAdapter,
-  modelWithPooler,
-  storedBaseModelName,
-} from '../prompting/peft-adapter.ts';
-import type { ClassifierParams } from '../prompting/heads.ts';
+import { importPeftAdapter, modelWithPooler } from '../prompting/peft-adapter.ts';
 import { RUN_FILES } from '../training/loop.ts';
 import { exportAdapter, refuseHeadWithoutPeftForm } from '../training/run-api.ts';
 import { loadBestParams, readRunConfig } from '../training/run-load.ts';
