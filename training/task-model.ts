@@ -3,7 +3,7 @@
  * tree `{ prompt, head? }`: examples → padded batch → method's encoder inputs → encoder → logits [B, C].
  * Heads: `classifier` (pooled first token → trainable Linear; a frozen seeded random pooler when the
  * checkpoint has none) or `verbalizer` (MLM scores of one label word per class at the [MASK]).
- * Methods register in METHOD_IMPLS (method-impls.ts); each gives init, encoder inputs and the offset its
+ * Each method comes from methodImpl (method-impls.ts), which gives init, encoder inputs and the offset its
  * virtual tokens add in front of the text (to find the mask position).
  */
 import {
