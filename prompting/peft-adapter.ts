@@ -16,7 +16,8 @@
  * `prompt_encoder.transform.2.*`), so PromptGrad can resume training; PEFT ignores those keys.
  * Files are written atomically (tmp file + rename), the weights first and the config last.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { ensureDir, writeFileAtomic } from '../training/atomic-file.ts';
 import { join } from 'node:path';
 import { tensor, type Backend, type FloatDType, type Tensor } from '../core/index.ts';
 import type { BertModel } from '../models/bert/model.ts';
@@ -163,13 +164,7 @@ export function peftAdapterConfig(model: BertModel, method: AdapterMethod, opts:
   };
 }
 
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
-/** Writes `folder/adapter_model.safetensors` then `folder/adapter_config.json` (each via tmp + rename). */
+/** Writes `folder/adapter_model.safetensors` then `folder/adapter_config.json` (each atomically: training/atomic-file.ts). */
 export function exportPeftAdapter(
   folder: string,
   model: BertModel,
@@ -194,9 +189,9 @@ export function exportPeftAdapter(
   }
   if (opts.classifier)
     tensors.push(raw(CLS_KEYS.weight, opts.classifier.weight), raw(CLS_KEYS.bias, opts.classifier.bias));
-  mkdirSync(folder, { recursive: true });
-  writeAtomic(join(folder, ADAPTER_WEIGHTS), serialize(tensors));
-  writeAtomic(join(folder, ADAPTER_CONFIG), `${JSON.stringify(config, null, 2)}\n`);
+  ensureDir(folder);
+  writeFileAtomic(join(folder, ADAPTER_WEIGHTS), serialize(tensors));
+  writeFileAtomic(join(folder, ADAPTER_CONFIG), `${JSON.stringify(config, null, 2)}\n`);
   return config;
 }
 
