@@ -67,7 +67,7 @@ test('reportError: user errors and errno errors one line (exit 2), a bug with st
     lines.pop()!,
     /^promptgrad: cannot open \/runs\/x\/config\.json: no space left .*ENOSPC.*free some space/,
   );
-  assert.is(reportError(new NonFiniteError('loss is NaN at step 3'), err), EXIT.stopped);
+  assert.is(reportError(new NonFiniteError('soft', 3, 'loss', 'NaN'), err), EXIT.stopped);
   assert.is(reportError(new TypeError('x is undefined'), err), EXIT.bug);
   const bug = lines.pop()!;
   assert.match(bug, /TypeError: x is undefined\n\s+at /);

@@ -186,3 +186,21 @@ export function requireFinishedRun(path: string, option = '--run'): RunFolder {
     throw new UsageError(`${option} ${path} has no checkpoint yet (the run stopped before its first one)`);
   return f;
 }
+
+/**
+ * Removes a run folder so it can start again (scripts that rerun into a fixed folder; `--overwrite`):
+ * a missing or empty folder is fine, anything that is not a run folder is refused, never deleted.
+ */
+export function removeRunFolder(path: string, option = '--out'): void {
+  const f = inspectRunFolder(path);
+  if (f.kind === 'missing') return;
+  if (f.kind !== 'run' && f.kind !== 'empty')
+    throw new UsageError(
+      `${option} ${path} is not a PromptGrad run folder${f.entries.length ? ` (it holds ${listed(f.entries)})` : ''}; it is left as it is: choose another folder`,
+    );
+  try {
+    rmSync(path, { recursive: true, force: true });
+  } catch (e) {
+    throw fsError(e, path, 'remove');
+  }
+}
