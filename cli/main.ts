@@ -10,7 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { describeFsError, isErrnoError } from '../training/fs-error.ts';
 import { NonFiniteError } from '../training/nan-guard.ts';
 import { UsageError } from '../training/run-setup.ts';
-import { evalCommand, exportPeftCommand, predictCommand } from './run-commands.ts';
+import { exportPeftCommand } from './peft-commands.ts';
+import { evalCommand, predictCommand } from './run-commands.ts';
 import { trainCommand } from './train-command.ts';
 import { verifyHfCommand } from './verify-hf.ts';
 

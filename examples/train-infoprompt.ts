@@ -36,6 +36,7 @@ export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   exportPeftAdapter(adapter, tm.model, tm.method.peft!(r.best['prompt']), {
     baseModelNameOrPath: enc.folder,
     classifier: r.best['head'] as unknown as ClassifierParams,
+    ...(tm.pooler ? { pooler: tm.pooler } : {}), // the demo encoder has no pooler: the adapter carries the seeded one
   });
   if (!o.quiet) {
     const last = r.records.filter((x) => x.split === 'train').slice(-1)[0]!;
