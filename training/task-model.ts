@@ -3,7 +3,7 @@
  * tree `{ prompt, head? }`: examples → padded batch → method's encoder inputs → encoder → logits [B, C].
  * Heads: `classifier` (pooled first token → trainable Linear; a frozen seeded random pooler when the
  * checkpoint has none) or `verbalizer` (MLM scores of one label word per class at the [MASK]).
- * Each method comes from methodImpl (method-impls.ts), which gives init, encoder inputs and the offset its
+ * Each method comes from the registry in prompting/methods.ts, which gives init, encoder inputs and the offset its
  * virtual tokens add in front of the text (to find the mask position).
  */
 import {
@@ -23,7 +23,7 @@ import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
 import { Linear } from '../models/bert/modules.ts';
 import { tokenBatch, type TokenBatch } from '../prompting/common.ts';
 import { classifierLogits, initClassifier, verbalizerLogits, type ClassifierParams } from '../prompting/heads.ts';
-import { methodImpl, type MethodImpl, type MethodLoss, type MethodStats } from './method-impls.ts';
+import { methodImpl, type MethodImpl, type MethodLoss, type MethodStats } from '../prompting/methods.ts';
 import type { RunConfig } from './run-config.ts';
 import type { Example, TaskData } from './task-data.ts';
 import type { PromptTokenizer } from './text-encoding.ts';

@@ -30,22 +30,22 @@ import {
   type LinearParams,
 } from '../losses/index.ts';
 import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
-import type { PromptInit, TokenBatch } from '../prompting/common.ts';
+import type { PromptInit, TokenBatch } from './common.ts';
 import {
   applyDynamicPrompt,
   initDynamicPrompt,
   type DynamicPromptConfig,
   type DynamicPromptParams,
-} from '../prompting/dynamic.ts';
-import { gumbelTemperature } from '../prompting/gumbel.ts';
-import { rowsAtPosition, type ClassifierParams } from '../prompting/heads.ts';
+} from './dynamic.ts';
+import { gumbelTemperature } from './gumbel.ts';
+import { rowsAtPosition, type ClassifierParams } from './heads.ts';
 import {
   infoPromptRows,
   unpromptedCls,
   type InfoPromptConfig,
   type InfoPromptPromptParams,
-} from '../prompting/infoprompt.ts';
-import { applyPrefix, initPrefix, type PrefixConfig, type PrefixParams } from '../prompting/prefix.ts';
+} from './infoprompt.ts';
+import { applyPrefix, initPrefix, type PrefixConfig, type PrefixParams } from './prefix.ts';
 import {
   applySoftPrompt,
   initPromptRows,
@@ -53,10 +53,10 @@ import {
   spliceSoftPrompt,
   type SoftPromptConfig,
   type SoftPromptParams,
-} from '../prompting/soft-prompt.ts';
-import type { RunConfig } from './run-config.ts';
-import { UsageError } from './usage-error.ts';
-import type { PromptTokenizer } from './text-encoding.ts';
+} from './soft-prompt.ts';
+import type { RunConfig } from '../training/run-config.ts';
+import { UsageError } from '../training/usage-error.ts';
+import type { PromptTokenizer } from '../training/text-encoding.ts';
 
 /** One training step's context for the method: its own key and the optimiser step (for schedules). */
 export interface MethodTrain {
