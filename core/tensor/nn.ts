@@ -5,7 +5,7 @@ import { randomUniform, tensor } from './creation.ts';
 import type { FloatDType } from './dtype.ts';
 import { splitKey, uniformArray, type PRNGKey } from './random.ts';
 import { fmt, ShapeError, sizeOf } from './shape.ts';
-import type { AnyTensor, Tensor } from './tensor.ts';
+import { isTensor, type AnyTensor, type Tensor } from './tensor.ts';
 import {
   abs,
   add,
@@ -81,6 +81,10 @@ export interface LinearParams {
   readonly weight: Tensor;
   readonly bias: Tensor;
 }
+
+/** Whether a tree node is a Linear's parameters: tensors at `weight` and `bias`. */
+export const isLinearParams = (tree: object): tree is LinearParams =>
+  'weight' in tree && isTensor(tree.weight) && 'bias' in tree && isTensor(tree.bias);
 
 /** torch.nn.Linear's default init: weight and bias ~ U(−1/√in, 1/√in). */
 export function initLinear(
