@@ -15,10 +15,10 @@ import {
   kebab,
   METHODS,
   mergeConfig,
-  readConfigFile,
   SCHEDULES,
   type RunConfig,
 } from '../training/run-config.ts';
+import { readConfigFile } from '../training/run-config-file.ts';
 import { setupRun, UsageError } from '../training/run-setup.ts';
 
 const FLAGS: readonly [keyof RunConfig, string, string][] = [
