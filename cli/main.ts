@@ -6,7 +6,8 @@ import { Command, CommanderError } from 'commander';
 import { pathToFileURL } from 'node:url';
 import { NonFiniteError } from '../training/nan-guard.ts';
 import { UsageError } from '../training/run-setup.ts';
-import { evalCommand, exportPeftCommand, predictCommand } from './run-commands.ts';
+import { exportPeftCommand } from './peft-commands.ts';
+import { evalCommand, predictCommand } from './run-commands.ts';
 import { trainCommand } from './train-command.ts';
 import { verifyHfCommand } from './verify-hf.ts';
 

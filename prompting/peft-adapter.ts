@@ -1,38 +1,41 @@
 /**
- * PEFT adapter folders for a trained soft prompt or prefix: `adapter_config.json` +
- * `adapter_model.safetensors`, as huggingface/peft's `save_pretrained` writes them for prompt learning.
- *
- * What PEFT stores (src/peft/utils/save_and_load.py `get_peft_model_state_dict`, peft_model.py
- * `get_prompt_embedding_to_save`, tuners_utils `ModulesToSaveWrapper.adapter_state_dict`):
- *  - `prompt_embeddings`: the prompt encoder's output for tokens 0..m−1 — [m, d] for PROMPT_TUNING,
- *    [m, 2·L·d] for PREFIX_TUNING; with `prefix_projection` it is the *projected* table (the MLP is
- *    run once and only its output is saved), which is why PEFT's `load_prompt_embeddings` cannot load
- *    it back into a projected encoder.
- *  - modules_to_save (SEQ_CLS: the classifier) under their module path in the PeftModel with the
- *    wrapper and adapter name removed: `base_model.classifier.weight` / `base_model.classifier.bias`.
- *  - `save_pretrained` writes the config with `inference_mode: true`.
- * Optionally (`saveProjectionWeights`) the projected prefix's MLP is also written under PEFT's module
- * names with the adapter name removed (`prompt_encoder.embedding.weight`, `prompt_encoder.transform.0.*`,
- * `prompt_encoder.transform.2.*`), so PromptGrad can resume training; PEFT ignores those keys.
- * Files are written atomically (tmp file + rename), the weights first and the config last.
+ * Exporting a trained soft prompt or prefix (+ classification head) as a Hugging Face PEFT adapter
+ * folder that `PeftModel.from_pretrained` loads and runs to the same logits: the key names, shapes and
+ * `adapter_config.json` fields PEFT itself writes (see peft-format.ts), per model type:
+ *  - BERT: `base_model.classifier.*`; the pooler the head reads is carried as
+ *    `base_model.bert.pooler.dense.*` with `"pooler"` in `modules_to_save` whenever the checkpoint has no
+ *    pooler (an MLM checkpoint: PromptGrad trained through a seeded random one, and transformers would
+ *    initialise a different random one) or the head used another pooler than the checkpoint's.
+ *  - RoBERTa: the pooler and classifier become `classifier.dense` and `classifier.out_proj`.
+ * What PEFT cannot express is refused with a UsageError saying why. Files are written atomically (tmp
+ * file + rename): weights, model card, then the config last.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Backend } from '../core/index.ts';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
 import type { BertModel } from '../models/bert/model.ts';
-import {
-  ADAPTER_CONFIG,
-  ADAPTER_WEIGHTS,
-  parsePeftAdapter,
-  peftAdapterFiles,
-  type AdapterMethod,
-  type ExportOptions,
-  type ImportedAdapter,
-  type ImportOptions,
-  type PeftAdapterConfig,
-} from './peft-adapter-files.ts';
+import { peftAdapterConfig as configAsGiven, peftAdapterFiles, type ExportOptions } from './peft-export.ts';
+import { ADAPTER_WEIGHTS, ADAPTER_WEIGHTS_BIN, type AdapterMethod, type PeftAdapterConfig } from './peft-format.ts';
 
-export * from './peft-adapter-files.ts';
+export * from './peft-export.ts';
+export * from './peft-format.ts';
+export * from './peft-import.ts';
+export * from './peft-model-card.ts';
+
+/** `base_model_name_or_path` as stored: absolute paths made relative to the current folder, with `/`. */
+export function storedBaseModelName(name: string | null, cwd: string = process.cwd()): string | null {
+  if (name === null || !isAbsolute(name)) return name;
+  return relative(cwd, name).split(sep).join('/') || '.';
+}
+
+const stored = (opts: ExportOptions): ExportOptions => ({
+  ...opts,
+  baseModelNameOrPath: storedBaseModelName(opts.baseModelNameOrPath),
+});
+
+/** The adapter_config.json object PEFT would write for this method, model and head (inference_mode true). */
+export function peftAdapterConfig(model: BertModel, method: AdapterMethod, opts: ExportOptions): PeftAdapterConfig {
+  return configAsGiven(model, method, stored(opts));
+}
 
 function writeAtomic(path: string, data: Uint8Array | string): void {
   const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
@@ -40,25 +43,22 @@ function writeAtomic(path: string, data: Uint8Array | string): void {
   renameSync(tmp, path);
 }
 
-/** Writes `folder/adapter_model.safetensors` then `folder/adapter_config.json` (each via tmp + rename). */
+/**
+ * Writes `folder/adapter_model.safetensors`, `folder/README.md`, then `folder/adapter_config.json`; a stale
+ * `adapter_model.bin` from an earlier export is removed (PEFT would prefer the safetensors file anyway).
+ */
 export function exportPeftAdapter(
   folder: string,
   model: BertModel,
   method: AdapterMethod,
   opts: ExportOptions,
 ): PeftAdapterConfig {
-  const { config, configJson, weights } = peftAdapterFiles(model, method, opts);
+  const { config, files } = peftAdapterFiles(model, method, stored(opts));
   mkdirSync(folder, { recursive: true });
-  writeAtomic(join(folder, ADAPTER_WEIGHTS), weights);
-  writeAtomic(join(folder, ADAPTER_CONFIG), configJson);
+  for (const [name, contents] of files) {
+    writeAtomic(join(folder, name), contents);
+    if (name === ADAPTER_WEIGHTS && existsSync(join(folder, ADAPTER_WEIGHTS_BIN)))
+      rmSync(join(folder, ADAPTER_WEIGHTS_BIN));
+  }
   return config;
-}
-
-/** Reads an adapter folder back into parameter trees on `bk` (shapes checked against the config). */
-export function importPeftAdapter(folder: string, bk: Backend, opts: ImportOptions = {}): ImportedAdapter {
-  const configFile = join(folder, ADAPTER_CONFIG),
-    weightsFile = join(folder, ADAPTER_WEIGHTS);
-  const configJson = readFileSync(configFile, 'utf8');
-  const bytes = new Uint8Array(readFileSync(weightsFile));
-  return parsePeftAdapter(configJson, bytes, bk, opts, { folder, configFile, weightsFile });
 }

@@ -15,7 +15,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** Names index.ts exports that the browser entry leaves out, by namespace: each needs a file system. */
 const NODE_ONLY: Readonly<Record<string, readonly string[]>> = {
-  prompting: ['exportPeftAdapter', 'importPeftAdapter'],
+  prompting: ['configMismatches', 'exportPeftAdapter', 'importPeftAdapter', 'modelWithPooler', 'storedBaseModelName'],
   training: [
     'createProgress',
     'encodeState',
