@@ -7,12 +7,13 @@
  *    pooler (an MLM checkpoint: PromptGrad trained through a seeded random one, and transformers would
  *    initialise a different random one) or the head used another pooler than the checkpoint's.
  *  - RoBERTa: the pooler and classifier become `classifier.dense` and `classifier.out_proj`.
- * What PEFT cannot express is refused with a UsageError saying why. Files are written atomically (tmp
- * file + rename): weights, model card, then the config last.
+ * What PEFT cannot express is refused with a UsageError saying why. Files are written atomically
+ * (training/atomic-file.ts): weights, model card, then the config last.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { BertModel } from '../models/bert/model.ts';
+import { ensureDir, writeFileAtomic } from '../training/atomic-file.ts';
 import { peftAdapterConfig as configAsGiven, peftAdapterFiles, type ExportOptions } from './peft-export.ts';
 import { ADAPTER_WEIGHTS, ADAPTER_WEIGHTS_BIN, type AdapterMethod, type PeftAdapterConfig } from './peft-format.ts';
 
@@ -37,12 +38,6 @@ export function peftAdapterConfig(model: BertModel, method: AdapterMethod, opts:
   return configAsGiven(model, method, stored(opts));
 }
 
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
 /**
  * Writes `folder/adapter_model.safetensors`, `folder/README.md`, then `folder/adapter_config.json`; a stale
  * `adapter_model.bin` from an earlier export is removed (PEFT would prefer the safetensors file anyway).
@@ -54,11 +49,11 @@ export function exportPeftAdapter(
   opts: ExportOptions,
 ): PeftAdapterConfig {
   const { config, files } = peftAdapterFiles(model, method, stored(opts));
-  mkdirSync(folder, { recursive: true });
+  ensureDir(folder);
   for (const [name, contents] of files) {
-    writeAtomic(join(folder, name), contents);
+    writeFileAtomic(join(folder, name), contents);
     if (name === ADAPTER_WEIGHTS && existsSync(join(folder, ADAPTER_WEIGHTS_BIN)))
-      rmSync(join(folder, ADAPTER_WEIGHTS_BIN));
+      rmSync(join(folder, ADAPTER_WEIGHTS_BIN), { force: true });
   }
   return config;
 }
