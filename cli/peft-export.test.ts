@@ -5,7 +5,7 @@
  * modules_to_save), PEFT's model-card front matter; and it re-imports bit-identically, so running it
  * through `--adapter` gives exactly the run's own predictions.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
@@ -163,6 +163,23 @@ for (const r of RUNS) {
     assert.is(readFileSync(viaAdapter, 'utf8'), readFileSync(viaRun, 'utf8'), 'same predictions, bit for bit');
   });
 }
+
+test('export-peft refuses what PEFT cannot express: a verbalizer head, BERT with --segment-ids single', async () => {
+  const base = join(peftCases()[0]!.baseDir);
+  const common = ['--model', base, '--task', 'custom', '--data', DATA, '--method', 'soft', '--steps', '1'];
+  for (const [extra, why] of [
+    [['--head', 'verbalizer'], /a verbalizer head \(MLM label-word scores at the mask\) has no PEFT form/],
+    [['--segment-ids', 'single'], /--segment-ids single.*PEFT's SEQ_CLS wrapper passes the tokenizer's token type ids/],
+  ] as const) {
+    const run = join(tmp, `refused-${extra[1]}`);
+    const t = await cli('train', ...common, ...extra, '--eval-every', '1', '--out', run);
+    assert.is(t.code, 0, t.err);
+    const x = await cli('export-peft', '--run', run, '--out', `${run}-adapter`);
+    assert.is(x.code, 2, x.err);
+    assert.match(x.err, why);
+    assert.not.ok(existsSync(`${run}-adapter`), 'nothing written');
+  }
+});
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
 test.run();

@@ -23,6 +23,19 @@ const common = {
 };
 await build({ ...common, entryPoints: [join(root, 'index.ts')], outfile: join(dist, 'index.js') });
 await build({ ...common, entryPoints: [join(root, 'cli/main.ts')], outfile: join(dist, 'cli.js') });
+// The browser entry (package.json exports condition "browser"): one self-contained ES module with its
+// dependencies inside; the package.json "browser" field swaps Dawn and the disk for navigator.gpu and
+// fetch / dropped files.
+await build({
+  entryPoints: [join(root, 'browser.ts')],
+  outfile: join(dist, 'browser.js'),
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  sourcemap: true,
+  logLevel: 'warning',
+});
 
 if (!process.argv.includes('--no-types')) {
   const tsc = spawnSync(
@@ -46,7 +59,9 @@ if (!process.argv.includes('--no-types')) {
   };
   walk(types);
   // The WebGPU backend's declarations name GPUDevice & co.: the globals come from @webgpu/types (a dependency).
-  const index = join(types, 'index.d.ts');
-  writeFileSync(index, `/// <reference types="@webgpu/types" />\n${readFileSync(index, 'utf8')}`);
+  for (const entry of ['index.d.ts', 'browser.d.ts']) {
+    const file = join(types, entry);
+    writeFileSync(file, `/// <reference types="@webgpu/types" />\n${readFileSync(file, 'utf8')}`);
+  }
 }
-console.log('built dist/index.js, dist/cli.js and dist/types/');
+console.log('built dist/index.js, dist/cli.js, dist/browser.js and dist/types/');

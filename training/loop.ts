@@ -11,11 +11,11 @@
  * `steps` it continues past the old end (the schedule is recomputed for the new total). No read is
  * synchronous, so the loop runs on every backend, WebGPU included.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { foldIn, type PRNGKey } from '../core/index.ts';
 import { epochBatches } from '../data/index.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 import { loadCheckpoint, saveCheckpoint, type DataCursor, type TrainState } from './checkpoint.ts';
 import { evaluate } from './evaluate.ts';
 import { openMetricsLog, type MetricRecord, type MetricsLog } from './log.ts';
@@ -26,16 +26,12 @@ import { warmupSteps } from './run-config.ts';
 import { lrAt, validateSchedule, type Schedule } from './schedule.ts';
 import type { TaskData } from './task-data.ts';
 import type { TaskModel, TrainParams } from './task-model.ts';
+import { claimNewRun, claimResumedRun, RUN_FILES } from './run-folder.ts';
 import { applyStep, computeStep, readStep, type StepValues } from './train-step.ts';
 import { cloneTree, disposeTree } from './tree-util.ts';
+import { UsageError } from './usage-error.ts';
 
-export const RUN_FILES = {
-  config: 'config.json',
-  metrics: 'metrics.jsonl',
-  curve: 'curve.svg',
-  results: 'results.json',
-  checkpoint: 'checkpoint',
-} as const;
+export { RUN_FILES } from './run-folder.ts';
 
 export interface TrainOptions {
   /** Run folder. */
@@ -137,23 +133,19 @@ async function restoreOrInit(tm: TaskModel, opts: TrainOptions, opt: Optimizer<'
   const cfg = tm.cfg,
     ckDir = join(opts.out, RUN_FILES.checkpoint),
     metricsPath = join(opts.out, RUN_FILES.metrics);
-  mkdirSync(opts.out, { recursive: true });
+  if (opts.resume) claimResumedRun(opts.out);
+  else claimNewRun(opts.out); // refuses a folder that is not a run, or holds one; writes the marker first
   const init = tm.init(runKey(cfg.seed));
   if (opts.resume) {
     const fresh = { current: init, best: cloneTree(init) };
     const loaded = await loadCheckpoint(ckDir, { params: fresh, opt: opt.init(init) })();
-    if (E.isLeft(loaded)) throw new Error(`cannot resume: ${loaded.left.message}`);
+    if (E.isLeft(loaded)) throw new UsageError(`cannot resume: ${loaded.left.message}`);
     disposeTree(fresh);
     const s = loaded.right;
     const metrics = [...s.metrics];
-    writeFileSync(metricsPath, metrics.map((r) => `${JSON.stringify(r)}\n`).join('')); // drop lines past the checkpoint
+    writeFileAtomic(metricsPath, metrics.map((r) => `${JSON.stringify(r)}\n`).join('')); // drop lines past the checkpoint
     return { params: s.params, opt: s.opt, data: s.data, metrics, best: { step: 0, score: -Infinity } };
   }
-  if (existsSync(ckDir))
-    throw new Error(
-      `${opts.out} already holds a run (checkpoint/); pass --resume to continue it or choose another --out`,
-    );
-  rmSync(metricsPath, { force: true });
   return {
     params: { current: init, best: cloneTree(init) },
     opt: opt.init(init),
@@ -174,7 +166,7 @@ async function save(ctx: RunContext, s: RunState): Promise<void> {
     metrics: s.metrics,
   };
   const r = await saveCheckpoint(ctx.ckDir, ts)();
-  if (E.isLeft(r)) throw new Error(r.left.message);
+  if (E.isLeft(r)) throw r.left.errno ? new UsageError(r.left.message) : new Error(r.left.message);
 }
 
 const fmtScores = (scores: Readonly<Record<string, number | undefined>>) =>
@@ -241,7 +233,7 @@ async function finish(ctx: RunContext, s: RunState, stop: Stop): Promise<TrainRe
     cfg = tm.cfg,
     main = task.metrics.main;
   ctx.progress?.stop();
-  writeFileSync(
+  writeFileAtomic(
     join(opts.out, RUN_FILES.curve),
     trainingCurveSvg(s.metrics, { title: `${cfg.method} prompt on ${task.name}`, metric: main }),
   );
@@ -256,7 +248,7 @@ async function finish(ctx: RunContext, s: RunState, stop: Stop): Promise<TrainRe
   }
   if (!interrupted) {
     const results = { steps: final, bestStep: s.best.step, bestDev: { [main]: s.best.score }, test: test ?? null };
-    writeFileSync(join(opts.out, RUN_FILES.results), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileAtomic(join(opts.out, RUN_FILES.results), `${JSON.stringify(results, null, 2)}\n`);
   }
   disposeTree(s.opt.slots);
   return {
@@ -274,12 +266,12 @@ async function finish(ctx: RunContext, s: RunState, stop: Stop): Promise<TrainRe
 /** Trains `tm` on `task` into the run folder `opts.out` (see the module comment). */
 export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): Promise<TrainResult> {
   const cfg = tm.cfg;
-  if (task.train.length === 0) throw new Error(`${task.name}: the train split has no examples`);
+  if (task.train.length === 0) throw new UsageError(`${task.name}: the train split has no examples`);
   const opt = adamw({ weightDecay: cfg.weightDecay, decayMask: noDecayOnBiasAndNorm, inPlace: true });
   const s = await restoreOrInit(tm, opts, opt);
   s.best = bestOf(s.metrics, task.metrics.main);
   const effective = { ...cfg, ...opts.configExtra };
-  writeFileSync(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
+  writeFileAtomic(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
   const t0 = performance.now(),
     offset = s.metrics.at(-1)?.time ?? 0,
     start = s.opt.step;

@@ -3,7 +3,7 @@
  * tree `{ prompt, head? }`: examples → padded batch → method's encoder inputs → encoder → logits [B, C].
  * Heads: `classifier` (pooled first token → trainable Linear; a frozen seeded random pooler when the
  * checkpoint has none) or `verbalizer` (MLM scores of one label word per class at the [MASK]).
- * Methods register in METHOD_IMPLS (method-impls.ts); each gives init, encoder inputs and the offset its
+ * Each method comes from the registry in prompting/methods.ts, which gives init, encoder inputs and the offset its
  * virtual tokens add in front of the text (to find the mask position).
  */
 import {
@@ -13,6 +13,7 @@ import {
   reshape,
   slice,
   foldIn,
+  isLinearParams,
   keep,
   randomNormal,
   splitKey,
@@ -26,11 +27,12 @@ import { fillMask } from '../data/index.ts';
 import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
 import { Linear } from '../models/bert/modules.ts';
 import { tokenBatch, type TokenBatch } from '../prompting/common.ts';
-import { classifierLogits, initClassifier, verbalizerLogits, type ClassifierParams } from '../prompting/heads.ts';
-import { methodImpl, type MethodImpl, type MethodLoss, type MethodStats } from './method-impls.ts';
+import { classifierLogits, initClassifier, verbalizerLogits } from '../prompting/heads.ts';
+import { methodImpl, type MethodImpl, type MethodLoss, type MethodStats } from '../prompting/methods.ts';
 import type { RunConfig } from './run-config.ts';
 import type { Example, TaskData } from './task-data.ts';
 import type { PromptTokenizer } from './text-encoding.ts';
+import { UsageError } from './usage-error.ts';
 
 /** The trainable tree: the method's parameters and, for the classifier head, the head. */
 export interface TrainParams {
@@ -116,14 +118,14 @@ export function buildTaskModel(
       ? task.verbalizer.map((w, c) => {
           const id = tokenizer.wordId(w);
           if (id === undefined)
-            throw new Error(
+            throw new UsageError(
               `verbalizer: label word "${w}" (class ${task.labels[c]}) is not a single token of this tokenizer`,
             );
           return id;
         })
       : [];
   if (cfg.head === 'verbalizer' && !model.mlmHead)
-    throw new Error(
+    throw new UsageError(
       `head "verbalizer" needs an MLM head (cls.predictions.* / lm_head.*), ${cfg.model} has none: use --head classifier`,
     );
   // Virtual tokens (soft prompt or prefix, which shifts position ids) share the position table with the text.
@@ -134,8 +136,8 @@ export function buildTaskModel(
       (model.cfg.modelType === 'roberta' ? model.cfg.padTokenId + 1 : 0),
   );
   if (textBudget < 4)
-    throw new Error(
-      `promptLength ${cfg.promptLength} leaves no room for text in ${model.cfg.maxPositionEmbeddings} positions`,
+    throw new UsageError(
+      `--prompt-length ${cfg.promptLength} leaves no room for text in the model's ${model.cfg.maxPositionEmbeddings} positions (at least 4 text tokens); use a shorter prompt`,
     );
   const pDrop = model.cfg.classifierDropout ?? model.cfg.hiddenDropoutProb;
 
@@ -162,7 +164,7 @@ export function buildTaskModel(
               const row = h.inputIds.subarray(b * h.T, (b + 1) * h.T);
               const i = row.indexOf(tokenizer.maskTokenId);
               if (i < 0)
-                throw new Error(
+                throw new UsageError(
                   `verbalizer: example ${b} lost its mask token to truncation (max length ${textBudget})`,
                 );
               return i;
@@ -188,7 +190,9 @@ export function buildTaskModel(
       const [kEnc, kHead, kMethod] = key && cfg.dropout ? splitKey(key, 3) : [undefined, undefined, key];
       const m = method.inputs(p['prompt'], b.tokens, train && kMethod ? { key: kMethod, step: train.step } : undefined);
       const inputs: EncoderInputs = kEnc ? { ...m.inputs, dropoutKey: kEnc } : m.inputs;
-      const head = p['head'] as unknown as ClassifierParams | undefined;
+      const head = p['head'];
+      if (head !== undefined && !isLinearParams(head))
+        throw new TypeError(`task model: the head [${Object.keys(head).join(', ')}] is not a Linear's weight and bias`);
       const offset = m.offset;
       // No layer computes padding rows, and only the rows the heads read leave the last layer:
       // position 0 (the pooler; InfoPrompt's L_rep), then each example's [MASK] for the verbalizer.
