@@ -216,6 +216,9 @@ async function afterStep(
   ctx.progress?.update(done, { loss: values.loss, examples: nExamples });
   await opts.onStep?.({ step: done, lr, ...values });
   if (done % cfg.evalEvery === 0 || done === cfg.steps) await devEval(ctx, s, done);
+  // A step on the CPU backends never waits on I/O, so without this the event loop (and with it a
+  // SIGINT handler that aborts the signal) would not run until the whole run is done.
+  if (opts.signal) await new Promise((resolve) => setImmediate(resolve));
   const patience = opts.earlyStoppingPatience;
   const stop: Stop =
     done === opts.stopAfter || opts.signal?.aborted === true
