@@ -98,7 +98,9 @@ export function decodeGrid(raw: unknown, source: string, base: string): Grid {
   );
   for (const k of PER_RUN)
     if (k in trainRaw)
-      throw new UsageError(`${source}: field "${k}": a grid lists ${k}s under "${k === 'method' ? 'methods' : `${k}s`}"`);
+      throw new UsageError(
+        `${source}: field "${k}": a grid lists ${k}s under "${k === 'method' ? 'methods' : `${k}s`}"`,
+      );
   const train = decodePartial(trainRaw, source);
   if (E.isLeft(train)) throw new UsageError(train.left.message);
   const methods = list(raw['methods'], `${source}: field "methods"`, decodeMethod);

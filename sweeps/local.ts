@@ -30,7 +30,9 @@ export async function runSweepLocally(
   const say = o.say ?? ((l: string) => console.log(l));
   mkdirSync(runs, { recursive: true });
   const todo = all.filter((r) => !isFinished(runDir(runs, r.id)));
-  say(`sweep: ${all.length} runs, ${all.length - todo.length} already finished, ${todo.length} to run (${o.parallel} at a time)`);
+  say(
+    `sweep: ${all.length} runs, ${all.length - todo.length} already finished, ${todo.length} to run (${o.parallel} at a time)`,
+  );
   const running = new Set<RunningRun>();
   let interrupted = false;
   const onSignal = () => {

@@ -60,12 +60,7 @@ async function savedRun(dir: string, id: string): Promise<{ config: RunConfig; s
   return { config: config.right, step: state.right.optimizerStep };
 }
 
-export async function runOne(
-  runs: string,
-  run: SweepRun,
-  exec: ExecOptions,
-  hooks: RunHooks,
-): Promise<RunOutcome> {
+export async function runOne(runs: string, run: SweepRun, exec: ExecOptions, hooks: RunHooks): Promise<RunOutcome> {
   const dir = runDir(runs, run.id);
   if (isFinished(dir)) return { kind: 'already-finished' };
   const saved = hasCheckpoint(dir) ? await savedRun(dir, run.id) : undefined;
