@@ -23,11 +23,15 @@ import { setupRun, UsageError } from '../training/run-setup.ts';
 
 const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['model', '<folder>', 'Hugging Face model folder (config.json, weights, tokenizer files)'],
-  ['task', '<name>', 'FewGLUE task (BoolQ, CB, COPA, MultiRC, RTE, WiC, WSC) or "custom" (text/text_pair/label JSONL)'],
+  [
+    'task',
+    '<name>',
+    'FewGLUE task (BoolQ, CB, COPA, MultiRC, RTE, WiC, WSC; any case) or "custom" (text/text_pair/label JSONL)',
+  ],
   [
     'data',
     '<folder>',
-    'data root: <data>/<Task>/{train,dev32,val}.jsonl, or <data>/{train,dev32,val}.jsonl for custom',
+    'data root: <data>/<Task>/{train,dev32,val}.jsonl, or <data>/{train,dev32,val}.jsonl for custom (default for a FewGLUE task: the FewGLUE copy bundled with PromptGrad)',
   ],
   ['method', '<method>', `prompt method: ${METHODS.join(' | ')}`],
   ['head', '<head>', `${HEADS.join(' | ')} (verbalizer needs an MLM checkpoint)`],

@@ -41,6 +41,7 @@ export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   const adapter = exportPeftAdapter(join(out, 'adapter'), tm.model, tm.method.peft!(r.best['prompt']), {
     baseModelNameOrPath: enc.folder,
     classifier: r.best['head'] as unknown as ClassifierParams,
+    ...(tm.pooler ? { pooler: tm.pooler } : {}), // the demo encoder has no pooler: the adapter carries the seeded one
   });
   say(`PEFT ${adapter.peft_type} adapter (${adapter.num_virtual_tokens} tokens) in ${join(out, 'adapter')}`);
   return r;

@@ -14,8 +14,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
 import { decodeGrid, expandGrid } from '../sweeps/grid.ts';
 import { runSweepLocally } from '../sweeps/local.ts';
 import { DEFAULT_QUEUE_NAME, submitSweep } from '../sweeps/queue.ts';
@@ -24,7 +24,7 @@ import { VARIANTS } from './variants.ts';
 const { values: a } = parseArgs({
   options: {
     model: { type: 'string' },
-    data: { type: 'string', default: fileURLToPath(new URL('../datasets/fewglue', import.meta.url)) },
+    data: { type: 'string', default: BUNDLED_FEWGLUE },
     tasks: { type: 'string', default: 'RTE,CB,BoolQ,WiC' },
     variants: { type: 'string', default: Object.keys(VARIANTS).join(',') },
     seeds: { type: 'string', default: '1,2,3' },

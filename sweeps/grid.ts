@@ -1,5 +1,5 @@
 /**
- * A sweep's grid file: JSON with `model`, `data`, `tasks`, `methods`, `seeds`, optionally `valLimit` /
+ * A sweep's grid file: JSON with `model`, `data` (default: the bundled FewGLUE), `tasks`, `methods`, `seeds`, optionally `valLimit` /
  * `valSeed` (the reported split subsampled, the same subset for every run), and any `train` option under
  * its camelCase `--config` key (`steps`, `evalEvery`, `backend`, `batchSize`, …) applied to every run.
  * A method is a method name (soft, prefix, dynamic, infoprompt), a named variant of experiments/variants.ts
@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
+import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
 import { VARIANTS } from '../experiments/variants.ts';
 import { decodePartial, mergeConfig, METHODS, type RunConfig } from '../training/run-config.ts';
 import { UsageError } from '../training/usage-error.ts';
@@ -111,7 +112,7 @@ export function decodeGrid(raw: unknown, source: string, base: string): Grid {
   const seeds = list(raw['seeds'], `${source}: field "seeds"`, int);
   return {
     model: resolve(base, str(raw['model'], `${source}: field "model"`)),
-    data: resolve(base, str(raw['data'], `${source}: field "data"`)),
+    data: raw['data'] === undefined ? BUNDLED_FEWGLUE : resolve(base, str(raw['data'], `${source}: field "data"`)),
     tasks: [...new Set(tasks)],
     methods,
     seeds: [...new Set(seeds)],

@@ -120,7 +120,13 @@ export async function buildReport(runsDir: string, o: { readonly margin: number 
           main,
           variants: {},
         };
-        settings ??= Object.fromEntries(SETTINGS.map((k) => [k, cfg[k]]));
+        // the model as a path relative to here: reports are committed, machine paths are not
+        settings ??= Object.fromEntries(
+          SETTINGS.map((k) => [
+            k,
+            k === 'model' && typeof cfg[k] === 'string' ? relative(process.cwd(), cfg[k]) : cfg[k],
+          ]),
+        );
         const r = existsSync(join(dir, 'metrics.jsonl')) ? readMetricsLog(join(dir, 'metrics.jsonl')) : undefined;
         if (r && E.isLeft(r)) throw new UsageError(r.left.message);
         const s = r && summarizeRun(r.right.records, { seed: cfg.seed, main, threshold: tr.threshold, valMetrics });
