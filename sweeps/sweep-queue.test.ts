@@ -112,6 +112,27 @@ if (bin) {
     }
   });
 
+  test('SIGTERM: the worker checkpoints after its step, releases the job (exit 130); the next worker resumes it', async () => {
+    const url = redis!.url;
+    const grid = join(tmp, 'grid-seed3.json');
+    writeFileSync(grid, JSON.stringify({ ...JSON.parse(readFileSync(GRID, 'utf8')), methods: ['soft'], seeds: [3] }));
+    const dir = join(tmp, 'sigterm');
+    assert.is((await cliRun(['sweep', '--grid', grid, '--runs', dir, '--queue', url])).code, 0);
+    const worker = (...extra: string[]) =>
+      cli(['worker', '--queue', url, '--runs', dir, '--lock-duration', '1500', ...extra]);
+    const d = worker();
+    const [, id] = await d.waitFor(/\[(\S+)\] \S+ step 4\/16/, 120_000);
+    d.proc.kill('SIGTERM');
+    assert.is(await d.exited, 130, d.output());
+    const [, step] = /released (?:\S+) at step (\d+) \(checkpointed/.exec(d.output()) ?? [];
+    assert.ok(step !== undefined && Number(step) >= 4 && Number(step) < 16, d.output());
+    const waiting = await cliRun(['sweep', 'status', '--queue', url]);
+    assert.match(waiting.out, /waiting 1, active 0/);
+    const e = worker('--exit-when-done');
+    assert.is(await e.exited, 0, e.output());
+    assert.match(e.output(), new RegExp(`completed ${id}: .*\\(resumed from step ${step}\\)`));
+  });
+
   test('sweep report: table and plots of the finished runs', async () => {
     const out = join(tmp, 'report');
     const r = await cliRun(['sweep', 'report', '--runs', LOCAL, '--out', out]);
