@@ -1,5 +1,6 @@
 /** `promptgrad eval | predict`: reopen a run folder's config and best parameters, or run a PEFT adapter (peft-commands.ts). */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import {
@@ -12,6 +13,7 @@ import {
   type TaskName,
 } from '../data/index.ts';
 import { customExample, type Example } from '../training/task-data.ts';
+import { writeFileAtomic } from '../training/atomic-file.ts';
 import { evaluate, logitsOf } from '../training/evaluate.ts';
 import { loadBestParams, readRunConfig } from '../training/run-load.ts';
 import { setupRun, UsageError } from '../training/run-setup.ts';
@@ -123,6 +125,8 @@ export function predictCommand(program: Command): void {
       '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl\n  promptgrad predict --model ./bert-base-uncased --adapter ./my-peft-adapter --task RTE --data ./fewglue --input new.jsonl --output preds.jsonl',
     )
     .action(async (o: AdapterPathOptions & { run?: string; input: string; output: string }) => {
+      if (sameFile(o.input, o.output))
+        throw new UsageError(`--output ${o.output} is the --input file; write the predictions to another file`);
       let rows: number[][], task: { readonly labels: readonly string[] };
       if (adapterPathChosen(o, 'predict')) {
         const a = await setupAdapterRun(o);
@@ -149,7 +153,18 @@ export function predictCommand(program: Command): void {
           probs: Object.fromEntries(task.labels.map((l, k) => [l, probs[k]])),
         });
       });
-      writeFileSync(o.output, lines.map((l) => `${l}\n`).join(''));
+      writeFileAtomic(o.output, lines.map((l) => `${l}\n`).join(''));
       console.log(`wrote ${lines.length} predictions to ${o.output}`);
     });
+}
+
+/** Whether two paths name one file (the same inode: symbolic and hard links included). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a),
+      sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return resolve(a) === resolve(b); // one of them does not exist yet
+  }
 }

@@ -7,12 +7,13 @@
  *    pooler (an MLM checkpoint: PromptGrad trained through a seeded random one, and transformers would
  *    initialise a different random one) or the head used another pooler than the checkpoint's.
  *  - RoBERTa: the pooler and classifier become `classifier.dense` and `classifier.out_proj`.
- * What PEFT cannot express is refused with a UsageError saying why. Files are written atomically (tmp
- * file + rename): weights, model card, then the config last.
+ * What PEFT cannot express is refused with a UsageError saying why. Files are written atomically
+ * (training/atomic-file.ts): weights, model card, then the config last.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { cast, type AnyTensor } from '../core/index.ts';
+import { ensureDir, writeFileAtomic } from '../training/atomic-file.ts';
 import type { BertModel } from '../models/bert/model.ts';
 import type { Linear } from '../models/bert/modules.ts';
 import { rawTensor, type RawTensor } from '../models/bert/raw-tensor.ts';
@@ -177,12 +178,6 @@ const linearTensors = (keys: LinearKeys, l: { weight: AnyTensor; bias: AnyTensor
   raw(keys.bias, l.bias),
 ];
 
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
-}
-
 /**
  * Writes `folder/adapter_model.safetensors`, `folder/README.md`, then `folder/adapter_config.json`; a stale
  * `adapter_model.bin` from an earlier export is removed (PEFT would prefer the safetensors file anyway).
@@ -217,10 +212,10 @@ export function exportPeftAdapter(
     tensors.push(...linearTensors(layout.classifier, head.classifier));
     if (layout.poolerInHead || head.carryPooler) tensors.push(...linearTensors(layout.pooler, head.pooler));
   }
-  mkdirSync(folder, { recursive: true });
-  writeAtomic(join(folder, ADAPTER_WEIGHTS), serializeSafetensors(tensors));
-  if (existsSync(join(folder, ADAPTER_WEIGHTS_BIN))) rmSync(join(folder, ADAPTER_WEIGHTS_BIN));
-  writeAtomic(join(folder, MODEL_CARD), peftModelCard(config, head ? layout.description : undefined, opts.card));
-  writeAtomic(join(folder, ADAPTER_CONFIG), configJson(config));
+  ensureDir(folder);
+  writeFileAtomic(join(folder, ADAPTER_WEIGHTS), serializeSafetensors(tensors));
+  if (existsSync(join(folder, ADAPTER_WEIGHTS_BIN))) rmSync(join(folder, ADAPTER_WEIGHTS_BIN), { force: true });
+  writeFileAtomic(join(folder, MODEL_CARD), peftModelCard(config, head ? layout.description : undefined, opts.card));
+  writeFileAtomic(join(folder, ADAPTER_CONFIG), configJson(config));
   return config;
 }
