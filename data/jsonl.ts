@@ -1,10 +1,9 @@
 /** File reading and JSON Lines parsing shared by the FewGLUE and generic loaders (the Either/TaskEither edge). */
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
+import { platformFiles, urlToPath } from '../io/platform.ts';
 import { dataError } from './errors.ts';
 import type { DataError } from './errors.ts';
 
@@ -25,13 +24,13 @@ export interface SourceLine {
   readonly text: string;
 }
 
-export const pathOf = (file: string | URL): string => (typeof file === 'string' ? file : fileURLToPath(file));
+export const pathOf = (file: string | URL): string => (typeof file === 'string' ? file : urlToPath(file));
 
 /** Whole file as UTF-8 text; a missing or unreadable file becomes an `io` DataError naming it. */
 export function readText(file: string | URL): TaskEither<DataError, string> {
   const path = pathOf(file);
   return TE.tryCatch(
-    () => readFile(path, 'utf8'),
+    () => platformFiles.readText(path),
     (e) => dataError('io', path, `cannot read file: ${e instanceof Error ? e.message : String(e)}`),
   );
 }

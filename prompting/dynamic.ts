@@ -36,7 +36,7 @@ import {
   mul,
   oneHot,
   argmax,
-  randomUniform,
+  initLinear,
   relu,
   reshape,
   softmax,
@@ -44,6 +44,8 @@ import {
   stopGradient,
   sum,
   tanh,
+  treeMap,
+  type LinearParams,
   tensor,
   zeros,
   cast,
@@ -69,10 +71,6 @@ export interface DynamicPromptConfig {
   readonly init?: PromptInit;
 }
 
-interface LinearParams {
-  readonly weight: Tensor;
-  readonly bias: Tensor;
-}
 /** Task level: logits [C]; instance level: Linear(d, C). */
 export type ChoiceParams = { readonly logits: Tensor } | LinearParams;
 
@@ -99,15 +97,6 @@ export function validateDynamicConfig(cfg: DynamicPromptConfig): void {
   }
 }
 
-function linearInit(model: BertModel, key: PRNGKey, inF: number, outF: number): LinearParams {
-  const [kw, kb] = splitKey(key, 2) as [PRNGKey, PRNGKey];
-  const b = 1 / Math.sqrt(inF);
-  return {
-    weight: keep(randomUniform(model.bk, kw, [outF, inF], -b, b, { dtype: model.dtype })),
-    bias: keep(randomUniform(model.bk, kb, [outF], -b, b, { dtype: model.dtype })),
-  };
-}
-
 /** Task-level logits start at zero (uniform choice); instance nets use torch's Linear init. */
 export function initDynamicPrompt(model: BertModel, cfg: DynamicPromptConfig, key: PRNGKey): DynamicPromptParams {
   validateDynamicConfig(cfg);
@@ -124,10 +113,10 @@ export function initDynamicPrompt(model: BertModel, cfg: DynamicPromptConfig, ke
       )
     : keep(initPromptRows(model, m, init, kp));
   const choice = (level: ChoiceLevel, k: PRNGKey, C: number): ChoiceParams =>
-    level === 'task' ? { logits: keep(zeros(model.bk, [C], model.dtype)) } : linearInit(model, k, d, C);
+    level === 'task' ? { logits: keep(zeros(model.bk, [C], model.dtype)) } : keptLinear(model, k, d, C);
   return {
     prompt,
-    ...(cfg.pool ? { pool: linearInit(model, kpool, d, cfg.pool.k) } : {}),
+    ...(cfg.pool ? { pool: keptLinear(model, kpool, d, cfg.pool.k) } : {}),
     ...(cfg.position ? { position: choice(cfg.position, kpos, m + 1) } : {}),
     ...(cfg.length ? { length: choice(cfg.length, klen, m) } : {}),
   };
@@ -349,3 +338,8 @@ export const expectedLength = (lenW: Tensor): Tensor =>
       -1,
     ),
   );
+
+/** A trainable Linear(in, out) with torch's default init (initLinear), kept past the scope. */
+function keptLinear(model: BertModel, key: PRNGKey, inF: number, outF: number): LinearParams {
+  return treeMap(initLinear(model.bk, key, inF, outF, model.dtype), keep);
+}
