@@ -182,9 +182,9 @@ function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): 
         train && t !== undefined ? { sample: { key: train.key, tau: t, hard: true } } : {},
       );
       const { position, length, pool } = out.weights;
-      // Split point j per row (forward values are exactly one-hot): text moves right by m − j.
+      // Split point j per row (forward values are exactly one-hot): P[:j] precedes the text, which moves right by j.
       const split = position ? rowArgmax(position.dataSync(), batch.B, m + 1) : new Array<number>(batch.B).fill(m);
-      const offset = split.map((j) => m - j);
+      const offset = split;
       if (!train) return { inputs: out.inputs, offset };
       const stats: Record<string, number | string> = { gumbelTau: t! };
       if (position) {
