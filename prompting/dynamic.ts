@@ -3,9 +3,11 @@
  * task or per instance, each choice a Gumbel-softmax sample (hard straight-through by default, as the
  * code), combinable freely via `{ position?, length?, pool? }`.
  *
- * Layout (BERT/RoBERTa): `[CLS] P[j:] x P[:j] [SEP] pad…` — [CLS] first, the row's last real token
- * ([SEP] / `</s>`) last, the m prompt tokens split around the text at j ∈ {0..m} (j = m: all before
- * the text, PromptGrad's default when position is not dynamic). Output length T + m, mask n_b + m ones.
+ * Layout (BERT/RoBERTa): `[CLS] P[:j] x P[j:] [SEP] pad…` — [CLS] first, the row's last real token
+ * ([SEP] / `</s>`) last, the m prompt tokens split around the text at j ∈ {0..m}: the first j before the
+ * text, the other m − j after it. j = m puts the whole prompt before the text, the usual prefix soft
+ * prompt, and is what runs without a learned position use (length-only and pool-only runs train a prefix
+ * prompt); j = 0 puts it all after the text. Output length T + m, mask n_b + m ones.
  * Built with host-side index maps: candidate_j = gather([E(x); P], idx_j) [B, T+m, d] for each j, and
  * inputs_embeds = Σ_j w_bj · candidate_j. The encoder runs once; the extra cost is (m+1) gathers and
  * multiply-adds of [B, T+m, d] (negligible next to the encoder for m ≤ ~100). With the hard sample the
@@ -195,9 +197,9 @@ function layoutIndex(B: number, T: number, m: number, n: Float64Array, j: number
       pr = (i: number) => base + T + i;
     let o = b * S;
     out[o++] = tok(0);
-    for (let i = j; i < m; i++) out[o++] = pr(i);
+    for (let i = 0; i < j; i++) out[o++] = pr(i); // P[:j] before the text
     for (let t = 1; t < nb - 1; t++) out[o++] = tok(t);
-    for (let i = 0; i < j; i++) out[o++] = pr(i);
+    for (let i = j; i < m; i++) out[o++] = pr(i); // P[j:] after it
     for (let t = nb - 1; t < T; t++) out[o++] = tok(t);
   }
   return out;

@@ -19,7 +19,6 @@ import {
   cast,
   crossEntropy,
   expandDims,
-  gather,
   keep,
   max,
   mean,
@@ -28,7 +27,6 @@ import {
   splitKey,
   stopGradient,
   sum,
-  tensor,
   type ParamTree,
   type PRNGKey,
   type Tensor,
@@ -183,22 +181,8 @@ function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): 
       );
       const { length, pool } = out.weights,
         split = out.split;
-      // Text offset m − j per row: the split's one-hot read right to left (all on the device).
-      const offset = split
-        ? {
-            weights: reshape(
-              gather(
-                reshape(oneHot(split, m + 1, model.dtype), [batch.B * (m + 1)]),
-                tensor(
-                  model.bk,
-                  Int32Array.from({ length: batch.B * (m + 1) }, (_, i) => i - (i % (m + 1)) + m - (i % (m + 1))),
-                  { shape: [batch.B * (m + 1)], dtype: 'i32' },
-                ),
-              ),
-              [batch.B, m + 1],
-            ),
-          }
-        : m;
+      // P[:j] precedes the text, which moves right by j: the offset's one-hot is the split's (on the device).
+      const offset = split ? { weights: oneHot(split, m + 1, model.dtype) } : m;
       if (!train) return { inputs: out.inputs, offset };
       const asFloat = (x: Tensor) => cast(x, model.dtype);
       const stats: Record<string, number | string | Tensor> = { gumbelTau: t! };

@@ -23,6 +23,8 @@ const common = {
 };
 await build({ ...common, entryPoints: [join(root, 'index.ts')], outfile: join(dist, 'index.js') });
 await build({ ...common, entryPoints: [join(root, 'cli/main.ts')], outfile: join(dist, 'cli.js') });
+// Sweep runs train in worker threads (sweeps/spawn-run.ts), which load this entry beside dist/cli.js.
+await build({ ...common, entryPoints: [join(root, 'sweeps/run-thread.ts')], outfile: join(dist, 'sweep-thread.js') });
 // The browser entry (package.json exports condition "browser"): one self-contained ES module with its
 // dependencies inside; the package.json "browser" field swaps Dawn and the disk for navigator.gpu and
 // fetch / dropped files.

@@ -40,6 +40,8 @@ export interface TrainOptions {
   readonly resume?: boolean;
   /** Stop (after checkpointing) once this many steps are done: simulates an interruption. */
   readonly stopAfter?: number;
+  /** Asked after every step; true = checkpoint now and stop (a sweep worker releasing its job). */
+  readonly shouldStop?: () => boolean;
   /** Progress output (default stdout); `null` = silent. */
   readonly stream?: ProgressStream | null;
   /** Extra fields saved into config.json (e.g. where the model came from). */
@@ -218,10 +220,10 @@ async function afterStep(
   if (done % cfg.evalEvery === 0 || done === cfg.steps) await devEval(ctx, s, done);
   // A step on the CPU backends never waits on I/O, so without this the event loop (and with it a
   // SIGINT handler that aborts the signal) would not run until the whole run is done.
-  if (opts.signal) await new Promise((resolve) => setImmediate(resolve));
+  if (opts.signal || opts.shouldStop) await new Promise((resolve) => setImmediate(resolve));
   const patience = opts.earlyStoppingPatience;
   const stop: Stop =
-    done === opts.stopAfter || opts.signal?.aborted === true
+    done === opts.stopAfter || opts.signal?.aborted === true || opts.shouldStop?.() === true
       ? 'interrupted'
       : patience !== undefined && evalsSinceBest(s) >= patience
         ? 'early'
