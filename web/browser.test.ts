@@ -70,7 +70,7 @@ async function open(): Promise<{ ctx: BrowserContext; page: Page; close: () => P
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(`${url}web/`);
-  await page.waitForFunction(() => !document.getElementById('gpu')!.textContent!.startsWith('Checking'), null, {
+  await page.waitForFunction(() => !document.getElementById('gpu')!.textContent.startsWith('Checking'), null, {
     timeout: 120_000,
   });
   assert.equal(errors, [], 'no page errors while loading');
@@ -189,6 +189,18 @@ if (!existsSync(CHROMIUM)) {
       );
       assert.is(scores['accuracy'], state.test?.['accuracy']);
       rmSync(dir, { recursive: true, force: true });
+
+      // Dropped files, as a user drops them: the demo encoder's folder and one JSONL file (split 80/10/10
+      // in the page) load from memory (mem://), and WebGPU still matches the CPU on them.
+      const encoderFiles = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json'];
+      await page.setInputFiles(
+        '#model-files',
+        encoderFiles.map((f) => join(ROOT, 'models/demo-encoder', f)),
+      );
+      await page.setInputFiles('#task-files', join(ROOT, 'examples/demo/data/train.jsonl'));
+      const dropped = await page.evaluate(() => window.promptgradPage.parity(4));
+      console.log(`dropped model + JSONL: gradient max rel ${dropped.maxRel.toExponential(2)}`);
+      assert.ok(dropped.maxRel < 1e-4, `gradients agree on the dropped files: ${dropped.maxRel}`);
     } finally {
       await close();
     }
