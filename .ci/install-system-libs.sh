@@ -17,5 +17,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
+# The sweep tests (sweeps/sweep-queue.test.ts) start their own redis-server on a free port and stop it.
+$SUDO apt-get install -y -qq redis-server >/dev/null
 $SUDO apt-get install -y -qq chromium >/dev/null
-echo "system libraries: $(dpkg-query -W -f='${Package} ${Version}\n' mesa-vulkan-drivers libvulkan1 chromium | tr '\n' ';')"
+echo "system libraries: $(dpkg-query -W -f='${Package} ${Version}\n' mesa-vulkan-drivers libvulkan1 redis-server chromium | tr '\n' ';')"
