@@ -1,7 +1,7 @@
 /**
  * Times the prompt-tuning step (bench/workload.ts: a soft prompt, or prefixes for roberta-large) on one backend.
  *   node --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm [--workload bert-small|bert-base|roberta-large]
- *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16] [--rows needed|all] [--profile] [--times] [--json]
+ *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16|int8] [--rows needed|all] [--profile] [--times] [--json]
  * Prints ms/step (median after warm-up), tokens/s (the encoder's rows per second: batch·(seq+prompt), or batch·seq with a prefix), peak RSS, and with
  * --weights f16 stores the frozen dense weights as halves (f32 accumulation; WebGPU needs shader-f16). With
  * --rows all computes every row of every layer, as Hugging Face does (default `needed`: no padding rows,
@@ -16,7 +16,8 @@ import { buildPromptStep, encoderRows, STEP_ROWS, stepBenchArgs, type StepRows }
 const { backendName, wlName, w, steps, warmup } = stepBenchArgs('wasm');
 const threadsArg = arg('threads', '');
 const weights = arg('weights', 'f32');
-if (weights !== 'f32' && weights !== 'f16') throw new Error(`--weights: f32 | f16, got ${weights}`);
+if (weights !== 'f32' && weights !== 'f16' && weights !== 'int8')
+  throw new Error(`--weights: f32 | f16 | int8, got ${weights}`);
 const rows = arg('rows', 'needed') as StepRows;
 if (!STEP_ROWS.includes(rows)) throw new Error(`--rows: ${STEP_ROWS.join(' | ')}, got ${rows}`);
 const bk = await backendByName(backendName, threadsArg ? Number(threadsArg) : undefined);

@@ -93,7 +93,8 @@ export class BertModel {
 
   /**
    * Loads from normalised checkpoint names; pooler and MLM head only when present. `weightStorage: 'f16'`
-   * keeps the dense layers' weights as halves (f32 models only; the backend must store f16).
+   * keeps the dense layers' weights as halves (the backend must store f16), `'int8'` as 7-bit codes with a
+   * scale per output channel (the backend must implement int8Matmul); both for f32 models only.
    */
   static load(
     src: WeightSource,
@@ -103,9 +104,9 @@ export class BertModel {
     opts: { readonly weightStorage?: WeightStorage } = {},
   ): BertModel {
     const weightStorage = opts.weightStorage ?? 'f32';
-    if (weightStorage === 'f16' && dtype !== 'f32')
+    if (weightStorage !== 'f32' && dtype !== 'f32')
       throw new TypeError(
-        `BertModel.load: f16 weight storage needs an f32 model, got ${dtype} (f64 → f16 would round twice)`,
+        `BertModel.load: ${weightStorage} weight storage needs an f32 model, got ${dtype} (its products are f32)`,
       );
     const ctx: LoadContext = { bk, dtype, src, weightStorage };
     const d = cfg.hiddenSize;
