@@ -78,6 +78,11 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['threads', '<n>', 'wasm backend worker threads (0 = one per core)'],
   ['dtype', '<d>', 'f32 | f64'],
   [
+    'weights',
+    '<w>',
+    'frozen dense weights: f32 | f16 | int8 (int8: 7-bit per-channel codes, integer products on cpu/wasm; f32 dtype only)',
+  ],
+  [
     'segmentIds',
     '<how>',
     `${SEGMENT_IDS.join(' | ')}: token type 1 for a pair's second text, or type 0 throughout (for encoders that never trained type 1)`,
@@ -127,7 +132,7 @@ export function trainCommand(program: Command): void {
     }
     const { tm, task, backendNote } = await setupRun(cfg);
     console.log(
-      `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}`,
+      `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}${cfg.weights === 'f32' ? '' : `, ${cfg.weights} weights`}`,
     );
     const r = await train(tm, task, { out, resume: o['resume'] === true });
     console.log(

@@ -18,6 +18,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { RUN_FILES, train } from '../training/loop.ts';
 import { decodePartial, DEFAULTS, kebab, mergeConfig, type RunConfig } from '../training/run-config.ts';
 import { backendFor, loadModel } from '../training/run-setup.ts';
+import { WEIGHT_STORAGES } from '../models/bert/modules.ts';
 import { loadTaskData, type TaskData } from '../training/task-data.ts';
 import { buildTaskModel } from '../training/task-model.ts';
 import { loadPromptTokenizer } from '../training/text-encoding.ts';
@@ -44,6 +45,8 @@ const { values: a } = parseArgs({
     /** `single`: token type 0 for both texts of a pair (for encoders that never trained type 1). */
     'segment-ids': { type: 'string', default: 'pair' },
     threads: { type: 'string', default: '2' },
+    /** Frozen dense-weight storage: f32 | f16 | int8 (run folders of one --out should share it). */
+    weights: { type: 'string', default: 'f32' },
     shard: { type: 'string', default: '0/1' },
     out: { type: 'string', default: 'runs/experiments' },
     'dry-run': { type: 'boolean', default: false },
@@ -145,7 +148,10 @@ console.log(`grid: ${jobs.length} runs (${mine.length} in shard ${shardI}/${shar
 
 const { backend: bk, note: backendNote } = await backendFor(backend, threads);
 console.log(`grid: ${backendNote}`);
-const bert = await loadModel(model, 'f32', bk);
+const weights = WEIGHT_STORAGES.find((w) => w === a.weights);
+if (weights === undefined)
+  throw new Error(`--weights: ${WEIGHT_STORAGES.join(' | ')}, got ${JSON.stringify(a.weights)}`);
+const bert = await loadModel(model, 'f32', bk, weights);
 const tok = await loadPromptTokenizer(model)();
 if (E.isLeft(tok)) throw new Error(tok.left.message);
 const taskCache = new Map<string, TaskData>();
@@ -186,6 +192,7 @@ for (const [i, job] of mine.entries()) {
         segmentIds,
         backend,
         threads,
+        weights,
       },
     ],
     'grid',

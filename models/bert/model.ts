@@ -101,14 +101,14 @@ export class BertModel {
     cfg: BertConfig,
     bk: Backend,
     dtype: FloatDType,
-    opts: { readonly weightStorage?: WeightStorage } = {},
+    opts: { readonly weightStorage?: WeightStorage; readonly keepF32?: (prefix: string) => boolean } = {},
   ): BertModel {
     const weightStorage = opts.weightStorage ?? 'f32';
     if (weightStorage !== 'f32' && dtype !== 'f32')
       throw new TypeError(
         `BertModel.load: ${weightStorage} weight storage needs an f32 model, got ${dtype} (its products are f32)`,
       );
-    const ctx: LoadContext = { bk, dtype, src, weightStorage };
+    const ctx: LoadContext = { bk, dtype, src, weightStorage, ...(opts.keepF32 ? { keepF32: opts.keepF32 } : {}) };
     const d = cfg.hiddenSize;
     const layers = Array.from({ length: cfg.numHiddenLayers }, (_, i) => BertLayer.load(ctx, i, cfg));
     const pooler = src.has('pooler.dense.weight') ? Linear.load(ctx, 'pooler.dense', d, d) : undefined;

@@ -40,6 +40,8 @@ export interface LoadContext {
   readonly dtype: FloatDType;
   readonly src: WeightSource;
   readonly weightStorage: WeightStorage;
+  /** Dense layers (by checkpoint prefix, e.g. `encoder.layer.3.output.dense`) kept f32 under f16/int8 storage. */
+  readonly keepF32?: (prefix: string) => boolean;
 }
 
 /** Uploads one checkpoint tensor as a frozen constant (kept out of every scope). */
@@ -56,12 +58,13 @@ export class Linear {
   ) {}
   static load(ctx: LoadContext, prefix: string, inF: number, outF: number): Linear {
     const bias = frozen(ctx, `${prefix}.bias`, [outF]);
-    if (ctx.weightStorage === 'int8') {
+    const storage = ctx.keepF32?.(prefix) ? 'f32' : ctx.weightStorage;
+    if (storage === 'int8') {
       const name = `${prefix}.weight`;
       return new Linear(int8Weight(ctx.bk, ctx.src.get(name, [outF, inF]).data, [outF, inF], name), bias);
     }
     const w = frozen(ctx, `${prefix}.weight`, [outF, inF]);
-    if (ctx.weightStorage === 'f32') return new Linear(w, bias);
+    if (storage === 'f32') return new Linear(w, bias);
     const half = keep(cast(w, 'f16'));
     w.dispose();
     return new Linear(half, bias);

@@ -32,7 +32,7 @@ function run(bk: Backend, M: number, N: number, K: number, seed: number, zeroRow
   const c = tensor(bk, cot, { shape: [M, N], dtype: 'f32' });
   const [y, pull] = vjp(([xx, bb]: readonly [Tensor, Tensor]) => linearInt8(xx, qw, bb), [x, b] as const);
   const [dx, db] = pull(c);
-  const out = { y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array, db: db.dataSync() as Float32Array };
+  const out = { y: y.dataSync() as Float32Array, dx: dx.dataSync(), db: db.dataSync() };
   for (const t of [y, dx, db, x, b, c]) t.dispose();
   qw.dispose();
   return out;
