@@ -1,5 +1,6 @@
-/** `promptgrad eval | predict | export-peft`: reopen a run folder's config and best parameters. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+/** `promptgrad eval | predict`: reopen a run folder's config and best parameters, or run a PEFT adapter (peft-commands.ts). */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import {
@@ -12,32 +13,40 @@ import {
   type TaskName,
 } from '../data/index.ts';
 import { customExample, type Example } from '../training/task-data.ts';
+import { writeFileAtomic } from '../training/atomic-file.ts';
 import { evaluate, logitsOf } from '../training/evaluate.ts';
 import { loadBestParams, readRunConfig } from '../training/run-load.ts';
 import { setupRun, UsageError } from '../training/run-setup.ts';
-import { exportPeftAdapter } from '../prompting/peft-adapter.ts';
-import type { ClassifierParams } from '../prompting/heads.ts';
+import { adapterPathChosen, addAdapterOptions, setupAdapterRun, type AdapterPathOptions } from './peft-commands.ts';
 
 const SPLITS = { train: 'train', dev32: 'dev', dev: 'dev', val: 'test', test: 'test' } as const;
 
 export function evalCommand(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
-    .description("evaluate a run's best parameters (by dev metric) on a split of its task")
-    .requiredOption('--run <folder>', 'run folder written by `promptgrad train`')
-    .option('--split <split>', 'train | dev32 | val', 'val')
+    .description("evaluate a run's best parameters (by dev metric), or a PEFT adapter, on a split of the task")
+    .option('--run <folder>', 'run folder written by `promptgrad train`')
+    .option('--split <split>', 'train | dev32 | val', 'val');
+  addAdapterOptions(cmd)
     .addHelpText(
       'after',
-      '\nExamples:\n  promptgrad eval --run runs/rte-soft\n  promptgrad eval --run runs/rte-soft --split dev32',
+      '\nExamples:\n  promptgrad eval --run runs/rte-soft\n  promptgrad eval --run runs/rte-soft --split dev32\n  promptgrad eval --model ./bert-base-uncased --adapter ./my-peft-adapter --task RTE --data ./fewglue',
     )
-    .action(async (o: { run: string; split: string }) => {
+    .action(async (o: AdapterPathOptions & { run?: string; split: string }) => {
       const which = (SPLITS as Record<string, 'train' | 'dev' | 'test' | undefined>)[o.split];
       if (!which) throw new UsageError(`--split must be train, dev32 or val, got "${o.split}"`);
-      const { tm, task } = await setupRun(readRunConfig(o.run));
-      const { best, step } = await loadBestParams(tm, o.run);
+      if (adapterPathChosen(o, 'eval')) {
+        const a = await setupAdapterRun(o);
+        const { scores } = await evaluate(a.tm, a.task, a.params, a.task[which]);
+        console.log(JSON.stringify({ adapter: o.adapter, split: o.split, examples: a.task[which].length, ...scores }));
+        return;
+      }
+      const run = o.run!;
+      const { tm, task } = await setupRun(readRunConfig(run));
+      const { best, step } = await loadBestParams(tm, run);
       const { scores } = await evaluate(tm, task, best, task[which]);
       console.log(
-        JSON.stringify({ run: o.run, split: o.split, examples: task[which].length, checkpointStep: step, ...scores }),
+        JSON.stringify({ run, split: o.split, examples: task[which].length, checkpointStep: step, ...scores }),
       );
     });
 }
@@ -101,25 +110,37 @@ const toExample = (e: TaskExample): Example => ({
 });
 
 export function predictCommand(program: Command): void {
-  program
+  const cmd = program
     .command('predict')
-    .description("label new examples with a run's best parameters; one JSON line out per line in")
-    .requiredOption('--run <folder>', 'run folder written by `promptgrad train`')
+    .description("label new examples with a run's best parameters, or a PEFT adapter; one JSON line out per line in")
+    .option('--run <folder>', 'run folder written by `promptgrad train`')
     .requiredOption(
       '--input <jsonl>',
       'examples in the task\'s JSONL format (label optional); custom tasks: {"text": …, "text_pair"?: …}',
     )
-    .requiredOption('--output <jsonl>', 'where to write {"index", "label", "probs"} lines')
+    .requiredOption('--output <jsonl>', 'where to write {"index", "label", "probs"} lines');
+  addAdapterOptions(cmd)
     .addHelpText(
       'after',
-      '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl',
+      '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl\n  promptgrad predict --model ./bert-base-uncased --adapter ./my-peft-adapter --task RTE --data ./fewglue --input new.jsonl --output preds.jsonl',
     )
-    .action(async (o: { run: string; input: string; output: string }) => {
-      const cfg = readRunConfig(o.run);
-      const examples = parsePredictInput(o.input, cfg.task);
-      const { tm, task } = await setupRun(cfg);
-      const { best } = await loadBestParams(tm, o.run);
-      const rows = await logitsOf(tm, best, examples);
+    .action(async (o: AdapterPathOptions & { run?: string; input: string; output: string }) => {
+      if (sameFile(o.input, o.output))
+        throw new UsageError(`--output ${o.output} is the --input file; write the predictions to another file`);
+      let rows: number[][], task: { readonly labels: readonly string[] };
+      if (adapterPathChosen(o, 'predict')) {
+        const a = await setupAdapterRun(o);
+        const examples = parsePredictInput(o.input, a.tm.cfg.task);
+        rows = await logitsOf(a.tm, a.params, examples);
+        task = a.task;
+      } else {
+        const cfg = readRunConfig(o.run!);
+        const examples = parsePredictInput(o.input, cfg.task);
+        const s = await setupRun(cfg);
+        const { best } = await loadBestParams(s.tm, o.run!);
+        rows = await logitsOf(s.tm, best, examples);
+        task = s.task;
+      }
       const lines = rows.map((r, index) => {
         const mx = Math.max(...r),
           ex = r.map((x) => Math.exp(x - mx)),
@@ -132,37 +153,18 @@ export function predictCommand(program: Command): void {
           probs: Object.fromEntries(task.labels.map((l, k) => [l, probs[k]])),
         });
       });
-      writeFileSync(o.output, lines.map((l) => `${l}\n`).join(''));
+      writeFileAtomic(o.output, lines.map((l) => `${l}\n`).join(''));
       console.log(`wrote ${lines.length} predictions to ${o.output}`);
     });
 }
 
-export function exportPeftCommand(program: Command): void {
-  program
-    .command('export-peft')
-    .description("write a run's best soft prompt / prefix (+ classifier) as a Hugging Face PEFT adapter folder")
-    .requiredOption('--run <folder>', 'run folder written by `promptgrad train`')
-    .requiredOption('--out <folder>', 'adapter folder (adapter_config.json + adapter_model.safetensors)')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  promptgrad export-peft --run runs/rte-soft --out adapters/rte-soft\n  # then in Python: PeftModel.from_pretrained(base_model, "adapters/rte-soft")',
-    )
-    .action(async (o: { run: string; out: string }) => {
-      const cfg = readRunConfig(o.run);
-      const { tm } = await setupRun(cfg);
-      if (!tm.method.peft)
-        throw new UsageError(`export-peft: method "${cfg.method}" has no PEFT equivalent (soft and prefix do)`);
-      const { best } = await loadBestParams(tm, o.run);
-      const head = best['head'] as unknown as ClassifierParams | undefined;
-      const written = exportPeftAdapter(o.out, tm.model, tm.method.peft(best['prompt']), {
-        baseModelNameOrPath: cfg.model,
-        ...(head ? { classifier: head } : {}),
-        ...(tm.method.promptInit ? { init: tm.method.promptInit } : {}),
-        ...(cfg.init === 'text' ? { initText: cfg.initText } : {}),
-        saveProjectionWeights: true,
-      });
-      console.log(
-        `wrote ${written.peft_type} adapter (${written.num_virtual_tokens} virtual tokens, task ${written.task_type}) to ${o.out}`,
-      );
-    });
+/** Whether two paths name one file (the same inode: symbolic and hard links included). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a),
+      sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return resolve(a) === resolve(b); // one of them does not exist yet
+  }
 }

@@ -19,7 +19,9 @@ import {
   SCHEDULES,
   type RunConfig,
 } from '../training/run-config.ts';
-import { setupRun, UsageError } from '../training/run-setup.ts';
+import { checkRunBounds } from '../training/run-bounds.ts';
+import { checkNewRunFolder, requireResumableRun } from '../training/run-folder.ts';
+import { readModelConfig, setupRun, UsageError } from '../training/run-setup.ts';
 
 const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['model', '<folder>', 'Hugging Face model folder (config.json, weights, tokenizer files)'],
@@ -118,7 +120,8 @@ export function trainCommand(program: Command): void {
     if (E.isLeft(fromFlags)) throw new UsageError(fromFlags.left.message.replace('field "', 'option "'));
     let cfg: RunConfig;
     if (o['resume']) {
-      cfg = readRunConfig(out);
+      requireResumableRun(out);
+      cfg = readRunConfig(out, '--out');
       const changed = Object.keys(fromFlags.right);
       if (changed.length > 0)
         throw new UsageError(`--resume continues the saved config exactly; drop ${changed.map(kebab).join(', ')}`);
@@ -129,6 +132,9 @@ export function trainCommand(program: Command): void {
       if (E.isLeft(merged))
         throw new UsageError(merged.left.message.replace(/field "(\w+)"/, (_m, f: string) => `option "${kebab(f)}"`));
       cfg = { ...merged.right, model: resolve(merged.right.model), data: resolve(merged.right.data) };
+      // Refuse before loading anything: sizes the model or machine cannot hold, a folder that is not ours.
+      checkRunBounds(cfg, await readModelConfig(cfg.model));
+      checkNewRunFolder(out);
     }
     const { tm, task, backendNote } = await setupRun(cfg);
     console.log(

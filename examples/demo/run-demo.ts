@@ -13,10 +13,10 @@
  * DEMO_TRAIN_SEED (the training run's seed), DEMO_WEIGHTS (f32 | f16 | int8 frozen dense weights, default f32).
  */
 import { WEIGHT_STORAGES, type WeightStorage } from '../../models/bert/modules.ts';
-import { rmSync } from 'node:fs';
 import type { ProgressStream } from '../../training/progress.ts';
 import { train, type TrainResult } from '../../training/loop.ts';
 import { demoEncoder, demoSetup, DEMO_TRAIN } from './encoder.ts';
+import { removeRunFolder } from '../../training/run-folder.ts';
 
 export { demoWords, writeTinyRandomBert } from './encoder.ts';
 
@@ -48,7 +48,7 @@ export interface DemoResult {
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const say = o.say ?? ((l: string) => console.log(l));
-  rmSync(o.out, { recursive: true, force: true });
+  removeRunFolder(o.out); // a previous demo run, never a folder that holds anything else
   const enc = demoEncoder(o.out, { ...(o.randomEncoder ? { random: true } : {}), seed: o.seed ?? 0 });
   say(
     enc.kind === 'random'

@@ -111,7 +111,9 @@ export class BertModel {
     const ctx: LoadContext = { bk, dtype, src, weightStorage, ...(opts.keepF32 ? { keepF32: opts.keepF32 } : {}) };
     const d = cfg.hiddenSize;
     const layers = Array.from({ length: cfg.numHiddenLayers }, (_, i) => BertLayer.load(ctx, i, cfg));
-    const pooler = src.has('pooler.dense.weight') ? Linear.load(ctx, 'pooler.dense', d, d) : undefined;
+    // the pooler stays f32 under int8 storage: a classifier head may carry it into a PEFT export
+    const poolerCtx = weightStorage === 'int8' ? { ...ctx, weightStorage: 'f32' as const } : ctx;
+    const pooler = src.has('pooler.dense.weight') ? Linear.load(poolerCtx, 'pooler.dense', d, d) : undefined;
     const embeddings = BertEmbeddings.load(ctx, cfg);
     return new BertModel(
       cfg,

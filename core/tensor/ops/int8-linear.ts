@@ -4,12 +4,11 @@
  * gradient by construction; x gets dx = dy·W through the same int8 product, the bias Σ_rows dy in f32.
  */
 import { UnsupportedOp, type Backend, type Int8Id } from '../../backend/backend.ts';
-import type { Primitive, VjpThunk } from '../../autograd/tape.ts';
+import type { Int8Attrs } from '../../autograd/primitives.ts';
 import { quantizeWeights, type Int8Direction, type Int8Matrix } from '../int8.ts';
 import { fmt, ShapeError } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import { backendOf, bind } from './bind.ts';
-import { sum } from './reduce.ts';
 import { reshape } from './shape-ops.ts';
 
 /** A quantized frozen weight [N, K] held by one backend; dispose() releases it there. */
@@ -46,12 +45,10 @@ export function int8Weight(
   return new Int8Weight(bk, bk.uploadInt8(m), shape);
 }
 
-interface Int8Attrs {
-  readonly w: Int8Weight;
-}
+type Int8WeightRef = Int8Attrs['w'];
 
-function product(x: Tensor, w: Int8Weight, dir: Int8Direction, bias: Tensor | undefined, prim: Primitive<Int8Attrs>) {
-  const op = dir === 'forward' ? 'linearInt8' : 'linearInt8 (dx)';
+function product(x: Tensor, w: Int8WeightRef, dir: Int8Direction, bias: Tensor | undefined): Tensor {
+  const op = dir === 'forward' ? 'linearInt8' : 'linearInt8Dx';
   const bk = backendOf(op, bias ? [x, bias] : [x]);
   if (w.isDisposed) throw new Error(`${op}: int8 weight ${fmt(w.shape)} was already disposed`);
   if (w.backend !== bk) throw new Error(`${op}: the int8 weight lives on ${w.backend.name}, x on ${bk.name}`);
@@ -67,22 +64,16 @@ function product(x: Tensor, w: Int8Weight, dir: Int8Direction, bias: Tensor | un
     throw new ShapeError(`${op}: bias ${bias.dtype} ${fmt(bias.shape)}, want f32 [${N}]`);
   const shape = [x.shape[0]!, outer];
   const id = bk.int8Matmul!(x, w.id, dir, bias);
-  return bind(prim, bias ? [x, bias] : [x], { w }, { id, shape, dtype: 'f32' });
+  return bind(op, bias ? [x, bias] : [x], { w }, { id, shape, dtype: 'f32' });
 }
 
-/** dx = dy·W: a primitive of its own so that a second derivative, if ever taken, goes back through x·Wᵀ. */
-const int8DataGradPrim: Primitive<Int8Attrs> = {
-  name: 'linearInt8Dx',
-  vjp: (ddx, _ins, _y, { w }): [VjpThunk] => [() => product(ddx, w, 'forward', undefined, int8LinearPrim)],
-};
-
-const int8LinearPrim: Primitive<Int8Attrs> = {
-  name: 'linearInt8',
-  vjp: (dy, _ins, _y, { w }): [VjpThunk, VjpThunk] => [
-    () => product(dy, w, 'backward', undefined, int8DataGradPrim),
-    () => sum(dy, 0),
-  ],
-};
+/**
+ * dx = dy·W through the int8 product (its VJP rule, core/tensor/ops/vjp-rules.ts: a second derivative
+ * goes back through x·Wᵀ). The rules are straight-through: the gradient of the dequantized product.
+ */
+export const int8DataGrad = (dy: Tensor, w: Int8WeightRef): Tensor => product(dy, w, 'backward', undefined);
+/** x [M, K] · Wᵀ, no bias (linearInt8Dx's VJP). */
+export const int8Forward = (x: Tensor, w: Int8WeightRef): Tensor => product(x, w, 'forward', undefined);
 
 /** x [..., K] · Wᵀ (+ bias [N]) → [..., N] through the int8 weight. */
 export function linearInt8(x: Tensor, w: Int8Weight, bias?: Tensor): Tensor {
@@ -91,6 +82,6 @@ export function linearInt8(x: Tensor, w: Int8Weight, bias?: Tensor): Tensor {
     throw new ShapeError(
       `linearInt8: input ${fmt(x.shape)} does not match int8 weight ${fmt(w.shape)} (want [..., ${K}])`,
     );
-  const y = product(reshape(x, [-1, K]), w, 'forward', bias, int8LinearPrim);
+  const y = product(reshape(x, [-1, K]), w, 'forward', bias);
   return reshape(y, [...x.shape.slice(0, -1), w.shape[0]]);
 }
