@@ -76,7 +76,7 @@ interface Batch {
 
 function batchOf(vocab: number, B: number, T: number, seed: number): Batch {
   let s = seed >>> 0;
-  const rnd = (): number => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) as number;
+  const rnd = (): number => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   const ids = Int32Array.from({ length: B * T }, () => 5 + Math.floor(rnd() * (vocab - 5)));
   const mask = Int32Array.from({ length: B * T }, (_, i) => (i % T < T - ((Math.floor(i / T) * 3) % (T >> 1)) ? 1 : 0));
   return {

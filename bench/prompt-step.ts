@@ -2,6 +2,7 @@
  * Times the prompt-tuning step (bench/workload.ts: a soft prompt, or prefixes for roberta-large) on one backend.
  *   node --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm [--workload bert-small|bert-base|roberta-large]
  *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16|int8] [--rows needed|all] [--profile] [--times] [--json]
+ *        [--batch B] [--seq T] [--prompt m]   (override the workload's sizes)
  * Prints ms/step (median after warm-up), tokens/s (the encoder's rows per second: batch·(seq+prompt), or batch·seq with a prefix), peak RSS, and with
  * --weights f16 stores the frozen dense weights as halves (f32 accumulation; WebGPU needs shader-f16). With
  * --rows all computes every row of every layer, as Hugging Face does (default `needed`: no padding rows,
@@ -49,6 +50,9 @@ const ms = median(times);
 const result = {
   backend: backendName,
   workload: wlName,
+  batch: w.batch,
+  seq: w.seq,
+  prompt: w.promptTokens,
   weights,
   rows,
   steps,

@@ -201,6 +201,9 @@ if __name__ == "__main__":
     p.add_argument("--tf32", action="store_true", help="CUDA: TF32 matmuls (default: strict fp32)")
     p.add_argument("--blas-core", default="auto", help="auto (best for this CPU), env (the environment's), or an OpenBLAS core name")
     p.add_argument("--aten-capability", default="auto", help="auto (avx512 where the CPU has it), env, or default|avx2|avx512")
+    p.add_argument("--batch", type=int, help="override the workload's batch (the scaling bench)")
+    p.add_argument("--seq", type=int, help="override the workload's sequence length")
+    p.add_argument("--prompt", type=int, help="override the workload's prompt tokens")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -215,7 +218,10 @@ if __name__ == "__main__":
         matmul_bench([int(s) for s in a.matmul.split(",")])
     else:
         steps = a.steps or (3 if a.workload in ("bert-base", "roberta-large") and DEVICE == "cpu" else 10)
-        r = dict(workload=a.workload, threads=a.threads, tf32=a.tf32, **prompt_step_bench(WORKLOADS[a.workload], steps, a.warmup))
+        w = dict(WORKLOADS[a.workload])
+        w.update({k: v for k, v in (("batch", a.batch), ("seq", a.seq), ("prompt", a.prompt)) if v is not None})
+        r = dict(workload=a.workload, threads=a.threads, tf32=a.tf32, batch=w["batch"], seq=w["seq"], prompt=w["prompt"],
+                 **prompt_step_bench(w, steps, a.warmup))
         if DEVICE == "cpu":
             r.update(kernel)
         where = (f"{r['device']}, tf32 {'on' if a.tf32 else 'off'}, peak GPU {r['peakGpuMiB']} MiB" if DEVICE == "cuda" else
