@@ -37,11 +37,15 @@ for (let i = 0; i < warmup; i++) {
   loss = await run.step();
   sampleRss();
 }
-const times: number[] = [];
+const times: number[] = [],
+  cpuTimes: number[] = [];
 for (let i = 0; i < steps; i++) {
-  const t0 = performance.now();
+  const t0 = performance.now(),
+    c0 = process.cpuUsage();
   loss = await run.step();
   times.push(performance.now() - t0);
+  const c = process.cpuUsage(c0);
+  cpuTimes.push((c.user + c.system) / 1000);
   sampleRss();
 }
 if (process.argv.includes('--times')) console.log(`per step (ms): ${times.map((t) => t.toFixed(0)).join(' ')}`);
@@ -59,6 +63,9 @@ const result = {
   threads: threadsArg || 'default',
   msPerStep: +ms.toFixed(2),
   minMs: +Math.min(...times).toFixed(2),
+  // the process's CPU time per step (every thread's, spin-waits included): with --threads 1 a measure of
+  // the work that a loaded machine disturbs far less than the wall clock
+  cpuMsPerStep: +median(cpuTimes).toFixed(2),
   tokensPerS: Math.round(tokens / (ms / 1000)),
   peakRssMiB: Math.round(peakRss / 2 ** 20),
   loss,

@@ -164,15 +164,17 @@ def prompt_step_bench(w, steps, warmup):
         step()
     if DEVICE == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = step()
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)  # every thread's CPU time, as prompt-step.ts's cpuMsPerStep
     times.sort()
+    cpu.sort()
     ms = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
     rows = B * (T if prefix else T + m)  # the encoder's rows (a prefix adds keys, not rows)
-    r = dict(backend="torch", msPerStep=round(ms, 2), minMs=round(times[0], 2), tokensPerS=round(rows / (ms / 1000)),
+    r = dict(backend="torch", msPerStep=round(ms, 2), minMs=round(times[0], 2), cpuMsPerStep=round(cpu[len(cpu) // 2], 2), tokensPerS=round(rows / (ms / 1000)),
              peakRssMiB=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), loss=loss)
     if DEVICE == "cuda":
         r.update(device=torch.cuda.get_device_name(), peakGpuMiB=round(torch.cuda.max_memory_allocated() / 2 ** 20))
