@@ -1,5 +1,5 @@
 /**
- * Draws bench/scaling.sh's JSON lines as one SVG (BENCHMARKS.md "Scaling"): step time (top row) and
+ * Draws bench/scaling.sh's JSON lines as one SVG (BENCHMARKS.md "Scaling"): CPU time per step (top row) and
  * peak RSS (bottom row) against sequence length, batch, prompt length and model size, one line per
  * backend (torch, PromptGrad wasm f32, PromptGrad wasm int8).
  *   node --import ./scripts/register.mjs bench/scaling-plot.ts [bench/scaling.jsonl] [bench/scaling.svg]
@@ -12,6 +12,7 @@ interface Row {
   readonly backend: string;
   readonly weights?: string;
   readonly msPerStep: number;
+  readonly cpuMsPerStep: number;
   readonly peakRssMiB: number;
 }
 
@@ -34,7 +35,7 @@ const SWEEPS: [string, string][] = [
   ['model', 'model (batch 8, seq 64, 20 prompt tokens)'],
 ];
 const METRICS: [keyof Row, string][] = [
-  ['msPerStep', 'ms / step'],
+  ['cpuMsPerStep', 'CPU ms / step'],
   ['peakRssMiB', 'peak RSS (MiB)'],
 ];
 const W = 300,
