@@ -27,7 +27,7 @@ import {
   type Tensor,
 } from '../core/index.ts';
 import { BertModel } from '../models/bert/model.ts';
-import { loadCheckpoint } from '../models/bert/checkpoint.ts';
+import { loadCheckpoint } from '../models/bert/io/checkpoint.ts';
 import type { WeightStorage } from '../models/bert/modules.ts';
 import { fixtureModel, fixtureReference, type FixtureName } from '../models/bert/testing/hf-fixture.ts';
 

@@ -14,7 +14,7 @@ import { cpuBackend, scope, tensor, vjp, type Backend, type Tensor } from '../..
 import { createWasmBackend } from '../../core/backend/wasm/index.ts';
 import { Int8Weight } from '../../core/tensor/ops/int8-linear.ts';
 import type { BertModel } from '../../models/bert/model.ts';
-import type { RawTensor } from '../../models/bert/raw-tensor.ts';
+import type { RawTensor } from '../../models/bert/io/raw-tensor.ts';
 import { fixtureModel, fixtureReference, type FixtureName } from '../../models/bert/testing/hf-fixture.ts';
 
 const test = suite('encoder with int8 weights');
