@@ -32,6 +32,7 @@ const KERNELS = new Set([
   'fill',
   'attention',
   'attentionBackward',
+  'int8Matmul',
 ]);
 
 export interface KernelStat {
@@ -49,6 +50,7 @@ export interface Profiled<B extends Backend> {
 function label(method: string, args: unknown[]): string {
   if (method === 'unary' || method === 'binary' || method === 'compare' || method === 'reduce')
     return `${method}.${String(args[0])}`;
+  if (method === 'int8Matmul') return `int8Matmul ${String(args[2])} ${(args[0] as TensorRef).shape.join('x')}`;
   if (method === 'matmul') {
     const [a, b, o] = args as [TensorRef, TensorRef, MatmulOptions];
     return `matmul ${a.shape.join('x')}${o.transA ? 'ᵀ' : ''} @ ${b.shape.join('x')}${o.transB ? 'ᵀ' : ''}${o.bias ? ' + bias' : ''}`;

@@ -1,7 +1,8 @@
 /**
  * Times the prompt-tuning step (bench/workload.ts: a soft prompt, or prefixes for roberta-large) on one backend.
  *   node --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm [--workload bert-small|bert-base|roberta-large]
- *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16] [--rows needed|all] [--profile] [--times] [--json]
+ *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16|int8] [--rows needed|all] [--profile] [--times] [--json]
+ *        [--batch B] [--seq T] [--prompt m]   (override the workload's sizes)
  * Prints ms/step (median after warm-up), tokens/s (the encoder's rows per second: batch·(seq+prompt), or batch·seq with a prefix), peak RSS, and with
  * --weights f16 stores the frozen dense weights as halves (f32 accumulation; WebGPU needs shader-f16). With
  * --rows all computes every row of every layer, as Hugging Face does (default `needed`: no padding rows,
@@ -16,7 +17,8 @@ import { buildPromptStep, encoderRows, STEP_ROWS, stepBenchArgs, type StepRows }
 const { backendName, wlName, w, steps, warmup } = stepBenchArgs('wasm');
 const threadsArg = arg('threads', '');
 const weights = arg('weights', 'f32');
-if (weights !== 'f32' && weights !== 'f16') throw new Error(`--weights: f32 | f16, got ${weights}`);
+if (weights !== 'f32' && weights !== 'f16' && weights !== 'int8')
+  throw new Error(`--weights: f32 | f16 | int8, got ${weights}`);
 const rows = arg('rows', 'needed') as StepRows;
 if (!STEP_ROWS.includes(rows)) throw new Error(`--rows: ${STEP_ROWS.join(' | ')}, got ${rows}`);
 const bk = await backendByName(backendName, threadsArg ? Number(threadsArg) : undefined);
@@ -35,11 +37,15 @@ for (let i = 0; i < warmup; i++) {
   loss = await run.step();
   sampleRss();
 }
-const times: number[] = [];
+const times: number[] = [],
+  cpuTimes: number[] = [];
 for (let i = 0; i < steps; i++) {
-  const t0 = performance.now();
+  const t0 = performance.now(),
+    c0 = process.cpuUsage();
   loss = await run.step();
   times.push(performance.now() - t0);
+  const c = process.cpuUsage(c0);
+  cpuTimes.push((c.user + c.system) / 1000);
   sampleRss();
 }
 if (process.argv.includes('--times')) console.log(`per step (ms): ${times.map((t) => t.toFixed(0)).join(' ')}`);
@@ -48,12 +54,18 @@ const ms = median(times);
 const result = {
   backend: backendName,
   workload: wlName,
+  batch: w.batch,
+  seq: w.seq,
+  prompt: w.promptTokens,
   weights,
   rows,
   steps,
   threads: threadsArg || 'default',
   msPerStep: +ms.toFixed(2),
   minMs: +Math.min(...times).toFixed(2),
+  // the process's CPU time per step (every thread's, spin-waits included): with --threads 1 a measure of
+  // the work that a loaded machine disturbs far less than the wall clock
+  cpuMsPerStep: +median(cpuTimes).toFixed(2),
   tokensPerS: Math.round(tokens / (ms / 1000)),
   peakRssMiB: Math.round(peakRss / 2 ** 20),
   loss,

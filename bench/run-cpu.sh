@@ -45,8 +45,13 @@ for wl in $WORKLOADS; do
   # bert-base and roberta-large (issue #9's workloads 1 and 2; WORKLOADS=roberta-large, ~4 min a repetition): 2 steps after 1
   steps=20; warm=3; reps=$REPS; [ "$wl" != bert-small ] && steps=2 && warm=1 && reps=${BASE_REPS:-1}
   for rep in $(seq "$reps"); do
+    echo "# $wl rep $rep $(date -u +%T) load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
     $PY bench/torch_prompt_step.py --workload "$wl" --steps "$steps" --warmup "$warm" $TORCH_KERNELS --json | tee -a "$OUT"
     $NODE bench/prompt-step.ts --backend wasm --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
+    # int8 frozen weights (core/tensor/int8.ts): the integer GEMMs (SKIP_INT8=1 to leave out)
+    if [ -z "${SKIP_INT8:-}" ]; then
+      $NODE bench/prompt-step.ts --backend wasm --weights int8 --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
+    fi
     # every row of every layer, as HF computes (the same loss and gradients): what the row pruning is worth
     if [ -z "${SKIP_ALL_ROWS:-}" ]; then
       $NODE bench/prompt-step.ts --backend wasm --rows all --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
@@ -66,9 +71,9 @@ node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
   const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
   for (const wl of [...new Set(rows.map((r) => r.workload))]) {
-    const name = (r) => r.backend + (r.rows === "all" ? " all-rows" : "");
+    const name = (r) => r.backend + (r.weights && r.weights !== "f32" ? " " + r.weights : "") + (r.rows === "all" ? " all-rows" : "");
     const by = (b) => rows.filter((r) => r.workload === wl && name(r) === b);
-    const names = ["torch", "wasm", "wasm all-rows", "cpu", "tfjs-wasm", "tfjs-cpu"];
+    const names = ["torch", "wasm", "wasm int8", "wasm all-rows", "cpu", "tfjs-wasm", "tfjs-cpu"];
     const m = Object.fromEntries(names.map((b) => [b, by(b).length ? med(by(b).map((r) => r.msPerStep)) : undefined]));
     for (const b of names) if (m[b] !== undefined) {
       const rss = Math.max(...by(b).map((r) => r.peakRssMiB)), tok = med(by(b).map((r) => r.tokensPerS));

@@ -164,15 +164,17 @@ def prompt_step_bench(w, steps, warmup):
         step()
     if DEVICE == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    times = []
+    times, cpu = [], []
     for _ in range(steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         loss = step()
         times.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)  # every thread's CPU time, as prompt-step.ts's cpuMsPerStep
     times.sort()
+    cpu.sort()
     ms = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
     rows = B * (T if prefix else T + m)  # the encoder's rows (a prefix adds keys, not rows)
-    r = dict(backend="torch", msPerStep=round(ms, 2), minMs=round(times[0], 2), tokensPerS=round(rows / (ms / 1000)),
+    r = dict(backend="torch", msPerStep=round(ms, 2), minMs=round(times[0], 2), cpuMsPerStep=round(cpu[len(cpu) // 2], 2), tokensPerS=round(rows / (ms / 1000)),
              peakRssMiB=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), loss=loss)
     if DEVICE == "cuda":
         r.update(device=torch.cuda.get_device_name(), peakGpuMiB=round(torch.cuda.max_memory_allocated() / 2 ** 20))
@@ -201,6 +203,9 @@ if __name__ == "__main__":
     p.add_argument("--tf32", action="store_true", help="CUDA: TF32 matmuls (default: strict fp32)")
     p.add_argument("--blas-core", default="auto", help="auto (best for this CPU), env (the environment's), or an OpenBLAS core name")
     p.add_argument("--aten-capability", default="auto", help="auto (avx512 where the CPU has it), env, or default|avx2|avx512")
+    p.add_argument("--batch", type=int, help="override the workload's batch (the scaling bench)")
+    p.add_argument("--seq", type=int, help="override the workload's sequence length")
+    p.add_argument("--prompt", type=int, help="override the workload's prompt tokens")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -215,7 +220,10 @@ if __name__ == "__main__":
         matmul_bench([int(s) for s in a.matmul.split(",")])
     else:
         steps = a.steps or (3 if a.workload in ("bert-base", "roberta-large") and DEVICE == "cpu" else 10)
-        r = dict(workload=a.workload, threads=a.threads, tf32=a.tf32, **prompt_step_bench(WORKLOADS[a.workload], steps, a.warmup))
+        w = dict(WORKLOADS[a.workload])
+        w.update({k: v for k, v in (("batch", a.batch), ("seq", a.seq), ("prompt", a.prompt)) if v is not None})
+        r = dict(workload=a.workload, threads=a.threads, tf32=a.tf32, batch=w["batch"], seq=w["seq"], prompt=w["prompt"],
+                 **prompt_step_bench(w, steps, a.warmup))
         if DEVICE == "cpu":
             r.update(kernel)
         where = (f"{r['device']}, tf32 {'on' if a.tf32 else 'off'}, peak GPU {r['peakGpuMiB']} MiB" if DEVICE == "cuda" else

@@ -113,8 +113,20 @@ export function stepBenchArgs(defaultBackend: string): {
 } {
   const backendName = arg('backend', defaultBackend),
     wlName = arg('workload', 'bert-small');
-  const w = WORKLOADS[wlName];
-  if (!w) throw new Error(`unknown workload ${wlName}: ${Object.keys(WORKLOADS).join(', ')}`);
+  const base = WORKLOADS[wlName];
+  if (!base) throw new Error(`unknown workload ${wlName}: ${Object.keys(WORKLOADS).join(', ')}`);
+  // --batch, --seq, --prompt override the workload's (bench/scaling.sh sweeps them)
+  const size = (name: string, d: number): number => {
+    const v = Number(arg(name, String(d)));
+    if (!Number.isSafeInteger(v) || v < 1) throw new Error(`--${name}: a positive integer, got ${arg(name, '')}`);
+    return v;
+  };
+  const w: Workload = {
+    ...base,
+    batch: size('batch', base.batch),
+    seq: size('seq', base.seq),
+    promptTokens: size('prompt', base.promptTokens),
+  };
   const big = wlName === 'bert-base' || wlName === 'roberta-large';
   return {
     backendName,

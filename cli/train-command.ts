@@ -80,6 +80,11 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['threads', '<n>', 'wasm backend worker threads (0 = one per core)'],
   ['dtype', '<d>', 'f32 | f64'],
   [
+    'weights',
+    '<w>',
+    'frozen dense weights: f32 | f16 | int8 (int8: 7-bit per-channel codes, integer products on cpu/wasm; f32 dtype only)',
+  ],
+  [
     'segmentIds',
     '<how>',
     `${SEGMENT_IDS.join(' | ')}: token type 1 for a pair's second text, or type 0 throughout (for encoders that never trained type 1)`,
@@ -148,7 +153,7 @@ export function trainCommand(program: Command): void {
     }
     const { tm, task, backendNote } = await setupRun(cfg);
     console.log(
-      `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}`,
+      `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}${cfg.weights === 'f32' ? '' : `, ${cfg.weights} weights`}`,
     );
     // Ctrl-C / SIGTERM: finish the current step, write a checkpoint, exit 130 (a second signal kills at once).
     const stop = new AbortController();

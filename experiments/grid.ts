@@ -41,6 +41,8 @@ const { values: a } = parseArgs({
     /** `single`: token type 0 for both texts of a pair (for encoders that never trained type 1). */
     'segment-ids': { type: 'string', default: 'pair' },
     threads: { type: 'string', default: '2' },
+    /** Frozen dense-weight storage: f32 | f16 | int8 (core/tensor/int8.ts). */
+    weights: { type: 'string', default: 'f32' },
     parallel: { type: 'string', default: '1' },
     queue: { type: 'string' },
     out: { type: 'string', default: 'runs/experiments' },
@@ -94,6 +96,7 @@ const gridJson = {
   segmentIds: a['segment-ids'],
   backend: a.backend,
   threads: int('threads', a.threads),
+  weights: a.weights,
 };
 const runs = expandGrid(decodeGrid(gridJson, 'grid flags', process.cwd()));
 mkdirSync(out, { recursive: true });

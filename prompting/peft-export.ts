@@ -196,7 +196,12 @@ export async function peftAdapterFiles(
   const layout = HEAD_LAYOUT[model.cfg.modelType];
   if (head) {
     tensors.push(...(await linearTensors(layout.classifier, head.classifier)));
-    if (layout.poolerInHead || head.carryPooler) tensors.push(...(await linearTensors(layout.pooler, head.pooler)));
+    if (layout.poolerInHead || head.carryPooler) {
+      const { weight, bias } = head.pooler;
+      if (!('dtype' in weight))
+        throw new Error('PEFT export: the pooler is stored int8 and cannot be saved (BertModel.load keeps it f32)');
+      tensors.push(...(await linearTensors(layout.pooler, { weight, bias })));
+    }
   }
   const files = new Map<string, Uint8Array | string>([
     [ADAPTER_WEIGHTS, serializeSafetensors(tensors)],

@@ -7,6 +7,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
 import { canonicalTaskName, isTaskName } from '../data/tasks/types.ts';
+import { WEIGHT_STORAGES, type WeightStorage } from '../models/bert/modules.ts';
 
 export const METHODS = ['soft', 'prefix', 'dynamic', 'infoprompt'] as const;
 export type MethodName = (typeof METHODS)[number];
@@ -76,6 +77,11 @@ export interface RunConfig {
   readonly threads: number;
   readonly dtype: 'f32' | 'f64';
   /**
+   * Storage of the frozen encoder's dense weights: f32, f16 (halves) or int8 (7-bit codes per output
+   * channel, integer products: core/tensor/int8.ts); f16 and int8 need dtype f32.
+   */
+  readonly weights: WeightStorage;
+  /**
    * Token type ids of a text pair: `pair` gives the second segment type 1 (BERT's convention);
    * `single` gives every token type 0, for encoders whose type-1 embedding was never trained.
    */
@@ -118,6 +124,7 @@ export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method'> = {
   backend: 'cpu',
   threads: 0,
   dtype: 'f32',
+  weights: 'f32',
   segmentIds: 'pair',
 };
 
@@ -178,6 +185,7 @@ const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
   backend: BACKENDS,
   threads: 'int',
   dtype: ['f32', 'f64'],
+  weights: WEIGHT_STORAGES,
   segmentIds: SEGMENT_IDS,
 };
 

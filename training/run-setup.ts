@@ -53,18 +53,29 @@ export async function readModelConfig(folder: string): Promise<BertConfig> {
   return c.right;
 }
 
-export async function loadModel(folder: string, dtype: RunConfig['dtype'], bk: Backend): Promise<BertModel> {
+export async function loadModel(
+  folder: string,
+  dtype: RunConfig['dtype'],
+  bk: Backend,
+  weights: RunConfig['weights'] = 'f32',
+): Promise<BertModel> {
   checkModelFolder(folder);
+  if (weights !== 'f32' && dtype !== 'f32')
+    throw new UsageError(`--weights ${weights}: needs --dtype f32 (got ${dtype}); its products are f32`);
+  if (weights === 'int8' && !bk.int8Matmul)
+    throw new UsageError(`--weights int8: the ${bk.name} backend has no int8 products; use --backend cpu or wasm`);
+  if (weights === 'f16' && !bk.dtypes.has('f16'))
+    throw new UsageError(`--weights f16: the ${bk.name} backend here cannot store f16 (no shader-f16)`);
   const ck = await loadCheckpoint(folder, dtype)();
   if (E.isLeft(ck)) throw new UsageError(`--model: ${ck.left.message}`);
-  return BertModel.load(ck.right.weights, ck.right.config, bk, dtype);
+  return BertModel.load(ck.right.weights, ck.right.config, bk, dtype, { weightStorage: weights });
 }
 
 export async function setupRun(cfg: RunConfig): Promise<RunSetup> {
   const task = await loadTaskData(cfg.task, cfg.data)();
   if (E.isLeft(task)) throw new UsageError(task.left.message);
   const { backend, note } = await backendFor(cfg.backend, cfg.threads);
-  const model = await loadModel(cfg.model, cfg.dtype, backend);
+  const model = await loadModel(cfg.model, cfg.dtype, backend, cfg.weights);
   const tok = await loadPromptTokenizer(cfg.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);
   return { tm: buildTaskModel(model, tok.right, task.right, cfg), task: task.right, backendNote: note };

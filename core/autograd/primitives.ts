@@ -12,7 +12,7 @@
  *   (`attention` in core/tensor/nn.ts is the composite it is tested against) and `moveRows` runs
  *   `takeRows` (it takes a one-to-one RowMap, whose inverse is its VJP; takeRows takes bare indices).
  */
-import type { BinaryOp, MatmulOptions, ReduceOp, UnaryOp } from '../backend/backend.ts';
+import type { Backend, BinaryOp, Int8Id, MatmulOptions, ReduceOp, UnaryOp } from '../backend/backend.ts';
 import type { StorageDType } from '../tensor/dtype.ts';
 import type { Shape } from '../tensor/shape.ts';
 import type { Tensor } from '../tensor/tensor.ts';
@@ -50,7 +50,9 @@ export type OpName =
   | 'crossEntropy'
   | 'crossEntropyBackward'
   | 'attention'
-  | 'attentionBackward';
+  | 'attentionBackward'
+  | 'linearInt8'
+  | 'linearInt8Dx';
 
 export interface ReduceAttrs {
   readonly axes: readonly number[];
@@ -73,6 +75,16 @@ export interface CrossEntropyAttrs {
   readonly ignoreIndex: number;
   readonly smoothing: number;
 }
+/** The frozen int8 weight a linearInt8 / linearInt8Dx records (core/tensor/ops/int8-linear.ts Int8Weight). */
+export interface Int8Attrs {
+  readonly w: {
+    readonly backend: Backend;
+    readonly id: Int8Id;
+    /** [N, K] */
+    readonly shape: readonly [number, number];
+    readonly isDisposed: boolean;
+  };
+}
 export interface AttentionAttrs {
   readonly scale: number;
   readonly hasBias: boolean;
@@ -94,6 +106,8 @@ interface OpAttrs extends Record<ReduceOpName, ReduceAttrs> {
   readonly layerNorm: LayerNormAttrs;
   readonly crossEntropy: CrossEntropyAttrs;
   readonly attention: AttentionAttrs;
+  readonly linearInt8: Int8Attrs;
+  readonly linearInt8Dx: Int8Attrs;
 }
 export type Attrs<O extends OpName> = O extends keyof OpAttrs ? OpAttrs[O] : null;
 

@@ -8,10 +8,13 @@
  * the kernel cannot trivially derive them.
  */
 import type { AnyTypedArray, DType, StorageDType } from '../tensor/dtype.ts';
+import type { Int8Direction, Int8Matrix } from '../tensor/int8.ts';
 import type { Shape } from '../tensor/shape.ts';
 import type { ScopeStack } from '../tensor/scope.ts';
 
 export type DataId = number;
+/** A quantized frozen weight a backend holds (core/tensor/int8.ts); not a tensor storage, never differentiated. */
+export type Int8Id = number;
 export type BackendName = 'cpu' | 'webgpu' | 'wasm';
 
 export interface TensorRef {
@@ -218,6 +221,16 @@ export interface Backend {
     lse: TensorRef,
     scale: number,
   ): { dq: DataId; dk: DataId; dv: DataId };
+
+  // ---- int8 frozen weights (optional: a backend without them refuses weightStorage 'int8') ----
+  /** Stores a quantized weight (codes and per-channel scales) for int8Matmul. */
+  uploadInt8?(w: Int8Matrix): Int8Id;
+  releaseInt8?(w: Int8Id): void;
+  /**
+   * forward: x [M, K] · Wᵀ + bias [N] → [M, N]; backward (the data path): dy [M, N] · W → [M, K]. x is
+   * f32; its rows are quantized on the fly; the arithmetic is core/tensor/int8.ts's, bit for bit.
+   */
+  int8Matmul?(x: TensorRef, w: Int8Id, dir: Int8Direction, bias: TensorRef | undefined): DataId;
 
   // ---- optimiser ----
   /** In-place fused AdamW on param/m/v (same shape, float); grad read only. */

@@ -9,8 +9,10 @@
  * It runs on the WebAssembly SIMD backend (`--backend cpu` for the TypeScript reference: ~15× slower).
  * The task is synthetic: the demo shows the plumbing and the optimisation (the loss falls, held-out
  * accuracy climbs well above the 33 % chance level), not language understanding.
- * Environment: DEMO_STEPS (default 500), DEMO_LR (default 0.08), DEMO_SEED (random-encoder seed, default 0).
+ * Environment: DEMO_STEPS (default 500), DEMO_LR (default 0.08), DEMO_SEED (random-encoder seed, default 0),
+ * DEMO_TRAIN_SEED (the training run's seed), DEMO_WEIGHTS (f32 | f16 | int8 frozen dense weights, default f32).
  */
+import { WEIGHT_STORAGES, type WeightStorage } from '../../models/bert/modules.ts';
 import type { ProgressStream } from '../../training/progress.ts';
 import { train, type TrainResult } from '../../training/loop.ts';
 import { demoEncoder, demoSetup, DEMO_TRAIN } from './encoder.ts';
@@ -27,6 +29,10 @@ export interface DemoOptions {
   readonly randomEncoder?: boolean;
   /** Default wasm (the SIMD fast path); cpu is the TypeScript reference. */
   readonly backend?: 'cpu' | 'wasm';
+  /** Frozen dense-weight storage (default f32; int8: core/tensor/int8.ts). */
+  readonly weights?: WeightStorage;
+  /** The training run's seed (prompt init, batch order); default the demo config's. */
+  readonly trainSeed?: number;
   /** Progress output; `null` = silent. */
   readonly stream?: ProgressStream | null;
   readonly say?: (line: string) => void;
@@ -54,6 +60,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
     steps: o.steps ?? 500,
     lr: o.lr ?? DEMO_TRAIN.lr!,
     backend: o.backend ?? 'wasm',
+    weights: o.weights ?? 'f32',
+    ...(o.trainSeed !== undefined ? { seed: o.trainSeed } : {}),
   });
   say(`encoder: ${enc.note}`);
   say(`backend: ${backendNote}`);
@@ -88,7 +96,10 @@ async function main(): Promise<void> {
   const env = (k: string): number | undefined => (process.env[k] === undefined ? undefined : Number(process.env[k]));
   const steps = env('DEMO_STEPS'),
     lr = env('DEMO_LR'),
-    seed = env('DEMO_SEED');
+    seed = env('DEMO_SEED'),
+    trainSeed = env('DEMO_TRAIN_SEED');
+  const weights = WEIGHT_STORAGES.find((w) => w === (process.env['DEMO_WEIGHTS'] ?? 'f32'));
+  if (!weights) throw new Error(`DEMO_WEIGHTS: ${WEIGHT_STORAGES.join(' | ')}, got ${process.env['DEMO_WEIGHTS']}`);
   const b = args.indexOf('--backend'),
     backend = b >= 0 ? args[b + 1] : 'wasm';
   if (backend !== 'cpu' && backend !== 'wasm') throw new Error(`--backend: cpu | wasm, got ${JSON.stringify(backend)}`);
@@ -100,6 +111,8 @@ async function main(): Promise<void> {
     ...(steps ? { steps } : {}),
     ...(lr ? { lr } : {}),
     ...(seed !== undefined ? { seed } : {}),
+    ...(trainSeed !== undefined ? { trainSeed } : {}),
+    weights,
   });
   console.log(
     `run folder ${out}: metrics.jsonl, curve.svg, config.json, results.json, checkpoint/ — try \`promptgrad eval --run ${out}\``,

@@ -93,24 +93,27 @@ export class BertModel {
 
   /**
    * Loads from normalised checkpoint names; pooler and MLM head only when present. `weightStorage: 'f16'`
-   * keeps the dense layers' weights as halves (f32 models only; the backend must store f16).
+   * keeps the dense layers' weights as halves (the backend must store f16), `'int8'` as 7-bit codes with a
+   * scale per output channel (the backend must implement int8Matmul); both for f32 models only.
    */
   static load(
     src: WeightSource,
     cfg: BertConfig,
     bk: Backend,
     dtype: FloatDType,
-    opts: { readonly weightStorage?: WeightStorage } = {},
+    opts: { readonly weightStorage?: WeightStorage; readonly keepF32?: (prefix: string) => boolean } = {},
   ): BertModel {
     const weightStorage = opts.weightStorage ?? 'f32';
-    if (weightStorage === 'f16' && dtype !== 'f32')
+    if (weightStorage !== 'f32' && dtype !== 'f32')
       throw new TypeError(
-        `BertModel.load: f16 weight storage needs an f32 model, got ${dtype} (f64 → f16 would round twice)`,
+        `BertModel.load: ${weightStorage} weight storage needs an f32 model, got ${dtype} (its products are f32)`,
       );
-    const ctx: LoadContext = { bk, dtype, src, weightStorage };
+    const ctx: LoadContext = { bk, dtype, src, weightStorage, ...(opts.keepF32 ? { keepF32: opts.keepF32 } : {}) };
     const d = cfg.hiddenSize;
     const layers = Array.from({ length: cfg.numHiddenLayers }, (_, i) => BertLayer.load(ctx, i, cfg));
-    const pooler = src.has('pooler.dense.weight') ? Linear.load(ctx, 'pooler.dense', d, d) : undefined;
+    // the pooler stays f32 under int8 storage: a classifier head may carry it into a PEFT export
+    const poolerCtx = weightStorage === 'int8' ? { ...ctx, weightStorage: 'f32' as const } : ctx;
+    const pooler = src.has('pooler.dense.weight') ? Linear.load(poolerCtx, 'pooler.dense', d, d) : undefined;
     const embeddings = BertEmbeddings.load(ctx, cfg);
     return new BertModel(
       cfg,

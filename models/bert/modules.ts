@@ -5,9 +5,12 @@
 import {
   cast,
   gather,
+  int8Weight,
   keep,
   layerNorm,
   linear,
+  linearInt8,
+  Int8Weight,
   tensor,
   type AnyTensor,
   type Backend,
@@ -23,10 +26,13 @@ export interface WeightSource {
 }
 
 /**
- * How the frozen dense-layer weights are stored: `f32` as loaded, or `f16` (half the memory and
- * bandwidth; matmul reads the halves and accumulates in f32). Embeddings, LayerNorms and biases stay f32.
+ * How the frozen dense-layer weights are stored: `f32` as loaded, `f16` (half the memory and
+ * bandwidth; matmul reads the halves and accumulates in f32), or `int8` (a quarter; 7-bit symmetric
+ * codes per output channel, inputs quantized per row on the fly, integer products: core/tensor/int8.ts).
+ * Embeddings, LayerNorms and biases stay f32.
  */
-export type WeightStorage = 'f32' | 'f16';
+export type WeightStorage = 'f32' | 'f16' | 'int8';
+export const WEIGHT_STORAGES: readonly WeightStorage[] = ['f32', 'f16', 'int8'];
 
 /** Where frozen weights go: a backend, the dtype the model runs in, and the dense weights' storage. */
 export interface LoadContext {
@@ -34,6 +40,8 @@ export interface LoadContext {
   readonly dtype: FloatDType;
   readonly src: WeightSource;
   readonly weightStorage: WeightStorage;
+  /** Dense layers (by checkpoint prefix, e.g. `encoder.layer.3.output.dense`) kept f32 under f16/int8 storage. */
+  readonly keepF32?: (prefix: string) => boolean;
 }
 
 /** Uploads one checkpoint tensor as a frozen constant (kept out of every scope). */
@@ -42,21 +50,29 @@ export function frozen(ctx: LoadContext, name: string, shape: readonly number[])
   return keep(tensor(ctx.bk, raw.data, { shape: raw.shape, dtype: ctx.dtype }));
 }
 
-/** torch.nn.Linear: weight [out, in] (f16 storage when the context says so), bias [out]. */
+/** torch.nn.Linear: weight [out, in] (f16 or int8 storage when the context says so), bias [out]. */
 export class Linear {
   constructor(
-    readonly weight: AnyTensor,
+    readonly weight: AnyTensor | Int8Weight,
     readonly bias: Tensor,
   ) {}
   static load(ctx: LoadContext, prefix: string, inF: number, outF: number): Linear {
+    const bias = frozen(ctx, `${prefix}.bias`, [outF]);
+    const storage = ctx.keepF32?.(prefix) ? 'f32' : ctx.weightStorage;
+    if (storage === 'int8') {
+      const name = `${prefix}.weight`;
+      return new Linear(int8Weight(ctx.bk, ctx.src.get(name, [outF, inF]).data, [outF, inF], name), bias);
+    }
     const w = frozen(ctx, `${prefix}.weight`, [outF, inF]);
-    if (ctx.weightStorage === 'f32') return new Linear(w, frozen(ctx, `${prefix}.bias`, [outF]));
+    if (storage === 'f32') return new Linear(w, bias);
     const half = keep(cast(w, 'f16'));
     w.dispose();
-    return new Linear(half, frozen(ctx, `${prefix}.bias`, [outF]));
+    return new Linear(half, bias);
   }
   forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias);
+    return this.weight instanceof Int8Weight
+      ? linearInt8(x, this.weight, this.bias)
+      : linear(x, this.weight, this.bias);
   }
   dispose(): void {
     this.weight.dispose();

@@ -44,6 +44,7 @@ import {
   type Backend,
   type Tensor,
 } from '../../core/index.ts';
+import { checkLinearInt8Vjp } from './int8-vjp.ts';
 import { shapeArb, tensorArb, valuesArb, type TensorSpec, type ValueOpts } from '../support/arbitraries.ts';
 
 export interface VjpProof {
@@ -60,7 +61,14 @@ export interface NoGradient {
   /** Why no input of this primitive gets a gradient. */
   readonly noGrad: string;
 }
-export type VjpCase = VjpProof | NoGradient;
+export interface StraightThrough {
+  /** Why finite differences cannot check this primitive, and what its rule is instead. */
+  readonly straightThrough: string;
+  /** Checks the rule against the exact VJP of its dequantized form, within the quantization bound. */
+  readonly check: (bk: Backend, seed: number) => void;
+  readonly deeper: string;
+}
+export type VjpCase = VjpProof | NoGradient | StraightThrough;
 export type VjpCases = { readonly [O in OpName]: VjpCase };
 
 const f64 = (bk: Backend, s: TensorSpec): Tensor => tensor(bk, s.values, { shape: s.shape, dtype: 'f64' });
@@ -196,6 +204,16 @@ export const VJP_CASES: VjpCases = {
     arb: fixed([2, 3], [4, 3], [4]),
     build: plain(([x, w, b]) => matmulBias(x!, w!, b!)),
     deeper: 'proofs-tests/ops/nn.test.ts',
+  },
+  linearInt8: {
+    straightThrough: 'int8 codes are piecewise constant in x; the rule is the VJP of the dequantized product',
+    check: checkLinearInt8Vjp,
+    deeper: 'proofs-tests/ops/int8.test.ts',
+  },
+  linearInt8Dx: {
+    straightThrough: 'the data path dy·W of linearInt8; its rule goes back through the int8 forward',
+    check: checkLinearInt8Vjp,
+    deeper: 'proofs-tests/ops/int8.test.ts',
   },
 
   gather: {

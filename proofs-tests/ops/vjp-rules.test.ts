@@ -38,6 +38,12 @@ for (const op of Object.keys(VJP_CASES) as OpName[]) {
     });
     continue;
   }
+  if ('straightThrough' in c) {
+    test(`vjp table: ${op} is straight-through (${c.straightThrough}; in depth: ${c.deeper})`, () => {
+      for (const seed of [1, 2, 3]) c.check(bk, seed);
+    });
+    continue;
+  }
   test(`vjp table: ${op} matches finite differences (in depth: ${c.deeper})`, () => {
     forAll(
       bk,

@@ -12,6 +12,7 @@ import {
   type BinaryOp,
   type CompareOp,
   type DataId,
+  type Int8Id,
   type MatmulOptions,
   type ReduceOp,
   type StoredRef,
@@ -44,12 +45,16 @@ import {
   softmaxRef,
 } from './nn.ts';
 import { argmaxRef, reduceRef } from './reduce.ts';
+import { Int8Store } from './int8.ts';
+import type { Int8Direction, Int8Matrix } from '../../tensor/int8.ts';
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu' as const;
   readonly dtypes: ReadonlySet<StorageDType> = new Set<StorageDType>(['f32', 'f64', 'i32', 'f16']);
   readonly scopes = new ScopeStack();
   private readonly store = new RefCounted<AnyTypedArray>('cpu backend');
+  /** Quantized frozen weights: host codes and scales, read by the oracle (and copied by faster backends). */
+  protected readonly int8Store = new Int8Store();
 
   private get(r: StoredRef): AnyTypedArray {
     return this.store.get(r.id);
@@ -116,6 +121,18 @@ export class CpuBackend implements Backend {
   }
   argmax(x: TensorRef, axis: number): DataId {
     return this.add(argmaxRef(this.get(x), x.shape, axis));
+  }
+
+  uploadInt8(w: Int8Matrix): Int8Id {
+    return this.int8Store.add(w);
+  }
+  releaseInt8(w: Int8Id): void {
+    this.int8Store.release(w);
+  }
+  /** The oracle (core/tensor/int8.ts int8ProductRef): exact integer sums, f32 roundings in the kernels' order. */
+  int8Matmul(x: TensorRef, w: Int8Id, dir: Int8Direction, bias: TensorRef | undefined): DataId {
+    const m = this.int8Store.get(w);
+    return this.add(this.int8Store.reference(this.get(x), x, m, dir, bias && this.get(bias)));
   }
 
   matmul(a: StoredRef, b: StoredRef, opts: MatmulOptions, outShape: Shape): DataId {

@@ -6,12 +6,15 @@
  * place (operands from elsewhere are copied in per call). f64, i32 and every kernel not overridden
  * here run the inherited reference.
  */
-import type { BinaryOp, DataId, MatmulOptions, TensorRef, UnaryOp } from '../backend.ts';
+import type { BinaryOp, DataId, Int8Id, MatmulOptions, TensorRef, UnaryOp } from '../backend.ts';
+import type { Int8Direction, Int8Matrix } from '../../tensor/int8.ts';
 import { sizeOf, type Shape } from '../../tensor/shape.ts';
 import { attentionBackward, attentionForward, attnDims } from './attention-ops.ts';
 import { BINARY_WASM, binaryChunks, type WasmBinaryOp } from './elementwise.ts';
 import { matmulInto } from './gemm-run.ts';
 import { PARALLEL_MIN_ELEMS, WasmHeapBackend, type WasmOptions } from './heap-backend.ts';
+import { Int8Store } from '../cpu/int8.ts';
+import { int8ProductInto, uploadInt8, type Int8Resident } from './int8-run.ts';
 import { FN } from './kernels.ts';
 import { broadcastRows, chunk } from './layout.ts';
 import { layerNormForward } from './layernorm.ts';
@@ -30,6 +33,44 @@ export class WasmBackend extends WasmHeapBackend {
     this.call((input, scratch) =>
       matmulInto(this.gemmHost(input, scratch), a, b, opts, outShape, out.ptr, opts.bias && this.f32(opts.bias)),
     );
+    return out.id();
+  }
+
+  /** int8 weights: packed into the heap once (both directions), the oracle's host copy not kept. */
+  private readonly int8Weights = new Map<Int8Id, Int8Resident>();
+  private nextInt8 = 1;
+
+  override uploadInt8(w: Int8Matrix): Int8Id {
+    Int8Store.check(w);
+    const heap = this.heap,
+      id = this.nextInt8++;
+    this.int8Weights.set(id, uploadInt8({ alloc: (b) => heap.alloc(b), u8: heap.u8, f32: heap.f32 }, w));
+    return id;
+  }
+  override releaseInt8(w: Int8Id): void {
+    const r = this.int8Weights.get(w);
+    if (!r) throw new Error(`int8 weight #${w} was already released (or never uploaded to this backend)`);
+    this.int8Weights.delete(w);
+    for (const [p, b] of r.blocks) this.heap.free(p, b);
+  }
+  override int8Matmul(x: TensorRef, w: Int8Id, dir: Int8Direction, bias: TensorRef | undefined): DataId {
+    const r = this.int8Weights.get(w);
+    if (!r) throw new Error(`int8 weight #${w} was already released (or never uploaded to this backend)`);
+    const inner = dir === 'forward' ? r.K : r.N,
+      outer = dir === 'forward' ? r.N : r.K;
+    if (x.dtype !== 'f32' || x.shape.length !== 2 || x.shape[1] !== inner)
+      throw new TypeError(`int8Matmul (${dir}): want f32 [M, ${inner}], got ${x.dtype} [${x.shape.join(', ')}]`);
+    const M = x.shape[0]!,
+      out = this.output(M * outer);
+    this.call((input, scratch) => {
+      let biasP: number | undefined;
+      if (bias) {
+        biasP = scratch(4 * (outer + 4)); // whole panels: the kernel reads the bias 4 columns at a time
+        this.heap.f32.fill(0, biasP >>> 2, (biasP >>> 2) + outer + 4);
+        this.heap.f32.set(this.f32(bias), biasP >>> 2);
+      }
+      int8ProductInto(this.host(input, scratch), this.threads, r, dir, input(x), M, out.ptr, biasP);
+    });
     return out.id();
   }
 

@@ -6,6 +6,7 @@ import { attnDsFn, softmaxRowsFn } from './attention.ts';
 import { BINARY_WASM, binaryFn, geluFn } from './elementwise.ts';
 import { encodeModule } from './encoder.ts';
 import { gemmFn } from './gemm.ts';
+import { int8GemmFn, int8QuantFn } from './int8-gemm.ts';
 import type { GemmShape } from './gemm-plan.ts';
 import { colSumFn, layerNormBwdFn } from './layernorm-backward.ts';
 import { layerNormFn, LN_KERNELS } from './layernorm.ts';
@@ -24,11 +25,16 @@ export const KERNELS = [
   'copy_rows',
   ...LN_KERNELS,
   ...BINARY_WASM.map((o) => `binary_${o}` as const),
+  'int8_quant_rows',
+  'int8_gemm',
 ] as const;
 export type Kernel = (typeof KERNELS)[number];
 export const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<Kernel, number>;
 
-/** Emits every kernel in KERNELS order (GEMM with the given register tile) and compiles the module. */
+/**
+ * Emits every kernel in KERNELS order (GEMM with the given register tile) and compiles the module.
+ * `gemm.fma` says relaxed SIMD is on (wasm-api.ts enableFma); the int8 GEMM then uses its integer dot.
+ */
 export function compileKernels(gemm: GemmShape): { readonly module: WasmModule; readonly arity: readonly number[] } {
   const fns = [
     gemmFn(gemm),
@@ -43,6 +49,8 @@ export function compileKernels(gemm: GemmShape): { readonly module: WasmModule; 
     layerNormBwdFn(false),
     colSumFn(),
     ...BINARY_WASM.map(binaryFn),
+    int8QuantFn(),
+    int8GemmFn(gemm.fma), // relaxed SIMD's integer dot where the FMA GEMM has relaxed SIMD too
   ];
   if (fns.some((f, i) => f.name !== KERNELS[i])) throw new Error('wasm backend: kernel list out of order');
   return { module: new WA.Module(encodeModule(fns, 1, MAX_PAGES)), arity: fns.map((f) => f.params.length) };

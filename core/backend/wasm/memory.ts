@@ -35,6 +35,10 @@ export class SharedHeap {
   get i32(): Int32Array {
     return this.i32_;
   }
+  /** A byte view of the current buffer (made on demand: only uploads of int8 weights write bytes). */
+  get u8(): Uint8Array {
+    return new Uint8Array(this.memory.buffer);
+  }
 
   /** True when `a` is a view into this heap (then `a.byteOffset` is its pointer). */
   owns(a: ArrayBufferView): boolean {

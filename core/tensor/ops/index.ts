@@ -12,6 +12,7 @@ export * from './linalg.ts';
 export * from './indexing.ts';
 export * from './nn-fused.ts';
 export * from './attention.ts';
+export * from './int8-linear.ts';
 export type { TensorLike } from './bind.ts';
 
 installWalkerOps({ rules: vjpRules, sumAxes: (t, axes) => sum(t, axes), reshape, add, cast });

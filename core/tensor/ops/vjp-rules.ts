@@ -34,6 +34,7 @@ import {
 } from './elementwise.ts';
 import { gather, scatterAdd, moveRows } from './indexing.ts';
 import { matmul } from './linalg.ts';
+import { int8DataGrad, int8Forward } from './int8-linear.ts';
 import { crossEntropyBackward, layerNormBackward, layerNormBackwardDx } from './nn-fused.ts';
 import { reduceRaw, sum } from './reduce.ts';
 import { broadcastTo, pad, permute, invertPermutation, reshape, slice } from './shape-ops.ts';
@@ -156,6 +157,10 @@ export const vjpRules: VjpRules = {
   },
   // y = x·wᵀ + b: dx = dy·w, dw = dyᵀ·x, db = Σ_rows dy
   matmulBias: (dy, [x, w]) => [() => matmul(dy, w!, F, F), () => matmul(dy, x!, T, F), () => sum(dy, 0)],
+  // int8 frozen weight (an attribute, never an input): dx = dy·W through the same int8 product, the
+  // bias Σ_rows dy; straight-through for the quantization of the rows (core/tensor/int8.ts)
+  linearInt8: (dy, _ins, _y, { w }) => [() => int8DataGrad(dy, w), () => sum(dy, 0)],
+  linearInt8Dx: (ddx, _ins, _y, { w }) => [() => int8Forward(ddx, w)],
 
   // ---------- indexing ----------
   gather: (dy, [table, idx]) => [() => scatterAdd(idx!, dy, table!.shape[0]!), undefined],

@@ -33,7 +33,7 @@ export function fixtureModel(
   name: FixtureName,
   bk: Backend,
   dtype: FloatDType,
-  opts: { readonly weightStorage?: WeightStorage } = {},
+  opts: { readonly weightStorage?: WeightStorage; readonly keepF32?: (prefix: string) => boolean } = {},
 ): BertModel {
   const file = fixtureFile(name, 'model.safetensors');
   const { tensors } = orThrow(normaliseTensors(readSafetensors(file, dtype), file.pathname));

@@ -1,0 +1,89 @@
+/**
+ * Parity: the WASM int8 product (relaxed SIMD integer dot, core/backend/wasm/int8-gemm.ts) against the
+ * CPU oracle (core/tensor/int8.ts): bit for bit, forward x·Wᵀ + b and the data path dy·W, over shapes
+ * that leave partial k-blocks, partial column panels, partial row tiles, zero rows and the
+ * column-split path of few-row products; through the autograd front end (linearInt8), so the
+ * backward's bias sum is checked too.
+ */
+import fc from 'fast-check';
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { int8Weight, linearInt8, tensor, vjp, type Backend, type Tensor } from '../../core/index.ts';
+import { quantizeWeights } from '../../core/tensor/int8.ts';
+import { cpu, RUNS, values, wasm } from './harness.ts';
+
+const test = suite('wasm int8 parity');
+test.after(() => wasm.dispose());
+
+interface Run {
+  readonly y: Float32Array;
+  readonly dx: Float32Array;
+  readonly db: Float32Array;
+}
+
+function run(bk: Backend, M: number, N: number, K: number, seed: number, zeroRow: boolean): Run {
+  const w = quantizeWeights(values(seed, N * K, -0.2, 0.2), N, K);
+  const xs = values(seed + 1, M * K, -3, 3);
+  if (zeroRow && M > 1) xs.fill(0, K, 2 * K); // a row of zeros: scale 0, codes 0
+  const cot = values(seed + 2, M * N, -1, 1);
+  const qw = int8Weight(bk, w, [N, K]);
+  const x = tensor(bk, xs, { shape: [M, K], dtype: 'f32' });
+  const b = tensor(bk, values(seed + 3, N, -1, 1), { shape: [N], dtype: 'f32' });
+  const c = tensor(bk, cot, { shape: [M, N], dtype: 'f32' });
+  const [y, pull] = vjp(([xx, bb]: readonly [Tensor, Tensor]) => linearInt8(xx, qw, bb), [x, b] as const);
+  const [dx, db] = pull(c);
+  const out = { y: y.dataSync() as Float32Array, dx: dx.dataSync(), db: db.dataSync() };
+  for (const t of [y, dx, db, x, b, c]) t.dispose();
+  qw.dispose();
+  return out;
+}
+
+function bitEqual(got: Float32Array, want: Float32Array, label: string): void {
+  assert.is(got.length, want.length, `${label}: length`);
+  const gu = new Uint32Array(got.buffer, got.byteOffset, got.length),
+    wu = new Uint32Array(want.buffer, want.byteOffset, want.length);
+  for (let i = 0; i < got.length; i++)
+    if (gu[i] !== wu[i]) assert.unreachable(`${label}: element ${i} got ${got[i]} want ${want[i]} (not bit-equal)`);
+}
+
+function check(M: number, N: number, K: number, seed: number, zeroRow = false): void {
+  const label = `M${M} N${N} K${K}`;
+  const want = run(cpu, M, N, K, seed, zeroRow),
+    got = run(wasm, M, N, K, seed, zeroRow);
+  bitEqual(got.y, want.y, `${label} forward`);
+  bitEqual(got.dx, want.dx, `${label} dx = dy·W`);
+  // the bias gradient is an f32 column sum on both sides, in different orders
+  for (let i = 0; i < N; i++) assert.ok(Math.abs(got.db[i]! - want.db[i]!) <= 1e-5 * (1 + Math.abs(want.db[i]!)));
+}
+
+test('BERT-like shapes: K and N multiples of 16, rows in whole and partial tiles', () => {
+  check(33, 64, 48, 1);
+  check(84, 128, 64, 2);
+  check(8, 256, 64, 3); // few rows: the column-split path
+});
+
+test('ragged shapes: partial k-blocks, partial column panels, one row, zero rows', () => {
+  check(1, 5, 7, 4);
+  check(7, 13, 37, 5, true);
+  check(3, 4, 17, 6);
+  check(65, 30, 33, 7, true);
+});
+
+test('random shapes (fast-check)', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 40 }),
+      fc.integer({ min: 1, max: 70 }),
+      fc.integer({ min: 0, max: 1000 }),
+      (M, N, K, seed) => check(M, N, K, 100 + seed, seed % 2 === 0),
+    ),
+    RUNS(25),
+  );
+});
+
+test('a product large enough for the pool splits rows over both threads and stays bit-equal', () => {
+  check(300, 96, 160, 8);
+});
+
+test.run();
