@@ -7,7 +7,16 @@
  * `training` and zips an adapter from `prompting.peftAdapterFiles`.
  */
 export * from './core/index.ts';
-export { selectBackend, type BackendChoice } from './core/backend/webgpu/select.ts';
+export {
+  BACKEND_CHOICES,
+  isBackendChoice,
+  isSoftwareAdapter,
+  selectBackend,
+  type BackendChoice,
+  type BackendKind,
+  type SelectedBackend,
+  type SelectOptions,
+} from './core/backend/select.ts';
 export * as models from './models/bert/index.ts';
 export * as prompting from './prompting/portable.ts';
 export * as losses from './losses/index.ts';

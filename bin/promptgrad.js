@@ -11,5 +11,6 @@ if (!existsSync(fileURLToPath(built))) {
   register('./scripts/ts-loader.mjs', root);
   entry = new URL('cli/main.ts', root).href;
 }
-const { main } = await import(entry);
+const { main, exitQuietlyOnEpipe } = await import(entry);
+exitQuietlyOnEpipe();
 process.exitCode = await main(process.argv.slice(2));

@@ -6,6 +6,7 @@
  * `reportError` below is the one place that decides.
  */
 import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { describeFsError, isErrnoError } from '../training/fs-error.ts';
 import { NonFiniteError } from '../training/nan-guard.ts';
@@ -16,9 +17,30 @@ import { sweepCommand, workerCommand } from './sweep-commands.ts';
 import { trainCommand } from './train-command.ts';
 import { verifyHfCommand } from './verify-hf.ts';
 
+/** The package's version: package.json sits one folder above both cli/main.ts and the bundled dist/cli.js. */
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+/**
+ * A closed stdout (`promptgrad help train | head -3`) ends the process quietly with status 0, as
+ * Unix tools do, instead of an unhandled EPIPE error.
+ */
+let epipeHandled = false;
+export function exitQuietlyOnEpipe(stream: NodeJS.WriteStream = process.stdout): void {
+  if (epipeHandled) return;
+  epipeHandled = true;
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 export function buildProgram(): Command {
   const program = new Command('promptgrad')
     .description('prompt tuning (soft, prefix, dynamic, InfoPrompt) of frozen BERT/RoBERTa encoders, in TypeScript')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .enablePositionalOptions() // lets `sweep status --queue …` give --queue to status, not to sweep
     .showHelpAfterError('(run with --help for usage)')
@@ -26,7 +48,7 @@ export function buildProgram(): Command {
       'after',
       `
 Examples:
-  npm run demo                                                        # tiny random encoder on a toy task
+  npm run demo                                                        # the demo encoder on a synthetic toy task
   promptgrad train --model ./bert-base-uncased --task RTE --data ./fewglue --method soft --out runs/rte
   promptgrad eval --run runs/rte --split val
   promptgrad predict --run runs/rte --input new.jsonl --output preds.jsonl
@@ -89,5 +111,6 @@ export function reportError(e: unknown, err: (s: string) => void): number {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  exitQuietlyOnEpipe();
   process.exitCode = await main(process.argv.slice(2));
 }

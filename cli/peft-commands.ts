@@ -7,14 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
-import {
-  exportPeftAdapter,
-  importPeftAdapter,
-  modelWithPooler,
-  storedBaseModelName,
-} from '../prompting/peft-adapter.ts';
-import type { ClassifierParams } from '../prompting/heads.ts';
+import { importPeftAdapter, modelWithPooler } from '../prompting/peft-adapter.ts';
 import { RUN_FILES } from '../training/loop.ts';
+import { exportAdapter, refuseHeadWithoutPeftForm } from '../training/run-api.ts';
 import { loadBestParams, readRunConfig } from '../training/run-load.ts';
 import { decodePartial, kebab, mergeConfig, type RunConfig } from '../training/run-config.ts';
 import { backendFor, loadModel, setupRun, UsageError } from '../training/run-setup.ts';
@@ -156,43 +151,13 @@ export function exportPeftCommand(program: Command): void {
     )
     .action(async (o: { run: string; out: string; baseModel?: string }) => {
       const cfg = readRunConfig(o.run);
-      if (cfg.head !== 'classifier')
-        throw new UsageError(
-          `export-peft: a ${cfg.head} head (MLM label-word scores at the mask) has no PEFT form: SEQ_CLS adapters hold a classifier, and a FEATURE_EXTRACTION adapter would drop the verbalizer (and the token type ids); train with --head classifier to export`,
-        );
+      refuseHeadWithoutPeftForm(cfg); // before loading the model
       const { tm, task } = await setupRun(cfg);
-      if (cfg.segmentIds === 'single' && tm.model.cfg.modelType === 'bert')
-        throw new UsageError(
-          "export-peft: this run gave every token type 0 (--segment-ids single), but PEFT's SEQ_CLS wrapper passes the tokenizer's token type ids (1 for a pair's second text) to the model, so the adapter would be a different model on text pairs; train with --segment-ids pair to export",
-        );
-      if (!tm.method.peft)
-        throw new UsageError(`export-peft: method "${cfg.method}" has no PEFT equivalent (soft and prefix do)`);
       const { best } = await loadBestParams(tm, o.run);
-      const head = best['head'] as unknown as ClassifierParams;
-      const written = exportPeftAdapter(o.out, tm.model, tm.method.peft(best['prompt']), {
-        baseModelNameOrPath: o.baseModel ?? storedBaseModelName(cfg.model),
-        classifier: head,
-        ...(tm.pooler ? { pooler: tm.pooler } : {}),
-        ...(tm.method.promptInit ? { init: tm.method.promptInit } : {}),
-        ...(cfg.init === 'text' ? { initText: cfg.initText } : {}),
-        saveProjectionWeights: true,
-        card: {
-          training: {
-            trainer: 'PromptGrad',
-            task: cfg.task,
-            method: cfg.method,
-            'virtual tokens': cfg.promptLength,
-            steps: cfg.steps,
-            'batch size': cfg.batchSize,
-            'learning rate': cfg.lr,
-            schedule: cfg.schedule,
-            'weight decay': cfg.weightDecay,
-            seed: cfg.seed,
-            dtype: cfg.dtype,
-          },
-          labels: task.labels,
-          ...(runMetrics(o.run) ? { metrics: runMetrics(o.run)! } : {}),
-        },
+      const metrics = runMetrics(o.run);
+      const written = await exportAdapter(tm, task, best, o.out, {
+        ...(o.baseModel !== undefined ? { baseModel: o.baseModel } : {}),
+        ...(metrics ? { metrics } : {}),
       });
       console.log(
         `wrote ${written.peft_type} adapter (${written.num_virtual_tokens} virtual tokens, task_type ${written.task_type}: PEFT's sequence-classification wrapper, token type ids kept) to ${o.out}`,

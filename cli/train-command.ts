@@ -116,10 +116,25 @@ export function trainCommand(program: Command): void {
     let cfg: RunConfig;
     if (o['resume']) {
       requireResumableRun(out);
-      cfg = readRunConfig(out, '--out');
-      const changed = Object.keys(fromFlags.right);
-      if (changed.length > 0)
-        throw new UsageError(`--resume continues the saved config exactly; drop ${changed.map(kebab).join(', ')}`);
+      const saved = readRunConfig(out, '--out');
+      // The saved config is continued exactly, except: more --steps extends the run (the learning-rate
+      // schedule is recomputed for the new total from the step reached), and --backend / --threads say
+      // where it runs (checkpoints hold plain values, so any backend resumes any run).
+      const { steps, backend, threads, ...changed } = fromFlags.right;
+      if (Object.keys(changed).length > 0)
+        throw new UsageError(
+          `--resume continues the saved config exactly (only --steps, --backend and --threads may change); drop ${Object.keys(changed).map(kebab).join(', ')}`,
+        );
+      if (steps !== undefined && steps < saved.steps)
+        throw new UsageError(
+          `--steps ${steps} with --resume: the run is set for ${saved.steps} steps; give more to extend it`,
+        );
+      cfg = {
+        ...saved,
+        ...(steps !== undefined ? { steps } : {}),
+        ...(backend !== undefined ? { backend } : {}),
+        ...(threads !== undefined ? { threads } : {}),
+      };
     } else {
       const file = typeof o['config'] === 'string' ? readConfigFile(o['config']) : E.right({});
       if (E.isLeft(file)) throw new UsageError(file.left.message);
@@ -135,7 +150,27 @@ export function trainCommand(program: Command): void {
     console.log(
       `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}`,
     );
-    const r = await train(tm, task, { out, resume: o['resume'] === true });
+    // Ctrl-C / SIGTERM: finish the current step, write a checkpoint, exit 130 (a second signal kills at once).
+    const stop = new AbortController();
+    const onSignal = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+      console.log(`\n${sig}: finishing the current step and writing a checkpoint (again to quit at once)`);
+      stop.abort();
+    };
+    process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+    let r;
+    try {
+      r = await train(tm, task, { out, resume: o['resume'] === true, signal: stop.signal });
+    } finally {
+      process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    }
+    if (r.interrupted) {
+      console.log(
+        `interrupted after step ${r.steps}; checkpoint written. Continue with: promptgrad train --out ${out} --resume`,
+      );
+      process.exitCode = 130;
+      return;
+    }
     console.log(
       `done: ${r.steps} steps, best dev ${task.metrics.main} ${r.bestDev.toFixed(4)} at step ${r.bestStep}${
         r.test

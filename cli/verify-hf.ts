@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { type Backend, type FloatDType } from '../core/index.ts';
-import { selectBackend, type BackendChoice } from '../core/backend/webgpu/select.ts';
+import { selectBackend, type BackendChoice } from '../core/backend/select.ts';
 import { loadCheckpoint } from '../models/bert/io/checkpoint.ts';
 import { BertModel } from '../models/bert/model.ts';
 import type { RawTensor } from '../models/bert/io/raw-tensor.ts';

@@ -33,7 +33,7 @@ export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   });
   const r = await train(tm, task, { out, ...(o.quiet ? { stream: null } : {}) });
   const adapter = join(out, 'adapter');
-  exportPeftAdapter(adapter, tm.model, tm.method.peft!(r.best['prompt']), {
+  await exportPeftAdapter(adapter, tm.model, tm.method.peft!(r.best['prompt']), {
     baseModelNameOrPath: enc.folder,
     classifier: r.best['head'] as unknown as ClassifierParams,
     ...(tm.pooler ? { pooler: tm.pooler } : {}), // the demo encoder has no pooler: the adapter carries the seeded one

@@ -38,7 +38,7 @@ export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   say(
     `soft prompt: best dev accuracy ${dev.scores['accuracy']?.toFixed(3)} (step ${r.bestStep}), held-out ${r.test?.['accuracy']?.toFixed(3)}`,
   );
-  const adapter = exportPeftAdapter(join(out, 'adapter'), tm.model, tm.method.peft!(r.best['prompt']), {
+  const adapter = await exportPeftAdapter(join(out, 'adapter'), tm.model, tm.method.peft!(r.best['prompt']), {
     baseModelNameOrPath: enc.folder,
     classifier: r.best['head'] as unknown as ClassifierParams,
     ...(tm.pooler ? { pooler: tm.pooler } : {}), // the demo encoder has no pooler: the adapter carries the seeded one

@@ -39,12 +39,21 @@ export interface MethodLoss {
   readonly parts: Readonly<Record<string, Tensor>>;
 }
 
-export type MethodStats = Readonly<Record<string, number | string>>;
+/**
+ * Summaries of a training step's choices for the metrics log: host values, or device tensors read back
+ * with the step's loss (a scalar is logged as a number, a vector as its values joined by spaces).
+ */
+export type MethodStats = Readonly<Record<string, number | string | Tensor>>;
+
+/** Per-row offsets chosen on the device: one-hot weights [B, M+1] over the offsets 0..M. */
+export interface OffsetChoice {
+  readonly weights: Tensor;
+}
 
 export interface MethodInputs {
   readonly inputs: EncoderInputs;
-  /** Tokens placed in front of the text positions in the encoder output: one number, or one per row. */
-  readonly offset: number | readonly number[];
+  /** Tokens placed in front of the text positions in the encoder output: one number, or chosen per row. */
+  readonly offset: number | OffsetChoice;
   /** Training loss with the method's extra terms (InfoPrompt); absent = mean cross-entropy. */
   readonly loss?: (ctx: MethodLossContext) => MethodLoss;
   /** Host-side summaries of the step's choices (training only), e.g. mean chosen prompt length. */

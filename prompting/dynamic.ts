@@ -12,7 +12,7 @@
  * inputs_embeds = Σ_j w_bj · candidate_j. The encoder runs once; the extra cost is (m+1) gathers and
  * multiply-adds of [B, T+m, d] (negligible next to the encoder for m ≤ ~100). With the hard sample the
  * forward is exactly one candidate; the backward gives ∂L/∂w_j = ⟨∂L/∂x, candidate_j⟩.
- * Attention mask and token types are integers, so they follow the row's argmax split (host side).
+ * Attention mask and token types are integers: they follow the row's argmax split through one-hot weights on the device.
  *
  * Length: w_len [B, m] over lengths 1..m; token i keeps weight g_i = Σ_{l ≥ i} w_len[l] (the
  * cumulative-sum form, a matmul with an upper-triangular ones matrix). g is the prompt tokens'
@@ -170,6 +170,8 @@ export interface DynamicPromptOutputs {
   readonly inputs: EncoderInputs;
   /** The selection weights: position [B, m+1], length [B, m], pool [B, k] (present when enabled). */
   readonly weights: { readonly position?: Tensor; readonly length?: Tensor; readonly pool?: Tensor };
+  /** With a dynamic position: each row's split j ∈ {0..m} [B] (i32, on the device; the text moves right by m − j). */
+  readonly split?: Tensor<'i32'>;
 }
 
 /** Choice logits [B, C] from task logits [C] (broadcast) or an instance net on x̄ [B, d]. */
@@ -247,8 +249,8 @@ export function applyDynamicPrompt(
   const table = reshape(concat([model.embed(batch.inputIds), prompt], 1), [B * S, d]);
   const cand = (j: number) => gather(table, tensor(bk, layoutIndex(B, T, m, n, j), { shape: [B, S], dtype: 'i32' }));
   let posW: Tensor | undefined;
+  let split: Tensor<'i32'> | undefined;
   let inputsEmbeds: Tensor;
-  let split: Int32Array;
   if (params.position) {
     posW = select(choiceLogits(params.position, B, pooled, relu_), kPos, opts.sample); // [B, m+1]
     let acc: Tensor | undefined;
@@ -268,46 +270,47 @@ export function applyDynamicPrompt(
       acc = acc ? add(acc, term) : term;
     }
     inputsEmbeds = acc!;
-    const pw = posW.dataSync();
-    split = Int32Array.from({ length: B }, (_, b) => {
-      let best = 0;
-      for (let j = 1; j <= m; j++) if (pw[b * (m + 1) + j]! > pw[b * (m + 1) + best]!) best = j;
-      return best;
-    });
-  } else {
-    inputsEmbeds = cand(m); // no learned position: the whole prompt before the text (see the header)
-    split = new Int32Array(B).fill(m);
-  }
+    split = argmax(posW, -1);
+  } else inputsEmbeds = cand(m);
 
-  // Integer side (host): mask and token types per the row's split; prompt tokens are unmasked and
-  // the length choice acts through multiplicative key weights (gate 0 = masked, differentiably).
+  // Integer side. The split stays on the device (no read-back inside the forward, which WebGPU cannot
+  // do synchronously): what depends on it is the choice-weighted sum over the m+1 layouts, each known on
+  // the host, with the one-hot of the argmax split (no gradient) as weights. Right padding makes the
+  // mask the same for every split (n_b + m ones, then padding), so it stays host-side; prompt tokens
+  // are unmasked and the length choice acts through multiplicative key weights (gate 0 = masked).
+  const J = split ? m + 1 : 1,
+    splits = split ? Array.from({ length: J }, (_, j) => j) : [m];
   const mask = new Int32Array(B * S),
-    types = new Int32Array(B * S),
-    rows = new Int32Array(B * S);
+    types = new Float64Array(B * J * S),
+    rows = new Int32Array(B * J * S);
   const hm = batch.host.attentionMask,
     ht = batch.host.tokenTypeIds;
-  for (let b = 0; b < B; b++) {
-    const idx = layoutIndex(1, T, m, n.subarray(b, b + 1), split[b]!);
-    for (let s = 0; s < S; s++) {
-      const src = idx[s]!;
-      rows[b * S + s] = b * S + src;
-      if (src >= T) {
-        mask[b * S + s] = 1;
-        types[b * S + s] = 0;
-      } else {
-        mask[b * S + s] = hm[b * T + src]!;
-        types[b * S + s] = ht ? ht[b * T + src]! : 0;
+  for (let b = 0; b < B; b++)
+    splits.forEach((j, c) => {
+      const idx = layoutIndex(1, T, m, n.subarray(b, b + 1), j);
+      for (let s = 0; s < S; s++) {
+        const src = idx[s]!,
+          o = (b * J + c) * S + s;
+        rows[o] = b * S + src;
+        types[o] = src < T && ht ? ht[b * T + src]! : 0;
+        if (c === 0) mask[b * S + s] = src >= T ? 1 : hm[b * T + src]!;
       }
-    }
-  }
+    });
+  const choice = split ? reshape(oneHot(split, J, model.dtype), [B, 1, J]) : undefined;
+  const bySplit = (perSplit: Tensor): Tensor =>
+    reshape(choice ? matmul(choice, reshape(perSplit, [B, J, S])) : perSplit, [B, S]);
   const keyWeights = gate
-    ? reshape(
+    ? bySplit(
         gather(
           reshape(concat([full(bk, [B, T], 1, model.dtype), gate], 1), [B * S, 1]),
-          tensor(bk, rows, { shape: [B * S], dtype: 'i32' }),
+          tensor(bk, rows, { shape: [B * J * S], dtype: 'i32' }),
         ),
-        [B, S],
       )
+    : undefined;
+  const typeIds = batch.tokenTypeIds
+    ? choice
+      ? cast(bySplit(tensor(bk, types, { shape: [B, J, S], dtype: model.dtype })), 'i32')
+      : tensor(bk, Int32Array.from(types), { shape: [B, S], dtype: 'i32' })
     : undefined;
   return {
     inputs: {
@@ -315,13 +318,14 @@ export function applyDynamicPrompt(
       ...(keyWeights ? { keyWeights } : {}),
       attentionMask: tensor(bk, mask, { shape: [B, S], dtype: 'i32' }),
       hostAttentionMask: mask,
-      ...(batch.tokenTypeIds ? { tokenTypeIds: tensor(bk, types, { shape: [B, S], dtype: 'i32' }) } : {}),
+      ...(typeIds ? { tokenTypeIds: typeIds } : {}),
     },
     weights: {
       ...(posW ? { position: posW } : {}),
       ...(lenW ? { length: lenW } : {}),
       ...(poolW ? { pool: poolW } : {}),
     },
+    ...(split ? { split } : {}),
   };
 }
 

@@ -13,12 +13,20 @@
  * dynamic choices are the argmax, InfoPrompt's bottleneck uses its means (and its loss is not needed).
  */
 import {
+  add,
+  argmax,
   broadcastTo,
+  cast,
   crossEntropy,
   expandDims,
   keep,
+  max,
+  mean,
+  oneHot,
   reshape,
   splitKey,
+  stopGradient,
+  sum,
   type ParamTree,
   type PRNGKey,
   type Tensor,
@@ -74,6 +82,7 @@ export type {
   MethodLossContext,
   MethodStats,
   MethodTrain,
+  OffsetChoice,
   PeftExport,
 } from './define-method.ts';
 
@@ -139,17 +148,6 @@ export const DYNAMIC_NOT_PEFT =
   'while dynamic prompting splits them around the text between [CLS] and [SEP], chooses a length by masking, and can mix a prompt pool per input; ' +
   'an exported prompt would be a different model. Use `promptgrad eval` / `predict` on the run folder, or train --method soft for a PEFT adapter.';
 
-/** Row-wise argmax of a host [B, C] array (first maximum). */
-function rowArgmax(w: ArrayLike<number>, B: number, C: number): number[] {
-  return Array.from({ length: B }, (_, b) => {
-    let best = 0;
-    for (let j = 1; j < C; j++) if (w[b * C + j]! > w[b * C + best]!) best = j;
-    return best;
-  });
-}
-
-const mean = (xs: readonly number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-
 function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): MethodImpl {
   const m = cfg.promptLength;
   const init = promptInit(cfg, tokenizer);
@@ -181,26 +179,19 @@ function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): 
         dc,
         train && t !== undefined ? { sample: { key: train.key, tau: t, hard: true } } : {},
       );
-      const { position, length, pool } = out.weights;
-      // Split point j per row (forward values are exactly one-hot): P[:j] precedes the text, which moves right by j.
-      const split = position ? rowArgmax(position.dataSync(), batch.B, m + 1) : new Array<number>(batch.B).fill(m);
-      const offset = split;
+      const { length, pool } = out.weights,
+        split = out.split;
+      // P[:j] precedes the text, which moves right by j: the offset's one-hot is the split's (on the device).
+      const offset = split ? { weights: oneHot(split, m + 1, model.dtype) } : m;
       if (!train) return { inputs: out.inputs, offset };
-      const stats: Record<string, number | string> = { gumbelTau: t! };
-      if (position) {
-        const hist = new Array<number>(m + 1).fill(0);
-        for (const j of split) hist[j]! += 1;
-        stats['dynPositionMean'] = mean(split);
-        stats['dynPositionHist'] = hist.join(' ');
+      const asFloat = (x: Tensor) => cast(x, model.dtype);
+      const stats: Record<string, number | string | Tensor> = { gumbelTau: t! };
+      if (split) {
+        stats['dynPositionMean'] = mean(asFloat(split));
+        stats['dynPositionHist'] = sum(oneHot(split, m + 1, model.dtype), 0);
       }
-      if (length) stats['dynLengthMean'] = mean(rowArgmax(length.dataSync(), batch.B, m).map((l) => l + 1));
-      if (pool) {
-        const k = cfg.poolSize,
-          w = pool.dataSync();
-        stats['dynPoolMaxWeight'] = mean(
-          Array.from({ length: batch.B }, (_, b) => Math.max(...Array.from(w.subarray(b * k, (b + 1) * k), Number))),
-        );
-      }
+      if (length) stats['dynLengthMean'] = add(mean(asFloat(argmax(length, -1))), 1);
+      if (pool) stats['dynPoolMaxWeight'] = mean(max(stopGradient(pool), -1));
       return { inputs: out.inputs, offset, stats };
     },
     peft: () => {

@@ -26,10 +26,10 @@ const sameBits = (label: string, a: Tensor, b: Tensor) => {
     if (!Object.is(x[i], y[i])) assert.unreachable(`${label}[${i}]: ${x[i]} vs ${y[i]}`);
 };
 
-const withDir = (f: (dir: string) => void) => {
+const withDir = async (f: (dir: string) => void | Promise<void>) => {
   const dir = mkdtempSync(join(tmpdir(), 'peft-adapter-'));
   try {
-    f(join(dir, 'adapter'));
+    await f(join(dir, 'adapter'));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -44,14 +44,14 @@ const savedReference = (k: string, overrides: Record<string, unknown>) => ({
 
 for (const dtype of ['f32', 'f64'] as const) {
   test(`prompt tuning + classifier round trip (${dtype}): PEFT's fields, the pooler carried, bit-identical tensors`, () =>
-    withDir((dir) => {
+    withDir(async (dir) => {
       const bk = cpuBackend();
       const model = loadFixtureModel(bk, dtype);
       const [k1, k2, k3] = splitKey(prngKey(3), 3);
       const params = initSoftPrompt(model, { numVirtualTokens: 5, init: { kind: 'random' } }, k1!);
       const classifier = initClassifier(model, 2, k2!);
       const pooler = randomPooler(model, k3!);
-      const cfg = exportPeftAdapter(
+      const cfg = await exportPeftAdapter(
         dir,
         model,
         { kind: 'prompt', params },
@@ -80,11 +80,11 @@ for (const dtype of ['f32', 'f64'] as const) {
 }
 
 test('prefix round trip without projection: prompt_embeddings [m, 2·L·d], config as PEFT', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const bk = cpuBackend();
     const model = loadFixtureModel(bk, 'f32');
     const params = initPrefix(model, { numVirtualTokens: 4 }, prngKey(5));
-    const cfg = exportPeftAdapter(
+    const cfg = await exportPeftAdapter(
       dir,
       model,
       { kind: 'prefix', params },
@@ -105,12 +105,12 @@ test('prefix round trip without projection: prompt_embeddings [m, 2·L·d], conf
   }));
 
 test('projected prefix: saves the projected table; import refuses to invert unless asked', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const bk = cpuBackend();
     const model = loadFixtureModel(bk, 'f64');
     const params = initPrefix(model, { numVirtualTokens: 3, projectionHiddenSize: 16 }, prngKey(7));
     const method: AdapterMethod = { kind: 'prefix', params };
-    const cfg = exportPeftAdapter(dir, model, method, { baseModelNameOrPath: 'bert-tiny' });
+    const cfg = await exportPeftAdapter(dir, model, method, { baseModelNameOrPath: 'bert-tiny' });
     assert.is(cfg.task_type, 'FEATURE_EXTRACTION', 'no head: the prompt alone');
     assert.is(cfg.peft_type === 'PREFIX_TUNING' && cfg.prefix_projection && cfg.encoder_hidden_size === 16, true);
     assert.throws(() => importPeftAdapter(dir, model), /cannot be inverted/);
@@ -118,7 +118,7 @@ test('projected prefix: saves the projected table; import refuses to invert unle
     if (table.method.kind !== 'prefix') throw new Error('kind');
     sameBits('projected table', table.method.params.embedding, prefixTable(params));
     // With the MLP saved too, the import is lossless.
-    exportPeftAdapter(dir, model, method, { baseModelNameOrPath: 'bert-tiny', saveProjectionWeights: true });
+    await exportPeftAdapter(dir, model, method, { baseModelNameOrPath: 'bert-tiny', saveProjectionWeights: true });
     const full = importPeftAdapter(dir, model);
     if (full.method.kind !== 'prefix' || !('transform0' in full.method.params)) throw new Error('projection lost');
     const p = full.method.params;
@@ -131,10 +131,10 @@ test('projected prefix: saves the projected table; import refuses to invert unle
   }));
 
 test('import checks tensor shapes against the config', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const bk = cpuBackend();
     const model = loadFixtureModel(bk, 'f32');
-    exportPeftAdapter(
+    await exportPeftAdapter(
       dir,
       model,
       { kind: 'prompt', params: initSoftPrompt(model, { numVirtualTokens: 5 }, prngKey(1)) },
@@ -148,7 +148,7 @@ test('import checks tensor shapes against the config', () =>
   }));
 
 test('export refuses what PEFT cannot express, naming why', () =>
-  withDir((dir) => {
+  withDir(async (dir) => {
     const bk = cpuBackend();
     const model = loadFixtureModel(bk, 'f32');
     const method: AdapterMethod = {
@@ -156,13 +156,16 @@ test('export refuses what PEFT cannot express, naming why', () =>
       params: initSoftPrompt(model, { numVirtualTokens: 2 }, prngKey(1)),
     };
     const classifier = initClassifier(model, 2, prngKey(2));
-    const go = (o: Partial<Parameters<typeof exportPeftAdapter>[3]>) => () =>
-      exportPeftAdapter(dir, model, method, { baseModelNameOrPath: 'x', ...o });
-    assert.throws(go({ classifier }), /checkpoint has no pooler \(pooler\.dense\.\*\), and no pooler was given/);
-    assert.throws(go({ taskType: 'SEQ_CLS' }), /SEQ_CLS needs the trained classifier/);
-    assert.throws(go({ taskType: 'CAUSAL_LM' }), /task_type CAUSAL_LM cannot be expressed/);
-    assert.throws(
-      go({ classifier, pooler: randomPooler(model, prngKey(3)), taskType: 'FEATURE_EXTRACTION' }),
+    const refuses = async (o: Partial<Parameters<typeof exportPeftAdapter>[3]>, why: RegExp) =>
+      exportPeftAdapter(dir, model, method, { baseModelNameOrPath: 'x', ...o }).then(
+        () => assert.unreachable(`should refuse ${JSON.stringify(Object.keys(o))}`),
+        (e: unknown) => assert.match(String(e), why),
+      );
+    await refuses({ classifier }, /checkpoint has no pooler \(pooler\.dense\.\*\), and no pooler was given/);
+    await refuses({ taskType: 'SEQ_CLS' }, /SEQ_CLS needs the trained classifier/);
+    await refuses({ taskType: 'CAUSAL_LM' }, /task_type CAUSAL_LM cannot be expressed/);
+    await refuses(
+      { classifier, pooler: randomPooler(model, prngKey(3)), taskType: 'FEATURE_EXTRACTION' },
       /FEATURE_EXTRACTION has no classification head/,
     );
   }));

@@ -42,13 +42,13 @@ export function peftAdapterConfig(model: BertModel, method: AdapterMethod, opts:
  * Writes `folder/adapter_model.safetensors`, `folder/README.md`, then `folder/adapter_config.json`; a stale
  * `adapter_model.bin` from an earlier export is removed (PEFT would prefer the safetensors file anyway).
  */
-export function exportPeftAdapter(
+export async function exportPeftAdapter(
   folder: string,
   model: BertModel,
   method: AdapterMethod,
   opts: ExportOptions,
-): PeftAdapterConfig {
-  const { config, files } = peftAdapterFiles(model, method, stored(opts));
+): Promise<PeftAdapterConfig> {
+  const { config, files } = await peftAdapterFiles(model, method, stored(opts));
   ensureDir(folder);
   for (const [name, contents] of files) {
     writeFileAtomic(join(folder, name), contents);

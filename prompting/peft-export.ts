@@ -144,19 +144,17 @@ function configFor(
   };
 }
 
-/** A tensor's values as f32 / f64 host data (f16-stored weights widen to f32). */
-function raw(name: string, t: AnyTensor): RawTensor {
+/** A tensor's values as f32 / f64 host data (f16-stored weights widen to f32); an asynchronous read, so any backend (WebGPU too) can export. */
+async function raw(name: string, t: AnyTensor): Promise<RawTensor> {
   const src = t.dtype === 'f32' || t.dtype === 'f64' ? t : cast(t, 'f32');
-  const d = src.dataSync();
+  const d = await src.data();
   const data = d instanceof Float64Array ? Float64Array.from(d) : Float32Array.from(d);
   if (src !== t) src.dispose();
   return rawTensor(name, t.shape, data);
 }
 
-const linearTensors = (keys: LinearKeys, l: { weight: AnyTensor; bias: AnyTensor }): RawTensor[] => [
-  raw(keys.weight, l.weight),
-  raw(keys.bias, l.bias),
-];
+const linearTensors = (keys: LinearKeys, l: { weight: AnyTensor; bias: AnyTensor }): Promise<RawTensor[]> =>
+  Promise.all([raw(keys.weight, l.weight), raw(keys.bias, l.bias)]);
 
 /** An adapter folder's files, in the order exportPeftAdapter writes them (the config last). */
 export interface PeftAdapterFiles {
@@ -167,32 +165,38 @@ export interface PeftAdapterFiles {
 
 /**
  * The adapter folder in memory: what exportPeftAdapter writes in Node, and what a browser page zips.
- * Reads the tensors synchronously, so on WebGPU pass copies on the CPU backend (method, classifier, pooler).
+ * Reads the tensors asynchronously, so it works on every backend, WebGPU included.
  */
-export function peftAdapterFiles(model: BertModel, method: AdapterMethod, opts: ExportOptions): PeftAdapterFiles {
+export async function peftAdapterFiles(
+  model: BertModel,
+  method: AdapterMethod,
+  opts: ExportOptions,
+): Promise<PeftAdapterFiles> {
   const head = resolveHead(model, opts);
   const config = configFor(model, method, opts, head);
   const tensors: RawTensor[] = [];
-  if (method.kind === 'prompt') tensors.push(raw(PROMPT_KEY, method.params.promptEmbeddings));
+  if (method.kind === 'prompt') tensors.push(await raw(PROMPT_KEY, method.params.promptEmbeddings));
   else {
     const p = method.params;
     const table = prefixTable(p);
-    tensors.push(raw(PROMPT_KEY, table));
+    tensors.push(await raw(PROMPT_KEY, table));
     if (table !== p.embedding) table.dispose();
     if ('transform0' in p && opts.saveProjectionWeights) {
       tensors.push(
-        raw(MLP_KEYS.embedding, p.embedding),
-        raw(MLP_KEYS.w0, p.transform0.weight),
-        raw(MLP_KEYS.b0, p.transform0.bias),
-        raw(MLP_KEYS.w2, p.transform2.weight),
-        raw(MLP_KEYS.b2, p.transform2.bias),
+        ...(await Promise.all([
+          raw(MLP_KEYS.embedding, p.embedding),
+          raw(MLP_KEYS.w0, p.transform0.weight),
+          raw(MLP_KEYS.b0, p.transform0.bias),
+          raw(MLP_KEYS.w2, p.transform2.weight),
+          raw(MLP_KEYS.b2, p.transform2.bias),
+        ])),
       );
     }
   }
   const layout = HEAD_LAYOUT[model.cfg.modelType];
   if (head) {
-    tensors.push(...linearTensors(layout.classifier, head.classifier));
-    if (layout.poolerInHead || head.carryPooler) tensors.push(...linearTensors(layout.pooler, head.pooler));
+    tensors.push(...(await linearTensors(layout.classifier, head.classifier)));
+    if (layout.poolerInHead || head.carryPooler) tensors.push(...(await linearTensors(layout.pooler, head.pooler)));
   }
   const files = new Map<string, Uint8Array | string>([
     [ADAPTER_WEIGHTS, serializeSafetensors(tensors)],

@@ -15,7 +15,14 @@ export {
 export { adafactor, type AdafactorOptions } from './adafactor.ts';
 export { lrAt, lrLambda, ScheduleCodec, validateSchedule, type Schedule, type ScheduleKind } from './schedule.ts';
 export { clipByGlobalNorm, globalNorm, type ClipResult } from './clip.ts';
-export { assertFinite, assertFiniteAsync, NonFiniteError, type GuardInput } from './nan-guard.ts';
+export {
+  assertFinite,
+  finiteFlags,
+  nonFiniteError,
+  NonFiniteError,
+  type FiniteProbe,
+  type GuardInput,
+} from './nan-guard.ts';
 export {
   encodeState,
   loadCheckpoint,

@@ -165,4 +165,18 @@ test('progress, TTY mode: a cli-progress bar with step/total, loss, rate and ETA
   assert.match(text, /checkpoint saved\n/);
 });
 
+test('progress, TTY mode: a line logged after stop() leaves no redraw timer behind (the process can exit)', () => {
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  let text = '';
+  const stream = { isTTY: true, columns: 120, write: (s: string) => ((text += s), true) };
+  const p = createProgress({ total: 2, label: 'rte', stream });
+  p.update(1, { loss: 0.5 });
+  p.update(2, { loss: 0.4 });
+  p.stop();
+  p.log('test accuracy 0.5');
+  assert.is(timers(), before, 'no timer left armed');
+  assert.ok(text.endsWith('test accuracy 0.5\n'));
+});
+
 test.run();

@@ -197,8 +197,11 @@ test('dynamic: the per-row text offset (verbalizer mask shift) points at the sam
   const params = s.tm.init([3, 4]);
   const b = s.tm.batch(s.task.train.slice(0, 8));
   const m = s.tm.method.inputs(params['prompt'], b.tokens);
-  assert.ok(Array.isArray(m.offset), 'one offset per row');
-  const offsets = m.offset as readonly number[];
+  assert.ok(typeof m.offset !== 'number', 'one offset per row, chosen on the device');
+  const w = m.offset.weights;
+  const offsets = Array.from({ length: w.shape[0]! }, (_, r) =>
+    Array.from(w.dataSync().subarray(r * 4, (r + 1) * 4)).indexOf(1),
+  );
   const x = m.inputs.inputsEmbeds!,
     E = s.tm.model.embed(b.tokens.inputIds);
   const [B, S, d] = x.shape as [number, number, number],

@@ -1,30 +1,33 @@
 /**
- * The training loop. Each step: the next batch of the seeded epoch order, valueAndGrad of the task loss
- * inside a scope (dropout / sampling key = foldIn(runKey, step), the step for schedules such as the Gumbel
- * temperature), the method's loss parts and choice statistics logged with the loss, NaN/Inf guard, optional global-norm clip, AdamW
- * with the scheduled rate. Dev evaluation every `evalEvery` steps keeps the best parameters by the task's
- * main metric; the best are finally evaluated on the test split. The run folder gets metrics.jsonl,
- * curve.svg, config.json, results.json and checkpoint/ (atomic; params, best params, optimiser state,
- * schedule step, key, data cursor). `resume` restores all of it, so the run continues bit-identically.
+ * The training loop, in four parts: `restoreOrInit` (a fresh run, or everything a checkpoint holds),
+ * then per step the pure `computeStep` (train-step.ts: the next batch of the seeded epoch order,
+ * valueAndGrad with dropout / sampling key foldIn(runKey, step), optional global-norm clip), `afterStep`
+ * (the step's single asynchronous read-back of loss, loss parts, choice statistics and finiteness; the
+ * AdamW update at the scheduled rate; log, callbacks, dev evaluation, checkpoint), and `finish` (curve,
+ * test score of the best parameters, results.json). Dev evaluation every `evalEvery` steps keeps the best
+ * parameters by the task's main metric. The run folder gets metrics.jsonl, curve.svg, config.json,
+ * results.json and checkpoint/ (atomic; params, best params, optimiser state, schedule step, key, data
+ * cursor). `resume` restores all of it, so the run continues bit-identically; with a larger
+ * `steps` it continues past the old end (the schedule is recomputed for the new total). No read is
+ * synchronous, so the loop runs on every backend, WebGPU included.
  */
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
-import { foldIn, keep, scope, treeLeaves, valueAndGrad, type PRNGKey } from '../core/index.ts';
+import { foldIn, type PRNGKey } from '../core/index.ts';
 import { epochBatches } from '../data/index.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { loadCheckpoint, saveCheckpoint, type DataCursor, type TrainState } from './checkpoint.ts';
-import { clipByGlobalNorm } from './clip.ts';
 import { evaluate } from './evaluate.ts';
-import { openMetricsLog, type MetricInput, type MetricRecord } from './log.ts';
-import { assertFinite } from './nan-guard.ts';
-import { adamw, noDecayOnBiasAndNorm, type OptState } from './optimizer.ts';
+import { openMetricsLog, type MetricRecord, type MetricsLog } from './log.ts';
+import { adamw, noDecayOnBiasAndNorm, type Optimizer, type OptState } from './optimizer.ts';
 import { trainingCurveSvg } from './plot.ts';
-import { createProgress, type ProgressStream } from './progress.ts';
+import { createProgress, type Progress, type ProgressStream } from './progress.ts';
 import { warmupSteps } from './run-config.ts';
 import { lrAt, validateSchedule, type Schedule } from './schedule.ts';
 import type { TaskData } from './task-data.ts';
-import type { LossAux, TaskModel, TrainParams } from './task-model.ts';
+import type { TaskModel, TrainParams } from './task-model.ts';
 import { claimNewRun, claimResumedRun, RUN_FILES } from './run-folder.ts';
+import { applyStep, computeStep, readStep, type StepValues } from './train-step.ts';
 import { cloneTree, disposeTree } from './tree-util.ts';
 import { UsageError } from './usage-error.ts';
 
@@ -43,6 +46,27 @@ export interface TrainOptions {
   readonly stream?: ProgressStream | null;
   /** Extra fields saved into config.json (e.g. where the model came from). */
   readonly configExtra?: Readonly<Record<string, unknown>>;
+  /** Called after each step's read-back (awaited). */
+  readonly onStep?: (info: StepInfo) => void | Promise<void>;
+  /** Called after each dev evaluation (awaited). */
+  readonly onEval?: (info: EvalInfo) => void | Promise<void>;
+  /** Stop when this many dev evaluations in a row have not improved the main metric (the best is kept). */
+  readonly earlyStoppingPatience?: number;
+  /** When aborted, the current step finishes, a checkpoint is written and the run returns `interrupted`. */
+  readonly signal?: AbortSignal;
+}
+
+export interface StepInfo extends StepValues {
+  /** Steps done (1-based). */
+  readonly step: number;
+  readonly lr: number;
+}
+
+export interface EvalInfo {
+  readonly step: number;
+  readonly scores: Readonly<Record<string, number | undefined>>;
+  readonly bestStep: number;
+  readonly bestScore: number;
 }
 
 export interface TrainResult {
@@ -52,8 +76,10 @@ export interface TrainResult {
   readonly bestDev: number;
   readonly test?: Readonly<Record<string, number | undefined>>;
   readonly records: readonly MetricRecord[];
-  /** Stopped early by `stopAfter`. */
+  /** Stopped before `steps` by `stopAfter` or the abort signal (a checkpoint was written). */
   readonly interrupted: boolean;
+  /** Stopped before `steps` by early stopping (the run is complete: scored and results written). */
+  readonly stoppedEarly: boolean;
 }
 
 /** What the checkpoint's params tree holds. */
@@ -81,169 +107,215 @@ function bestOf(records: readonly MetricRecord[], main: string): { step: number;
   return best;
 }
 
-export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): Promise<TrainResult> {
+/** Everything a run carries from step to step (what the checkpoint stores, plus the best so far). */
+interface RunState {
+  params: Both;
+  opt: OptState<'m' | 'v'>;
+  data: DataCursor;
+  readonly metrics: MetricRecord[];
+  best: { step: number; score: number };
+}
+
+/** The run's fixed context: model, task, options, optimiser, schedule, files and output. */
+interface RunContext {
+  readonly tm: TaskModel;
+  readonly task: TaskData;
+  readonly opts: TrainOptions;
+  readonly opt: Optimizer<'m' | 'v'>;
+  readonly schedule: Schedule;
+  readonly key: PRNGKey;
+  readonly effective: Readonly<Record<string, unknown>>;
+  readonly ckDir: string;
+  readonly log: MetricsLog;
+  readonly progress: Progress | undefined;
+}
+
+/** A fresh run (refusing a folder that already holds one), or the state saved in `<out>/checkpoint`. */
+async function restoreOrInit(tm: TaskModel, opts: TrainOptions, opt: Optimizer<'m' | 'v'>): Promise<RunState> {
   const cfg = tm.cfg,
-    bk = tm.model.bk,
-    main = task.metrics.main;
-  if (task.train.length === 0) throw new UsageError(`${task.name}: the train split has no examples`);
-  const ckDir = join(opts.out, RUN_FILES.checkpoint),
+    ckDir = join(opts.out, RUN_FILES.checkpoint),
     metricsPath = join(opts.out, RUN_FILES.metrics);
   if (opts.resume) claimResumedRun(opts.out);
   else claimNewRun(opts.out); // refuses a folder that is not a run, or holds one; writes the marker first
-  const opt = adamw({ weightDecay: cfg.weightDecay, decayMask: noDecayOnBiasAndNorm, inPlace: true });
-  const schedule = scheduleFor(tm);
   const init = tm.init(runKey(cfg.seed));
-  let state: { params: Both; opt: OptState<'m' | 'v'>; data: DataCursor; metrics: MetricRecord[] };
   if (opts.resume) {
     const fresh = { current: init, best: cloneTree(init) };
     const loaded = await loadCheckpoint(ckDir, { params: fresh, opt: opt.init(init) })();
     if (E.isLeft(loaded)) throw new UsageError(`cannot resume: ${loaded.left.message}`);
     disposeTree(fresh);
     const s = loaded.right;
-    state = { params: s.params, opt: s.opt, data: s.data, metrics: [...s.metrics] };
-    writeFileAtomic(metricsPath, state.metrics.map((r) => `${JSON.stringify(r)}\n`).join('')); // drop lines past the checkpoint
-  } else {
-    state = {
-      params: { current: init, best: cloneTree(init) },
-      opt: opt.init(init),
-      data: { epoch: 0, cursor: 0 },
-      metrics: [],
-    };
+    const metrics = [...s.metrics];
+    writeFileAtomic(metricsPath, metrics.map((r) => `${JSON.stringify(r)}\n`).join('')); // drop lines past the checkpoint
+    return { params: s.params, opt: s.opt, data: s.data, metrics, best: { step: 0, score: -Infinity } };
   }
+  return {
+    params: { current: init, best: cloneTree(init) },
+    opt: opt.init(init),
+    data: { epoch: 0, cursor: 0 },
+    metrics: [],
+    best: { step: 0, score: -Infinity },
+  };
+}
+
+async function save(ctx: RunContext, s: RunState): Promise<void> {
+  const ts: TrainState = {
+    params: s.params,
+    opt: s.opt,
+    scheduleStep: s.opt.step,
+    key: ctx.key,
+    data: s.data,
+    config: ctx.effective,
+    metrics: s.metrics,
+  };
+  const r = await saveCheckpoint(ctx.ckDir, ts)();
+  if (E.isLeft(r)) throw r.left.errno ? new UsageError(r.left.message) : new Error(r.left.message);
+}
+
+const fmtScores = (scores: Readonly<Record<string, number | undefined>>) =>
+  Object.entries(scores)
+    .map(([k, x]) => `${k} ${x?.toFixed(4)}`)
+    .join(', ');
+
+async function devEval(ctx: RunContext, s: RunState, step: number): Promise<void> {
+  const { tm, task } = ctx,
+    main = task.metrics.main;
+  if (task.dev.length === 0) return;
+  const { scores } = await evaluate(tm, task, s.params.current, task.dev);
+  s.metrics.push(ctx.log.append({ step, split: 'dev', ...scores }));
+  const v = scores[main] ?? -Infinity;
+  if (v > s.best.score) {
+    s.best = { step, score: v };
+    disposeTree(s.params.best);
+    s.params = { current: s.params.current, best: cloneTree(s.params.current) };
+  }
+  ctx.progress?.log(`step ${step}: dev ${fmtScores(scores)}${s.best.step === step ? ' (best)' : ''}`);
+  await ctx.opts.onEval?.({ step, scores, bestStep: s.best.step, bestScore: s.best.score });
+}
+
+/** Dev evaluations since the best one (early stopping's count). */
+const evalsSinceBest = (s: RunState) => s.metrics.filter((r) => r.split === 'dev' && r.step > s.best.step).length;
+
+/** Why the loop stops after this step, if it does. */
+type Stop = 'interrupted' | 'early' | undefined;
+
+/** After the pure step: the read-back, the update, the log, callbacks, dev evaluation and checkpoint. */
+async function afterStep(
+  ctx: RunContext,
+  s: RunState,
+  step: number,
+  pending: ReturnType<typeof computeStep>,
+  nExamples: number,
+): Promise<Stop> {
+  const { tm, opts } = ctx,
+    cfg = tm.cfg,
+    done = step + 1;
+  const lr = lrAt(ctx.schedule, s.opt.step);
+  const values = await readStep(pending, cfg.method, done);
+  s.opt = applyStep(tm.model.bk, ctx.opt, s.params.current, pending, s.opt, lr);
+  s.metrics.push(
+    ctx.log.append({ step: done, split: 'train', loss: values.loss, lr, gradNorm: values.gradNorm, ...values.extra }),
+  );
+  ctx.progress?.update(done, { loss: values.loss, examples: nExamples });
+  await opts.onStep?.({ step: done, lr, ...values });
+  if (done % cfg.evalEvery === 0 || done === cfg.steps) await devEval(ctx, s, done);
+  // A step on the CPU backends never waits on I/O, so without this the event loop (and with it a
+  // SIGINT handler that aborts the signal) would not run until the whole run is done.
+  if (opts.signal || opts.shouldStop) await new Promise((resolve) => setImmediate(resolve));
+  const patience = opts.earlyStoppingPatience;
+  const stop: Stop =
+    done === opts.stopAfter || opts.signal?.aborted === true || opts.shouldStop?.() === true
+      ? 'interrupted'
+      : patience !== undefined && evalsSinceBest(s) >= patience
+        ? 'early'
+        : undefined;
+  if ((cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0) || done === cfg.steps || stop) await save(ctx, s);
+  return done < cfg.steps ? stop : undefined;
+}
+
+/** Curve, the best parameters' test score and results.json (not for an interrupted run); frees the optimiser state. */
+async function finish(ctx: RunContext, s: RunState, stop: Stop): Promise<TrainResult> {
+  const { tm, task, opts } = ctx,
+    cfg = tm.cfg,
+    main = task.metrics.main;
+  ctx.progress?.stop();
+  writeFileAtomic(
+    join(opts.out, RUN_FILES.curve),
+    trainingCurveSvg(s.metrics, { title: `${cfg.method} prompt on ${task.name}`, metric: main }),
+  );
+  const final = s.opt.step,
+    interrupted = stop === 'interrupted';
+  const best = s.best.step > 0 ? s.params.best : s.params.current;
+  let test: Readonly<Record<string, number | undefined>> | undefined;
+  if (!interrupted && task.test.length > 0) {
+    test = (await evaluate(tm, task, best, task.test)).scores;
+    ctx.log.append({ step: final, split: 'test', bestStep: s.best.step, ...test });
+    ctx.progress?.log(`test (best dev step ${s.best.step}): ${fmtScores(test)}`);
+  }
+  if (!interrupted) {
+    const results = { steps: final, bestStep: s.best.step, bestDev: { [main]: s.best.score }, test: test ?? null };
+    writeFileAtomic(join(opts.out, RUN_FILES.results), `${JSON.stringify(results, null, 2)}\n`);
+  }
+  disposeTree(s.opt.slots);
+  return {
+    steps: final,
+    best,
+    bestStep: s.best.step,
+    bestDev: s.best.score,
+    ...(test ? { test } : {}),
+    records: s.metrics,
+    interrupted,
+    stoppedEarly: stop === 'early',
+  };
+}
+
+/** Trains `tm` on `task` into the run folder `opts.out` (see the module comment). */
+export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): Promise<TrainResult> {
+  const cfg = tm.cfg;
+  if (task.train.length === 0) throw new UsageError(`${task.name}: the train split has no examples`);
+  const opt = adamw({ weightDecay: cfg.weightDecay, decayMask: noDecayOnBiasAndNorm, inPlace: true });
+  const s = await restoreOrInit(tm, opts, opt);
+  s.best = bestOf(s.metrics, task.metrics.main);
   const effective = { ...cfg, ...opts.configExtra };
   writeFileAtomic(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
   const t0 = performance.now(),
-    offset = state.metrics.at(-1)?.time ?? 0;
-  const log = openMetricsLog(metricsPath, { clock: () => offset + (performance.now() - t0) / 1000 });
-  const record = (r: MetricInput) => {
-    state.metrics.push(log.append(r));
+    offset = s.metrics.at(-1)?.time ?? 0,
+    start = s.opt.step;
+  const ctx: RunContext = {
+    tm,
+    task,
+    opts,
+    opt,
+    schedule: scheduleFor(tm),
+    key: runKey(cfg.seed),
+    effective,
+    ckDir: join(opts.out, RUN_FILES.checkpoint),
+    log: openMetricsLog(join(opts.out, RUN_FILES.metrics), { clock: () => offset + (performance.now() - t0) / 1000 }),
+    progress:
+      opts.stream === null
+        ? undefined
+        : createProgress({
+            total: cfg.steps,
+            start,
+            label: `${cfg.method}/${task.name}`,
+            everyN: Math.max(1, Math.min(cfg.evalEvery, 25)),
+            ...(opts.stream ? { stream: opts.stream } : {}),
+          }),
   };
-  const key = runKey(cfg.seed);
-  let best = bestOf(state.metrics, main);
-  const start = state.opt.step;
-  const progress =
-    opts.stream === null
-      ? undefined
-      : createProgress({
-          total: cfg.steps,
-          start,
-          label: `${cfg.method}/${task.name}`,
-          everyN: Math.max(1, Math.min(cfg.evalEvery, 25)),
-          ...(opts.stream ? { stream: opts.stream } : {}),
-        });
-  const say = (line: string) => progress?.log(line);
-
-  const save = async (): Promise<void> => {
-    const ts: TrainState = {
-      params: state.params,
-      opt: state.opt,
-      scheduleStep: state.opt.step,
-      key,
-      data: state.data,
-      config: effective,
-      metrics: state.metrics,
-    };
-    const r = await saveCheckpoint(ckDir, ts)();
-    if (E.isLeft(r)) throw r.left.errno ? new UsageError(r.left.message) : new Error(r.left.message);
-  };
-  const devEval = async (step: number): Promise<void> => {
-    if (task.dev.length === 0) return;
-    const { scores } = await evaluate(tm, task, state.params.current, task.dev);
-    record({ step, split: 'dev', ...scores });
-    const v = scores[main] ?? -Infinity;
-    if (v > best.score) {
-      best = { step, score: v };
-      disposeTree(state.params.best);
-      state.params = { current: state.params.current, best: cloneTree(state.params.current) };
-    }
-    say(
-      `step ${step}: dev ${Object.entries(scores)
-        .map(([k, x]) => `${k} ${x?.toFixed(4)}`)
-        .join(', ')}${best.step === step ? ' (best)' : ''}`,
-    );
-  };
-
-  let interrupted = false;
-  for (let step = start; step < cfg.steps; step++) {
-    const order = epochBatches(task.train, cfg.batchSize, cfg.seed, state.data.epoch);
-    const examples = order[state.data.cursor]!;
-    const next =
-      state.data.cursor + 1 >= order.length
-        ? { epoch: state.data.epoch + 1, cursor: 0 }
-        : { epoch: state.data.epoch, cursor: state.data.cursor + 1 };
-    const lr = lrAt(schedule, state.opt.step);
-    const { loss, gradNorm, extra } = scope(bk, () => {
-      const b = tm.batch(examples);
-      const f = (p: TrainParams) => tm.loss(p, b, { key: foldIn(key, step), step });
-      const [[lossT, aux], grads] = valueAndGrad(f, { hasAux: true })(state.params.current);
-      assertFinite({ method: cfg.method, step: step + 1, loss: lossT, grads });
-      const clipped = cfg.clip > 0 ? clipByGlobalNorm(grads, cfg.clip) : undefined;
-      const upd = opt.update(state.params.current, clipped ? clipped.grads : grads, state.opt, lr);
-      state.opt = { step: upd.state.step, slots: { m: keepTree(upd.state.slots.m), v: keepTree(upd.state.slots.v) } };
-      return {
-        loss: lossT.dataSync()[0]!,
-        gradNorm: clipped ? clipped.norm.dataSync()[0]! : null,
-        extra: stepExtras(aux),
-      };
-    });
-    state.data = next;
-    const done = step + 1;
-    record({ step: done, split: 'train', loss, lr, gradNorm, ...extra });
-    progress?.update(done, { loss, examples: examples.length });
-    if (done % cfg.evalEvery === 0 || done === cfg.steps) await devEval(done);
-    const stopNow = done < cfg.steps && (done === opts.stopAfter || opts.shouldStop?.() === true);
-    if ((cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0) || done === cfg.steps || stopNow) await save();
-    if (stopNow) {
-      interrupted = true;
-      break;
+  let stop: Stop;
+  for (let step = start; step < cfg.steps && !stop; step++) {
+    const order = epochBatches(task.train, cfg.batchSize, cfg.seed, s.data.epoch);
+    const examples = order[s.data.cursor]!;
+    const pending = computeStep(tm, s.params.current, examples, { key: foldIn(ctx.key, step), step });
+    s.data =
+      s.data.cursor + 1 >= order.length
+        ? { epoch: s.data.epoch + 1, cursor: 0 }
+        : { epoch: s.data.epoch, cursor: s.data.cursor + 1 };
+    try {
+      stop = await afterStep(ctx, s, step, pending, examples.length);
+    } catch (e) {
+      ctx.progress?.stop();
+      throw e;
     }
   }
-  progress?.stop();
-  writeFileAtomic(
-    join(opts.out, RUN_FILES.curve),
-    trainingCurveSvg(state.metrics, { title: `${cfg.method} prompt on ${task.name}`, metric: main }),
-  );
-  const final = state.opt.step;
-  let test: Readonly<Record<string, number | undefined>> | undefined;
-  if (!interrupted && task.test.length > 0) {
-    const params = best.step > 0 ? state.params.best : state.params.current;
-    test = (await evaluate(tm, task, params, task.test)).scores;
-    log.append({ step: final, split: 'test', bestStep: best.step, ...test });
-    say(
-      `test (best dev step ${best.step}): ${Object.entries(test)
-        .map(([k, x]) => `${k} ${x?.toFixed(4)}`)
-        .join(', ')}`,
-    );
-  }
-  if (!interrupted) {
-    writeFileAtomic(
-      join(opts.out, RUN_FILES.results),
-      `${JSON.stringify({ steps: final, bestStep: best.step, bestDev: { [main]: best.score }, test: test ?? null }, null, 2)}\n`,
-    );
-  }
-  const out = best.step > 0 ? state.params.best : state.params.current;
-  disposeTree(state.opt.slots);
-  return {
-    steps: final,
-    best: out,
-    bestStep: best.step,
-    bestDev: best.score,
-    ...(test ? { test } : {}),
-    records: state.metrics,
-    interrupted,
-  };
-}
-
-/** The method's loss parts (as `lossTask`, `lossHead`, …) and choice statistics, for the train record. */
-function stepExtras(aux: LossAux): Record<string, number | string> {
-  const out: Record<string, number | string> = {};
-  for (const [k, t] of Object.entries(aux.parts))
-    out[`loss${k.charAt(0).toUpperCase()}${k.slice(1)}`] = t.dataSync()[0]!;
-  return { ...out, ...aux.stats };
-}
-
-/** Optimiser state must outlive the step's scope (in-place AdamW returns the same tensors; this makes it explicit). */
-function keepTree<T>(tree: T): T {
-  for (const { leaf } of treeLeaves(tree)) keep(leaf);
-  return tree;
+  return finish(ctx, s, stop);
 }

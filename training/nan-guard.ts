@@ -1,7 +1,9 @@
 /**
  * Stops a run at the first non-finite loss or gradient, naming the step, the tensor path and the
  * method. One device reduction per leaf (Σ x·0 is NaN iff some x is NaN or ±Inf), one read-back for
- * all of them; the offending leaf is read in full only to describe it.
+ * all of them; the offending leaf is read in full only to describe it. Every read is asynchronous, so
+ * the guard works on every backend (WebGPU has no synchronous read). The training loop packs the flags
+ * into its one read-back per step (`finiteFlags`, then `nonFiniteError` on the values read).
  */
 import { cast, concat, mul, reshape, scope, sum, treeLeaves, type Tensor } from '../core/index.ts';
 
@@ -39,7 +41,14 @@ function describe(values: ArrayLike<number>, shape: readonly number[]): string {
   return `shape [${shape.join(', ')}]: ${nan} NaN, ${inf} Inf of ${values.length}; first at flat index ${first}`;
 }
 
-function probes(input: GuardInput): { paths: string[]; leaves: Tensor[]; flags: Tensor } {
+/** The guard's device side: the named leaves (loss, then each gradient) and one flag per leaf [n] (f64 or f32). */
+export interface FiniteProbe {
+  readonly paths: readonly string[];
+  readonly leaves: readonly Tensor[];
+  readonly flags: Tensor;
+}
+
+export function finiteFlags(input: GuardInput): FiniteProbe {
   const named = [
     { path: 'loss', leaf: input.loss },
     ...treeLeaves(input.grads).map((l) => ({ path: `grads.${l.path}`, leaf: l.leaf })),
@@ -56,25 +65,28 @@ function probes(input: GuardInput): { paths: string[]; leaves: Tensor[]; flags: 
   return { paths: named.map((n) => n.path), leaves, flags };
 }
 
-function firstBad(flags: ArrayLike<number>): number {
-  for (let i = 0; i < flags.length; i++) if (!Number.isFinite(flags[i]!)) return i;
-  return -1;
+/**
+ * The error for the first non-finite flag among `flagValues` (read back from `probe.flags`, possibly
+ * as part of a longer read), or undefined when all are finite. Reads the offending leaf to describe it.
+ */
+export async function nonFiniteError(
+  input: Pick<GuardInput, 'method' | 'step'>,
+  probe: Pick<FiniteProbe, 'paths' | 'leaves'>,
+  flagValues: ArrayLike<number>,
+): Promise<NonFiniteError | undefined> {
+  for (let i = 0; i < flagValues.length; i++)
+    if (!Number.isFinite(flagValues[i]!)) {
+      const leaf = probe.leaves[i]!;
+      return new NonFiniteError(input.method, input.step, probe.paths[i]!, describe(await leaf.data(), leaf.shape));
+    }
+  return undefined;
 }
 
-/** Synchronous check (CPU backend). Throws NonFiniteError. */
-export function assertFinite(input: GuardInput): void {
-  const { paths, leaves, flags } = probes(input);
-  const i = firstBad(flags.dataSync());
-  flags.dispose();
-  if (i >= 0)
-    throw new NonFiniteError(input.method, input.step, paths[i]!, describe(leaves[i]!.dataSync(), leaves[i]!.shape));
-}
-
-/** The same check through async reads (any backend). Rejects with NonFiniteError. */
-export async function assertFiniteAsync(input: GuardInput): Promise<void> {
-  const { paths, leaves, flags } = probes(input);
-  const i = firstBad(await flags.data());
-  flags.dispose();
-  if (i >= 0)
-    throw new NonFiniteError(input.method, input.step, paths[i]!, describe(await leaves[i]!.data(), leaves[i]!.shape));
+/** Checks a loss and its gradients on any backend. Rejects with NonFiniteError. */
+export async function assertFinite(input: GuardInput): Promise<void> {
+  const probe = finiteFlags(input);
+  const values = await probe.flags.data();
+  probe.flags.dispose();
+  const err = await nonFiniteError(input, probe, values);
+  if (err) throw err;
 }

@@ -67,6 +67,9 @@ export function createProgress(opts: ProgressOptions): Progress {
       cliProgress.Presets.shades_classic,
     );
     bar.start(total, start, { loss: '-', rate: '-', etaText: '?' });
+    // cli-progress's render() re-arms its redraw timer: after stop() a render would keep the process
+    // alive forever (a finished `train` hung in a terminal). Lines logged after stop are plain lines.
+    let stopped = false;
     return {
       update(step, info) {
         meter.add(info);
@@ -74,10 +77,16 @@ export function createProgress(opts: ProgressOptions): Progress {
         bar.update(step, { loss: fmtLoss(info?.loss), rate: s.rate, etaText: s.eta });
       },
       log(line) {
+        if (stopped) {
+          stream.write(`${line}\n`);
+          return;
+        }
         stream.write(`\r\x1b[2K${line}\n`);
         bar.render();
       },
       stop() {
+        if (stopped) return;
+        stopped = true;
         bar.stop();
       },
     };

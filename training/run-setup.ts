@@ -6,7 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Backend } from '../core/index.ts';
-import { cpuBackend } from '../core/index.ts';
+import { selectBackend } from '../core/backend/select.ts';
 import { loadCheckpoint } from '../models/bert/io/checkpoint.ts';
 import { readBertConfig, type BertConfig } from '../models/bert/config.ts';
 import { BertModel } from '../models/bert/model.ts';
@@ -24,28 +24,17 @@ export interface RunSetup {
   readonly backendNote: string;
 }
 
+/** The run's backend (core/backend/select.ts); a failure to start one is a usage error naming the flag. */
 export async function backendFor(
   choice: RunConfig['backend'],
   threads = 0,
 ): Promise<{ backend: Backend; note: string }> {
-  if (choice === 'cpu') return { backend: cpuBackend(), note: 'cpu backend' };
-  if (choice === 'wasm') {
-    const { createWasmBackend } = await import('../core/backend/wasm/index.ts');
-    const backend = createWasmBackend(threads > 0 ? { threads } : {});
-    return {
-      backend,
-      note: `wasm backend (${backend.threads} thread${backend.threads === 1 ? '' : 's'}, ${backend.gemmShape.fma ? 'FMA' : 'mul+add'} GEMM)`,
-    };
-  }
-  const select = await import('../core/backend/webgpu/select.ts').catch((e: unknown) => {
-    throw new UsageError(
-      `--backend ${choice}: the WebGPU backend cannot be loaded (${e instanceof Error ? e.message : String(e)}); use --backend cpu`,
-    );
-  });
   try {
-    return await select.selectBackend(choice);
+    return await selectBackend(choice, { threads });
   } catch (e) {
-    throw new UsageError(`--backend ${choice}: ${e instanceof Error ? e.message : String(e)}; use --backend cpu`);
+    throw new UsageError(
+      `--backend ${choice}: ${e instanceof Error ? e.message : String(e)}; use --backend wasm (or cpu, the reference)`,
+    );
   }
 }
 

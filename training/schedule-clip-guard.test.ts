@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { isRight } from 'fp-ts/lib/Either.js';
 import { cpuBackend, scalar, tensor, treeLeaves } from '../core/index.ts';
 import { clipByGlobalNorm, globalNorm } from './clip.ts';
-import { assertFinite, assertFiniteAsync, NonFiniteError } from './nan-guard.ts';
+import { assertFinite, NonFiniteError } from './nan-guard.ts';
 import { lrAt, ScheduleCodec, validateSchedule, type Schedule } from './schedule.ts';
 
 const close = (a: number, b: number, msg: string) =>
@@ -78,10 +78,10 @@ test('clip: mixed f32/f64 leaves keep their dtypes; norm in f64', () => {
 
 test('nan guard names the step, the tensor path and the method', async () => {
   const ok = { w: f64([1, 2]), b: f64([3]) };
-  assertFinite({ method: 'prompt-tuning', step: 3, loss: scalar(bk, 0.5), grads: ok });
+  await assertFinite({ method: 'prompt-tuning', step: 3, loss: scalar(bk, 0.5), grads: ok });
   const bad = { w: f64([1, 2]), layer: [f64([0]), f64([1, Infinity, NaN])] };
   try {
-    assertFinite({ method: 'p-tuning-v2', step: 17, loss: scalar(bk, 0.5), grads: bad });
+    await assertFinite({ method: 'p-tuning-v2', step: 17, loss: scalar(bk, 0.5), grads: bad });
     assert.unreachable('should throw');
   } catch (e) {
     assert.instance(e, NonFiniteError);
@@ -90,7 +90,7 @@ test('nan guard names the step, the tensor path and the method', async () => {
     assert.match(err.message, /p-tuning-v2: non-finite grads\.layer\.1 at step 17/);
     assert.match(err.message, /1 NaN, 1 Inf of 3; first at flat index 1/);
   }
-  await assertFiniteAsync({ method: 'm', step: 2, loss: scalar(bk, NaN), grads: ok }).then(
+  await assertFinite({ method: 'm', step: 2, loss: scalar(bk, NaN), grads: ok }).then(
     () => assert.unreachable('should reject'),
     (e: unknown) => assert.match(String(e), /m: non-finite loss at step 2/),
   );

@@ -39,7 +39,10 @@ for (const over of CASES) {
       // the same forward by hand, every row of the last layer computed
       const m = tm.method.inputs(p['prompt'], b.tokens, undefined);
       const h = model.encode(m.inputs).lastHiddenState;
-      const shift = (r: number) => (typeof m.offset === 'number' ? m.offset : m.offset[r]!);
+      const o = m.offset,
+        K = typeof o === 'number' ? 1 : o.weights.shape[1]!,
+        w = typeof o === 'number' ? undefined : o.weights.dataSync();
+      const shift = (r: number) => (w ? Array.from(w.subarray(r * K, (r + 1) * K)).indexOf(1) : (o as number));
       const head = p['head'];
       const want =
         over.head === 'classifier' && head && isLinearParams(head)

@@ -7,7 +7,11 @@
  * virtual tokens add in front of the text (to find the mask position).
  */
 import {
+  concat,
   crossEntropy,
+  matmul,
+  reshape,
+  slice,
   foldIn,
   isLinearParams,
   keep,
@@ -81,6 +85,13 @@ export interface PreparedBatch {
   /** Row-wise mask-token index in the text (verbalizer head). */
   readonly maskIndex: readonly number[];
   readonly hostLabels: readonly number[];
+}
+
+/** h [B, 1+K, d] (row 0, then K candidate rows) and one-hot weights w [B, K] → [B, 2, d]: row 0 and the chosen row. */
+function pickMaskRow(h: Tensor, w: Tensor): Tensor {
+  const [B, R, d] = h.shape as [number, number, number];
+  const chosen = matmul(reshape(w, [B, 1, R - 1]), slice(h, [0, 1, 0], [B, R - 1, d]));
+  return concat([slice(h, [0, 0, 0], [B, 1, d]), chosen], 1);
 }
 
 /** A frozen pooler for checkpoints without one: N(0, initializer_range²) weight, zero bias, from the seed. */
@@ -182,14 +193,19 @@ export function buildTaskModel(
       const head = p['head'];
       if (head !== undefined && !isLinearParams(head))
         throw new TypeError(`task model: the head [${Object.keys(head).join(', ')}] is not a Linear's weight and bias`);
-      const shift = (r: number) => (typeof m.offset === 'number' ? m.offset : m.offset[r]!);
+      const offset = m.offset;
       // No layer computes padding rows, and only the rows the heads read leave the last layer:
       // position 0 (the pooler; InfoPrompt's L_rep), then each example's [MASK] for the verbalizer.
+      // When the offset is chosen on the device (dynamic position), every candidate [MASK] row leaves
+      // the last layer and the choice's one-hot weights pick one (exact forward, gradient to that row).
       const outputPositions =
         cfg.head === 'classifier'
           ? Array.from({ length: b.labels.shape[0]! }, () => [0])
-          : b.maskIndex.map((i, r) => [0, i + shift(r)]);
-      const h = model.encode({ ...inputs, outputPositions, skipPadding: true }).lastHiddenState;
+          : typeof offset === 'number'
+            ? b.maskIndex.map((i) => [0, i + offset])
+            : b.maskIndex.map((i) => [0, ...Array.from({ length: offset.weights.shape[1]! }, (_, k) => i + k)]);
+      const hOut = model.encode({ ...inputs, outputPositions, skipPadding: true }).lastHiddenState;
+      const h = cfg.head === 'classifier' || typeof offset === 'number' ? hOut : pickMaskRow(hOut, offset.weights);
       const logits =
         cfg.head === 'classifier'
           ? classifierLogits(model, h, head!, {

@@ -51,7 +51,7 @@ async function checkGpu(): Promise<void> {
     return;
   }
   try {
-    const r = await selectBackend('webgpu', { log: () => {} });
+    const r = await selectBackend('webgpu', { webgpu: { log: () => {} } });
     backend = r.backend;
     say(gpuNote, `WebGPU: ${r.note}.`);
   } catch (e) {

@@ -23,6 +23,7 @@ import {
   type Backend,
   type Tensor,
 } from '../../core/index.ts';
+import type { WebGpuBackend } from '../../core/backend/webgpu/index.ts';
 import { ParamWriter, type Program } from '../../kernels/wgsl/common.ts';
 import { expectClose } from '../support/close.ts';
 import { cpu, gpuSuite, ints, values } from './harness.ts';
@@ -143,17 +144,27 @@ if (gpu) {
     }
   });
 
-  test("selectBackend: 'auto' takes WebGPU and says which adapter; 'cpu' is the reference", async () => {
-    const { selectBackend } = await import('../../core/backend/webgpu/select.ts');
-    const auto = await selectBackend('auto', { log: () => {} });
+  test("selectBackend: 'webgpu' takes any adapter; 'auto' leaves a software one for wasm and says why", async () => {
+    const { selectBackend, isSoftwareAdapter } = await import('../../core/backend/select.ts');
+    const gpu = await selectBackend('webgpu', { webgpu: { log: () => {} } });
+    const software = isSoftwareAdapter((gpu.backend as WebGpuBackend).adapterInfo);
+    (gpu.backend as WebGpuBackend).destroy();
+    if (gpu.kind !== 'webgpu' || gpu.backend.name !== 'webgpu') throw new Error(`webgpu gave ${gpu.note}`);
+    const auto = await selectBackend('auto', { threads: 1 });
     try {
-      if (auto.backend.name !== 'webgpu' || !auto.note.startsWith('auto: webgpu backend on '))
-        throw new Error(`auto gave ${auto.backend.name}: ${auto.note}`);
+      const want = software ? 'wasm' : 'webgpu';
+      if (auto.kind !== want || (software && !/software renderer/.test(auto.note)))
+        throw new Error(`auto gave ${auto.kind}: ${auto.note}`);
     } finally {
       (auto.backend as { destroy?: () => void }).destroy?.();
     }
     const c = await selectBackend('cpu');
     if (c.backend.name !== 'cpu') throw new Error(c.note);
+    const unknown = await selectBackend('tpu' as 'cpu').then(
+      () => 'accepted',
+      (e: unknown) => String(e),
+    );
+    if (!/unknown backend "tpu"; expected one of cpu, wasm, webgpu, auto/.test(unknown)) throw new Error(unknown);
   });
 }
 

@@ -1,0 +1,52 @@
+/**
+ * The browser's backend selector (package.json "browser" maps select.ts here): the same names and
+ * types, without the WASM backend, whose worker pool needs Node's worker_threads. `auto` takes WebGPU
+ * when `navigator.gpu` gives an adapter (a software one too: a page has no faster path), else cpu.
+ */
+import type { Backend } from './backend.ts';
+import { cpuBackend } from './cpu/index.ts';
+import type { WebGpuOptions } from './webgpu/index.ts';
+
+export const BACKEND_CHOICES = ['cpu', 'wasm', 'webgpu', 'auto'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export type BackendKind = Exclude<BackendChoice, 'auto'>;
+
+export interface SelectOptions {
+  readonly threads?: number;
+  readonly webgpu?: WebGpuOptions;
+}
+
+export interface SelectedBackend {
+  readonly backend: Backend;
+  readonly kind: BackendKind;
+  readonly note: string;
+}
+
+export const isBackendChoice = (s: unknown): s is BackendChoice =>
+  typeof s === 'string' && (BACKEND_CHOICES as readonly string[]).includes(s);
+
+const SOFTWARE_ADAPTER = /\b(software|llvmpipe|lavapipe|swiftshader|fallback)\b/i;
+export const isSoftwareAdapter = (adapterInfo: string): boolean => SOFTWARE_ADAPTER.test(adapterInfo);
+
+export async function selectBackend(choice: BackendChoice, opts: SelectOptions = {}): Promise<SelectedBackend> {
+  if (!isBackendChoice(choice))
+    throw new RangeError(
+      `selectBackend: unknown backend ${JSON.stringify(choice)}; expected one of ${BACKEND_CHOICES.join(', ')}`,
+    );
+  if (choice === 'cpu') return { backend: cpuBackend(), kind: 'cpu', note: 'cpu backend (the reference)' };
+  if (choice === 'wasm')
+    throw new RangeError('selectBackend: the wasm backend runs in Node only (its worker pool needs worker_threads)');
+  const { createWebGpuBackend } = await import('./webgpu/index.ts');
+  const { NoAdapterError } = await import('./webgpu/device.ts');
+  try {
+    const backend = await createWebGpuBackend(opts.webgpu);
+    return {
+      backend,
+      kind: 'webgpu',
+      note: `${choice === 'auto' ? 'auto: ' : ''}webgpu backend on ${backend.adapterInfo}`,
+    };
+  } catch (e) {
+    if (choice === 'webgpu' || !(e instanceof NoAdapterError)) throw e;
+    return { backend: cpuBackend(), kind: 'cpu', note: `auto: cpu backend, because ${e.message}` };
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Picking a backend by name, typed and checked at run time (an unknown name throws, naming the choices).
+ * - `cpu`: the TypeScript reference (f64 and f32), the oracle of the tests; slow.
+ * - `wasm`: the multi-threaded WebAssembly-SIMD fast path on the CPU (f32; `threads`, 0 = one per core).
+ * - `webgpu`: the WGSL kernels on the first WebGPU adapter, whatever it is (a software one included).
+ * - `auto`: WebGPU on a real GPU; otherwise wasm. A software adapter (Mesa's lavapipe / llvmpipe,
+ *   SwiftShader, a fallback adapter) is not a GPU: it is slower than wasm on the same cores. The note
+ *   says which backend was taken and why. Only a missing adapter or a software one sends `auto` to
+ *   wasm; any other WebGPU failure is thrown, never papered over with a silent CPU fallback.
+ * The WebGPU and WASM modules load only when chosen.
+ */
+import type { Backend } from './backend.ts';
+import { cpuBackend } from './cpu/index.ts';
+import type { WebGpuOptions } from './webgpu/index.ts';
+
+export const BACKEND_CHOICES = ['cpu', 'wasm', 'webgpu', 'auto'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+/** The backend a choice resolves to. */
+export type BackendKind = Exclude<BackendChoice, 'auto'>;
+
+export interface SelectOptions {
+  /** wasm: worker threads (0 or absent = one per core). */
+  readonly threads?: number;
+  /** webgpu: device options (power preference, f16, where the adapter line is logged). */
+  readonly webgpu?: WebGpuOptions;
+}
+
+export interface SelectedBackend {
+  readonly backend: Backend;
+  readonly kind: BackendKind;
+  /** One line for the user: which backend, on what, and for `auto` why. */
+  readonly note: string;
+}
+
+export const isBackendChoice = (s: unknown): s is BackendChoice =>
+  typeof s === 'string' && (BACKEND_CHOICES as readonly string[]).includes(s);
+
+/** Software rasterisers that expose a WebGPU/Vulkan adapter on the CPU. */
+const SOFTWARE_ADAPTER = /\b(software|llvmpipe|lavapipe|swiftshader|fallback)\b/i;
+export const isSoftwareAdapter = (adapterInfo: string): boolean => SOFTWARE_ADAPTER.test(adapterInfo);
+
+async function wasm(threads: number | undefined, why: string): Promise<SelectedBackend> {
+  const { createWasmBackend } = await import('./wasm/index.ts');
+  const backend = createWasmBackend(threads !== undefined && threads > 0 ? { threads } : {});
+  const how = `${backend.threads} thread${backend.threads === 1 ? '' : 's'}, ${backend.gemmShape.fma ? 'FMA' : 'mul+add'} GEMM`;
+  return { backend, kind: 'wasm', note: `${why}wasm backend (${how})` };
+}
+
+/** The backend named by `choice` (see the module comment). */
+export async function selectBackend(choice: BackendChoice, opts: SelectOptions = {}): Promise<SelectedBackend> {
+  if (!isBackendChoice(choice))
+    throw new RangeError(
+      `selectBackend: unknown backend ${JSON.stringify(choice)}; expected one of ${BACKEND_CHOICES.join(', ')}`,
+    );
+  if (choice === 'cpu') return { backend: cpuBackend(), kind: 'cpu', note: 'cpu backend (the reference)' };
+  if (choice === 'wasm') return wasm(opts.threads, '');
+  const { createWebGpuBackend } = await import('./webgpu/index.ts');
+  const { NoAdapterError } = await import('./webgpu/device.ts');
+  if (choice === 'webgpu') {
+    const backend = await createWebGpuBackend(opts.webgpu);
+    return { backend, kind: 'webgpu', note: `webgpu backend on ${backend.adapterInfo}` };
+  }
+  let backend;
+  try {
+    backend = await createWebGpuBackend({ log: () => {}, ...opts.webgpu });
+  } catch (e) {
+    if (!(e instanceof NoAdapterError)) throw e;
+    return wasm(opts.threads, `auto: no WebGPU adapter (${e.message}), so the `);
+  }
+  if (isSoftwareAdapter(backend.adapterInfo)) {
+    const info = backend.adapterInfo;
+    backend.destroy();
+    return wasm(opts.threads, `auto: the WebGPU adapter is a software renderer (${info}), not a GPU, so the `);
+  }
+  return { backend, kind: 'webgpu', note: `auto: webgpu backend on ${backend.adapterInfo}` };
+}
