@@ -74,6 +74,17 @@ test('reportError: user errors and errno errors one line (exit 2), a bug with st
   assert.match(bug, /this is a bug in PromptGrad.*report it/);
 });
 
+test('verify-hf: a bad option and a folder without a reference are user errors too (exit 2, one line)', async () => {
+  const dtype = await runCli('verify-hf', MODEL, '--dtype', 'f16');
+  assert.ok(isOneLineUsageError(dtype), dtype.err);
+  assert.match(dtype.err, /--dtype must be f64 or f32/);
+  const empty = join(tmp, 'no-reference');
+  mkdirSync(empty);
+  const ref = await runCli('verify-hf', empty);
+  assert.ok(isOneLineUsageError(ref), ref.err);
+  assert.match(ref.err, /no-reference\/reference\.json: no such file or folder \(ENOENT\)/);
+});
+
 test('train --out a model folder or a user folder: refused, naming what is there; nothing in it changes', async () => {
   const model = join(tmp, 'model-copy');
   cpSync(MODEL, model, { recursive: true });

@@ -15,6 +15,7 @@ import type { RawTensor } from '../models/bert/io/raw-tensor.ts';
 import { parseSafetensors } from '../models/bert/io/safetensors.ts';
 import { loadTokenizer, type PgTokenizer } from '../models/bert/tokenizer/tokenizer.ts';
 import { forwardCase, peftCase, vjpCase, type KeyResult } from './verify-hf-cases.ts';
+import { UsageError } from '../training/usage-error.ts';
 
 interface TokenizationCase {
   readonly text: string;
@@ -71,14 +72,14 @@ export async function verifyHfFolder(
   const meta = JSON.parse(await readFile(join(folder, 'reference.json'), 'utf8')) as Record<string, unknown>;
   const refFile = join(folder, 'reference.safetensors');
   const parsed = parseSafetensors(new Uint8Array(await readFile(refFile)), refFile, { floatDtype: 'f64' });
-  if (E.isLeft(parsed)) throw new Error(parsed.left.message);
+  if (E.isLeft(parsed)) throw new UsageError(parsed.left.message);
   const ref = new Map<string, RawTensor>(parsed.right.tensors.map((t) => [t.name, t]));
 
   const ckpt = await loadCheckpoint(folder, opts.dtype)();
-  if (E.isLeft(ckpt)) throw new Error(ckpt.left.message);
+  if (E.isLeft(ckpt)) throw new UsageError(ckpt.left.message);
   const model = BertModel.load(ckpt.right.weights, ckpt.right.config, opts.backend, opts.dtype);
   const tok = await loadTokenizer(folder)();
-  if (E.isLeft(tok)) throw new Error(tok.left.message);
+  if (E.isLeft(tok)) throw new UsageError(tok.left.message);
 
   const results: KeyResult[] = tokenizationResults(tok.right, (meta['tokenization'] ?? []) as TokenizationCase[]);
   const used = new Set<string>();
@@ -116,11 +117,11 @@ export function verifyHfCommand(program: Command): void {
     )
     .action(async (folder: string, o: { backend: string; dtype: string }) => {
       if (!['cpu', 'webgpu', 'auto'].includes(o.backend))
-        throw new Error(`--backend must be cpu, webgpu or auto, got "${o.backend}"`);
-      if (o.dtype !== 'f64' && o.dtype !== 'f32') throw new Error(`--dtype must be f64 or f32, got "${o.dtype}"`);
+        throw new UsageError(`--backend must be cpu, webgpu or auto, got "${o.backend}"`);
+      if (o.dtype !== 'f64' && o.dtype !== 'f32') throw new UsageError(`--dtype must be f64 or f32, got "${o.dtype}"`);
       const { backend, note } = await selectBackend(o.backend as BackendChoice);
       if (backend.name !== 'cpu' && o.dtype === 'f64')
-        throw new Error(`the ${backend.name} backend has no f64: use --dtype f32`);
+        throw new UsageError(`the ${backend.name} backend has no f64: use --dtype f32`);
       console.log(`verify-hf ${folder} (${note}, ${o.dtype})`);
       const { results, unchecked } = await verifyHfFolder(folder, { backend, dtype: o.dtype });
       for (const r of results) {

@@ -8,7 +8,7 @@
  * Steps-to-threshold: the first dev evaluation with accuracy ≥ dev majority-class rate + `margin`;
  * seeds that never get there are counted, not averaged.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { readMetricsLog } from '../training/log.ts';
@@ -17,6 +17,7 @@ import { loadTaskData } from '../training/task-data.ts';
 import { UsageError } from '../training/usage-error.ts';
 import { fmt, summarizeGroup, summarizeRun, type GroupSummary, type RunSummary } from '../experiments/summary.ts';
 import { majorityRate, subsampleVal, VARIANTS } from '../experiments/variants.ts';
+import { ensureDir, writeFileAtomic } from '../training/atomic-file.ts';
 
 const TASK_ORDER = ['RTE', 'CB', 'BoolQ', 'WiC', 'COPA', 'WSC', 'MultiRC'];
 const VARIANT_ORDER = Object.keys(VARIANTS);
@@ -232,17 +233,17 @@ function plots(results: Record<string, TaskResult>): [string, string][] {
 
 /** `<out>/results<suffix>.json`, `<out>/results<suffix>.md` and `<plotDir>/<task>.svg`. */
 export function writeReport(r: Report, out: string, plotDir: string, suffix = ''): readonly string[] {
-  mkdirSync(out, { recursive: true });
-  mkdirSync(plotDir, { recursive: true });
+  ensureDir(out);
+  ensureDir(plotDir);
   const files = [join(out, `results${suffix}.json`), join(out, `results${suffix}.md`)];
-  writeFileSync(
+  writeFileAtomic(
     files[0]!,
     `${JSON.stringify(r.json, (_k, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v), 2)}\n`,
   );
-  writeFileSync(files[1]!, `${r.markdown}\n`);
+  writeFileAtomic(files[1]!, `${r.markdown}\n`);
   for (const [task, svg] of r.plots) {
     const f = join(plotDir, `${task}.svg`);
-    writeFileSync(f, svg);
+    writeFileAtomic(f, svg);
     files.push(f);
   }
   return files;
