@@ -17,6 +17,8 @@ import { loadBestParams, readRunConfig } from '../training/run-load.ts';
 import { setupRun, UsageError } from '../training/run-setup.ts';
 import { exportPeftAdapter } from '../prompting/peft-adapter.ts';
 import type { ClassifierParams } from '../prompting/heads.ts';
+import { isMultitask } from '../training/multitask/setup.ts';
+import { evalMultitask, exportMultitask, multitaskPredictor, predictionLine } from './multitask-commands.ts';
 
 const SPLITS = { train: 'train', dev32: 'dev', dev: 'dev', val: 'test', test: 'test' } as const;
 
@@ -26,14 +28,18 @@ export function evalCommand(program: Command): void {
     .description("evaluate a run's best parameters (by dev metric) on a split of its task")
     .requiredOption('--run <folder>', 'run folder written by `promptgrad train`')
     .option('--split <split>', 'train | dev32 | val', 'val')
+    .option('--task <name>', 'multitask runs: evaluate this task only (default: every task and their average)')
     .addHelpText(
       'after',
-      '\nExamples:\n  promptgrad eval --run runs/rte-soft\n  promptgrad eval --run runs/rte-soft --split dev32',
+      '\nExamples:\n  promptgrad eval --run runs/rte-soft\n  promptgrad eval --run runs/rte-soft --split dev32\n  promptgrad eval --run runs/mt-pool --task CB',
     )
-    .action(async (o: { run: string; split: string }) => {
+    .action(async (o: { run: string; split: string; task?: string }) => {
       const which = (SPLITS as Record<string, 'train' | 'dev' | 'test' | undefined>)[o.split];
       if (!which) throw new UsageError(`--split must be train, dev32 or val, got "${o.split}"`);
-      const { tm, task } = await setupRun(readRunConfig(o.run));
+      const cfg = readRunConfig(o.run);
+      if (isMultitask(cfg)) return evalMultitask(cfg, o.run, which, o.split, o.task);
+      refuseOtherTask(cfg.task, o.task);
+      const { tm, task } = await setupRun(cfg);
       const { best, step } = await loadBestParams(tm, o.run);
       const { scores } = await evaluate(tm, task, best, task[which]);
       console.log(
@@ -110,28 +116,20 @@ export function predictCommand(program: Command): void {
       'examples in the task\'s JSONL format (label optional); custom tasks: {"text": …, "text_pair"?: …}',
     )
     .requiredOption('--output <jsonl>', 'where to write {"index", "label", "probs"} lines')
+    .option('--task <name>', 'multitask runs: the task whose head and prompt label the input (required there)')
     .addHelpText(
       'after',
-      '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl',
+      '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl\n  promptgrad predict --run runs/mt-pool --task CB --input cb.jsonl --output cb-preds.jsonl',
     )
-    .action(async (o: { run: string; input: string; output: string }) => {
+    .action(async (o: { run: string; input: string; output: string; task?: string }) => {
       const cfg = readRunConfig(o.run);
-      const examples = parsePredictInput(o.input, cfg.task);
-      const { tm, task } = await setupRun(cfg);
-      const { best } = await loadBestParams(tm, o.run);
+      if (!isMultitask(cfg)) refuseOtherTask(cfg.task, o.task);
+      const { tm, task, best } = isMultitask(cfg)
+        ? await multitaskPredictor(cfg, o.run, o.task).then((r) => ({ tm: r.tm, task: r.data, best: r.params }))
+        : await setupRun(cfg).then(async (s) => ({ ...s, best: (await loadBestParams(s.tm, o.run)).best }));
+      const examples = parsePredictInput(o.input, task.name);
       const rows = await logitsOf(tm, best, examples);
-      const lines = rows.map((r, index) => {
-        const mx = Math.max(...r),
-          ex = r.map((x) => Math.exp(x - mx)),
-          z = ex.reduce((a, b) => a + b, 0);
-        const probs = ex.map((x) => x / z);
-        const c = probs.indexOf(Math.max(...probs));
-        return JSON.stringify({
-          index,
-          label: task.labels[c],
-          probs: Object.fromEntries(task.labels.map((l, k) => [l, probs[k]])),
-        });
-      });
+      const lines = rows.map((r, index) => predictionLine(index, r, task.labels));
       writeFileSync(o.output, lines.map((l) => `${l}\n`).join(''));
       console.log(`wrote ${lines.length} predictions to ${o.output}`);
     });
@@ -147,8 +145,11 @@ export function exportPeftCommand(program: Command): void {
       'after',
       '\nExamples:\n  promptgrad export-peft --run runs/rte-soft --out adapters/rte-soft\n  # then in Python: PeftModel.from_pretrained(base_model, "adapters/rte-soft")',
     )
-    .action(async (o: { run: string; out: string }) => {
+    .option('--task <name>', 'multitask runs: export this task only (default: every task, into <out>/<task>/)')
+    .action(async (o: { run: string; out: string; task?: string }) => {
       const cfg = readRunConfig(o.run);
+      if (isMultitask(cfg)) return exportMultitask(cfg, o.run, o.out, o.task);
+      refuseOtherTask(cfg.task, o.task);
       const { tm } = await setupRun(cfg);
       if (!tm.method.peft)
         throw new UsageError(`export-peft: method "${cfg.method}" has no PEFT equivalent (soft and prefix do)`);
@@ -165,4 +166,10 @@ export function exportPeftCommand(program: Command): void {
         `wrote ${written.peft_type} adapter (${written.num_virtual_tokens} virtual tokens, task ${written.task_type}) to ${o.out}`,
       );
     });
+}
+
+/** A single-task run only answers for its own task. */
+function refuseOtherTask(runTask: string, asked: string | undefined): void {
+  if (asked !== undefined && asked !== runTask)
+    throw new UsageError(`--task ${asked}: this run trained ${runTask} only`);
 }
