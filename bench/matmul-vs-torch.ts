@@ -39,13 +39,9 @@ for (const n of sizes) {
   a.dispose();
 }
 g.destroy();
-// The same OpenBLAS settings as bench/run-cpu.sh: this virtual CPU is detected as Prescott (SSE3 kernel)
-// unless told SkylakeX, and GOMP's active spin collapses on a shared box.
-const env = {
-  ...process.env,
-  OPENBLAS_CORETYPE: process.env['OPENBLAS_CORETYPE'] ?? 'SkylakeX',
-  OMP_WAIT_POLICY: process.env['OMP_WAIT_POLICY'] ?? 'PASSIVE',
-};
+// torch_prompt_step.py picks the best OpenBLAS kernel for this CPU itself (and prints it); GOMP's active
+// spin collapses on a shared box, as in bench/run-cpu.sh.
+const env = { ...process.env, OMP_WAIT_POLICY: process.env['OMP_WAIT_POLICY'] ?? 'PASSIVE' };
 const py = spawnSync(
   '/usr/bin/python3',
   ['bench/torch_prompt_step.py', '--matmul', sizes.join(','), '--threads', String(threads)],

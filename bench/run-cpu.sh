@@ -14,9 +14,12 @@ cd "$(dirname "$0")/.."
 REPS=${REPS:-3}
 WORKLOADS=${WORKLOADS:-"bert-small bert-base"}
 PY=${PY:-/usr/bin/python3}
-# Debian's OpenBLAS (openmp build, via update-alternatives) detects this virtual Xeon as "Prescott"
-# and runs its SSE3 kernel; SkylakeX is what the CPU supports (avx512f/bw/dq/vl).
-export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
+# torch's kernels: bench/torch_prompt_step.py picks the best OpenBLAS core this CPU supports (from
+# /proc/cpuinfo: Cooperlake/SkylakeX with AVX-512, Haswell with AVX2) and ATen's AVX-512 kernels, and drops
+# OPENBLAS_L2_SIZE, in its own process only (--blas-core/--aten-capability auto). The environment of these
+# machines sets OPENBLAS_CORETYPE=Haswell, which ran torch's AVX2 kernels on an AVX-512 CPU (2x slower).
+# TORCH_KERNELS="--blas-core env --aten-capability env" measures the environment's choice instead.
+TORCH_KERNELS=${TORCH_KERNELS:-}
 # GOMP's default active spin-wait collapses when other jobs share the 2 cores (measured 5.8 s/step vs
 # 0.45 s passive on a loaded box); passive keeps torch's figure meaningful. OMP_WAIT_POLICY=ACTIVE to override.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
@@ -25,13 +28,24 @@ OUT=$(mktemp)
 # a tfjs run that dies (bert-base: out of wasm heap) is reported, not fatal
 tfjs() { $NODE bench/tfjs-prompt-step.ts "$@" --json | tee -a "$OUT" || echo "# tfjs-prompt-step $* failed" >&2; }
 echo "# $(date -u) | $(nproc) cores | $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs) | load:$(cut -d' ' -f1-3 /proc/loadavg)"
-echo "# blas: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu) OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
+echo "# blas: $(readlink -f /etc/alternatives/libblas.so.3-x86_64-linux-gnu) environment OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-unset} OPENBLAS_L2_SIZE=${OPENBLAS_L2_SIZE:-unset} OMP_WAIT_POLICY=$OMP_WAIT_POLICY"
+# Which kernels torch runs, and that they do not change its loss: one short bert-small run with the
+# environment's kernels and one with the best, same seed. Different GEMM kernels may round differently,
+# so the losses are printed side by side with their difference (measured: identical to the last bit).
+$PY bench/torch_prompt_step.py --steps 1 --warmup 0 --blas-core env --aten-capability env --json >"$OUT.env"
+$PY bench/torch_prompt_step.py --steps 1 --warmup 0 $TORCH_KERNELS --json >"$OUT.best"
+node -e '
+  const [env, best] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")));
+  const k = (r) => `OpenBLAS ${r.blasCore} (asked ${r.blasCoreRequested}), ATen ${r.atenCapability}`;
+  console.log(`# torch kernels: environment: ${k(env)}, loss ${env.loss}; benchmarked: ${k(best)}, loss ${best.loss}; |difference| ${Math.abs(env.loss - best.loss)}`);
+' "$OUT.env" "$OUT.best"
+rm -f "$OUT.env" "$OUT.best"
 for wl in $WORKLOADS; do
   # bert-small: 20 timed steps after 3 warm-up (the box's ±15 % step-to-step noise needs the count)
   # bert-base and roberta-large (issue #9's workloads 1 and 2; WORKLOADS=roberta-large, ~4 min a repetition): 2 steps after 1
   steps=20; warm=3; reps=$REPS; [ "$wl" != bert-small ] && steps=2 && warm=1 && reps=${BASE_REPS:-1}
   for rep in $(seq "$reps"); do
-    $PY bench/torch_prompt_step.py --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
+    $PY bench/torch_prompt_step.py --workload "$wl" --steps "$steps" --warmup "$warm" $TORCH_KERNELS --json | tee -a "$OUT"
     $NODE bench/prompt-step.ts --backend wasm --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
     # every row of every layer, as HF computes (the same loss and gradients): what the row pruning is worth
     if [ -z "${SKIP_ALL_ROWS:-}" ]; then
@@ -65,5 +79,5 @@ node -e '
   }' "$OUT"
 echo "# matmul GFLOP/s (square, f32)"
 $NODE bench/matmul-cpu.ts --sizes 512,1024,2048 --backends cpu,wasm1,wasm2
-$PY bench/torch_prompt_step.py --matmul 512,1024,2048 --threads 2
+$PY bench/torch_prompt_step.py --matmul 512,1024,2048 --threads 2 $TORCH_KERNELS
 echo "# done $(date -u) load:$(cut -d' ' -f1-3 /proc/loadavg)"

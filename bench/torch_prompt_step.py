@@ -1,8 +1,17 @@
 """The prompt-tuning step of bench/workload.ts in PyTorch, for the ratios in BENCHMARKS.md.
 
     /usr/bin/python3 bench/torch_prompt_step.py [--workload bert-small|bert-base|roberta-large] [--steps 10] [--warmup 2]
-        [--threads 2] [--device cpu|cuda] [--tf32] [--json]
+        [--threads 2] [--device cpu|cuda] [--tf32] [--blas-core auto|env|NAME]
+        [--aten-capability auto|env|avx2|avx512] [--json]
     /usr/bin/python3 bench/torch_prompt_step.py --matmul 512,1024,2048
+
+The CPU kernel: OpenBLAS picks its kernel once, when torch loads it, from OPENBLAS_CORETYPE. Machines
+here set OPENBLAS_CORETYPE=Haswell (AVX2) and OPENBLAS_L2_SIZE in the environment, which handicaps torch
+on an AVX-512 CPU. --blas-core auto (the default) reads /proc/cpuinfo, sets the best core the CPU supports
+(Cooperlake with avx512_bf16, SkylakeX with AVX-512 F/BW/DQ/VL, Haswell with AVX2+FMA) and drops
+OPENBLAS_L2_SIZE, in this process only, before torch is imported; --blas-core env keeps the environment's;
+any other value is set as it is. The kernel OpenBLAS reports (openblas_get_corename) is printed. torch's
+own vectorised kernels are chosen the same way (--aten-capability, ATEN_CPU_CAPABILITY).
 
 Frozen BERT encoder written out in torch (Debian's python3-torch 1.13 ships without transformers; the
 math is HF BertModel's: erf GELU, post-LN, additive finfo.min mask, tanh pooler), a 20-token soft
@@ -11,9 +20,65 @@ per-layer keys/values of 16 tokens in front of every layer's — a trainable Lin
 backward to {prompt, head} only, AdamW. Eval mode (no dropout), f32, as the TypeScript bench.
 --device cuda runs it on the GPU (fp32; TF32 matmuls only with --tf32) and reports peak GPU memory.
 """
-import argparse, json, math, resource, time
-import torch
-import torch.nn.functional as F
+import argparse, ctypes, json, math, os, resource, sys, time
+
+
+def best_openblas_core():
+    """The fastest OpenBLAS SGEMM kernel family this CPU runs, from its /proc/cpuinfo flags (None: let OpenBLAS detect)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((set(l.split(":", 1)[1].split()) for l in f if l.startswith("flags")), set())
+    except OSError:
+        return None
+    if {"avx512f", "avx512bw", "avx512dq", "avx512vl"} <= flags:
+        return "Cooperlake" if "avx512_bf16" in flags else "SkylakeX"
+    if {"avx2", "fma"} <= flags:
+        return "Haswell"
+    return None
+
+
+def choose_blas_core(argv):
+    """Sets OPENBLAS_CORETYPE before torch loads OpenBLAS (it is read once, at load); returns what was asked for."""
+    choice = next((argv[i + 1] for i, x in enumerate(argv[:-1]) if x == "--blas-core"), "auto")
+    if choice == "env":
+        return os.environ.get("OPENBLAS_CORETYPE", "(OpenBLAS's own detection)")
+    core = best_openblas_core() if choice == "auto" else choice
+    os.environ.pop("OPENBLAS_L2_SIZE", None)  # a guard for old builds on some CPUs; it shrinks the SkylakeX blocking
+    if core is None:
+        os.environ.pop("OPENBLAS_CORETYPE", None)
+        return "(OpenBLAS's own detection)"
+    os.environ["OPENBLAS_CORETYPE"] = core
+    return core
+
+
+def choose_aten_capability(argv):
+    """torch 1.13 runs its own vectorised kernels (softmax, GELU, LayerNorm, ...) at AVX2 on an AVX-512 CPU unless
+    ATEN_CPU_CAPABILITY asks for more; auto asks for avx512 where the CPU has it (read at torch's first dispatch)."""
+    choice = next((argv[i + 1] for i, x in enumerate(argv[:-1]) if x == "--aten-capability"), "auto")
+    if choice == "auto":
+        if best_openblas_core() in ("Cooperlake", "SkylakeX"):
+            os.environ["ATEN_CPU_CAPABILITY"] = "avx512"
+    elif choice != "env":
+        os.environ["ATEN_CPU_CAPABILITY"] = choice
+
+
+REQUESTED_BLAS_CORE = choose_blas_core(sys.argv)
+choose_aten_capability(sys.argv)
+import torch  # noqa: E402  (after OPENBLAS_CORETYPE is set)
+import torch.nn.functional as F  # noqa: E402
+
+
+def blas_kernel():
+    """The kernel OpenBLAS runs, as it reports it; torch's own vectorised (ATen) kernels report separately."""
+    try:
+        lib = ctypes.CDLL("libblas.so.3")  # the same library torch loaded (Debian's update-alternatives)
+        lib.openblas_get_corename.restype = ctypes.c_char_p
+        name = lib.openblas_get_corename().decode()
+    except (OSError, AttributeError):
+        name = "not OpenBLAS"
+    aten = next((l.split(":", 1)[1].strip() for l in torch.__config__.show().splitlines() if "CPU capability" in l), "?")
+    return dict(blasCore=name, blasCoreRequested=REQUESTED_BLAS_CORE, atenCapability=aten,
+                openblasL2Size=os.environ.get("OPENBLAS_L2_SIZE"))
 
 WORKLOADS = {
     "bert-small": dict(layers=4, hidden=256, heads=4, inter=1024, vocab=30522, batch=8, seq=64, prompt=20),
@@ -134,18 +199,27 @@ if __name__ == "__main__":
     p.add_argument("--matmul", default=None)
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--tf32", action="store_true", help="CUDA: TF32 matmuls (default: strict fp32)")
+    p.add_argument("--blas-core", default="auto", help="auto (best for this CPU), env (the environment's), or an OpenBLAS core name")
+    p.add_argument("--aten-capability", default="auto", help="auto (avx512 where the CPU has it), env, or default|avx2|avx512")
     p.add_argument("--json", action="store_true")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     DEVICE = a.device
     if DEVICE == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = a.tf32
+    kernel = blas_kernel()
+    if kernel["blasCore"] != kernel["blasCoreRequested"] and a.blas_core != "env":
+        print(f"# warning: asked OpenBLAS for {kernel['blasCoreRequested']}, it runs {kernel['blasCore']}", file=sys.stderr)
     if a.matmul:
+        print(f"# torch {torch.__version__}: OpenBLAS kernel {kernel['blasCore']}, ATen {kernel['atenCapability']}, {a.threads} threads")
         matmul_bench([int(s) for s in a.matmul.split(",")])
     else:
         steps = a.steps or (3 if a.workload in ("bert-base", "roberta-large") and DEVICE == "cpu" else 10)
         r = dict(workload=a.workload, threads=a.threads, tf32=a.tf32, **prompt_step_bench(WORKLOADS[a.workload], steps, a.warmup))
-        where = f"{r['device']}, tf32 {'on' if a.tf32 else 'off'}, peak GPU {r['peakGpuMiB']} MiB" if DEVICE == "cuda" else f"{a.threads} threads"
+        if DEVICE == "cpu":
+            r.update(kernel)
+        where = (f"{r['device']}, tf32 {'on' if a.tf32 else 'off'}, peak GPU {r['peakGpuMiB']} MiB" if DEVICE == "cuda" else
+                 f"{a.threads} threads, OpenBLAS {kernel['blasCore']}, ATen {kernel['atenCapability']}")
         print(json.dumps(r) if a.json else
               f"torch {a.workload}: {r['msPerStep']:.1f} ms/step (min {r['minMs']}, {steps} steps), {r['tokensPerS']} tokens/s, "
               f"peak RSS {r['peakRssMiB']} MiB, loss {r['loss']:.4f} (torch {torch.__version__}, {where})")

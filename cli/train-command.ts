@@ -30,12 +30,12 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   [
     'task',
     '<name>',
-    'FewGLUE task (BoolQ, CB, COPA, MultiRC, RTE, WiC, WSC) or "custom" (text/text_pair/label JSONL); a comma list (RTE,CB,BoolQ) trains one multitask run ("tasks": [...] in --config)',
+    'FewGLUE task (BoolQ, CB, COPA, MultiRC, RTE, WiC, WSC; any case) or "custom" (text/text_pair/label JSONL); a comma list (RTE,CB,BoolQ) trains one multitask run ("tasks": [...] in --config)',
   ],
   [
     'data',
     '<folder>',
-    'data root: <data>/<Task>/{train,dev32,val}.jsonl, or <data>/{train,dev32,val}.jsonl for custom',
+    'data root: <data>/<Task>/{train,dev32,val}.jsonl, or <data>/{train,dev32,val}.jsonl for custom (default for a FewGLUE task: the FewGLUE copy bundled with PromptGrad)',
   ],
   ['method', '<method>', `prompt method: ${METHODS.join(' | ')}`],
   ['head', '<head>', `${HEADS.join(' | ')} (verbalizer needs an MLM checkpoint)`],

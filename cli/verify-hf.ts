@@ -112,7 +112,7 @@ export function verifyHfCommand(program: Command): void {
     .option('--dtype <dtype>', 'f64 | f32 (webgpu runs f32 only)', 'f64')
     .addHelpText(
       'after',
-      '\nExamples:\n  promptgrad verify-hf ../shared/fixtures/hf-reference/bert-tiny\n  promptgrad verify-hf ./roberta-tiny --dtype f32 --backend webgpu',
+      '\nExamples:\n  promptgrad verify-hf fixtures/hf-reference/bert-tiny\n  promptgrad verify-hf ./roberta-tiny --dtype f32 --backend webgpu',
     )
     .action(async (folder: string, o: { backend: string; dtype: string }) => {
       if (!['cpu', 'webgpu', 'auto'].includes(o.backend))

@@ -1,5 +1,5 @@
 /**
- * Dynamic prompting (METHODS.md §3) through the TypeScript API: the prompt's position (split around the
+ * Dynamic prompting (docs/methods.md §3) through the TypeScript API: the prompt's position (split around the
  * text) chosen per instance, its length chosen per task, and a pool of 2 prompt sets mixed per input;
  * Gumbel-softmax samples while training (temperature annealed by step), the argmax at evaluation. The
  * chosen positions and lengths are logged in metrics.jsonl (`dynPositionHist`, `dynLengthMean`, …).

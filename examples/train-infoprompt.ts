@@ -1,5 +1,5 @@
 /**
- * InfoPrompt (METHODS.md §4) through the TypeScript API: a soft prompt trained with the task loss plus
+ * InfoPrompt (docs/methods.md §4) through the TypeScript API: a soft prompt trained with the task loss plus
  * γ·L_head + β·L_rep + klWeight·KL (mutual-information terms between the prompt and the head / the
  * encoder's output); each term is logged in metrics.jsonl (`lossTask`, `lossHead`, `lossRep`, `lossKl`).
  * With a plain prompt (no generator) the trained model is a soft prompt + head, so it exports as a PEFT

@@ -18,11 +18,12 @@ import { lineChartSvg, PALETTE, type Series } from '../training/plot.ts';
 import { fmt, summarizeGroup, summarizeRun, type GroupSummary, type RunSummary } from './summary.ts';
 import { loadTaskData } from '../training/task-data.ts';
 import { majorityRate, subsampleVal, VARIANTS } from './variants.ts';
+import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
 
 const { values: a } = parseArgs({
   options: {
     runs: { type: 'string', default: 'runs/experiments' },
-    data: { type: 'string', default: '/work/shared/data/fewglue' },
+    data: { type: 'string', default: BUNDLED_FEWGLUE },
     out: { type: 'string', default: 'experiments' },
     tag: { type: 'string', default: '' },
     margin: { type: 'string', default: '0.05' },

@@ -22,11 +22,12 @@ import { loadTaskData, type TaskData } from '../training/task-data.ts';
 import { buildTaskModel } from '../training/task-model.ts';
 import { loadPromptTokenizer } from '../training/text-encoding.ts';
 import { VARIANTS, majorityRate, subsampleVal, type VariantName } from './variants.ts';
+import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
 
 const { values: a } = parseArgs({
   options: {
     model: { type: 'string' },
-    data: { type: 'string', default: '/work/shared/data/fewglue' },
+    data: { type: 'string', default: BUNDLED_FEWGLUE },
     tasks: { type: 'string', default: 'RTE,CB,BoolQ,WiC' },
     variants: { type: 'string', default: Object.keys(VARIANTS).join(',') },
     seeds: { type: 'string', default: '1,2,3' },
@@ -119,7 +120,7 @@ const jobs: Job[] = seeds.flatMap((seed) =>
 const mine = jobs.filter((_, i) => i % shardN === shardI);
 
 const settings = {
-  model,
+  model: a.model,
   data,
   tasks,
   variants,

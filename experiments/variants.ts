@@ -1,6 +1,6 @@
 /**
  * The method variants the grid compares, as RunConfig overrides, with their default learning rates.
- * Every variant trains a classifier head on [CLS] with the prompt (METHODS.md), m = --prompt-length.
+ * Every variant trains a classifier head on [CLS] with the prompt (docs/methods.md), m = --prompt-length.
  *
  * Learning rates (not swept; see EXPERIMENTS.md): the soft-prompt family (soft, dynamic, InfoPrompt)
  * share one rate so that the only difference between them is the method; prefixes use the top of

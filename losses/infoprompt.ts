@@ -1,5 +1,5 @@
 /**
- * InfoPrompt's losses (Wu et al., "InfoPrompt"; METHODS.md §4), written from their definitions as
+ * InfoPrompt's losses (Wu et al., "InfoPrompt"; docs/methods.md §4), written from their definitions as
  * pure functions over tensors. How the encoder produces the representations is the caller's business.
  *   L_head: InfoNCE between the mean prompt and the mean head representation, against the batch's
  *           input token embeddings as negatives.
@@ -164,7 +164,7 @@ export interface RepLossInputs {
   readonly params: InfoPromptParams;
   /** Key for the reparameterised samples (split for positives and negatives). */
   readonly key: PRNGKey;
-  /** Dot-product scale; default 1/√d with d the hidden size (METHODS.md §4 "/√d"). */
+  /** Dot-product scale; default 1/√d with d the hidden size (docs/methods.md §4 "/√d"). */
   readonly scale?: number;
   /** false: use the bottleneck means (evaluation). */
   readonly sample?: boolean;

@@ -100,8 +100,8 @@ roberta-large, and few-shot results with it will be far below published numbers.
 ## Pretraining text and licences
 
 The model is derived from the text below. Licences are as stated upstream (not legal advice).
-Details, checksums and per-file tables are in \`shared/data/corpus/README.md\` and
-\`shared/data/fewglue/README.md\` of the PromptGrad workspace.
+Details, checksums and per-file tables are in \`pretrain/CORPUS.md\` (the corpus itself is not in the
+repository) and \`datasets/fewglue/README.md\`.
 
 1. **English Wikipedia articles** (\`wikipedia_en.txt\`, 1,268 articles): WikiExtractor output found in
    GitHub \`jason-feng/wikiVisual\` at commit \`1c0fac92f29f17c1603bfffbe864e0dfdff66897\`

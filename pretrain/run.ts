@@ -1,7 +1,7 @@
 /**
  * MLM pretraining of a small BERT encoder, resumable across sessions:
  *
- *   node --import ./scripts/register.mjs pretrain/run.ts --out /tmp/pretrain --backend wasm \
+ *   node --import ./scripts/register.mjs pretrain/run.ts --corpus <text folder> --out runs/pretrain --backend wasm \
  *     --hidden 128 --layers 4 --heads 4 --seq 128 --batch 16 --steps 1400 --minutes 80
  *
  * `--until N` stops this session at step N (the schedule still spans `--steps`).
@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { prngKey, type Backend } from '../core/index.ts';
+import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
 import { bertConfigFor } from '../models/bert/random-weights.ts';
 import { loadCheckpoint, saveCheckpoint, type TrainState } from '../training/checkpoint.ts';
 import { openMetricsLog, type MetricInput, type MetricRecord } from '../training/log.ts';
@@ -28,11 +29,12 @@ import { permutation } from './corpus.ts';
 
 const { values: a } = parseArgs({
   options: {
-    out: { type: 'string', default: '/tmp/pretrain-run' },
-    corpus: { type: 'string', default: '/work/shared/data/corpus' },
+    out: { type: 'string', default: 'runs/pretrain' },
+    /** A folder with the text files of `--files` (see pretrain/CORPUS.md); required. */
+    corpus: { type: 'string' },
     files: { type: 'string', default: 'wikipedia_en.txt,gutenberg_books.txt' },
     until: { type: 'string' },
-    fewglue: { type: 'string', default: '/work/shared/data/fewglue' },
+    fewglue: { type: 'string', default: BUNDLED_FEWGLUE },
     'no-fewglue': { type: 'boolean', default: false },
     backend: { type: 'string', default: 'cpu' },
     threads: { type: 'string' },
@@ -78,6 +80,13 @@ async function makeBackend(name: string): Promise<Backend> {
 }
 
 async function main(): Promise<void> {
+  const corpus = a.corpus;
+  if (corpus === undefined) {
+    console.error(
+      'pretrain/run: --corpus <folder> is required (the text files of --files; pretrain/CORPUS.md says what the demo encoder used)',
+    );
+    process.exit(2);
+  }
   const out = a.out;
   mkdirSync(out, { recursive: true });
   const hidden = num('hidden'),
@@ -90,7 +99,7 @@ async function main(): Promise<void> {
   const deadline = a.minutes ? Date.now() + num('minutes') * 60_000 : Infinity;
   const prep = prepare({
     out,
-    files: a.files.split(',').map((f) => join(a.corpus, f)),
+    files: a.files.split(',').map((f) => join(corpus, f)),
     ...(a['no-fewglue'] ? {} : { fewglueRoot: a.fewglue }),
     vocabSize: num('vocab-size'),
     seqLen: seq,

@@ -1,5 +1,5 @@
 /**
- * Dynamic prompting (METHODS.md §3; DPT): the prompt's position, length and representation chosen per
+ * Dynamic prompting (docs/methods.md §3; DPT): the prompt's position, length and representation chosen per
  * task or per instance, each choice a Gumbel-softmax sample (hard straight-through by default, as the
  * code), combinable freely via `{ position?, length?, pool? }`.
  *

@@ -1,6 +1,6 @@
 /**
  * Gumbel-softmax (Jang et al. 2017; Maddison et al. 2017) for dynamic prompting's discrete choices
- * (position split, length, METHODS.md §3), with an explicit PRNG key and DPT's temperature schedule.
+ * (position split, length, docs/methods.md §3), with an explicit PRNG key and DPT's temperature schedule.
  */
 import {
   add,
@@ -69,7 +69,7 @@ export interface TemperatureSchedule {
 }
 
 /**
- * DPT's temperature after `step` optimiser steps. METHODS.md §3 gives the code's rule as
+ * DPT's temperature after `step` optimiser steps. docs/methods.md §3 gives the code's rule as
  * τ ← max(τ·exp(−r·t/10), τ_min) with t the step; read literally, with the update applied at steps
  * t = 10, 20, … (every `every` steps), the j-th update multiplies by exp(−r·j). Since every factor is
  * ≤ 1 the clamps collapse into one, giving the closed form

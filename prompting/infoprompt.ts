@@ -1,5 +1,5 @@
 /**
- * InfoPrompt (METHODS.md §4; Wu et al.; code JoshuaWu1997/infoprompt) over the frozen encoder: a soft
+ * InfoPrompt (docs/methods.md §4; Wu et al.; code JoshuaWu1997/infoprompt) over the frozen encoder: a soft
  * prompt (plain learned [m, d], or the code's generator MLP d → h → m·d on the unprompted [CLS]/<s>
  * representation), a classification head, and the loss
  *   task + γ·L_head + β·L_rep + klWeight·KL      (γ 0.1, β 0.2, klWeight 0.1 as the code)

@@ -6,6 +6,8 @@
 import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
+import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
+import { canonicalTaskName, isTaskName } from '../data/tasks/types.ts';
 
 export const METHODS = ['soft', 'prefix', 'dynamic', 'infoprompt'] as const;
 export type MethodName = (typeof METHODS)[number];
@@ -35,7 +37,7 @@ export interface RunConfig {
   readonly init: 'random' | 'vocab' | 'text';
   readonly initText: string;
   readonly placement: 'before-cls' | 'after-cls';
-  /** Dynamic prompting (METHODS.md §3): each choice off, per task or per instance. */
+  /** Dynamic prompting (docs/methods.md §3): each choice off, per task or per instance. */
   readonly dynamicPosition: ChoiceLevelOption;
   readonly dynamicLength: ChoiceLevelOption;
   /** Dynamic: prompt pool size k (0 = no pool). */
@@ -46,7 +48,7 @@ export interface RunConfig {
   readonly gumbelTauStart: number;
   readonly gumbelTauMin: number;
   readonly gumbelRate: number;
-  /** InfoPrompt (METHODS.md §4): weights of L_head, L_rep and the bottleneck KL. */
+  /** InfoPrompt (docs/methods.md §4): weights of L_head, L_rep and the bottleneck KL. */
   readonly gamma: number;
   readonly beta: number;
   readonly klWeight: number;
@@ -260,7 +262,7 @@ export function validateConfig(c: RunConfig, source: string): Either<ConfigError
   const bad = (field: keyof RunConfig, why: string) => E.left(configError(source, field, why));
   if (c.model === '') return bad('model', 'is required (a Hugging Face model folder)');
   if (c.task === '') return bad('task', 'is required');
-  if (c.data === '') return bad('data', 'is required (the data folder)');
+  if (c.data === '') return bad('data', 'is required for a custom task (the folder with train/dev32/val JSONL)');
   if (!(c.lr > 0)) return bad('lr', `must be > 0, got ${c.lr}`);
   if (c.weightDecay < 0) return bad('weightDecay', `must be ≥ 0, got ${c.weightDecay}`);
   if (c.warmupRatio < 0 || c.warmupRatio > 1) return bad('warmupRatio', `must be in [0, 1], got ${c.warmupRatio}`);
@@ -337,7 +339,11 @@ export function readConfigFile(path: string): Either<ConfigError, Partial<RunCon
 /** defaults ← each layer in order (later wins) → validated RunConfig. */
 export function mergeConfig(layers: readonly Partial<RunConfig>[], source = 'config'): Either<ConfigError, RunConfig> {
   const merged = Object.assign({ model: '', task: '', data: '', method: 'soft' }, DEFAULTS, ...layers) as RunConfig;
-  return validateConfig(merged, source);
+  const tasks = taskList(merged).map(canonicalTaskName);
+  const task = tasks.join(',');
+  // FewGLUE tasks without --data read the copy bundled with PromptGrad; an explicit --data wins.
+  const data = merged.data === '' && tasks.every(isTaskName) ? BUNDLED_FEWGLUE : merged.data;
+  return validateConfig({ ...merged, task, data }, source);
 }
 
 /** Warm-up steps from the ratio (HF's ceil(ratio · total)). */

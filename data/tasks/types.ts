@@ -23,6 +23,16 @@ export const LABELS = {
 export type LabelName<T extends TaskName> = (typeof LABELS)[T][number];
 
 export const isTaskName = (s: string): s is TaskName => (TASKS as readonly string[]).includes(s);
+/**
+ * The canonical spelling of a task name typed in any case (`rte` → `RTE`, `CUSTOM` → `custom`);
+ * a name that is no task comes back unchanged, for the caller's own error.
+ */
+export function canonicalTaskName(s: string): string {
+  const lower = s.toLowerCase();
+  if (lower === 'custom') return 'custom';
+  return TASKS.find((t) => t.toLowerCase() === lower) ?? s;
+}
+
 export const isSplit = (s: string): s is Split => (SPLITS as readonly string[]).includes(s);
 
 interface Base<T extends TaskName> {

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { suite } from 'uvu';
 import { matmul, matmulBias } from '../../core/index.ts';
 import { createWasmBackend, type WasmBackend } from '../../core/backend/wasm/index.ts';
-import { gemmChunks } from '../../core/backend/wasm/gemm.ts';
+import { gemmChunks } from '../../core/backend/wasm/gemm-plan.ts';
 import { MAX_CHUNKS } from '../../core/backend/wasm/pool.ts';
 import { tensor } from '../../core/index.ts';
 import { cpu, expectParity, pair, RUNS, sizeOf, values, wasm } from './harness.ts';

@@ -4,7 +4,7 @@
  */
 import type { MatmulOptions, TensorRef } from '../backend.ts';
 import { sizeOf, type Shape } from '../../tensor/shape.ts';
-import { gemmChunks, gemmScratchBytes, type GemmShape } from './gemm.ts';
+import { gemmChunks, gemmScratchBytes, type GemmShape } from './gemm-plan.ts';
 import { batchOffsets, type KernelHost } from './layout.ts';
 import { MAX_CHUNKS } from './pool.ts';
 

@@ -13,75 +13,12 @@
  * and 3×12 (15) fit; 6×8 and 5×8 spill accumulators (measured 20–50 % slower), and so does a k loop
  * unrolled by 2 or 4 (the next steps' splats are hoisted too), which is why k is not unrolled.
  */
-import { F32, Fn, I32, O, S, V128 } from './encoder.ts';
-
-export interface GemmShape {
-  /** Rows per register tile. */
-  readonly mr: number;
-  /** Columns per register tile (multiple of 4). */
-  readonly nr: number;
-  /** Fused multiply-add (relaxed SIMD) instead of mul + add. */
-  readonly fma: boolean;
-}
+import { F32, Fn, I32, O, V128 } from './encoder.ts';
+import { A_BLOCK_BYTES, GROUP_BYTES, type GemmShape } from './gemm-plan.ts';
+import { emitTile, pushFullPanel, type TileLocals } from './gemm-tile.ts';
 
 /** The kernel's i32 arguments. */
 export const GEMM_ARGS = 18;
-
-/** Packed B per run of panels: an L2-resident block (2 MiB L2 per core here, shared with the A block). */
-const GROUP_BYTES = 256 * 1024;
-/** A rows swept against every panel of a run: small enough to stay in L2 between panels. */
-const A_BLOCK_BYTES = 256 * 1024;
-
-/** Panels one run packs (as the kernel computes it). */
-const groupOf = (g: GemmShape, K: number): number => Math.max(1, Math.floor(GROUP_BYTES / (g.nr * 4) / K));
-
-/** Byte size of a chunk's scratch: an MR×NR spill tile, then the packed panels of its longest run (of `items` panels). */
-export const gemmScratchBytes = (g: GemmShape, K: number, items: number): number =>
-  (Math.min(groupOf(g, K), items) * K * g.nr + g.mr * g.nr) * 4;
-
-/** Row pieces each tail chunk is cut into, at most. */
-const TAIL_PIECES = 4;
-/** A row piece has at least this many register tiles of rows (fewer: the pack and the stores dominate). */
-const PIECE_TILES = 8;
-/** The smallest chunk of whole rows: 1/(4·threads) of the items, the even cut's size before the guided one. */
-const RUNS_PER_THREAD = 4;
-
-/**
- * The chunks [itemLo, itemHi, rowLo, rowHi] of a GEMM over `threads`, claimed in this order from one
- * ticket. Guided: each chunk takes 1/(2·threads) of the items left, never fewer than `minRun`
- * (1/(4·threads) of them: a chunk streams all of A once, so shorter ones cost A traffic); the last
- * `threads` chunks of `minRun` items are cut into row pieces (each reads only its rows of A; its
- * panels are packed once per piece). Why: an even cut into 8 chunks left 2–3 panels a chunk at
- * N = 256 (22 panels of 12), and the threads finished up to a chunk apart (0.2 ms at K = 256, 0.8 ms
- * at K = 1024, on calls of 1.4–5 ms); the worker also starts 40–300 µs after the caller.
- */
-export function gemmChunks(
-  items: number,
-  M: number,
-  mr: number,
-  threads: number,
-  maxChunks: number,
-): [number, number, number, number][] {
-  const out: [number, number, number, number][] = [];
-  const T = Math.min(threads, 32); // bounds the chunk count (≤ 127 guided + 32 tail × 4 pieces ≤ 255)
-  const minRun = Math.max(1, Math.ceil(items / (RUNS_PER_THREAD * T)), Math.ceil(items / (maxChunks >> 1)));
-  const tailStart = Math.max(0, items - T * minRun);
-  for (let it = 0; it < tailStart;) {
-    const s = Math.min(tailStart - it, Math.max(minRun, Math.floor((items - it) / (2 * T))));
-    out.push([it, it + s, 0, M]);
-    it += s;
-  }
-  const tail = Math.ceil((items - tailStart) / minRun);
-  const pieces = Math.max(
-    1,
-    Math.min(TAIL_PIECES, Math.floor(M / (PIECE_TILES * mr)), Math.floor((maxChunks - out.length) / tail)),
-  );
-  const edge = (r: number): number => (r === pieces ? M : Math.round((M * r) / pieces / mr) * mr);
-  for (let it = tailStart; it < items; it += minRun) {
-    for (let r = 0; r < pieces; r++) out.push([it, Math.min(items, it + minRun), edge(r), edge(r + 1)]);
-  }
-  return out;
-}
 
 /**
  * gemm(aPtr, bPtr, cPtr, offPtr, scratch, M, N, K, ars, acs, brs, bcs, itemStart, itemEnd, panels, rowLo, rowHi, biasPtr):
@@ -148,22 +85,6 @@ export function gemmFn(g: GemmShape): Fn {
   const acc = Array.from({ length: MR * NV }, () => f.local(V128));
   const bv = Array.from({ length: NV }, () => f.local(V128));
   const av = f.local(V128);
-  /** One k of the tile: NR/4 B vectors from the panel at pB, then per row a splat of A and NR/4 FMAs (the k loop moves pB). */
-  const step = (splatA: (rr: number) => void): void => {
-    for (let v = 0; v < NV; v++)
-      f.get(pB)
-        .vload(16 * v)
-        .set(bv[v]!);
-    for (let rr = 0; rr < MR; rr++) {
-      splatA(rr);
-      f.set(av);
-      for (let v = 0; v < NV; v++) {
-        const a = acc[rr * NV + v]!;
-        if (g.fma) f.get(av).get(bv[v]!).get(a).simd(S.f32x4RelaxedMadd).set(a);
-        else f.get(a).get(av).get(bv[v]!).simd(S.f32x4Mul).simd(S.f32x4Add).set(a);
-      }
-    }
-  };
   /** Pushes min(a, b) of two i32 pushers. */
   const min = (a: () => void, b: () => void): void => {
     a();
@@ -172,7 +93,32 @@ export function gemmFn(g: GemmShape): Fn {
     b();
     f.op(O.i32LtS, O.select);
   };
-  const full = () => f.get(j0).i32(NR).op(O.i32Add).get(N).op(O.i32LeS);
+  const full = () => pushFullPanel(f, NR, j0, N);
+  const tileLocals: TileLocals = {
+    M,
+    N,
+    ars,
+    biasPtr,
+    aB,
+    cB,
+    i,
+    j0,
+    panel,
+    panelBytes,
+    aStep,
+    tmp,
+    q,
+    pB,
+    pEnd,
+    rows,
+    cols,
+    r,
+    c,
+    aP,
+    acc,
+    bv,
+    av,
+  };
 
   f.i32(NR).set(nrL);
   f.get(acs).i32(2).op(O.i32Shl).set(aStep);
@@ -346,7 +292,7 @@ export function gemmFn(g: GemmShape): Fn {
                 () => f.get(i0),
                 iEnd,
                 MR,
-                () => tile(),
+                () => emitTile(f, g, tileLocals),
               );
             },
           );
@@ -355,163 +301,6 @@ export function gemmFn(g: GemmShape): Fn {
     },
   );
   return f;
-
-  function tile(): void {
-    for (let rr = 0; rr < MR; rr++) {
-      // row min(i + rr, M − 1): clamped rows compute garbage that is never stored
-      f.get(aB);
-      f.get(i)
-        .i32(rr)
-        .op(O.i32Add)
-        .get(M)
-        .i32(1)
-        .op(O.i32Sub)
-        .get(i)
-        .i32(rr)
-        .op(O.i32Add)
-        .get(M)
-        .op(O.i32LtS)
-        .op(O.select);
-      f.get(ars).op(O.i32Mul).i32(2).op(O.i32Shl).op(O.i32Add).set(aP[rr]!);
-    }
-    f.if(
-      () => f.get(biasPtr),
-      () => {
-        // every row of the tile starts from the bias of its NR columns
-        f.get(biasPtr).get(j0).i32(2).op(O.i32Shl).op(O.i32Add).set(q);
-        for (let rr = 0; rr < MR; rr++)
-          for (let v = 0; v < NV; v++)
-            f.get(q)
-              .vload(16 * v)
-              .set(acc[rr * NV + v]!);
-      },
-      () => {
-        for (const a of acc) f.v128Zero().set(a);
-      },
-    );
-    f.get(panel).get(panelBytes).op(O.i32Add).set(pEnd);
-    // the k loops count with the panel pointer itself: one add fewer per k
-    f.if(
-      () => {
-        f.get(ars).i32(1).op(O.i32Eq);
-        f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS);
-        f.op(O.i32And);
-      },
-      () => {
-        // Aᵀ in place, a full tile: the MR rows of one k are adjacent, so one pointer serves them all
-        f.get(aP[0]!).set(q);
-        f.for(
-          pB,
-          () => f.get(panel),
-          pEnd,
-          NR * 4,
-          () => {
-            step((rr) => f.get(q).splatLoad(4 * rr));
-            f.inc(q, () => f.get(aStep));
-          },
-          O.i32GeU,
-        );
-      },
-      () => {
-        f.for(
-          pB,
-          () => f.get(panel),
-          pEnd,
-          NR * 4,
-          () => {
-            step((rr) => f.get(aP[rr]!).splatLoad());
-            for (let rr = 0; rr < MR; rr++) f.inc(aP[rr]!, () => f.get(aStep));
-          },
-          O.i32GeU,
-        );
-      },
-    );
-    f.if(
-      () => {
-        f.get(i).i32(MR).op(O.i32Add).get(M).op(O.i32LeS);
-        full();
-        f.op(O.i32And);
-      },
-      () => {
-        for (let rr = 0; rr < MR; rr++) {
-          // &C[i + rr, j0]
-          f.get(cB)
-            .get(i)
-            .i32(rr)
-            .op(O.i32Add)
-            .get(N)
-            .op(O.i32Mul)
-            .get(j0)
-            .op(O.i32Add)
-            .i32(2)
-            .op(O.i32Shl)
-            .op(O.i32Add)
-            .set(q);
-          for (let v = 0; v < NV; v++)
-            f.get(q)
-              .get(acc[rr * NV + v]!)
-              .vstore(16 * v);
-        }
-      },
-      () => {
-        for (let rr = 0; rr < MR; rr++)
-          for (let v = 0; v < NV; v++)
-            f.get(tmp)
-              .get(acc[rr * NV + v]!)
-              .vstore((rr * NR + 4 * v) * 4);
-        f.get(M).get(i).op(O.i32Sub).set(rows);
-        f.get(N).get(j0).op(O.i32Sub).set(cols);
-        f.for(
-          r,
-          () => f.i32(0),
-          rows,
-          1,
-          () => {
-            f.if(
-              () => f.get(r).i32(MR).op(O.i32GeS),
-              () => f.op(O.br, 2),
-            ); // leave the row loop
-            f.for(
-              c,
-              () => f.i32(0),
-              cols,
-              1,
-              () => {
-                f.if(
-                  () => f.get(c).i32(NR).op(O.i32GeS),
-                  () => f.op(O.br, 2),
-                );
-                f.get(cB)
-                  .get(i)
-                  .get(r)
-                  .op(O.i32Add)
-                  .get(N)
-                  .op(O.i32Mul)
-                  .get(j0)
-                  .op(O.i32Add)
-                  .get(c)
-                  .op(O.i32Add)
-                  .i32(2)
-                  .op(O.i32Shl)
-                  .op(O.i32Add);
-                f.get(tmp)
-                  .get(r)
-                  .i32(NR)
-                  .op(O.i32Mul)
-                  .get(c)
-                  .op(O.i32Add)
-                  .i32(2)
-                  .op(O.i32Shl)
-                  .op(O.i32Add)
-                  .load(O.f32Load);
-                f.load(O.f32Store);
-              },
-            );
-          },
-        );
-      },
-    );
-  }
 }
 
 /** Panels packed per run: as many K×NR panels as fit GROUP_BYTES (an L2-resident B block), at least one. */

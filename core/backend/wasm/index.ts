@@ -1,190 +1,28 @@
 /**
  * The WASM backend: the CPU reference backend with its hot f32 kernels replaced by WebAssembly SIMD
- * microkernels that TypeScript emits at start-up (encoder.ts), run on node:worker_threads over one
- * shared memory. f32 storages this backend creates are Float32Array views into that memory, held in
- * the inherited CPU storage, so the reference kernels read them unchanged while the fast kernels use
- * them in place (operands from elsewhere are copied in per call). f64, i32 and every kernel not
- * overridden here run the inherited reference.
+ * microkernels that TypeScript emits at start-up (encoder.ts, kernels.ts), run on node:worker_threads
+ * over one shared memory. f32 storages this backend creates are Float32Array views into that memory
+ * (heap-backend.ts), so the reference kernels read them unchanged while the fast kernels use them in
+ * place (operands from elsewhere are copied in per call). f64, i32 and every kernel not overridden
+ * here run the inherited reference.
  */
-import { availableParallelism } from 'node:os';
 import type { BinaryOp, DataId, MatmulOptions, TensorRef, UnaryOp } from '../backend.ts';
-import { CpuBackend } from '../cpu/index.ts';
-import type { AnyTypedArray, DType } from '../../tensor/dtype.ts';
 import { sizeOf, type Shape } from '../../tensor/shape.ts';
-import { copyRowsAt, scatterSources, sourceRows } from './rows.ts';
-import { DerivedBlocks } from './derived.ts';
-import { BINARY_WASM, binaryChunks, binaryFn, geluFn, type WasmBinaryOp } from './elementwise.ts';
-import { encodeModule } from './encoder.ts';
-import { gemmFn, type GemmShape } from './gemm.ts';
-import { matmulInto, type GemmHost } from './gemm-run.ts';
-import { MAX_PAGES, SharedHeap } from './memory.ts';
-import { MAX_CHUNKS, ThreadPool } from './pool.ts';
-import { attnDsFn, softmaxRowsFn } from './attention.ts';
 import { attentionBackward, attentionForward, attnDims } from './attention-ops.ts';
-import { copyRowsFn, stridedCopy } from './strided.ts';
-import { broadcastRows, chunk, type KernelHost } from './layout.ts';
-import { colSumFn, layerNormBackward, layerNormBwdFn, layerNormFn, layerNormForward, LN_KERNELS } from './layernorm.ts';
-import { enableFma, WA } from './wasm-api.ts';
+import { BINARY_WASM, binaryChunks, type WasmBinaryOp } from './elementwise.ts';
+import { matmulInto } from './gemm-run.ts';
+import { PARALLEL_MIN_ELEMS, WasmHeapBackend, type WasmOptions } from './heap-backend.ts';
+import { FN } from './kernels.ts';
+import { broadcastRows, chunk } from './layout.ts';
+import { layerNormForward } from './layernorm.ts';
+import { layerNormBackward } from './layernorm-backward.ts';
+import { copyRowsAt, scatterSources, sourceRows } from './rows.ts';
+import { stridedCopy } from './strided.ts';
 
-export interface WasmOptions {
-  /** Threads including the calling one (default: os.availableParallelism()). */
-  readonly threads?: number;
-  /** Register tile; default 3×12 (gemm.ts: the largest that fits x64 V8 registers; 5–10 % over 4×8). */
-  readonly gemm?: Partial<GemmShape>;
-  /** Heap bytes f32 storages may fill (default 3 GiB); past it results are copied out to plain arrays. */
-  readonly outputHeapBytes?: number;
-}
+export type { WasmOptions };
 
-/** Heap bytes f32 storages may fill by default; the rest of the 4 GiB stays for per-call scratch. */
-const HEAP_OUTPUT_LIMIT = 3 * 2 ** 30;
-
-/** Exported kernels in module order (the pool calls them by index). */
-const KERNELS = [
-  'gemm',
-  'softmax_rows',
-  'attn_ds',
-  'gelu',
-  'gelu_grad',
-  'gelu_both',
-  'copy_rows',
-  ...LN_KERNELS,
-  ...BINARY_WASM.map((o) => `binary_${o}` as const),
-] as const;
-type Kernel = (typeof KERNELS)[number];
-const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<Kernel, number>;
-/** Chunks per thread: enough for the caller to absorb a worker that wakes late on a shared box. */
-const CHUNKS_PER_THREAD = 4;
-/** Below this many elements an elementwise op runs on the calling thread only. */
-const PARALLEL_MIN_ELEMS = 1 << 15;
-
-export class WasmBackend extends CpuBackend {
+export class WasmBackend extends WasmHeapBackend {
   override readonly name = 'wasm' as never as 'cpu'; // BackendName 'wasm'; the cast keeps CpuBackend's literal type happy
-  readonly threads: number;
-  readonly gemmShape: GemmShape;
-  private readonly outputHeapBytes: number;
-  private readonly heap = new SharedHeap();
-  /** Heap blocks of the f32 storages this backend created, with their reference counts. */
-  private readonly owned = new Map<DataId, { ptr: number; bytes: number; refs: number }>();
-  private readonly pool: ThreadPool;
-  /** What forwards keep for their backwards (attention's P, GELU's derivative), freed with their storages. */
-  private readonly derived = new DerivedBlocks((b) => this.heap.free(b.ptr, b.bytes));
-
-  constructor(opts: WasmOptions = {}) {
-    super();
-    this.threads = Math.max(1, Math.floor(opts.threads ?? availableParallelism()));
-    this.outputHeapBytes = opts.outputHeapBytes ?? HEAP_OUTPUT_LIMIT;
-    const fma = opts.gemm?.fma ?? enableFma();
-    this.gemmShape = { mr: opts.gemm?.mr ?? 3, nr: opts.gemm?.nr ?? 12, fma };
-    const fns = [
-      gemmFn(this.gemmShape),
-      softmaxRowsFn(),
-      attnDsFn(),
-      geluFn('gelu'),
-      geluFn('grad'),
-      geluFn('both'),
-      copyRowsFn(),
-      layerNormFn(),
-      layerNormBwdFn(true),
-      layerNormBwdFn(false),
-      colSumFn(),
-      ...BINARY_WASM.map(binaryFn),
-    ];
-    if (fns.some((f, i) => f.name !== KERNELS[i])) throw new Error('wasm backend: kernel list out of order');
-    const module = new WA.Module(encodeModule(fns, 1, MAX_PAGES));
-    this.pool = new ThreadPool(
-      module,
-      this.heap.memory,
-      KERNELS,
-      fns.map((f) => f.params.length),
-      this.threads,
-    );
-  }
-
-  /** Registers a result array with the inherited storage (CpuBackend keeps `add` private). */
-  private adopt(a: AnyTypedArray): DataId {
-    return (this as unknown as { add(a: AnyTypedArray): DataId }).add(a);
-  }
-  private f32(r: TensorRef): Float32Array {
-    return this.view(r) as Float32Array;
-  }
-
-  /**
-   * A new f32 storage of n elements (`pad` spare bytes for whole-v128 writes): a heap block while the
-   * heap is under `outputHeapBytes`, else a plain array the kernel's heap result is copied to (so
-   * large models, e.g. BERT-base's ~4 GB of saved activations, still leave room for scratch).
-   */
-  private output(n: number, pad = 0): { ptr: number; id: () => DataId } {
-    const bytes = 4 * n + pad;
-    const ptr = this.heap.tryAlloc(bytes, this.outputHeapBytes);
-    if (ptr === undefined) {
-      const tmp = this.heap.alloc(bytes);
-      return {
-        ptr: tmp,
-        id: () => {
-          const a = this.heap.f32.slice(tmp >>> 2, (tmp >>> 2) + n);
-          this.heap.free(tmp, bytes);
-          return this.adopt(a);
-        },
-      };
-    }
-    return { ptr, id: () => this.own(ptr, bytes, n) };
-  }
-
-  /** Registers the heap block at ptr (n f32s) as a storage this backend owns. */
-  private own(ptr: number, bytes: number, n: number): DataId {
-    const id = this.adopt(this.heap.view(ptr, n));
-    this.owned.set(id, { ptr, bytes, refs: 1 });
-    return id;
-  }
-
-  /** Runs `fn` with a pointer getter for operands (copied into scratch when not heap-resident) and scratch blocks. */
-  private call<R>(fn: (input: (r: TensorRef) => number, scratch: (bytes: number) => number) => R): R {
-    const temps: [number, number][] = [];
-    const scratch = (bytes: number): number => {
-      const p = this.heap.alloc(bytes);
-      temps.push([p, bytes]);
-      return p;
-    };
-    const input = (r: TensorRef): number => {
-      const a = this.f32(r);
-      if (this.heap.owns(a)) return a.byteOffset;
-      const p = scratch(4 * a.length + 16);
-      this.heap.f32.set(a, p >>> 2);
-      return p;
-    };
-    try {
-      return fn(input, scratch);
-    } finally {
-      for (const [p, b] of temps) this.heap.free(p, b);
-    }
-  }
-
-  override upload(data: AnyTypedArray, dtype: DType): DataId {
-    if (dtype !== 'f32' || !(data instanceof Float32Array)) return super.upload(data, dtype);
-    const o = this.output(data.length);
-    this.heap.f32.set(data, o.ptr >>> 2);
-    return o.id();
-  }
-  override fill(size: number, value: number, dtype: DType): DataId {
-    if (dtype !== 'f32') return super.fill(size, value, dtype);
-    const o = this.output(size);
-    this.heap.f32.fill(value, o.ptr >>> 2, (o.ptr >>> 2) + size);
-    return o.id();
-  }
-  override incRef(id: DataId): void {
-    super.incRef(id);
-    const o = this.owned.get(id);
-    if (o) o.refs++;
-  }
-  override decRef(id: DataId): void {
-    super.decRef(id);
-    const o = this.owned.get(id);
-    if (o && --o.refs === 0) {
-      this.owned.delete(id);
-      this.heap.free(o.ptr, o.bytes);
-      this.derived.release(id);
-    }
-  }
 
   override matmul(a: TensorRef, b: TensorRef, opts: MatmulOptions, outShape: Shape): DataId {
     if (a.dtype !== 'f32') return super.matmul(a, b, opts, outShape);
@@ -410,54 +248,6 @@ export class WasmBackend extends CpuBackend {
     const dx = this.output(R * C);
     this.call((input, scratch) => layerNormBackward(this.host(input, scratch), dy, x, w, mean, rstd, R, C, dx.ptr));
     return dx.id();
-  }
-
-  private gemmHost(input: (r: TensorRef) => number, scratch: (bytes: number) => number): GemmHost {
-    const self = this,
-      host = this.host(input, scratch);
-    return {
-      ...host,
-      get i32() {
-        return self.heap.i32;
-      },
-      get f32() {
-        return self.heap.f32;
-      },
-      threads: this.threads,
-      tile: this.gemmShape,
-    };
-  }
-
-  private host(input: (r: TensorRef) => number, scratch: (bytes: number) => number): KernelHost<Kernel> {
-    const self = this;
-    return {
-      get i32() {
-        return self.heap.i32;
-      },
-      input,
-      scratch,
-      chunks: (elems, rows) => this.chunks(elems, rows),
-      run: (fn, chunks) => this.pool.run(FN[fn], chunks),
-    };
-  }
-
-  /** How many chunks to split `elems` of work into, at most `units` (rows, v128s). */
-  private chunks(elems: number, units: number): number {
-    return elems < PARALLEL_MIN_ELEMS || this.threads === 1
-      ? 1
-      : Math.max(1, Math.min(units, CHUNKS_PER_THREAD * this.threads, MAX_CHUNKS));
-  }
-
-  /** Heap bytes reserved (live tensors + recyclable blocks). */
-  get heapBytes(): number {
-    return this.heap.reserved;
-  }
-
-  dispose(): void {
-    this.pool.dispose();
-  }
-  [Symbol.dispose](): void {
-    this.dispose();
   }
 }
 

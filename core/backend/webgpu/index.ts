@@ -1,6 +1,6 @@
 /**
- * The WebGPU backend: f32 and i32 storages in pooled GPUBuffers, every kernel a WGSL program from
- * kernels/wgsl/, held to the CPU reference by proofs-tests/kernels. No CPU fallback: a missing kernel
+ * The WebGPU backend: f32 and i32 storages in pooled GPUBuffers (storage.ts), every kernel a WGSL
+ * program from kernels/wgsl/, held to the CPU reference by proofs-tests/kernels. No CPU fallback: a missing kernel
  * or dtype throws UnsupportedOp. f16 storage (2-byte halves, frozen weights: cast and matmul only)
  * exists when the device has shader-f16; without it asking for f16 throws, never falls back to f32.
  */
@@ -17,12 +17,9 @@ import {
   type TensorRef,
   type UnaryOp,
 } from '../backend.ts';
-import { dtypeOfArray, type AnyTypedArray, type DType, type StorageDType } from '../../tensor/dtype.ts';
-import { decodeHalf } from '../../tensor/half.ts';
-import { ScopeStack } from '../../tensor/scope.ts';
+import type { DType, StorageDType } from '../../tensor/dtype.ts';
 import { biasStrides } from '../cpu/attention.ts';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.ts';
-import type { Program } from '../../../kernels/wgsl/common.ts';
 import { adamwProgram } from '../../../kernels/wgsl/adamw.ts';
 import {
   attentionDkvProgram,
@@ -36,7 +33,6 @@ import {
   binaryExpr,
   castExpr,
   compareExpr,
-  fillProgram,
   I32_UNARY,
   mapProgram,
   unaryExpr,
@@ -46,119 +42,19 @@ import {
 import { gatherProgram, oneHotProgram, scatterAddProgram } from '../../../kernels/wgsl/gather.ts';
 import { layerNormDwProgram, layerNormDxProgram, layerNormProgram } from '../../../kernels/wgsl/layernorm.ts';
 import { fromHalfProgram, toHalfProgram } from '../../../kernels/wgsl/half.ts';
-import {
-  matmulNaiveProgram,
-  matmulTiledProgram,
-  tileFor,
-  type Operands,
-  type Tile,
-} from '../../../kernels/wgsl/matmul.ts';
+import { matmulNaiveProgram, matmulTiledProgram, type Operands } from '../../../kernels/wgsl/matmul.ts';
 import { concatPartProgram, padProgram, stridedProgram } from '../../../kernels/wgsl/movement.ts';
 import { argmaxProgram, reduceProgram } from '../../../kernels/wgsl/reduce.ts';
 import { softmaxProgram } from '../../../kernels/wgsl/softmax.ts';
 import { crossEntropyBackwardProgram, crossEntropyProgram } from '../../../kernels/wgsl/cross-entropy.ts';
-import { acquireDevice, type DeviceOptions } from './device.ts';
-import { GpuRuntime } from './runtime.ts';
+import { acquireDevice } from './device.ts';
+import { BYTES, WebGpuStorage, type WebGpuOptions } from './storage.ts';
 
 export { NoAdapterError } from './device.ts';
 export { ShaderError } from './runtime.ts';
+export type { WebGpuOptions };
 
-export interface WebGpuOptions extends DeviceOptions {
-  /** 'naive' selects matmul v1 (parity anchor); default the tiled kernel. */
-  readonly matmul?: 'tiled' | 'naive';
-}
-
-const BYTES = 4;
-
-export class WebGpuBackend implements Backend, Disposable {
-  readonly name = 'webgpu' as const;
-  readonly dtypes: ReadonlySet<StorageDType>;
-  /** Whether f16 storage works here: the device has the adapter feature shader-f16 (device.ts). */
-  readonly supportsF16: boolean;
-  readonly scopes = new ScopeStack();
-  readonly rt: GpuRuntime;
-  private readonly tile: Tile;
-
-  constructor(
-    device: GPUDevice,
-    readonly adapterInfo: string,
-    private readonly opts: WebGpuOptions = {},
-    owners: readonly unknown[] = [],
-  ) {
-    this.rt = new GpuRuntime(device, owners);
-    this.tile = tileFor(device.limits);
-    this.supportsF16 = device.features.has('shader-f16');
-    this.dtypes = new Set<StorageDType>(this.supportsF16 ? ['f32', 'i32', 'f16'] : ['f32', 'i32']);
-  }
-
-  private dt(op: string, ...refs: readonly { readonly dtype: StorageDType }[]): void {
-    for (const r of refs) {
-      if (this.dtypes.has(r.dtype)) continue;
-      throw new UnsupportedOp(
-        op,
-        'webgpu',
-        r.dtype === 'f16'
-          ? 'f16 storage needs the adapter feature shader-f16, which this device does not have'
-          : `dtype ${r.dtype} (WGSL has no f64)`,
-      );
-    }
-  }
-
-  /** Allocates the outputs, encodes `prog`, returns the output ids. */
-  private exec(prog: Program, ins: readonly StoredRef[], outElems: readonly number[]): DataId[] {
-    const outs = outElems.map((n) => this.rt.alloc(n * BYTES));
-    this.rt.run(
-      prog,
-      ins.map((r) => r.id),
-      outs,
-    );
-    return outs;
-  }
-  private exec1(prog: Program, ins: readonly StoredRef[], n: number): DataId {
-    return this.exec(prog, ins, [n])[0]!;
-  }
-
-  // ---------------- storage ----------------
-  upload(data: AnyTypedArray, dtype: DType): DataId {
-    this.rt.check();
-    this.dt('upload', { dtype });
-    if (dtypeOfArray(data) !== dtype)
-      throw new TypeError(`webgpu upload: array is ${dtypeOfArray(data)}, tensor dtype is ${dtype}`);
-    return this.rt.upload(data, data.byteLength);
-  }
-  fill(size: number, value: number, dtype: DType): DataId {
-    this.dt('fill', { dtype });
-    if (value === 0 && !Object.is(value, -0)) {
-      const id = this.rt.alloc(size * BYTES);
-      this.rt.clear(id, size * BYTES);
-      return id;
-    }
-    return this.exec1(fillProgram(size, value, dtype), [], size);
-  }
-  async read(ref: StoredRef): Promise<AnyTypedArray> {
-    this.dt('read', ref);
-    const n = sizeOf(ref.shape);
-    // halves come back as f32 (exact), the form the CPU reference stores them in
-    if (ref.dtype === 'f16') return decodeHalf(new Uint16Array(await this.rt.read(ref.id, 2 * n)), n);
-    const buf = await this.rt.read(ref.id, n * BYTES);
-    return ref.dtype === 'i32' ? new Int32Array(buf) : new Float32Array(buf);
-  }
-  readSync(_ref: StoredRef): AnyTypedArray {
-    throw new UnsupportedOp('readSync', 'webgpu', 'GPU reads are asynchronous: use await tensor.data()');
-  }
-  incRef(id: DataId): void {
-    this.rt.incRef(id);
-  }
-  decRef(id: DataId): void {
-    this.rt.decRef(id);
-  }
-  live(): number {
-    return this.rt.live;
-  }
-  flush(): Promise<void> {
-    return this.rt.flush();
-  }
-
+export class WebGpuBackend extends WebGpuStorage implements Backend {
   // ---------------- elementwise ----------------
   private bin(r: TensorRef, outShape: Shape): MapInput {
     return { dtype: r.dtype, shape: r.shape, strides: broadcastStrides(r.shape, outShape), offset: 0 };
@@ -408,14 +304,6 @@ export class WebGpuBackend implements Backend, Disposable {
   adamw(param: TensorRef, grad: TensorRef, m: TensorRef, v: TensorRef, h: AdamWHyper): void {
     this.float('adamw', param, grad, m, v);
     this.rt.run(adamwProgram(sizeOf(param.shape), h), [grad.id], [param.id, m.id, v.id]);
-  }
-
-  /** Frees every buffer and the device (the Dawn binding keeps Node alive while a device lives). */
-  destroy(): void {
-    this.rt.destroy();
-  }
-  [Symbol.dispose](): void {
-    this.destroy();
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * The Hugging Face reference fixtures (`../shared/fixtures/hf-reference/<name>/`) for tests: the model
+ * The Hugging Face reference fixtures (`fixtures/hf-reference/<name>/`) for tests: the model
  * loaded through the loader's own name normalisation and `Weights` accessor, and the reference tensors.
  */
 import { readFileSync } from 'node:fs';

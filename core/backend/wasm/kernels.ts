@@ -1,0 +1,49 @@
+/**
+ * The one WASM module the backend instantiates on every thread: its kernels in export order (the
+ * pool calls them by index) and the emitter of each.
+ */
+import { attnDsFn, softmaxRowsFn } from './attention.ts';
+import { BINARY_WASM, binaryFn, geluFn } from './elementwise.ts';
+import { encodeModule } from './encoder.ts';
+import { gemmFn } from './gemm.ts';
+import type { GemmShape } from './gemm-plan.ts';
+import { colSumFn, layerNormBwdFn } from './layernorm-backward.ts';
+import { layerNormFn, LN_KERNELS } from './layernorm.ts';
+import { MAX_PAGES } from './memory.ts';
+import { copyRowsFn } from './strided.ts';
+import { WA, type WasmModule } from './wasm-api.ts';
+
+/** Exported kernels in module order (the pool calls them by index). */
+export const KERNELS = [
+  'gemm',
+  'softmax_rows',
+  'attn_ds',
+  'gelu',
+  'gelu_grad',
+  'gelu_both',
+  'copy_rows',
+  ...LN_KERNELS,
+  ...BINARY_WASM.map((o) => `binary_${o}` as const),
+] as const;
+export type Kernel = (typeof KERNELS)[number];
+export const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<Kernel, number>;
+
+/** Emits every kernel in KERNELS order (GEMM with the given register tile) and compiles the module. */
+export function compileKernels(gemm: GemmShape): { readonly module: WasmModule; readonly arity: readonly number[] } {
+  const fns = [
+    gemmFn(gemm),
+    softmaxRowsFn(),
+    attnDsFn(),
+    geluFn('gelu'),
+    geluFn('grad'),
+    geluFn('both'),
+    copyRowsFn(),
+    layerNormFn(),
+    layerNormBwdFn(true),
+    layerNormBwdFn(false),
+    colSumFn(),
+    ...BINARY_WASM.map(binaryFn),
+  ];
+  if (fns.some((f, i) => f.name !== KERNELS[i])) throw new Error('wasm backend: kernel list out of order');
+  return { module: new WA.Module(encodeModule(fns, 1, MAX_PAGES)), arity: fns.map((f) => f.params.length) };
+}
