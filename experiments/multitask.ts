@@ -20,6 +20,7 @@ import { loadPromptTokenizer } from '../training/text-encoding.ts';
 import { buildMultitaskModel } from '../training/multitask/model.ts';
 import type { MultitaskResults } from '../training/multitask/report.ts';
 import { trainMultitask } from '../training/multitask/train.ts';
+import { NonFiniteError } from '../training/nan-guard.ts';
 import { majorityRate, subsampleVal } from './variants.ts';
 
 const { values: a } = parseArgs({
@@ -65,6 +66,9 @@ const METHOD = {
   checkpointEvery: 40,
 } as const;
 
+/** Marks a run that stopped with an error (its message inside). */
+const FAILED = 'failed.json';
+
 async function loadTasks(): Promise<TaskData[]> {
   const out: TaskData[] = [];
   for (const name of tasks) {
@@ -104,12 +108,20 @@ async function run(): Promise<void> {
     if (E.isLeft(c)) throw new Error(c.left.message);
     const mt = buildMultitaskModel(bert, tok.right, data, c.right);
     const t0 = performance.now();
+    if (existsSync(join(job.dir, FAILED))) continue;
     const r = await trainMultitask(mt, {
       out: job.dir,
       resume: existsSync(join(job.dir, RUN_FILES.checkpoint)),
       stream: null,
       configExtra: { valLimit, valSeed },
+    }).catch((e: unknown) => {
+      // A run that stops (e.g. non-finite gradients) is recorded as failed and reported, not retried.
+      if (!(e instanceof NonFiniteError)) throw e;
+      writeFileSync(join(job.dir, FAILED), `${JSON.stringify({ error: e.message }, null, 2)}\n`);
+      console.log(`${job.share} seed ${job.seed}: FAILED: ${e.message}`);
+      return undefined;
     });
+    if (!r) continue;
     console.log(
       `${job.share} seed ${job.seed}: ${((performance.now() - t0) / 1000).toFixed(0)} s, best step ${r.bestStep}, test average ${r.testAverage?.toFixed(4)}`,
     );

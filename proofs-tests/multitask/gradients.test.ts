@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { add, mul, prngKey, scope, treeLeaves, valueAndGrad, type ParamTree, type Tensor } from '../../core/index.ts';
 import { buildMultitaskModel, type TaskBatch } from '../../training/multitask/model.ts';
-import type { MultitaskParams, TaskOwnParams } from '../../training/multitask/sharing.ts';
+import type { MultitaskParams } from '../../training/multitask/sharing.ts';
 import { mergeConfig, type RunConfig } from '../../training/run-config.ts';
 import { setupMultitaskRun } from '../../training/multitask/setup.ts';
 import type { StepContext } from '../../training/task-model.ts';
@@ -128,11 +128,7 @@ for (const mode of MODES) {
             const rte = mt.tasks[0]!.name;
             const scaleA = nA / N;
             // the weights n_t/N are the same, so the RTE part must be identical
-            expectTreeClose(
-              g2.tasks[rte] as TaskOwnParams,
-              g.tasks[rte] as TaskOwnParams,
-              `RTE gradient with other CB examples (w ${scaleA})`,
-            );
+            expectTreeClose(g2.tasks[rte], g.tasks[rte], `RTE gradient with other CB examples (w ${scaleA})`);
           }
         });
       }),
