@@ -1,12 +1,17 @@
 /**
- * The `promptgrad` command line. Exit codes: 0 success, 1 failure during a run (non-finite loss, I/O),
- * 2 bad input (missing folder, malformed data, unknown task, bad option value).
+ * The `promptgrad` command line. Exit codes (RELIABILITY.md): 0 success; 2 the user's to fix, printed as
+ * one line without a stack (a bad option or input, a folder that holds something else, a run that cannot
+ * resume, and every file-system error: no space, read-only, permission); 1 training stopped on a
+ * non-finite loss; 70 a bug in PromptGrad, printed with its stack and where to report it.
+ * `reportError` below is the one place that decides.
  */
 import { Command, CommanderError } from 'commander';
 import { pathToFileURL } from 'node:url';
+import { describeFsError, isErrnoError } from '../training/fs-error.ts';
 import { NonFiniteError } from '../training/nan-guard.ts';
 import { UsageError } from '../training/run-setup.ts';
-import { evalCommand, exportPeftCommand, predictCommand } from './run-commands.ts';
+import { exportPeftCommand } from './peft-commands.ts';
+import { evalCommand, predictCommand } from './run-commands.ts';
 import { trainCommand } from './train-command.ts';
 import { verifyHfCommand } from './verify-hf.ts';
 
@@ -44,18 +49,37 @@ export async function main(
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    if (e instanceof UsageError) {
-      err(`promptgrad: ${e.message}\n`);
-      return 2;
-    }
-    if (e instanceof NonFiniteError) {
-      err(`promptgrad: training stopped: ${e.message}\n`);
-      return 1;
-    }
-    err(`promptgrad: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    return 1;
+    return reportError(e, err);
   }
+}
+
+/** Where a bug report goes (printed under a bug's stack). */
+export const BUG_REPORT_AT = 'the PromptGrad issue tracker (with the command line and this output)';
+
+/** Exit codes: see the module comment. */
+export const EXIT = { ok: 0, stopped: 1, usage: 2, bug: 70 } as const;
+
+/** Prints an error the way its kind asks for and returns the exit code: the one place that decides. */
+export function reportError(e: unknown, err: (s: string) => void): number {
+  if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed it
+  const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ');
+  if (e instanceof UsageError) {
+    err(`promptgrad: ${oneLine(e.message)}\n`);
+    return EXIT.usage;
+  }
+  if (isErrnoError(e)) {
+    err(`promptgrad: ${oneLine(describeFsError(e))}\n`);
+    return EXIT.usage;
+  }
+  if (e instanceof NonFiniteError) {
+    err(`promptgrad: training stopped: ${oneLine(e.message)}\n`);
+    return EXIT.stopped;
+  }
+  err(
+    `promptgrad: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n` +
+      `promptgrad: this is a bug in PromptGrad, not in your input; please report it at ${BUG_REPORT_AT}\n`,
+  );
+  return EXIT.bug;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

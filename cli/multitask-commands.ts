@@ -1,11 +1,9 @@
 /**
  * `eval`, `predict` and `export-peft` on a multitask run folder (config.json with `task: "A,B,…"`):
  * each works on one task's single-task view (`--task <name>`: its head, label set and its prompt, i.e.
- * the shared part merged with its own), or on every task when `--task` is left out (eval, export-peft).
+ * the shared part merged with its own), or on every task when `--task` is left out (eval; export-peft
+ * in peft-commands.ts).
  */
-import { join } from 'node:path';
-import type { ClassifierParams } from '../prompting/heads.ts';
-import { exportPeftAdapter } from '../prompting/peft-adapter.ts';
 import { evaluate } from '../training/evaluate.ts';
 import type { MultitaskModel } from '../training/multitask/model.ts';
 import { mainAverage } from '../training/multitask/report.ts';
@@ -26,7 +24,7 @@ export function predictionLine(index: number, logits: readonly number[], labels:
 }
 
 /** The tasks a command acts on: `--task` (checked against the run's tasks) or all of them. */
-function chosen(mt: MultitaskModel, task: string | undefined): readonly number[] {
+export function chosen(mt: MultitaskModel, task: string | undefined): readonly number[] {
   return task === undefined ? mt.tasks.map((_, i) => i) : [mt.indexOf(task)];
 }
 
@@ -71,33 +69,8 @@ export async function multitaskPredictor(
   return { tm: mt.tasks[i]!.tm, data: mt.tasks[i]!.data, params: mt.paramsFor(best, i) };
 }
 
-/** Per task, the PEFT adapter of its prompt (+ classifier) in `<out>/<task>/`, when the method has one. */
-export async function exportMultitask(
-  cfg: RunConfig,
-  run: string,
-  out: string,
-  task: string | undefined,
-): Promise<void> {
-  const { mt } = await setupMultitaskRun(cfg);
-  const which = chosen(mt, task);
-  const first = mt.tasks[which[0]!]!.tm;
-  if (!first.method.peft)
-    throw new UsageError(`export-peft: method "${cfg.method}" has no PEFT equivalent (soft and prefix do)`);
-  const { best } = await loadMultitaskBest(mt, run);
-  for (const i of which) {
-    const { tm, name } = mt.tasks[i]!;
-    const p = mt.paramsFor(best, i);
-    const head = p['head'] as unknown as ClassifierParams | undefined;
-    const dir = join(out, name);
-    const written = exportPeftAdapter(dir, tm.model, tm.method.peft!(p['prompt']), {
-      baseModelNameOrPath: cfg.model,
-      ...(head ? { classifier: head } : {}),
-      ...(tm.method.promptInit ? { init: tm.method.promptInit } : {}),
-      ...(cfg.init === 'text' ? { initText: cfg.initText } : {}),
-      saveProjectionWeights: true,
-    });
-    console.log(
-      `wrote ${name}'s ${written.peft_type} adapter (${written.num_virtual_tokens} virtual tokens, task ${written.task_type}) to ${dir}`,
-    );
-  }
+/** A single-task run only answers for its own task. */
+export function refuseOtherTask(runTask: string, asked: string | undefined): void {
+  if (asked !== undefined && asked.toLowerCase() !== runTask.toLowerCase())
+    throw new UsageError(`--task ${asked}: this run trained ${runTask} only`);
 }

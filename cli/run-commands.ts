@@ -1,5 +1,6 @@
-/** `promptgrad eval | predict | export-peft`: reopen a run folder's config and best parameters. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+/** `promptgrad eval | predict`: reopen a run folder's config and best parameters, or run a PEFT adapter (peft-commands.ts). */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import {
@@ -12,38 +13,45 @@ import {
   type TaskName,
 } from '../data/index.ts';
 import { customExample, type Example } from '../training/task-data.ts';
+import { writeFileAtomic } from '../training/atomic-file.ts';
 import { evaluate, logitsOf } from '../training/evaluate.ts';
 import { loadBestParams, readRunConfig } from '../training/run-load.ts';
 import { setupRun, UsageError } from '../training/run-setup.ts';
-import { exportPeftAdapter } from '../prompting/peft-adapter.ts';
-import type { ClassifierParams } from '../prompting/heads.ts';
 import { isMultitask } from '../training/multitask/setup.ts';
-import { evalMultitask, exportMultitask, multitaskPredictor, predictionLine } from './multitask-commands.ts';
+import { evalMultitask, multitaskPredictor, predictionLine, refuseOtherTask } from './multitask-commands.ts';
+import { adapterPathChosen, addAdapterOptions, setupAdapterRun, type AdapterPathOptions } from './peft-commands.ts';
 
 const SPLITS = { train: 'train', dev32: 'dev', dev: 'dev', val: 'test', test: 'test' } as const;
 
 export function evalCommand(program: Command): void {
-  program
+  const cmd = program
     .command('eval')
-    .description("evaluate a run's best parameters (by dev metric) on a split of its task")
-    .requiredOption('--run <folder>', 'run folder written by `promptgrad train`')
-    .option('--split <split>', 'train | dev32 | val', 'val')
-    .option('--task <name>', 'multitask runs: evaluate this task only (default: every task and their average)')
+    .description("evaluate a run's best parameters (by dev metric), or a PEFT adapter, on a split of the task")
+    .option('--run <folder>', 'run folder written by `promptgrad train`')
+    .option('--split <split>', 'train | dev32 | val', 'val');
+  addAdapterOptions(cmd)
     .addHelpText(
       'after',
-      '\nExamples:\n  promptgrad eval --run runs/rte-soft\n  promptgrad eval --run runs/rte-soft --split dev32\n  promptgrad eval --run runs/mt-pool --task CB',
+      '\nExamples:\n  promptgrad eval --run runs/rte-soft\n  promptgrad eval --run runs/rte-soft --split dev32\n  promptgrad eval --run runs/mt-pool --task CB     # a multitask run: one task (default: every task and their average)\n  promptgrad eval --model ./bert-base-uncased --adapter ./my-peft-adapter --task RTE --data ./fewglue',
     )
-    .action(async (o: { run: string; split: string; task?: string }) => {
+    .action(async (o: AdapterPathOptions & { run?: string; split: string }) => {
       const which = (SPLITS as Record<string, 'train' | 'dev' | 'test' | undefined>)[o.split];
       if (!which) throw new UsageError(`--split must be train, dev32 or val, got "${o.split}"`);
-      const cfg = readRunConfig(o.run);
-      if (isMultitask(cfg)) return evalMultitask(cfg, o.run, which, o.split, o.task);
+      if (adapterPathChosen(o, 'eval')) {
+        const a = await setupAdapterRun(o);
+        const { scores } = await evaluate(a.tm, a.task, a.params, a.task[which]);
+        console.log(JSON.stringify({ adapter: o.adapter, split: o.split, examples: a.task[which].length, ...scores }));
+        return;
+      }
+      const run = o.run!;
+      const cfg = readRunConfig(run);
+      if (isMultitask(cfg)) return evalMultitask(cfg, run, which, o.split, o.task);
       refuseOtherTask(cfg.task, o.task);
       const { tm, task } = await setupRun(cfg);
-      const { best, step } = await loadBestParams(tm, o.run);
+      const { best, step } = await loadBestParams(tm, run);
       const { scores } = await evaluate(tm, task, best, task[which]);
       console.log(
-        JSON.stringify({ run: o.run, split: o.split, examples: task[which].length, checkpointStep: step, ...scores }),
+        JSON.stringify({ run, split: o.split, examples: task[which].length, checkpointStep: step, ...scores }),
       );
     });
 }
@@ -107,69 +115,52 @@ const toExample = (e: TaskExample): Example => ({
 });
 
 export function predictCommand(program: Command): void {
-  program
+  const cmd = program
     .command('predict')
-    .description("label new examples with a run's best parameters; one JSON line out per line in")
-    .requiredOption('--run <folder>', 'run folder written by `promptgrad train`')
+    .description("label new examples with a run's best parameters, or a PEFT adapter; one JSON line out per line in")
+    .option('--run <folder>', 'run folder written by `promptgrad train`')
     .requiredOption(
       '--input <jsonl>',
       'examples in the task\'s JSONL format (label optional); custom tasks: {"text": …, "text_pair"?: …}',
     )
-    .requiredOption('--output <jsonl>', 'where to write {"index", "label", "probs"} lines')
-    .option('--task <name>', 'multitask runs: the task whose head and prompt label the input (required there)')
+    .requiredOption('--output <jsonl>', 'where to write {"index", "label", "probs"} lines');
+  addAdapterOptions(cmd)
     .addHelpText(
       'after',
-      '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl\n  promptgrad predict --run runs/mt-pool --task CB --input cb.jsonl --output cb-preds.jsonl',
+      '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl\n  promptgrad predict --run runs/mt-pool --task CB --input cb.jsonl --output cb-preds.jsonl   # a multitask run: --task required\n  promptgrad predict --model ./bert-base-uncased --adapter ./my-peft-adapter --task RTE --data ./fewglue --input new.jsonl --output preds.jsonl',
     )
-    .action(async (o: { run: string; input: string; output: string; task?: string }) => {
-      const cfg = readRunConfig(o.run);
-      if (!isMultitask(cfg)) refuseOtherTask(cfg.task, o.task);
-      const { tm, task, best } = isMultitask(cfg)
-        ? await multitaskPredictor(cfg, o.run, o.task).then((r) => ({ tm: r.tm, task: r.data, best: r.params }))
-        : await setupRun(cfg).then(async (s) => ({ ...s, best: (await loadBestParams(s.tm, o.run)).best }));
-      const examples = parsePredictInput(o.input, task.name);
-      const rows = await logitsOf(tm, best, examples);
+    .action(async (o: AdapterPathOptions & { run?: string; input: string; output: string }) => {
+      if (sameFile(o.input, o.output))
+        throw new UsageError(`--output ${o.output} is the --input file; write the predictions to another file`);
+      let rows: number[][], task: { readonly labels: readonly string[] };
+      if (adapterPathChosen(o, 'predict')) {
+        const a = await setupAdapterRun(o);
+        const examples = parsePredictInput(o.input, a.tm.cfg.task);
+        rows = await logitsOf(a.tm, a.params, examples);
+        task = a.task;
+      } else {
+        const cfg = readRunConfig(o.run!);
+        if (!isMultitask(cfg)) refuseOtherTask(cfg.task, o.task);
+        const s = isMultitask(cfg)
+          ? await multitaskPredictor(cfg, o.run!, o.task).then((r) => ({ tm: r.tm, task: r.data, best: r.params }))
+          : await setupRun(cfg).then(async (x) => ({ ...x, best: (await loadBestParams(x.tm, o.run!)).best }));
+        const examples = parsePredictInput(o.input, s.task.name);
+        rows = await logitsOf(s.tm, s.best, examples);
+        task = s.task;
+      }
       const lines = rows.map((r, index) => predictionLine(index, r, task.labels));
-      writeFileSync(o.output, lines.map((l) => `${l}\n`).join(''));
+      writeFileAtomic(o.output, lines.map((l) => `${l}\n`).join(''));
       console.log(`wrote ${lines.length} predictions to ${o.output}`);
     });
 }
 
-export function exportPeftCommand(program: Command): void {
-  program
-    .command('export-peft')
-    .description("write a run's best soft prompt / prefix (+ classifier) as a Hugging Face PEFT adapter folder")
-    .requiredOption('--run <folder>', 'run folder written by `promptgrad train`')
-    .requiredOption('--out <folder>', 'adapter folder (adapter_config.json + adapter_model.safetensors)')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  promptgrad export-peft --run runs/rte-soft --out adapters/rte-soft\n  # then in Python: PeftModel.from_pretrained(base_model, "adapters/rte-soft")',
-    )
-    .option('--task <name>', 'multitask runs: export this task only (default: every task, into <out>/<task>/)')
-    .action(async (o: { run: string; out: string; task?: string }) => {
-      const cfg = readRunConfig(o.run);
-      if (isMultitask(cfg)) return exportMultitask(cfg, o.run, o.out, o.task);
-      refuseOtherTask(cfg.task, o.task);
-      const { tm } = await setupRun(cfg);
-      if (!tm.method.peft)
-        throw new UsageError(`export-peft: method "${cfg.method}" has no PEFT equivalent (soft and prefix do)`);
-      const { best } = await loadBestParams(tm, o.run);
-      const head = best['head'] as unknown as ClassifierParams | undefined;
-      const written = exportPeftAdapter(o.out, tm.model, tm.method.peft(best['prompt']), {
-        baseModelNameOrPath: cfg.model,
-        ...(head ? { classifier: head } : {}),
-        ...(tm.method.promptInit ? { init: tm.method.promptInit } : {}),
-        ...(cfg.init === 'text' ? { initText: cfg.initText } : {}),
-        saveProjectionWeights: true,
-      });
-      console.log(
-        `wrote ${written.peft_type} adapter (${written.num_virtual_tokens} virtual tokens, task ${written.task_type}) to ${o.out}`,
-      );
-    });
-}
-
-/** A single-task run only answers for its own task. */
-function refuseOtherTask(runTask: string, asked: string | undefined): void {
-  if (asked !== undefined && asked !== runTask)
-    throw new UsageError(`--task ${asked}: this run trained ${runTask} only`);
+/** Whether two paths name one file (the same inode: symbolic and hard links included). */
+function sameFile(a: string, b: string): boolean {
+  try {
+    const sa = statSync(a),
+      sb = statSync(b);
+    return sa.dev === sb.dev && sa.ino === sb.ino;
+  } catch {
+    return resolve(a) === resolve(b); // one of them does not exist yet
+  }
 }

@@ -20,7 +20,9 @@ import {
   SHARES,
   type RunConfig,
 } from '../training/run-config.ts';
-import { setupRun, UsageError } from '../training/run-setup.ts';
+import { checkRunBounds } from '../training/run-bounds.ts';
+import { checkNewRunFolder, requireResumableRun } from '../training/run-folder.ts';
+import { readModelConfig, setupRun, UsageError } from '../training/run-setup.ts';
 import { describeShare } from '../training/multitask/sharing.ts';
 import { isMultitask, setupMultitaskRun } from '../training/multitask/setup.ts';
 import { trainMultitask } from '../training/multitask/train.ts';
@@ -128,7 +130,8 @@ export function trainCommand(program: Command): void {
     if (E.isLeft(fromFlags)) throw new UsageError(fromFlags.left.message.replace('field "', 'option "'));
     let cfg: RunConfig;
     if (o['resume']) {
-      cfg = readRunConfig(out);
+      requireResumableRun(out);
+      cfg = readRunConfig(out, '--out');
       const changed = Object.keys(fromFlags.right);
       if (changed.length > 0)
         throw new UsageError(`--resume continues the saved config exactly; drop ${changed.map(kebab).join(', ')}`);
@@ -139,6 +142,9 @@ export function trainCommand(program: Command): void {
       if (E.isLeft(merged))
         throw new UsageError(merged.left.message.replace(/field "(\w+)"/, (_m, f: string) => `option "${kebab(f)}"`));
       cfg = { ...merged.right, model: resolve(merged.right.model), data: resolve(merged.right.data) };
+      // Refuse before loading anything: sizes the model or machine cannot hold, a folder that is not ours.
+      checkRunBounds(cfg, await readModelConfig(cfg.model));
+      checkNewRunFolder(out);
     }
     if (isMultitask(cfg)) return trainMultitaskCommand(cfg, out, o['resume'] === true);
     const { tm, task, backendNote } = await setupRun(cfg);

@@ -7,15 +7,15 @@
  *
  *   node --import ./scripts/register.mjs examples/train-dynamic.ts [steps]
  */
-import { rmSync } from 'node:fs';
 import { train, type TrainResult } from '../training/loop.ts';
 import { demoEncoder, demoSetup } from './demo/encoder.ts';
 import type { ExampleOptions } from './train-soft.ts';
+import { removeRunFolder } from '../training/run-folder.ts';
 
 export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   const out = o.out ?? 'runs/example-dynamic',
     steps = o.steps ?? 200;
-  rmSync(out, { recursive: true, force: true });
+  removeRunFolder(out); // a previous run of this example, never a folder that holds anything else
   const enc = demoEncoder(out, { random: true });
   const { tm, task } = await demoSetup(enc.folder, {
     method: 'dynamic',

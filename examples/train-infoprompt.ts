@@ -7,18 +7,18 @@
  *
  *   node --import ./scripts/register.mjs examples/train-infoprompt.ts [steps]
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClassifierParams } from '../prompting/heads.ts';
 import { exportPeftAdapter } from '../prompting/peft-adapter.ts';
 import { train, type TrainResult } from '../training/loop.ts';
 import { demoEncoder, demoSetup } from './demo/encoder.ts';
 import type { ExampleOptions } from './train-soft.ts';
+import { removeRunFolder } from '../training/run-folder.ts';
 
 export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   const out = o.out ?? 'runs/example-infoprompt',
     steps = o.steps ?? 200;
-  rmSync(out, { recursive: true, force: true });
+  removeRunFolder(out); // a previous run of this example, never a folder that holds anything else
   const enc = demoEncoder(out, { random: true });
   const { tm, task } = await demoSetup(enc.folder, {
     method: 'infoprompt',
@@ -36,6 +36,7 @@ export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   exportPeftAdapter(adapter, tm.model, tm.method.peft!(r.best['prompt']), {
     baseModelNameOrPath: enc.folder,
     classifier: r.best['head'] as unknown as ClassifierParams,
+    ...(tm.pooler ? { pooler: tm.pooler } : {}), // the demo encoder has no pooler: the adapter carries the seeded one
   });
   if (!o.quiet) {
     const last = r.records.filter((x) => x.split === 'train').slice(-1)[0]!;

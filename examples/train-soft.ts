@@ -5,13 +5,13 @@
  *
  *   node --import ./scripts/register.mjs examples/train-soft.ts [steps]
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ClassifierParams } from '../prompting/heads.ts';
 import { exportPeftAdapter } from '../prompting/peft-adapter.ts';
 import { evaluate } from '../training/evaluate.ts';
 import { train, type TrainResult } from '../training/loop.ts';
 import { demoEncoder, demoSetup } from './demo/encoder.ts';
+import { removeRunFolder } from '../training/run-folder.ts';
 
 export interface ExampleOptions {
   readonly steps?: number;
@@ -24,8 +24,8 @@ export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   const out = o.out ?? 'runs/example-soft',
     steps = o.steps ?? 200;
   const say = o.quiet ? () => {} : (l: string) => console.log(l);
-  rmSync(out, { recursive: true, force: true });
-  const enc = demoEncoder(out, { random: true }); // writes <out>/model
+  removeRunFolder(out); // a previous run of this example, never a folder that holds anything else
+  const enc = demoEncoder(out, { random: true }); // writes <out>.encoder
   const { tm, task } = await demoSetup(enc.folder, {
     method: 'soft',
     promptLength: 4,
@@ -41,6 +41,7 @@ export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   const adapter = exportPeftAdapter(join(out, 'adapter'), tm.model, tm.method.peft!(r.best['prompt']), {
     baseModelNameOrPath: enc.folder,
     classifier: r.best['head'] as unknown as ClassifierParams,
+    ...(tm.pooler ? { pooler: tm.pooler } : {}), // the demo encoder has no pooler: the adapter carries the seeded one
   });
   say(`PEFT ${adapter.peft_type} adapter (${adapter.num_virtual_tokens} tokens) in ${join(out, 'adapter')}`);
   return r;

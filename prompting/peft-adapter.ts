@@ -1,187 +1,202 @@
 /**
- * PEFT adapter folders for a trained soft prompt or prefix: `adapter_config.json` +
- * `adapter_model.safetensors`, as huggingface/peft's `save_pretrained` writes them for prompt learning.
- *
- * What PEFT stores (src/peft/utils/save_and_load.py `get_peft_model_state_dict`, peft_model.py
- * `get_prompt_embedding_to_save`, tuners_utils `ModulesToSaveWrapper.adapter_state_dict`):
- *  - `prompt_embeddings`: the prompt encoder's output for tokens 0..m−1 — [m, d] for PROMPT_TUNING,
- *    [m, 2·L·d] for PREFIX_TUNING; with `prefix_projection` it is the *projected* table (the MLP is
- *    run once and only its output is saved), which is why PEFT's `load_prompt_embeddings` cannot load
- *    it back into a projected encoder.
- *  - modules_to_save (SEQ_CLS: the classifier) under their module path in the PeftModel with the
- *    wrapper and adapter name removed: `base_model.classifier.weight` / `base_model.classifier.bias`.
- *  - `save_pretrained` writes the config with `inference_mode: true`.
- * Optionally (`saveProjectionWeights`) the projected prefix's MLP is also written under PEFT's module
- * names with the adapter name removed (`prompt_encoder.embedding.weight`, `prompt_encoder.transform.0.*`,
- * `prompt_encoder.transform.2.*`), so PromptGrad can resume training; PEFT ignores those keys.
- * Files are written atomically (tmp file + rename), the weights first and the config last.
+ * Exporting a trained soft prompt or prefix (+ classification head) as a Hugging Face PEFT adapter
+ * folder that `PeftModel.from_pretrained` loads and runs to the same logits: the key names, shapes and
+ * `adapter_config.json` fields PEFT itself writes (see peft-format.ts), per model type:
+ *  - BERT: `base_model.classifier.*`; the pooler the head reads is carried as
+ *    `base_model.bert.pooler.dense.*` with `"pooler"` in `modules_to_save` whenever the checkpoint has no
+ *    pooler (an MLM checkpoint: PromptGrad trained through a seeded random one, and transformers would
+ *    initialise a different random one) or the head used another pooler than the checkpoint's.
+ *  - RoBERTa: the pooler and classifier become `classifier.dense` and `classifier.out_proj`.
+ * What PEFT cannot express is refused with a UsageError saying why. Files are written atomically
+ * (training/atomic-file.ts): weights, model card, then the config last.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { tensor, type Backend, type FloatDType, type Tensor } from '../core/index.ts';
+import { existsSync, rmSync } from 'node:fs';
+import { isAbsolute, join, relative, sep } from 'node:path';
+import { cast, type AnyTensor } from '../core/index.ts';
+import { ensureDir, writeFileAtomic } from '../training/atomic-file.ts';
 import type { BertModel } from '../models/bert/model.ts';
+import type { Linear } from '../models/bert/modules.ts';
 import { rawTensor, type RawTensor } from '../models/bert/raw-tensor.ts';
-import {
-  parseSafetensorsOrThrow,
-  readSafetensorsHeader,
-  serializeSafetensors as serialize,
-} from '../models/bert/safetensors.ts';
-import type { ClassifierParams } from './heads.ts';
-import type { PrefixParams } from './prefix.ts';
-import { prefixTable } from './prefix.ts';
-import type { SoftPromptParams } from './soft-prompt.ts';
+import { serializeSafetensors } from '../models/bert/safetensors.ts';
+import { UsageError } from '../training/usage-error.ts';
 import type { PromptInit } from './common.ts';
+import type { ClassifierParams } from './heads.ts';
+import {
+  ADAPTER_CONFIG,
+  ADAPTER_WEIGHTS,
+  ADAPTER_WEIGHTS_BIN,
+  configJson,
+  HEAD_LAYOUT,
+  MLP_KEYS,
+  MODEL_CARD,
+  PEFT_VERSION,
+  PROMPT_KEY,
+  seqClsModulesToSave,
+  type AdapterMethod,
+  type LinearKeys,
+  type PeftAdapterConfig,
+  type PeftTaskType,
+} from './peft-format.ts';
+import { peftModelCard, type ModelCardInfo } from './peft-model-card.ts';
+import { prefixTable } from './prefix.ts';
 
-export const ADAPTER_CONFIG = 'adapter_config.json';
-export const ADAPTER_WEIGHTS = 'adapter_model.safetensors';
-/** PEFT version whose format this mirrors (the fixture's `peft_version`). */
-export const PEFT_VERSION = '0.21.0';
-
-export type PeftTaskType =
-  'SEQ_CLS' | 'TOKEN_CLS' | 'FEATURE_EXTRACTION' | 'CAUSAL_LM' | 'SEQ_2_SEQ_LM' | 'QUESTION_ANS';
-
-/** Fields shared by both configs, in PEFT's order (see reference.json `peft.prompt.config`). */
-interface CommonConfig {
-  task_type: PeftTaskType | null;
-  peft_type: 'PROMPT_TUNING' | 'PREFIX_TUNING';
-  auto_mapping: null;
-  peft_version: string;
-  base_model_name_or_path: string | null;
-  revision: string | null;
-  inference_mode: boolean;
-  num_virtual_tokens: number;
-  token_dim: number;
-  num_transformer_submodules: number;
-  num_attention_heads: number;
-  num_layers: number;
-  modules_to_save: string[] | null;
-}
-export interface PromptTuningAdapterConfig extends CommonConfig {
-  peft_type: 'PROMPT_TUNING';
-  prompt_tuning_init: 'RANDOM' | 'SAMPLE_VOCAB' | 'TEXT';
-  prompt_tuning_init_text: string | null;
-  tokenizer_name_or_path: string | null;
-  tokenizer_kwargs: Record<string, unknown> | null;
-}
-export interface PrefixTuningAdapterConfig extends CommonConfig {
-  peft_type: 'PREFIX_TUNING';
-  init_weights: string | null;
-  encoder_hidden_size: number;
-  prefix_projection: boolean;
-}
-export type PeftAdapterConfig = PromptTuningAdapterConfig | PrefixTuningAdapterConfig;
-
-export type AdapterMethod =
-  | { readonly kind: 'prompt'; readonly params: SoftPromptParams }
-  | { readonly kind: 'prefix'; readonly params: PrefixParams };
+export * from './peft-format.ts';
+export * from './peft-import.ts';
+export * from './peft-model-card.ts';
 
 export interface ExportOptions {
+  /**
+   * `base_model_name_or_path`: a hub id or a path. An absolute path is stored relative to the current
+   * folder (where Python resolves a relative one), so no absolute local path leaves the machine.
+   */
   readonly baseModelNameOrPath: string | null;
-  /** Default 'SEQ_CLS' when a classifier is given, else 'FEATURE_EXTRACTION'. */
+  /** SEQ_CLS (the default with a classifier) or FEATURE_EXTRACTION (the default without). */
   readonly taskType?: PeftTaskType;
-  /** Trained classification head, saved as PEFT's modules_to_save. */
+  /** Trained classification head [C, d] / [C]. */
   readonly classifier?: ClassifierParams;
+  /** The dense + tanh layer the classifier reads through; default the checkpoint's pooler. */
+  readonly pooler?: Linear;
   /** How the soft prompt was initialised (config field `prompt_tuning_init`; default RANDOM). */
   readonly init?: PromptInit;
   readonly initText?: string;
-  /** Also save a projected prefix's MLP (PromptGrad extension, see the file comment). Default false. */
+  /** Also save a projected prefix's MLP (PromptGrad extension, see peft-format.ts). Default false. */
   readonly saveProjectionWeights?: boolean;
   readonly peftVersion?: string;
+  /** What the model card says about training and results. */
+  readonly card?: ModelCardInfo;
 }
-
-const CLS_KEYS = { weight: 'base_model.classifier.weight', bias: 'base_model.classifier.bias' } as const;
-const MLP_KEYS = {
-  embedding: 'prompt_encoder.embedding.weight',
-  w0: 'prompt_encoder.transform.0.weight',
-  b0: 'prompt_encoder.transform.0.bias',
-  w2: 'prompt_encoder.transform.2.weight',
-  b2: 'prompt_encoder.transform.2.bias',
-} as const;
 
 const INIT_NAME = { random: 'RANDOM', vocab: 'SAMPLE_VOCAB', text: 'TEXT' } as const;
 
-function raw(name: string, t: Tensor): RawTensor {
-  const d = t.dataSync();
-  const data =
-    d instanceof Float64Array
-      ? Float64Array.from(d)
-      : d instanceof Float32Array
-        ? Float32Array.from(d)
-        : Float32Array.from(d);
-  return rawTensor(name, t.shape, data);
+/** `base_model_name_or_path` as stored: absolute paths made relative to the current folder, with `/`. */
+export function storedBaseModelName(name: string | null, cwd: string = process.cwd()): string | null {
+  if (name === null || !isAbsolute(name)) return name;
+  return relative(cwd, name).split(sep).join('/') || '.';
 }
 
-/** The adapter_config.json object PEFT would write for this method and model (inference_mode true). */
+interface ResolvedHead {
+  readonly classifier: ClassifierParams;
+  readonly pooler: Linear;
+  /** BERT: the pooler travels in modules_to_save (RoBERTa's is always part of the head). */
+  readonly carryPooler: boolean;
+}
+
+function resolveHead(model: BertModel, opts: ExportOptions): ResolvedHead | undefined {
+  const task = opts.taskType ?? (opts.classifier ? 'SEQ_CLS' : 'FEATURE_EXTRACTION');
+  if (task !== 'SEQ_CLS' && task !== 'FEATURE_EXTRACTION')
+    throw new UsageError(
+      `export-peft: task_type ${task} cannot be expressed: PromptGrad adapters are SEQ_CLS (prompt + classification head) or FEATURE_EXTRACTION (prompt alone)`,
+    );
+  if (task === 'FEATURE_EXTRACTION') {
+    if (opts.classifier)
+      throw new UsageError(
+        'export-peft: task_type FEATURE_EXTRACTION has no classification head; PEFT would drop the classifier (export it as SEQ_CLS)',
+      );
+    return undefined;
+  }
+  if (!opts.classifier)
+    throw new UsageError(
+      'export-peft: task_type SEQ_CLS needs the trained classifier: without it transformers initialises the head randomly',
+    );
+  const pooler = opts.pooler ?? model.pooler;
+  if (!pooler)
+    throw new UsageError(
+      `export-peft: the checkpoint has no pooler (pooler.dense.*), and no pooler was given; the classifier's input (${HEAD_LAYOUT[model.cfg.modelType].description}) is undefined without the one it was trained through`,
+    );
+  const d = model.cfg.hiddenSize;
+  const [C, dIn] = opts.classifier.weight.shape as [number, number];
+  if (dIn !== d || opts.classifier.bias.shape.join() !== String(C))
+    throw new UsageError(
+      `export-peft: classifier weight [${opts.classifier.weight.shape.join(', ')}] / bias [${opts.classifier.bias.shape.join(', ')}] do not fit hidden size ${d}`,
+    );
+  if (pooler.weight.shape.join() !== `${d},${d}` || pooler.bias.shape.join() !== String(d))
+    throw new UsageError(
+      `export-peft: pooler weight [${pooler.weight.shape.join(', ')}] / bias [${pooler.bias.shape.join(', ')}] must be [${d}, ${d}] / [${d}]`,
+    );
+  const carryPooler = model.cfg.modelType === 'bert' && pooler !== model.pooler;
+  return { classifier: opts.classifier, pooler, carryPooler };
+}
+
+/** The adapter_config.json object PEFT would write for this method, model and head (inference_mode true). */
 export function peftAdapterConfig(model: BertModel, method: AdapterMethod, opts: ExportOptions): PeftAdapterConfig {
+  return configFor(model, method, opts, resolveHead(model, opts));
+}
+
+function configFor(
+  model: BertModel,
+  method: AdapterMethod,
+  opts: ExportOptions,
+  head: ResolvedHead | undefined,
+): PeftAdapterConfig {
   const { hiddenSize: d, numAttentionHeads: H, numHiddenLayers: L } = model.cfg;
   const common = {
-    task_type: opts.taskType ?? (opts.classifier ? 'SEQ_CLS' : 'FEATURE_EXTRACTION'),
+    task_type: head ? ('SEQ_CLS' as const) : ('FEATURE_EXTRACTION' as const),
+    auto_mapping: null,
     peft_version: opts.peftVersion ?? PEFT_VERSION,
-    base_model_name_or_path: opts.baseModelNameOrPath,
-  };
-  const tail = {
+    base_model_name_or_path: storedBaseModelName(opts.baseModelNameOrPath),
+    revision: null,
+    inference_mode: true,
+    token_dim: d,
     num_transformer_submodules: 1,
     num_attention_heads: H,
     num_layers: L,
-    modules_to_save: opts.classifier ? ['classifier', 'score'] : null,
+    modules_to_save: head ? seqClsModulesToSave(head.carryPooler) : null,
   };
-  if (method.kind === 'prompt') {
-    const m = method.params.promptEmbeddings.shape[0]!;
+  if (method.kind === 'prompt')
     return {
-      task_type: common.task_type,
+      ...common,
       peft_type: 'PROMPT_TUNING',
-      auto_mapping: null,
-      peft_version: common.peft_version,
-      base_model_name_or_path: common.base_model_name_or_path,
-      revision: null,
-      inference_mode: true,
-      num_virtual_tokens: m,
-      token_dim: d,
-      ...tail,
+      num_virtual_tokens: method.params.promptEmbeddings.shape[0]!,
       prompt_tuning_init: INIT_NAME[opts.init?.kind ?? 'random'],
-      prompt_tuning_init_text: opts.initText ?? null,
+      prompt_tuning_init_text: opts.init?.kind === 'text' ? (opts.initText ?? null) : null,
       tokenizer_name_or_path: null,
       tokenizer_kwargs: null,
     };
-  }
   const p = method.params;
   const projected = 'transform0' in p;
   return {
-    task_type: common.task_type,
+    ...common,
     peft_type: 'PREFIX_TUNING',
-    auto_mapping: null,
-    peft_version: common.peft_version,
-    base_model_name_or_path: common.base_model_name_or_path,
-    revision: null,
-    inference_mode: true,
     num_virtual_tokens: p.embedding.shape[0]!,
-    token_dim: d,
-    ...tail,
     init_weights: null,
     encoder_hidden_size: projected ? p.transform0.weight.shape[0]! : d,
     prefix_projection: projected,
   };
 }
 
-function writeAtomic(path: string, data: Uint8Array | string): void {
-  const tmp = `${path}.tmp-${process.pid}-${Date.now().toString(36)}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+/** A tensor's values as f32 / f64 host data (f16-stored weights widen to f32). */
+function raw(name: string, t: AnyTensor): RawTensor {
+  const src = t.dtype === 'f32' || t.dtype === 'f64' ? t : cast(t, 'f32');
+  const d = src.dataSync();
+  const data = d instanceof Float64Array ? Float64Array.from(d) : Float32Array.from(d);
+  if (src !== t) src.dispose();
+  return rawTensor(name, t.shape, data);
 }
 
-/** Writes `folder/adapter_model.safetensors` then `folder/adapter_config.json` (each via tmp + rename). */
+const linearTensors = (keys: LinearKeys, l: { weight: AnyTensor; bias: AnyTensor }): RawTensor[] => [
+  raw(keys.weight, l.weight),
+  raw(keys.bias, l.bias),
+];
+
+/**
+ * Writes `folder/adapter_model.safetensors`, `folder/README.md`, then `folder/adapter_config.json`; a stale
+ * `adapter_model.bin` from an earlier export is removed (PEFT would prefer the safetensors file anyway).
+ */
 export function exportPeftAdapter(
   folder: string,
   model: BertModel,
   method: AdapterMethod,
   opts: ExportOptions,
 ): PeftAdapterConfig {
-  const config = peftAdapterConfig(model, method, opts);
+  const head = resolveHead(model, opts);
+  const config = configFor(model, method, opts, head);
   const tensors: RawTensor[] = [];
-  if (method.kind === 'prompt') tensors.push(raw('prompt_embeddings', method.params.promptEmbeddings));
+  if (method.kind === 'prompt') tensors.push(raw(PROMPT_KEY, method.params.promptEmbeddings));
   else {
     const p = method.params;
-    tensors.push(raw('prompt_embeddings', prefixTable(p)));
+    const table = prefixTable(p);
+    tensors.push(raw(PROMPT_KEY, table));
+    if (table !== p.embedding) table.dispose();
     if ('transform0' in p && opts.saveProjectionWeights) {
       tensors.push(
         raw(MLP_KEYS.embedding, p.embedding),
@@ -192,91 +207,15 @@ export function exportPeftAdapter(
       );
     }
   }
-  if (opts.classifier)
-    tensors.push(raw(CLS_KEYS.weight, opts.classifier.weight), raw(CLS_KEYS.bias, opts.classifier.bias));
-  mkdirSync(folder, { recursive: true });
-  writeAtomic(join(folder, ADAPTER_WEIGHTS), serialize(tensors));
-  writeAtomic(join(folder, ADAPTER_CONFIG), `${JSON.stringify(config, null, 2)}\n`);
+  const layout = HEAD_LAYOUT[model.cfg.modelType];
+  if (head) {
+    tensors.push(...linearTensors(layout.classifier, head.classifier));
+    if (layout.poolerInHead || head.carryPooler) tensors.push(...linearTensors(layout.pooler, head.pooler));
+  }
+  ensureDir(folder);
+  writeFileAtomic(join(folder, ADAPTER_WEIGHTS), serializeSafetensors(tensors));
+  if (existsSync(join(folder, ADAPTER_WEIGHTS_BIN))) rmSync(join(folder, ADAPTER_WEIGHTS_BIN), { force: true });
+  writeFileAtomic(join(folder, MODEL_CARD), peftModelCard(config, head ? layout.description : undefined, opts.card));
+  writeFileAtomic(join(folder, ADAPTER_CONFIG), configJson(config));
   return config;
-}
-
-export interface ImportOptions {
-  /** Float dtype of the returned tensors; default: the file's (F64 → f64, anything else → f32). */
-  readonly dtype?: FloatDType;
-  /**
-   * A projected prefix saved without its MLP holds only the projected table, which cannot be inverted
-   * (PEFT's load_prompt_embeddings refuses it). 'refuse' (default) throws; 'as-table' returns the
-   * table as an unprojected prefix, which gives the same encoder inputs.
-   */
-  readonly projected?: 'refuse' | 'as-table';
-}
-
-export interface ImportedAdapter {
-  readonly config: PeftAdapterConfig;
-  readonly method: AdapterMethod;
-  readonly classifier?: ClassifierParams;
-}
-
-function checkConfig(u: unknown, file: string): PeftAdapterConfig {
-  const c = u as Partial<PeftAdapterConfig> | null;
-  if (!c || typeof c !== 'object') throw new Error(`${file}: not a JSON object`);
-  if (c.peft_type !== 'PROMPT_TUNING' && c.peft_type !== 'PREFIX_TUNING')
-    throw new Error(`${file}: peft_type ${JSON.stringify(c.peft_type)} is not PROMPT_TUNING or PREFIX_TUNING`);
-  for (const k of ['num_virtual_tokens', 'token_dim', 'num_layers', 'num_attention_heads'] as const) {
-    if (!Number.isSafeInteger(c[k]) || c[k]! < 1)
-      throw new Error(`${file}: ${k} must be a positive integer, got ${JSON.stringify(c[k])}`);
-  }
-  if ((c.num_transformer_submodules ?? 1) !== 1)
-    throw new Error(`${file}: num_transformer_submodules ${c.num_transformer_submodules} (encoder models use 1)`);
-  return c as PeftAdapterConfig;
-}
-
-/** Reads an adapter folder back into parameter trees on `bk` (shapes checked against the config). */
-export function importPeftAdapter(folder: string, bk: Backend, opts: ImportOptions = {}): ImportedAdapter {
-  const cfgFile = join(folder, ADAPTER_CONFIG),
-    wFile = join(folder, ADAPTER_WEIGHTS);
-  const config = checkConfig(JSON.parse(readFileSync(cfgFile, 'utf8')), cfgFile);
-  const bytes = new Uint8Array(readFileSync(wFile));
-  const header = readSafetensorsHeader(bytes, wFile);
-  if (header._tag === 'Left') throw new Error(header.left.message);
-  const fileDtype: FloatDType = header.right.entries.some((e) => e.dtype === 'F64') ? 'f64' : 'f32';
-  const dtype = opts.dtype ?? fileDtype;
-  const byName = new Map(parseSafetensorsOrThrow(bytes, wFile, { floatDtype: dtype }).tensors.map((t) => [t.name, t]));
-  const get = (name: string, shape?: readonly number[]): Tensor => {
-    const t = byName.get(name);
-    if (!t) throw new Error(`${wFile}: no tensor ${name}`);
-    if (shape && t.shape.join() !== shape.join())
-      throw new Error(`${wFile}: ${name} is [${t.shape.join(', ')}], the config implies [${shape.join(', ')}]`);
-    return tensor(bk, t.data, { shape: t.shape, dtype });
-  };
-  const m = config.num_virtual_tokens,
-    d = config.token_dim,
-    L = config.num_layers;
-  const classifier = byName.has(CLS_KEYS.weight)
-    ? { classifier: { weight: get(CLS_KEYS.weight), bias: get(CLS_KEYS.bias) } }
-    : {};
-  if (config.peft_type === 'PROMPT_TUNING') {
-    return {
-      config,
-      method: { kind: 'prompt', params: { promptEmbeddings: get('prompt_embeddings', [m, d]) } },
-      ...classifier,
-    };
-  }
-  const table = get('prompt_embeddings', [m, 2 * L * d]);
-  if (!config.prefix_projection)
-    return { config, method: { kind: 'prefix', params: { embedding: table } }, ...classifier };
-  if (byName.has(MLP_KEYS.embedding)) {
-    const h = config.encoder_hidden_size;
-    const params: PrefixParams = {
-      embedding: get(MLP_KEYS.embedding, [m, d]),
-      transform0: { weight: get(MLP_KEYS.w0, [h, d]), bias: get(MLP_KEYS.b0, [h]) },
-      transform2: { weight: get(MLP_KEYS.w2, [2 * L * d, h]), bias: get(MLP_KEYS.b2, [2 * L * d]) },
-    };
-    return { config, method: { kind: 'prefix', params }, ...classifier };
-  }
-  if (opts.projected === 'as-table')
-    return { config, method: { kind: 'prefix', params: { embedding: table } }, ...classifier };
-  throw new Error(
-    `${folder}: the prefix was saved with prefix_projection, so ${ADAPTER_WEIGHTS} holds only the projected table [${m}, ${2 * L * d}]; the projection cannot be inverted (as PEFT's load_prompt_embeddings refuses). Pass { projected: 'as-table' } to load the table as an unprojected prefix.`,
-  );
 }

@@ -19,6 +19,7 @@ import { fromThrown, loadError, type LoadError } from '../models/bert/load-error
 import type { RawTensor } from '../models/bert/raw-tensor.ts';
 import { readSafetensorsHeader, serializeSafetensors } from '../models/bert/safetensors.ts';
 import { resolveDir, writeDirAtomic, type DurableWriter } from './atomic-dir.ts';
+import { describeFsError, isErrnoError } from './fs-error.ts';
 import { MetricRecordCodec, type MetricRecord } from './log.ts';
 import type { OptState } from './optimizer.ts';
 
@@ -55,6 +56,8 @@ export interface SaveError {
   readonly _tag: 'SaveError';
   readonly file: string;
   readonly message: string;
+  /** The errno code (ENOSPC, EROFS, …) when the file system refused the write: the user's to fix. */
+  readonly errno?: string;
 }
 
 const Count = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 0, 'non-negative integer');
@@ -117,11 +120,12 @@ export const saveCheckpoint =
       await writeDirAtomic(dir, await encodeState(state), opts.writer);
       return E.right(undefined);
     } catch (e) {
-      const detail = e instanceof Error ? e.message : String(e);
+      const detail = isErrnoError(e) ? describeFsError(e, e.path ?? dir) : e instanceof Error ? e.message : String(e);
       return E.left({
         _tag: 'SaveError',
         file: dir,
         message: `${dir}: checkpoint not written (${detail}); any previous checkpoint is intact`,
+        ...(isErrnoError(e) ? { errno: e.code } : {}),
       });
     }
   };

@@ -4,11 +4,13 @@
  * written; the reader reports a torn last line instead of failing the whole file. Non-finite numbers
  * are written as null (JSON has no NaN).
  */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
+import { ensureDir } from './atomic-file.ts';
+import { fsError } from './fs-error.ts';
 import { fromThrown, loadError, type LoadError } from '../models/bert/load-error.ts';
 
 export interface MetricRecord {
@@ -56,8 +58,16 @@ const finiteOrNull = (_k: string, v: unknown) => (typeof v === 'number' && !Numb
 export function openMetricsLog(path: string, opts: MetricsLogOptions = {}): MetricsLog {
   const t0 = performance.now();
   const clock = opts.clock ?? (() => (performance.now() - t0) / 1000);
-  const write = opts.write ?? ((p: string, line: string) => appendFileSync(p, line, { flag: 'a' }));
-  if (!opts.write) mkdirSync(dirname(path), { recursive: true });
+  const write =
+    opts.write ??
+    ((p: string, line: string) => {
+      try {
+        appendFileSync(p, line, { flag: 'a' });
+      } catch (e) {
+        throw fsError(e, p, 'append to');
+      }
+    });
+  if (!opts.write) ensureDir(dirname(path));
   return {
     path,
     append(rec) {

@@ -166,7 +166,7 @@ test('export-peft: InfoPrompt with a plain prompt exports its soft prompt (same 
   assert.is(r.code, 0, r.err);
   const s = await setup({ method: 'infoprompt', lossCap: 2 });
   const { best } = await loadBestParams(s.tm, run);
-  const imported = importPeftAdapter(out, s.tm.model.bk);
+  const imported = importPeftAdapter(out, s.tm.model);
   assert.is(imported.config.peft_type, 'PROMPT_TUNING');
   assert.ok(imported.method.kind === 'prompt' && imported.classifier, 'prompt + classifier saved');
   const prompt = (best['prompt'] as unknown as { prompt: { promptEmbeddings: { dataSync(): Float32Array } } }).prompt

@@ -7,11 +7,11 @@
  * curve.svg, config.json, results.json and checkpoint/ (atomic; params, best params, optimiser state,
  * schedule step, key, data cursor). `resume` restores all of it, so the run continues bit-identically.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { foldIn, keep, scope, treeLeaves, valueAndGrad, type PRNGKey } from '../core/index.ts';
 import { epochBatches } from '../data/index.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 import { loadCheckpoint, saveCheckpoint, type DataCursor, type TrainState } from './checkpoint.ts';
 import { clipByGlobalNorm } from './clip.ts';
 import { evaluate } from './evaluate.ts';
@@ -24,15 +24,11 @@ import { warmupSteps } from './run-config.ts';
 import { lrAt, validateSchedule, type Schedule } from './schedule.ts';
 import type { TaskData } from './task-data.ts';
 import type { LossAux, TaskModel, TrainParams } from './task-model.ts';
+import { claimNewRun, claimResumedRun, RUN_FILES } from './run-folder.ts';
 import { cloneTree, disposeTree } from './tree-util.ts';
+import { UsageError } from './usage-error.ts';
 
-export const RUN_FILES = {
-  config: 'config.json',
-  metrics: 'metrics.jsonl',
-  curve: 'curve.svg',
-  results: 'results.json',
-  checkpoint: 'checkpoint',
-} as const;
+export { RUN_FILES } from './run-folder.ts';
 
 export interface TrainOptions {
   /** Run folder. */
@@ -87,10 +83,11 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
   const cfg = tm.cfg,
     bk = tm.model.bk,
     main = task.metrics.main;
-  if (task.train.length === 0) throw new Error(`${task.name}: the train split has no examples`);
+  if (task.train.length === 0) throw new UsageError(`${task.name}: the train split has no examples`);
   const ckDir = join(opts.out, RUN_FILES.checkpoint),
     metricsPath = join(opts.out, RUN_FILES.metrics);
-  mkdirSync(opts.out, { recursive: true });
+  if (opts.resume) claimResumedRun(opts.out);
+  else claimNewRun(opts.out); // refuses a folder that is not a run, or holds one; writes the marker first
   const opt = adamw({ weightDecay: cfg.weightDecay, decayMask: noDecayOnBiasAndNorm, inPlace: true });
   const schedule = scheduleFor(tm);
   const init = tm.init(runKey(cfg.seed));
@@ -98,17 +95,12 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
   if (opts.resume) {
     const fresh = { current: init, best: cloneTree(init) };
     const loaded = await loadCheckpoint(ckDir, { params: fresh, opt: opt.init(init) })();
-    if (E.isLeft(loaded)) throw new Error(`cannot resume: ${loaded.left.message}`);
+    if (E.isLeft(loaded)) throw new UsageError(`cannot resume: ${loaded.left.message}`);
     disposeTree(fresh);
     const s = loaded.right;
     state = { params: s.params, opt: s.opt, data: s.data, metrics: [...s.metrics] };
-    writeFileSync(metricsPath, state.metrics.map((r) => `${JSON.stringify(r)}\n`).join('')); // drop lines past the checkpoint
+    writeFileAtomic(metricsPath, state.metrics.map((r) => `${JSON.stringify(r)}\n`).join('')); // drop lines past the checkpoint
   } else {
-    if (existsSync(ckDir))
-      throw new Error(
-        `${opts.out} already holds a run (checkpoint/); pass --resume to continue it or choose another --out`,
-      );
-    rmSync(metricsPath, { force: true });
     state = {
       params: { current: init, best: cloneTree(init) },
       opt: opt.init(init),
@@ -117,7 +109,7 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
     };
   }
   const effective = { ...cfg, ...opts.configExtra };
-  writeFileSync(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
+  writeFileAtomic(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
   const t0 = performance.now(),
     offset = state.metrics.at(-1)?.time ?? 0;
   const log = openMetricsLog(metricsPath, { clock: () => offset + (performance.now() - t0) / 1000 });
@@ -150,7 +142,7 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
       metrics: state.metrics,
     };
     const r = await saveCheckpoint(ckDir, ts)();
-    if (E.isLeft(r)) throw new Error(r.left.message);
+    if (E.isLeft(r)) throw r.left.errno ? new UsageError(r.left.message) : new Error(r.left.message);
   };
   const devEval = async (step: number): Promise<void> => {
     if (task.dev.length === 0) return;
@@ -205,7 +197,7 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
     }
   }
   progress?.stop();
-  writeFileSync(
+  writeFileAtomic(
     join(opts.out, RUN_FILES.curve),
     trainingCurveSvg(state.metrics, { title: `${cfg.method} prompt on ${task.name}`, metric: main }),
   );
@@ -222,7 +214,7 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
     );
   }
   if (!interrupted) {
-    writeFileSync(
+    writeFileAtomic(
       join(opts.out, RUN_FILES.results),
       `${JSON.stringify({ steps: final, bestStep: best.step, bestDev: { [main]: best.score }, test: test ?? null }, null, 2)}\n`,
     );

@@ -3,22 +3,27 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { loadCheckpoint } from './checkpoint.ts';
-import { RUN_FILES, runKey } from './loop.ts';
+import { runKey } from './loop.ts';
+import { RUN_FILES, requireFinishedRun } from './run-folder.ts';
 import { adamw } from './optimizer.ts';
 import { CONFIG_FIELDS, decodePartial, mergeConfig, type RunConfig } from './run-config.ts';
 import { UsageError } from './usage-error.ts';
 import type { TaskModel, TrainParams } from './task-model.ts';
 import { cloneTree, disposeTree } from './tree-util.ts';
 
-/** `<run>/config.json` as a RunConfig (extra keys such as `modelSource` are ignored). */
-export function readRunConfig(run: string): RunConfig {
+/**
+ * `<run>/config.json` as a RunConfig (extra keys such as `modelSource` are ignored). The folder must be
+ * a run folder with a readable checkpoint (run-folder.ts); `option` names it in errors.
+ */
+export function readRunConfig(run: string, option = '--run'): RunConfig {
+  requireFinishedRun(run, option);
   const file = join(run, RUN_FILES.config);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
     throw new UsageError(
-      `--run ${run}: cannot read ${file} (${e instanceof Error ? e.message : String(e)}); is this a run folder written by \`promptgrad train\`?`,
+      `${option} ${run}: cannot read ${file} (${e instanceof Error ? e.message : String(e)}); is this a run folder written by \`promptgrad train\`?`,
     );
   }
   const known = Object.fromEntries(

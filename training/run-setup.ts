@@ -3,10 +3,12 @@
  * task model. Loading failures come back as one RunSetupError with the file and field named.
  */
 import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Backend } from '../core/index.ts';
 import { cpuBackend } from '../core/index.ts';
 import { loadCheckpoint } from '../models/bert/checkpoint.ts';
+import { readBertConfig, type BertConfig } from '../models/bert/config.ts';
 import { BertModel } from '../models/bert/model.ts';
 import type { RunConfig } from './run-config.ts';
 import { loadTaskData, type TaskData } from './task-data.ts';
@@ -47,11 +49,23 @@ export async function backendFor(
   }
 }
 
-export async function loadModel(folder: string, dtype: RunConfig['dtype'], bk: Backend): Promise<BertModel> {
+function checkModelFolder(folder: string): void {
   if (!existsSync(folder) || !statSync(folder).isDirectory())
     throw new UsageError(
       `--model ${folder}: no such folder (expected a Hugging Face model folder with config.json and weights)`,
     );
+}
+
+/** The model's config.json alone (cheap: for checks before the weights are loaded). */
+export async function readModelConfig(folder: string): Promise<BertConfig> {
+  checkModelFolder(folder);
+  const c = await readBertConfig(join(folder, 'config.json'))();
+  if (E.isLeft(c)) throw new UsageError(`--model: ${c.left.message}`);
+  return c.right;
+}
+
+export async function loadModel(folder: string, dtype: RunConfig['dtype'], bk: Backend): Promise<BertModel> {
+  checkModelFolder(folder);
   const ck = await loadCheckpoint(folder, dtype)();
   if (E.isLeft(ck)) throw new UsageError(`--model: ${ck.left.message}`);
   return BertModel.load(ck.right.weights, ck.right.config, bk, dtype);

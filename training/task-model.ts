@@ -27,6 +27,7 @@ import { methodImpl, type MethodImpl, type MethodLoss, type MethodStats } from '
 import type { RunConfig } from './run-config.ts';
 import type { Example, TaskData } from './task-data.ts';
 import type { PromptTokenizer } from './text-encoding.ts';
+import { UsageError } from './usage-error.ts';
 
 /** The trainable tree: the method's parameters and, for the classifier head, the head. */
 export interface TrainParams {
@@ -105,14 +106,14 @@ export function buildTaskModel(
       ? task.verbalizer.map((w, c) => {
           const id = tokenizer.wordId(w);
           if (id === undefined)
-            throw new Error(
+            throw new UsageError(
               `verbalizer: label word "${w}" (class ${task.labels[c]}) is not a single token of this tokenizer`,
             );
           return id;
         })
       : [];
   if (cfg.head === 'verbalizer' && !model.mlmHead)
-    throw new Error(
+    throw new UsageError(
       `head "verbalizer" needs an MLM head (cls.predictions.* / lm_head.*), ${cfg.model} has none: use --head classifier`,
     );
   // Virtual tokens (soft prompt or prefix, which shifts position ids) share the position table with the text.
@@ -123,8 +124,8 @@ export function buildTaskModel(
       (model.cfg.modelType === 'roberta' ? model.cfg.padTokenId + 1 : 0),
   );
   if (textBudget < 4)
-    throw new Error(
-      `promptLength ${cfg.promptLength} leaves no room for text in ${model.cfg.maxPositionEmbeddings} positions`,
+    throw new UsageError(
+      `--prompt-length ${cfg.promptLength} leaves no room for text in the model's ${model.cfg.maxPositionEmbeddings} positions (at least 4 text tokens); use a shorter prompt`,
     );
   const pDrop = model.cfg.classifierDropout ?? model.cfg.hiddenDropoutProb;
 
@@ -151,7 +152,7 @@ export function buildTaskModel(
               const row = h.inputIds.subarray(b * h.T, (b + 1) * h.T);
               const i = row.indexOf(tokenizer.maskTokenId);
               if (i < 0)
-                throw new Error(
+                throw new UsageError(
                   `verbalizer: example ${b} lost its mask token to truncation (max length ${textBudget})`,
                 );
               return i;

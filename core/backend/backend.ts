@@ -49,6 +49,10 @@ export const UNARY_OPS = [
   'cos',
 ] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
+/** The unary ops that take i32 tensors too (the rest need a float); every backend and the frontend read this. */
+export const I32_UNARY_OPS: ReadonlySet<UnaryOp> = new Set(['neg', 'abs', 'sign', 'square', 'relu', 'step']);
+/** Why a backend refuses an i32 tensor to the other unary ops (UnsupportedOp's detail). */
+export const I32_UNARY_REFUSAL = `integer tensors support only ${[...I32_UNARY_OPS].join(', ')}`;
 
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'max', 'min'] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];

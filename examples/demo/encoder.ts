@@ -103,7 +103,7 @@ export interface DemoEncoder {
 
 /**
  * The encoder to use: `models/demo-encoder/` when present (unless `random` is asked for), else a tiny
- * random BERT written to `<scratch>/model`.
+ * random BERT written to `<scratch>.encoder` (beside the run folder `<scratch>`).
  */
 export function demoEncoder(
   scratch: string,
@@ -112,7 +112,8 @@ export function demoEncoder(
   const pre = opts.random ? undefined : pretrainedDemoEncoder();
   if (pre)
     return { folder: pre, kind: 'pretrained', note: `pretrained demo encoder ${pre} (small; see its config.json)` };
-  const folder = join(scratch, 'model');
+  // Beside the run folder, not in it: `train --out` refuses a folder that holds anything but a run.
+  const folder = `${scratch}.encoder`;
   writeTinyRandomBert(folder, demoWords(), opts.seed ?? 0);
   const s = DEMO_SHAPE;
   return {

@@ -11,10 +11,10 @@
  * accuracy climbs well above the 33 % chance level), not language understanding.
  * Environment: DEMO_STEPS (default 500), DEMO_LR (default 0.08), DEMO_SEED (random-encoder seed, default 0).
  */
-import { rmSync } from 'node:fs';
 import type { ProgressStream } from '../../training/progress.ts';
 import { train, type TrainResult } from '../../training/loop.ts';
 import { demoEncoder, demoSetup, DEMO_TRAIN } from './encoder.ts';
+import { removeRunFolder } from '../../training/run-folder.ts';
 
 export { demoWords, writeTinyRandomBert } from './encoder.ts';
 
@@ -42,7 +42,7 @@ export interface DemoResult {
 
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const say = o.say ?? ((l: string) => console.log(l));
-  rmSync(o.out, { recursive: true, force: true });
+  removeRunFolder(o.out); // a previous demo run, never a folder that holds anything else
   const enc = demoEncoder(o.out, { ...(o.randomEncoder ? { random: true } : {}), seed: o.seed ?? 0 });
   say(
     enc.kind === 'random'

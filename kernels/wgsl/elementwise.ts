@@ -96,7 +96,6 @@ const UNARY: Record<UnaryOp, Expr> = {
   sin: F('sin(x0)'),
   cos: F('cos(x0)'),
 };
-export const I32_UNARY: ReadonlySet<UnaryOp> = new Set(['neg', 'abs', 'sign', 'square', 'relu', 'step']);
 
 const BINARY: Record<BinaryOp, Expr> = {
   add: F('x0 + x1'),

@@ -2,29 +2,30 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { cpuBackend, mul, scope, sum, tanh, tensor, type Tensor } from '../../core/index.ts';
-import type { Primitive } from '../../core/autograd/tape.ts';
-import { backendOf, bind } from '../../core/tensor/ops/bind.ts';
+import { cpuBackend, exp, mul, scope, square, sum, tanh, tensor, type Tensor } from '../../core/index.ts';
+import { withVjpRule } from '../../core/autograd/tape.ts';
 import { RUNS, tensorArb, toTensor } from './arbitraries.ts';
 import { expectClose } from './close.ts';
 import { checkVjp } from './gradcheck.ts';
 
 const bk = cpuBackend();
 
-/** x² with a VJP whose factor is wrong (factor·x instead of 2·x) at one element only when `at` ≥ 0. */
-function badSquare(x: Tensor, at: number, factor = 2.001): Tensor {
-  const prim: Primitive<null> = {
-    name: 'badSquare',
-    vjp: (dy, [xin]) => [
+/**
+ * checkVjp of x², with square's VJP rule replaced by one whose factor is wrong (factor·x instead of
+ * 2·x) at one element only when `at` ≥ 0.
+ */
+function checkBadSquare(x: Tensor, at: number, factor = 2.001, label?: string): void {
+  withVjpRule(
+    'square',
+    (dy, [xin]) => [
       () => {
         const k = new Float64Array(xin!.size).fill(2);
         if (at >= 0 && at < k.length) k[at] = factor;
         return mul(dy, mul(xin!, tensor(bk, k, { shape: xin!.shape, dtype: 'f64' })));
       },
     ],
-  };
-  const b = backendOf('badSquare', [x]);
-  return bind(prim, [x], null, { id: b.binary('mul', x, x, x.shape), shape: x.shape, dtype: x.dtype });
+    () => checkVjp(([t]) => square(t), [x], label === undefined ? {} : { label }),
+  );
 }
 
 test('accepts a correct VJP (tanh of a tree)', () => {
@@ -46,10 +47,10 @@ test('the correct custom primitive passes, a wrong entry is caught per element',
       ],
       { dtype: 'f64' },
     );
-    checkVjp(([t]) => badSquare(t, -1), [x]);
+    checkBadSquare(x, -1);
     let msg = '';
     try {
-      checkVjp(([t]) => badSquare(t, 4), [x], { label: 'badSquare' });
+      checkBadSquare(x, 4, undefined, 'badSquare');
     } catch (e) {
       msg = (e as Error).message;
     }
@@ -67,9 +68,16 @@ test('a wrong VJP on a large input is caught by the random direction', () => {
       Float64Array.from({ length: 100 }, (_, i) => Math.sin(i) + 1.5),
       { shape: [10, 10], dtype: 'f64' },
     );
-    const wrong: Primitive<null> = { name: 'wrongExp', vjp: (dy, [xin]) => [() => mul(dy, xin!)] };
-    const f = (t: Tensor) => bind(wrong, [t], null, { id: bk.unary('exp', t), shape: t.shape, dtype: t.dtype });
-    assert.throws(() => checkVjp(([t]) => f(t), [x]), /random direction|adjoint/);
+    // exp's rule replaced by a wrong one (dy·x instead of dy·exp x)
+    assert.throws(
+      () =>
+        withVjpRule(
+          'exp',
+          (dy, [xin]) => [() => mul(dy, xin!)],
+          () => checkVjp(([t]) => exp(t), [x]),
+        ),
+      /random direction|adjoint/,
+    );
   });
 });
 
@@ -79,7 +87,7 @@ test('property: a wrong VJP fails for every generated input (fast-check reports 
     fc.property(tensorArb({ minRank: 1, low: 0.5, high: 2 }), (s) =>
       scope(bk, () => {
         try {
-          checkVjp(([t]) => badSquare(t, 0, 3), [toTensor(bk, s)]);
+          checkBadSquare(toTensor(bk, s), 0, 3);
         } catch {
           failures++;
         }

@@ -4,6 +4,8 @@
  * f16 tensors are Float32Arrays of exact half values, so matmulRef reads them like any f32 operand.
  */
 import {
+  I32_UNARY_OPS,
+  I32_UNARY_REFUSAL,
   UnsupportedOp,
   type AdamWHyper,
   type Backend,
@@ -90,9 +92,7 @@ export class CpuBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: TensorRef): DataId {
-    if (x.dtype === 'i32' && !['neg', 'abs', 'sign', 'square', 'relu', 'step'].includes(op)) {
-      throw new UnsupportedOp(op, 'cpu', 'integer tensors support only neg, abs, sign, square, relu, step');
-    }
+    if (x.dtype === 'i32' && !I32_UNARY_OPS.has(op)) throw new UnsupportedOp(op, 'cpu', I32_UNARY_REFUSAL);
     return this.add(unaryRef(unaryFn(op, x.dtype), this.get(x), x.dtype));
   }
   binary(op: BinaryOp, a: TensorRef, b: TensorRef, outShape: Shape): DataId {

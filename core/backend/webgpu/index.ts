@@ -5,6 +5,8 @@
  * exists when the device has shader-f16; without it asking for f16 throws, never falls back to f32.
  */
 import {
+  I32_UNARY_OPS,
+  I32_UNARY_REFUSAL,
   UnsupportedOp,
   type AdamWHyper,
   type Backend,
@@ -33,7 +35,6 @@ import {
   binaryExpr,
   castExpr,
   compareExpr,
-  I32_UNARY,
   mapProgram,
   unaryExpr,
   whereExpr,
@@ -61,9 +62,7 @@ export class WebGpuBackend extends WebGpuStorage implements Backend {
   }
   unary(op: UnaryOp, x: TensorRef): DataId {
     this.dt(op, x);
-    if (x.dtype === 'i32' && !I32_UNARY.has(op)) {
-      throw new UnsupportedOp(op, 'webgpu', 'integer tensors support only neg, abs, sign, square, relu, step');
-    }
+    if (x.dtype === 'i32' && !I32_UNARY_OPS.has(op)) throw new UnsupportedOp(op, 'webgpu', I32_UNARY_REFUSAL);
     return this.exec1(
       mapProgram(op, unaryExpr(op, x.dtype), [this.bin(x, x.shape)], x.shape, x.dtype),
       [x],

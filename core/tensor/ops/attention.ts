@@ -2,28 +2,12 @@
  * Fused scaled-dot-product attention as one primitive (flash-style kernels on WebGPU, plain loops on
  * the CPU reference). Saves only lse [B,H,Tq] (and reads its own output) instead of the [B,H,Tq,Tk]
  * probabilities the composite keeps; the backward kernel recomputes them.
- * The composite `attention` in core/tensor/nn.ts is the reference it is tested against.
+ * The composite `attention` in core/tensor/nn.ts is the reference it is tested against; the primitive
+ * is named `attention`, after the backend method (core/autograd/primitives.ts), its VJP is in vjp-rules.ts.
  */
-import type { Primitive } from '../../autograd/tape.ts';
 import { fmt, ShapeError } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { backendOf, bind, noGrad, requireFloat } from './bind.ts';
-
-interface AttnAttrs {
-  readonly scale: number;
-  readonly hasBias: boolean;
-}
-const attnBackwardPrim = noGrad('attentionBackward');
-
-/** One call of the fused backward kernel serves the q, k and v thunks; the bias (a mask) gets none. */
-const attentionPrim: Primitive<AttnAttrs> = {
-  name: 'fusedAttention',
-  vjp: (dy, [q, k, v, bias], out, { scale }, [lse]) => {
-    let cached: { dq: Tensor; dk: Tensor; dv: Tensor } | undefined;
-    const grads = () => (cached ??= attentionBackward(dy, q!, k!, v!, bias, out, lse!, scale));
-    return [() => grads().dq, () => grads().dk, () => grads().dv];
-  },
-};
+import { backendOf, bind, requireFloat } from './bind.ts';
 
 /** Why q/k/v/bias cannot take the fused path (undefined: they can). */
 export function fusedAttentionMismatch(q: Tensor, k: Tensor, v: Tensor, bias?: Tensor): string | undefined {
@@ -60,7 +44,7 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, bias: Tensor | u
     );
   const r = bk.attention(q, k, v, bias, scale);
   const lse = new Tensor(bk, r.lse, q.shape.slice(0, 3), q.dtype);
-  return bind(attentionPrim, ins, { scale, hasBias: !!bias }, { id: r.out, shape: q.shape, dtype: q.dtype }, [lse]);
+  return bind('attention', ins, { scale, hasBias: !!bias }, { id: r.out, shape: q.shape, dtype: q.dtype }, [lse]);
 }
 
 /** The fused attention backward kernel (not itself differentiable). */
@@ -78,8 +62,8 @@ export function attentionBackward(
   const bk = backendOf('attentionBackward', ins);
   const r = bk.attentionBackward(dOut, q, k, v, bias, out, lse, scale);
   return {
-    dq: bind(attnBackwardPrim, ins, null, { id: r.dq, shape: q.shape, dtype: q.dtype }),
-    dk: bind(attnBackwardPrim, ins, null, { id: r.dk, shape: k.shape, dtype: k.dtype }),
-    dv: bind(attnBackwardPrim, ins, null, { id: r.dv, shape: v.shape, dtype: v.dtype }),
+    dq: bind('attentionBackward', ins, null, { id: r.dq, shape: q.shape, dtype: q.dtype }),
+    dk: bind('attentionBackward', ins, null, { id: r.dk, shape: k.shape, dtype: k.dtype }),
+    dv: bind('attentionBackward', ins, null, { id: r.dv, shape: v.shape, dtype: v.dtype }),
   };
 }

@@ -1,7 +1,8 @@
 /** Shared plumbing for op definitions: backend/dtype checks, scalar lifting, and tape binding. */
 import type { Backend } from '../../backend/backend.ts';
 import type { Tape } from '../../autograd/tape.ts';
-import { type KernelOut, type Primitive } from '../../autograd/tape.ts';
+import type { KernelOut } from '../../autograd/tape.ts';
+import type { Attrs, OpName } from '../../autograd/primitives.ts';
 import { isFloat, type DType } from '../dtype.ts';
 import { fmt } from '../shape.ts';
 import { Tensor, type AnyTensor } from '../tensor.ts';
@@ -62,13 +63,14 @@ export function requireDtype(op: string, t: Tensor, dtype: DType, role: string):
 }
 
 /**
- * Wraps a kernel's output as a Tensor and, when an input carries an active tape, records the node.
+ * Wraps a kernel's output as a Tensor and, when an input carries an active tape, records the node
+ * (primitive `op`, whose VJP is vjpRules[op]).
  * `saved` tensors (e.g. layer-norm statistics) are kept for the VJP, or disposed when nothing records.
  */
-export function bind<A>(
-  prim: Primitive<A>,
+export function bind<O extends OpName>(
+  op: O,
   inputs: readonly AnyTensor[],
-  attrs: A,
+  attrs: Attrs<O>,
   out: KernelOut,
   saved: readonly Tensor[] = [],
 ): Tensor {
@@ -78,7 +80,7 @@ export function bind<A>(
     if (!tr) continue;
     if (tape && tr.tape !== tape) {
       throw new Error(
-        `${prim.name}: inputs are traced by two different differentiation scopes (nested valueAndGrad over the same values is not supported)`,
+        `${op}: inputs are traced by two different differentiation scopes (nested valueAndGrad over the same values is not supported)`,
       );
     }
     tape = tr.tape as Tape;
@@ -88,8 +90,5 @@ export function bind<A>(
     for (const s of saved) s.dispose();
     return new Tensor(bk, out.id, out.shape, out.dtype) as Tensor; // an f16 output is typed by cast
   }
-  return tape.record(prim, inputs, attrs, out, saved);
+  return tape.record(op, inputs, attrs, out, saved);
 }
-
-/** A primitive whose inputs get no gradient (comparisons, argmax, one-hot, …). */
-export const noGrad = (name: string): Primitive<unknown> => ({ name, vjp: () => [] });

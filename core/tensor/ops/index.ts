@@ -1,8 +1,9 @@
-/** The primitive op table, one module per family; importing this installs the walker's helpers. */
+/** The primitive ops, one module per family; importing this installs the VJP table (vjp-rules.ts) and the walker's helpers. */
 import { installWalkerOps } from '../../autograd/tape.ts';
 import { add, cast } from './elementwise.ts';
 import { sum } from './reduce.ts';
 import { reshape } from './shape-ops.ts';
+import { vjpRules } from './vjp-rules.ts';
 
 export * from './elementwise.ts';
 export * from './reduce.ts';
@@ -13,4 +14,4 @@ export * from './nn-fused.ts';
 export * from './attention.ts';
 export type { TensorLike } from './bind.ts';
 
-installWalkerOps({ sumAxes: (t, axes) => sum(t, axes), reshape, add, cast });
+installWalkerOps({ rules: vjpRules, sumAxes: (t, axes) => sum(t, axes), reshape, add, cast });

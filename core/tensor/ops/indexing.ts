@@ -1,16 +1,10 @@
 /** Gather (embedding lookup; backward = scatter-add), scatter-add, one-to-one row moves and one-hot. */
-import type { Primitive } from '../../autograd/tape.ts';
 import type { Backend } from '../../backend/backend.ts';
 import { tensor } from '../creation.ts';
 import type { DType } from '../dtype.ts';
 import { fmt, ShapeError } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
-import { backendOf, bind, noGrad, requireDtype } from './bind.ts';
-
-const gatherPrim: Primitive<null> = {
-  name: 'gather',
-  vjp: (dy, [table, idx]) => [() => scatterAdd(idx!, dy, table!.shape[0]!), undefined],
-};
+import { backendOf, bind, requireDtype } from './bind.ts';
 
 /** Rows of `table` [R, ...rest] at i32 `indices` [...I] → [...I, ...rest]. */
 export function gather(table: Tensor, indices: Tensor): Tensor {
@@ -18,13 +12,8 @@ export function gather(table: Tensor, indices: Tensor): Tensor {
   requireDtype('gather', indices, 'i32', 'indices');
   if (table.rank < 1) throw new ShapeError(`gather: table must have rank ≥ 1, got ${fmt(table.shape)}`);
   const shape = [...indices.shape, ...table.shape.slice(1)];
-  return bind(gatherPrim, [table, indices], null, { id: bk.gather(table, indices), shape, dtype: table.dtype });
+  return bind('gather', [table, indices], null, { id: bk.gather(table, indices), shape, dtype: table.dtype });
 }
-
-const scatterPrim: Primitive<number> = {
-  name: 'scatterAdd',
-  vjp: (dy, [idx]) => [undefined, () => gather(dy, idx!)],
-};
 
 /** zeros [numRows, ...rest], then out[indices[i]] += updates[i] (updates: [...I, ...rest]). */
 export function scatterAdd(indices: Tensor, updates: Tensor, numRows: number): Tensor {
@@ -37,7 +26,7 @@ export function scatterAdd(indices: Tensor, updates: Tensor, numRows: number): T
     );
   }
   const shape = [numRows, ...updates.shape.slice(indices.rank)];
-  return bind(scatterPrim, [indices, updates], numRows, {
+  return bind('scatterAdd', [indices, updates], numRows, {
     id: bk.scatterAdd(indices, updates, numRows),
     shape,
     dtype: updates.dtype,
@@ -74,12 +63,6 @@ export function rowMap(bk: Backend, index: Int32Array, sourceRows: number): RowM
 /** The map the other way: its out rows are the source rows. */
 export const invertRowMap = (m: RowMap): RowMap => ({ index: m.inverse, inverse: m.index });
 
-const moveRowsPrim: Primitive<null> = {
-  name: 'moveRows',
-  // a one-to-one move is transposed by the inverse map: a row copy, no scatter-add
-  vjp: (dy, [, index, inverse]) => [() => moveRows(dy, { index: inverse!, inverse: index! }), undefined, undefined],
-};
-
 /** x [sourceRows, ...rest] → [outRows, ...rest]: out row i = x[index[i]], or zeros where index[i] = −1. */
 export function moveRows(x: Tensor, map: RowMap): Tensor {
   const bk = backendOf('moveRows', [x, map.index, map.inverse]);
@@ -87,14 +70,13 @@ export function moveRows(x: Tensor, map: RowMap): Tensor {
     throw new ShapeError(`moveRows: x ${fmt(x.shape)} must have ${map.inverse.shape[0]} rows, the row map's source`);
   }
   const shape = [map.index.shape[0]!, ...x.shape.slice(1)];
-  return bind(moveRowsPrim, [x, map.index, map.inverse], null, {
+  return bind('takeRows', [x, map.index, map.inverse], null, {
     id: bk.takeRows(x, map.index),
     shape,
     dtype: x.dtype,
   });
 }
 
-const oneHotPrim = noGrad('oneHot');
 /** i32 indices [...I] → [...I, depth]; indices outside [0, depth) give an all-zero row. */
 export function oneHot(indices: Tensor, depth: number, dtype: DType = 'f32'): Tensor {
   const bk = backendOf('oneHot', [indices]);
@@ -102,5 +84,5 @@ export function oneHot(indices: Tensor, depth: number, dtype: DType = 'f32'): Te
   if (!Number.isInteger(depth) || depth < 0)
     throw new RangeError(`oneHot: depth must be a non-negative integer, got ${depth}`);
   const shape = [...indices.shape, depth];
-  return bind(oneHotPrim, [indices], depth, { id: bk.oneHot(indices, depth, dtype), shape, dtype });
+  return bind('oneHot', [indices], depth, { id: bk.oneHot(indices, depth, dtype), shape, dtype });
 }

@@ -1,35 +1,9 @@
-/** Batched matmul with transposed-operand variants; the backward needs no explicit transposes. */
-import type { MatmulOptions } from '../../backend/backend.ts';
-import type { Primitive, VjpThunk } from '../../autograd/tape.ts';
+/** Batched matmul with transposed-operand variants (its VJP, in vjp-rules.ts, needs no explicit transposes). */
 import { broadcastShapes, fmt, ShapeError } from '../shape.ts';
 import type { AnyTensor, Tensor } from '../tensor.ts';
 import { computeDtype, isFloat } from '../dtype.ts';
 import { backendOf, bind } from './bind.ts';
-import { sum } from './reduce.ts';
 
-const T = true,
-  F = false;
-
-/**
- * C = op(A)·op(B). With Aₛ, Bₛ the stored operands:
- *   NN: dA = dC·Bᵀ  dB = Aᵀ·dC      NT: dA = dC·Bₛ   dBₛ = dCᵀ·A
- *   TN: dAₛ = B·dCᵀ dB = Aₛ·dC      TT: dAₛ = Bₛᵀ·dCᵀ dBₛ = dCᵀ·Aₛᵀ
- * Batch axes that were broadcast are summed by the autograd walker.
- */
-const matmulPrim: Primitive<MatmulOptions> = {
-  name: 'matmul',
-  vjp: (dy, [a, b], _y, { transA, transB }): [VjpThunk, VjpThunk] => {
-    if (!transA && !transB) return [() => matmul(dy, b!, F, T), () => matmul(a!, dy, T, F)];
-    if (!transA && transB) return [() => matmul(dy, b!, F, F), () => matmul(dy, a!, T, F)];
-    if (transA && !transB) return [() => matmul(b!, dy, F, T), () => matmul(a!, dy, F, F)];
-    return [() => matmul(b!, dy, T, T), () => matmul(dy, a!, T, T)];
-  },
-};
-
-/**
- * a [..., M, K] · b [..., K, N] → [..., M, N] (transA reads a as [..., K, M]; transB reads b as [..., N, K]).
- * Either operand may be f16 storage (frozen weights): it is widened to f32, the product is f32.
- */
 /** The product's dtype; throws on mismatched, non-float or differentiated f16 operands. */
 function productDtype(a: AnyTensor, b: AnyTensor): Tensor['dtype'] {
   const dtype = computeDtype(a.dtype);
@@ -45,6 +19,10 @@ function productDtype(a: AnyTensor, b: AnyTensor): Tensor['dtype'] {
   return dtype;
 }
 
+/**
+ * a [..., M, K] · b [..., K, N] → [..., M, N] (transA reads a as [..., K, M]; transB reads b as [..., N, K]).
+ * Either operand may be f16 storage (frozen weights): it is widened to f32, the product is f32.
+ */
 export function matmul(a: AnyTensor, b: AnyTensor, transA = false, transB = false): Tensor {
   const bk = backendOf('matmul', [a, b]);
   const dtype = productDtype(a, b);
@@ -60,18 +38,8 @@ export function matmul(a: AnyTensor, b: AnyTensor, transA = false, transB = fals
   const batch = broadcastShapes('matmul (batch axes)', a.shape.slice(0, -2), b.shape.slice(0, -2));
   const shape = [...batch, M, N];
   const opts = { transA, transB };
-  return bind(matmulPrim, [a, b], opts, { id: bk.matmul(a, b, opts, shape), shape, dtype });
+  return bind('matmul', [a, b], opts, { id: bk.matmul(a, b, opts, shape), shape, dtype });
 }
-
-const linearPrim: Primitive<null> = {
-  name: 'linear',
-  // y = x·wᵀ + b: dx = dy·w, dw = dyᵀ·x, db = Σ_rows dy (thunks run only for inputs that want a gradient)
-  vjp: (dy, [x, w]): [VjpThunk, VjpThunk, VjpThunk] => [
-    () => matmul(dy, w!, F, F),
-    () => matmul(dy, x!, T, F),
-    () => sum(dy, 0),
-  ],
-};
 
 /**
  * x [M, K] · wᵀ (w [N, K], may be f16 storage) + bias [N] → [M, N] as one backend call, so a kernel
@@ -89,5 +57,5 @@ export function matmulBias(x: Tensor, w: AnyTensor, bias: Tensor): Tensor {
     throw new TypeError(`matmulBias: bias ${bias.dtype} ${fmt(bias.shape)} vs product ${dtype}`);
   const shape = [x.shape[0]!, w.shape[0]!];
   const opts = { transA: false, transB: true, bias };
-  return bind(linearPrim, [x, w, bias], null, { id: bk.matmul(x, w, opts, shape), shape, dtype });
+  return bind('matmulBias', [x, w, bias], null, { id: bk.matmul(x, w, opts, shape), shape, dtype });
 }

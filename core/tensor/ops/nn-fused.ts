@@ -1,22 +1,8 @@
-/** Fused primitives along an axis: softmax, log-softmax, layer norm, softmax cross-entropy (forward and backward kernels). */
-import type { Primitive } from '../../autograd/tape.ts';
+/** Fused primitives along an axis: softmax, log-softmax, layer norm, softmax cross-entropy (forward and backward kernels; VJPs in vjp-rules.ts). */
 import { fmt, normalizeAxis, ShapeError } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
-import { backendOf, bind, noGrad, requireFloat } from './bind.ts';
-import { exp, mul, sub } from './elementwise.ts';
-import { sum } from './reduce.ts';
+import { backendOf, bind, requireFloat } from './bind.ts';
 import { transpose } from './shape-ops.ts';
-
-// y = softmax(x): dx = y ⊙ (dy − Σ dy ⊙ y)
-const softmaxPrim: Primitive<null> = {
-  name: 'softmax',
-  vjp: (dy, _x, y) => [() => mul(y, sub(dy, sum(mul(dy, y), -1, true)))],
-};
-// y = log-softmax(x): dx = dy − exp(y) ⊙ Σ dy
-const logSoftmaxPrim: Primitive<null> = {
-  name: 'logSoftmax',
-  vjp: (dy, _x, y) => [() => sub(dy, mul(exp(y), sum(dy, -1, true)))],
-};
 
 /** Runs a last-axis kernel along `axis` by swapping it last and back. */
 function alongAxis(op: string, x: Tensor, axis: number, last: (t: Tensor) => Tensor): Tensor {
@@ -30,7 +16,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return alongAxis('softmax', x, axis, (t) => {
     const bk = backendOf('softmax', [t]);
     requireFloat('softmax', t);
-    return bind(softmaxPrim, [t], null, { id: bk.softmax(t), shape: t.shape, dtype: t.dtype });
+    return bind('softmax', [t], null, { id: bk.softmax(t), shape: t.shape, dtype: t.dtype });
   });
 }
 
@@ -38,26 +24,9 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return alongAxis('logSoftmax', x, axis, (t) => {
     const bk = backendOf('logSoftmax', [t]);
     requireFloat('logSoftmax', t);
-    return bind(logSoftmaxPrim, [t], null, { id: bk.logSoftmax(t), shape: t.shape, dtype: t.dtype });
+    return bind('logSoftmax', [t], null, { id: bk.logSoftmax(t), shape: t.shape, dtype: t.dtype });
   });
 }
-
-interface LnAttrs {
-  readonly eps: number;
-}
-const lnBackwardPrim = noGrad('layerNormBackward');
-
-/** One call of the fused backward kernel serves all three thunks. */
-const layerNormPrim: Primitive<LnAttrs> = {
-  name: 'layerNorm',
-  vjp: (dy, [x, w], _y, _a, [mean, rstd], needs) => {
-    // frozen γ/β (prompt tuning): only dx, no column sums
-    if (!needs[1] && !needs[2]) return [() => layerNormBackwardDx(dy, x!, w!, mean!, rstd!), undefined, undefined];
-    let cached: { dx: Tensor; dWeight: Tensor; dBias: Tensor } | undefined;
-    const grads = () => (cached ??= layerNormBackward(dy, x!, w!, mean!, rstd!));
-    return [() => grads().dx, () => grads().dWeight, () => grads().dBias];
-  },
-};
 
 /** LayerNorm over the last axis (biased variance, as torch): x [..., C], weight/bias [C]. */
 export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12): Tensor {
@@ -74,13 +43,13 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-12):
   const r = bk.layerNorm(x, weight, bias, eps);
   const rows = x.shape.slice(0, -1);
   const saved = [new Tensor(bk, r.mean, rows, x.dtype), new Tensor(bk, r.rstd, rows, x.dtype)];
-  return bind(layerNormPrim, [x, weight, bias], { eps }, { id: r.y, shape: x.shape, dtype: x.dtype }, saved);
+  return bind('layerNorm', [x, weight, bias], { eps }, { id: r.y, shape: x.shape, dtype: x.dtype }, saved);
 }
 
 /** dx of layerNorm only, for a frozen weight and bias (not itself differentiable). */
 export function layerNormBackwardDx(dy: Tensor, x: Tensor, weight: Tensor, mean: Tensor, rstd: Tensor): Tensor {
   const bk = backendOf('layerNormBackwardDx', [dy, x, weight, mean, rstd]);
-  return bind(lnBackwardPrim, [dy, x, weight, mean, rstd], null, {
+  return bind('layerNormBackwardDx', [dy, x, weight, mean, rstd], null, {
     id: bk.layerNormBackwardDx(dy, x, weight, mean, rstd),
     shape: x.shape,
     dtype: x.dtype,
@@ -94,33 +63,11 @@ export function layerNormBackward(dy: Tensor, x: Tensor, weight: Tensor, mean: T
   const ins = [dy, x, weight, mean, rstd];
   const C = weight.shape;
   return {
-    dx: bind(lnBackwardPrim, ins, null, { id: r.dx, shape: x.shape, dtype: x.dtype }),
-    dWeight: bind(lnBackwardPrim, ins, null, { id: r.dWeight, shape: C, dtype: x.dtype }),
-    dBias: bind(lnBackwardPrim, ins, null, { id: r.dBias, shape: C, dtype: x.dtype }),
+    dx: bind('layerNormBackward', ins, null, { id: r.dx, shape: x.shape, dtype: x.dtype }),
+    dWeight: bind('layerNormBackward', ins, null, { id: r.dWeight, shape: C, dtype: x.dtype }),
+    dBias: bind('layerNormBackward', ins, null, { id: r.dBias, shape: C, dtype: x.dtype }),
   };
 }
-
-interface CeAttrs {
-  readonly ignoreIndex: number;
-  readonly smoothing: number;
-}
-const ceBackwardPrim = noGrad('crossEntropyBackward');
-// loss = −Σ target·log softmax(x): d x = dy·(softmax(x) − target), from the saved log-sum-exp
-const crossEntropyPrim: Primitive<CeAttrs> = {
-  name: 'crossEntropy',
-  vjp: (dy, [logits, labels], _y, a, [lse]) => [
-    () => {
-      const bk = backendOf('crossEntropyBackward', [dy, logits!, labels!, lse!]);
-      const id = bk.crossEntropyBackward(dy, logits!, labels!, lse!, a.ignoreIndex, a.smoothing);
-      return bind(ceBackwardPrim, [dy, logits!, labels!, lse!], null, {
-        id,
-        shape: logits!.shape,
-        dtype: logits!.dtype,
-      });
-    },
-    undefined,
-  ],
-};
 
 /**
  * Per-row softmax cross-entropy, logits [N, C] and i32 labels [N] → [N], in one kernel (no one-hot or
@@ -138,10 +85,28 @@ export function softmaxCrossEntropy(logits: Tensor, labels: Tensor, ignoreIndex 
   const r = bk.crossEntropy(logits, labels, ignoreIndex, smoothing);
   const saved = [new Tensor(bk, r.lse, [N!], logits.dtype)];
   return bind(
-    crossEntropyPrim,
+    'crossEntropy',
     [logits, labels],
     { ignoreIndex, smoothing },
     { id: r.loss, shape: [N!], dtype: logits.dtype },
     saved,
   );
+}
+
+/** The fused softmax cross-entropy backward kernel: d logits from the saved log-sum-exp (not itself differentiable). */
+export function crossEntropyBackward(
+  dy: Tensor,
+  logits: Tensor,
+  labels: Tensor,
+  lse: Tensor,
+  ignoreIndex: number,
+  smoothing: number,
+): Tensor {
+  const bk = backendOf('crossEntropyBackward', [dy, logits, labels, lse]);
+  const id = bk.crossEntropyBackward(dy, logits, labels, lse, ignoreIndex, smoothing);
+  return bind('crossEntropyBackward', [dy, logits, labels, lse], null, {
+    id,
+    shape: logits.shape,
+    dtype: logits.dtype,
+  });
 }

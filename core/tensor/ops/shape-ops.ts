@@ -1,5 +1,4 @@
-/** Data-movement primitives: reshape, permute, broadcast, slice, pad, concat (and their VJPs). */
-import type { Primitive } from '../../autograd/tape.ts';
+/** Data-movement primitives: reshape, permute, broadcast, slice, pad, concat (VJPs in vjp-rules.ts). */
 import {
   assertValidShape,
   broadcastShapes,
@@ -15,20 +14,13 @@ import {
 import type { AnyTensor, Tensor } from '../tensor.ts';
 import { backendOf, bind } from './bind.ts';
 
-const reshapePrim: Primitive<Shape> = { name: 'reshape', vjp: (dy, [x]) => [() => reshape(dy, x!.shape)] };
-
 /** Metadata-only (storage shared); one -1 is inferred. Keeps the dtype, f16 included. */
 export function reshape<T extends AnyTensor = Tensor>(x: T, shape: Shape): T {
   const bk = backendOf('reshape', [x]);
   const to = inferReshape('reshape', x.shape, shape);
   bk.incRef(x.id);
-  return bind(reshapePrim, [x], to, { id: x.id, shape: to, dtype: x.dtype }) as T;
+  return bind('reshape', [x], to, { id: x.id, shape: to, dtype: x.dtype }) as T;
 }
-
-const permutePrim: Primitive<readonly number[]> = {
-  name: 'permute',
-  vjp: (dy, _ins, _y, perm) => [() => permute(dy, invertPermutation(perm))],
-};
 
 export function invertPermutation(perm: readonly number[]): number[] {
   const inv = new Array<number>(perm.length);
@@ -47,7 +39,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const st = stridesOf(x.shape);
   const shape = norm.map((p) => x.shape[p]!);
   if (norm.every((p, i) => p === i)) return reshape(x, x.shape);
-  return bind(permutePrim, [x], norm, {
+  return bind('permute', [x], norm, {
     id: bk.strided(
       x,
       shape,
@@ -68,37 +60,18 @@ export function transpose(x: Tensor, a = -2, b = -1): Tensor {
   return permute(x, perm);
 }
 
-// The walker sums the cotangent over broadcast axes, so the rule passes dy through unchanged.
-const broadcastPrim: Primitive<Shape> = { name: 'broadcastTo', vjp: (dy) => [() => dy] };
-
 export function broadcastTo(x: Tensor, shape: Shape): Tensor {
   const bk = backendOf('broadcastTo', [x]);
   assertValidShape('broadcastTo', shape);
   const out = broadcastShapes('broadcastTo', x.shape, shape);
   if (!shapeEq(out, shape)) throw new ShapeError(`broadcastTo: ${fmt(x.shape)} cannot be broadcast to ${fmt(shape)}`);
   if (shapeEq(x.shape, shape)) return reshape(x, shape);
-  return bind(broadcastPrim, [x], shape, {
+  return bind('broadcastTo', [x], shape, {
     id: bk.strided(x, shape, broadcastStrides(x.shape, shape), 0),
     shape,
     dtype: x.dtype,
   });
 }
-
-interface SliceAttrs {
-  readonly begin: readonly number[];
-  readonly size: readonly number[];
-}
-const slicePrim: Primitive<SliceAttrs> = {
-  name: 'slice',
-  vjp: (dy, [x], _y, a) => [
-    () =>
-      pad(
-        dy,
-        a.begin,
-        x!.shape.map((d, i) => d - a.begin[i]! - a.size[i]!),
-      ),
-  ],
-};
 
 /** x[begin : begin + size] per axis; a size of -1 runs to the end. Shorter lists cover leading axes. */
 export function slice(x: Tensor, begin: readonly number[], size?: readonly number[]): Tensor {
@@ -118,15 +91,8 @@ export function slice(x: Tensor, begin: readonly number[], size?: readonly numbe
   });
   const st = stridesOf(x.shape);
   const offset = b.reduce((acc, v, i) => acc + v * st[i]!, 0);
-  return bind(slicePrim, [x], { begin: b, size: s }, { id: bk.strided(x, s, st, offset), shape: s, dtype: x.dtype });
+  return bind('slice', [x], { begin: b, size: s }, { id: bk.strided(x, s, st, offset), shape: s, dtype: x.dtype });
 }
-
-interface PadAttrs {
-  readonly before: readonly number[];
-  readonly after: readonly number[];
-  readonly value: number;
-}
-const padPrim: Primitive<PadAttrs> = { name: 'pad', vjp: (dy, [x], _y, a) => [() => slice(dy, a.before, x!.shape)] };
 
 /** Pads each axis with `before[i]`/`after[i]` copies of `value` (missing entries are 0). */
 export function pad(x: Tensor, before: readonly number[], after: readonly number[], value = 0): Tensor {
@@ -139,20 +105,8 @@ export function pad(x: Tensor, before: readonly number[], after: readonly number
     );
   }
   const shape = x.shape.map((d, i) => d + bf[i]! + af[i]!);
-  return bind(padPrim, [x], { before: bf, after: af, value }, { id: bk.pad(x, bf, af, value), shape, dtype: x.dtype });
+  return bind('pad', [x], { before: bf, after: af, value }, { id: bk.pad(x, bf, af, value), shape, dtype: x.dtype });
 }
-
-const concatPrim: Primitive<number> = {
-  name: 'concat',
-  vjp: (dy, ins, _y, axis) => {
-    let pos = 0;
-    return ins.map((x) => {
-      const begin = x.shape.map((_, i) => (i === axis ? pos : 0));
-      pos += x.shape[axis]!;
-      return () => slice(dy, begin, x.shape);
-    });
-  },
-};
 
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new ShapeError('concat: no tensors given');
@@ -167,7 +121,7 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   }
   if (xs.length === 1) return reshape(first, first.shape);
   const shape = first.shape.map((d, i) => (i === ax ? xs.reduce((s, x) => s + x.shape[ax]!, 0) : d));
-  return bind(concatPrim, xs, ax, { id: bk.concat(xs, ax, shape), shape, dtype: first.dtype });
+  return bind('concat', xs, ax, { id: bk.concat(xs, ax, shape), shape, dtype: first.dtype });
 }
 
 export const expandDims = (x: Tensor, axis: number): Tensor => {

@@ -1,0 +1,189 @@
+/**
+ * Every user error exits 2 with one line naming the file or option (no stack); a bug prints its stack
+ * and says it is a bug. Sizes the model or machine cannot hold are refused before any folder exists;
+ * `predict --output` cannot overwrite its input; file-system errors name the path and what to do.
+ */
+import {
+  closeSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { NonFiniteError } from '../training/nan-guard.ts';
+import { mountTmpfs } from '../training/testing/tmpfs.ts';
+import { UsageError } from '../training/usage-error.ts';
+import { EXIT, reportError } from './main.ts';
+import { isOneLineUsageError, runCli } from './testing/run-cli.ts';
+
+const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
+const FEWGLUE = new URL('../datasets/fewglue/RTE/', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'pg-usage-'));
+const DATA = join(tmp, 'data');
+
+test.before(() => {
+  mkdirSync(join(DATA, 'RTE'), { recursive: true });
+  for (const [f, n] of [
+    ['train', 16],
+    ['dev32', 4],
+    ['val', 4],
+  ] as const) {
+    const lines = readFileSync(join(FEWGLUE, `${f}.jsonl`), 'utf8')
+      .split('\n')
+      .slice(0, n);
+    writeFileSync(join(DATA, 'RTE', `${f}.jsonl`), `${lines.join('\n')}\n`);
+  }
+});
+
+const base = (out: string, ...more: string[]) => [
+  'train',
+  ...['--model', MODEL, '--task', 'RTE', '--data', DATA, '--steps', '2', '--batch-size', '4'],
+  ...['--eval-every', '2', '--max-length', '32', '--prompt-length', '2', '--method', 'soft', '--out', out],
+  ...more,
+];
+
+test('reportError: user errors and errno errors one line (exit 2), a bug with stack and where to report (70)', () => {
+  const lines: string[] = [];
+  const err = (s: string) => lines.push(s);
+  assert.is(reportError(new UsageError('--steps: bad\nsecond line'), err), EXIT.usage);
+  assert.is(lines.pop(), 'promptgrad: --steps: bad second line\n');
+  const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+    code: 'ENOSPC',
+    syscall: 'open',
+    path: '/runs/x/config.json',
+  });
+  assert.is(reportError(enospc, err), EXIT.usage);
+  assert.match(
+    lines.pop()!,
+    /^promptgrad: cannot open \/runs\/x\/config\.json: no space left .*ENOSPC.*free some space/,
+  );
+  assert.is(reportError(new NonFiniteError('soft', 3, 'loss', 'NaN'), err), EXIT.stopped);
+  assert.is(reportError(new TypeError('x is undefined'), err), EXIT.bug);
+  const bug = lines.pop()!;
+  assert.match(bug, /TypeError: x is undefined\n\s+at /);
+  assert.match(bug, /this is a bug in PromptGrad.*report it/);
+});
+
+test('train --out a model folder or a user folder: refused, naming what is there; nothing in it changes', async () => {
+  const model = join(tmp, 'model-copy');
+  cpSync(MODEL, model, { recursive: true });
+  const before = readdirSync(model).map((f) => [f, readFileSync(join(model, f))] as const);
+  const r = await runCli(...base(model));
+  assert.ok(isOneLineUsageError(r), r.err);
+  assert.match(r.err, /is not empty and is not a PromptGrad run folder \(it holds config\.json, model\.safetensors/);
+  assert.equal(readdirSync(model).sort(), before.map(([f]) => f).sort());
+  for (const [f, bytes] of before) assert.ok(readFileSync(join(model, f)).equals(bytes), f);
+  const mine = join(tmp, 'mine');
+  mkdirSync(mine);
+  writeFileSync(join(mine, 'metrics.jsonl'), 'my own notes\n');
+  const m = await runCli(...base(mine));
+  assert.ok(isOneLineUsageError(m), m.err);
+  assert.is(readFileSync(join(mine, 'metrics.jsonl'), 'utf8'), 'my own notes\n');
+  assert.equal(readdirSync(mine), ['metrics.jsonl']);
+});
+
+test('sizes the model or machine cannot hold: refused in one line, before any folder is created', async () => {
+  const cases: [string[], RegExp][] = [
+    [['--threads', '100000'], /--threads 100000: this machine has \d+ cores?/],
+    [['--prompt-length', '61'], /--prompt-length 61: the model has 64 positions/],
+    [['--method', 'prefix', '--prefix-projection', '1000000000'], /--prefix-projection 1000000000/],
+    [['--method', 'dynamic', '--pool-size', '100000000'], /--pool-size 100000000/],
+    [['--method', 'infoprompt', '--generator-hidden', '100000000'], /--generator-hidden 100000000/],
+    [['--batch-size', '100000000'], /--batch-size 100000000: the run would need about/],
+  ];
+  for (const [i, [flags, want]] of cases.entries()) {
+    const out = join(tmp, `bounds-${i}`);
+    const t0 = performance.now();
+    const r = await runCli(...base(out, ...flags));
+    assert.ok(isOneLineUsageError(r), `${flags.join(' ')}: ${r.err}`);
+    assert.match(r.err, want);
+    assert.not.ok(existsSync(out), `${flags.join(' ')} created ${out}`);
+    assert.ok(performance.now() - t0 < 5000, `${flags.join(' ')} took ${performance.now() - t0} ms`);
+  }
+});
+
+test('an empty train split and a foreign --resume: exit 2, one line', async () => {
+  const empty = join(tmp, 'empty-data');
+  mkdirSync(join(empty, 'RTE'), { recursive: true });
+  writeFileSync(join(empty, 'RTE', 'train.jsonl'), '');
+  for (const f of ['dev32', 'val']) cpSync(join(DATA, 'RTE', `${f}.jsonl`), join(empty, 'RTE', `${f}.jsonl`));
+  const r = await runCli(...base(join(tmp, 'r-empty'), '--data', empty));
+  assert.ok(isOneLineUsageError(r), r.err);
+  assert.match(r.err, /train/);
+  const res = await runCli('train', '--out', MODEL, '--resume');
+  assert.ok(isOneLineUsageError(res), res.err);
+  assert.match(res.err, /cannot resume: --out .* is not a PromptGrad run folder/);
+});
+
+test('predict --output equal to --input is refused and the input kept; a finished run predicts', async () => {
+  const run = join(tmp, 'run');
+  const t = await runCli(...base(run));
+  assert.is(t.code, 0, t.err);
+  const input = join(tmp, 'in.jsonl');
+  const text = '{"idx": 0, "premise": "A cat sat.", "hypothesis": "An animal sat."}\n';
+  writeFileSync(input, text);
+  const same = await runCli('predict', '--run', run, '--input', input, '--output', join(tmp, '.', 'in.jsonl'));
+  assert.ok(isOneLineUsageError(same), same.err);
+  assert.match(same.err, /--output .* is the --input file/);
+  assert.is(readFileSync(input, 'utf8'), text);
+  const again = await runCli(...base(run));
+  assert.ok(isOneLineUsageError(again), again.err);
+  assert.match(again.err, /already holds a run \(checkpoint\); pass --resume/);
+});
+
+test('file-system errors name the path and what to do: read-only --out (EROFS), full disk on export (no debris)', async () => {
+  const ro = mountTmpfs(64, true);
+  if (!ro) console.log('SKIP: cannot mount a tmpfs here (the injected-failure tests in training/ still run)');
+  else {
+    try {
+      const r = await runCli(...base(join(ro.dir, 'runs', 'a')));
+      assert.ok(isOneLineUsageError(r), r.err);
+      assert.match(r.err, /EROFS/);
+      assert.match(r.err, /writable file system/);
+    } finally {
+      ro.unmount();
+    }
+  }
+  const full = mountTmpfs(64);
+  if (!full) return;
+  try {
+    const adapter = join(full.dir, 'adapter');
+    const first = await runCli('export-peft', '--run', join(tmp, 'run'), '--out', adapter);
+    assert.is(first.code, 0, first.err);
+    const before = readdirSync(adapter).map((f) => [f, readFileSync(join(adapter, f))] as const);
+    fillDisk(join(full.dir, 'filler'));
+    const r = await runCli('export-peft', '--run', join(tmp, 'run'), '--out', adapter);
+    assert.ok(isOneLineUsageError(r), r.err);
+    assert.match(r.err, new RegExp(`cannot write ${adapter}/adapter_model\\.safetensors: no space left.*ENOSPC`));
+    assert.equal(readdirSync(adapter).sort(), before.map(([f]) => f).sort(), 'debris left in the adapter folder');
+    for (const [f, bytes] of before) assert.ok(readFileSync(join(adapter, f)).equals(bytes), f);
+  } finally {
+    full.unmount();
+  }
+});
+
+/** Writes `file` until the file system is full. */
+function fillDisk(file: string): void {
+  const fd = openSync(file, 'w');
+  const block = new Uint8Array(4096).fill(1);
+  try {
+    for (;;) writeSync(fd, block);
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ENOSPC') throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+test.run();

@@ -1,0 +1,89 @@
+/**
+ * Run folders on real temp folders: what counts as a run (the marker, or a pre-marker folder of run
+ * files with a checkpoint), that `train` claims only missing or empty folders (marker first), and that
+ * every guard and reader sees a checkpoint that survives only as `checkpoint.old` the way resume does.
+ */
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isOneLineUsageError, runCli } from '../cli/testing/run-cli.ts';
+import { claimNewRun, inspectRunFolder, RUN_MARKER } from './run-folder.ts';
+
+const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
+const DATA = new URL('../datasets/fewglue', import.meta.url).pathname;
+const tmp = mkdtempSync(join(tmpdir(), 'pg-runfolder-'));
+
+const trainArgs = (out: string, steps = 2) => [
+  'train',
+  ...['--model', MODEL, '--task', 'RTE', '--data', DATA, '--steps', String(steps), '--batch-size', '4'],
+  ...['--eval-every', '2', '--checkpoint-every', '2', '--max-length', '24', '--prompt-length', '2', '--out', out],
+];
+
+test('inspect: missing, empty, file, foreign, marked run and a pre-marker run folder', () => {
+  const p = (n: string) => join(tmp, 'kinds', n);
+  mkdirSync(p('empty'), { recursive: true });
+  writeFileSync(p('file'), 'x');
+  mkdirSync(p('foreign'));
+  writeFileSync(p('foreign/config.json'), '{}');
+  mkdirSync(p('marked'));
+  writeFileSync(p(`marked/${RUN_MARKER}`), '{}');
+  mkdirSync(p('legacy/checkpoint.old'), { recursive: true });
+  writeFileSync(p('legacy/checkpoint.old/state.json'), '{}');
+  writeFileSync(p('legacy/config.json'), '{}');
+  const kinds = ['missing', 'empty', 'file', 'foreign', 'marked', 'legacy'].map((n) => inspectRunFolder(p(n)).kind);
+  assert.equal(kinds, ['missing', 'empty', 'file', 'foreign', 'run', 'run']);
+  assert.is(inspectRunFolder(p('legacy')).checkpoint, p('legacy/checkpoint.old'));
+  // a user's file beside run files makes it not a run folder
+  writeFileSync(p('legacy/notes.txt'), 'mine');
+  assert.is(inspectRunFolder(p('legacy')).kind, 'foreign');
+});
+
+test('claimNewRun writes the marker first and clears what a run without a checkpoint left', () => {
+  const out = join(tmp, 'claim', 'a', 'b');
+  claimNewRun(out);
+  assert.equal(readdirSync(out), [RUN_MARKER]);
+  writeFileSync(join(out, 'metrics.jsonl'), '{"step":1}\n');
+  claimNewRun(out); // a marked run that never reached a checkpoint starts again
+  assert.equal(readdirSync(out), [RUN_MARKER]);
+  assert.throws(() => claimNewRun(MODEL), /not a PromptGrad run folder \(it holds config\.json/);
+});
+
+test('a run left only as checkpoint.old: train refuses it, eval reads it, resume continues it', async () => {
+  const out = join(tmp, 'old-only');
+  const first = await runCli(...trainArgs(out, 2));
+  assert.is(first.code, 0, first.err);
+  renameSync(join(out, 'checkpoint'), join(out, 'checkpoint.old')); // a crash between the two renames
+  const again = await runCli(...trainArgs(out, 2));
+  assert.ok(isOneLineUsageError(again), again.err);
+  assert.match(again.err, /already holds a run \(checkpoint\.old\)/);
+  assert.ok(readdirSync(join(out, 'checkpoint.old')).includes('state.json'), 'the old checkpoint was wiped');
+  const ev = await runCli('eval', '--run', out, '--split', 'dev32');
+  assert.is(ev.code, 0, ev.err);
+  assert.match(ev.out, /"checkpointStep":2/);
+  const res = await runCli('train', '--out', out, '--resume');
+  assert.is(res.code, 0, res.err);
+  assert.ok(readdirSync(join(out, 'checkpoint')).includes('state.json'));
+});
+
+test('a pre-marker run folder still evaluates and resumes (and gets its marker)', async () => {
+  const out = join(tmp, 'legacy-run');
+  const first = await runCli(...trainArgs(out, 2));
+  assert.is(first.code, 0, first.err);
+  rmSync(join(out, RUN_MARKER));
+  assert.is((await runCli('eval', '--run', out)).code, 0);
+  const res = await runCli('train', '--out', out, '--resume');
+  assert.is(res.code, 0, res.err);
+  assert.ok(readdirSync(out).includes(RUN_MARKER));
+  const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { steps: number };
+  assert.is(cfg.steps, 2);
+  const copy = join(tmp, 'model-in-run');
+  cpSync(MODEL, copy, { recursive: true });
+  const r = await runCli('eval', '--run', copy);
+  assert.ok(isOneLineUsageError(r), r.err);
+  assert.match(r.err, /is not a PromptGrad run folder/);
+});
+
+test.after(() => rmSync(tmp, { recursive: true, force: true }));
+test.run();
