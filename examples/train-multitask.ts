@@ -6,7 +6,6 @@
  *
  *   node --import ./scripts/register.mjs examples/train-multitask.ts [steps]
  */
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { ClassifierParams } from '../prompting/heads.ts';
@@ -16,6 +15,7 @@ import { buildMultitaskModel } from '../training/multitask/model.ts';
 import { setupMultitaskRun } from '../training/multitask/setup.ts';
 import { trainMultitask, type MultitaskTrainResult } from '../training/multitask/train.ts';
 import { mergeConfig } from '../training/run-config.ts';
+import { removeRunFolder } from '../training/run-folder.ts';
 import { PRETRAINED_DEMO_ENCODER } from './demo/encoder.ts';
 import type { ExampleOptions } from './train-soft.ts';
 
@@ -23,7 +23,7 @@ export async function main(o: ExampleOptions = {}): Promise<MultitaskTrainResult
   const out = o.out ?? 'runs/example-multitask',
     steps = o.steps ?? 60;
   const say = o.quiet ? () => {} : (l: string) => console.log(l);
-  rmSync(out, { recursive: true, force: true });
+  removeRunFolder(out); // a previous run of this example, never a folder that holds anything else
   const cfg = mergeConfig([
     {
       model: PRETRAINED_DEMO_ENCODER,
@@ -61,6 +61,7 @@ export async function main(o: ExampleOptions = {}): Promise<MultitaskTrainResult
     exportPeftAdapter(dir, t.tm.model, t.tm.method.peft!(params['prompt']), {
       baseModelNameOrPath: PRETRAINED_DEMO_ENCODER,
       classifier: params['head'] as unknown as ClassifierParams,
+      ...(t.tm.pooler ? { pooler: t.tm.pooler } : {}), // the demo encoder has no pooler: the adapter carries the seeded one
     });
     say(`${t.name}: PEFT adapter in ${dir}`);
   }

@@ -2,9 +2,9 @@
  * What a multitask run reports: dev scores per task and their average (the model-selection score),
  * the curve with one dev line per task, and results.json with every task's test scores.
  */
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Scores } from '../../data/index.ts';
+import { writeFileAtomic } from '../atomic-file.ts';
 import type { MetricRecord } from '../log.ts';
 import { RUN_FILES } from '../loop.ts';
 import { lineChartSvg, PALETTE, type Series } from '../plot.ts';
@@ -79,7 +79,7 @@ export interface MultitaskResults {
 }
 
 export function writeResults(out: string, r: MultitaskResults): void {
-  writeFileSync(join(out, RUN_FILES.results), `${JSON.stringify(r, null, 2)}\n`);
+  writeFileAtomic(join(out, RUN_FILES.results), `${JSON.stringify(r, null, 2)}\n`);
 }
 
 /** A task's dev scores logged at `step`. */

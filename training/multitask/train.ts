@@ -11,10 +11,10 @@
  * picks the best parameters; they are scored on every task's test split at the end. metrics.jsonl lines
  * carry `task`; curve.svg has one dev line per task; results.json every task's test scores.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { foldIn, keep, scope, treeLeaves, valueAndGrad } from '../../core/index.ts';
 import type { Scores } from '../../data/index.ts';
+import { writeFileAtomic } from '../atomic-file.ts';
 import { clipByGlobalNorm } from '../clip.ts';
 import { evaluate } from '../evaluate.ts';
 import { openMetricsLog, type MetricInput, type MetricRecord } from '../log.ts';
@@ -22,6 +22,8 @@ import { RUN_FILES, runKey, scheduleFor, type TrainOptions } from '../loop.ts';
 import { assertFinite } from '../nan-guard.ts';
 import { adamw, noDecayOnBiasAndNorm, type OptState } from '../optimizer.ts';
 import { createProgress } from '../progress.ts';
+import { claimNewRun, claimResumedRun } from '../run-folder.ts';
+import { UsageError } from '../usage-error.ts';
 import { parseMix } from '../run-config.ts';
 import { lrAt } from '../schedule.ts';
 import type { LossAux } from '../task-model.ts';
@@ -70,7 +72,8 @@ export async function trainMultitask(mt: MultitaskModel, opts: TrainOptions): Pr
   );
   const ckDir = join(opts.out, RUN_FILES.checkpoint),
     metricsPath = join(opts.out, RUN_FILES.metrics);
-  mkdirSync(opts.out, { recursive: true });
+  if (opts.resume) claimResumedRun(opts.out);
+  else claimNewRun(opts.out); // refuses a folder that is not a run, or holds one; writes the marker first
   const opt = adamw({ weightDecay: cfg.weightDecay, decayMask: noDecayOnBiasAndNorm, inPlace: true });
   const schedule = scheduleFor(mt.tasks[0]!.tm);
   const key = runKey(cfg.seed);
@@ -84,20 +87,15 @@ export async function trainMultitask(mt: MultitaskModel, opts: TrainOptions): Pr
     const fresh = { current: init, best: cloneTree(init) };
     const loaded = await loadMultitaskCheckpoint(ckDir, { params: fresh, opt: opt.init(init) }, names).catch(
       (e: unknown) => {
-        throw new Error(`cannot resume: ${e instanceof Error ? e.message : String(e)}`);
+        throw new UsageError(`cannot resume: ${e instanceof Error ? e.message : String(e)}`);
       },
     );
     disposeTree(fresh);
     state = loaded;
     metrics = [...loaded.metrics];
     start = loaded.step;
-    writeFileSync(metricsPath, metrics.map((r) => `${JSON.stringify(r)}\n`).join('')); // drop lines past the checkpoint
+    writeFileAtomic(metricsPath, metrics.map((r) => `${JSON.stringify(r)}\n`).join('')); // drop lines past the checkpoint
   } else {
-    if (existsSync(ckDir))
-      throw new Error(
-        `${opts.out} already holds a run (checkpoint/); pass --resume to continue it or choose another --out`,
-      );
-    rmSync(metricsPath, { force: true });
     state = {
       params: { current: init, best: cloneTree(init) },
       opt: freshOpt(init),
@@ -107,7 +105,7 @@ export async function trainMultitask(mt: MultitaskModel, opts: TrainOptions): Pr
     start = 0;
   }
   const effective = { ...cfg, ...opts.configExtra };
-  writeFileSync(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
+  writeFileAtomic(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
   const t0 = performance.now(),
     offset = metrics.at(-1)?.time ?? 0;
   const log = openMetricsLog(metricsPath, { clock: () => offset + (performance.now() - t0) / 1000 });
@@ -199,7 +197,7 @@ export async function trainMultitask(mt: MultitaskModel, opts: TrainOptions): Pr
     }
   }
   progress?.stop();
-  writeFileSync(
+  writeFileAtomic(
     join(opts.out, RUN_FILES.curve),
     multitaskCurveSvg(
       metrics,
