@@ -59,7 +59,7 @@ export default tseslint.config(
   {
     // The f16 proofs write float literals exactly as numpy prints them (17 significant digits) so a
     // reader can compare them with the reference; the extra digits are intended.
-    files: ['proofs-tests/ops/f16.test.ts'],
+    files: ['proofs-tests/ops/half.test.ts'],
     rules: { 'no-loss-of-precision': 'off' },
   },
 );

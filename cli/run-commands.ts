@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import {
   classificationView,
+  decodeUtf8Strict,
   formatDataError,
   isTaskName,
   parseTask,
@@ -14,6 +15,7 @@ import {
 } from '../data/index.ts';
 import { customExample, type Example } from '../training/task-data.ts';
 import { writeFileAtomic } from '../training/atomic-file.ts';
+import { fsError } from '../training/fs-error.ts';
 import { evaluate, logitsOf } from '../training/evaluate.ts';
 import { loadBestParams, readRunConfig } from '../training/run-load.ts';
 import { setupRun, UsageError } from '../training/run-setup.ts';
@@ -59,7 +61,15 @@ export function evalCommand(program: Command): void {
 /** Input lines: the task's own record format (FewGLUE; the label may be absent) or {text, text_pair?} for custom. */
 export function parsePredictInput(file: string, task: string): readonly Example[] {
   if (!existsSync(file)) throw new UsageError(`--input ${file}: no such file`);
-  const text = readFileSync(file, 'utf8');
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(file);
+  } catch (e) {
+    throw fsError(e, file, 'read');
+  }
+  const decoded = decodeUtf8Strict(bytes, file);
+  if (E.isLeft(decoded)) throw new UsageError(`--input ${formatDataError(decoded.left)}`);
+  const text = decoded.right;
   if (isTaskName(task)) {
     const t: TaskName = task;
     const dummy = { BoolQ: false, CB: 'neutral', COPA: 0, MultiRC: false, RTE: 'entailment', WiC: false, WSC: false }[

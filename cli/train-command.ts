@@ -15,11 +15,11 @@ import {
   kebab,
   METHODS,
   mergeConfig,
-  readConfigFile,
   SCHEDULES,
   SHARES,
   type RunConfig,
 } from '../training/run-config.ts';
+import { readConfigFile } from '../training/run-config-file.ts';
 import { checkRunBounds } from '../training/run-bounds.ts';
 import { checkNewRunFolder, requireResumableRun } from '../training/run-folder.ts';
 import { readModelConfig, setupRun, UsageError } from '../training/run-setup.ts';

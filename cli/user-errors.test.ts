@@ -136,6 +136,15 @@ test('predict --output equal to --input is refused and the input kept; a finishe
   assert.ok(isOneLineUsageError(same), same.err);
   assert.match(same.err, /--output .* is the --input file/);
   assert.is(readFileSync(input, 'utf8'), text);
+  const latin1 = join(tmp, 'latin1.jsonl');
+  writeFileSync(
+    latin1,
+    Buffer.concat([Buffer.from(text), Buffer.from('{"premise": "caf'), Buffer.from([0xe9, 0x22, 0x7d])]),
+  );
+  const bad = await runCli('predict', '--run', run, '--input', latin1, '--output', join(tmp, 'p.jsonl'));
+  assert.ok(isOneLineUsageError(bad), bad.err);
+  assert.match(bad.err, /latin1\.jsonl:2: not valid UTF-8/);
+  assert.not.ok(existsSync(join(tmp, 'p.jsonl')));
   const again = await runCli(...base(run));
   assert.ok(isOneLineUsageError(again), again.err);
   assert.match(again.err, /already holds a run \(checkpoint\); pass --resume/);

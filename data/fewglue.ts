@@ -2,12 +2,12 @@
  * FewGLUE_32dev loading: `<root>/<Task>/<split>.jsonl` -> typed examples with integer labels.
  * Malformed lines fail with the file, line and field, or with `skipMalformed` are counted in `skipped`.
  */
-import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
+import { joinPath as join } from '../io/platform.ts';
 import type { DataError } from './errors.ts';
 import { parseJsonLines, pathOf, readText } from './jsonl.ts';
 import type { ParseOptions } from './jsonl.ts';

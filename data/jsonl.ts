@@ -1,10 +1,9 @@
 /** File reading and JSON Lines parsing shared by the FewGLUE and generic loaders (the Either/TaskEither edge). */
-import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
+import { platformFiles, urlToPath } from '../io/platform.ts';
 import { dataError } from './errors.ts';
 import type { DataError } from './errors.ts';
 
@@ -25,15 +24,52 @@ export interface SourceLine {
   readonly text: string;
 }
 
-export const pathOf = (file: string | URL): string => (typeof file === 'string' ? file : fileURLToPath(file));
+export const pathOf = (file: string | URL): string => (typeof file === 'string' ? file : urlToPath(file));
 
-/** Whole file as UTF-8 text; a missing or unreadable file becomes an `io` DataError naming it. */
+/**
+ * Whole file as UTF-8 text; a missing or unreadable file becomes an `io` DataError naming it. Decoding is
+ * strict: invalid UTF-8 is a `syntax` error naming the file, line and byte, never U+FFFD replacements that
+ * would train on damaged text.
+ */
 export function readText(file: string | URL): TaskEither<DataError, string> {
   const path = pathOf(file);
-  return TE.tryCatch(
-    () => readFile(path, 'utf8'),
-    (e) => dataError('io', path, `cannot read file: ${e instanceof Error ? e.message : String(e)}`),
+  return TE.flatMapEither(
+    TE.tryCatch(
+      () => platformFiles.readBytes(path),
+      (e) => dataError('io', path, `cannot read file: ${e instanceof Error ? e.message : String(e)}`),
+    ),
+    (bytes) => decodeUtf8Strict(bytes, path),
   );
+}
+
+/** Strict UTF-8; an invalid sequence is reported with its 1-based line and the byte offset in the file. */
+export function decodeUtf8Strict(bytes: Uint8Array, file: string): Either<DataError, string> {
+  try {
+    return E.right(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    // Find the line: a newline byte (0x0A) never occurs inside a multi-byte UTF-8 sequence.
+    const strict = new TextDecoder('utf-8', { fatal: true });
+    let start = 0;
+    for (let line = 1; ; line++) {
+      const nl = bytes.indexOf(0x0a, start);
+      const end = nl < 0 ? bytes.length : nl;
+      try {
+        strict.decode(bytes.subarray(start, end));
+      } catch {
+        return E.left(
+          dataError(
+            'syntax',
+            file,
+            `not valid UTF-8 (bytes ${start}..${end} of the file); re-save the file as UTF-8`,
+            line,
+          ),
+        );
+      }
+      if (nl < 0) break;
+      start = nl + 1;
+    }
+    return E.left(dataError('syntax', file, 'not valid UTF-8; re-save the file as UTF-8'));
+  }
 }
 
 /** Physical lines with 1-based numbers; drops a BOM and the `\r` of CRLF so user files from Windows parse. */

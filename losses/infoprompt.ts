@@ -11,12 +11,12 @@
 import {
   add,
   exp,
+  initLinear,
   linear,
   matmul,
   mean,
   mul,
   randomNormal,
-  randomUniform,
   reshape,
   splitKey,
   stopGradient,
@@ -24,16 +24,14 @@ import {
   sum,
   ShapeError,
 } from '../core/index.ts';
-import type { Backend, FloatDType, PRNGKey, Tensor } from '../core/index.ts';
+import type { Backend, FloatDType, LinearParams, PRNGKey, Tensor } from '../core/index.ts';
 import { inverseSqrtDim } from './critic.ts';
 import { infoNceOneVsMany } from './infonce.ts';
 import type { MiEstimate } from './scores.ts';
 
-/** torch Linear parameters: weight [out, in], bias [out]. */
-export interface LinearParams {
-  readonly weight: Tensor;
-  readonly bias: Tensor;
-}
+// one Linear parameter type and initialiser for the whole project (core/tensor/nn.ts); re-exported where they were
+export { initLinear, type LinearParams };
+
 /** Gaussian bottleneck d → k: mean and log-variance heads. */
 export interface BottleneckParams {
   readonly mu: LinearParams;
@@ -49,22 +47,6 @@ export interface InfoPromptDims {
   readonly d: number;
   /** Bottleneck size k (code: 32). */
   readonly k?: number;
-}
-
-/** torch.nn.Linear's default init: weight and bias ~ U(−1/√in, 1/√in). */
-export function initLinear(
-  bk: Backend,
-  key: PRNGKey,
-  inDim: number,
-  outDim: number,
-  dtype: FloatDType = 'f32',
-): LinearParams {
-  const [kw, kb] = splitKey(key, 2) as [PRNGKey, PRNGKey];
-  const bound = 1 / Math.sqrt(inDim);
-  return {
-    weight: randomUniform(bk, kw, [outDim, inDim], -bound, bound, { dtype }),
-    bias: randomUniform(bk, kb, [outDim], -bound, bound, { dtype }),
-  };
 }
 
 export function initBottleneck(

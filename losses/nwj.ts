@@ -9,7 +9,7 @@
  * `clip` to cap the marginal scores (zero gradient above the cap). DV uses a stable log-mean-exp.
  * MINE's moving-average gradient correction is a training-loop concern and is not done here.
  */
-import { exp, lessEqual, logSumExp, mean, neg, reshape, sub, where } from '../core/index.ts';
+import { exp, lessEqual, logSumExp, mean, neg, reshape, ShapeError, sub, where } from '../core/index.ts';
 import type { Tensor } from '../core/index.ts';
 import {
   meanOverNegatives,
@@ -33,8 +33,17 @@ const nwjTerm =
     exp(sub(clipped(s, clip), 1));
 const result = (estimate: Tensor): MiEstimate => ({ loss: neg(estimate), estimate });
 
+/** An expectation over no samples is undefined: refused like the score-matrix forms' missing negatives. */
+function requireSamples(op: string, joint: Tensor, marginal: Tensor): void {
+  if (joint.size === 0 || marginal.size === 0)
+    throw new ShapeError(
+      `${op}: needs at least one joint and one marginal sample, got [${joint.shape.join(', ')}] and [${marginal.shape.join(', ')}]`,
+    );
+}
+
 /** NWJ from samples: joint scores (any shape) and marginal scores (any shape): E_P[T] − E_Q[e^{T−1}]. */
 export function nwjFromSamples(joint: Tensor, marginal: Tensor, opts: NwjOptions = {}): MiEstimate {
+  requireSamples('nwjFromSamples', joint, marginal);
   return result(sub(mean(joint), mean(nwjTerm(opts.clip)(marginal))));
 }
 
@@ -52,11 +61,14 @@ export function logMeanExp(x: Tensor, count = x.size): Tensor {
 
 /** DV/MINE from samples: E_P[T] − log E_Q[e^T], with a stable log-mean-exp. */
 export function mineDvFromSamples(joint: Tensor, marginal: Tensor): MiEstimate {
+  requireSamples('mineDvFromSamples', joint, marginal);
   return result(sub(mean(joint), logMeanExp(marginal)));
 }
 
 /** DV/MINE over scores [N, M]: mean of the positives − log-mean-exp of the N·(M−1) negatives. */
 export function mineDv(scores: Tensor, opts: ScoreOptions = {}): MiEstimate {
   const [n, m] = scoreShape('mineDv', scores, opts);
+  // As nwj and jsd (meanOverNegatives): log E_Q over no samples is undefined, not a number to train on.
+  if (m < 2) throw new ShapeError(`mineDv: scores [${n}, ${m}] have no negatives`);
   return result(sub(mean(positiveScores(scores, opts)), logMeanExp(negativesOnly(scores, opts), n * (m - 1))));
 }

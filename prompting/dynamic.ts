@@ -3,9 +3,11 @@
  * task or per instance, each choice a Gumbel-softmax sample (hard straight-through by default, as the
  * code), combinable freely via `{ position?, length?, pool? }`.
  *
- * Layout (BERT/RoBERTa): `[CLS] P[j:] x P[:j] [SEP] pad…` — [CLS] first, the row's last real token
- * ([SEP] / `</s>`) last, the m prompt tokens split around the text at j ∈ {0..m} (j = m: all before
- * the text, PromptGrad's default when position is not dynamic). Output length T + m, mask n_b + m ones.
+ * Layout (BERT/RoBERTa): `[CLS] P[:j] x P[j:] [SEP] pad…` — [CLS] first, the row's last real token
+ * ([SEP] / `</s>`) last, the m prompt tokens split around the text at j ∈ {0..m}: the first j before the
+ * text, the other m − j after it. j = m puts the whole prompt before the text, the usual prefix soft
+ * prompt, and is what runs without a learned position use (length-only and pool-only runs train a prefix
+ * prompt); j = 0 puts it all after the text. Output length T + m, mask n_b + m ones.
  * Built with host-side index maps: candidate_j = gather([E(x); P], idx_j) [B, T+m, d] for each j, and
  * inputs_embeds = Σ_j w_bj · candidate_j. The encoder runs once; the extra cost is (m+1) gathers and
  * multiply-adds of [B, T+m, d] (negligible next to the encoder for m ≤ ~100). With the hard sample the
@@ -36,7 +38,7 @@ import {
   mul,
   oneHot,
   argmax,
-  randomUniform,
+  initLinear,
   relu,
   reshape,
   softmax,
@@ -44,6 +46,8 @@ import {
   stopGradient,
   sum,
   tanh,
+  treeMap,
+  type LinearParams,
   tensor,
   zeros,
   cast,
@@ -69,10 +73,6 @@ export interface DynamicPromptConfig {
   readonly init?: PromptInit;
 }
 
-interface LinearParams {
-  readonly weight: Tensor;
-  readonly bias: Tensor;
-}
 /** Task level: logits [C]; instance level: Linear(d, C). */
 export type ChoiceParams = { readonly logits: Tensor } | LinearParams;
 
@@ -99,15 +99,6 @@ export function validateDynamicConfig(cfg: DynamicPromptConfig): void {
   }
 }
 
-function linearInit(model: BertModel, key: PRNGKey, inF: number, outF: number): LinearParams {
-  const [kw, kb] = splitKey(key, 2) as [PRNGKey, PRNGKey];
-  const b = 1 / Math.sqrt(inF);
-  return {
-    weight: keep(randomUniform(model.bk, kw, [outF, inF], -b, b, { dtype: model.dtype })),
-    bias: keep(randomUniform(model.bk, kb, [outF], -b, b, { dtype: model.dtype })),
-  };
-}
-
 /** Task-level logits start at zero (uniform choice); instance nets use torch's Linear init. */
 export function initDynamicPrompt(model: BertModel, cfg: DynamicPromptConfig, key: PRNGKey): DynamicPromptParams {
   validateDynamicConfig(cfg);
@@ -124,10 +115,10 @@ export function initDynamicPrompt(model: BertModel, cfg: DynamicPromptConfig, ke
       )
     : keep(initPromptRows(model, m, init, kp));
   const choice = (level: ChoiceLevel, k: PRNGKey, C: number): ChoiceParams =>
-    level === 'task' ? { logits: keep(zeros(model.bk, [C], model.dtype)) } : linearInit(model, k, d, C);
+    level === 'task' ? { logits: keep(zeros(model.bk, [C], model.dtype)) } : keptLinear(model, k, d, C);
   return {
     prompt,
-    ...(cfg.pool ? { pool: linearInit(model, kpool, d, cfg.pool.k) } : {}),
+    ...(cfg.pool ? { pool: keptLinear(model, kpool, d, cfg.pool.k) } : {}),
     ...(cfg.position ? { position: choice(cfg.position, kpos, m + 1) } : {}),
     ...(cfg.length ? { length: choice(cfg.length, klen, m) } : {}),
   };
@@ -204,9 +195,9 @@ function layoutIndex(B: number, T: number, m: number, n: Float64Array, j: number
       pr = (i: number) => base + T + i;
     let o = b * S;
     out[o++] = tok(0);
-    for (let i = j; i < m; i++) out[o++] = pr(i);
+    for (let i = 0; i < j; i++) out[o++] = pr(i); // P[:j] before the text
     for (let t = 1; t < nb - 1; t++) out[o++] = tok(t);
-    for (let i = 0; i < j; i++) out[o++] = pr(i);
+    for (let i = j; i < m; i++) out[o++] = pr(i); // P[j:] after it
     for (let t = nb - 1; t < T; t++) out[o++] = tok(t);
   }
   return out;
@@ -284,7 +275,7 @@ export function applyDynamicPrompt(
       return best;
     });
   } else {
-    inputsEmbeds = cand(m);
+    inputsEmbeds = cand(m); // no learned position: the whole prompt before the text (see the header)
     split = new Int32Array(B).fill(m);
   }
 
@@ -349,3 +340,8 @@ export const expectedLength = (lenW: Tensor): Tensor =>
       -1,
     ),
   );
+
+/** A trainable Linear(in, out) with torch's default init (initLinear), kept past the scope. */
+function keptLinear(model: BertModel, key: PRNGKey, inF: number, outF: number): LinearParams {
+  return treeMap(initLinear(model.bk, key, inF, outF, model.dtype), keep);
+}

@@ -14,6 +14,7 @@ import {
   reshape,
   tensor,
   zeros,
+  type LinearParams,
   type PRNGKey,
   type Tensor,
 } from '../core/index.ts';
@@ -21,14 +22,10 @@ import type { BertModel } from '../models/bert/model.ts';
 import type { Linear } from '../models/bert/modules.ts';
 import { gelu } from '../core/index.ts';
 
-export interface ClassifierParams {
-  /** [C, d] */
-  readonly weight: Tensor;
-  /** [C] */
-  readonly bias: Tensor;
-}
+/** The classifier Linear(d, C): weight [C, d], bias [C]. */
+export type ClassifierParams = LinearParams;
 
-/** HF's _init_weights for Linear: N(0, initializer_range²) weight, zero bias. */
+/** HF's _init_weights for Linear (not torch's default, initLinear): N(0, initializer_range²) weight, zero bias. */
 export function initClassifier(model: BertModel, numLabels: number, key: PRNGKey): ClassifierParams {
   const d = model.cfg.hiddenSize;
   return {

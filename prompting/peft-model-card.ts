@@ -68,7 +68,7 @@ export function peftModelCard(config: PeftAdapterConfig, head: string | undefine
     `- **Base model:** ${base ?? '[More Information Needed]'} (frozen)`,
     `- **PEFT method:** ${method}`,
     `- **Task type:** ${task}${head ? `, head ${head}` : ''}`,
-    `- **Modules saved with the adapter:** ${config.modules_to_save?.length ? [...new Set(config.modules_to_save)].join(', ') : 'none'}`,
+    `- **modules_to_save:** ${config.modules_to_save?.length ? [...new Set(config.modules_to_save)].join(', ') : 'none'} (the modules of these names that the model has are saved with the adapter)`,
     ...(info.labels ? [`- **Labels (logit order):** ${info.labels.join(', ')}`] : []),
     `- **Token type ids:** ${TOKEN_TYPES[task] ?? 'see PEFT for this task type.'}`,
     `- **PEFT version targeted:** ${config.peft_version}`,

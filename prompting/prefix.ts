@@ -12,11 +12,13 @@ import {
   linear,
   permute,
   randomNormal,
-  randomUniform,
+  initLinear,
   reshape,
   slice,
   splitKey,
   tanh,
+  treeMap,
+  type LinearParams,
   type PRNGKey,
   type Tensor,
 } from '../core/index.ts';
@@ -30,25 +32,10 @@ export interface PrefixConfig {
   readonly projectionHiddenSize?: number;
 }
 
-interface LinearParams {
-  readonly weight: Tensor;
-  readonly bias: Tensor;
-}
-
 /** Names follow PEFT's PrefixEncoder: `embedding`, and with projection `transform.0` / `transform.2`. */
 export type PrefixParams =
   | { readonly embedding: Tensor /* [m, 2·L·d] */ }
   | { readonly embedding: Tensor /* [m, d] */; readonly transform0: LinearParams; readonly transform2: LinearParams };
-
-/** torch.nn.Linear's default init: U(−1/√in, 1/√in) for weight and bias. */
-function linearInit(model: BertModel, key: PRNGKey, inF: number, outF: number): LinearParams {
-  const [kw, kb] = splitKey(key, 2);
-  const b = 1 / Math.sqrt(inF);
-  return {
-    weight: keep(randomUniform(model.bk, kw!, [outF, inF], -b, b, { dtype: model.dtype })),
-    bias: keep(randomUniform(model.bk, kb!, [outF], -b, b, { dtype: model.dtype })),
-  };
-}
 
 export function initPrefix(model: BertModel, cfg: PrefixConfig, key: PRNGKey): PrefixParams {
   const { hiddenSize: d, numHiddenLayers: L } = model.cfg;
@@ -60,8 +47,8 @@ export function initPrefix(model: BertModel, cfg: PrefixConfig, key: PRNGKey): P
   const h = cfg.projectionHiddenSize;
   return {
     embedding: keep(randomNormal(model.bk, ke!, [m, d], 0, 1, { dtype: model.dtype })),
-    transform0: linearInit(model, k0!, d, h),
-    transform2: linearInit(model, k2!, h, 2 * L * d),
+    transform0: keptLinear(model, k0!, d, h),
+    transform2: keptLinear(model, k2!, h, 2 * L * d),
   };
 }
 
@@ -99,4 +86,9 @@ export function applyPrefix(model: BertModel, params: PrefixParams, batch: Token
     ...(batch.tokenTypeIds ? { tokenTypeIds: batch.tokenTypeIds } : {}),
     prefix: prefixKeyValues(model, prefixTable(params), batch.B),
   };
+}
+
+/** A trainable Linear(in, out) with torch's default init (initLinear), kept past the scope. */
+function keptLinear(model: BertModel, key: PRNGKey, inF: number, outF: number): LinearParams {
+  return treeMap(initLinear(model.bk, key, inF, outF, model.dtype), keep);
 }

@@ -13,3 +13,16 @@ const common = {
 };
 await build({ ...common, entryPoints: ['index.ts'], outfile: 'dist/index.js' });
 await build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/cli.js' });
+// The browser entry (package.json exports condition "browser"): one self-contained ES module with its
+// dependencies inside; the package.json "browser" field swaps Dawn and the disk for navigator.gpu and
+// fetch / dropped files.
+await build({
+  entryPoints: ['browser.ts'],
+  outfile: 'dist/browser.js',
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  sourcemap: true,
+  logLevel: 'info',
+});

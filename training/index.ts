@@ -66,3 +66,5 @@ export {
   type ProgressStream,
 } from './progress.ts';
 export { cloneTensor, cloneTree, disposeTree, zerosLikeTree } from './tree-util.ts';
+// The task model, task data, config and evaluation a loop trains with (also the browser entry's `training`).
+export * from './portable.ts';

@@ -3,7 +3,6 @@
  * Every value is checked here with the field (and file) named, so the loop only sees valid numbers.
  * The result is what `config.json` in the run folder holds, and what `eval` / `predict` / `resume` rebuild from.
  */
-import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
@@ -317,23 +316,6 @@ export function parseMix(s: string): Either<string, MixRule> {
   const t = m ? Number(m[1]) : NaN;
   if (m && Number.isFinite(t) && t > 0) return E.right({ kind: 'temperature', temperature: t });
   return E.left(`must be proportional, uniform or temperature:T with T > 0, got ${JSON.stringify(s)}`);
-}
-
-/** Reads a JSON config file as a partial config. */
-export function readConfigFile(path: string): Either<ConfigError, Partial<RunConfig>> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    return E.left(configError(path, '(file)', `cannot read: ${e instanceof Error ? e.message : String(e)}`));
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    return E.left(configError(path, '(file)', `not JSON: ${e instanceof Error ? e.message : String(e)}`));
-  }
-  return decodePartial(json, path);
 }
 
 /** defaults ← each layer in order (later wins) → validated RunConfig. */

@@ -4,7 +4,6 @@
  * view, plus the task's metrics. FewGLUE tasks load from `<data>/<Task>/<split>.jsonl`; `custom` loads
  * `<data>/<split>.jsonl` with `text`, optional `text_pair` and `label` fields (accuracy).
  */
-import { join } from 'node:path';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
@@ -27,6 +26,7 @@ import {
   type GenericExample,
 } from '../data/index.ts';
 import { LABELS, verbalizerFor } from '../data/index.ts';
+import { joinPath as join } from '../io/platform.ts';
 
 export interface Example {
   readonly view: TextView;

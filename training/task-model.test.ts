@@ -5,10 +5,10 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { test } from 'uvu';
-import { prngKey, scope } from '../core/index.ts';
+import * as assert from 'uvu/assert';
+import { isLinearParams, prngKey, scope, zeros } from '../core/index.ts';
 import { expectWithin } from '../models/bert/testing/within.ts';
 import { classifierLogits, verbalizerLogits } from '../prompting/heads.ts';
-import type { ClassifierParams } from '../prompting/heads.ts';
 import { mergeConfig, type RunConfig } from './run-config.ts';
 import { setupRun } from './run-setup.ts';
 
@@ -40,9 +40,10 @@ for (const over of CASES) {
       const m = tm.method.inputs(p['prompt'], b.tokens, undefined);
       const h = model.encode(m.inputs).lastHiddenState;
       const shift = (r: number) => (typeof m.offset === 'number' ? m.offset : m.offset[r]!);
+      const head = p['head'];
       const want =
-        over.head === 'classifier'
-          ? classifierLogits(model, h, p['head'] as unknown as ClassifierParams, { pooler: tm.pooler! })
+        over.head === 'classifier' && head && isLinearParams(head)
+          ? classifierLogits(model, h, head, { pooler: tm.pooler! })
           : verbalizerLogits(
               model,
               h,
@@ -53,5 +54,18 @@ for (const over of CASES) {
     });
   });
 }
+
+test("a method refuses another method's parameters (a checkpoint of another --method) and names itself", async () => {
+  const c = mergeConfig([
+    { model: MODEL, task: 'RTE', data: DATA, batchSize: 2, maxLength: 32, promptLength: 4, method: 'prefix' },
+  ]);
+  if (E.isLeft(c)) throw new Error(c.left.message);
+  const { tm, task } = await setupRun(c.right);
+  scope(tm.model.bk, () => {
+    const b = tm.batch(task.train.slice(0, 2));
+    const softTree = { promptEmbeddings: zeros(tm.model.bk, [4, tm.model.cfg.hiddenSize], tm.model.dtype) };
+    assert.throws(() => tm.method.inputs(softTree, b.tokens), /prefix: the prompt parameters \[promptEmbeddings\]/);
+  });
+});
 
 test.run();

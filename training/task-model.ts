@@ -3,12 +3,13 @@
  * tree `{ prompt, head? }`: examples → padded batch → method's encoder inputs → encoder → logits [B, C].
  * Heads: `classifier` (pooled first token → trainable Linear; a frozen seeded random pooler when the
  * checkpoint has none) or `verbalizer` (MLM scores of one label word per class at the [MASK]).
- * Methods register in METHOD_IMPLS (method-impls.ts); each gives init, encoder inputs and the offset its
+ * Each method comes from the registry in prompting/methods.ts, which gives init, encoder inputs and the offset its
  * virtual tokens add in front of the text (to find the mask position).
  */
 import {
   crossEntropy,
   foldIn,
+  isLinearParams,
   keep,
   randomNormal,
   splitKey,
@@ -22,8 +23,8 @@ import { fillMask } from '../data/index.ts';
 import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
 import { Linear } from '../models/bert/modules.ts';
 import { tokenBatch, type TokenBatch } from '../prompting/common.ts';
-import { classifierLogits, initClassifier, verbalizerLogits, type ClassifierParams } from '../prompting/heads.ts';
-import { methodImpl, type MethodImpl, type MethodLoss, type MethodStats } from './method-impls.ts';
+import { classifierLogits, initClassifier, verbalizerLogits } from '../prompting/heads.ts';
+import { methodImpl, type MethodImpl, type MethodLoss, type MethodStats } from '../prompting/methods.ts';
 import type { RunConfig } from './run-config.ts';
 import type { Example, TaskData } from './task-data.ts';
 import type { PromptTokenizer } from './text-encoding.ts';
@@ -178,7 +179,9 @@ export function buildTaskModel(
       const [kEnc, kHead, kMethod] = key && cfg.dropout ? splitKey(key, 3) : [undefined, undefined, key];
       const m = method.inputs(p['prompt'], b.tokens, train && kMethod ? { key: kMethod, step: train.step } : undefined);
       const inputs: EncoderInputs = kEnc ? { ...m.inputs, dropoutKey: kEnc } : m.inputs;
-      const head = p['head'] as unknown as ClassifierParams | undefined;
+      const head = p['head'];
+      if (head !== undefined && !isLinearParams(head))
+        throw new TypeError(`task model: the head [${Object.keys(head).join(', ')}] is not a Linear's weight and bias`);
       const shift = (r: number) => (typeof m.offset === 'number' ? m.offset : m.offset[r]!);
       // No layer computes padding rows, and only the rows the heads read leave the last layer:
       // position 0 (the pooler; InfoPrompt's L_rep), then each example's [MASK] for the verbalizer.

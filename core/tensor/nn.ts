@@ -1,10 +1,11 @@
 /** Composites built from primitives (their gradients come for free): logsumexp, cross-entropy, linear, dropout, attention. */
-import type { BackendName } from '../backend/backend.ts';
+import type { Backend, BackendName } from '../backend/backend.ts';
 import { stopGradient } from '../autograd/grad.ts';
-import { tensor } from './creation.ts';
-import { uniformArray, type PRNGKey } from './random.ts';
+import { randomUniform, tensor } from './creation.ts';
+import type { FloatDType } from './dtype.ts';
+import { splitKey, uniformArray, type PRNGKey } from './random.ts';
 import { fmt, ShapeError, sizeOf } from './shape.ts';
-import type { AnyTensor, Tensor } from './tensor.ts';
+import { isTensor, type AnyTensor, type Tensor } from './tensor.ts';
 import {
   abs,
   add,
@@ -73,6 +74,32 @@ export function crossEntropy(logits: Tensor, labels: Tensor, opts: CrossEntropyO
     case 'mean':
       return div(sum(perExample), sum(cast(notEqual(labels, ignore), logits.dtype))); // over non-ignored rows
   }
+}
+
+/** A trainable torch Linear's parameters: weight [out, in], bias [out] (what `linear` applies). */
+export interface LinearParams {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+}
+
+/** Whether a tree node is a Linear's parameters: tensors at `weight` and `bias`. */
+export const isLinearParams = (tree: object): tree is LinearParams =>
+  'weight' in tree && isTensor(tree.weight) && 'bias' in tree && isTensor(tree.bias);
+
+/** torch.nn.Linear's default init: weight and bias ~ U(−1/√in, 1/√in). */
+export function initLinear(
+  bk: Backend,
+  key: PRNGKey,
+  inDim: number,
+  outDim: number,
+  dtype: FloatDType = 'f32',
+): LinearParams {
+  const [kw, kb] = splitKey(key, 2) as [PRNGKey, PRNGKey];
+  const bound = 1 / Math.sqrt(inDim);
+  return {
+    weight: randomUniform(bk, kw, [outDim, inDim], -bound, bound, { dtype }),
+    bias: randomUniform(bk, kb, [outDim], -bound, bound, { dtype }),
+  };
 }
 
 /** HF/torch Linear: x [..., in] · weightᵀ (weight [out, in]) + bias [out]. */

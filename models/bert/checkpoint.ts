@@ -5,12 +5,11 @@
  * (`bert.` / `roberta.` prefix stripped, legacy LayerNorm gamma/beta renamed) and the encoder's
  * tensors are checked against the config before anything is returned.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
+import { joinPath as join, platformFiles } from '../../io/platform.ts';
 import { readBertConfig } from './config.ts';
 import type { BertConfig } from './config.ts';
 import { fromThrown, loadError, preview } from './load-error.ts';
@@ -80,14 +79,10 @@ export function normaliseTensors(
   return E.right({ tensors: out, notes });
 }
 
-const exists = (p: string): Promise<boolean> =>
-  stat(p).then(
-    (s) => s.isFile(),
-    () => false,
-  );
+const exists = (p: string): Promise<boolean> => platformFiles.isFile(p);
 const readBytes = (path: string): TaskEither<LoadError, Uint8Array> =>
   TE.tryCatch(
-    async () => new Uint8Array(await readFile(path)),
+    () => platformFiles.readBytes(path),
     (e) => fromThrown('io', path, 'cannot read', e),
   );
 

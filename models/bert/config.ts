@@ -4,12 +4,12 @@
  * fields default as transformers' BertConfig / RobertaConfig do. Features the encoder does not
  * implement (relative positions, decoders, cross-attention) are refused up front.
  */
-import { readFile } from 'node:fs/promises';
 import * as t from 'io-ts';
 import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
+import { platformFiles } from '../../io/platform.ts';
 import { fromThrown, loadError, preview } from './load-error.ts';
 import type { LoadError } from './load-error.ts';
 
@@ -183,7 +183,7 @@ export function parseBertConfig(text: string, file: string): Either<LoadError, B
 export const readBertConfig = (path: string): TaskEither<LoadError, BertConfig> =>
   TE.flatMapEither(
     TE.tryCatch(
-      () => readFile(path, 'utf8'),
+      () => platformFiles.readText(path),
       (e) => fromThrown('io', path, 'cannot read', e),
     ),
     (text) => parseBertConfig(text, path),

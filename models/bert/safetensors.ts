@@ -7,6 +7,7 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import { decodeElements, isSourceDType } from './dtype-decode.ts';
+import { duplicateTopLevelKey } from './json-duplicate-keys.ts';
 import { loadError, orThrow, preview } from './load-error.ts';
 import type { LoadError } from './load-error.ts';
 import { formatShape, numelOf } from './raw-tensor.ts';
@@ -112,8 +113,9 @@ export function readSafetensorsHeader(bytes: Uint8Array, file: string): Either<L
       `header length ${headerLen} exceeds the ${bytes.length - 8} bytes after the length field (truncated file?)`,
     );
   let json: unknown;
+  let text: string;
   try {
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLen));
     json = JSON.parse(text);
   } catch (e) {
     return fail(
@@ -121,6 +123,8 @@ export function readSafetensorsHeader(bytes: Uint8Array, file: string): Either<L
     );
   }
   if (!isRecord(json)) return fail(`header must be a JSON object, got ${preview(json)}`);
+  const dup = duplicateTopLevelKey(text);
+  if (dup !== undefined) return fail(`the header names tensor "${dup}" more than once (which one is meant?)`);
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
   const entries: SafetensorsEntry[] = [];
@@ -146,7 +150,15 @@ export function readSafetensorsHeader(bytes: Uint8Array, file: string): Either<L
         `tensor "${cur.name}" data_offsets [${cur.begin}, ${cur.end}] overlap tensor "${prev.name}" [${prev.begin}, ${prev.end}]`,
       );
     }
+    if (cur.begin > prev.end)
+      return fail(`${cur.begin - prev.end} unreferenced bytes between tensor "${prev.name}" and "${cur.name}"`);
   }
+  // As the reference reader: the tensors tile the data section exactly, from its first byte to its last.
+  const first = sorted[0]?.begin ?? 0,
+    end = sorted.at(-1)?.end ?? 0;
+  if (first > 0) return fail(`${first} unreferenced bytes at the start of the data section`);
+  if (end < dataLen)
+    return fail(`${dataLen - end} trailing bytes after the data section (the tensors end at byte ${dataStart + end})`);
   return E.right({ entries, metadata, dataStart });
 }
 

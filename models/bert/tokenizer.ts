@@ -4,12 +4,12 @@
  * tokenizer-post.ts to match the Rust library transformers runs. A folder's tokenizer.json is
  * used when present, else one is built from the classic files (tokenizer-classic.ts).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
+import { isNotFound } from '../../io/files.ts';
+import { joinPath as join, platformFiles } from '../../io/platform.ts';
 import { fromThrown, loadError, preview } from './load-error.ts';
 import type { LoadError } from './load-error.ts';
 import { bertTokenizerJson, resolveSpecials, robertaTokenizerJson } from './tokenizer-classic.ts';
@@ -286,9 +286,9 @@ export function tokenizerFromJson(
 type Read = { readonly path: string; readonly text: string } | undefined;
 async function readOptional(path: string): Promise<Either<LoadError, Read>> {
   try {
-    return E.right({ path, text: await readFile(path, 'utf8') });
+    return E.right({ path, text: await platformFiles.readText(path) });
   } catch (e) {
-    if ((e as { code?: unknown }).code === 'ENOENT') return E.right(undefined);
+    if (isNotFound(e)) return E.right(undefined);
     return E.left(fromThrown('io', path, 'cannot read', e));
   }
 }

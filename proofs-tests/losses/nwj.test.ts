@@ -3,9 +3,9 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
-import { normalArray, prngKey, tensor, valueAndGrad } from '../../core/index.ts';
+import { normalArray, prngKey, ShapeError, tensor, valueAndGrad } from '../../core/index.ts';
 import type { Tensor } from '../../core/index.ts';
-import { infoNce, mineDv, mineDvFromSamples, nwj, nwjFromSamples } from '../../losses/index.ts';
+import { infoNce, jsd, mineDv, mineDvFromSamples, nwj, nwjFromSamples } from '../../losses/index.ts';
 import { bk, close, gradcheck, host, i32, item, KL, p, q, randn, samples, table4 } from './support.ts';
 
 const runs = { numRuns: 20 };
@@ -133,6 +133,25 @@ test('f32: scores of ±1e4 keep DV finite (and NWJ when capped or when the negat
     { dtype: 'f32' },
   );
   assert.ok(Number.isFinite(item(nwj(low).loss)));
+});
+
+test('no negatives (scores [N, 1]) or no samples: NWJ, DV and JSD all throw a ShapeError, none returns NaN', () => {
+  const one = randn(3, [1, 1]);
+  for (const [name, f] of [
+    ['nwj', () => nwj(one)],
+    ['mineDv', () => mineDv(one)],
+    ['jsd', () => jsd(one)],
+  ] as const)
+    assert.throws(f, (e: unknown) => e instanceof ShapeError && /no negatives/.test(e.message), name);
+  const empty = tensor(bk, new Float64Array(0), { shape: [0], dtype: 'f64' });
+  assert.throws(
+    () => mineDvFromSamples(randn(4, [3]), empty),
+    (e: unknown) => e instanceof ShapeError,
+  );
+  assert.throws(
+    () => nwjFromSamples(empty, randn(4, [3])),
+    (e: unknown) => e instanceof ShapeError,
+  );
 });
 
 test.run();

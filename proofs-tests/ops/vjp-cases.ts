@@ -1,7 +1,7 @@
 /**
  * One proof case per primitive, keyed by OpName exactly as the rules are (core/tensor/ops/vjp-rules.ts):
  * a primitive without a case does not compile. A case either builds inputs and a function through the
- * primitive, checked against central finite differences in f64 (vjp-table.test.ts), or says why no
+ * primitive, checked against central finite differences in f64 (vjp-rules.test.ts), or says why no
  * input gets a gradient (the test then checks that the rule gives none). `deeper` names the family
  * test that proves the rule over generated shapes, broadcasting and edge values.
  */
@@ -76,7 +76,7 @@ const plain =
 const unaryCase = (op: UnaryOp, range: ValueOpts): VjpProof => ({
   arb: specs(tensorArb(range)),
   build: plain(([x]) => unary(op, x!)),
-  deeper: 'proofs-tests/ops/unary.test.ts',
+  deeper: 'proofs-tests/ops/elementwise.unary.test.ts',
 });
 const AWAY0: ValueOpts = { avoid: [0], margin: 0.1 };
 
@@ -86,7 +86,7 @@ const pairArb = (a: ValueOpts, b: ValueOpts): fc.Arbitrary<readonly TensorSpec[]
 const binaryCase = (f: (a: Tensor, b: Tensor) => Tensor, a: ValueOpts = {}, b: ValueOpts = {}): VjpProof => ({
   arb: pairArb(a, b),
   build: plain(([x, y]) => f(x!, y!)),
-  deeper: 'proofs-tests/ops/binary.test.ts',
+  deeper: 'proofs-tests/ops/elementwise.binary.test.ts',
 });
 /** A fixed shape's values. */
 const fixed = (...shapes: (readonly number[])[]): fc.Arbitrary<readonly TensorSpec[]> =>
@@ -131,9 +131,13 @@ export const VJP_CASES: VjpCases = {
       const cond = compare('gt', f64(bk, c!), 0); // a constant mask: the condition gets no gradient
       return { inputs: [f64(bk, a!), f64(bk, b!)], f: ([x, y]) => where(cond, x!, y!) };
     },
-    deeper: 'proofs-tests/ops/select.test.ts',
+    deeper: 'proofs-tests/ops/elementwise.select.test.ts',
   },
-  cast: { arb: specs(tensorArb()), build: plain(([x]) => cast(x!, 'f64')), deeper: 'proofs-tests/ops/select.test.ts' },
+  cast: {
+    arb: specs(tensorArb()),
+    build: plain(([x]) => cast(x!, 'f64')),
+    deeper: 'proofs-tests/ops/elementwise.select.test.ts',
+  },
 
   reduceSum: {
     arb: specs(tensorArb({ minRank: 1 })),
@@ -155,43 +159,43 @@ export const VJP_CASES: VjpCases = {
   reshape: {
     arb: specs(tensorArb()),
     build: plain(([x]) => reshape(x!, [-1])),
-    deeper: 'proofs-tests/ops/shape.test.ts',
+    deeper: 'proofs-tests/ops/shape-ops.test.ts',
   },
   permute: {
     arb: specs(tensorArb({ minRank: 2 })),
     build: plain(([x]) => transpose(x!, 0, -1)),
-    deeper: 'proofs-tests/ops/shape.test.ts',
+    deeper: 'proofs-tests/ops/shape-ops.test.ts',
   },
   broadcastTo: {
     arb: fixed([1, 3]),
     build: plain(([x]) => broadcastTo(x!, [4, 3])),
-    deeper: 'proofs-tests/ops/shape.test.ts',
+    deeper: 'proofs-tests/ops/shape-ops.test.ts',
   },
   slice: {
     arb: fixed([4, 3]),
     build: plain(([x]) => slice(x!, [1, 1], [2, -1])),
-    deeper: 'proofs-tests/ops/shape.test.ts',
+    deeper: 'proofs-tests/ops/shape-ops.test.ts',
   },
   pad: {
     arb: fixed([2, 3]),
     build: plain(([x]) => pad(x!, [1, 0], [2, 1], 0.5)),
-    deeper: 'proofs-tests/ops/shape.test.ts',
+    deeper: 'proofs-tests/ops/shape-ops.test.ts',
   },
   concat: {
     arb: fixed([2, 3], [1, 3]),
     build: plain(([a, b]) => concat([a!, b!], 0)),
-    deeper: 'proofs-tests/ops/shape.test.ts',
+    deeper: 'proofs-tests/ops/shape-ops.test.ts',
   },
 
   matmul: {
     arb: fixed([2, 3], [3, 4]),
     build: plain(([a, b]) => matmul(a!, b!)),
-    deeper: 'proofs-tests/ops/matmul.test.ts',
+    deeper: 'proofs-tests/ops/linalg.test.ts',
   },
   matmulBias: {
     arb: fixed([2, 3], [4, 3], [4]),
     build: plain(([x, w, b]) => matmulBias(x!, w!, b!)),
-    deeper: 'proofs-tests/ops/nn-composite.test.ts',
+    deeper: 'proofs-tests/ops/nn.test.ts',
   },
 
   gather: {
@@ -223,17 +227,17 @@ export const VJP_CASES: VjpCases = {
   softmax: {
     arb: specs(tensorArb({ minRank: 1 })),
     build: plain(([x]) => softmax(x!)),
-    deeper: 'proofs-tests/ops/nn-norm.test.ts',
+    deeper: 'proofs-tests/ops/nn-fused.test.ts',
   },
   logSoftmax: {
     arb: specs(tensorArb({ minRank: 1 })),
     build: plain(([x]) => logSoftmax(x!)),
-    deeper: 'proofs-tests/ops/nn-norm.test.ts',
+    deeper: 'proofs-tests/ops/nn-fused.test.ts',
   },
   layerNorm: {
     arb: fixed([2, 5], [5], [5]),
     build: plain(([x, w, b]) => layerNorm(x!, w!, b!, 1e-5)),
-    deeper: 'proofs-tests/ops/nn-norm.test.ts',
+    deeper: 'proofs-tests/ops/nn-fused.test.ts',
   },
   layerNormBackward: { noGrad: KERNEL_BACKWARD },
   layerNormBackwardDx: { noGrad: KERNEL_BACKWARD },
@@ -243,13 +247,13 @@ export const VJP_CASES: VjpCases = {
       const labels = tensor(bk, [0, 3, 1], { dtype: 'i32' });
       return { inputs: [f64(bk, l!)], f: ([x]) => softmaxCrossEntropy(x!, labels, -100, 0.1) };
     },
-    deeper: 'proofs-tests/ops/nn-composite.test.ts',
+    deeper: 'proofs-tests/ops/nn.test.ts',
   },
   crossEntropyBackward: { noGrad: KERNEL_BACKWARD },
   attention: {
     arb: fixed([1, 2, 3, 4], [1, 2, 5, 4], [1, 2, 5, 4]),
     build: plain(([q, k, v]) => fusedAttention(q!, k!, v!, undefined, 0.5)),
-    deeper: 'proofs-tests/ops/attention-fused.test.ts',
+    deeper: 'proofs-tests/ops/attention.test.ts',
   },
   attentionBackward: { noGrad: KERNEL_BACKWARD },
 };

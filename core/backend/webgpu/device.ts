@@ -1,15 +1,13 @@
-/** Acquiring a WebGPU adapter and device through Dawn (npm `webgpu`), with errors that say what to install. */
-import { create, globals } from 'webgpu';
+/**
+ * Acquiring a WebGPU adapter and device, with errors that say what to install: through Dawn (npm
+ * `webgpu`) in Node, `navigator.gpu` in a browser (platform-gpu.ts / platform-gpu.browser.ts).
+ */
+import { NO_ADAPTER_HINT, platformGpu, START_FAILURE } from './platform-gpu.ts';
 
 export class NoAdapterError extends Error {
   override readonly name = 'NoAdapterError';
   constructor(detail: string) {
-    super(
-      `no WebGPU adapter found (${detail}). Dawn needs a Vulkan driver: on Debian bookworm install Mesa's lavapipe ` +
-        'from bookworm-backports (`apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`, as ' +
-        '.ci/install-system-libs.sh does; plain bookworm Mesa 22 is too old); on a machine with a GPU install the ' +
-        "vendor's Vulkan driver.",
-    );
+    super(`no WebGPU adapter found (${detail}). ${NO_ADAPTER_HINT}`);
   }
 }
 
@@ -52,12 +50,11 @@ const WANTED_LIMITS = [
 let logged = false;
 
 export async function acquireDevice(opts: DeviceOptions = {}): Promise<Acquired> {
-  Object.assign(globalThis, globals);
   let gpu: GPU;
   try {
-    gpu = create([]);
+    gpu = platformGpu();
   } catch (e) {
-    throw new NoAdapterError(`Dawn failed to start: ${(e as Error).message}`);
+    throw new NoAdapterError(`${START_FAILURE}: ${(e as Error).message}`);
   }
   const adapter = await gpu.requestAdapter(
     opts.powerPreference ? { powerPreference: opts.powerPreference } : undefined,

@@ -1,7 +1,11 @@
 /**
- * The prompt methods behind one interface: initial parameters, the encoder inputs for a batch, how many
- * virtual tokens precede each row's text (the verbalizer's mask index shifts by it), an optional
- * training loss that replaces plain cross-entropy (InfoPrompt) and host-side statistics for the log.
+ * The prompt methods behind one interface, as a registry keyed by method name (METHOD_REGISTRY; PEFT's
+ * PEFT_TYPE_TO_CONFIG_MAPPING is the model): each entry is `defineMethod<P>({ … })` over its own typed
+ * parameter tree P — initial parameters, the encoder inputs for a batch, how many virtual tokens precede
+ * each row's text (the verbalizer's mask index shifts by it), an optional training loss that replaces
+ * plain cross-entropy (InfoPrompt), host-side statistics for the log, and what PEFT export needs.
+ * The loop and checkpoints hold the erased tree (ParamTree); each method narrows it back to P with a
+ * checked type guard, never a cast.
  *
  * Randomness: in training the loop hands each step `{ key: foldIn(runKey, step)-derived, step }`; every
  * sample (Gumbel noise of dynamic prompting, InfoPrompt's bottleneck noise) comes from that key and the
@@ -29,23 +33,18 @@ import {
   type InfoPromptParams as RepParams,
   type LinearParams,
 } from '../losses/index.ts';
-import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
-import type { PromptInit, TokenBatch } from '../prompting/common.ts';
+import type { BertModel } from '../models/bert/model.ts';
+import type { PromptInit } from './common.ts';
 import {
   applyDynamicPrompt,
   initDynamicPrompt,
   type DynamicPromptConfig,
   type DynamicPromptParams,
-} from '../prompting/dynamic.ts';
-import { gumbelTemperature } from '../prompting/gumbel.ts';
-import { rowsAtPosition, type ClassifierParams } from '../prompting/heads.ts';
-import {
-  infoPromptRows,
-  unpromptedCls,
-  type InfoPromptConfig,
-  type InfoPromptPromptParams,
-} from '../prompting/infoprompt.ts';
-import { applyPrefix, initPrefix, type PrefixConfig, type PrefixParams } from '../prompting/prefix.ts';
+} from './dynamic.ts';
+import { gumbelTemperature } from './gumbel.ts';
+import { rowsAtPosition } from './heads.ts';
+import { infoPromptRows, unpromptedCls, type InfoPromptConfig, type InfoPromptPromptParams } from './infoprompt.ts';
+import { applyPrefix, initPrefix, type PrefixConfig, type PrefixParams } from './prefix.ts';
 import {
   applySoftPrompt,
   initPromptRows,
@@ -53,59 +52,30 @@ import {
   spliceSoftPrompt,
   type SoftPromptConfig,
   type SoftPromptParams,
-} from '../prompting/soft-prompt.ts';
-import type { RunConfig } from './run-config.ts';
-import { UsageError } from './usage-error.ts';
-import type { PromptTokenizer } from './text-encoding.ts';
+} from './soft-prompt.ts';
+import type { MethodName, RunConfig } from '../training/run-config.ts';
+import { UsageError } from '../training/usage-error.ts';
+import type { PromptTokenizer } from '../training/text-encoding.ts';
+import {
+  defineMethod,
+  hasTensors,
+  optionalLinear,
+  type MethodImpl,
+  type MethodLoss,
+  type MethodLossContext,
+  type PeftExport,
+} from './define-method.ts';
 
-/** One training step's context for the method: its own key and the optimiser step (for schedules). */
-export interface MethodTrain {
-  readonly key: PRNGKey;
-  readonly step: number;
-}
-
-export interface MethodLossContext {
-  /**
-   * [B, R, d]: the final hidden states of the rows the task model asks the encoder for (its
-   * `outputPositions`); row 0 is always position 0 ([CLS] or the first prompt token).
-   */
-  readonly lastHiddenState: Tensor;
-  /** [B, C] */
-  readonly logits: Tensor;
-  /** i32 [B] */
-  readonly labels: Tensor;
-  readonly head?: ClassifierParams;
-}
-
-export interface MethodLoss {
-  /** The step's loss (replaces the plain mean cross-entropy). */
-  readonly total: Tensor;
-  /** Named scalar terms (unweighted) for the metrics log. */
-  readonly parts: Readonly<Record<string, Tensor>>;
-}
-
-export type MethodStats = Readonly<Record<string, number | string>>;
-
-export interface MethodInputs {
-  readonly inputs: EncoderInputs;
-  /** Tokens placed in front of the text positions in the encoder output: one number, or one per row. */
-  readonly offset: number | readonly number[];
-  /** Training loss with the method's extra terms (InfoPrompt); absent = mean cross-entropy. */
-  readonly loss?: (ctx: MethodLossContext) => MethodLoss;
-  /** Host-side summaries of the step's choices (training only), e.g. mean chosen prompt length. */
-  readonly stats?: MethodStats;
-}
-
-export interface MethodImpl {
-  readonly name: RunConfig['method'];
-  init(key: PRNGKey): ParamTree;
-  inputs(params: ParamTree, batch: TokenBatch, train?: MethodTrain): MethodInputs;
-  /** What PEFT export needs, when the method has a PEFT equivalent (throws a UsageError saying why not otherwise). */
-  readonly peft?: (
-    params: ParamTree,
-  ) => { kind: 'prompt'; params: SoftPromptParams } | { kind: 'prefix'; params: PrefixParams };
-  readonly promptInit?: PromptInit;
-}
+export type {
+  MethodDef,
+  MethodImpl,
+  MethodInputs,
+  MethodLoss,
+  MethodLossContext,
+  MethodStats,
+  MethodTrain,
+  PeftExport,
+} from './define-method.ts';
 
 /** --init → PromptInit (text is tokenised without special tokens). */
 export function promptInit(cfg: RunConfig, tokenizer: PromptTokenizer): PromptInit {
@@ -119,19 +89,17 @@ export function promptInit(cfg: RunConfig, tokenizer: PromptTokenizer): PromptIn
 function soft(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): MethodImpl {
   const init = promptInit(cfg, tokenizer);
   const sc: SoftPromptConfig = { numVirtualTokens: cfg.promptLength, placement: cfg.placement, init };
-  return {
+  return defineMethod<SoftPromptParams>({
     name: 'soft',
     promptInit: init,
+    is: (t): t is SoftPromptParams => hasTensors(t, ['promptEmbeddings']),
     init: (key) => initSoftPrompt(model, sc, key),
-    inputs: (p, batch) => ({
-      inputs: applySoftPrompt(model, p as unknown as SoftPromptParams, batch, sc),
-      offset: cfg.promptLength,
-    }),
+    inputs: (p, batch) => ({ inputs: applySoftPrompt(model, p, batch, sc), offset: cfg.promptLength }),
     peft: (p) => {
       refuseAfterCls(cfg);
-      return { kind: 'prompt', params: p as unknown as SoftPromptParams };
+      return { kind: 'prompt', params: p };
     },
-  };
+  });
 }
 
 /** PEFT's PROMPT_TUNING prepends the prompt before [CLS]; a prompt trained after [CLS] would load as a different model. */
@@ -147,12 +115,16 @@ function prefix(cfg: RunConfig, model: BertModel): MethodImpl {
     numVirtualTokens: cfg.promptLength,
     ...(cfg.prefixProjection > 0 ? { projectionHiddenSize: cfg.prefixProjection } : {}),
   };
-  return {
+  return defineMethod<PrefixParams>({
     name: 'prefix',
+    is: (t): t is PrefixParams =>
+      hasTensors(t, ['embedding']) &&
+      (!('transform0' in t) ||
+        hasTensors(t, ['transform0.weight', 'transform0.bias', 'transform2.weight', 'transform2.bias'])),
     init: (key) => initPrefix(model, pc, key),
-    inputs: (p, batch) => ({ inputs: applyPrefix(model, p as unknown as PrefixParams, batch), offset: 0 }),
-    peft: (p) => ({ kind: 'prefix', params: p as unknown as PrefixParams }),
-  };
+    inputs: (p, batch) => ({ inputs: applyPrefix(model, p, batch), offset: 0 }),
+    peft: (p) => ({ kind: 'prefix', params: p }),
+  });
 }
 
 /**
@@ -191,23 +163,28 @@ function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): 
   };
   const tau = (step: number) =>
     gumbelTemperature(step, { start: cfg.gumbelTauStart, min: cfg.gumbelTauMin, rate: cfg.gumbelRate });
-  return {
+  /** A choice is task-level logits or an instance-level Linear. */
+  const choice = (t: ParamTree, key: string): boolean =>
+    !(key in t) || hasTensors(t, [`${key}.logits`]) || optionalLinear(t, key);
+  return defineMethod<DynamicPromptParams>({
     name: 'dynamic',
     promptInit: init,
+    is: (t): t is DynamicPromptParams =>
+      hasTensors(t, ['prompt']) && optionalLinear(t, 'pool') && choice(t, 'position') && choice(t, 'length'),
     init: (key) => initDynamicPrompt(model, dc, key),
     inputs: (p, batch, train) => {
       const t = train ? tau(train.step) : undefined;
       const out = applyDynamicPrompt(
         model,
-        p as unknown as DynamicPromptParams,
+        p,
         batch,
         dc,
         train && t !== undefined ? { sample: { key: train.key, tau: t, hard: true } } : {},
       );
       const { position, length, pool } = out.weights;
-      // Split point j per row (forward values are exactly one-hot): text moves right by m − j.
+      // Split point j per row (forward values are exactly one-hot): P[:j] precedes the text, which moves right by j.
       const split = position ? rowArgmax(position.dataSync(), batch.B, m + 1) : new Array<number>(batch.B).fill(m);
-      const offset = split.map((j) => m - j);
+      const offset = split;
       if (!train) return { inputs: out.inputs, offset };
       const stats: Record<string, number | string> = { gumbelTau: t! };
       if (position) {
@@ -229,7 +206,7 @@ function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): 
     peft: () => {
       throw new UsageError(DYNAMIC_NOT_PEFT);
     },
-  };
+  });
 }
 
 /** InfoPrompt's trainable tree under `prompt`: the prompt (plain or generator) and L_rep's bottleneck + projection. */
@@ -255,9 +232,25 @@ function infoprompt(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer
   };
   const weights = { gamma: cfg.gamma, beta: cfg.beta, klWeight: cfg.klWeight };
   const keepLin = (p: LinearParams): LinearParams => ({ weight: keep(p.weight), bias: keep(p.bias) });
-  return {
+  return defineMethod<InfoPromptMethodParams>({
     name: 'infoprompt',
     promptInit: init,
+    is: (t): t is InfoPromptMethodParams =>
+      (hasTensors(t, ['prompt.promptEmbeddings']) ||
+        hasTensors(t, [
+          'prompt.generator.fc1.weight',
+          'prompt.generator.fc1.bias',
+          'prompt.generator.fc2.weight',
+          'prompt.generator.fc2.bias',
+        ])) &&
+      hasTensors(t, [
+        'rep.bottleneck.mu.weight',
+        'rep.bottleneck.mu.bias',
+        'rep.bottleneck.logVar.weight',
+        'rep.bottleneck.logVar.bias',
+        'rep.projection.weight',
+        'rep.projection.bias',
+      ]),
     init: (key) => {
       const [kp, k1, k2, kr] = splitKey(key, 4) as [PRNGKey, PRNGKey, PRNGKey, PRNGKey];
       const h = cfg.generatorHidden;
@@ -275,10 +268,9 @@ function infoprompt(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer
         bottleneck: { mu: keepLin(r.bottleneck.mu), logVar: keepLin(r.bottleneck.logVar) },
         projection: keepLin(r.projection),
       };
-      return { prompt, rep } satisfies InfoPromptMethodParams;
+      return { prompt, rep };
     },
-    inputs: (raw, batch, train) => {
-      const p = raw as unknown as InfoPromptMethodParams;
+    inputs: (p, batch, train) => {
       let clsU: Tensor | undefined;
       const cls = () => (clsU ??= unpromptedCls(model, batch)); // one extra unprompted pass, shared
       const P = infoPromptRows(p.prompt, ic, cls); // [m, d] or [B, m, d]
@@ -323,29 +315,22 @@ function infoprompt(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer
         }
       : {
           // A plain InfoPrompt prompt is a soft prompt: the MI terms only shape training, the model is prompt + head.
-          peft: (raw: ParamTree) => {
+          peft: (p: InfoPromptMethodParams): PeftExport => {
             refuseAfterCls(cfg);
-            return {
-              kind: 'prompt' as const,
-              params: {
-                promptEmbeddings: ((raw as unknown as InfoPromptMethodParams).prompt as { promptEmbeddings: Tensor })
-                  .promptEmbeddings,
-              },
-            };
+            if (!('promptEmbeddings' in p.prompt))
+              throw new UsageError(
+                'export-peft: this InfoPrompt run has a prompt generator, which no PEFT adapter can hold',
+              );
+            return { kind: 'prompt', params: { promptEmbeddings: p.prompt.promptEmbeddings } };
           },
         }),
-  };
+  });
 }
 
-export function methodImpl(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): MethodImpl {
-  switch (cfg.method) {
-    case 'soft':
-      return soft(cfg, model, tokenizer);
-    case 'prefix':
-      return prefix(cfg, model);
-    case 'dynamic':
-      return dynamic(cfg, model, tokenizer);
-    case 'infoprompt':
-      return infoprompt(cfg, model, tokenizer);
-  }
-}
+/** Builds a method for a run: its options come from the run's config, its shapes from the model. */
+export type MethodFactory = (cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer) => MethodImpl;
+
+/** Every method by name; a method name without an entry does not compile. */
+export const METHOD_REGISTRY: { readonly [M in MethodName]: MethodFactory } = { soft, prefix, dynamic, infoprompt };
+
+export const methodImpl: MethodFactory = (cfg, model, tokenizer) => METHOD_REGISTRY[cfg.method](cfg, model, tokenizer);

@@ -1,10 +1,11 @@
 /**
- * Every primitive's VJP rule against its proof case (vjp-cases.ts): central finite differences and the
+ * Every primitive's VJP rule (core/tensor/ops/vjp-rules.ts) against its proof case (vjp-cases.ts): central finite differences and the
  * adjoint identity in f64 for each differentiable primitive, and no thunk from the rules of the rest.
  * Both tables are keyed by OpName, so a primitive missing from either does not compile (shown below).
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
 import fc from 'fast-check';
 import type { OpName, VjpRules } from '../../core/autograd/primitives.ts';
 import { cpuBackend, tensor } from '../../core/index.ts';
@@ -49,6 +50,12 @@ for (const op of Object.keys(VJP_CASES) as OpName[]) {
     );
   });
 }
+
+test('every proof case names a family test that exists', () => {
+  const root = new URL('../../', import.meta.url);
+  for (const [op, c] of Object.entries(VJP_CASES))
+    if ('deeper' in c) assert.ok(existsSync(new URL(c.deeper, root)), `${op}: ${c.deeper} does not exist`);
+});
 
 test('an incomplete rule table or proof table does not compile', () => {
   const { matmul: _rule, ...rulesWithoutMatmul } = vjpRules;

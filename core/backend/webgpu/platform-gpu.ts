@@ -1,0 +1,21 @@
+/**
+ * Where Node gets its WebGPU: Dawn (npm `webgpu`). Bundling for the browser swaps this module for
+ * `platform-gpu.browser.ts` (package.json "browser" field), which returns `navigator.gpu`.
+ */
+import { create, globals } from 'webgpu';
+
+/** The GPU object; installs WebGPU's globals (GPUBufferUsage, GPUMapMode, …) that the kernels read. */
+export function platformGpu(): GPU {
+  Object.assign(globalThis, globals);
+  return create([]);
+}
+
+/** What to do when there is no adapter, for this platform. */
+export const NO_ADAPTER_HINT =
+  "Dawn needs a Vulkan driver: on Debian bookworm install Mesa's lavapipe " +
+  'from bookworm-backports (`apt-get install -t bookworm-backports mesa-vulkan-drivers libvulkan1`, as ' +
+  '.ci/install-system-libs.sh does; plain bookworm Mesa 22 is too old); on a machine with a GPU install the ' +
+  "vendor's Vulkan driver.";
+
+/** What the error says when the GPU object itself cannot be made. */
+export const START_FAILURE = 'Dawn failed to start';
