@@ -136,6 +136,12 @@ function meanStd(xs: readonly number[]): string {
   return `${pct(m)} ± ${pct(sd)}`;
 }
 
+/** How many of a run's steps trained `task` (its train lines in metrics.jsonl). */
+function drawsOf(share: string, seed: number, task: string): number {
+  const lines = readFileSync(join(out, share, `seed-${seed}`, RUN_FILES.metrics), 'utf8').split('\n');
+  return lines.filter((l) => l.includes('"split":"train"') && l.includes(`"task":"${task}"`)).length;
+}
+
 async function aggregate(): Promise<void> {
   const data = await loadTasks();
   const runs = shares.flatMap((share) =>
@@ -145,30 +151,34 @@ async function aggregate(): Promise<void> {
     }),
   );
   const rows: string[] = [
-    '| task | share | seeds | val acc | val macro-F1 | best dev (avg of tasks) |',
-    '| --- | --- | ---: | ---: | ---: | ---: |',
+    '| task | share | seeds | val acc | val macro-F1 | dev32 main metric at the best step | steps on the task (per seed) |',
+    '| --- | --- | ---: | ---: | ---: | ---: | ---: |',
   ];
   for (const t of data) {
-    rows.push(`| ${t.name} | majority class | – | ${pct(majorityRate(t.test.map((e) => e.label)))} | – | – |`);
+    const main = t.metrics.main;
+    rows.push(
+      `| ${t.name} | majority class | – | ${pct(majorityRate(t.test.map((e) => e.label)))} | – | ${pct(majorityRate(t.dev.map((e) => e.label)))} (acc) | – |`,
+    );
     for (const share of shares) {
       const rs = runs.filter((x) => x.share === share && x.r.test);
       const acc = rs.map((x) => x.r.test![t.name]!.accuracy!);
       const f1 = rs.map((x) => x.r.test![t.name]!.macroF1).filter((v): v is number => v !== undefined);
+      const dev = rs.map((x) => (x.r.bestDev.tasks[t.name] as Record<string, number>)[main]!);
       rows.push(
-        `| ${t.name} | ${share} | ${rs.length} | ${rs.length ? meanStd(acc) : '–'} | ${f1.length ? meanStd(f1) : '–'} | ${rs.length ? meanStd(rs.map((x) => x.r.bestDev.average)) : '–'} |`,
+        `| ${t.name} | ${share} | ${rs.length} | ${rs.length ? meanStd(acc) : '–'} | ${f1.length ? meanStd(f1) : '–'} | ${rs.length ? meanStd(dev) : '–'} | ${rs.map((x) => drawsOf(x.share, x.seed, t.name)).join(', ')} |`,
       );
     }
   }
   rows.push(
     '',
-    '| share | seeds | mean val main metric over tasks | mean val acc over tasks | best step |',
-    '| --- | ---: | ---: | ---: | --- |',
+    '| share | seeds | mean val main metric over tasks | mean val acc over tasks | best dev32 average | best step (per seed) |',
+    '| --- | ---: | ---: | ---: | ---: | --- |',
   );
   for (const share of shares) {
     const rs = runs.filter((x) => x.share === share && x.r.test);
     const accAvg = rs.map((x) => data.reduce((s, t) => s + x.r.test![t.name]!.accuracy!, 0) / data.length);
     rows.push(
-      `| ${share} | ${rs.length} | ${rs.length ? meanStd(rs.map((x) => x.r.testAverage!)) : '–'} | ${rs.length ? meanStd(accAvg) : '–'} | ${rs.map((x) => x.r.bestStep).join(', ')} |`,
+      `| ${share} | ${rs.length} | ${rs.length ? meanStd(rs.map((x) => x.r.testAverage!)) : '–'} | ${rs.length ? meanStd(accAvg) : '–'} | ${rs.length ? meanStd(rs.map((x) => x.r.bestDev.average)) : '–'} | ${rs.map((x) => x.r.bestStep).join(', ')} |`,
     );
   }
   writeFileSync('experiments/results-multitask.md', `${rows.join('\n')}\n`);
