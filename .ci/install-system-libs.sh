@@ -16,4 +16,6 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
-echo "system libraries: $(dpkg-query -W -f='${Package} ${Version}\n' mesa-vulkan-drivers libvulkan1 | tr '\n' ';')"
+# The sweep tests (sweeps/sweep-queue.test.ts) start their own redis-server on a free port and stop it.
+$SUDO apt-get install -y -qq redis-server >/dev/null
+echo "system libraries: $(dpkg-query -W -f='${Package} ${Version}\n' mesa-vulkan-drivers libvulkan1 redis-server | tr '\n' ';')"

@@ -12,6 +12,7 @@ import { NonFiniteError } from '../training/nan-guard.ts';
 import { UsageError } from '../training/run-setup.ts';
 import { exportPeftCommand } from './peft-commands.ts';
 import { evalCommand, predictCommand } from './run-commands.ts';
+import { sweepCommand, workerCommand } from './sweep-commands.ts';
 import { trainCommand } from './train-command.ts';
 import { verifyHfCommand } from './verify-hf.ts';
 
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   const program = new Command('promptgrad')
     .description('prompt tuning (soft, prefix, dynamic, InfoPrompt) of frozen BERT/RoBERTa encoders, in TypeScript')
     .exitOverride()
+    .enablePositionalOptions() // lets `sweep status --queue …` give --queue to status, not to sweep
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
@@ -28,13 +30,17 @@ Examples:
   promptgrad train --model ./bert-base-uncased --task RTE --data ./fewglue --method soft --out runs/rte
   promptgrad eval --run runs/rte --split val
   promptgrad predict --run runs/rte --input new.jsonl --output preds.jsonl
-  promptgrad export-peft --run runs/rte --out adapters/rte`,
+  promptgrad export-peft --run runs/rte --out adapters/rte
+  promptgrad sweep --grid grid.json --runs runs/sweep --parallel 2           # tasks × methods × seeds
+  promptgrad worker --queue redis://host:6379 --runs /shared/sweep           # one per machine`,
     );
   trainCommand(program);
   evalCommand(program);
   predictCommand(program);
   exportPeftCommand(program);
   verifyHfCommand(program);
+  sweepCommand(program);
+  workerCommand(program);
   return program;
 }
 

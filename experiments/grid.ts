@@ -1,28 +1,25 @@
 /**
- * The experiment grid (EXPERIMENTS.md): FewGLUE tasks × prompt-method variants × seeds, each run trained
- * in-process with the library's `train` (training/loop.ts) on a frozen encoder, into
- * `<out>/<task>/<variant>/seed-<n>/` (metrics.jsonl, results.json, config.json, curve.svg, checkpoint/).
- * Resumable: a run with results.json is skipped, one with a checkpoint is resumed.
+ * The experiment grid (EXPERIMENTS.md) as a client of the sweep machinery (sweeps/): the flags become a
+ * grid file (`<out>/grid.json`, the same JSON `promptgrad sweep --grid` takes), whose runs train into
+ * `<out>/<run-id>/` (metrics.jsonl, results.json, config.json, curve.svg, checkpoint/), `--parallel n` at
+ * a time on this machine, or go to a Redis queue for `promptgrad worker`s with `--queue redis://…`.
+ * Resumable: a finished run (results.json) is skipped, one with a checkpoint is resumed.
  *
  *   node --import ./scripts/register.mjs experiments/grid.ts --model models/demo-encoder \
  *     --tasks RTE,CB,BoolQ,WiC --variants soft,prefix,dp-pos,dp-full,infoprompt --seeds 1,2,3 \
- *     --steps 100 --eval-every 10 --val-limit 300 --out runs/experiments [--shard 0/2] [--dry-run]
+ *     --steps 100 --eval-every 10 --val-limit 300 --out runs/experiments [--parallel 2] [--dry-run]
  *
  * Validation (FewGLUE `val`, the reported split) can be subsampled with `--val-limit`: the same seeded
  * subset (`--val-seed`) for every method and seed. The dev split (dev32) is always used whole.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as E from 'fp-ts/lib/Either.js';
-import { RUN_FILES, train } from '../training/loop.ts';
-import { decodePartial, DEFAULTS, kebab, mergeConfig, type RunConfig } from '../training/run-config.ts';
-import { backendFor, loadModel } from '../training/run-setup.ts';
-import { loadTaskData, type TaskData } from '../training/task-data.ts';
-import { buildTaskModel } from '../training/task-model.ts';
-import { loadPromptTokenizer } from '../training/text-encoding.ts';
-import { VARIANTS, majorityRate, subsampleVal, type VariantName } from './variants.ts';
 import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
+import { decodeGrid, expandGrid } from '../sweeps/grid.ts';
+import { runSweepLocally } from '../sweeps/local.ts';
+import { DEFAULT_QUEUE_NAME, submitSweep } from '../sweeps/queue.ts';
+import { VARIANTS } from './variants.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -44,7 +41,8 @@ const { values: a } = parseArgs({
     /** `single`: token type 0 for both texts of a pair (for encoders that never trained type 1). */
     'segment-ids': { type: 'string', default: 'pair' },
     threads: { type: 'string', default: '2' },
-    shard: { type: 'string', default: '0/1' },
+    parallel: { type: 'string', default: '1' },
+    queue: { type: 'string' },
     out: { type: 'string', default: 'runs/experiments' },
     'dry-run': { type: 'boolean', default: false },
   },
@@ -64,35 +62,14 @@ const int = (name: string, s: string): number => {
 
 if (a.model === undefined) throw new Error('--model <HF folder> is required');
 const model = resolve(a.model),
-  data = resolve(a.data),
   out = resolve(a.out);
-const tasks = list(a.tasks),
-  seeds = list(a.seeds).map((s) => int('seeds', s));
-const variants = list(a.variants).map((v) => {
-  if (!(v in VARIANTS)) throw new Error(`--variants: unknown "${v}" (known: ${Object.keys(VARIANTS).join(', ')})`);
-  return v as VariantName;
-});
 const lrOverride = new Map(
   list(a.lr).map((kv) => {
     const [k, v] = kv.split('=');
     return [k ?? '', Number(v)] as const;
   }),
 );
-const steps = int('steps', a.steps),
-  evalEvery = int('eval-every', a['eval-every']),
-  batchSize = int('batch-size', a['batch-size']);
-const promptLength = int('prompt-length', a['prompt-length']),
-  valLimit = int('val-limit', a['val-limit']),
-  valSeed = int('val-seed', a['val-seed']);
-// backend, threads and segment ids are run-config fields: the config's own decoder checks them
-const runFlags = decodePartial(
-  { backend: a.backend, threads: a.threads, segmentIds: a['segment-ids'] },
-  'grid flags',
-  kebab,
-);
-if (E.isLeft(runFlags)) throw new Error(runFlags.left.message);
-const { backend, threads, segmentIds } = { ...DEFAULTS, ...runFlags.right };
-const [shardI, shardN] = a.shard.split('/').map((s) => int('shard', s)) as [number, number];
+const promptLength = int('prompt-length', a['prompt-length']);
 const modelCfg = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')) as { max_position_embeddings?: number };
 // Soft / dynamic prompts add m positions in front of (or around) the text: keep m + n within the position table.
 const maxLength = Math.min(
@@ -100,126 +77,36 @@ const maxLength = Math.min(
   (modelCfg.max_position_embeddings ?? 512) - promptLength,
 );
 
-/** The reported split, subsampled (seeded, the same subset for every run) when --val-limit > 0. */
-function withValLimit(t: TaskData): TaskData {
-  return { ...t, test: subsampleVal(t.test, valLimit, valSeed) };
-}
-
-interface Job {
-  readonly task: string;
-  readonly variant: VariantName;
-  readonly seed: number;
-  readonly dir: string;
-}
-// Seeds outermost: an interrupted grid still has every task × variant with its first seeds.
-const jobs: Job[] = seeds.flatMap((seed) =>
-  tasks.flatMap((task) =>
-    variants.map((variant) => ({ task, variant, seed, dir: join(out, task, variant, `seed-${seed}`) })),
-  ),
-);
-const mine = jobs.filter((_, i) => i % shardN === shardI);
-
-const settings = {
-  model: a.model,
-  data,
-  tasks,
-  variants,
-  seeds,
-  steps,
-  evalEvery,
-  batchSize,
+const gridJson = {
+  model,
+  data: resolve(a.data),
+  tasks: list(a.tasks),
+  methods: list(a.variants).map((v) => (lrOverride.has(v) ? { name: v, lr: lrOverride.get(v) } : v)),
+  seeds: list(a.seeds).map((s) => int('seeds', s)),
+  valLimit: int('val-limit', a['val-limit']),
+  valSeed: int('val-seed', a['val-seed']),
+  steps: int('steps', a.steps),
+  evalEvery: int('eval-every', a['eval-every']),
+  batchSize: int('batch-size', a['batch-size']),
   promptLength,
   maxLength,
-  valLimit,
-  valSeed,
-  backend,
-  segmentIds,
-  lr: Object.fromEntries(variants.map((v) => [v, lrOverride.get(v) ?? VARIANTS[v].lr])),
+  checkpointEvery: 50,
+  segmentIds: a['segment-ids'],
+  backend: a.backend,
+  threads: int('threads', a.threads),
 };
+const runs = expandGrid(decodeGrid(gridJson, 'grid flags', process.cwd()));
 mkdirSync(out, { recursive: true });
-writeFileSync(
-  join(out, `grid-${shardI}-of-${shardN}.json`),
-  `${JSON.stringify({ ...settings, argv: process.argv.slice(2) }, null, 2)}\n`,
-);
-console.log(`grid: ${jobs.length} runs (${mine.length} in shard ${shardI}/${shardN}); ${JSON.stringify(settings)}`);
+writeFileSync(join(out, 'grid.json'), `${JSON.stringify(gridJson, null, 2)}\n`);
+console.log(`grid: ${runs.length} runs; grid file ${join(out, 'grid.json')}`);
 
-const { backend: bk, note: backendNote } = await backendFor(backend, threads);
-console.log(`grid: ${backendNote}`);
-const bert = await loadModel(model, 'f32', bk);
-const tok = await loadPromptTokenizer(model)();
-if (E.isLeft(tok)) throw new Error(tok.left.message);
-const taskCache = new Map<string, TaskData>();
-async function taskData(name: string): Promise<TaskData> {
-  const hit = taskCache.get(name);
-  if (hit) return hit;
-  const t = await loadTaskData(name, data)();
-  if (E.isLeft(t)) throw new Error(t.left.message);
-  const v = withValLimit(t.right);
-  taskCache.set(name, v);
-  return v;
+if (a['dry-run']) {
+  for (const r of runs) console.log(`${r.id}: ${JSON.stringify(r.config)}`);
+} else if (a.queue !== undefined) {
+  const s = await submitSweep(a.queue, DEFAULT_QUEUE_NAME, out, runs, { attempts: 3 });
+  console.log(`grid: queued ${s.added + s.requeued} runs on ${a.queue}; start workers with --runs ${out}`);
+} else {
+  const r = await runSweepLocally(out, runs, { parallel: int('parallel', a.parallel), exec: {} });
+  console.log(`grid: ${r.finished} finished, ${r.skipped} skipped, ${r.failed.length} failed`);
+  if (r.failed.length > 0 || r.interrupted) process.exitCode = 1;
 }
-
-const t0 = performance.now();
-for (const [i, job] of mine.entries()) {
-  const tag = `[${i + 1}/${mine.length}] ${job.task} ${job.variant} seed ${job.seed}`;
-  if (existsSync(join(job.dir, RUN_FILES.results))) {
-    console.log(`${tag}: done, skipped`);
-    continue;
-  }
-  const resume = existsSync(join(job.dir, RUN_FILES.checkpoint));
-  const variant = VARIANTS[job.variant];
-  const merged = mergeConfig(
-    [
-      variant.config,
-      {
-        model,
-        data,
-        task: job.task,
-        seed: job.seed,
-        steps,
-        evalEvery,
-        batchSize,
-        promptLength,
-        maxLength,
-        lr: lrOverride.get(job.variant) ?? variant.lr,
-        checkpointEvery: 50,
-        segmentIds,
-        backend,
-        threads,
-      },
-    ],
-    'grid',
-  );
-  if (E.isLeft(merged)) throw new Error(merged.left.message);
-  const cfg: RunConfig = merged.right;
-  if (a['dry-run']) {
-    console.log(`${tag}: would ${resume ? 'resume' : 'train'} ${JSON.stringify(cfg)}`);
-    continue;
-  }
-  const task = await taskData(job.task);
-  const tm = buildTaskModel(bert, tok.right, task, cfg);
-  const s0 = performance.now();
-  const r = await train(tm, task, {
-    out: job.dir,
-    resume,
-    stream: null,
-    configExtra: {
-      variant: job.variant,
-      valLimit,
-      valSeed,
-      valSize: task.test.length,
-      devMajority: majorityRate(task.dev.map((e) => e.label)),
-      valMajority: majorityRate(task.test.map((e) => e.label)),
-      backend,
-    },
-  });
-  const test = r.test
-    ? Object.entries(r.test)
-        .map(([k, v]) => `${k} ${v?.toFixed(3)}`)
-        .join(', ')
-    : '-';
-  console.log(
-    `${tag}: best dev ${r.bestDev.toFixed(3)} @ ${r.bestStep}, val ${test} (${((performance.now() - s0) / 1000).toFixed(0)} s, total ${((performance.now() - t0) / 60000).toFixed(1)} min)`,
-  );
-}
-console.log('grid: shard finished');

@@ -13,6 +13,8 @@ const common = {
 };
 await build({ ...common, entryPoints: ['index.ts'], outfile: 'dist/index.js' });
 await build({ ...common, entryPoints: ['cli/main.ts'], outfile: 'dist/cli.js' });
+// Sweep runs train in worker threads (sweeps/spawn-run.ts), which load this entry beside dist/cli.js.
+await build({ ...common, entryPoints: ['sweeps/run-thread.ts'], outfile: 'dist/sweep-thread.js' });
 // The browser entry (package.json exports condition "browser"): one self-contained ES module with its
 // dependencies inside; the package.json "browser" field swaps Dawn and the disk for navigator.gpu and
 // fetch / dropped files.

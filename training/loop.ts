@@ -37,6 +37,8 @@ export interface TrainOptions {
   readonly resume?: boolean;
   /** Stop (after checkpointing) once this many steps are done: simulates an interruption. */
   readonly stopAfter?: number;
+  /** Asked after every step; true = checkpoint now and stop (a sweep worker releasing its job). */
+  readonly shouldStop?: () => boolean;
   /** Progress output (default stdout); `null` = silent. */
   readonly stream?: ProgressStream | null;
   /** Extra fields saved into config.json (e.g. where the model came from). */
@@ -189,9 +191,9 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
     record({ step: done, split: 'train', loss, lr, gradNorm, ...extra });
     progress?.update(done, { loss, examples: examples.length });
     if (done % cfg.evalEvery === 0 || done === cfg.steps) await devEval(done);
-    if ((cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0) || done === cfg.steps || done === opts.stopAfter)
-      await save();
-    if (done === opts.stopAfter && done < cfg.steps) {
+    const stopNow = done < cfg.steps && (done === opts.stopAfter || opts.shouldStop?.() === true);
+    if ((cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0) || done === cfg.steps || stopNow) await save();
+    if (stopNow) {
       interrupted = true;
       break;
     }

@@ -1,0 +1,128 @@
+/**
+ * One sweep run, trained into `<runs>/<run-id>/` in the calling thread: skipped when it has finished
+ * (results.json), resumed from its last checkpoint when it has one (the loop's bit-exact resume, with the
+ * backend it started with), started fresh otherwise. `shouldStop` is asked after every step; when it says
+ * yes the run checkpoints and returns `stopped`, so another worker can resume it.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { majorityRate, subsampleVal } from '../experiments/variants.ts';
+import { tmpDirOf } from '../training/atomic-dir.ts';
+import { readStateJson } from '../training/checkpoint.ts';
+import { RUN_FILES, train } from '../training/loop.ts';
+import { inspectRunFolder, readableCheckpoint } from '../training/run-folder.ts';
+import { CONFIG_FIELDS, decodePartial, mergeConfig, type RunConfig } from '../training/run-config.ts';
+import { backendFor, loadModel } from '../training/run-setup.ts';
+import { loadTaskData } from '../training/task-data.ts';
+import { buildTaskModel } from '../training/task-model.ts';
+import { loadPromptTokenizer } from '../training/text-encoding.ts';
+import { UsageError } from '../training/usage-error.ts';
+import type { RunExtra, SweepRun } from './grid.ts';
+
+/** How the worker runs it: a backend / thread count of its own, or the grid's when absent. */
+export interface ExecOptions {
+  readonly backend?: RunConfig['backend'];
+  readonly threads?: number;
+}
+
+export type RunOutcome =
+  | { readonly kind: 'already-finished' }
+  | { readonly kind: 'stopped'; readonly step: number }
+  | {
+      readonly kind: 'finished';
+      readonly resumedFrom: number | null;
+      readonly steps: number;
+      readonly bestStep: number;
+      readonly bestDev: number;
+      readonly main: string;
+      readonly test: Readonly<Record<string, number | undefined>> | null;
+    };
+
+export interface RunHooks {
+  readonly shouldStop: () => boolean;
+  readonly log: (line: string) => void;
+}
+
+export const runDir = (runs: string, id: string): string => join(runs, id);
+export const isFinished = (dir: string): boolean => existsSync(join(dir, RUN_FILES.results));
+export const hasCheckpoint = (dir: string): boolean => readableCheckpoint(dir) !== undefined;
+
+/**
+ * A worker killed while writing the run's first checkpoint leaves only `checkpoint.tmp/` in the run
+ * folder, which the new-run guard rightly refuses; that debris is the sweep's own (the folder is this
+ * run's, by id), so the run starts again without it.
+ */
+function dropUnreadableCheckpoint(dir: string): void {
+  const f = inspectRunFolder(dir);
+  if (f.kind === 'run' && f.checkpoint === undefined && f.hasCheckpointDir)
+    rmSync(tmpDirOf(join(dir, RUN_FILES.checkpoint)), { recursive: true, force: true });
+}
+
+/** The config a checkpoint was written with (the resume must match it exactly) and its step. */
+async function savedRun(dir: string, id: string): Promise<{ config: RunConfig; step: number }> {
+  const state = await readStateJson(join(dir, RUN_FILES.checkpoint))();
+  if (E.isLeft(state)) throw new UsageError(`${dir}: cannot resume: ${state.left.message}`);
+  const saved = (state.right.config ?? {}) as Record<string, unknown>;
+  if (saved['runId'] !== id)
+    throw new UsageError(`${dir}: holds run ${JSON.stringify(saved['runId'])}, not ${id}; move it out of the way`);
+  const known = Object.fromEntries(Object.entries(saved).filter(([k]) => (CONFIG_FIELDS as string[]).includes(k)));
+  const config = E.flatMap(decodePartial(known, dir), (p) => mergeConfig([p], dir));
+  if (E.isLeft(config)) throw new UsageError(config.left.message);
+  return { config: config.right, step: state.right.optimizerStep };
+}
+
+export async function runOne(runs: string, run: SweepRun, exec: ExecOptions, hooks: RunHooks): Promise<RunOutcome> {
+  const dir = runDir(runs, run.id);
+  if (isFinished(dir)) return { kind: 'already-finished' };
+  if (!hasCheckpoint(dir)) dropUnreadableCheckpoint(dir);
+  const saved = hasCheckpoint(dir) ? await savedRun(dir, run.id) : undefined;
+  const cfg: RunConfig = saved?.config ?? {
+    ...run.config,
+    backend: exec.backend ?? run.config.backend,
+    threads: exec.threads ?? run.config.threads,
+  };
+  const loaded = await loadTaskData(cfg.task, cfg.data)();
+  if (E.isLeft(loaded)) throw new UsageError(loaded.left.message);
+  const task = { ...loaded.right, test: subsampleVal(loaded.right.test, run.extra.valLimit, run.extra.valSeed) };
+  const { backend, note } = await backendFor(cfg.backend, cfg.threads);
+  const model = await loadModel(cfg.model, cfg.dtype, backend);
+  const tok = await loadPromptTokenizer(cfg.model)();
+  if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);
+  const tm = buildTaskModel(model, tok.right, task, cfg);
+  hooks.log(saved ? `resuming from step ${saved.step} on the ${note}` : `starting on the ${note}`);
+  const extra: RunExtra & Readonly<Record<string, unknown>> = {
+    ...run.extra,
+    valSize: task.test.length,
+    devMajority: majorityRate(task.dev.map((e) => e.label)),
+    valMajority: majorityRate(task.test.map((e) => e.label)),
+  };
+  const lines = { isTTY: false, write: (chunk: string) => chunk.split('\n').forEach((l) => l && hooks.log(l)) };
+  const r = await train(tm, task, {
+    out: dir,
+    resume: saved !== undefined,
+    stream: lines,
+    shouldStop: hooks.shouldStop,
+    configExtra: extra,
+  });
+  if (r.interrupted) return { kind: 'stopped', step: r.steps };
+  return {
+    kind: 'finished',
+    resumedFrom: saved?.step ?? null,
+    steps: r.steps,
+    bestStep: r.bestStep,
+    bestDev: r.bestDev,
+    main: task.metrics.main,
+    test: r.test ?? null,
+  };
+}
+
+/** `val accuracy 0.625, macroF1 0.41; best dev accuracy 0.656 at step 8` */
+export function describeOutcome(o: Extract<RunOutcome, { kind: 'finished' }>): string {
+  const val = o.test
+    ? `val ${Object.entries(o.test)
+        .map(([k, v]) => `${k} ${v?.toFixed(4)}`)
+        .join(', ')}; `
+    : '';
+  return `${val}best dev ${o.main} ${o.bestDev.toFixed(4)} at step ${o.bestStep}${o.resumedFrom === null ? '' : ` (resumed from step ${o.resumedFrom})`}`;
+}
