@@ -14,6 +14,8 @@ import { loadBestParams, readRunConfig } from '../training/run-load.ts';
 import { decodePartial, kebab, mergeConfig, type RunConfig } from '../training/run-config.ts';
 import { backendFor, loadModel, setupRun, UsageError } from '../training/run-setup.ts';
 import { loadTaskData, type TaskData } from '../training/task-data.ts';
+import { isMultitask, loadMultitaskBest, setupMultitaskRun } from '../training/multitask/setup.ts';
+import { chosen, refuseOtherTask } from './multitask-commands.ts';
 import { buildTaskModel, type TaskModel, type TrainParams } from '../training/task-model.ts';
 import { loadPromptTokenizer } from '../training/text-encoding.ts';
 
@@ -33,7 +35,10 @@ export function addAdapterOptions(cmd: Command): Command {
   return cmd
     .option('--model <folder>', 'with --adapter: the Hugging Face base model folder')
     .option('--adapter <folder>', 'a PEFT adapter folder (adapter_config.json + adapter_model.safetensors or .bin)')
-    .option('--task <name>', 'with --adapter: the task, as for train')
+    .option(
+      '--task <name>',
+      'with --adapter: the task, as for train; with --run of a multitask run: which of its tasks',
+    )
     .option(
       '--data <folder>',
       'with --adapter: the data root, as for train (default for a FewGLUE task: the bundled copy)',
@@ -45,7 +50,8 @@ export function addAdapterOptions(cmd: Command): Command {
 
 /** Which source the command reads: a run folder, or a model + adapter (never both, never neither). */
 export function adapterPathChosen(o: AdapterPathOptions & { readonly run?: string }, command: string): boolean {
-  const adapterFlags = (['model', 'adapter', 'task', 'data'] as const).filter((k) => o[k] !== undefined);
+  // With --run, --task names one task of a multitask run (multitask-commands.ts).
+  const adapterFlags = (['model', 'adapter', 'data'] as const).filter((k) => o[k] !== undefined);
   const needed = ['model', 'adapter', 'task'] as const;
   if (o.run !== undefined && adapterFlags.length > 0)
     throw new UsageError(
@@ -149,8 +155,11 @@ export function exportPeftCommand(program: Command): void {
       'after',
       '\nExamples:\n  promptgrad export-peft --run runs/rte-soft --out adapters/rte-soft --base-model bert-base-uncased\n  # then in Python: PeftModel.from_pretrained(AutoModelForSequenceClassification.from_pretrained(...), "adapters/rte-soft")',
     )
-    .action(async (o: { run: string; out: string; baseModel?: string }) => {
+    .option('--task <name>', 'multitask runs: export this task only (default: every task, into <out>/<task>/)')
+    .action(async (o: { run: string; out: string; baseModel?: string; task?: string }) => {
       const cfg = readRunConfig(o.run);
+      if (isMultitask(cfg)) return exportMultitask(cfg, o.run, o.out, o.task, o.baseModel);
+      refuseOtherTask(cfg.task, o.task);
       refuseHeadWithoutPeftForm(cfg); // before loading the model
       const { tm, task } = await setupRun(cfg);
       const { best } = await loadBestParams(tm, o.run);
@@ -163,4 +172,26 @@ export function exportPeftCommand(program: Command): void {
         `wrote ${written.peft_type} adapter (${written.num_virtual_tokens} virtual tokens, task_type ${written.task_type}: PEFT's sequence-classification wrapper, token type ids kept) to ${o.out}`,
       );
     });
+}
+
+/** Per task of a multitask run, the PEFT adapter of its prompt (shared part + its own) and head in `<out>/<task>/`. */
+async function exportMultitask(
+  cfg: RunConfig,
+  run: string,
+  out: string,
+  task: string | undefined,
+  baseModel: string | undefined,
+): Promise<void> {
+  const { mt } = await setupMultitaskRun(cfg);
+  const which = chosen(mt, task);
+  const { best } = await loadMultitaskBest(mt, run);
+  for (const i of which) {
+    const t = mt.tasks[i]!;
+    const params = mt.paramsFor(best, i);
+    const folder = join(out, t.name);
+    const written = await exportAdapter(t.tm, t.data, params, folder, baseModel !== undefined ? { baseModel } : {});
+    console.log(
+      `wrote ${t.name}'s ${written.peft_type} adapter (${written.num_virtual_tokens} virtual tokens) to ${folder}`,
+    );
+  }
 }

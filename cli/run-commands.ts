@@ -19,6 +19,8 @@ import { fsError } from '../training/fs-error.ts';
 import { evaluate, logitsOf } from '../training/evaluate.ts';
 import { loadBestParams, readRunConfig } from '../training/run-load.ts';
 import { setupRun, UsageError } from '../training/run-setup.ts';
+import { isMultitask } from '../training/multitask/setup.ts';
+import { evalMultitask, multitaskPredictor, predictionLine, refuseOtherTask } from './multitask-commands.ts';
 import { adapterPathChosen, addAdapterOptions, setupAdapterRun, type AdapterPathOptions } from './peft-commands.ts';
 
 const SPLITS = { train: 'train', dev32: 'dev', dev: 'dev', val: 'test', test: 'test' } as const;
@@ -32,7 +34,7 @@ export function evalCommand(program: Command): void {
   addAdapterOptions(cmd)
     .addHelpText(
       'after',
-      '\nExamples:\n  promptgrad eval --run runs/rte-soft\n  promptgrad eval --run runs/rte-soft --split dev32\n  promptgrad eval --model ./bert-base-uncased --adapter ./my-peft-adapter --task RTE --data ./fewglue',
+      '\nExamples:\n  promptgrad eval --run runs/rte-soft\n  promptgrad eval --run runs/rte-soft --split dev32\n  promptgrad eval --run runs/mt-pool --task CB     # a multitask run: one task (default: every task and their average)\n  promptgrad eval --model ./bert-base-uncased --adapter ./my-peft-adapter --task RTE --data ./fewglue',
     )
     .action(async (o: AdapterPathOptions & { run?: string; split: string }) => {
       const which = (SPLITS as Record<string, 'train' | 'dev' | 'test' | undefined>)[o.split];
@@ -44,7 +46,10 @@ export function evalCommand(program: Command): void {
         return;
       }
       const run = o.run!;
-      const { tm, task } = await setupRun(readRunConfig(run));
+      const cfg = readRunConfig(run);
+      if (isMultitask(cfg)) return evalMultitask(cfg, run, which, o.split, o.task);
+      refuseOtherTask(cfg.task, o.task);
+      const { tm, task } = await setupRun(cfg);
       const { best, step } = await loadBestParams(tm, run);
       const { scores } = await evaluate(tm, task, best, task[which]);
       console.log(
@@ -132,7 +137,7 @@ export function predictCommand(program: Command): void {
   addAdapterOptions(cmd)
     .addHelpText(
       'after',
-      '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl\n  promptgrad predict --model ./bert-base-uncased --adapter ./my-peft-adapter --task RTE --data ./fewglue --input new.jsonl --output preds.jsonl',
+      '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl\n  promptgrad predict --run runs/mt-pool --task CB --input cb.jsonl --output cb-preds.jsonl   # a multitask run: --task required\n  promptgrad predict --model ./bert-base-uncased --adapter ./my-peft-adapter --task RTE --data ./fewglue --input new.jsonl --output preds.jsonl',
     )
     .action(async (o: AdapterPathOptions & { run?: string; input: string; output: string }) => {
       if (sameFile(o.input, o.output))
@@ -145,24 +150,15 @@ export function predictCommand(program: Command): void {
         task = a.task;
       } else {
         const cfg = readRunConfig(o.run!);
-        const examples = parsePredictInput(o.input, cfg.task);
-        const s = await setupRun(cfg);
-        const { best } = await loadBestParams(s.tm, o.run!);
-        rows = await logitsOf(s.tm, best, examples);
+        if (!isMultitask(cfg)) refuseOtherTask(cfg.task, o.task);
+        const s = isMultitask(cfg)
+          ? await multitaskPredictor(cfg, o.run!, o.task).then((r) => ({ tm: r.tm, task: r.data, best: r.params }))
+          : await setupRun(cfg).then(async (x) => ({ ...x, best: (await loadBestParams(x.tm, o.run!)).best }));
+        const examples = parsePredictInput(o.input, s.task.name);
+        rows = await logitsOf(s.tm, s.best, examples);
         task = s.task;
       }
-      const lines = rows.map((r, index) => {
-        const mx = Math.max(...r),
-          ex = r.map((x) => Math.exp(x - mx)),
-          z = ex.reduce((a, b) => a + b, 0);
-        const probs = ex.map((x) => x / z);
-        const c = probs.indexOf(Math.max(...probs));
-        return JSON.stringify({
-          index,
-          label: task.labels[c],
-          probs: Object.fromEntries(task.labels.map((l, k) => [l, probs[k]])),
-        });
-      });
+      const lines = rows.map((r, index) => predictionLine(index, r, task.labels));
       writeFileAtomic(o.output, lines.map((l) => `${l}\n`).join(''));
       console.log(`wrote ${lines.length} predictions to ${o.output}`);
     });

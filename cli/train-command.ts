@@ -16,19 +16,23 @@ import {
   METHODS,
   mergeConfig,
   SCHEDULES,
+  SHARES,
   type RunConfig,
 } from '../training/run-config.ts';
 import { readConfigFile } from '../training/run-config-file.ts';
 import { checkRunBounds } from '../training/run-bounds.ts';
 import { checkNewRunFolder, requireResumableRun } from '../training/run-folder.ts';
 import { readModelConfig, setupRun, UsageError } from '../training/run-setup.ts';
+import { describeShare } from '../training/multitask/sharing.ts';
+import { isMultitask, setupMultitaskRun } from '../training/multitask/setup.ts';
+import { trainMultitask } from '../training/multitask/train.ts';
 
 const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['model', '<folder>', 'Hugging Face model folder (config.json, weights, tokenizer files)'],
   [
     'task',
     '<name>',
-    'FewGLUE task (BoolQ, CB, COPA, MultiRC, RTE, WiC, WSC; any case) or "custom" (text/text_pair/label JSONL)',
+    'FewGLUE task (BoolQ, CB, COPA, MultiRC, RTE, WiC, WSC; any case) or "custom" (text/text_pair/label JSONL); a comma list (RTE,CB,BoolQ) trains one multitask run ("tasks": [...] in --config)',
   ],
   [
     'data',
@@ -89,6 +93,16 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
     '<how>',
     `${SEGMENT_IDS.join(' | ')}: token type 1 for a pair's second text, or type 0 throughout (for encoders that never trained type 1)`,
   ],
+  [
+    'mix',
+    '<rule>',
+    'multitask: which task each step trains on: proportional (to train-set size) | uniform | temperature:T (∝ size^(1/T))',
+  ],
+  [
+    'share',
+    '<what>',
+    `multitask: ${SHARES.join(' | ')}: a prompt per task, one prompt for all (task-level dynamic choices stay per task), or dynamic prompting's pool shared`,
+  ],
 ];
 
 export const TRAIN_EXAMPLES = `
@@ -97,6 +111,7 @@ Examples:
   promptgrad train --model ./roberta-large --task CB --data ./fewglue --method prefix --prefix-projection 512 --lr 5e-3 --out runs/cb-prefix
   promptgrad train --model ./bert-base-uncased --task RTE --data ./fewglue --method dynamic --dynamic-position instance --dynamic-length task --pool-size 4 --out runs/rte-dyn
   promptgrad train --model ./roberta-base --task RTE --data ./fewglue --method infoprompt --gamma 0.1 --beta 0.2 --loss-cap 2 --lr 1e-3 --out runs/rte-info
+  promptgrad train --model ./bert-base-uncased --task RTE,CB,BoolQ --data ./fewglue --method dynamic --pool-size 4 --share pool --mix uniform --out runs/mt-pool
   promptgrad train --config my-run.json --seed 13 --out runs/seed13      # flags override the JSON config
   promptgrad train --out runs/rte-soft --resume                          # continue an interrupted run exactly`;
 
@@ -151,6 +166,7 @@ export function trainCommand(program: Command): void {
       checkRunBounds(cfg, await readModelConfig(cfg.model));
       checkNewRunFolder(out);
     }
+    if (isMultitask(cfg)) return trainMultitaskCommand(cfg, out, o['resume'] === true);
     const { tm, task, backendNote } = await setupRun(cfg);
     console.log(
       `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}${cfg.weights === 'f32' ? '' : `, ${cfg.weights} weights`}`,
@@ -186,4 +202,26 @@ export function trainCommand(program: Command): void {
       }; run folder ${out}`,
     );
   });
+}
+
+async function trainMultitaskCommand(cfg: RunConfig, out: string, resume: boolean): Promise<void> {
+  const { mt, backendNote } = await setupMultitaskRun(cfg);
+  const sizes = mt.tasks.map((t) => `${t.name} ${t.data.train.length}/${t.data.dev.length}/${t.data.test.length}`);
+  console.log(
+    `promptgrad train: multitask ${cfg.method} prompt (${describeShare(cfg.share)}), ${cfg.head} heads, mix ${cfg.mix}; ${sizes.join(', ')} train/dev/test; ${backendNote}, ${cfg.dtype}`,
+  );
+  const r = await trainMultitask(mt, { out, resume });
+  const test = r.test
+    ? `, test ${Object.entries(r.test)
+        .map(
+          ([n, s]) =>
+            `${n} ${Object.entries(s)
+              .map(([k, v]) => `${k} ${v?.toFixed(4)}`)
+              .join(' ')}`,
+        )
+        .join('; ')}; test average ${r.testAverage?.toFixed(4)}`
+    : '';
+  console.log(
+    `done: ${r.steps} steps (draws ${mt.tasks.map((t, i) => `${t.name} ${r.draws[i]}`).join(', ')}), best dev average ${r.bestDev.toFixed(4)} at step ${r.bestStep}${test}; run folder ${out}`,
+  );
 }

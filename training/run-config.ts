@@ -17,12 +17,14 @@ export const SCHEDULES = ['linear', 'cosine', 'constant'] as const;
 export const BACKENDS = ['cpu', 'wasm', 'webgpu', 'auto'] as const;
 export const SEGMENT_IDS = ['pair', 'single'] as const;
 export const CHOICE_LEVELS = ['none', 'task', 'instance'] as const;
+export const SHARES = ['none', 'prompt', 'pool'] as const;
+export type ShareName = (typeof SHARES)[number];
 export type ChoiceLevelOption = (typeof CHOICE_LEVELS)[number];
 
 export interface RunConfig {
   /** Hugging Face model folder (config.json + weights + tokenizer files). */
   readonly model: string;
-  /** FewGLUE task name, or `custom` (text / text_pair / label JSONL files). */
+  /** FewGLUE task name, or `custom` (text / text_pair / label JSONL files); a comma list of FewGLUE tasks = one multitask run. */
   readonly task: string;
   /** Data root: `<data>/<Task>/{train,dev32,val}.jsonl` (FewGLUE) or `<data>/{train,dev32,val}.jsonl` (custom). */
   readonly data: string;
@@ -86,6 +88,10 @@ export interface RunConfig {
    * `single` gives every token type 0, for encoders whose type-1 embedding was never trained.
    */
   readonly segmentIds: (typeof SEGMENT_IDS)[number];
+  /** Multitask: which task each step trains on, `proportional | uniform | temperature:T` (training/multitask/mixing.ts). */
+  readonly mix: string;
+  /** Multitask: what the tasks share, `none | prompt | pool` (training/multitask/sharing.ts). */
+  readonly share: ShareName;
 }
 
 export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method'> = {
@@ -126,6 +132,8 @@ export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method'> = {
   dtype: 'f32',
   weights: 'f32',
   segmentIds: 'pair',
+  mix: 'proportional',
+  share: 'none',
 };
 
 export interface ConfigError {
@@ -187,6 +195,8 @@ const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
   dtype: ['f32', 'f64'],
   weights: WEIGHT_STORAGES,
   segmentIds: SEGMENT_IDS,
+  mix: 'string',
+  share: SHARES,
 };
 
 export const CONFIG_FIELDS = Object.keys(KINDS) as (keyof RunConfig)[];
@@ -234,7 +244,16 @@ export function decodePartial(
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     return E.left(configError(source, '(root)', 'must be a JSON object'));
   const out: Record<string, unknown> = {};
+  const tasks = (raw as Record<string, unknown>)['tasks'];
+  if (tasks !== undefined) {
+    if (!Array.isArray(tasks) || tasks.length === 0 || !tasks.every((x) => typeof x === 'string'))
+      return E.left(configError(source, flagName('tasks'), 'must be a non-empty list of task names'));
+    if ((raw as Record<string, unknown>)['task'] !== undefined)
+      return E.left(configError(source, flagName('tasks'), 'give either "task" or "tasks", not both'));
+    out['task'] = tasks.join(',');
+  }
   for (const [k, v] of Object.entries(raw)) {
+    if (k === 'tasks') continue;
     if (v === undefined) continue;
     const kind = (KINDS as Record<string, Kind | undefined>)[k];
     if (!kind) return E.left(configError(source, flagName(k), `unknown option (known: ${CONFIG_FIELDS.join(', ')})`));
@@ -265,15 +284,55 @@ export function validateConfig(c: RunConfig, source: string): Either<ConfigError
   if (c.lossCap < 0) return bad('lossCap', `must be ≥ 0 (0 = no cap), got ${c.lossCap}`);
   if (c.method === 'infoprompt' && c.head !== 'classifier')
     return bad('head', 'infoprompt needs the classifier head (L_head reads its weights)');
-  return E.right(c);
+  return validateMultitask(c, source);
+}
+
+/** The tasks of a run: one, or the comma list of a multitask run. */
+export const taskList = (c: Pick<RunConfig, 'task'>): readonly string[] => c.task.split(',').map((t) => t.trim());
+
+/** `mix` and `share` belong to multitask runs; a multitask run lists distinct FewGLUE tasks. */
+function validateMultitask(c: RunConfig, source: string): Either<ConfigError, RunConfig> {
+  const bad = (field: keyof RunConfig, why: string) => E.left(configError(source, field, why));
+  const tasks = taskList(c);
+  const mix = parseMix(c.mix);
+  if (E.isLeft(mix)) return bad('mix', mix.left);
+  if (tasks.length === 1) {
+    if (c.share !== 'none') return bad('share', 'applies only to a multitask run (--task A,B,…)');
+    return E.right(c);
+  }
+  if (tasks.some((t) => t === '' || t === 'custom'))
+    return bad('task', `a multitask run lists FewGLUE tasks separated by commas (no "custom"), got "${c.task}"`);
+  const dup = tasks.find((t, i) => tasks.indexOf(t) !== i);
+  if (dup !== undefined) return bad('task', `lists "${dup}" twice`);
+  if (c.share === 'pool' && !(c.method === 'dynamic' && c.poolSize > 0))
+    return bad(
+      'share',
+      '"pool" shares the prompt pool of dynamic prompting: needs --method dynamic and --pool-size k > 0',
+    );
+  return E.right({ ...c, task: tasks.join(',') });
+}
+
+export type MixRule =
+  | { readonly kind: 'proportional' }
+  | { readonly kind: 'uniform' }
+  | { readonly kind: 'temperature'; readonly temperature: number };
+
+/** `proportional | uniform | temperature:T` (T > 0) → the mixing rule, or why not. */
+export function parseMix(s: string): Either<string, MixRule> {
+  if (s === 'proportional' || s === 'uniform') return E.right({ kind: s });
+  const m = /^temperature:(.+)$/.exec(s);
+  const t = m ? Number(m[1]) : NaN;
+  if (m && Number.isFinite(t) && t > 0) return E.right({ kind: 'temperature', temperature: t });
+  return E.left(`must be proportional, uniform or temperature:T with T > 0, got ${JSON.stringify(s)}`);
 }
 
 /** defaults ← each layer in order (later wins) → validated RunConfig. */
 export function mergeConfig(layers: readonly Partial<RunConfig>[], source = 'config'): Either<ConfigError, RunConfig> {
   const merged = Object.assign({ model: '', task: '', data: '', method: 'soft' }, DEFAULTS, ...layers) as RunConfig;
-  const task = canonicalTaskName(merged.task);
-  // A FewGLUE task without --data reads the copy bundled with PromptGrad; an explicit --data wins.
-  const data = merged.data === '' && isTaskName(task) ? BUNDLED_FEWGLUE : merged.data;
+  const tasks = taskList(merged).map(canonicalTaskName);
+  const task = tasks.join(',');
+  // FewGLUE tasks without --data read the copy bundled with PromptGrad; an explicit --data wins.
+  const data = merged.data === '' && tasks.every(isTaskName) ? BUNDLED_FEWGLUE : merged.data;
   return validateConfig({ ...merged, task, data }, source);
 }
 

@@ -1,0 +1,60 @@
+/**
+ * From a multitask RunConfig (`task: "RTE,CB,…"`) to a MultitaskModel: every task's data, one backend,
+ * one frozen encoder and tokenizer. Also reopens a multitask run folder's best parameters.
+ */
+import { join } from 'node:path';
+import * as E from 'fp-ts/lib/Either.js';
+import { RUN_FILES, runKey } from '../loop.ts';
+import { adamw } from '../optimizer.ts';
+import { taskList, type RunConfig } from '../run-config.ts';
+import { backendFor, loadModel } from '../run-setup.ts';
+import { loadTaskData, type TaskData } from '../task-data.ts';
+import { loadPromptTokenizer } from '../text-encoding.ts';
+import { cloneTree, disposeTree } from '../tree-util.ts';
+import { UsageError } from '../usage-error.ts';
+import { loadMultitaskCheckpoint } from './checkpoint.ts';
+import { buildMultitaskModel, type MultitaskModel } from './model.ts';
+import type { MultitaskParams } from './sharing.ts';
+
+export interface MultitaskSetup {
+  readonly mt: MultitaskModel;
+  readonly backendNote: string;
+}
+
+/** Whether a config names several tasks (a multitask run). */
+export const isMultitask = (cfg: Pick<RunConfig, 'task'>): boolean => taskList(cfg).length > 1;
+
+export async function setupMultitaskRun(cfg: RunConfig): Promise<MultitaskSetup> {
+  const tasks: TaskData[] = [];
+  for (const name of taskList(cfg)) {
+    const t = await loadTaskData(name, cfg.data)();
+    if (E.isLeft(t)) throw new UsageError(t.left.message);
+    tasks.push(t.right);
+  }
+  const { backend, note } = await backendFor(cfg.backend, cfg.threads);
+  const model = await loadModel(cfg.model, cfg.dtype, backend);
+  const tok = await loadPromptTokenizer(cfg.model)();
+  if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);
+  return { mt: buildMultitaskModel(model, tok.right, tasks, cfg), backendNote: note };
+}
+
+/** The best parameters (by the average dev metric) stored in a multitask run's checkpoint. */
+export async function loadMultitaskBest(
+  mt: MultitaskModel,
+  run: string,
+): Promise<{ best: MultitaskParams; step: number }> {
+  const init = mt.init(runKey(mt.cfg.seed));
+  const template = { params: { current: init, best: cloneTree(init) }, opt: adamw().init(init) };
+  const names = mt.tasks.map((t) => t.name);
+  try {
+    const r = await loadMultitaskCheckpoint(join(run, RUN_FILES.checkpoint), template, names);
+    disposeTree(r.params.current);
+    disposeTree(r.opt);
+    return { best: r.params.best, step: r.step };
+  } catch (e) {
+    throw new UsageError(`--run ${run}: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    disposeTree(template.params);
+    disposeTree(template.opt.slots);
+  }
+}
