@@ -47,7 +47,7 @@ export default tseslint.config(
   {
     // @huggingface/tokenizers 0.2 ships declarations with extensionless relative imports, which do not
     // resolve under NodeNext: its classes reach the linter as error types, though they work as documented.
-    files: ['models/bert/tokenizer.ts', 'pretrain/wordpiece-trainer.ts'],
+    files: ['models/bert/tokenizer/tokenizer.ts', 'pretrain/wordpiece-trainer.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',

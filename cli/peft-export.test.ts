@@ -12,7 +12,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import type { Tensor } from '../core/index.ts';
-import { readSafetensorsHeader } from '../models/bert/safetensors.ts';
+import { readSafetensorsHeader } from '../models/bert/io/safetensors.ts';
 import { importPeftAdapter } from '../prompting/peft-import.ts';
 import { peftCases } from '../prompting/testing/peft-fixtures.ts';
 import { loadBestParams, readRunConfig } from '../training/run-load.ts';

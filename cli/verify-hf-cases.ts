@@ -16,7 +16,7 @@ import {
 } from '../core/index.ts';
 import type { BertModel } from '../models/bert/model.ts';
 import { Linear } from '../models/bert/modules.ts';
-import type { RawTensor } from '../models/bert/raw-tensor.ts';
+import type { RawTensor } from '../models/bert/io/raw-tensor.ts';
 import { tokenBatch } from '../prompting/common.ts';
 import { classifierLogits } from '../prompting/heads.ts';
 import { applyPrefix } from '../prompting/prefix.ts';

@@ -9,11 +9,11 @@ import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { type Backend, type FloatDType } from '../core/index.ts';
 import { selectBackend, type BackendChoice } from '../core/backend/webgpu/select.ts';
-import { loadCheckpoint } from '../models/bert/checkpoint.ts';
+import { loadCheckpoint } from '../models/bert/io/checkpoint.ts';
 import { BertModel } from '../models/bert/model.ts';
-import type { RawTensor } from '../models/bert/raw-tensor.ts';
-import { parseSafetensors } from '../models/bert/safetensors.ts';
-import { loadTokenizer, type PgTokenizer } from '../models/bert/tokenizer.ts';
+import type { RawTensor } from '../models/bert/io/raw-tensor.ts';
+import { parseSafetensors } from '../models/bert/io/safetensors.ts';
+import { loadTokenizer, type PgTokenizer } from '../models/bert/tokenizer/tokenizer.ts';
 import { forwardCase, peftCase, vjpCase, type KeyResult } from './verify-hf-cases.ts';
 
 interface TokenizationCase {

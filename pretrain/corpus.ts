@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
-import type { PgTokenizer } from '../models/bert/tokenizer.ts';
+import type { PgTokenizer } from '../models/bert/tokenizer/tokenizer.ts';
 
 export interface Passage {
   readonly source: string;
@@ -121,7 +121,7 @@ export function permutation(n: number, seed: number): Int32Array {
 /**
  * Token ids of passages (in the given order) packed into rows of `seqLen`: `[CLS] t… [SEP]`, the
  * stream separating passages by [SEP]. Stops once `maxRows` rows are full. Tokenization is the
- * tokenizer module's (models/bert/tokenizer.ts).
+ * tokenizer module's (models/bert/tokenizer/tokenizer.ts).
  */
 export function packRows(
   tok: PgTokenizer,

@@ -20,7 +20,7 @@ import { BertEmbeddings } from '../models/bert/embeddings.ts';
 import { BertLayer, BertSelfAttention, DenseResidualNorm } from '../models/bert/layer.ts';
 import { BertModel, MlmHead } from '../models/bert/model.ts';
 import { Embedding, LayerNorm, Linear } from '../models/bert/modules.ts';
-import { rawTensor, type RawTensor } from '../models/bert/raw-tensor.ts';
+import { rawTensor, type RawTensor } from '../models/bert/io/raw-tensor.ts';
 import { requiredBertWeights } from '../models/bert/weights.ts';
 
 export type EncoderParams = Readonly<Record<string, Tensor>>;

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
-import type { PgTokenizer } from '../models/bert/tokenizer.ts';
+import type { PgTokenizer } from '../models/bert/tokenizer/tokenizer.ts';
 import { loadCorpus, packRows, permutation, type CorpusSplit } from './corpus.ts';
 import { tokenizerForVocab } from './tokenizer-files.ts';
 import { trainWordPiece, vocabTxt, WordCounter } from './wordpiece-trainer.ts';

@@ -1,14 +1,14 @@
 /**
  * The tokenizer side of an exported folder, as transformers' BertTokenizerFast.save_pretrained
- * writes it: vocab.txt, tokenizer.json (built by models/bert/tokenizer-classic.ts, the slow→fast
+ * writes it: vocab.txt, tokenizer.json (built by models/bert/tokenizer/tokenizer-classic.ts, the slow→fast
  * converter), tokenizer_config.json and special_tokens_map.json — and the PgTokenizer over them,
- * through models/bert/tokenizer.ts (no tokenization code of our own).
+ * through models/bert/tokenizer/tokenizer.ts (no tokenization code of our own).
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import { fromThrown, type LoadError } from '../models/bert/load-error.ts';
-import { bertTokenizerJson, DEFAULT_SPECIALS } from '../models/bert/tokenizer-classic.ts';
-import { tokenizerFromJson, type PgTokenizer } from '../models/bert/tokenizer.ts';
+import { bertTokenizerJson, DEFAULT_SPECIALS } from '../models/bert/tokenizer/tokenizer-classic.ts';
+import { tokenizerFromJson, type PgTokenizer } from '../models/bert/tokenizer/tokenizer.ts';
 import { SPECIAL_TOKENS } from './wordpiece-trainer.ts';
 
 const NAMES = DEFAULT_SPECIALS.bert;

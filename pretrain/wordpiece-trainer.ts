@@ -2,14 +2,14 @@
  * A WordPiece vocabulary trainer, as Hugging Face tokenizers' WordPieceTrainer does it: words come
  * from the BERT normaliser (lower-case, accent stripping, control-char cleanup, CJK spacing) and
  * the BERT pre-tokenizer (whitespace + punctuation splits) — both taken from the tokenizer library
- * through a tokenizer.json built by models/bert/tokenizer-classic.ts, so training and later
+ * through a tokenizer.json built by models/bert/tokenizer/tokenizer-classic.ts, so training and later
  * tokenization see the same words. Then BPE-style merges over word counts: a word is split into
  * characters, every non-initial one carrying the `##` continuing-subword prefix; the most frequent
  * adjacent pair is merged until the vocabulary is full or no pair reaches `minFrequency`.
  * Deterministic: ties go to the lexicographically smaller pair (left, then right token).
  */
 import { Tokenizer } from '@huggingface/tokenizers';
-import { bertTokenizerJson, DEFAULT_SPECIALS } from '../models/bert/tokenizer-classic.ts';
+import { bertTokenizerJson, DEFAULT_SPECIALS } from '../models/bert/tokenizer/tokenizer-classic.ts';
 
 export const SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
 export const PREFIX = '##';

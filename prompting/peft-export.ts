@@ -6,8 +6,8 @@
 import { cast, type AnyTensor } from '../core/index.ts';
 import type { BertModel } from '../models/bert/model.ts';
 import type { Linear } from '../models/bert/modules.ts';
-import { rawTensor, type RawTensor } from '../models/bert/raw-tensor.ts';
-import { serializeSafetensors } from '../models/bert/safetensors.ts';
+import { rawTensor, type RawTensor } from '../models/bert/io/raw-tensor.ts';
+import { serializeSafetensors } from '../models/bert/io/safetensors.ts';
 import { UsageError } from '../training/usage-error.ts';
 import type { PromptInit } from './common.ts';
 import type { ClassifierParams } from './heads.ts';

@@ -13,9 +13,9 @@ import * as E from 'fp-ts/lib/Either.js';
 import { tensor, type FloatDType, type Tensor } from '../core/index.ts';
 import { BertModel } from '../models/bert/model.ts';
 import { Linear } from '../models/bert/modules.ts';
-import type { RawTensor } from '../models/bert/raw-tensor.ts';
-import { parseSafetensors } from '../models/bert/safetensors.ts';
-import { parseTorchBin } from '../models/bert/torch-bin.ts';
+import type { RawTensor } from '../models/bert/io/raw-tensor.ts';
+import { parseSafetensors } from '../models/bert/io/safetensors.ts';
+import { parseTorchBin } from '../models/bert/io/torch-bin.ts';
 import { UsageError } from '../training/usage-error.ts';
 import type { ClassifierParams } from './heads.ts';
 import {

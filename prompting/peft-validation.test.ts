@@ -11,7 +11,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpuBackend } from '../core/index.ts';
 import type { BertModel } from '../models/bert/model.ts';
-import { parseSafetensorsOrThrow, serializeSafetensors } from '../models/bert/safetensors.ts';
+import { parseSafetensorsOrThrow, serializeSafetensors } from '../models/bert/io/safetensors.ts';
 import { expectWithin } from '../models/bert/testing/within.ts';
 import { loadModel } from '../training/run-setup.ts';
 import { UsageError } from '../training/usage-error.ts';

@@ -48,6 +48,17 @@ test('claimNewRun writes the marker first and clears what a run without a checkp
   claimNewRun(out); // a marked run that never reached a checkpoint starts again
   assert.equal(readdirSync(out), [RUN_MARKER]);
   assert.throws(() => claimNewRun(MODEL), /not a PromptGrad run folder \(it holds config\.json/);
+  // killed while writing the marker: only its temporary file is there, and the folder is still ours
+  const killed = join(tmp, 'claim', 'killed');
+  mkdirSync(killed);
+  writeFileSync(join(killed, `.${RUN_MARKER}.tmp-4242-0a1b2c3d`), '{"form');
+  assert.is(inspectRunFolder(killed).kind, 'empty');
+  claimNewRun(killed);
+  assert.equal(readdirSync(killed), [RUN_MARKER]);
+  writeFileSync(join(killed, '.notes.txt.tmp-1-ab'), 'not one of ours');
+  assert.is(inspectRunFolder(killed).kind, 'run'); // marked; but without the marker it would be foreign:
+  rmSync(join(killed, RUN_MARKER));
+  assert.is(inspectRunFolder(killed).kind, 'foreign');
 });
 
 test('a run left only as checkpoint.old: train refuses it, eval reads it, resume continues it', async () => {

@@ -7,7 +7,9 @@
  * writes into a non-empty folder that is not a run folder (a model folder, a user's folder), and it
  * refuses a run folder that holds a checkpoint unless resuming. "Holds a checkpoint" is what the resume
  * path reads: `checkpoint/`, or `checkpoint.old/` (the only copy left when a crash fell between the two
- * renames of the atomic folder write, see atomic-dir.ts), or a `checkpoint.tmp/` being written.
+ * renames of the atomic folder write, see atomic-dir.ts). A lone `checkpoint.tmp/` is an incomplete first
+ * write and a temporary file `.<run file>.tmp-<pid>-<hex>` an interrupted atomic write: both are debris of
+ * the run itself, removed when it starts again.
  */
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -29,10 +31,17 @@ export const RUN_FILES = {
 /** The checkpoint's state file: the one file whose presence makes a checkpoint folder readable. */
 const CHECKPOINT_STATE = 'state.json';
 
-const CHECKPOINT_DIRS = [RUN_FILES.checkpoint, oldDirOf(RUN_FILES.checkpoint), tmpDirOf(RUN_FILES.checkpoint)] as const;
+const CHECKPOINT_DIRS = [RUN_FILES.checkpoint, oldDirOf(RUN_FILES.checkpoint)] as const;
+/** A checkpoint being written: never complete, so never the only copy of anything (removed when a run restarts). */
+const CHECKPOINT_TMP = tmpDirOf(RUN_FILES.checkpoint);
 
 /** Every name a run folder may hold. */
-const RUN_NAMES: ReadonlySet<string> = new Set([RUN_MARKER, ...Object.values(RUN_FILES), ...CHECKPOINT_DIRS]);
+const RUN_NAMES: ReadonlySet<string> = new Set([
+  RUN_MARKER,
+  ...Object.values(RUN_FILES),
+  ...CHECKPOINT_DIRS,
+  CHECKPOINT_TMP,
+]);
 
 export type RunFolderKind =
   /** Nothing at that path. */
@@ -53,7 +62,7 @@ export interface RunFolder {
   readonly entries: readonly string[];
   /** The checkpoint folder the resume path reads (`checkpoint` or `checkpoint.old`), if any. */
   readonly checkpoint?: string;
-  /** Any checkpoint folder at all (`checkpoint`, `.old` or `.tmp`), readable or not. */
+  /** A `checkpoint` or `checkpoint.old` folder, readable or not. */
   readonly hasCheckpointDir: boolean;
 }
 
@@ -85,10 +94,18 @@ export function inspectRunFolder(path: string): RunFolder {
   const checkpoint = readableCheckpoint(path);
   const hasCheckpointDir = CHECKPOINT_DIRS.some((d) => entries.includes(d));
   const base = { path, entries, hasCheckpointDir, ...(checkpoint ? { checkpoint } : {}) };
-  if (entries.length === 0) return { ...base, kind: 'empty' };
-  const marked = entries.includes(RUN_MARKER);
-  const legacy = checkpoint !== undefined && entries.every((e) => RUN_NAMES.has(e));
+  // A temporary file of an interrupted atomic write of a run file (even of the marker) is ours.
+  const own = entries.filter((e) => !isRunTempFile(e));
+  if (own.length === 0) return { ...base, kind: 'empty' };
+  const marked = own.includes(RUN_MARKER);
+  const legacy = checkpoint !== undefined && own.every((e) => RUN_NAMES.has(e));
   return { ...base, kind: marked || legacy ? 'run' : 'foreign' };
+}
+
+/** `.config.json.tmp-<pid>-<hex>`: what writeFileAtomic leaves when killed mid-write of a run file. */
+function isRunTempFile(name: string): boolean {
+  const m = /^\.(.+)\.tmp-\d+-[0-9a-f]+$/.exec(name);
+  return m !== null && RUN_NAMES.has(m[1]!);
 }
 
 const listed = (entries: readonly string[]): string =>
@@ -130,9 +147,10 @@ export function claimNewRun(path: string, option = '--out'): void {
   if (why) throw new UsageError(why);
   ensureDir(path);
   writeMarker(path);
-  for (const name of [RUN_FILES.metrics, RUN_FILES.curve, RUN_FILES.results]) {
+  const leftovers = [RUN_FILES.metrics, RUN_FILES.curve, RUN_FILES.results, CHECKPOINT_TMP];
+  for (const name of [...leftovers, ...f.entries.filter(isRunTempFile)]) {
     try {
-      rmSync(join(path, name), { force: true });
+      rmSync(join(path, name), { recursive: true, force: true });
     } catch (e) {
       throw fsError(e, join(path, name), 'remove');
     }
@@ -162,6 +180,7 @@ export function requireResumableRun(path: string, option = '--out'): RunFolder {
 export function claimResumedRun(path: string, option = '--out'): RunFolder {
   const f = requireResumableRun(path, option);
   if (!f.entries.includes(RUN_MARKER)) writeMarker(path);
+  for (const name of f.entries.filter(isRunTempFile)) rmSync(join(path, name), { force: true });
   const dir = join(path, RUN_FILES.checkpoint);
   if (f.checkpoint === oldDirOf(dir) && !f.entries.includes(RUN_FILES.checkpoint)) {
     try {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Backend } from '../core/index.ts';
 import { cpuBackend } from '../core/index.ts';
-import { loadCheckpoint } from '../models/bert/checkpoint.ts';
+import { loadCheckpoint } from '../models/bert/io/checkpoint.ts';
 import { readBertConfig, type BertConfig } from '../models/bert/config.ts';
 import { BertModel } from '../models/bert/model.ts';
 import type { RunConfig } from './run-config.ts';

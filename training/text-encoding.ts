@@ -1,13 +1,13 @@
 /**
  * What the training loop needs from a tokenizer: pad a batch of text views to host id arrays, the mask
- * token (for cloze views) and single-token ids of verbalizer words. A thin view of models/bert/tokenizer.ts.
+ * token (for cloze views) and single-token ids of verbalizer words. A thin view of models/bert/tokenizer/tokenizer.ts.
  */
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
 import type { TextView } from '../data/index.ts';
 import type { LoadError } from '../models/bert/load-error.ts';
-import { loadTokenizer, type PgTokenizer } from '../models/bert/tokenizer.ts';
+import { loadTokenizer, type PgTokenizer } from '../models/bert/tokenizer/tokenizer.ts';
 
 export interface HostBatch {
   readonly B: number;

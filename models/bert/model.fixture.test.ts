@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpuBackend, scope, tensor, vjp, type FloatDType, type Tensor } from '../../core/index.ts';
-import type { RawTensor } from './raw-tensor.ts';
+import type { RawTensor } from './io/raw-tensor.ts';
 import { fixtureConfig, fixtureModel, fixtureReference, type FixtureName } from './testing/hf-fixture.ts';
 import { expectWithin } from './testing/within.ts';
 

@@ -14,7 +14,7 @@ import {
   type FloatDType,
   type Tensor,
 } from '../../core/index.ts';
-import type { RawTensor } from './raw-tensor.ts';
+import type { RawTensor } from './io/raw-tensor.ts';
 
 /** Anything that hands out checkpoint tensors by (normalised) name with a shape check. */
 export interface WeightSource {

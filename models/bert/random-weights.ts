@@ -5,7 +5,7 @@
 import { normalArray, splitKey, type PRNGKey } from '../../core/index.ts';
 import type { BertConfig, ModelType } from './config.ts';
 import type { WeightSource } from './modules.ts';
-import { rawTensor, type RawTensor } from './raw-tensor.ts';
+import { rawTensor, type RawTensor } from './io/raw-tensor.ts';
 import { requiredBertWeights } from './weights.ts';
 
 export interface EncoderShape {

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import * as E from 'fp-ts/lib/Either.js';
 import { decodeBertConfig } from './config.ts';
 import { LoadFailure, orThrow } from './load-error.ts';
-import type { RawTensor } from './raw-tensor.ts';
+import type { RawTensor } from './io/raw-tensor.ts';
 import { requireAll, requiredBertWeights, unusedNames, Weights } from './weights.ts';
 
 const t = (name: string, shape: number[], dtype: 'f32' | 'i32' = 'f32'): RawTensor => {

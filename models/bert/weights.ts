@@ -9,8 +9,8 @@ import type { Either } from 'fp-ts/lib/Either.js';
 import type { BertConfig } from './config.ts';
 import { LoadFailure, loadError } from './load-error.ts';
 import type { LoadError } from './load-error.ts';
-import { formatShape, shapeEquals } from './raw-tensor.ts';
-import type { RawTensor } from './raw-tensor.ts';
+import { formatShape, shapeEquals } from './io/raw-tensor.ts';
+import type { RawTensor } from './io/raw-tensor.ts';
 
 export interface WeightReqOptions {
   /** Absent is fine (tied MLM decoder, pooler of an MLM checkpoint); present must match. */

@@ -2,8 +2,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { parseSafetensors, serializeSafetensors } from '../../models/bert/safetensors.ts';
-import type { RawTensor } from '../../models/bert/raw-tensor.ts';
+import { parseSafetensors, serializeSafetensors } from '../../models/bert/io/safetensors.ts';
+import type { RawTensor } from '../../models/bert/io/raw-tensor.ts';
 import { expectHandled, fcParams } from './fuzz-support.ts';
 
 const FILE = 'fuzz.safetensors';

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { tokenizerFromJson } from '../../models/bert/tokenizer.ts';
+import { tokenizerFromJson } from '../../models/bert/tokenizer/tokenizer.ts';
 import { expectHandled, fcParams, NUM_RUNS } from './fuzz-support.ts';
 
 const FILE = 'fuzz/tokenizer.json';

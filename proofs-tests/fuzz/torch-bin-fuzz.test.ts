@@ -2,7 +2,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import fc from 'fast-check';
 import * as E from 'fp-ts/lib/Either.js';
-import { parseTorchBin } from '../../models/bert/torch-bin.ts';
+import { parseTorchBin } from '../../models/bert/io/torch-bin.ts';
 import { stateDictPickle, torchSave, writeZip } from '../../models/bert/testing/torch-save.ts';
 import type { TorchEntry, TorchStorage } from '../../models/bert/testing/torch-save.ts';
 import { expectHandled, fcParams } from './fuzz-support.ts';

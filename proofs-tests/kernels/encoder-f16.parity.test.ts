@@ -16,7 +16,7 @@
 import * as assert from 'uvu/assert';
 import { scope, tensor, vjp, type Backend, type FloatDType, type Tensor } from '../../core/index.ts';
 import type { BertModel } from '../../models/bert/model.ts';
-import type { RawTensor } from '../../models/bert/raw-tensor.ts';
+import type { RawTensor } from '../../models/bert/io/raw-tensor.ts';
 import { fixtureModel, fixtureReference, type FixtureName } from '../../models/bert/testing/hf-fixture.ts';
 import { expectWithin } from '../../models/bert/testing/within.ts';
 import { cpu, gpuSuite } from './harness.ts';

@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpuBackend, prngKey, randIntArray, valueAndGrad, type Tensor } from '../../core/index.ts';
 import { bertConfigFor } from '../../models/bert/random-weights.ts';
-import { rawTensor, type RawTensor } from '../../models/bert/raw-tensor.ts';
+import { rawTensor, type RawTensor } from '../../models/bert/io/raw-tensor.ts';
 import { adamw, noDecayOnBiasAndNorm } from '../../training/optimizer.ts';
 import { IGNORE, maskTokens, mlmLoss, stepKey, trainStep, type MaskedBatch } from '../../pretrain/mlm.ts';
 import { initParams, uploadParams } from '../../pretrain/params.ts';

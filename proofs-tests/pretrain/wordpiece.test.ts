@@ -1,6 +1,6 @@
 /**
  * The WordPiece trainer: deterministic, specials first, the whole alphabet (both forms) present,
- * merges learned from frequent words, and the result tokenizes through models/bert/tokenizer.ts.
+ * merges learned from frequent words, and the result tokenizes through models/bert/tokenizer/tokenizer.ts.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

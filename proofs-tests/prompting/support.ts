@@ -25,7 +25,7 @@ import {
 import type { BertConfig } from '../../models/bert/config.ts';
 import { BertModel } from '../../models/bert/model.ts';
 import { Linear } from '../../models/bert/modules.ts';
-import { rawTensor, type RawTensor } from '../../models/bert/raw-tensor.ts';
+import { rawTensor, type RawTensor } from '../../models/bert/io/raw-tensor.ts';
 import { fixtureModel, HF_FIXTURES } from '../../models/bert/testing/hf-fixture.ts';
 import { Weights } from '../../models/bert/weights.ts';
 import { tokenBatch, type TokenBatch } from '../../prompting/common.ts';

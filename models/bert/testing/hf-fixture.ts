@@ -4,13 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Backend, FloatDType } from '../../../core/index.ts';
-import { normaliseTensors } from '../checkpoint.ts';
+import { normaliseTensors } from '../io/checkpoint.ts';
 import { parseBertConfig, type BertConfig } from '../config.ts';
 import { orThrow } from '../load-error.ts';
 import { BertModel } from '../model.ts';
-import type { RawTensor } from '../raw-tensor.ts';
+import type { RawTensor } from '../io/raw-tensor.ts';
 import type { WeightStorage } from '../modules.ts';
-import { parseSafetensorsOrThrow } from '../safetensors.ts';
+import { parseSafetensorsOrThrow } from '../io/safetensors.ts';
 import { Weights } from '../weights.ts';
 
 export const HF_FIXTURES = new URL('../../../fixtures/hf-reference/', import.meta.url);

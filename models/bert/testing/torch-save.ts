@@ -9,7 +9,7 @@
  * 'FB' padding extra field.
  */
 import { deflateSync } from 'fflate';
-import type { RawTensor } from '../raw-tensor.ts';
+import type { RawTensor } from '../io/raw-tensor.ts';
 
 export type StorageTypeName =
   'FloatStorage' | 'HalfStorage' | 'BFloat16Storage' | 'DoubleStorage' | 'LongStorage' | 'IntStorage';

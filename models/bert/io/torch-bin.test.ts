@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
 import { parseSafetensorsOrThrow } from './safetensors.ts';
 import { parseTorchBin, parseTorchBinOrThrow } from './torch-bin.ts';
-import { stateDictPickle, torchSave, torchSaveTensors, writeZip } from './testing/torch-save.ts';
-import type { TorchEntry, TorchStorage } from './testing/torch-save.ts';
+import { stateDictPickle, torchSave, torchSaveTensors, writeZip } from '../testing/torch-save.ts';
+import type { TorchEntry, TorchStorage } from '../testing/torch-save.ts';
 
-const FIX = new URL('../../fixtures/hf-reference/', import.meta.url);
+const FIX = new URL('../../../fixtures/hf-reference/', import.meta.url);
 const bertTensors = () =>
   parseSafetensorsOrThrow(
     new Uint8Array(readFileSync(new URL('bert-tiny/model.safetensors', FIX))),

@@ -6,8 +6,8 @@
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import { inflateSync } from 'fflate';
-import { fromThrown, loadError } from './load-error.ts';
-import type { LoadError } from './load-error.ts';
+import { fromThrown, loadError } from '../load-error.ts';
+import type { LoadError } from '../load-error.ts';
 
 export interface ZipEntry {
   readonly name: string;

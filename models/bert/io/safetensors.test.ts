@@ -10,7 +10,7 @@ import {
 } from './safetensors.ts';
 import type { RawTensor } from './raw-tensor.ts';
 
-const FIX = new URL('../../fixtures/hf-reference/', import.meta.url);
+const FIX = new URL('../../../fixtures/hf-reference/', import.meta.url);
 const fixture = (p: string) => new Uint8Array(readFileSync(new URL(p, FIX)));
 
 /** A safetensors file from a header object and a data section, built without the code under test. */

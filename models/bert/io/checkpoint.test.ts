@@ -9,9 +9,9 @@ import { loadCheckpoint, normaliseName } from './checkpoint.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import type { RawTensor } from './raw-tensor.ts';
 import { parseSafetensorsOrThrow, serializeSafetensors } from './safetensors.ts';
-import { torchSaveTensors } from './testing/torch-save.ts';
+import { torchSaveTensors } from '../testing/torch-save.ts';
 
-const FIX = fileURLToPath(new URL('../../fixtures/hf-reference/', import.meta.url));
+const FIX = fileURLToPath(new URL('../../../fixtures/hf-reference/', import.meta.url));
 const bertTensors = (): readonly RawTensor[] =>
   parseSafetensorsOrThrow(new Uint8Array(readFileSync(join(FIX, 'bert-tiny/model.safetensors'))), 'm').tensors;
 

@@ -8,8 +8,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import { decodeElements, isSourceDType } from './dtype-decode.ts';
 import { duplicateTopLevelKey } from './json-duplicate-keys.ts';
-import { loadError, orThrow, preview } from './load-error.ts';
-import type { LoadError } from './load-error.ts';
+import { loadError, orThrow, preview } from '../load-error.ts';
+import type { LoadError } from '../load-error.ts';
 import { formatShape, numelOf } from './raw-tensor.ts';
 import type { FloatDType, RawTensor } from './raw-tensor.ts';
 

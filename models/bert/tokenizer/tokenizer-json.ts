@@ -3,7 +3,7 @@
  * well-formed file: it would throw TypeErrors on missing parts, or walk a vocabulary array sized
  * by the largest id (2^32 slots for one hostile id).
  */
-import { preview } from './load-error.ts';
+import { preview } from '../load-error.ts';
 
 const isObj = (u: unknown): u is Record<string, unknown> => typeof u === 'object' && u !== null && !Array.isArray(u);
 const isId = (u: unknown): u is number => typeof u === 'number' && Number.isSafeInteger(u) && u >= 0;

@@ -8,7 +8,7 @@ import * as E from 'fp-ts/lib/Either.js';
 import { loadTokenizer, tokenizerFromJson } from './tokenizer.ts';
 import type { PgTokenizer } from './tokenizer.ts';
 
-const FIX = fileURLToPath(new URL('../../fixtures/hf-reference/', import.meta.url));
+const FIX = fileURLToPath(new URL('../../../fixtures/hf-reference/', import.meta.url));
 
 interface Case {
   readonly text: string;
@@ -159,7 +159,7 @@ test('encodeBatch pads right with the pad id, zero mask and zero types', async (
 });
 
 test('batch matches reference.safetensors forward.input_ids', async () => {
-  const { parseSafetensorsOrThrow } = await import('./safetensors.ts');
+  const { parseSafetensorsOrThrow } = await import('../io/safetensors.ts');
   for (const name of ['bert-tiny', 'roberta-tiny']) {
     const ref = parseSafetensorsOrThrow(new Uint8Array(readFileSync(join(FIX, name, 'reference.safetensors'))), 'ref', {
       select: (n) =>

@@ -9,16 +9,16 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
-import { joinPath as join, platformFiles } from '../../io/platform.ts';
-import { readBertConfig } from './config.ts';
-import type { BertConfig } from './config.ts';
-import { fromThrown, loadError, preview } from './load-error.ts';
-import type { LoadError } from './load-error.ts';
+import { joinPath as join, platformFiles } from '../../../io/platform.ts';
+import { readBertConfig } from '../config.ts';
+import type { BertConfig } from '../config.ts';
+import { fromThrown, loadError, preview } from '../load-error.ts';
+import type { LoadError } from '../load-error.ts';
 import { renamed } from './raw-tensor.ts';
 import type { FloatDType, RawTensor } from './raw-tensor.ts';
 import { parseSafetensors } from './safetensors.ts';
 import { parseTorchBin } from './torch-bin.ts';
-import { requireAll, requiredBertWeights, unusedNames, Weights } from './weights.ts';
+import { requireAll, requiredBertWeights, unusedNames, Weights } from '../weights.ts';
 
 export type CheckpointFormat = 'safetensors' | 'safetensors-sharded' | 'pytorch-bin' | 'pytorch-bin-sharded';
 
