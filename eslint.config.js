@@ -7,7 +7,16 @@ import globals from 'globals';
 
 export default tseslint.config(
   {
-    ignores: ['node_modules/', 'dist/', 'runs/', 'fixtures/', 'datasets/', 'models/demo-encoder/', '.bench-cache/'],
+    ignores: [
+      'node_modules/',
+      'dist/',
+      'web/dist/',
+      'runs/',
+      'fixtures/',
+      'datasets/',
+      'models/demo-encoder/',
+      '.bench-cache/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

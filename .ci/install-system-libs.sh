@@ -2,6 +2,7 @@
 # Installs the Vulkan loader and Mesa's lavapipe (Vulkan on the CPU) from bookworm-backports,
 # so Dawn's Vulkan backend finds an adapter on a machine without a GPU. Plain bookworm's Mesa 22
 # lacks shaderUniform*ArrayDynamicIndexing, which Dawn requires; Mesa 25 from backports has it.
+# Also Debian's Chromium, for the browser test (web/browser.test.ts: SwiftShader WebGPU, headless).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 if [ -f /etc/apt/sources.list.d/debian.sources ] && ! [ -f /etc/apt/sources.list.d/backports.sources ]; then
@@ -18,4 +19,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
 # The sweep tests (sweeps/sweep-queue.test.ts) start their own redis-server on a free port and stop it.
 $SUDO apt-get install -y -qq redis-server >/dev/null
-echo "system libraries: $(dpkg-query -W -f='${Package} ${Version}\n' mesa-vulkan-drivers libvulkan1 redis-server | tr '\n' ';')"
+$SUDO apt-get install -y -qq chromium >/dev/null
+echo "system libraries: $(dpkg-query -W -f='${Package} ${Version}\n' mesa-vulkan-drivers libvulkan1 redis-server chromium | tr '\n' ';')"

@@ -44,6 +44,12 @@ const failures = [];
 // The static checks: each counts as one test, so CI fails on a type error, a formatting drift or a lint.
 const STATIC_CHECKS = [
   ['typecheck (tsc --noEmit, strict)', 'node_modules/typescript/bin/tsc', ['--noEmit', '-p', 'tsconfig.json']],
+  // the web page (web/) has the DOM's types as well, so it has its own tsconfig
+  [
+    'typecheck web/ (tsc --noEmit, strict, DOM)',
+    'node_modules/typescript/bin/tsc',
+    ['--noEmit', '-p', 'web/tsconfig.json'],
+  ],
   ['format (prettier --check .)', 'node_modules/prettier/bin/prettier.cjs', ['--check', '.']],
   ['lint (eslint .)', 'node_modules/eslint/bin/eslint.js', ['.']],
 ];

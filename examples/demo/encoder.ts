@@ -17,6 +17,7 @@ import { serializeSafetensors } from '../../models/bert/io/safetensors.ts';
 import { requiredBertWeights } from '../../models/bert/weights.ts';
 import { mergeConfig, type RunConfig } from '../../training/run-config.ts';
 import { setupRun, type RunSetup } from '../../training/run-setup.ts';
+import { DEMO_SETTINGS } from './settings.ts';
 
 export const DEMO_DATA = new URL('./data/', import.meta.url).pathname;
 export const PRETRAINED_DEMO_ENCODER = new URL('../../models/demo-encoder/', import.meta.url).pathname;
@@ -123,21 +124,8 @@ export function demoEncoder(
   };
 }
 
-/** Demo-task training defaults (tuned on the random encoder; see run-demo.ts). */
-export const DEMO_TRAIN: Partial<RunConfig> = {
-  task: 'custom',
-  data: DEMO_DATA,
-  promptLength: 4,
-  init: 'random',
-  batchSize: 16,
-  lr: 0.08,
-  warmupRatio: 0.05,
-  dropout: false,
-  evalEvery: 25,
-  checkpointEvery: 0,
-  maxLength: 24,
-  seed: 7,
-};
+/** Demo-task training defaults (settings.ts) with the data folder on disk. */
+export const DEMO_TRAIN: Partial<RunConfig> = { ...DEMO_SETTINGS, data: DEMO_DATA };
 
 /** A RunConfig on the demo task (DEMO_TRAIN ← `over`) → model, tokenizer, data and task model. */
 export async function demoSetup(model: string, over: Partial<RunConfig>): Promise<RunSetup> {
