@@ -4,14 +4,13 @@
  * backend it started with), started fresh otherwise. `shouldStop` is asked after every step; when it says
  * yes the run checkpoints and returns `stopped`, so another worker can resume it.
  */
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { majorityRate, subsampleVal } from '../experiments/variants.ts';
-import { tmpDirOf } from '../training/atomic-dir.ts';
 import { readStateJson } from '../training/checkpoint.ts';
 import { RUN_FILES, train } from '../training/loop.ts';
-import { inspectRunFolder, readableCheckpoint } from '../training/run-folder.ts';
+import { readableCheckpoint } from '../training/run-folder.ts';
 import { CONFIG_FIELDS, decodePartial, mergeConfig, type RunConfig } from '../training/run-config.ts';
 import { backendFor, loadModel } from '../training/run-setup.ts';
 import { loadTaskData } from '../training/task-data.ts';
@@ -48,17 +47,6 @@ export const runDir = (runs: string, id: string): string => join(runs, id);
 export const isFinished = (dir: string): boolean => existsSync(join(dir, RUN_FILES.results));
 export const hasCheckpoint = (dir: string): boolean => readableCheckpoint(dir) !== undefined;
 
-/**
- * A worker killed while writing the run's first checkpoint leaves only `checkpoint.tmp/` in the run
- * folder, which the new-run guard rightly refuses; that debris is the sweep's own (the folder is this
- * run's, by id), so the run starts again without it.
- */
-function dropUnreadableCheckpoint(dir: string): void {
-  const f = inspectRunFolder(dir);
-  if (f.kind === 'run' && f.checkpoint === undefined && f.hasCheckpointDir)
-    rmSync(tmpDirOf(join(dir, RUN_FILES.checkpoint)), { recursive: true, force: true });
-}
-
 /** The config a checkpoint was written with (the resume must match it exactly) and its step. */
 async function savedRun(dir: string, id: string): Promise<{ config: RunConfig; step: number }> {
   const state = await readStateJson(join(dir, RUN_FILES.checkpoint))();
@@ -75,7 +63,6 @@ async function savedRun(dir: string, id: string): Promise<{ config: RunConfig; s
 export async function runOne(runs: string, run: SweepRun, exec: ExecOptions, hooks: RunHooks): Promise<RunOutcome> {
   const dir = runDir(runs, run.id);
   if (isFinished(dir)) return { kind: 'already-finished' };
-  if (!hasCheckpoint(dir)) dropUnreadableCheckpoint(dir);
   const saved = hasCheckpoint(dir) ? await savedRun(dir, run.id) : undefined;
   const cfg: RunConfig = saved?.config ?? {
     ...run.config,
