@@ -58,7 +58,7 @@ export async function main(o: ExampleOptions = {}): Promise<MultitaskTrainResult
       `${t.name}: ${r.draws[i]} steps, dev ${JSON.stringify(dev.scores)}, held-out ${JSON.stringify(r.test?.[t.name])}`,
     );
     const dir = join(out, 'adapters', t.name);
-    exportPeftAdapter(dir, t.tm.model, t.tm.method.peft!(params['prompt']), {
+    await exportPeftAdapter(dir, t.tm.model, t.tm.method.peft!(params['prompt']), {
       baseModelNameOrPath: PRETRAINED_DEMO_ENCODER,
       classifier: params['head'] as unknown as ClassifierParams,
       ...(t.tm.pooler ? { pooler: t.tm.pooler } : {}), // the demo encoder has no pooler: the adapter carries the seeded one
