@@ -155,6 +155,8 @@ export function trainCommand(program: Command): void {
         ...(backend !== undefined ? { backend } : {}),
         ...(threads !== undefined ? { threads } : {}),
       };
+      // A resumed run is bounded like a new one: --threads may change here, and config.json may have been edited.
+      checkRunBounds(cfg, await readModelConfig(cfg.model));
     } else {
       const file = typeof o['config'] === 'string' ? readConfigFile(o['config']) : E.right({});
       if (E.isLeft(file)) throw new UsageError(file.left.message);

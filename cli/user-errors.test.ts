@@ -159,6 +159,11 @@ test('predict --output equal to --input is refused and the input kept; a finishe
   const again = await runCli(...base(run));
   assert.ok(isOneLineUsageError(again), again.err);
   assert.match(again.err, /already holds a run \(checkpoint\); pass --resume/);
+  const checkpoint = readdirSync(run).sort().join(',');
+  const resumed = await runCli('train', '--out', run, '--resume', '--threads', '100000');
+  assert.ok(isOneLineUsageError(resumed), resumed.err);
+  assert.match(resumed.err, /--threads 100000: this machine has \d+ cores?/);
+  assert.is(readdirSync(run).sort().join(','), checkpoint, 'the refused resume left the run folder as it was');
 });
 
 test('file-system errors name the path and what to do: read-only --out (EROFS), full disk on export (no debris)', async () => {
