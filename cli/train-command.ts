@@ -21,7 +21,7 @@ import {
 } from '../training/run-config.ts';
 import { readConfigFile } from '../training/run-config-file.ts';
 import { checkRunBounds } from '../training/run-bounds.ts';
-import { checkNewRunFolder, requireResumableRun } from '../training/run-folder.ts';
+import { checkNewRunFolder, checkOverwritable, removeRunFolder, requireResumableRun } from '../training/run-folder.ts';
 import { readModelConfig, setupRun, UsageError } from '../training/run-setup.ts';
 import { describeShare } from '../training/multitask/sharing.ts';
 import { isMultitask, setupMultitaskRun } from '../training/multitask/setup.ts';
@@ -121,7 +121,11 @@ export function trainCommand(program: Command): void {
     .description('train a prompt (and head) on a frozen encoder; writes metrics, plot, config and checkpoints to --out')
     .requiredOption('--out <folder>', 'run folder')
     .option('--config <json>', 'JSON file with any of the options below (camelCase keys); flags override it')
-    .option('--resume', 'continue the run in --out from its checkpoint (its config.json is used)');
+    .option('--resume', 'continue the run in --out from its checkpoint (its config.json is used)')
+    .option(
+      '--overwrite',
+      'replace the run already in --out (only a folder PromptGrad wrote; any other folder is refused)',
+    );
   for (const [field, arg, help] of FLAGS) {
     const d = (DEFAULTS as Record<string, unknown>)[field];
     cmd.addOption(
@@ -134,7 +138,9 @@ export function trainCommand(program: Command): void {
     const fromFlags = decodePartial(flags, 'command line', kebab);
     if (E.isLeft(fromFlags)) throw new UsageError(fromFlags.left.message.replace('field "', 'option "'));
     let cfg: RunConfig;
+    const overwrite = o['overwrite'] === true;
     if (o['resume']) {
+      if (overwrite) throw new UsageError('--overwrite starts a new run in --out; it cannot go with --resume');
       requireResumableRun(out);
       const saved = readRunConfig(out, '--out');
       // The saved config is continued exactly, except: more --steps extends the run (the learning-rate
@@ -166,10 +172,13 @@ export function trainCommand(program: Command): void {
       cfg = { ...merged.right, model: resolve(merged.right.model), data: resolve(merged.right.data) };
       // Refuse before loading anything: sizes the model or machine cannot hold, a folder that is not ours.
       checkRunBounds(cfg, await readModelConfig(cfg.model));
-      checkNewRunFolder(out);
+      if (overwrite) checkOverwritable(out);
+      else checkNewRunFolder(out);
     }
-    if (isMultitask(cfg)) return trainMultitaskCommand(cfg, out, o['resume'] === true);
+    if (isMultitask(cfg)) return trainMultitaskCommand(cfg, out, o['resume'] === true, overwrite);
     const { tm, task, backendNote } = await setupRun(cfg);
+    // The old run goes only now, once the new run's model and data have loaded.
+    if (overwrite) removeRunFolder(out);
     console.log(
       `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}${cfg.weights === 'f32' ? '' : `, ${cfg.weights} weights`}`,
     );
@@ -206,8 +215,9 @@ export function trainCommand(program: Command): void {
   });
 }
 
-async function trainMultitaskCommand(cfg: RunConfig, out: string, resume: boolean): Promise<void> {
+async function trainMultitaskCommand(cfg: RunConfig, out: string, resume: boolean, overwrite: boolean): Promise<void> {
   const { mt, backendNote } = await setupMultitaskRun(cfg);
+  if (overwrite) removeRunFolder(out);
   const sizes = mt.tasks.map((t) => `${t.name} ${t.data.train.length}/${t.data.dev.length}/${t.data.test.length}`);
   console.log(
     `promptgrad train: multitask ${cfg.method} prompt (${describeShare(cfg.share)}), ${cfg.head} heads, mix ${cfg.mix}; ${sizes.join(', ')} train/dev/test; ${backendNote}, ${cfg.dtype}`,

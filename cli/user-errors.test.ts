@@ -101,6 +101,30 @@ test('train --out a model folder or a user folder: refused, naming what is there
   assert.ok(isOneLineUsageError(m), m.err);
   assert.is(readFileSync(join(mine, 'metrics.jsonl'), 'utf8'), 'my own notes\n');
   assert.equal(readdirSync(mine), ['metrics.jsonl']);
+  // --overwrite replaces only a run folder: the model copy and the user's folder are refused and kept.
+  for (const folder of [model, mine]) {
+    const o = await runCli(...base(folder, '--overwrite'));
+    assert.ok(isOneLineUsageError(o), o.err);
+    assert.match(o.err, /is not a PromptGrad run folder .*; it is left as it is/);
+  }
+  assert.equal(readdirSync(model).sort(), before.map(([f]) => f).sort());
+  assert.equal(readdirSync(mine), ['metrics.jsonl']);
+});
+
+test('train --overwrite replaces a run PromptGrad wrote, and only after the new run has loaded', async () => {
+  const run = join(tmp, 'overwritten');
+  const first = await runCli(...base(run, '--seed', '1'));
+  assert.is(first.code, 0, first.err);
+  const badModel = await runCli(...base(run, '--overwrite', '--model', join(tmp, 'no-such-model')));
+  assert.ok(isOneLineUsageError(badModel), badModel.err);
+  assert.ok(existsSync(join(run, 'results.json')), 'a refused --overwrite kept the old run');
+  const both = await runCli(...base(run, '--overwrite', '--resume'));
+  assert.ok(isOneLineUsageError(both), both.err);
+  assert.match(both.err, /--overwrite .* cannot go with --resume/);
+  const second = await runCli(...base(run, '--overwrite', '--seed', '2'));
+  assert.is(second.code, 0, second.err);
+  const config = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8')) as { seed: number };
+  assert.is(config.seed, 2);
 });
 
 test('sizes the model or machine cannot hold: refused in one line, before any folder is created', async () => {

@@ -210,13 +210,21 @@ export function requireFinishedRun(path: string, option = '--run'): RunFolder {
  * Removes a run folder so it can start again (scripts that rerun into a fixed folder; `--overwrite`):
  * a missing or empty folder is fine, anything that is not a run folder is refused, never deleted.
  */
-export function removeRunFolder(path: string, option = '--out'): void {
+/**
+ * For `train --overwrite`, checked before anything loads: `path` may be replaced only when it is a run
+ * folder PromptGrad wrote, an empty folder or nothing; any other folder or file is refused and left alone.
+ */
+export function checkOverwritable(path: string, option = '--out'): RunFolder {
   const f = inspectRunFolder(path);
-  if (f.kind === 'missing') return;
-  if (f.kind !== 'run' && f.kind !== 'empty')
+  if (f.kind !== 'missing' && f.kind !== 'run' && f.kind !== 'empty')
     throw new UsageError(
       `${option} ${path} is not a PromptGrad run folder${f.entries.length ? ` (it holds ${listed(f.entries)})` : ''}; it is left as it is: choose another folder`,
     );
+  return f;
+}
+
+export function removeRunFolder(path: string, option = '--out'): void {
+  if (checkOverwritable(path, option).kind === 'missing') return;
   try {
     rmSync(path, { recursive: true, force: true });
   } catch (e) {
