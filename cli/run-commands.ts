@@ -75,13 +75,17 @@ export function parsePredictInput(file: string, task: string): readonly Example[
     const dummy = { BoolQ: false, CB: 'neutral', COPA: 0, MultiRC: false, RTE: 'entailment', WiC: false, WSC: false }[
       t
     ];
-    const lines = text.split('\n').map((l) => {
+    // New examples carry neither a label nor FewGLUE's `idx`: fill both (the line number as idx) so the
+    // task's own parser reads them; a line that has them keeps its own.
+    const lines = text.split('\n').map((l, i) => {
       if (l.trim() === '') return l;
       try {
         const v = JSON.parse(l) as Record<string, unknown>;
-        return typeof v === 'object' && v !== null && !Array.isArray(v) && !('label' in v) && t !== 'MultiRC'
-          ? JSON.stringify({ ...v, label: dummy })
-          : l;
+        if (typeof v !== 'object' || v === null || Array.isArray(v)) return l;
+        const withIdx = 'idx' in v ? v : { ...v, idx: i };
+        return !('label' in withIdx) && t !== 'MultiRC'
+          ? JSON.stringify({ ...withIdx, label: dummy })
+          : JSON.stringify(withIdx);
       } catch {
         return l;
       }
@@ -133,14 +137,14 @@ export function predictCommand(program: Command): void {
       '--input <jsonl>',
       'examples in the task\'s JSONL format (label optional); custom tasks: {"text": …, "text_pair"?: …}',
     )
-    .requiredOption('--output <jsonl>', 'where to write {"index", "label", "probs"} lines');
+    .option('--output <jsonl>', 'where to write {"index", "label", "probs"} lines (default: standard output)');
   addAdapterOptions(cmd)
     .addHelpText(
       'after',
-      '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl\n  promptgrad predict --run runs/mt-pool --task CB --input cb.jsonl --output cb-preds.jsonl   # a multitask run: --task required\n  promptgrad predict --model ./bert-base-uncased --adapter ./my-peft-adapter --task RTE --data ./fewglue --input new.jsonl --output preds.jsonl',
+      '\nExamples:\n  promptgrad predict --run runs/rte-soft --input new.jsonl --output preds.jsonl\n  promptgrad predict --run runs/rte-soft --input new.jsonl | head -3   # no --output: JSON lines on stdout (records need no idx)\n  promptgrad predict --run runs/mt-pool --task CB --input cb.jsonl --output cb-preds.jsonl   # a multitask run: --task required\n  promptgrad predict --model ./bert-base-uncased --adapter ./my-peft-adapter --task RTE --data ./fewglue --input new.jsonl --output preds.jsonl',
     )
-    .action(async (o: AdapterPathOptions & { run?: string; input: string; output: string }) => {
-      if (sameFile(o.input, o.output))
+    .action(async (o: AdapterPathOptions & { run?: string; input: string; output?: string }) => {
+      if (o.output !== undefined && sameFile(o.input, o.output))
         throw new UsageError(`--output ${o.output} is the --input file; write the predictions to another file`);
       let rows: number[][], task: { readonly labels: readonly string[] };
       if (adapterPathChosen(o, 'predict')) {
@@ -159,8 +163,14 @@ export function predictCommand(program: Command): void {
         task = s.task;
       }
       const lines = rows.map((r, index) => predictionLine(index, r, task.labels));
-      writeFileAtomic(o.output, lines.map((l) => `${l}\n`).join(''));
-      console.log(`wrote ${lines.length} predictions to ${o.output}`);
+      if (o.output === undefined) {
+        // Predictions alone on standard output (pipe them on); the count goes to standard error.
+        for (const l of lines) console.log(l);
+        console.error(`${lines.length} predictions`);
+      } else {
+        writeFileAtomic(o.output, lines.map((l) => `${l}\n`).join(''));
+        console.log(`wrote ${lines.length} predictions to ${o.output}`);
+      }
     });
 }
 

@@ -180,6 +180,23 @@ test('predict --output equal to --input is refused and the input kept; a finishe
   assert.ok(isOneLineUsageError(bad), bad.err);
   assert.match(bad.err, /latin1\.jsonl:2: not valid UTF-8/);
   assert.not.ok(existsSync(join(tmp, 'p.jsonl')));
+  // New examples need no idx, and without --output the predictions are the only standard output.
+  const noIdx = join(tmp, 'no-idx.jsonl');
+  writeFileSync(
+    noIdx,
+    '{"premise": "A cat sat.", "hypothesis": "An animal sat."}\n{"premise": "It rained.", "hypothesis": "The ground is dry."}\n',
+  );
+  const piped = await runCli('predict', '--run', run, '--input', noIdx);
+  assert.is(piped.code, 0, piped.err);
+  const preds = piped.out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { index: number; label: string });
+  assert.equal(
+    preds.map((p) => p.index),
+    [0, 1],
+  );
+  for (const p of preds) assert.ok(['entailment', 'not_entailment'].includes(p.label), p.label);
   const again = await runCli(...base(run));
   assert.ok(isOneLineUsageError(again), again.err);
   assert.match(again.err, /already holds a run \(checkpoint\); pass --resume/);
