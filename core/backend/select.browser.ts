@@ -3,30 +3,24 @@
  * types, without the WASM backend, whose worker pool needs Node's worker_threads. `auto` takes WebGPU
  * when `navigator.gpu` gives an adapter (a software one too: a page has no faster path), else cpu.
  */
-import type { Backend } from './backend.ts';
 import { cpuBackend } from './cpu/index.ts';
-import type { WebGpuOptions } from './webgpu/index.ts';
 
-export const BACKEND_CHOICES = ['cpu', 'wasm', 'webgpu', 'auto'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
-export type BackendKind = Exclude<BackendChoice, 'auto'>;
-
-export interface SelectOptions {
-  readonly threads?: number;
-  readonly webgpu?: WebGpuOptions;
-}
-
-export interface SelectedBackend {
-  readonly backend: Backend;
-  readonly kind: BackendKind;
-  readonly note: string;
-}
-
-export const isBackendChoice = (s: unknown): s is BackendChoice =>
-  typeof s === 'string' && (BACKEND_CHOICES as readonly string[]).includes(s);
-
-const SOFTWARE_ADAPTER = /\b(software|llvmpipe|lavapipe|swiftshader|fallback)\b/i;
-export const isSoftwareAdapter = (adapterInfo: string): boolean => SOFTWARE_ADAPTER.test(adapterInfo);
+export {
+  BACKEND_CHOICES,
+  isBackendChoice,
+  isSoftwareAdapter,
+  type BackendChoice,
+  type BackendKind,
+  type SelectOptions,
+  type SelectedBackend,
+} from './select-common.ts';
+import {
+  BACKEND_CHOICES,
+  isBackendChoice,
+  type BackendChoice,
+  type SelectOptions,
+  type SelectedBackend,
+} from './select-common.ts';
 
 export async function selectBackend(choice: BackendChoice, opts: SelectOptions = {}): Promise<SelectedBackend> {
   if (!isBackendChoice(choice))
