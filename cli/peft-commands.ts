@@ -90,7 +90,7 @@ export async function setupAdapterRun(o: AdapterPathOptions): Promise<AdapterSet
   const base = merged.right;
   const task = await loadTaskData(base.task, base.data)();
   if (E.isLeft(task)) throw new UsageError(task.left.message);
-  const { backend, note } = await backendFor(base.backend);
+  const { backend, note } = await backendFor(base.backend, base.threads, base);
   const model = await loadModel(base.model, base.dtype, backend);
   const tok = await loadPromptTokenizer(base.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);

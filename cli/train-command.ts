@@ -80,7 +80,11 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['evalEvery', '<n>', 'evaluate on dev every n steps'],
   ['checkpointEvery', '<n>', 'checkpoint every n steps (0 = only at the end)'],
   ['seed', '<n>', 'seed of every random choice'],
-  ['backend', '<b>', `${BACKENDS.join(' | ')} (wasm: the WebAssembly SIMD fast path on CPU, f32)`],
+  [
+    'backend',
+    '<b>',
+    `${BACKENDS.join(' | ')} (auto: webgpu on a real GPU, else wasm, the WebAssembly-SIMD fast path on the CPU; cpu for --dtype f64; the choice and why go to stderr)`,
+  ],
   ['threads', '<n>', 'wasm backend worker threads (0 = one per core)'],
   ['dtype', '<d>', 'f32 | f64'],
   [
@@ -179,8 +183,10 @@ export function trainCommand(program: Command): void {
     const { tm, task, backendNote } = await setupRun(cfg);
     // The old run goes only now, once the new run's model and data have loaded.
     if (overwrite) removeRunFolder(out);
+    // Which backend and why goes to stderr, as the adapter line does: stdout is the run's own report.
+    console.error(`backend: ${backendNote}`);
     console.log(
-      `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}${cfg.weights === 'f32' ? '' : `, ${cfg.weights} weights`}`,
+      `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${tm.model.bk.name} backend, ${cfg.dtype}${cfg.weights === 'f32' ? '' : `, ${cfg.weights} weights`}`,
     );
     // Ctrl-C / SIGTERM: finish the current step, write a checkpoint, exit 130 (a second signal kills at once).
     const stop = new AbortController();
@@ -219,8 +225,9 @@ async function trainMultitaskCommand(cfg: RunConfig, out: string, resume: boolea
   const { mt, backendNote } = await setupMultitaskRun(cfg);
   if (overwrite) removeRunFolder(out);
   const sizes = mt.tasks.map((t) => `${t.name} ${t.data.train.length}/${t.data.dev.length}/${t.data.test.length}`);
+  console.error(`backend: ${backendNote}`);
   console.log(
-    `promptgrad train: multitask ${cfg.method} prompt (${describeShare(cfg.share)}), ${cfg.head} heads, mix ${cfg.mix}; ${sizes.join(', ')} train/dev/test; ${backendNote}, ${cfg.dtype}`,
+    `promptgrad train: multitask ${cfg.method} prompt (${describeShare(cfg.share)}), ${cfg.head} heads, mix ${cfg.mix}; ${sizes.join(', ')} train/dev/test; ${mt.model.bk.name} backend, ${cfg.dtype}`,
   );
   const r = await trainMultitask(mt, { out, resume });
   const test = r.test

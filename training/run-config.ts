@@ -127,7 +127,7 @@ export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method'> = {
   evalEvery: 20,
   checkpointEvery: 50,
   seed: 42,
-  backend: 'cpu',
+  backend: 'auto',
   threads: 0,
   dtype: 'f32',
   weights: 'f32',

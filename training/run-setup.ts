@@ -24,12 +24,25 @@ export interface RunSetup {
   readonly backendNote: string;
 }
 
-/** The run's backend (core/backend/select.ts); a failure to start one is a usage error naming the flag. */
+/**
+ * The run's backend (core/backend/select.ts); a failure to start one is a usage error naming the flag.
+ * `auto` also heeds what the run needs: f64 runs on the cpu reference (wasm and webgpu compute f32), and
+ * int8 weights need integer products, which webgpu lacks, so both skip the WebGPU probe.
+ */
 export async function backendFor(
   choice: RunConfig['backend'],
   threads = 0,
+  needs: Partial<Pick<RunConfig, 'dtype' | 'weights'>> = {},
 ): Promise<{ backend: Backend; note: string }> {
   try {
+    if (choice === 'auto' && needs.dtype === 'f64') {
+      const { backend, note } = await selectBackend('cpu');
+      return { backend, note: `auto: f64 runs on the reference, so the ${note}` };
+    }
+    if (choice === 'auto' && needs.weights === 'int8') {
+      const { backend, note } = await selectBackend('wasm', { threads });
+      return { backend, note: `auto: int8 weights need integer products (no webgpu kernel), so the ${note}` };
+    }
     return await selectBackend(choice, { threads });
   } catch (e) {
     throw new UsageError(
@@ -74,7 +87,7 @@ export async function loadModel(
 export async function setupRun(cfg: RunConfig): Promise<RunSetup> {
   const task = await loadTaskData(cfg.task, cfg.data)();
   if (E.isLeft(task)) throw new UsageError(task.left.message);
-  const { backend, note } = await backendFor(cfg.backend, cfg.threads);
+  const { backend, note } = await backendFor(cfg.backend, cfg.threads, cfg);
   const model = await loadModel(cfg.model, cfg.dtype, backend, cfg.weights);
   const tok = await loadPromptTokenizer(cfg.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);

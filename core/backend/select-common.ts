@@ -30,3 +30,23 @@ export const isBackendChoice = (s: unknown): s is BackendChoice =>
 /** Software rasterisers that expose a WebGPU/Vulkan adapter on the CPU. */
 const SOFTWARE_ADAPTER = /\b(software|llvmpipe|lavapipe|swiftshader|fallback)\b/i;
 export const isSoftwareAdapter = (adapterInfo: string): boolean => SOFTWARE_ADAPTER.test(adapterInfo);
+
+/** What `auto` learned about WebGPU: the adapter's description, or why there is none. */
+export type AdapterProbe = { readonly adapterInfo: string } | { readonly missing: string };
+
+/** `auto`'s rule on a platform with a CPU fast path: WebGPU only on a real GPU, the fast path otherwise. */
+export interface AutoChoice {
+  readonly kind: 'webgpu' | 'wasm';
+  /** Why, for the note: names the adapter. */
+  readonly why: string;
+}
+
+export function autoChoice(probe: AdapterProbe): AutoChoice {
+  if ('missing' in probe) return { kind: 'wasm', why: `no WebGPU adapter (${probe.missing})` };
+  if (isSoftwareAdapter(probe.adapterInfo))
+    return {
+      kind: 'wasm',
+      why: `the WebGPU adapter is a software renderer (${probe.adapterInfo}), not a GPU, and slower than wasm on the same cores`,
+    };
+  return { kind: 'webgpu', why: `a GPU adapter (${probe.adapterInfo})` };
+}

@@ -12,6 +12,7 @@
 import { cpuBackend } from './cpu/index.ts';
 
 export {
+  autoChoice,
   BACKEND_CHOICES,
   isBackendChoice,
   isSoftwareAdapter,
@@ -21,9 +22,9 @@ export {
   type SelectedBackend,
 } from './select-common.ts';
 import {
+  autoChoice,
   BACKEND_CHOICES,
   isBackendChoice,
-  isSoftwareAdapter,
   type BackendChoice,
   type SelectOptions,
   type SelectedBackend,
@@ -55,12 +56,12 @@ export async function selectBackend(choice: BackendChoice, opts: SelectOptions =
     backend = await createWebGpuBackend({ log: () => {}, ...opts.webgpu });
   } catch (e) {
     if (!(e instanceof NoAdapterError)) throw e;
-    return wasm(opts.threads, `auto: no WebGPU adapter (${e.message}), so the `);
+    return wasm(opts.threads, `auto: ${autoChoice({ missing: e.message }).why}, so the `);
   }
-  if (isSoftwareAdapter(backend.adapterInfo)) {
-    const info = backend.adapterInfo;
+  const auto = autoChoice({ adapterInfo: backend.adapterInfo });
+  if (auto.kind === 'wasm') {
     backend.destroy();
-    return wasm(opts.threads, `auto: the WebGPU adapter is a software renderer (${info}), not a GPU, so the `);
+    return wasm(opts.threads, `auto: ${auto.why}, so the `);
   }
-  return { backend, kind: 'webgpu', note: `auto: webgpu backend on ${backend.adapterInfo}` };
+  return { backend, kind: 'webgpu', note: `auto: webgpu backend on ${auto.why}` };
 }

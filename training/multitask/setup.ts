@@ -31,7 +31,7 @@ export async function setupMultitaskRun(cfg: RunConfig): Promise<MultitaskSetup>
     if (E.isLeft(t)) throw new UsageError(t.left.message);
     tasks.push(t.right);
   }
-  const { backend, note } = await backendFor(cfg.backend, cfg.threads);
+  const { backend, note } = await backendFor(cfg.backend, cfg.threads, cfg);
   const model = await loadModel(cfg.model, cfg.dtype, backend);
   const tok = await loadPromptTokenizer(cfg.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);

@@ -2,7 +2,7 @@
  * Acquiring a WebGPU adapter and device, with errors that say what to install: through Dawn (npm
  * `webgpu`) in Node, `navigator.gpu` in a browser (platform-gpu.ts / platform-gpu.browser.ts).
  */
-import { NO_ADAPTER_HINT, platformGpu, START_FAILURE } from './platform-gpu.ts';
+import { logAdapterLine, NO_ADAPTER_HINT, platformGpu, START_FAILURE } from './platform-gpu.ts';
 
 export class NoAdapterError extends Error {
   override readonly name = 'NoAdapterError';
@@ -13,7 +13,11 @@ export class NoAdapterError extends Error {
 
 export interface DeviceOptions {
   readonly powerPreference?: GPUPowerPreference;
-  /** Where the one-line adapter description goes (default console.log; pass () => {} to silence). */
+  /**
+   * Where the one-line adapter description goes: default standard error in Node (the browser console's
+   * info level), never stdout, which belongs to the command's output (`predict` writes its lines there);
+   * pass () => {} to silence it.
+   */
   readonly log?: (line: string) => void;
   /**
    * Request the adapter feature `shader-f16` (f16 weight storage) when the adapter has it: default
@@ -64,7 +68,7 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<Acquired>
   const info = [i.vendor, i.architecture, i.device, i.description].filter((s) => s).join(' / ') || 'unnamed adapter';
   if (!logged) {
     logged = true;
-    (opts.log ?? console.log)(`webgpu: adapter ${info}`);
+    (opts.log ?? logAdapterLine)(`webgpu: adapter ${info}`);
   }
   const requiredLimits: Record<string, number> = {};
   for (const k of WANTED_LIMITS) requiredLimits[k] = adapter.limits[k];

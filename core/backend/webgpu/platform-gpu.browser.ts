@@ -20,3 +20,8 @@ export const NO_ADAPTER_HINT =
   'for "WebGPU: Hardware accelerated" and that the GPU is not blocklisted.';
 
 export const START_FAILURE = 'WebGPU is unavailable';
+
+/** Where the one-line adapter description goes by default: the console's info level. */
+export const logAdapterLine = (line: string): void => {
+  console.info(line);
+};

@@ -19,3 +19,8 @@ export const NO_ADAPTER_HINT =
 
 /** What the error says when the GPU object itself cannot be made. */
 export const START_FAILURE = 'Dawn failed to start';
+
+/** Where the one-line adapter description goes by default: standard error, so stdout stays the command's output. */
+export const logAdapterLine = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
