@@ -4,10 +4,21 @@
  */
 import { create, globals } from 'webgpu';
 
-/** The GPU object; installs WebGPU's globals (GPUBufferUsage, GPUMapMode, …) that the kernels read. */
+let instance: GPU | undefined;
+
+/**
+ * The process's one Dawn instance (made on first use, then kept for the life of the process); installs
+ * WebGPU's globals (GPUBufferUsage, GPUMapMode, …) that the kernels read. One instance, never released:
+ * a Dawn instance made per device and dropped with it (so collected, or torn down at exit, after its
+ * device was destroyed) crashed Node at random at exit (SIGSEGV, or an abort "std::system_error" /
+ * "pthread_mutex_lock" in Dawn's threads); a destroyed device no longer keeps Node alive, so the kept
+ * instance does not hold the process open.
+ */
 export function platformGpu(): GPU {
+  if (instance) return instance;
   Object.assign(globalThis, globals);
-  return create([]);
+  instance = create([]);
+  return instance;
 }
 
 /** What to do when there is no adapter, for this platform. */
