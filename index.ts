@@ -25,7 +25,7 @@ export {
   type RunOptions,
 } from './training/run-api.ts';
 export { setupRun, type RunSetup } from './training/run-setup.ts';
-export { DEFAULTS, METHODS, type MethodName, type RunConfig } from './training/run-config.ts';
+export { DEFAULTS, DROPOUT_DEFAULTS, METHODS, type MethodName, type RunConfig } from './training/run-config.ts';
 export {
   RUN_FILES,
   train,

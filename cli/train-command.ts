@@ -76,7 +76,11 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ['warmupRatio', '<x>', 'fraction of steps with linear warm-up'],
   ['schedule', '<kind>', SCHEDULES.join(' | ')],
   ['clip', '<x>', 'global gradient-norm clip (0 = off)'],
-  ['dropout', '<bool>', 'train-mode dropout in encoder and classifier (true | false)'],
+  [
+    'dropout',
+    '<p>',
+    "train-mode dropout in the frozen encoder and the classifier: a rate p in [0, 1) for all of them (0 = off), true (the checkpoint's own rates) or false (default: false for soft, dynamic and infoprompt, true for prefix; see docs/methods.md)",
+  ],
   ['evalEvery', '<n>', 'evaluate on dev every n steps'],
   ['checkpointEvery', '<n>', 'checkpoint every n steps (0 = only at the end)'],
   ['seed', '<n>', 'seed of every random choice'],

@@ -92,6 +92,7 @@ async function run(): Promise<void> {
     if (existsSync(join(job.dir, RUN_FILES.results))) continue;
     const c = mergeConfig([
       {
+        dropout: true, // as recorded in EXPERIMENTS.md (the default then)
         ...METHOD,
         model: resolve(a.model),
         data: resolve(a.data),

@@ -16,26 +16,28 @@ export interface Variant {
 }
 
 const SOFT_LR = 2e-2;
+/** The recorded grid (EXPERIMENTS.md) trained with dropout on, the library default then; kept so it reproduces. */
+const RECORDED = { dropout: true } as const;
 
 export const VARIANTS = {
   /** Lester et al.: m virtual tokens in front of [CLS], vocabulary-sampled init. */
-  soft: { label: 'soft prompt', lr: SOFT_LR, config: { method: 'soft' } },
+  soft: { label: 'soft prompt', lr: SOFT_LR, config: { ...RECORDED, method: 'soft' } },
   /** P-tuning v2: a key/value prefix at every layer, no reparameterisation. */
-  prefix: { label: 'deep prompt (prefix)', lr: 1e-2, config: { method: 'prefix' } },
+  prefix: { label: 'deep prompt (prefix)', lr: 1e-2, config: { ...RECORDED, method: 'prefix' } },
   /** DP, task-level position (m+1 split points, Gumbel straight-through). */
   'dp-pos': {
     label: 'DP position',
     lr: SOFT_LR,
-    config: { method: 'dynamic', dynamicPosition: 'task', dynamicLength: 'none', poolSize: 0 },
+    config: { ...RECORDED, method: 'dynamic', dynamicPosition: 'task', dynamicLength: 'none', poolSize: 0 },
   },
   /** DP combined: instance-level position, task-level length, a pool of 4 prompts mixed per instance. */
   'dp-full': {
     label: 'DP pos+len+pool',
     lr: SOFT_LR,
-    config: { method: 'dynamic', dynamicPosition: 'instance', dynamicLength: 'task', poolSize: 4 },
+    config: { ...RECORDED, method: 'dynamic', dynamicPosition: 'instance', dynamicLength: 'task', poolSize: 4 },
   },
   /** InfoPrompt losses (γ 0.1, β 0.2, KL 0.1) on a plain learned prompt: soft + the two MI terms. */
-  infoprompt: { label: 'InfoPrompt', lr: SOFT_LR, config: { method: 'infoprompt', generatorHidden: 0 } },
+  infoprompt: { label: 'InfoPrompt', lr: SOFT_LR, config: { ...RECORDED, method: 'infoprompt', generatorHidden: 0 } },
 } as const satisfies Record<string, Variant>;
 
 export type VariantName = keyof typeof VARIANTS;

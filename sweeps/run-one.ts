@@ -73,7 +73,7 @@ export async function runOne(runs: string, run: SweepRun, exec: ExecOptions, hoo
   if (E.isLeft(loaded)) throw new UsageError(loaded.left.message);
   const task = { ...loaded.right, test: subsampleVal(loaded.right.test, run.extra.valLimit, run.extra.valSeed) };
   const { backend, note } = await backendFor(cfg.backend, cfg.threads, cfg);
-  const model = await loadModel(cfg.model, cfg.dtype, backend, cfg.weights);
+  const model = await loadModel(cfg.model, cfg.dtype, backend, cfg.weights, cfg.dropout);
   const tok = await loadPromptTokenizer(cfg.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);
   const tm = buildTaskModel(model, tok.right, task, cfg);

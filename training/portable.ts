@@ -46,6 +46,7 @@ export { formatDuration, Meter } from './meter.ts';
 export { cloneTensor, cloneTree, disposeTree, zerosLikeTree } from './tree-util.ts';
 export {
   DEFAULTS,
+  DROPOUT_DEFAULTS,
   mergeConfig,
   METHODS,
   warmupSteps,

@@ -68,8 +68,12 @@ export interface RunConfig {
   readonly schedule: (typeof SCHEDULES)[number];
   /** Global-norm clip (0 = off). */
   readonly clip: number;
-  /** Train-mode dropout in the frozen encoder and the classifier. */
-  readonly dropout: boolean;
+  /**
+   * Train-mode dropout in the frozen encoder and the classifier: false (or 0) off; true at the
+   * checkpoint's own rates (config.json's hidden, attention and classifier dropout); p in (0, 1) as the
+   * rate of all three. Default per method (DROPOUT_DEFAULTS, reasons in docs/methods.md).
+   */
+  readonly dropout: boolean | number;
   readonly evalEvery: number;
   /** 0 = only at the end. */
   readonly checkpointEvery: number;
@@ -94,7 +98,20 @@ export interface RunConfig {
   readonly share: ShareName;
 }
 
-export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method'> = {
+/**
+ * Dropout by method (docs/methods.md, "Dropout"): off for soft prompts, dynamic prompting and InfoPrompt,
+ * whose papers set no dropout (their code only inherits the encoder's train mode), so training is
+ * deterministic given the seed's batches; on at the checkpoint's rates for prefix tuning, whose P-tuning v2
+ * scripts pass dropout 0.1 as a tuned hyperparameter on every task.
+ */
+export const DROPOUT_DEFAULTS: Readonly<Record<MethodName, boolean>> = {
+  soft: false,
+  prefix: true,
+  dynamic: false,
+  infoprompt: false,
+};
+
+export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method' | 'dropout'> = {
   head: 'classifier',
   promptLength: 8,
   prefixProjection: 0,
@@ -123,7 +140,6 @@ export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method'> = {
   warmupRatio: 0.06,
   schedule: 'linear',
   clip: 1,
-  dropout: true,
   evalEvery: 20,
   checkpointEvery: 50,
   seed: 42,
@@ -151,7 +167,7 @@ export const configError = (source: string, field: string, detail: string): Conf
   message: `${source}: field "${field}": ${detail}`,
 });
 
-type Kind = 'string' | 'bool' | 'int' | 'posint' | 'num' | readonly string[];
+type Kind = 'string' | 'bool' | 'int' | 'posint' | 'num' | 'dropout' | readonly string[];
 
 const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
   model: 'string',
@@ -186,7 +202,7 @@ const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
   warmupRatio: 'num',
   schedule: SCHEDULES,
   clip: 'num',
-  dropout: 'bool',
+  dropout: 'dropout',
   evalEvery: 'posint',
   checkpointEvery: 'int',
   seed: 'int',
@@ -227,6 +243,14 @@ function coerce(kind: Kind, v: unknown): Either<string, unknown> {
       return typeof num === 'number' && Number.isSafeInteger(num) && num >= 0
         ? E.right(num)
         : E.left(`must be an integer ≥ 0, got ${JSON.stringify(v)}`);
+    case 'dropout':
+      if (typeof v === 'boolean') return E.right(v);
+      if (v === 'true' || v === 'false') return E.right(v === 'true');
+      return typeof num === 'number' && num >= 0 && num < 1
+        ? E.right(num)
+        : E.left(
+            `must be a probability in [0, 1) (0 = off), true (the checkpoint's own rates) or false, got ${JSON.stringify(v)}`,
+          );
     case 'posint':
       return typeof num === 'number' && Number.isSafeInteger(num) && num > 0
         ? E.right(num)
@@ -328,7 +352,15 @@ export function parseMix(s: string): Either<string, MixRule> {
 
 /** defaults ← each layer in order (later wins) → validated RunConfig. */
 export function mergeConfig(layers: readonly Partial<RunConfig>[], source = 'config'): Either<ConfigError, RunConfig> {
-  const merged = Object.assign({ model: '', task: '', data: '', method: 'soft' }, DEFAULTS, ...layers) as RunConfig;
+  const given = Object.assign({ model: '', task: '', data: '', method: 'soft' }, DEFAULTS, ...layers) as Omit<
+    RunConfig,
+    'dropout'
+  > &
+    Partial<Pick<RunConfig, 'dropout'>>;
+  const merged: RunConfig = {
+    ...given,
+    dropout: given.dropout ?? DROPOUT_DEFAULTS[given.method] ?? false,
+  };
   const tasks = taskList(merged).map(canonicalTaskName);
   const task = tasks.join(',');
   // FewGLUE tasks without --data read the copy bundled with PromptGrad; an explicit --data wins.

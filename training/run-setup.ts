@@ -71,6 +71,7 @@ export async function loadModel(
   dtype: RunConfig['dtype'],
   bk: Backend,
   weights: RunConfig['weights'] = 'f32',
+  dropout: RunConfig['dropout'] = true,
 ): Promise<BertModel> {
   checkModelFolder(folder);
   if (weights !== 'f32' && dtype !== 'f32')
@@ -81,14 +82,24 @@ export async function loadModel(
     throw new UsageError(`--weights f16: the ${bk.name} backend here cannot store f16 (no shader-f16)`);
   const ck = await loadCheckpoint(folder, dtype)();
   if (E.isLeft(ck)) throw new UsageError(`--model: ${ck.left.message}`);
-  return BertModel.load(ck.right.weights, ck.right.config, bk, dtype, { weightStorage: weights });
+  // A dropout rate p replaces the checkpoint's hidden, attention and classifier rates (true keeps them).
+  const config =
+    typeof dropout === 'number' && dropout > 0
+      ? {
+          ...ck.right.config,
+          hiddenDropoutProb: dropout,
+          attentionProbsDropoutProb: dropout,
+          classifierDropout: dropout,
+        }
+      : ck.right.config;
+  return BertModel.load(ck.right.weights, config, bk, dtype, { weightStorage: weights });
 }
 
 export async function setupRun(cfg: RunConfig): Promise<RunSetup> {
   const task = await loadTaskData(cfg.task, cfg.data)();
   if (E.isLeft(task)) throw new UsageError(task.left.message);
   const { backend, note } = await backendFor(cfg.backend, cfg.threads, cfg);
-  const model = await loadModel(cfg.model, cfg.dtype, backend, cfg.weights);
+  const model = await loadModel(cfg.model, cfg.dtype, backend, cfg.weights, cfg.dropout);
   const tok = await loadPromptTokenizer(cfg.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);
   return { tm: buildTaskModel(model, tok.right, task.right, cfg), task: task.right, backendNote: note };

@@ -20,6 +20,7 @@ const NODE_ONLY: Readonly<Record<string, readonly string[]>> = {
     'BUNDLED_FEWGLUE',
     'buildTaskModel',
     'DEFAULTS',
+    'DROPOUT_DEFAULTS',
     'DEMO_ENCODER',
     'evaluate',
     'exportAdapter',

@@ -32,7 +32,7 @@ export async function setupMultitaskRun(cfg: RunConfig): Promise<MultitaskSetup>
     tasks.push(t.right);
   }
   const { backend, note } = await backendFor(cfg.backend, cfg.threads, cfg);
-  const model = await loadModel(cfg.model, cfg.dtype, backend);
+  const model = await loadModel(cfg.model, cfg.dtype, backend, 'f32', cfg.dropout);
   const tok = await loadPromptTokenizer(cfg.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);
   return { mt: buildMultitaskModel(model, tok.right, tasks, cfg), backendNote: note };
