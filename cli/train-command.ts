@@ -68,7 +68,12 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   ],
   ['bottleneckDim', '<k>', "infoprompt: L_rep's Gaussian bottleneck size"],
   ['steps', '<n>', 'optimiser steps'],
-  ['batchSize', '<n>', 'training batch size'],
+  ['batchSize', '<n>', 'training batch size (of each micro-batch with --grad-accum)'],
+  [
+    'gradAccum',
+    '<n>',
+    'gradient accumulation: n micro-batches of --batch-size per optimiser step, their gradients averaged by examples (--steps counts optimiser steps)',
+  ],
   ['evalBatchSize', '<n>', 'evaluation batch size'],
   ['maxLength', '<n>', 'max text tokens per example'],
   ['lr', '<x>', 'AdamW learning rate'],
@@ -82,6 +87,11 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
     "train-mode dropout in the frozen encoder and the classifier: a rate p in [0, 1) for all of them (0 = off), true (the checkpoint's own rates) or false (default: false for soft, dynamic and infoprompt, true for prefix; see docs/methods.md)",
   ],
   ['evalEvery', '<n>', 'evaluate on dev every n steps'],
+  [
+    'earlyStopPatience',
+    '<n>',
+    'stop once n dev evaluations in a row have not beaten the best main metric (0 = never); the best parameters are kept and scored',
+  ],
   ['checkpointEvery', '<n>', 'checkpoint every n steps (0 = only at the end)'],
   ['seed', '<n>', 'seed of every random choice'],
   [
@@ -214,7 +224,7 @@ export function trainCommand(program: Command): void {
       return;
     }
     console.log(
-      `done: ${r.steps} steps, best dev ${task.metrics.main} ${r.bestDev.toFixed(4)} at step ${r.bestStep}${
+      `done: ${r.steps} steps${r.stoppedEarly ? ` (stopped early: ${cfg.earlyStopPatience} dev evaluations without a better score)` : ''}, best dev ${task.metrics.main} ${r.bestDev.toFixed(4)} at step ${r.bestStep}${
         r.test
           ? `, test ${Object.entries(r.test)
               .map(([k, v]) => `${k} ${v?.toFixed(4)}`)

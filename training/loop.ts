@@ -24,7 +24,7 @@ import { trainingCurveSvg } from './plot.ts';
 import { createProgress, type Progress, type ProgressStream } from './progress.ts';
 import { warmupSteps } from './run-config.ts';
 import { lrAt, validateSchedule, type Schedule } from './schedule.ts';
-import type { TaskData } from './task-data.ts';
+import type { Example, TaskData } from './task-data.ts';
 import type { TaskModel, TrainParams } from './task-model.ts';
 import { claimNewRun, claimResumedRun, RUN_FILES } from './run-folder.ts';
 import { applyStep, computeStep, readStep, type StepValues } from './train-step.ts';
@@ -50,7 +50,10 @@ export interface TrainOptions {
   readonly onStep?: (info: StepInfo) => void | Promise<void>;
   /** Called after each dev evaluation (awaited). */
   readonly onEval?: (info: EvalInfo) => void | Promise<void>;
-  /** Stop when this many dev evaluations in a row have not improved the main metric (the best is kept). */
+  /**
+   * Stop when this many dev evaluations in a row have not improved the main metric (the best is kept);
+   * default the config's `earlyStopPatience` (0 = never).
+   */
   readonly earlyStoppingPatience?: number;
   /** When aborted, the current step finishes, a checkpoint is written and the run returns `interrupted`. */
   readonly signal?: AbortSignal;
@@ -221,7 +224,7 @@ async function afterStep(
   // A step on the CPU backends never waits on I/O, so without this the event loop (and with it a
   // SIGINT handler that aborts the signal) would not run until the whole run is done.
   if (opts.signal || opts.shouldStop) await new Promise((resolve) => setImmediate(resolve));
-  const patience = opts.earlyStoppingPatience;
+  const patience = opts.earlyStoppingPatience ?? (cfg.earlyStopPatience > 0 ? cfg.earlyStopPatience : undefined);
   const stop: Stop =
     done === opts.stopAfter || opts.signal?.aborted === true || opts.shouldStop?.() === true
       ? 'interrupted'
@@ -303,15 +306,25 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
   };
   let stop: Stop;
   for (let step = start; step < cfg.steps && !stop; step++) {
-    const order = epochBatches(task.train, cfg.batchSize, cfg.seed, s.data.epoch);
-    const examples = order[s.data.cursor]!;
-    const pending = computeStep(tm, s.params.current, examples, { key: foldIn(ctx.key, step), step });
-    s.data =
-      s.data.cursor + 1 >= order.length
-        ? { epoch: s.data.epoch + 1, cursor: 0 }
-        : { epoch: s.data.epoch, cursor: s.data.cursor + 1 };
+    // --grad-accum micro-batches, each the next batch of the seeded epoch order (across epochs)
+    const micro: (readonly Example[])[] = [];
+    for (let i = 0; i < cfg.gradAccum; i++) {
+      const order = epochBatches(task.train, cfg.batchSize, cfg.seed, s.data.epoch);
+      micro.push(order[s.data.cursor]!);
+      s.data =
+        s.data.cursor + 1 >= order.length
+          ? { epoch: s.data.epoch + 1, cursor: 0 }
+          : { epoch: s.data.epoch, cursor: s.data.cursor + 1 };
+    }
+    const pending = computeStep(tm, s.params.current, micro, { key: foldIn(ctx.key, step), step });
     try {
-      stop = await afterStep(ctx, s, step, pending, examples.length);
+      stop = await afterStep(
+        ctx,
+        s,
+        step,
+        pending,
+        micro.reduce((n, b) => n + b.length, 0),
+      );
     } catch (e) {
       ctx.progress?.stop();
       throw e;

@@ -60,6 +60,8 @@ export interface RunConfig {
   readonly bottleneckDim: number;
   readonly steps: number;
   readonly batchSize: number;
+  /** Micro-batches of `batchSize` whose gradients accumulate (example-weighted) into each optimiser step. */
+  readonly gradAccum: number;
   readonly evalBatchSize: number;
   readonly maxLength: number;
   readonly lr: number;
@@ -75,6 +77,8 @@ export interface RunConfig {
    */
   readonly dropout: boolean | number;
   readonly evalEvery: number;
+  /** Stop after this many dev evaluations in a row without a better main metric (0 = never). */
+  readonly earlyStopPatience: number;
   /** 0 = only at the end. */
   readonly checkpointEvery: number;
   readonly seed: number;
@@ -133,6 +137,7 @@ export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method' | 'd
   bottleneckDim: 32,
   steps: 100,
   batchSize: 8,
+  gradAccum: 1,
   evalBatchSize: 32,
   maxLength: 128,
   lr: 3e-3,
@@ -141,6 +146,7 @@ export const DEFAULTS: Omit<RunConfig, 'model' | 'task' | 'data' | 'method' | 'd
   schedule: 'linear',
   clip: 1,
   evalEvery: 20,
+  earlyStopPatience: 0,
   checkpointEvery: 50,
   seed: 42,
   backend: 'auto',
@@ -195,6 +201,7 @@ const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
   bottleneckDim: 'posint',
   steps: 'posint',
   batchSize: 'posint',
+  gradAccum: 'posint',
   evalBatchSize: 'posint',
   maxLength: 'posint',
   lr: 'num',
@@ -204,6 +211,7 @@ const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
   clip: 'num',
   dropout: 'dropout',
   evalEvery: 'posint',
+  earlyStopPatience: 'int',
   checkpointEvery: 'int',
   seed: 'int',
   backend: BACKENDS,
@@ -320,6 +328,10 @@ function validateMultitask(c: RunConfig, source: string): Either<ConfigError, Ru
   const tasks = taskList(c);
   const mix = parseMix(c.mix);
   if (E.isLeft(mix)) return bad('mix', mix.left);
+  if (tasks.length > 1 && c.gradAccum > 1)
+    return bad('gradAccum', 'applies to single-task runs (a multitask step trains one drawn task on one batch)');
+  if (tasks.length > 1 && c.earlyStopPatience > 0)
+    return bad('earlyStopPatience', 'applies to single-task runs (multitask runs keep the best dev average, no stop)');
   if (tasks.length === 1) {
     if (c.share !== 'none') return bad('share', 'applies only to a multitask run (--task A,B,…)');
     return E.right(c);

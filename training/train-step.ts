@@ -1,7 +1,8 @@
 /**
  * One optimiser step in three parts, so that the host reads the device once per step and never
  * synchronously (WebGPU cannot):
- * - `computeStep`: the pure part. Loss and gradients of a batch (valueAndGrad inside a scope), the
+ * - `computeStep`: the pure part. Loss and gradients of a batch, or accumulated over micro-batches
+ *   (valueAndGrad inside a scope), the
  *   optional global-norm clip, and one packed vector holding everything the host needs: the loss, the
  *   pre-clip norm, the method's loss parts and choice statistics, and a finiteness flag per leaf.
  *   Nothing is read and no state changes.
@@ -10,12 +11,17 @@
  * - `applyStep`: the optimiser update with the (clipped) gradients, then frees the step's tensors.
  */
 import {
+  add,
   cast,
   concat,
+  foldIn,
   keep,
+  mul,
   reshape,
   scope,
   treeLeaves,
+  treeMap,
+  treeMap2,
   valueAndGrad,
   type Backend,
   type Tensor,
@@ -50,25 +56,93 @@ export interface PendingStep {
 
 const partName = (k: string) => `loss${k.charAt(0).toUpperCase()}${k.slice(1)}`;
 
-export function computeStep(
-  tm: TaskModel,
-  params: TrainParams,
-  examples: readonly Example[],
-  ctx: StepContext,
-): PendingStep {
-  const bk = tm.model.bk;
-  return scope(bk, () => {
+/** One micro-batch's loss, loss parts, device statistics and gradients (its activations already freed). */
+interface MicroResult {
+  readonly loss: Tensor;
+  readonly parts: Readonly<Record<string, Tensor>>;
+  readonly stats: Readonly<Record<string, Tensor>>;
+  readonly hostStats: Readonly<Record<string, number | string>>;
+  readonly grads: TrainParams;
+}
+
+function microStep(tm: TaskModel, params: TrainParams, examples: readonly Example[], ctx: StepContext): MicroResult {
+  return scope(tm.model.bk, () => {
     const b = tm.batch(examples);
     const f = (p: TrainParams) => tm.loss(p, b, ctx);
     const [[loss, aux], grads] = valueAndGrad(f, { hasAux: true })(params);
-    const clipped = tm.cfg.clip > 0 ? clipByGlobalNorm(grads, tm.cfg.clip) : undefined;
-    const entries: [string, Tensor][] = [['loss', loss]];
-    if (clipped) entries.push(['gradNorm', clipped.norm]);
-    for (const [k, t] of Object.entries(aux.parts)) entries.push([partName(k), t]);
+    const stats: Record<string, Tensor> = {};
     const hostStats: Record<string, number | string> = {};
     for (const [k, v] of Object.entries(aux.stats))
       if (typeof v === 'number' || typeof v === 'string') hostStats[k] = v;
-      else entries.push([k, v]);
+      else stats[k] = v;
+    return { loss, parts: aux.parts, stats, hostStats, grads };
+  });
+}
+
+/** Statistics that count (histograms, named `…Hist`) add up over micro-batches; the others are means. */
+const isCount = (stat: string) => stat.endsWith('Hist');
+
+/**
+ * The micro-batches' results as one batch's: losses, loss parts, mean statistics and gradients weighted
+ * by each micro-batch's share of the examples (so equal micro-batches average, as the mean loss over
+ * all their examples requires); counting statistics summed. One micro-batch passes through unchanged.
+ */
+function combine(micro: readonly MicroResult[], sizes: readonly number[]): MicroResult {
+  if (micro.length === 1) return micro[0]!;
+  const total = sizes.reduce((a, b) => a + b, 0);
+  const w = sizes.map((n) => n / total);
+  const wsum = (ts: readonly Tensor[]) => ts.map((t, i) => mul(t, w[i]!)).reduce((a, b) => add(a, b));
+  const first = micro[0]!;
+  const pick = <V>(name: string, get: (m: MicroResult) => V | undefined): V[] =>
+    micro.map((m, i) => {
+      const v = get(m);
+      if (v === undefined) throw new Error(`gradient accumulation: micro-batch ${i} has no ${name}`);
+      return v;
+    });
+  return {
+    loss: wsum(micro.map((m) => m.loss)),
+    parts: Object.fromEntries(Object.keys(first.parts).map((k) => [k, wsum(pick(k, (m) => m.parts[k]))])),
+    stats: Object.fromEntries(
+      Object.keys(first.stats).map((k) => {
+        const ts = pick(k, (m) => m.stats[k]);
+        return [k, isCount(k) ? ts.reduce((a, b) => add(a, b)) : wsum(ts)];
+      }),
+    ),
+    hostStats: micro.at(-1)!.hostStats,
+    grads: micro.slice(1).reduce(
+      (acc, m, i) => treeMap2(acc, m.grads, (a, g) => add(a, mul(g, w[i + 1]!))),
+      treeMap(first.grads, (g) => mul(g, w[0]!)),
+    ),
+  };
+}
+
+/**
+ * The pure part of a step over one batch, or over several micro-batches whose gradients accumulate
+ * before the one update (`--grad-accum`): micro-batch i draws its dropout and sampling noise from
+ * foldIn(key, i) for i ≥ 1 and from the step's key itself for i = 0, so a step of one batch is what it
+ * always was. Each micro-batch's activations are freed before the next one runs.
+ */
+export function computeStep(
+  tm: TaskModel,
+  params: TrainParams,
+  microBatches: readonly (readonly Example[])[],
+  ctx: StepContext,
+): PendingStep {
+  const bk = tm.model.bk;
+  if (microBatches.length === 0) throw new RangeError('computeStep: no batch to train on');
+  return scope(bk, () => {
+    const micro = microBatches.map((ex, i) =>
+      microStep(tm, params, ex, i === 0 ? ctx : { ...ctx, key: foldIn(ctx.key, i) }),
+    );
+    const { loss, parts, stats, hostStats, grads } = combine(
+      micro,
+      microBatches.map((ex) => ex.length),
+    );
+    const clipped = tm.cfg.clip > 0 ? clipByGlobalNorm(grads, tm.cfg.clip) : undefined;
+    const entries: [string, Tensor][] = [['loss', loss]];
+    if (clipped) entries.push(['gradNorm', clipped.norm]);
+    for (const [k, t] of Object.entries(parts)) entries.push([partName(k), t]);
+    for (const [k, t] of Object.entries(stats)) entries.push([k, t]);
     const probe = finiteFlags({ method: tm.cfg.method, step: ctx.step + 1, loss, grads });
     const dtype = probe.flags.dtype;
     const packed = concat([...entries.map(([, t]) => reshape(cast(t, dtype), [t.size])), probe.flags], 0);
