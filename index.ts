@@ -25,6 +25,10 @@ export {
   type RunOptions,
 } from './training/run-api.ts';
 export { setupRun, type RunSetup } from './training/run-setup.ts';
+export { removeRunFolder } from './training/run-folder.ts';
+export { setupMultitaskRun, type MultitaskSetup } from './training/multitask/setup.ts';
+export { buildMultitaskModel, type MultitaskModel, type MultitaskTask } from './training/multitask/model.ts';
+export { trainMultitask, type MultitaskTrainResult } from './training/multitask/train.ts';
 export { DEFAULTS, DROPOUT_DEFAULTS, METHODS, type MethodName, type RunConfig } from './training/run-config.ts';
 export {
   RUN_FILES,

@@ -17,13 +17,12 @@ import {
   valueAndGrad,
   type Backend,
   type Tensor,
-} from '../core/index.ts';
-import { BertModel } from '../models/bert/model.ts';
-import { bertConfigFor, randomWeightSource } from '../models/bert/random-weights.ts';
-import { tokenBatch } from '../prompting/common.ts';
-import { classifierLogits, initClassifier } from '../prompting/heads.ts';
-import { applyPrefix, initPrefix } from '../prompting/prefix.ts';
-import { applySoftPrompt, initSoftPrompt } from '../prompting/soft-prompt.ts';
+} from 'promptgrad';
+import { models, prompting } from 'promptgrad';
+
+const { BertModel, bertConfigFor, randomWeightSource } = models;
+const { applyPrefix, applySoftPrompt, classifierLogits, initClassifier, initPrefix, initSoftPrompt, tokenBatch } =
+  prompting;
 
 /**
  * Largest gap between ∂f/∂x (autodiff) and central differences over `probes` entries, relative to

@@ -3,41 +3,45 @@
  * γ·L_head + β·L_rep + klWeight·KL (mutual-information terms between the prompt and the head / the
  * encoder's output); each term is logged in metrics.jsonl (`lossTask`, `lossHead`, `lossRep`, `lossKl`).
  * With a plain prompt (no generator) the trained model is a soft prompt + head, so it exports as a PEFT
- * PROMPT_TUNING adapter. Runs from a fresh clone: the demo task and a tiny seeded random encoder.
+ * PROMPT_TUNING adapter. Imports only from 'promptgrad' (the same file runs where the package is installed): the bundled
+ * demo encoder frozen, on the bundled FewGLUE RTE (16 dev and 32 held-out examples, to stay quick).
  *
  *   node --import ./scripts/register.mjs examples/train-infoprompt.ts [steps]
  */
 import { join } from 'node:path';
-import type { ClassifierParams } from '../prompting/heads.ts';
-import { exportPeftAdapter } from '../prompting/peft-adapter.ts';
-import { train, type TrainResult } from '../training/loop.ts';
-import { demoEncoder, demoSetup } from './demo/encoder.ts';
-import type { ExampleOptions } from './train-soft.ts';
-import { removeRunFolder } from '../training/run-folder.ts';
+import { DEMO_ENCODER, exportAdapter, removeRunFolder, runConfig, setupRun, train, type TrainResult } from 'promptgrad';
+
+/** As in train-soft.ts (each example stands alone: it imports only from 'promptgrad'). */
+interface ExampleOptions {
+  readonly steps?: number;
+  readonly out?: string;
+  readonly quiet?: boolean;
+}
 
 export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   const out = o.out ?? 'runs/example-infoprompt',
     steps = o.steps ?? 200;
   removeRunFolder(out); // a previous run of this example, never a folder that holds anything else
-  const enc = demoEncoder(out, { random: true });
-  const { tm, task } = await demoSetup(enc.folder, {
-    method: 'infoprompt',
-    promptLength: 4,
-    gamma: 0.1,
-    beta: 0.2,
-    klWeight: 0.1,
-    lossCap: 2,
-    bottleneckDim: 16,
-    steps,
-    evalEvery: Math.min(steps, 50),
-  });
+  const { tm, task: full } = await setupRun(
+    runConfig({
+      model: DEMO_ENCODER,
+      task: 'RTE',
+      maxLength: 96,
+      method: 'infoprompt',
+      promptLength: 4,
+      gamma: 0.1,
+      beta: 0.2,
+      klWeight: 0.1,
+      lossCap: 2,
+      bottleneckDim: 16,
+      steps,
+      evalEvery: Math.min(steps, 25),
+    }),
+  );
+  const task = { ...full, dev: full.dev.slice(0, 16), test: full.test.slice(0, 32) };
   const r = await train(tm, task, { out, ...(o.quiet ? { stream: null } : {}) });
   const adapter = join(out, 'adapter');
-  await exportPeftAdapter(adapter, tm.model, tm.method.peft!(r.best['prompt']), {
-    baseModelNameOrPath: enc.folder,
-    classifier: r.best['head'] as unknown as ClassifierParams,
-    ...(tm.pooler ? { pooler: tm.pooler } : {}), // the demo encoder has no pooler: the adapter carries the seeded one
-  });
+  await exportAdapter(tm, task, r.best, adapter);
   if (!o.quiet) {
     const last = r.records.filter((x) => x.split === 'train').slice(-1)[0]!;
     const f = (k: string) => Number(last[k]).toFixed(3);

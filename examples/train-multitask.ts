@@ -7,48 +7,51 @@
  *   node --import ./scripts/register.mjs examples/train-multitask.ts [steps]
  */
 import { join } from 'node:path';
-import * as E from 'fp-ts/lib/Either.js';
-import type { ClassifierParams } from '../prompting/heads.ts';
-import { exportPeftAdapter } from '../prompting/peft-adapter.ts';
-import { evaluate } from '../training/evaluate.ts';
-import { buildMultitaskModel } from '../training/multitask/model.ts';
-import { setupMultitaskRun } from '../training/multitask/setup.ts';
-import { trainMultitask, type MultitaskTrainResult } from '../training/multitask/train.ts';
-import { mergeConfig } from '../training/run-config.ts';
-import { removeRunFolder } from '../training/run-folder.ts';
-import { PRETRAINED_DEMO_ENCODER } from './demo/encoder.ts';
-import type { ExampleOptions } from './train-soft.ts';
+import {
+  buildMultitaskModel,
+  DEMO_ENCODER,
+  evaluate,
+  exportAdapter,
+  removeRunFolder,
+  runConfig,
+  setupMultitaskRun,
+  trainMultitask,
+  type MultitaskTrainResult,
+} from 'promptgrad';
+
+/** As in train-soft.ts (each example stands alone: it imports only from 'promptgrad'). */
+interface ExampleOptions {
+  readonly steps?: number;
+  readonly out?: string;
+  readonly quiet?: boolean;
+}
 
 export async function main(o: ExampleOptions = {}): Promise<MultitaskTrainResult> {
   const out = o.out ?? 'runs/example-multitask',
     steps = o.steps ?? 60;
   const say = o.quiet ? () => {} : (l: string) => console.log(l);
   removeRunFolder(out); // a previous run of this example, never a folder that holds anything else
-  const cfg = mergeConfig([
-    {
-      model: PRETRAINED_DEMO_ENCODER,
-      task: 'RTE,CB', // the bundled FewGLUE copies (no --data needed)
-      share: 'prompt', // one prompt for both tasks; 'none' = one per task
-      mix: 'proportional',
-      method: 'soft',
-      promptLength: 8,
-      lr: 0.02,
-      steps,
-      evalEvery: Math.min(steps, 20),
-      maxLength: 96,
-      segmentIds: 'single', // the demo encoder never trained token type 1
-      backend: 'wasm',
-      threads: 1,
-    },
-  ]);
-  if (E.isLeft(cfg)) throw new Error(cfg.left.message);
-  const { mt: full } = await setupMultitaskRun(cfg.right);
+  const cfg = runConfig({
+    model: DEMO_ENCODER,
+    task: 'RTE,CB', // the bundled FewGLUE copies (no --data needed)
+    share: 'prompt', // one prompt for both tasks; 'none' = one per task
+    mix: 'proportional',
+    method: 'soft',
+    promptLength: 8,
+    lr: 0.02,
+    steps,
+    evalEvery: Math.min(steps, 20),
+    maxLength: 96,
+    backend: 'wasm',
+    threads: 1,
+  });
+  const { mt: full } = await setupMultitaskRun(cfg);
   // A quick example: 16 dev and 32 held-out examples per task.
   const mt = buildMultitaskModel(
     full.model,
     full.tokenizer,
     full.tasks.map((t) => ({ ...t.data, dev: t.data.dev.slice(0, 16), test: t.data.test.slice(0, 32) })),
-    cfg.right,
+    cfg,
   );
   const r = await trainMultitask(mt, { out, ...(o.quiet ? { stream: null } : {}) });
   for (const [i, t] of mt.tasks.entries()) {
@@ -58,11 +61,7 @@ export async function main(o: ExampleOptions = {}): Promise<MultitaskTrainResult
       `${t.name}: ${r.draws[i]} steps, dev ${JSON.stringify(dev.scores)}, held-out ${JSON.stringify(r.test?.[t.name])}`,
     );
     const dir = join(out, 'adapters', t.name);
-    await exportPeftAdapter(dir, t.tm.model, t.tm.method.peft!(params['prompt']), {
-      baseModelNameOrPath: PRETRAINED_DEMO_ENCODER,
-      classifier: params['head'] as unknown as ClassifierParams,
-      ...(t.tm.pooler ? { pooler: t.tm.pooler } : {}), // the demo encoder has no pooler: the adapter carries the seeded one
-    });
+    await exportAdapter(t.tm, t.data, params, dir);
     say(`${t.name}: PEFT adapter in ${dir}`);
   }
   return r;

@@ -1,28 +1,38 @@
 /**
  * Prefix tuning (P-tuning v2 / PEFT PREFIX_TUNING) through the TypeScript API: per-layer key/value
  * prefixes, here reparameterised by a small MLP (`prefixProjection`), trained with `train(...)`.
- * Runs from a fresh clone: the demo task (examples/demo/data) and a tiny seeded random encoder.
+ * Imports only from 'promptgrad' (the same file runs where the package is installed): the bundled
+ * demo encoder frozen, on the bundled FewGLUE RTE (16 dev and 32 held-out examples, to stay quick).
  *
  *   node --import ./scripts/register.mjs examples/train-prefix.ts [steps]
  */
-import { train, type TrainResult } from '../training/loop.ts';
-import { demoEncoder, demoSetup } from './demo/encoder.ts';
-import type { ExampleOptions } from './train-soft.ts';
-import { removeRunFolder } from '../training/run-folder.ts';
+import { DEMO_ENCODER, removeRunFolder, runConfig, setupRun, train, type TrainResult } from 'promptgrad';
+
+/** As in train-soft.ts (each example stands alone: it imports only from 'promptgrad'). */
+interface ExampleOptions {
+  readonly steps?: number;
+  readonly out?: string;
+  readonly quiet?: boolean;
+}
 
 export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   const out = o.out ?? 'runs/example-prefix',
     steps = o.steps ?? 200;
   removeRunFolder(out); // a previous run of this example, never a folder that holds anything else
-  const enc = demoEncoder(out, { random: true });
-  const { tm, task } = await demoSetup(enc.folder, {
-    method: 'prefix',
-    promptLength: 4,
-    prefixProjection: 16,
-    lr: 0.01,
-    steps,
-    evalEvery: Math.min(steps, 50),
-  });
+  const { tm, task: full } = await setupRun(
+    runConfig({
+      model: DEMO_ENCODER,
+      task: 'RTE',
+      maxLength: 96,
+      method: 'prefix',
+      promptLength: 4,
+      prefixProjection: 16,
+      lr: 0.01,
+      steps,
+      evalEvery: Math.min(steps, 25),
+    }),
+  );
+  const task = { ...full, dev: full.dev.slice(0, 16), test: full.test.slice(0, 32) };
   const r = await train(tm, task, { out, ...(o.quiet ? { stream: null } : {}) });
   if (!o.quiet)
     console.log(

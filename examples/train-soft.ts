@@ -1,17 +1,15 @@
 /**
- * Soft prompt tuning (Lester et al.; PEFT PROMPT_TUNING) through the TypeScript API: build a task model
- * on a frozen encoder, train it with `train(...)`, evaluate the best parameters, export a PEFT adapter.
- * Runs from a fresh clone: the demo task (examples/demo/data) and a tiny seeded random encoder.
+ * Soft prompt tuning (Lester et al.; PEFT PROMPT_TUNING) through the public API, importing only from
+ * 'promptgrad', so the same file runs in a project that installed the package: the bundled demo encoder
+ * frozen, the bundled FewGLUE RTE, `train`, the best parameters evaluated, a PEFT adapter exported.
+ * The demo encoder is small and weak: RTE stays near chance; the example shows the API, not accuracy.
  *
- *   node --import ./scripts/register.mjs examples/train-soft.ts [steps]
+ *   node --import ./scripts/register.mjs examples/train-soft.ts [steps]     # in a clone of PromptGrad
+ *   tsc && node train-soft.js [steps]                                       # in a project that installed it
  */
 import { join } from 'node:path';
-import type { ClassifierParams } from '../prompting/heads.ts';
-import { exportPeftAdapter } from '../prompting/peft-adapter.ts';
-import { evaluate } from '../training/evaluate.ts';
-import { train, type TrainResult } from '../training/loop.ts';
-import { demoEncoder, demoSetup } from './demo/encoder.ts';
-import { removeRunFolder } from '../training/run-folder.ts';
+import { DEMO_ENCODER, evaluate, exportAdapter, removeRunFolder, runConfig, setupRun, train } from 'promptgrad';
+import type { TrainResult } from 'promptgrad';
 
 export interface ExampleOptions {
   readonly steps?: number;
@@ -22,27 +20,29 @@ export interface ExampleOptions {
 
 export async function main(o: ExampleOptions = {}): Promise<TrainResult> {
   const out = o.out ?? 'runs/example-soft',
-    steps = o.steps ?? 200;
+    steps = o.steps ?? 100;
   const say = o.quiet ? () => {} : (l: string) => console.log(l);
   removeRunFolder(out); // a previous run of this example, never a folder that holds anything else
-  const enc = demoEncoder(out, { random: true }); // writes <out>.encoder
-  const { tm, task } = await demoSetup(enc.folder, {
+  const cfg = runConfig({
+    model: DEMO_ENCODER,
+    task: 'RTE',
     method: 'soft',
     promptLength: 4,
-    init: 'random',
+    lr: 0.02,
     steps,
-    evalEvery: Math.min(steps, 50),
+    evalEvery: Math.min(steps, 25),
+    maxLength: 96,
   });
+  const { tm, task: full, backendNote } = await setupRun(cfg);
+  say(backendNote);
+  // A quick example: 16 dev and 32 held-out examples.
+  const task = { ...full, dev: full.dev.slice(0, 16), test: full.test.slice(0, 32) };
   const r = await train(tm, task, { out, ...(o.quiet ? { stream: null } : {}) });
   const dev = await evaluate(tm, task, r.best, task.dev);
   say(
     `soft prompt: best dev accuracy ${dev.scores['accuracy']?.toFixed(3)} (step ${r.bestStep}), held-out ${r.test?.['accuracy']?.toFixed(3)}`,
   );
-  const adapter = await exportPeftAdapter(join(out, 'adapter'), tm.model, tm.method.peft!(r.best['prompt']), {
-    baseModelNameOrPath: enc.folder,
-    classifier: r.best['head'] as unknown as ClassifierParams,
-    ...(tm.pooler ? { pooler: tm.pooler } : {}), // the demo encoder has no pooler: the adapter carries the seeded one
-  });
+  const adapter = await exportAdapter(tm, task, r.best, join(out, 'adapter'));
   say(`PEFT ${adapter.peft_type} adapter (${adapter.num_virtual_tokens} tokens) in ${join(out, 'adapter')}`);
   return r;
 }

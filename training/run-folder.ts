@@ -223,6 +223,7 @@ export function checkOverwritable(path: string, option = '--out'): RunFolder {
   return f;
 }
 
+/** Removes a run folder PromptGrad wrote (refusing, with a UsageError, any other folder); nothing if it is missing. */
 export function removeRunFolder(path: string, option = '--out'): void {
   if (checkOverwritable(path, option).kind === 'missing') return;
   try {

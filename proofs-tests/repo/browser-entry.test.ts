@@ -18,6 +18,7 @@ const NODE_ONLY: Readonly<Record<string, readonly string[]>> = {
   // the run-level API: run folders, bundled files on disk, the Node loaders behind setupRun
   '': [
     'BUNDLED_FEWGLUE',
+    'buildMultitaskModel',
     'buildTaskModel',
     'DEFAULTS',
     'DROPOUT_DEFAULTS',
@@ -32,11 +33,14 @@ const NODE_ONLY: Readonly<Record<string, readonly string[]>> = {
     'METHODS',
     'NonFiniteError',
     'predict',
+    'removeRunFolder',
     'RUN_FILES',
     'runConfig',
+    'setupMultitaskRun',
     'setupRun',
     'textExamples',
     'train',
+    'trainMultitask',
     'UsageError',
   ],
   prompting: ['configMismatches', 'exportPeftAdapter', 'importPeftAdapter', 'modelWithPooler', 'storedBaseModelName'],

@@ -3,8 +3,9 @@
  * declarations, the bin, the bundled encoder and data; no sources, tests, benches or experiments),
  * install it into a fresh project in a temp folder (dependencies from the npm cache), type-check the
  * README's API tutorial there under `strict` with `module NodeNext` and with `moduleResolution bundler`
- * (no skipLibCheck: the declarations themselves are checked), compile it and run it with node, and run
- * the installed `promptgrad --version`.
+ * (no skipLibCheck: the declarations themselves are checked), compile it and run it with node, do the
+ * same with examples/train-soft.ts (which imports only from 'promptgrad'), and run the installed
+ * `promptgrad --version`.
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -92,19 +93,21 @@ test('a fresh project installs the tarball; the README tutorial type-checks (Nod
     app,
   );
   writeFileSync(join(app, 'tutorial.ts'), tutorial());
+  // An example script as it stands in examples/: it imports only from 'promptgrad'.
+  writeFileSync(join(app, 'train-soft.ts'), readFileSync(join(ROOT, 'examples/train-soft.ts'), 'utf8'));
   const strict = { strict: true, target: 'ES2022', types: ['node'] };
   writeFileSync(
     join(app, 'tsconfig.json'),
     JSON.stringify({
       compilerOptions: { ...strict, module: 'NodeNext', moduleResolution: 'NodeNext', outDir: 'out' },
-      files: ['tutorial.ts'],
+      files: ['tutorial.ts', 'train-soft.ts'],
     }),
   );
   writeFileSync(
     join(app, 'tsconfig.bundler.json'),
     JSON.stringify({
       compilerOptions: { ...strict, module: 'ESNext', moduleResolution: 'bundler', noEmit: true },
-      files: ['tutorial.ts'],
+      files: ['tutorial.ts', 'train-soft.ts'],
     }),
   );
   const tsc = join(app, 'node_modules/typescript/bin/tsc');
@@ -120,6 +123,9 @@ test('a fresh project installs the tarball; the README tutorial type-checks (Nod
     peft_type: string;
   };
   assert.is(adapter.peft_type, 'PROMPT_TUNING');
+  const ex = run(process.execPath, ['out/train-soft.js', '2'], app, 600_000);
+  assert.match(ex.stdout, /soft prompt: best dev accuracy 0\.\d+ \(step 2\)/);
+  assert.match(ex.stdout, /PEFT PROMPT_TUNING adapter \(4 tokens\) in runs\/example-soft\/adapter/);
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   assert.is(run(join(app, 'node_modules/.bin/promptgrad'), ['--version'], app).stdout.trim(), pkg.version);
 });
