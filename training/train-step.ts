@@ -1,9 +1,9 @@
 /**
  * One optimiser step in three parts, so that the host reads the device once per step and never
  * synchronously (WebGPU cannot):
- * - `computeStep`: the pure part. Loss and gradients of a batch, or accumulated over micro-batches
- *   (valueAndGrad inside a scope), the
- *   optional global-norm clip, and one packed vector holding everything the host needs: the loss, the
+ * - `computeStep`: the pure part. Loss and gradients of a batch, or of several micro-batches averaged by
+ *   examples (gradient accumulation; valueAndGrad inside a scope per micro-batch), the optional
+ *   global-norm clip of the sum, and one packed vector holding everything the host needs: the loss, the
  *   pre-clip norm, the method's loss parts and choice statistics, and a finiteness flag per leaf.
  *   Nothing is read and no state changes.
  * - `readStep`: awaits that vector (the step's single read-back) and rejects with NonFiniteError,
@@ -30,7 +30,7 @@ import { clipByGlobalNorm } from './clip.ts';
 import { finiteFlags, nonFiniteError, type FiniteProbe } from './nan-guard.ts';
 import type { Optimizer, OptState } from './optimizer.ts';
 import type { Example } from './task-data.ts';
-import type { StepContext, TaskModel, TrainParams } from './task-model.ts';
+import type { LossAux, StepContext, TaskModel, TrainParams } from './task-model.ts';
 import { disposeTree } from './tree-util.ts';
 
 /** What the host learns about a step. */
@@ -42,34 +42,44 @@ export interface StepValues {
   readonly extra: Readonly<Record<string, number | string>>;
 }
 
-/** A computed step whose values are still on the device. */
-export interface PendingStep {
+/** A computed step whose values are still on the device (`P`: the differentiated parameter tree). */
+export interface PendingStep<P = TrainParams> {
   readonly packed: Tensor;
   /** Named entries of `packed` before the finiteness flags, with their sizes. */
   readonly layout: readonly { readonly name: string; readonly size: number }[];
   readonly hostStats: Readonly<Record<string, number | string>>;
   readonly probe: Pick<FiniteProbe, 'paths' | 'leaves'>;
-  readonly grads: TrainParams;
+  readonly grads: P;
   /** The gradients the optimiser applies: clipped, or `grads` itself. */
-  readonly update: TrainParams;
+  readonly update: P;
+}
+
+/** How a step's loss is built: called inside the step's scope (so the batch's tensors are freed with it). */
+export type BuildLoss<P> = () => (params: P) => [Tensor, LossAux];
+
+export interface LossStepOptions {
+  /** Global-norm clip (0 = none). */
+  readonly clip: number;
+  /** How the NaN guard names the run (the method, and the task in a multitask run). */
+  readonly method: string;
+  /** The step being computed, 1-based (as logged). */
+  readonly step: number;
 }
 
 const partName = (k: string) => `loss${k.charAt(0).toUpperCase()}${k.slice(1)}`;
 
 /** One micro-batch's loss, loss parts, device statistics and gradients (its activations already freed). */
-interface MicroResult {
+interface MicroResult<P> {
   readonly loss: Tensor;
   readonly parts: Readonly<Record<string, Tensor>>;
   readonly stats: Readonly<Record<string, Tensor>>;
   readonly hostStats: Readonly<Record<string, number | string>>;
-  readonly grads: TrainParams;
+  readonly grads: P;
 }
 
-function microStep(tm: TaskModel, params: TrainParams, examples: readonly Example[], ctx: StepContext): MicroResult {
-  return scope(tm.model.bk, () => {
-    const b = tm.batch(examples);
-    const f = (p: TrainParams) => tm.loss(p, b, ctx);
-    const [[loss, aux], grads] = valueAndGrad(f, { hasAux: true })(params);
+function microStep<P>(bk: Backend, params: P, build: BuildLoss<P>): MicroResult<P> {
+  return scope(bk, () => {
+    const [[loss, aux], grads] = valueAndGrad(build(), { hasAux: true })(params);
     const stats: Record<string, Tensor> = {};
     const hostStats: Record<string, number | string> = {};
     for (const [k, v] of Object.entries(aux.stats))
@@ -87,13 +97,13 @@ const isCount = (stat: string) => stat.endsWith('Hist');
  * by each micro-batch's share of the examples (so equal micro-batches average, as the mean loss over
  * all their examples requires); counting statistics summed. One micro-batch passes through unchanged.
  */
-function combine(micro: readonly MicroResult[], sizes: readonly number[]): MicroResult {
+function combine<P>(micro: readonly MicroResult<P>[], sizes: readonly number[]): MicroResult<P> {
   if (micro.length === 1) return micro[0]!;
   const total = sizes.reduce((a, b) => a + b, 0);
   const w = sizes.map((n) => n / total);
   const wsum = (ts: readonly Tensor[]) => ts.map((t, i) => mul(t, w[i]!)).reduce((a, b) => add(a, b));
   const first = micro[0]!;
-  const pick = <V>(name: string, get: (m: MicroResult) => V | undefined): V[] =>
+  const pick = <V>(name: string, get: (m: MicroResult<P>) => V | undefined): V[] =>
     micro.map((m, i) => {
       const v = get(m);
       if (v === undefined) throw new Error(`gradient accumulation: micro-batch ${i} has no ${name}`);
@@ -128,22 +138,42 @@ export function computeStep(
   microBatches: readonly (readonly Example[])[],
   ctx: StepContext,
 ): PendingStep {
-  const bk = tm.model.bk;
   if (microBatches.length === 0) throw new RangeError('computeStep: no batch to train on');
+  const builds = microBatches.map((examples, i) => () => {
+    const b = tm.batch(examples);
+    const c = i === 0 ? ctx : { ...ctx, key: foldIn(ctx.key, i) };
+    return (p: TrainParams) => tm.loss(p, b, c);
+  });
+  return computeLossStep(
+    tm.model.bk,
+    params,
+    builds,
+    { clip: tm.cfg.clip, method: tm.cfg.method, step: ctx.step + 1 },
+    microBatches.map((ex) => ex.length),
+  );
+}
+
+/**
+ * `computeStep` for any parameter tree and loss (the multitask loop's task group): one loss, or the
+ * losses of micro-batches of `sizes` examples (default equal) whose gradients accumulate.
+ */
+export function computeLossStep<P>(
+  bk: Backend,
+  params: P,
+  build: BuildLoss<P> | readonly BuildLoss<P>[],
+  o: LossStepOptions,
+  sizes?: readonly number[],
+): PendingStep<P> {
+  const builds = typeof build === 'function' ? [build] : build;
   return scope(bk, () => {
-    const micro = microBatches.map((ex, i) =>
-      microStep(tm, params, ex, i === 0 ? ctx : { ...ctx, key: foldIn(ctx.key, i) }),
-    );
-    const { loss, parts, stats, hostStats, grads } = combine(
-      micro,
-      microBatches.map((ex) => ex.length),
-    );
-    const clipped = tm.cfg.clip > 0 ? clipByGlobalNorm(grads, tm.cfg.clip) : undefined;
+    const micro = builds.map((b) => microStep(bk, params, b));
+    const { loss, parts, stats, hostStats, grads } = combine(micro, sizes ?? builds.map(() => 1));
+    const clipped = o.clip > 0 ? clipByGlobalNorm(grads, o.clip) : undefined;
     const entries: [string, Tensor][] = [['loss', loss]];
     if (clipped) entries.push(['gradNorm', clipped.norm]);
     for (const [k, t] of Object.entries(parts)) entries.push([partName(k), t]);
     for (const [k, t] of Object.entries(stats)) entries.push([k, t]);
-    const probe = finiteFlags({ method: tm.cfg.method, step: ctx.step + 1, loss, grads });
+    const probe = finiteFlags({ method: o.method, step: o.step, loss, grads });
     const dtype = probe.flags.dtype;
     const packed = concat([...entries.map(([, t]) => reshape(cast(t, dtype), [t.size])), probe.flags], 0);
     for (const t of [packed, ...probe.leaves]) keep(t);
@@ -160,7 +190,7 @@ export function computeStep(
 }
 
 /** Frees a step's tensors (after `applyStep`, or when a run stops at a read-back). */
-export function disposeStep(p: PendingStep): void {
+export function disposeStep<P>(p: PendingStep<P>): void {
   p.packed.dispose();
   if (p.update !== p.grads) disposeTree(p.update);
   disposeTree(p.grads);
@@ -168,7 +198,7 @@ export function disposeStep(p: PendingStep): void {
 }
 
 /** The step's one read-back. Rejects with NonFiniteError (the step's tensors freed) on a non-finite value. */
-export async function readStep(p: PendingStep, method: string, step: number): Promise<StepValues> {
+export async function readStep<P>(p: PendingStep<P>, method: string, step: number): Promise<StepValues> {
   const values = await p.packed.data();
   let at = 0;
   const named: Record<string, number | string> = {};
