@@ -1,7 +1,8 @@
 /**
  * The training loop, in four parts: `restoreOrInit` (a fresh run, or everything a checkpoint holds),
- * then per step the pure `computeStep` (train-step.ts: the next batch of the seeded epoch order,
- * valueAndGrad with dropout / sampling key foldIn(runKey, step), optional global-norm clip), `afterStep`
+ * then per step the pure `computeStep` (train-step.ts: the next `gradAccum` batches of the seeded epoch
+ * order, valueAndGrad with dropout / sampling key foldIn(runKey, step), their gradients averaged by
+ * examples, optional global-norm clip), `afterStep`
  * (the step's single asynchronous read-back of loss, loss parts, choice statistics and finiteness; the
  * AdamW update at the scheduled rate; log, callbacks, dev evaluation, checkpoint), and `finish` (curve,
  * test score of the best parameters, results.json). Dev evaluation every `evalEvery` steps keeps the best
