@@ -44,7 +44,17 @@ export class WasmBackend extends WasmHeapBackend {
     Int8Store.check(w);
     const heap = this.heap,
       id = this.nextInt8++;
-    this.int8Weights.set(id, uploadInt8({ alloc: (b) => heap.alloc(b), u8: heap.u8, f32: heap.f32 }, w));
+    // the views are read after every alloc: an alloc that grows the memory detaches the old ones
+    const into = {
+      alloc: (b: number) => heap.alloc(b),
+      get u8() {
+        return heap.u8;
+      },
+      get f32() {
+        return heap.f32;
+      },
+    };
+    this.int8Weights.set(id, uploadInt8(into, w));
     return id;
   }
   override releaseInt8(w: Int8Id): void {
