@@ -1,7 +1,7 @@
 /**
  * Times the prompt-tuning step (bench/workload.ts: a soft prompt, or prefixes for roberta-large) on one backend.
  *   node --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm [--workload bert-small|bert-base|roberta-large]
- *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16|int8] [--rows needed|all] [--profile] [--times] [--json]
+ *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16|int8] [--rows needed|all] [--profile [--by-shape] [--by-cpu]] [--times] [--json]
  *        [--batch B] [--seq T] [--prompt m]   (override the workload's sizes)
  * Prints ms/step (median after warm-up), tokens/s (the encoder's rows per second: batch·(seq+prompt), or batch·seq with a prefix), peak RSS, and with
  * --weights f16 stores the frozen dense weights as halves (f32 accumulation; WebGPU needs shader-f16). With
@@ -84,8 +84,13 @@ if (process.argv.includes('--profile')) {
   await p.step();
   prof.reset();
   const n = Math.max(1, Math.min(steps, 3));
+  const c0 = process.cpuUsage();
   for (let i = 0; i < n; i++) await p.step();
+  const c = process.cpuUsage(c0);
   p.dispose();
-  console.log(formatProfile(prof.stats, n));
+  console.log(
+    `step CPU time ${((c.user + c.system) / 1000 / n).toFixed(1)} ms/step (kernels and everything between them)`,
+  );
+  console.log(formatProfile(prof.stats, n, 0.005, process.argv.includes('--by-cpu')));
 }
 bk.dispose?.();
