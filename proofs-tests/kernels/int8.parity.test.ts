@@ -35,7 +35,7 @@ async function run(bk: Backend, M: number, N: number, K: number, seed: number, s
   const c = tensor(bk, cot, { shape: [M, N], dtype: 'f32' });
   const [y, pull] = vjp(([xx, bb]: readonly [Tensor, Tensor]) => linearInt8(xx, qw, bb), [x, b] as const);
   const [dx, db] = pull(c);
-  const out = { y: (await y.data()) as Float32Array, dx: (await dx.data()) };
+  const out = { y: (await y.data()) as Float32Array, dx: await dx.data() };
   for (const t of [y, dx, db, x, b, c]) t.dispose();
   qw.dispose();
   return out;
