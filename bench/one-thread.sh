@@ -24,7 +24,7 @@ done
 node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
   const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-  const name = (r) => (r.backend === "torch" ? `torch (${r.blasCore}, ATen ${r.atenCapability})` : `wasm ${r.weights}`);
+  const name = (r) => (r.backend === "torch" ? `torch (${r.blasCore}, ATen ${r.atenCapability})` : `wasm ${r.weights}${r.weightsKernel ? ` [${r.weightsKernel}]` : ""}`);
   const torch = rows.filter((r) => r.backend === "torch");
   for (const n of [...new Set(rows.map(name))]) {
     const rs = rows.filter((r) => name(r) === n);

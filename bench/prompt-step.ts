@@ -58,6 +58,8 @@ const result = {
   seq: w.seq,
   prompt: w.promptTokens,
   weights,
+  // which kernel ran the int8 products (wasm: relaxed SIMD or not; webgpu: WGSL dot4I8Packed)
+  ...(weights === 'int8' ? { weightsKernel: bk.int8Kernel ?? 'none' } : {}),
   rows,
   steps,
   threads: threadsArg || 'default',
@@ -75,7 +77,7 @@ const result = {
 console.log(
   process.argv.includes('--json')
     ? JSON.stringify(result)
-    : `${backendName} ${wlName}: ${ms.toFixed(1)} ms/step (min ${result.minMs}, ${steps} steps), ${result.tokensPerS} tokens/s, peak RSS ${result.peakRssMiB} MiB${'gpuStorageMiB' in result ? `, GPU storage ${result.gpuStorageMiB} MiB` : ''}, loss ${loss.toFixed(4)}`,
+    : `${backendName} ${wlName}${weights === 'f32' ? '' : ` ${weights} weights${weights === 'int8' ? ` [${bk.int8Kernel ?? 'none'}]` : ''}`}: ${ms.toFixed(1)} ms/step (min ${result.minMs}, ${steps} steps), ${result.tokensPerS} tokens/s, peak RSS ${result.peakRssMiB} MiB${'gpuStorageMiB' in result ? `, GPU storage ${result.gpuStorageMiB} MiB` : ''}, loss ${loss.toFixed(4)}`,
 );
 
 if (process.argv.includes('--profile')) {

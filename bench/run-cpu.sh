@@ -84,7 +84,7 @@ node -e '
       const rss = Math.max(...by(b).map((r) => r.peakRssMiB)), tok = med(by(b).map((r) => r.tokensPerS));
       // the i-th run of each backend ran right after the i-th torch run: their ratio shows the spread
       const paired = by(b).map((r, i) => (by("torch")[i] ? (r.msPerStep / by("torch")[i].msPerStep).toFixed(2) : "-")).join(" ");
-      const kernel = b === "torch" ? ` [OpenBLAS ${by(b)[0].blasCore}, ATen ${by(b)[0].atenCapability}]` : b.startsWith("wasm") ? ` [threads ${by(b)[0].threads}]` : "";
+      const kernel = b === "torch" ? ` [OpenBLAS ${by(b)[0].blasCore}, ATen ${by(b)[0].atenCapability}]` : b.startsWith("wasm") ? ` [threads ${by(b)[0].threads}${by(b)[0].weightsKernel ? `, ${by(b)[0].weightsKernel}` : ""}]` : "";
       console.log(`${wl.padEnd(11)} ${b.padEnd(13)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length}; per run ${paired})${kernel}`);
     }
   }' "$OUT"

@@ -236,6 +236,8 @@ export interface Backend {
    * WGSL's dot4I8Packed): why, for the refusal and the run setup's report of what it used instead.
    */
   readonly int8Refusal?: string | undefined;
+  /** What computes the int8 products here, for reports (bench, CLI): absent where they are not run. */
+  readonly int8Kernel?: string | undefined;
 
   // ---- optimiser ----
   /** In-place fused AdamW on param/m/v (same shape, float); grad read only. */

@@ -40,6 +40,11 @@ export class WasmBackend extends WasmHeapBackend {
   private readonly int8Weights = new Map<Int8Id, Int8Resident>();
   private nextInt8 = 1;
 
+  override get int8Kernel(): string {
+    return this.gemmShape.fma
+      ? 'relaxed SIMD 8-bit dot (i16x8.relaxed_dot_i8x16_i7x16_s)'
+      : 'SIMD 16-bit dot (i32x4.dot_i16x8_s, no relaxed SIMD)';
+  }
   override uploadInt8(w: Int8Matrix): Int8Id {
     Int8Store.check(w);
     const heap = this.heap,

@@ -153,6 +153,9 @@ export class WebGpuBackend extends WebGpuStorage implements Backend {
   get int8Refusal(): string | undefined {
     return this.int8.refusal;
   }
+  get int8Kernel(): string | undefined {
+    return this.int8.available ? 'WGSL dot4I8Packed' : undefined;
+  }
   uploadInt8(w: Int8Matrix): Int8Id {
     return this.int8.upload(w);
   }
