@@ -98,7 +98,7 @@ export function scheduleFor(tm: TaskModel): Schedule {
 }
 
 /** Best dev score so far (first step reaching the maximum of the main metric). */
-function bestOf(records: readonly MetricRecord[], main: string): { step: number; score: number } {
+export function bestDevStep(records: readonly MetricRecord[], main: string): { step: number; score: number } {
   let best = { step: 0, score: -Infinity };
   for (const r of records) {
     const v = r[main];
@@ -274,7 +274,7 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
   if (task.train.length === 0) throw new UsageError(`${task.name}: the train split has no examples`);
   const opt = adamw({ weightDecay: cfg.weightDecay, decayMask: noDecayOnBiasAndNorm, inPlace: true });
   const s = await restoreOrInit(tm, opts, opt);
-  s.best = bestOf(s.metrics, task.metrics.main);
+  s.best = bestDevStep(s.metrics, task.metrics.main);
   const effective = { ...cfg, ...opts.configExtra };
   writeFileAtomic(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
   const t0 = performance.now(),
