@@ -50,27 +50,37 @@ export interface OffsetChoice {
   readonly weights: Tensor;
 }
 
-export interface MethodInputs {
+/** What a method builds for one batch: the encoder inputs, the text offset and the step's statistics. */
+export interface MethodForward {
   readonly inputs: EncoderInputs;
   /** Tokens placed in front of the text positions in the encoder output: one number, or chosen per row. */
   readonly offset: number | OffsetChoice;
-  /** Training loss with the method's extra terms (InfoPrompt); absent = mean cross-entropy. */
-  readonly loss?: (ctx: MethodLossContext) => MethodLoss;
   /** Host-side summaries of the step's choices (training only), e.g. mean chosen prompt length. */
   readonly stats?: MethodStats;
+}
+
+/** The forward as the task model sees it: with the method's loss bound to this batch, when it has one. */
+export interface MethodInputs extends MethodForward {
+  /** Training loss with the method's extra terms (InfoPrompt); absent = mean cross-entropy. */
+  readonly loss?: (ctx: MethodLossContext) => MethodLoss;
 }
 
 /** What PEFT export needs from a method that has a PEFT equivalent. */
 export type PeftExport = { kind: 'prompt'; params: SoftPromptParams } | { kind: 'prefix'; params: PrefixParams };
 
-/** One method over its own parameter tree P. */
-export interface MethodDef<P extends ParamTree> {
+/**
+ * One method over its own parameter tree P. `inputs` may return more than MethodForward (F): what its
+ * `loss` reuses from the same batch (InfoPrompt: the prompt rows and the unprompted encoding).
+ */
+export interface MethodDef<P extends ParamTree, F extends MethodForward = MethodForward> {
   readonly name: MethodName;
   readonly promptInit?: PromptInit;
   /** Whether an erased tree (from the loop or a checkpoint) is this method's P: checks every tensor it reads. */
   readonly is: (tree: ParamTree) => tree is P;
   readonly init: (key: PRNGKey) => P;
-  readonly inputs: (params: P, batch: TokenBatch, train?: MethodTrain) => MethodInputs;
+  readonly inputs: (params: P, batch: TokenBatch, train?: MethodTrain) => F;
+  /** Training loss that replaces plain mean cross-entropy, from the encoder's output for `forward`'s batch. */
+  readonly loss?: (params: P, ctx: MethodLossContext, forward: F, train?: MethodTrain) => MethodLoss;
   /** Throws a UsageError saying why not when the method has no PEFT equivalent. */
   readonly peft?: (params: P) => PeftExport;
 }
@@ -86,7 +96,9 @@ export interface MethodImpl {
 }
 
 /** The erased method of a typed definition: every entry narrows the tree with the definition's guard. */
-export function defineMethod<P extends ParamTree>(def: MethodDef<P>): MethodImpl {
+export function defineMethod<P extends ParamTree, F extends MethodForward = MethodForward>(
+  def: MethodDef<P, F>,
+): MethodImpl {
   const own = (tree: ParamTree): P => {
     if (!def.is(tree))
       throw new TypeError(
@@ -94,12 +106,21 @@ export function defineMethod<P extends ParamTree>(def: MethodDef<P>): MethodImpl
       );
     return tree;
   };
-  const { peft } = def;
+  const { peft, loss } = def;
   return {
     name: def.name,
     ...(def.promptInit ? { promptInit: def.promptInit } : {}),
     init: def.init,
-    inputs: (tree, batch, train) => def.inputs(own(tree), batch, train),
+    inputs: (tree, batch, train) => {
+      const params = own(tree);
+      const forward = def.inputs(params, batch, train);
+      const step: MethodInputs = {
+        inputs: forward.inputs,
+        offset: forward.offset,
+        ...(forward.stats ? { stats: forward.stats } : {}),
+      };
+      return loss ? { ...step, loss: (ctx) => loss(params, ctx, forward, train) } : step;
+    },
     ...(peft ? { peft: (tree: ParamTree) => peft(own(tree)) } : {}),
   };
 }

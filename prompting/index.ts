@@ -6,4 +6,5 @@ export * from './heads.ts';
 export * from './gumbel.ts';
 export * from './dynamic.ts';
 export * from './infoprompt.ts';
+export * from './infoprompt-model.ts';
 export * from './peft-adapter.ts';

@@ -11,16 +11,16 @@
  *    bottleneck with independent reparameterisation noise.
  *  - Placement defaults to 'after-cls' so the pooler/classifier reads [CLS] (position 0).
  * Costs one extra (unprompted, no-grad) encoder pass per step, shared by the generator and L_rep.
+ *
+ * One implementation for both users: the method registry (prompting/methods.ts, the CLI's path) drives
+ * `initInfoPromptMethodParams` → `infoPromptInputs` → its own encoder pass and head → `infoPromptObjective`;
+ * `initInfoPrompt` / `infoPromptForward` are the same steps with the classifier head and the encoder pass
+ * included, for API users who train InfoPrompt without a task model.
  */
 import {
   broadcastTo,
-  cast,
-  concat,
   crossEntropy,
-  div,
   expandDims,
-  mul,
-  sum,
   keep,
   linear,
   relu,
@@ -42,24 +42,17 @@ import {
   type InfoPromptWeights,
   type LinearParams,
 } from '../losses/index.ts';
-import type { BertModel } from '../models/bert/model.ts';
-import type { Linear } from '../models/bert/modules.ts';
+import type { BertModel, EncoderInputs } from '../models/bert/model.ts';
 import type { PromptInit, TokenBatch } from './common.ts';
-import { classifierLogits, initClassifier, rowsAtPosition, type ClassifierParams } from './heads.ts';
 import { initPromptRows, spliceSoftPrompt } from './soft-prompt.ts';
 
-export interface InfoPromptConfig {
+/** What the InfoPrompt method needs to know: the prompt, its placement, L_rep's sizes, the loss weights. */
+export interface InfoPromptMethodConfig {
   readonly numVirtualTokens: number;
-  readonly numLabels: number;
   /** Generator MLP d → hidden → m·d (code: hidden 32); absent = a plain learned prompt. */
   readonly generator?: { readonly hidden?: number; readonly activation?: 'tanh' | 'relu' };
+  /** Default 'after-cls' (the code inserts its prompt tokens after <s>), so the pooler/classifier reads [CLS]. */
   readonly placement?: 'before-cls' | 'after-cls';
-  /**
-   * What the classifier reads: 'cls' (default; the pooler on position 0, as BertForSequenceClassification)
-   * or 'mean' (the pooler on the masked mean of the prompted sequence — useful on encoders whose [CLS]
-   * output barely depends on the input, such as randomly initialised test models).
-   */
-  readonly readout?: 'cls' | 'mean';
   /** Bottleneck size k (code: 32). */
   readonly bottleneckDim?: number;
   /** Unprompted negatives per example for L_rep (code: 4). */
@@ -75,17 +68,17 @@ export type InfoPromptPromptParams =
   | { readonly promptEmbeddings: Tensor /* [m, d] */ }
   | { readonly generator: { readonly fc1: LinearParams /* [h, d] */; readonly fc2: LinearParams /* [m·d, h] */ } };
 
-export interface InfoPromptModelParams {
+/** What the method trains: the prompt (plain or generator) and L_rep's bottleneck + projection. */
+export interface InfoPromptMethodParams {
   readonly prompt: InfoPromptPromptParams;
-  readonly head: ClassifierParams;
   /** Bottleneck and prompt projection of L_rep. */
   readonly rep: RepLossParams;
 }
 
-export function validateInfoPromptConfig(cfg: InfoPromptConfig): void {
+export function validateInfoPromptConfig(cfg: InfoPromptMethodConfig & { readonly numLabels?: number }): void {
   if (!Number.isSafeInteger(cfg.numVirtualTokens) || cfg.numVirtualTokens < 1)
     throw new RangeError(`InfoPrompt: numVirtualTokens must be ≥ 1, got ${cfg.numVirtualTokens}`);
-  if (!Number.isSafeInteger(cfg.numLabels) || cfg.numLabels < 2)
+  if (cfg.numLabels !== undefined && (!Number.isSafeInteger(cfg.numLabels) || cfg.numLabels < 2))
     throw new RangeError(`InfoPrompt: numLabels must be ≥ 2, got ${cfg.numLabels}`);
   if (
     cfg.negativesPerExample !== undefined &&
@@ -96,43 +89,34 @@ export function validateInfoPromptConfig(cfg: InfoPromptConfig): void {
     throw new RangeError(`InfoPrompt: lossCap must be > 0, got ${cfg.lossCap}`);
 }
 
-export function initInfoPrompt(model: BertModel, cfg: InfoPromptConfig, key: PRNGKey): InfoPromptModelParams {
+/** The method's initial tree: the prompt from one key, L_rep's bottleneck and projection from another. */
+export function initInfoPromptMethodParams(
+  model: BertModel,
+  cfg: InfoPromptMethodConfig,
+  key: PRNGKey,
+): InfoPromptMethodParams {
   validateInfoPromptConfig(cfg);
   const d = model.cfg.hiddenSize,
     m = cfg.numVirtualTokens;
-  const [kp, k1, k2, kh, kr] = splitKey(key, 5) as [PRNGKey, PRNGKey, PRNGKey, PRNGKey, PRNGKey];
+  const [kp, k1, k2, kr] = splitKey(key, 4) as [PRNGKey, PRNGKey, PRNGKey, PRNGKey];
   const keepLin = (p: LinearParams): LinearParams => ({ weight: keep(p.weight), bias: keep(p.bias) });
+  const hidden = cfg.generator?.hidden ?? 32;
   const prompt: InfoPromptPromptParams = cfg.generator
     ? {
         generator: {
-          fc1: keepLin(initLinear(model.bk, k1, d, cfg.generator.hidden ?? 32, model.dtype)),
-          fc2: keepLin(initLinear(model.bk, k2, cfg.generator.hidden ?? 32, m * d, model.dtype)),
+          fc1: keepLin(initLinear(model.bk, k1, d, hidden, model.dtype)),
+          fc2: keepLin(initLinear(model.bk, k2, hidden, m * d, model.dtype)),
         },
       }
     : { promptEmbeddings: keep(initPromptRows(model, m, cfg.init ?? { kind: 'vocab' }, kp)) };
   const rep = initInfoPromptParams(model.bk, kr, { d, k: cfg.bottleneckDim ?? 32 }, model.dtype);
   return {
     prompt,
-    head: initClassifier(model, cfg.numLabels, kh),
     rep: {
       bottleneck: { mu: keepLin(rep.bottleneck.mu), logVar: keepLin(rep.bottleneck.logVar) },
       projection: keepLin(rep.projection),
     },
   };
-}
-
-/** Classifier on the pooler applied to the masked mean of h [B, S, d] (mask [B, S]) → logits [B, C]. */
-export function meanReadoutLogits(
-  model: BertModel,
-  h: Tensor,
-  mask: Tensor,
-  head: ClassifierParams,
-  pooler?: Linear,
-): Tensor {
-  const [B, , d] = h.shape as [number, number, number];
-  const w = cast(mask, h.dtype);
-  const pooled = div(sum(mul(h, expandDims(w, -1)), 1), expandDims(sum(w, 1), -1)); // [B, d]
-  return classifierLogits(model, reshape(pooled, [B, 1, d]), head, pooler ? { pooler } : {});
 }
 
 /** The unprompted [CLS]/<s> output [B, d], detached. */
@@ -150,7 +134,11 @@ export function unpromptedCls(model: BertModel, batch: TokenBatch): Tensor {
 }
 
 /** Prompt rows: P [m, d] (plain) or P_b [B, m, d] = reshape(fc2(act(fc1(cls_b)))) (generator). */
-export function infoPromptRows(p: InfoPromptPromptParams, cfg: InfoPromptConfig, cls: () => Tensor): Tensor {
+export function infoPromptRows(
+  p: InfoPromptPromptParams,
+  cfg: Pick<InfoPromptMethodConfig, 'numVirtualTokens' | 'generator'>,
+  cls: () => Tensor,
+): Tensor {
   if ('promptEmbeddings' in p) return p.promptEmbeddings;
   const x = cls();
   const z = linear(x, p.generator.fc1.weight, p.generator.fc1.bias);
@@ -159,80 +147,82 @@ export function infoPromptRows(p: InfoPromptPromptParams, cfg: InfoPromptConfig,
   return reshape(out, [x.shape[0]!, cfg.numVirtualTokens, x.shape[1]!]);
 }
 
-export interface InfoPromptStepInputs {
+/** A batch's prompted encoder inputs and what the objective reuses from building them. */
+export interface InfoPromptBatchInputs {
   readonly batch: TokenBatch;
+  readonly inputs: EncoderInputs;
+  /** The prompt rows: [m, d] (plain) or [B, m, d] (generator). */
+  readonly prompt: Tensor;
+  /** The unprompted [CLS] outputs [B, d], detached: computed once, on first use (generator or L_rep). */
+  readonly unprompted: () => Tensor;
+}
+
+export function infoPromptInputs(
+  model: BertModel,
+  params: InfoPromptMethodParams,
+  batch: TokenBatch,
+  cfg: InfoPromptMethodConfig,
+): InfoPromptBatchInputs {
+  const m = cfg.numVirtualTokens,
+    d = model.cfg.hiddenSize;
+  let clsU: Tensor | undefined;
+  const unprompted = () => (clsU ??= unpromptedCls(model, batch)); // one extra unprompted pass, shared
+  const prompt = infoPromptRows(params.prompt, cfg, unprompted); // [m, d] or [B, m, d]
+  const Pb = prompt.rank === 2 ? broadcastTo(expandDims(prompt, 0), [batch.B, m, d]) : prompt;
+  return { batch, inputs: spliceSoftPrompt(model, Pb, batch, cfg.placement ?? 'after-cls'), prompt, unprompted };
+}
+
+export interface InfoPromptObjectiveInputs {
+  /** [B, C] */
+  readonly logits: Tensor;
   /** i32 [B] */
   readonly labels: Tensor;
+  /** The classifier's weight [C, d] (L_head's head representation). */
+  readonly headWeight: Tensor;
+  /** The prompted [CLS]/position-0 outputs [B, d] (L_rep's positives). */
+  readonly prompted: Tensor;
   /** Key for the bottleneck's reparameterisation noise. */
   readonly key: PRNGKey;
-  /** Pooler when the checkpoint has none. */
-  readonly pooler?: Linear;
   /** false: bottleneck means instead of samples (evaluation). */
-  readonly sample?: boolean;
-  /**
-   * The prompt L_rep's critic anchors on ([m, d] or [B, m, d]); default the current prompt. L_rep
-   * detaches it anyway, so passing a constant copy changes no value or gradient — it only makes the
-   * objective a smooth function of the prompt for finite-difference checks.
-   */
+  readonly sample: boolean;
+  /** The prompt L_rep's critic anchors on; default the batch's prompt rows (see InfoPromptStepInputs). */
   readonly repAnchor?: Tensor;
 }
 
-export interface InfoPromptOutputs {
+export interface InfoPromptLoss {
   readonly loss: Tensor;
-  /** [B, C] */
-  readonly logits: Tensor;
   readonly parts: { readonly task: Tensor; readonly head: Tensor; readonly rep: Tensor; readonly kl: Tensor };
 }
 
-/** Full InfoPrompt objective on one batch (differentiate `loss` w.r.t. the params tree). */
-export function infoPromptForward(
+/** task + γ·L_head + β·L_rep + klWeight·KL on one batch, from its prompted inputs and the classifier's output. */
+export function infoPromptObjective(
   model: BertModel,
-  params: InfoPromptModelParams,
-  cfg: InfoPromptConfig,
-  x: InfoPromptStepInputs,
-): InfoPromptOutputs {
-  const { batch } = x;
-  const B = batch.B,
-    m = cfg.numVirtualTokens,
-    d = model.cfg.hiddenSize;
-  let clsU: Tensor | undefined;
-  const cls = () => (clsU ??= unpromptedCls(model, batch));
-  const P = infoPromptRows(params.prompt, cfg, cls); // [m, d] or [B, m, d]
-  const Pb = P.rank === 2 ? broadcastTo(expandDims(P, 0), [B, m, d]) : P;
-  const placement = cfg.placement ?? 'after-cls';
-  const inputs = spliceSoftPrompt(model, Pb, batch, placement);
-  const clsReadout = (cfg.readout ?? 'cls') === 'cls';
-  // the [CLS] readout and L_rep read only position 0: the last layer computes that row alone
-  const h = model.encode({
-    ...inputs,
-    skipPadding: true,
-    ...(clsReadout ? { outputPositions: Array.from({ length: B }, () => [0]) } : {}),
-  }).lastHiddenState;
-  const logits = clsReadout
-    ? classifierLogits(model, h, params.head, x.pooler ? { pooler: x.pooler } : {})
-    : meanReadoutLogits(model, h, inputs.attentionMask!, params.head, x.pooler);
+  params: InfoPromptMethodParams,
+  cfg: InfoPromptMethodConfig,
+  fwd: InfoPromptBatchInputs,
+  x: InfoPromptObjectiveInputs,
+): InfoPromptLoss {
+  const { batch } = fwd;
   const task =
-    cfg.lossCap === undefined ? crossEntropy(logits, x.labels) : cappedCrossEntropy(logits, x.labels, cfg.lossCap);
-
+    cfg.lossCap === undefined ? crossEntropy(x.logits, x.labels) : cappedCrossEntropy(x.logits, x.labels, cfg.lossCap);
   const head = infoPromptHeadLoss({
-    prompt: P,
-    headRep: params.head.weight,
+    prompt: fwd.prompt,
+    headRep: x.headWeight,
     tokenEmbeds: model.embed(batch.inputIds),
     attentionMask: batch.attentionMask,
   }).loss;
-  const r = cfg.negativesPerExample ?? 4;
-  const unprompted = concat(
-    Array.from({ length: r }, () => cls()),
-    0,
-  ); // [r·B, d]
-  const repOut = infoPromptRepLoss({
-    prompt: x.repAnchor ?? P,
-    prompted: rowsAtPosition(model, h, 0),
+  const r = cfg.negativesPerExample ?? 4,
+    d = model.cfg.hiddenSize;
+  // each unprompted output r times, [r·B, d]: independent bottleneck noise per copy
+  const unprompted = reshape(broadcastTo(expandDims(fwd.unprompted(), 0), [r, batch.B, d]), [r * batch.B, d]);
+  const rep = infoPromptRepLoss({
+    prompt: x.repAnchor ?? fwd.prompt,
+    prompted: x.prompted,
     unprompted,
     params: params.rep,
     key: x.key,
-    sample: x.sample ?? true,
+    sample: x.sample,
   });
-  const parts = { task, head, rep: repOut.loss, kl: repOut.kl };
-  return { loss: infoPromptLoss(parts, cfg.weights ?? {}), logits, parts };
+  const parts = { task, head, rep: rep.loss, kl: rep.kl };
+  return { loss: infoPromptLoss(parts, cfg.weights ?? {}), parts };
 }

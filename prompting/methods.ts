@@ -12,35 +12,7 @@
  * Gumbel temperature from `step`, so a resumed run repeats them exactly. Evaluation passes nothing:
  * dynamic choices are the argmax, InfoPrompt's bottleneck uses its means (and its loss is not needed).
  */
-import {
-  add,
-  argmax,
-  broadcastTo,
-  cast,
-  crossEntropy,
-  expandDims,
-  keep,
-  max,
-  mean,
-  oneHot,
-  reshape,
-  splitKey,
-  stopGradient,
-  sum,
-  type ParamTree,
-  type PRNGKey,
-  type Tensor,
-} from '../core/index.ts';
-import {
-  cappedCrossEntropy,
-  infoPromptHeadLoss,
-  infoPromptLoss,
-  infoPromptRepLoss,
-  initInfoPromptParams,
-  initLinear,
-  type InfoPromptParams as RepParams,
-  type LinearParams,
-} from '../losses/index.ts';
+import { add, argmax, cast, max, mean, oneHot, stopGradient, sum, type ParamTree, type Tensor } from '../core/index.ts';
 import type { BertModel } from '../models/bert/model.ts';
 import type { PromptInit } from './common.ts';
 import {
@@ -51,16 +23,16 @@ import {
 } from './dynamic.ts';
 import { gumbelTemperature } from './gumbel.ts';
 import { rowsAtPosition } from './heads.ts';
-import { infoPromptRows, unpromptedCls, type InfoPromptConfig, type InfoPromptPromptParams } from './infoprompt.ts';
-import { applyPrefix, initPrefix, type PrefixConfig, type PrefixParams } from './prefix.ts';
 import {
-  applySoftPrompt,
-  initPromptRows,
-  initSoftPrompt,
-  spliceSoftPrompt,
-  type SoftPromptConfig,
-  type SoftPromptParams,
-} from './soft-prompt.ts';
+  infoPromptInputs,
+  infoPromptObjective,
+  initInfoPromptMethodParams,
+  type InfoPromptBatchInputs,
+  type InfoPromptMethodConfig,
+  type InfoPromptMethodParams,
+} from './infoprompt.ts';
+import { applyPrefix, initPrefix, type PrefixConfig, type PrefixParams } from './prefix.ts';
+import { applySoftPrompt, initSoftPrompt, type SoftPromptConfig, type SoftPromptParams } from './soft-prompt.ts';
 import type { MethodName, RunConfig } from '../training/run-config.ts';
 import { UsageError } from '../training/usage-error.ts';
 import type { PromptTokenizer } from '../training/text-encoding.ts';
@@ -68,14 +40,14 @@ import {
   defineMethod,
   hasTensors,
   optionalLinear,
+  type MethodForward,
   type MethodImpl,
-  type MethodLoss,
-  type MethodLossContext,
   type PeftExport,
 } from './define-method.ts';
 
 export type {
   MethodDef,
+  MethodForward,
   MethodImpl,
   MethodInputs,
   MethodLoss,
@@ -200,30 +172,23 @@ function dynamic(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): 
   });
 }
 
-/** InfoPrompt's trainable tree under `prompt`: the prompt (plain or generator) and L_rep's bottleneck + projection. */
-export interface InfoPromptMethodParams {
-  readonly prompt: InfoPromptPromptParams;
-  readonly rep: RepParams;
+/** The registry's InfoPrompt forward: what its loss reuses from the batch's prompted inputs. */
+interface InfoPromptStep extends MethodForward {
+  readonly prompted: InfoPromptBatchInputs;
 }
 
-/** Unprompted negatives per example for L_rep (InfoPrompt's code: 4, so K = 4·B). */
-const NEGATIVES_PER_EXAMPLE = 4;
-
 function infoprompt(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer): MethodImpl {
-  const m = cfg.promptLength,
-    d = model.cfg.hiddenSize;
   const init = promptInit(cfg, tokenizer);
-  const ic: InfoPromptConfig = {
-    numVirtualTokens: m,
-    numLabels: 2,
+  const ic: InfoPromptMethodConfig = {
+    numVirtualTokens: cfg.promptLength,
     placement: cfg.placement,
     init,
     bottleneckDim: cfg.bottleneckDim,
+    weights: { gamma: cfg.gamma, beta: cfg.beta, klWeight: cfg.klWeight },
+    ...(cfg.lossCap > 0 ? { lossCap: cfg.lossCap } : {}),
     ...(cfg.generatorHidden > 0 ? { generator: { hidden: cfg.generatorHidden } } : {}),
   };
-  const weights = { gamma: cfg.gamma, beta: cfg.beta, klWeight: cfg.klWeight };
-  const keepLin = (p: LinearParams): LinearParams => ({ weight: keep(p.weight), bias: keep(p.bias) });
-  return defineMethod<InfoPromptMethodParams>({
+  return defineMethod<InfoPromptMethodParams, InfoPromptStep>({
     name: 'infoprompt',
     promptInit: init,
     is: (t): t is InfoPromptMethodParams =>
@@ -242,59 +207,22 @@ function infoprompt(cfg: RunConfig, model: BertModel, tokenizer: PromptTokenizer
         'rep.projection.weight',
         'rep.projection.bias',
       ]),
-    init: (key) => {
-      const [kp, k1, k2, kr] = splitKey(key, 4) as [PRNGKey, PRNGKey, PRNGKey, PRNGKey];
-      const h = cfg.generatorHidden;
-      const prompt: InfoPromptPromptParams =
-        h > 0
-          ? {
-              generator: {
-                fc1: keepLin(initLinear(model.bk, k1, d, h, model.dtype)),
-                fc2: keepLin(initLinear(model.bk, k2, h, m * d, model.dtype)),
-              },
-            }
-          : { promptEmbeddings: keep(initPromptRows(model, m, init, kp)) };
-      const r = initInfoPromptParams(model.bk, kr, { d, k: cfg.bottleneckDim }, model.dtype);
-      const rep: RepParams = {
-        bottleneck: { mu: keepLin(r.bottleneck.mu), logVar: keepLin(r.bottleneck.logVar) },
-        projection: keepLin(r.projection),
-      };
-      return { prompt, rep };
+    init: (key) => initInfoPromptMethodParams(model, ic, key),
+    inputs: (p, batch) => {
+      const prompted = infoPromptInputs(model, p, batch, ic);
+      return { inputs: prompted.inputs, offset: cfg.promptLength, prompted };
     },
-    inputs: (p, batch, train) => {
-      let clsU: Tensor | undefined;
-      const cls = () => (clsU ??= unpromptedCls(model, batch)); // one extra unprompted pass, shared
-      const P = infoPromptRows(p.prompt, ic, cls); // [m, d] or [B, m, d]
-      const Pb = P.rank === 2 ? broadcastTo(expandDims(P, 0), [batch.B, m, d]) : P;
-      const inputs = spliceSoftPrompt(model, Pb, batch, cfg.placement);
-      const loss = (ctx: MethodLossContext): MethodLoss => {
-        if (!ctx.head) throw new Error('infoprompt: needs the classifier head (L_head reads its weights)');
-        const task =
-          cfg.lossCap > 0
-            ? cappedCrossEntropy(ctx.logits, ctx.labels, cfg.lossCap)
-            : crossEntropy(ctx.logits, ctx.labels);
-        const head = infoPromptHeadLoss({
-          prompt: P,
-          headRep: ctx.head.weight,
-          tokenEmbeds: model.embed(batch.inputIds),
-          attentionMask: batch.attentionMask,
-        }).loss;
-        const unprompted = reshape(broadcastTo(expandDims(cls(), 0), [NEGATIVES_PER_EXAMPLE, batch.B, d]), [
-          NEGATIVES_PER_EXAMPLE * batch.B,
-          d,
-        ]);
-        const rep = infoPromptRepLoss({
-          prompt: P,
-          prompted: rowsAtPosition(model, ctx.lastHiddenState, 0),
-          unprompted,
-          params: p.rep,
-          key: train?.key ?? [0, 0],
-          sample: train !== undefined,
-        });
-        const parts = { task, head, rep: rep.loss, kl: rep.kl };
-        return { total: infoPromptLoss(parts, weights), parts };
-      };
-      return { inputs, offset: m, loss };
+    loss: (p, ctx, step, train) => {
+      if (!ctx.head) throw new Error('infoprompt: needs the classifier head (L_head reads its weights)');
+      const { loss, parts } = infoPromptObjective(model, p, ic, step.prompted, {
+        logits: ctx.logits,
+        labels: ctx.labels,
+        headWeight: ctx.head.weight,
+        prompted: rowsAtPosition(model, ctx.lastHiddenState, 0),
+        key: train?.key ?? [0, 0],
+        sample: train !== undefined,
+      });
+      return { total: loss, parts };
     },
     ...(cfg.generatorHidden > 0
       ? {

@@ -10,6 +10,7 @@ export * from './heads.ts';
 export * from './gumbel.ts';
 export * from './dynamic.ts';
 export * from './infoprompt.ts';
+export * from './infoprompt-model.ts';
 export * from './peft-export.ts';
 export * from './peft-format.ts';
 export * from './peft-model-card.ts';

@@ -37,7 +37,7 @@ import {
   meanReadoutLogits,
   type InfoPromptConfig,
   type InfoPromptModelParams,
-} from './infoprompt.ts';
+} from './infoprompt-model.ts';
 import { applyPrefix, initPrefix, type PrefixParams } from './prefix.ts';
 import { applySoftPrompt, initSoftPrompt, type SoftPromptParams } from './soft-prompt.ts';
 

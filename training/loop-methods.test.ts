@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { isTensor } from '../core/tensor/tensor.ts';
 import { main } from '../cli/main.ts';
 import { importPeftAdapter } from '../prompting/peft-adapter.ts';
 import { logitsOf } from './evaluate.ts';
@@ -169,8 +170,12 @@ test('export-peft: InfoPrompt with a plain prompt exports its soft prompt (same 
   const imported = importPeftAdapter(out, s.tm.model);
   assert.is(imported.config.peft_type, 'PROMPT_TUNING');
   assert.ok(imported.method.kind === 'prompt' && imported.classifier, 'prompt + classifier saved');
-  const prompt = (best['prompt'] as unknown as { prompt: { promptEmbeddings: { dataSync(): Float32Array } } }).prompt
-    .promptEmbeddings;
+  const tree = best['prompt'];
+  const prompt =
+    'prompt' in tree && typeof tree.prompt === 'object' && tree.prompt !== null && 'promptEmbeddings' in tree.prompt
+      ? tree.prompt.promptEmbeddings
+      : undefined;
+  if (!isTensor(prompt)) throw new Error('the InfoPrompt run has no plain prompt (prompt.promptEmbeddings)');
   assert.equal(
     Array.from(imported.method.params.promptEmbeddings.dataSync()),
     Array.from(prompt.dataSync()),
@@ -178,7 +183,9 @@ test('export-peft: InfoPrompt with a plain prompt exports its soft prompt (same 
   );
   // The same prompt + head as a plain soft-prompt model gives the InfoPrompt model's logits.
   const soft = buildTaskModel(s.tm.model, s.tm.tokenizer, s.task, { ...s.tm.cfg, method: 'soft' });
-  const asSoft = { prompt: imported.method.params, head: imported.classifier } as unknown as TrainParams;
+  const { classifier } = imported;
+  if (!classifier) throw new Error('the adapter has no classifier');
+  const asSoft: TrainParams = { prompt: imported.method.params, head: classifier };
   const got = await logitsOf(soft, asSoft, s.task.dev),
     want = await logitsOf(s.tm, best, s.task.dev);
   for (let i = 0; i < want.length; i++)

@@ -3,6 +3,7 @@
  * step/total, loss, throughput (it/s or examples/s) and ETA. Otherwise (CI logs, files): one plain
  * line every `everyN` steps and at the last step. The output stream and the clock are injectable.
  */
+import { Writable } from 'node:stream';
 import cliProgress from 'cli-progress';
 import { formatDuration, Meter } from './meter.ts';
 
@@ -43,6 +44,24 @@ export interface Progress {
   stop(): void;
 }
 
+/**
+ * cli-progress types its stream as a Node WritableStream but only writes to it and reads isTTY and columns
+ * (readline's cursor moves are writes too): a Writable that forwards each chunk to a plain ProgressStream.
+ */
+function forwardingWritable(stream: ProgressStream): Writable {
+  const out = new Writable({
+    decodeStrings: false,
+    write(chunk: string | Buffer, _encoding, done) {
+      stream.write(String(chunk));
+      done();
+    },
+  });
+  return Object.defineProperties(out, {
+    isTTY: { get: () => stream.isTTY },
+    columns: { get: () => stream.columns },
+  });
+}
+
 const fmtLoss = (l: number | undefined) => (l === undefined ? '-' : Number.isFinite(l) ? l.toFixed(4) : String(l));
 
 export function createProgress(opts: ProgressOptions): Progress {
@@ -58,7 +77,7 @@ export function createProgress(opts: ProgressOptions): Progress {
     const bar = new cliProgress.SingleBar(
       {
         format: `${label} [{bar}] {value}/{total} | loss {loss} | {rate} | ETA {etaText}`,
-        stream: stream as unknown as NodeJS.WritableStream,
+        stream: stream instanceof Writable ? stream : forwardingWritable(stream),
         hideCursor: true,
         barsize: 30,
         fps: 10,

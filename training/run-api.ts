@@ -5,7 +5,7 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import { exportPeftAdapter, type PeftAdapterConfig } from '../prompting/peft-adapter.ts';
-import type { ClassifierParams } from '../prompting/heads.ts';
+import { isLinearParams } from '../core/tensor/nn.ts';
 import { mergeConfig, type RunConfig } from './run-config.ts';
 import { loadBestParams, readRunConfig } from './run-load.ts';
 import { setupRun } from './run-setup.ts';
@@ -83,9 +83,14 @@ export async function exportAdapter(
     );
   if (!tm.method.peft)
     throw new UsageError(`export-peft: method "${cfg.method}" has no PEFT equivalent (soft and prefix do)`);
+  const classifier = params['head'];
+  if (classifier === undefined || !isLinearParams(classifier))
+    throw new TypeError(
+      "export-peft: the run's parameters have no classifier head (a Linear's weight and bias under 'head')",
+    );
   return exportPeftAdapter(folder, tm.model, tm.method.peft(params['prompt']), {
     baseModelNameOrPath: opts.baseModel ?? cfg.model,
-    classifier: params['head'] as unknown as ClassifierParams,
+    classifier,
     ...(tm.pooler ? { pooler: tm.pooler } : {}),
     ...(tm.method.promptInit ? { init: tm.method.promptInit } : {}),
     ...(cfg.init === 'text' ? { initText: cfg.initText } : {}),

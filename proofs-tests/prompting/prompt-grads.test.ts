@@ -29,14 +29,13 @@ import {
 } from '../../prompting/dynamic.ts';
 import { gumbelSoftmax } from '../../prompting/gumbel.ts';
 import { classifierLogits, initClassifier, type ClassifierParams } from '../../prompting/heads.ts';
+import { infoPromptRows, unpromptedCls } from '../../prompting/infoprompt.ts';
 import {
   infoPromptForward,
-  infoPromptRows,
   initInfoPrompt,
-  unpromptedCls,
   type InfoPromptConfig,
   type InfoPromptModelParams,
-} from '../../prompting/infoprompt.ts';
+} from '../../prompting/infoprompt-model.ts';
 import { applyPrefix, initPrefix, type PrefixParams } from '../../prompting/prefix.ts';
 import { applySoftPrompt, initSoftPrompt, type SoftPromptParams } from '../../prompting/soft-prompt.ts';
 import { expectClose } from '../support/close.ts';
