@@ -156,4 +156,42 @@ test('row gather and scatter-add (the packed-row encoder): distinct, repeated an
   assert.equal(bad(wasm), bad(cpu));
 });
 
+// The distinct-index scatter-add (a row copy) with index ranks other than 1 and rows of any rank: the
+// backward of a gather by [B, S] indices (dynamic prompting's layouts) and of a gather of scalars. Each
+// updates tensor sits between heap blocks of NaN, so a copy that reads past it (as one that took rows of
+// S·d floats did) gives NaN instead of silently reading whatever the heap held.
+test('scatterAdd with distinct [N] / [B, S] indices and scalar, vector or matrix rows: exact, nothing read past the updates', () => {
+  for (const wasmBk of [wasm, wasm1])
+    for (const [idxShape, rowShape] of [
+      [[6], []],
+      [[2, 3], [4]],
+      [
+        [3, 5],
+        [2, 3],
+      ],
+      [[2, 2, 2], []],
+      [[8, 16], [16]],
+    ] as const) {
+      const n = idxShape.reduce((a: number, b: number) => a * b, 1),
+        row = rowShape.reduce((a: number, b: number) => a * b, 1),
+        rows = n + 3;
+      const idx = Int32Array.from({ length: n }, (_, i) => (i * 5 + 2) % rows); // distinct: 5 and rows coprime
+      const guard = () => tensor(wasmBk, new Float32Array(4 * n * row + 64).fill(NaN), { shape: [4 * n * row + 64] });
+      const before = guard();
+      const [cu] = pair(values(n + row, n * row), [...idxShape, ...rowShape]);
+      const wu = tensor(wasmBk, values(n + row, n * row), { shape: [...idxShape, ...rowShape], dtype: 'f32' });
+      const after = guard();
+      const ci = tensor(cpu, idx, { shape: [...idxShape], dtype: 'i32' }),
+        wi = tensor(wasmBk, idx, { shape: [...idxShape], dtype: 'i32' });
+      assert.is(new Set(idx).size, n, 'distinct indices (the row-copy path)');
+      expectParity(
+        scatterAdd(wi, wu, rows),
+        scatterAdd(ci, cu, rows),
+        { atol: 0, rtol: 0 },
+        `scatterAdd by ${JSON.stringify(idxShape)} of rows ${JSON.stringify(rowShape)} into ${rows} (${wasmBk.threads} threads)`,
+      );
+      for (const t of [before, after, cu, wu, ci, wi]) t.dispose();
+    }
+});
+
 test.run();

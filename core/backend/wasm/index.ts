@@ -88,7 +88,10 @@ export class WasmBackend extends WasmHeapBackend {
     const src = scatterSources(this.view(indices), numRows);
     // repeated rows: the reference's f64 sum (a copy cannot add them)
     if (updates.dtype !== 'f32' || !src) return super.scatterAdd(indices, updates, numRows);
-    return this.rowsOf(updates, src, updates.shape.length - indices.shape.length);
+    // updates are [...indices.shape, ...row]: one update row per index, so the leading axes are the
+    // indices' (not updates' rank − indices' rank, which agrees only for [N] indices of [N, d] rows: a
+    // gather by [B, S] indices scattered its gradient as rows of S·d floats read past the updates)
+    return this.rowsOf(updates, src, indices.shape.length);
   }
 
   /** Out row i = row src[i] of x (rows: x's first `lead` axes), or zeros where src[i] = −1: one copy_rows job. */
