@@ -26,6 +26,7 @@ import {
   type Backend,
   type Tensor,
 } from '../core/index.ts';
+import { BertEncoder } from '../models/bert/layer.ts';
 import { BertModel } from '../models/bert/model.ts';
 import { loadCheckpoint } from '../models/bert/io/checkpoint.ts';
 import type { WeightStorage } from '../models/bert/modules.ts';
@@ -66,7 +67,7 @@ const cosine = (a: ArrayLike<number>, b: ArrayLike<number>): number => {
 
 /** The model truncated after `n` layers (the modules are shared, nothing is copied). */
 const firstLayers = (m: BertModel, n: number): BertModel =>
-  new BertModel(m.cfg, m.dtype, m.bk, m.embeddings, m.layers.slice(0, n), m.pooler, m.mlmHead);
+  new BertModel(m.cfg, m.dtype, m.bk, m.embeddings, new BertEncoder(m.layers.slice(0, n)), m.pooler, m.mlmHead);
 
 interface Batch {
   readonly hostIds: Int32Array;

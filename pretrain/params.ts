@@ -2,8 +2,8 @@
  * The trainable encoder as a flat parameter tree `{ "encoder.layer.0.attention.self.query.weight":
  * Tensor, … }` keyed by normalised HF names (no `bert.` prefix), and a BertModel that wraps such
  * tensors as they are — no copy, no `keep` — so a model built inside `valueAndGrad` from traced
- * leaves carries the trace through every weight. Only public constructors of models/bert are used;
- * the existing loaders (which upload RawTensors as frozen constants) are untouched.
+ * leaves carries the trace through every weight. The model is built by the same module loaders as a
+ * checkpoint's (BertModel.fromWeights), from a tensor source that hands the parameters over as they are.
  */
 import {
   keep,
@@ -12,16 +12,15 @@ import {
   tensor,
   type Backend,
   type FloatDType,
+  type Int8Weight,
   type PRNGKey,
   type Tensor,
 } from '../core/index.ts';
 import type { BertConfig } from '../models/bert/config.ts';
-import { BertEmbeddings } from '../models/bert/embeddings.ts';
-import { BertLayer, BertSelfAttention, DenseResidualNorm } from '../models/bert/layer.ts';
-import { BertModel, MlmHead } from '../models/bert/model.ts';
-import { Embedding, LayerNorm, Linear } from '../models/bert/modules.ts';
+import { BertModel } from '../models/bert/model.ts';
+import { WeightScope, type OptionalPart, type TensorProvider } from '../models/bert/weight-scope.ts';
 import { rawTensor, type RawTensor } from '../models/bert/io/raw-tensor.ts';
-import { requiredBertWeights } from '../models/bert/weights.ts';
+import { requiredBertWeights } from '../models/bert/weight-spec.ts';
 
 export type EncoderParams = Readonly<Record<string, Tensor>>;
 
@@ -63,47 +62,37 @@ export function checkParams(cfg: BertConfig, p: EncoderParams): void {
     throw new Error(`pretrain/params: parameter tree does not match the config: ${problems.join('; ')}`);
 }
 
+/**
+ * The parameter tree as the loaders' tensor source: every tensor handed over as it is (no copy, no `keep`),
+ * so a model built from traced leaves carries the trace; the MLM head is loaded, the pooler is not.
+ */
+class ParamTensors implements TensorProvider {
+  constructor(
+    readonly bk: Backend,
+    readonly dtype: FloatDType,
+    private readonly params: EncoderParams,
+  ) {}
+  has(name: string): boolean {
+    return name in this.params;
+  }
+  tensor(name: string): Tensor {
+    const t = this.params[name];
+    if (!t) throw new Error(`pretrain/params: no parameter ${name}`);
+    return t;
+  }
+  int8(name: string): Int8Weight {
+    throw new Error(`pretrain/params: ${name} is a trainable parameter, never stored int8`);
+  }
+  tied(): void {}
+  part(kind: OptionalPart): 'absent' | 'required' {
+    return kind === 'mlmHead' ? 'required' : 'absent';
+  }
+}
+
 /** A BertModel (with MLM head, decoder tied to the word embeddings) over the given tensors. */
 export function bertFromTensors(cfg: BertConfig, bk: Backend, dtype: FloatDType, p: EncoderParams): BertModel {
   checkParams(cfg, p);
-  const g = (n: string): Tensor => p[n]!;
-  const lin = (pre: string) => new Linear(g(`${pre}.weight`), g(`${pre}.bias`));
-  const ln = (pre: string) => new LayerNorm(g(`${pre}.weight`), g(`${pre}.bias`), cfg.layerNormEps);
-  const emb = new BertEmbeddings(
-    new Embedding(g('embeddings.word_embeddings.weight')),
-    new Embedding(g('embeddings.position_embeddings.weight')),
-    new Embedding(g('embeddings.token_type_embeddings.weight')),
-    ln('embeddings.LayerNorm'),
-    cfg,
-  );
-  const layers = Array.from({ length: cfg.numHiddenLayers }, (_, i) => {
-    const q = `encoder.layer.${i}`;
-    return new BertLayer(
-      new BertSelfAttention(
-        lin(`${q}.attention.self.query`),
-        lin(`${q}.attention.self.key`),
-        lin(`${q}.attention.self.value`),
-        cfg.numAttentionHeads,
-        cfg.attentionProbsDropoutProb,
-      ),
-      new DenseResidualNorm(
-        lin(`${q}.attention.output.dense`),
-        ln(`${q}.attention.output.LayerNorm`),
-        cfg.hiddenDropoutProb,
-      ),
-      lin(`${q}.intermediate.dense`),
-      new DenseResidualNorm(lin(`${q}.output.dense`), ln(`${q}.output.LayerNorm`), cfg.hiddenDropoutProb),
-      cfg.hiddenAct,
-    );
-  });
-  const head = new MlmHead(
-    lin('cls.predictions.transform.dense'),
-    ln('cls.predictions.transform.LayerNorm'),
-    emb.wordEmbeddings.weight,
-    g('cls.predictions.bias'),
-    false,
-  );
-  return new BertModel(cfg, dtype, bk, emb, layers, undefined, head);
+  return BertModel.fromWeights(new WeightScope(new ParamTensors(bk, dtype, p)), cfg);
 }
 
 /** Host copies of the parameters (f32 or f64, as stored), named as in the tree. */

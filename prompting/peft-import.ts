@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { tensor, type FloatDType, type Tensor } from '../core/index.ts';
-import { BertModel } from '../models/bert/model.ts';
+import type { BertModel } from '../models/bert/model.ts';
 import { Linear } from '../models/bert/modules.ts';
 import type { RawTensor } from '../models/bert/io/raw-tensor.ts';
 import { parseSafetensors } from '../models/bert/io/safetensors.ts';
@@ -228,5 +228,5 @@ export function importPeftAdapter(folder: string, model: BertModel, opts: Import
 /** The model with the adapter's head pooler in place of the checkpoint's (a view: layers are shared). */
 export function modelWithPooler(model: BertModel, pooler: Linear | undefined): BertModel {
   if (pooler === undefined || pooler === model.pooler) return model;
-  return new BertModel(model.cfg, model.dtype, model.bk, model.embeddings, model.layers, pooler, model.mlmHead);
+  return model.withPooler(pooler);
 }

@@ -14,7 +14,7 @@ import { prngKey } from '../../core/index.ts';
 import { serializeBertConfig } from '../../models/bert/config.ts';
 import { bertConfigFor, randomWeightSource } from '../../models/bert/random-weights.ts';
 import { serializeSafetensors } from '../../models/bert/io/safetensors.ts';
-import { requiredBertWeights } from '../../models/bert/weights.ts';
+import { requiredBertWeights } from '../../models/bert/weight-spec.ts';
 import { mergeConfig, type RunConfig } from '../../training/run-config.ts';
 import { setupRun, type RunSetup } from '../../training/run-setup.ts';
 import { DEMO_SETTINGS } from './settings.ts';

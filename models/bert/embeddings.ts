@@ -3,9 +3,10 @@
  * LayerNorm(inputs_embeds + position_embeddings(position_ids) + token_type_embeddings(token_type_ids)).
  * RoBERTa's position ids are their own rule (running count of non-pad tokens + padding_idx).
  */
-import { add, dropout, tensor, type PRNGKey, type Tensor } from '../../core/index.ts';
+import { add, dropout, tensor, type Backend, type PRNGKey, type Tensor } from '../../core/index.ts';
 import type { BertConfig } from './config.ts';
-import { Embedding, LayerNorm, type LoadContext } from './modules.ts';
+import { Embedding, LayerNorm } from './modules.ts';
+import type { WeightScope } from './weight-scope.ts';
 
 export class BertEmbeddings {
   constructor(
@@ -16,15 +17,13 @@ export class BertEmbeddings {
     readonly cfg: BertConfig,
   ) {}
 
-  static load(ctx: LoadContext, cfg: BertConfig): BertEmbeddings {
+  /** RobertaEmbeddings has the same weights; only its position ids differ (defaultPositionIds). */
+  static load(w: WeightScope, cfg: BertConfig): BertEmbeddings {
     const d = cfg.hiddenSize;
-    return new BertEmbeddings(
-      Embedding.load(ctx, 'embeddings.word_embeddings', cfg.vocabSize, d),
-      Embedding.load(ctx, 'embeddings.position_embeddings', cfg.maxPositionEmbeddings, d),
-      Embedding.load(ctx, 'embeddings.token_type_embeddings', cfg.typeVocabSize, d),
-      LayerNorm.load(ctx, 'embeddings.LayerNorm', d, cfg.layerNormEps),
-      cfg,
-    );
+    const word = Embedding.load(w.at('word_embeddings'), cfg.vocabSize, d);
+    const position = Embedding.load(w.at('position_embeddings'), cfg.maxPositionEmbeddings, d);
+    const tokenType = Embedding.load(w.at('token_type_embeddings'), cfg.typeVocabSize, d);
+    return new BertEmbeddings(word, position, tokenType, LayerNorm.load(w.at('LayerNorm'), d, cfg.layerNormEps), cfg);
   }
 
   /** inputsEmbeds [B, T, d], positionIds / tokenTypeIds i32 [B, T] → [B, T, d]. */
@@ -72,5 +71,5 @@ export function defaultPositionIds(
   return out;
 }
 
-export const idsTensor = (ctx: { bk: LoadContext['bk'] }, data: Int32Array, B: number, T: number): Tensor =>
+export const idsTensor = (ctx: { bk: Backend }, data: Int32Array, B: number, T: number): Tensor =>
   tensor(ctx.bk, data, { shape: [B, T], dtype: 'i32' });

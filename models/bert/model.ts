@@ -1,22 +1,19 @@
 /**
- * HF BertModel / RobertaModel (+ pooler, + MLM head) as a frozen encoder. Every prompt method goes
- * through `encode`, which takes input ids or inputs_embeds, the attention mask, optional token types
- * and position ids, and optional per-layer prefix keys/values with their mask.
+ * HF BertModel / RobertaModel (+ pooler, + MLM head) as a frozen encoder, module by module as HF builds it:
+ * `embeddings` (BertEmbeddings), `encoder` (BertEncoder → BertLayer → BertAttention, BertIntermediate,
+ * BertOutput), `pooler` and the MLM head (heads.ts), each loaded from its scope of the weights. Every
+ * prompt method goes through `encode`, which takes input ids or inputs_embeds, the attention mask,
+ * optional token types and position ids, and optional per-layer prefix keys/values with their mask.
  */
 import {
-  add,
   cast,
   concat,
   full,
   gather,
-  gelu,
-  linear,
   mul,
   reshape,
-  slice,
   splitKey,
   sub,
-  tanh,
   tensor,
   type Backend,
   type FloatDType,
@@ -25,9 +22,13 @@ import {
 } from '../../core/index.ts';
 import type { BertConfig } from './config.ts';
 import { BertEmbeddings, defaultPositionIds } from './embeddings.ts';
-import { BertLayer, type PrefixKV } from './layer.ts';
+import { BertLMPredictionHead, BertPooler, RobertaLMHead, type MlmHead } from './heads.ts';
+import { BertEncoder, type BertLayer, type PrefixKV } from './layer.ts';
+import type { Linear } from './modules.ts';
 import { outputRows, packRows, paddingPacking, selectRows, unpackRows } from './rows.ts';
-import { frozen, LayerNorm, Linear, type LoadContext, type WeightSource, type WeightStorage } from './modules.ts';
+import { CheckpointTensors, WeightScope, type ScopeOptions, type WeightSource } from './weight-scope.ts';
+
+export { BertLMPredictionHead, BertPooler, MlmHead, RobertaLMHead } from './heads.ts';
 
 export interface EncoderInputs {
   /** i32 [B, T]; give this or `inputsEmbeds`. */
@@ -86,7 +87,8 @@ export class BertModel {
     readonly dtype: FloatDType,
     readonly bk: Backend,
     readonly embeddings: BertEmbeddings,
-    readonly layers: readonly BertLayer[],
+    readonly encoder: BertEncoder,
+    /** BertPooler's dense layer (`pool` applies it as BertPooler does); absent in MLM checkpoints. */
     readonly pooler: Linear | undefined,
     readonly mlmHead: MlmHead | undefined,
   ) {}
@@ -94,36 +96,47 @@ export class BertModel {
   /**
    * Loads from normalised checkpoint names; pooler and MLM head only when present. `weightStorage: 'f16'`
    * keeps the dense layers' weights as halves (the backend must store f16), `'int8'` as 7-bit codes with a
-   * scale per output channel (the backend must implement int8Matmul); both for f32 models only.
+   * scale per output channel (the backend must implement int8Matmul); both for f32 models only. Every
+   * missing or misshapen tensor is reported in one error naming the source.
    */
-  static load(
-    src: WeightSource,
-    cfg: BertConfig,
-    bk: Backend,
-    dtype: FloatDType,
-    opts: { readonly weightStorage?: WeightStorage; readonly keepF32?: (prefix: string) => boolean } = {},
-  ): BertModel {
+  static load(src: WeightSource, cfg: BertConfig, bk: Backend, dtype: FloatDType, opts: ScopeOptions = {}): BertModel {
     const weightStorage = opts.weightStorage ?? 'f32';
     if (weightStorage !== 'f32' && dtype !== 'f32')
       throw new TypeError(
         `BertModel.load: ${weightStorage} weight storage needs an f32 model, got ${dtype} (its products are f32)`,
       );
-    const ctx: LoadContext = { bk, dtype, src, weightStorage, ...(opts.keepF32 ? { keepF32: opts.keepF32 } : {}) };
-    const d = cfg.hiddenSize;
-    const layers = Array.from({ length: cfg.numHiddenLayers }, (_, i) => BertLayer.load(ctx, i, cfg));
+    const tensors = new CheckpointTensors(src, bk, dtype);
+    const model = BertModel.fromWeights(new WeightScope(tensors, '', opts), cfg);
+    tensors.finish(() => model.dispose());
+    return model;
+  }
+
+  /** The modules from a weights view whose root is the checkpoint's (`embeddings.*`, `encoder.*`, …). */
+  static fromWeights(w: WeightScope, cfg: BertConfig): BertModel {
+    const embeddings = BertEmbeddings.load(w.at('embeddings'), cfg);
+    const encoder = BertEncoder.load(w.at('encoder'), cfg);
     // the pooler stays f32 under int8 storage: a classifier head may carry it into a PEFT export
-    const poolerCtx = weightStorage === 'int8' ? { ...ctx, weightStorage: 'f32' as const } : ctx;
-    const pooler = src.has('pooler.dense.weight') ? Linear.load(poolerCtx, 'pooler.dense', d, d) : undefined;
-    const embeddings = BertEmbeddings.load(ctx, cfg);
-    return new BertModel(
-      cfg,
-      dtype,
-      bk,
-      embeddings,
-      layers,
-      pooler,
-      MlmHead.loadIfPresent(ctx, cfg, embeddings.wordEmbeddings.weight),
+    const pooler = w.part('pooler', 'pooler', 'dense.weight', (p) =>
+      BertPooler.load(p.withStorage(p.weightStorage === 'int8' ? 'f32' : p.weightStorage), cfg),
     );
+    const word = embeddings.wordEmbeddings.weight;
+    const mlmHead =
+      cfg.modelType === 'bert'
+        ? w
+            .at('cls')
+            .part('mlmHead', 'predictions', 'transform.dense.weight', (h) => BertLMPredictionHead.load(h, cfg, word))
+        : w.part('mlmHead', 'lm_head', 'dense.weight', (h) => RobertaLMHead.load(h, cfg, word));
+    return new BertModel(cfg, w.dtype, w.bk, embeddings, encoder, pooler?.dense, mlmHead);
+  }
+
+  /** HF's `encoder.layer`. */
+  get layers(): readonly BertLayer[] {
+    return this.encoder.layer;
+  }
+
+  /** The same frozen encoder with another pooler (a PEFT adapter's): shares every other tensor. */
+  withPooler(pooler: Linear | undefined): BertModel {
+    return new BertModel(this.cfg, this.dtype, this.bk, this.embeddings, this.encoder, pooler, this.mlmHead);
   }
 
   get wordEmbeddings(): Tensor {
@@ -143,8 +156,9 @@ export class BertModel {
       throw new Error(
         `BertModel.encode: inputs_embeds ${JSON.stringify(x.shape)} must be [B, T, ${this.cfg.hiddenSize}]`,
       );
-    if (inp.prefix && inp.prefix.length !== this.layers.length) {
-      throw new Error(`BertModel.encode: prefix has ${inp.prefix.length} layers, the model has ${this.layers.length}`);
+    const L = this.layers.length;
+    if (inp.prefix && inp.prefix.length !== L) {
+      throw new Error(`BertModel.encode: prefix has ${inp.prefix.length} layers, the model has ${L}`);
     }
     const m = inp.prefix?.[0]?.key.shape[2] ?? 0;
     const bk = this.bk;
@@ -157,7 +171,7 @@ export class BertModel {
       );
     }
     const tokenTypeIds = inp.tokenTypeIds ?? full(bk, [B, T], 0, 'i32');
-    const [kEmb, ...kLayers] = inp.dropoutKey ? splitKey(inp.dropoutKey, this.layers.length + 1) : [];
+    const [kEmb, ...dropoutKeys] = inp.dropoutKey ? splitKey(inp.dropoutKey, L + 1) : [];
     const embeddings = this.embeddings.forward(x, positionIds, tokenTypeIds, kEmb);
 
     let mask: Tensor = inp.attentionMask ? cast(inp.attentionMask, this.dtype) : full(bk, [B, T], 1, this.dtype);
@@ -165,25 +179,27 @@ export class BertModel {
       mask = concat([inp.prefixMask ? cast(inp.prefixMask, this.dtype) : full(bk, [B, m], 1, this.dtype), mask], 1);
     const maskBias = mul(reshape(sub(1, mask), [B, 1, 1, m + T]), MASK_MIN[this.dtype]);
 
-    const kw = inp.keyWeights ? reshape(inp.keyWeights, [B, 1, 1, m + T]) : undefined;
+    const keyWeights = inp.keyWeights ? reshape(inp.keyWeights, [B, 1, 1, m + T]) : undefined;
     const packing = inp.skipPadding
       ? paddingPacking(bk, inp.hostAttentionMask, B, T, this.cfg.numAttentionHeads)
       : undefined;
     const rows = inp.outputPositions ? outputRows(bk, inp.outputPositions, B, T, packing?.slot) : undefined;
-    const last = this.layers.length - 1;
-    let h = packing ? packRows(embeddings, packing) : embeddings;
-    this.layers.forEach((layer, i) => {
-      h = layer.forward(h, maskBias, inp.prefix?.[i], kLayers[i], kw, i === last ? rows : undefined, packing);
+    let h = this.encoder.forward(packing ? packRows(embeddings, packing) : embeddings, {
+      maskBias,
+      prefix: inp.prefix,
+      dropoutKeys: inp.dropoutKey ? dropoutKeys : undefined,
+      keyWeights,
+      rows,
+      packing,
     });
-    if (rows && last < 0) h = selectRows(h, rows, B);
+    if (rows && L === 0) h = selectRows(h, rows, B);
     return { embeddings, lastHiddenState: packing && !rows ? unpackRows(h, packing) : h };
   }
 
   /** HF BertPooler: tanh(dense(h[:, 0])). */
   pool(lastHiddenState: Tensor, pooler: Linear | undefined = this.pooler): Tensor {
     if (!pooler) throw new Error('BertModel.pool: this checkpoint has no pooler (pooler.dense.*); pass one explicitly');
-    const [B, , d] = lastHiddenState.shape as [number, number, number];
-    return tanh(pooler.forward(reshape(slice(lastHiddenState, [0, 0, 0], [B, 1, d]), [B, d])));
+    return new BertPooler(pooler).forward(lastHiddenState);
   }
 
   mlmLogits(hidden: Tensor): Tensor {
@@ -194,59 +210,8 @@ export class BertModel {
 
   dispose(): void {
     this.embeddings.dispose();
-    for (const l of this.layers) l.dispose();
+    this.encoder.dispose();
     this.pooler?.dispose();
     this.mlmHead?.dispose();
-  }
-}
-
-/** BertLMPredictionHead / RobertaLMHead: dense → gelu → LayerNorm → tied decoder + bias. */
-export class MlmHead {
-  constructor(
-    readonly dense: Linear,
-    readonly layerNorm: LayerNorm,
-    readonly decoder: Tensor,
-    readonly bias: Tensor,
-    readonly ownsDecoder: boolean,
-  ) {}
-
-  static loadIfPresent(ctx: LoadContext, cfg: BertConfig, wordEmbeddings: Tensor): MlmHead | undefined {
-    const d = cfg.hiddenSize,
-      V = cfg.vocabSize;
-    const [dense, norm, bias, dec] =
-      cfg.modelType === 'bert'
-        ? [
-            'cls.predictions.transform.dense',
-            'cls.predictions.transform.LayerNorm',
-            'cls.predictions.bias',
-            'cls.predictions.decoder.weight',
-          ]
-        : ['lm_head.dense', 'lm_head.layer_norm', 'lm_head.bias', 'lm_head.decoder.weight'];
-    if (!ctx.src.has(`${dense}.weight`)) return undefined;
-    // The decoder is tied to the word embeddings; a stored untied copy is used when present.
-    const untied = !cfg.tieWordEmbeddings && ctx.src.has(dec);
-    // The decoder stays f32 even with f16 storage: the verbalizer gathers its rows.
-    const decoder = untied ? frozen(ctx, dec, [V, d]) : wordEmbeddings;
-    const raw = ctx.src.get(bias, [V]);
-    return new MlmHead(
-      Linear.load(ctx, dense, d, d),
-      LayerNorm.load(ctx, norm, d, cfg.layerNormEps),
-      decoder,
-      tensor(ctx.bk, raw.data, { shape: [V], dtype: ctx.dtype }),
-      untied,
-    );
-  }
-
-  /** hidden [..., d] → logits [..., V] */
-  forward(hidden: Tensor): Tensor {
-    const t = this.layerNorm.forward(gelu(this.dense.forward(hidden)));
-    return add(linear(t, this.decoder), this.bias);
-  }
-
-  dispose(): void {
-    this.dense.dispose();
-    this.layerNorm.dispose();
-    this.bias.dispose();
-    if (this.ownsDecoder) this.decoder.dispose();
   }
 }

@@ -6,7 +6,7 @@ import { normalArray, splitKey, type PRNGKey } from '../../core/index.ts';
 import type { BertConfig, ModelType } from './config.ts';
 import type { WeightSource } from './modules.ts';
 import { rawTensor, type RawTensor } from './io/raw-tensor.ts';
-import { requiredBertWeights } from './weights.ts';
+import { requiredBertWeights } from './weight-spec.ts';
 
 export interface EncoderShape {
   readonly modelType?: ModelType;
@@ -69,7 +69,9 @@ export function randomWeightSource(
     tensors.set(name, rawTensor(name, [...shape], z));
   });
   return {
+    source: 'random encoder',
     has: (n) => tensors.has(n),
+    shapeOf: (n) => tensors.get(n)?.shape,
     get: (n, shape) => {
       const t = tensors.get(n);
       if (!t) throw new Error(`random encoder: no tensor ${n}`);

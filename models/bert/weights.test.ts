@@ -4,7 +4,8 @@ import * as E from 'fp-ts/lib/Either.js';
 import { decodeBertConfig } from './config.ts';
 import { LoadFailure, orThrow } from './load-error.ts';
 import type { RawTensor } from './io/raw-tensor.ts';
-import { requireAll, requiredBertWeights, unusedNames, Weights } from './weights.ts';
+import { requireAll, unusedNames, Weights } from './weights.ts';
+import { requiredBertWeights } from './weight-spec.ts';
 
 const t = (name: string, shape: number[], dtype: 'f32' | 'i32' = 'f32'): RawTensor => {
   const n = shape.reduce((a, b) => a * b, 1);

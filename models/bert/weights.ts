@@ -6,7 +6,6 @@
  */
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
-import type { BertConfig } from './config.ts';
 import { LoadFailure, loadError } from './load-error.ts';
 import type { LoadError } from './load-error.ts';
 import { formatShape, shapeEquals } from './io/raw-tensor.ts';
@@ -94,6 +93,11 @@ export class Weights {
     return t;
   }
 
+  /** The stored shape of `name`, without checking it against anything. */
+  shapeOf(name: string): readonly number[] | undefined {
+    return this.tensors.get(this.prefix + name)?.shape;
+  }
+
   /** Like get, but absent → undefined (a wrong shape still throws). */
   optional(name: string, shape: readonly number[]): RawTensor | undefined {
     return this.has(name) ? this.get(name, shape) : undefined;
@@ -111,53 +115,4 @@ export class Weights {
   requireAll(spec: WeightSpec): Either<LoadError, ReadonlyMap<string, RawTensor>> {
     return requireAll(this.tensors, spec, this.source, this.prefix);
   }
-}
-
-export interface BertWeightOptions {
-  /** `pooler.dense.*`: true = required, 'optional' = checked if present. Default: not listed. */
-  readonly pooler?: boolean | 'optional';
-  /** The MLM head (`cls.predictions.*` / `lm_head.*`); the decoder weight is always optional (tied). */
-  readonly mlmHead?: boolean | 'optional';
-}
-
-/** Every tensor (normalised name, shape) a BERT / RoBERTa encoder with `config` reads. */
-export function requiredBertWeights(config: BertConfig, opts: BertWeightOptions = {}): WeightSpec {
-  const { hiddenSize: H, intermediateSize: I, vocabSize: V } = config;
-  const spec: WeightReq[] = [];
-  const add = (name: string, shape: readonly number[], o?: WeightReqOptions) =>
-    spec.push(o ? [name, shape, o] : [name, shape]);
-  const dense = (p: string, out: number, inp: number, o?: WeightReqOptions) => {
-    add(`${p}.weight`, [out, inp], o);
-    add(`${p}.bias`, [out], o);
-  };
-  const norm = (p: string, o?: WeightReqOptions) => {
-    add(`${p}.weight`, [H], o);
-    add(`${p}.bias`, [H], o);
-  };
-
-  add('embeddings.word_embeddings.weight', [V, H]);
-  add('embeddings.position_embeddings.weight', [config.maxPositionEmbeddings, H]);
-  add('embeddings.token_type_embeddings.weight', [config.typeVocabSize, H]);
-  norm('embeddings.LayerNorm');
-  for (let l = 0; l < config.numHiddenLayers; l++) {
-    const p = `encoder.layer.${l}`;
-    for (const m of ['query', 'key', 'value']) dense(`${p}.attention.self.${m}`, H, H);
-    dense(`${p}.attention.output.dense`, H, H);
-    norm(`${p}.attention.output.LayerNorm`);
-    dense(`${p}.intermediate.dense`, I, H);
-    dense(`${p}.output.dense`, H, I);
-    norm(`${p}.output.LayerNorm`);
-  }
-  if (opts.pooler) dense('pooler.dense', H, H, opts.pooler === 'optional' ? { optional: true } : undefined);
-  if (opts.mlmHead) {
-    const o = opts.mlmHead === 'optional' ? { optional: true } : undefined;
-    const roberta = config.modelType === 'roberta';
-    const head = roberta ? 'lm_head' : 'cls.predictions';
-    dense(roberta ? 'lm_head.dense' : 'cls.predictions.transform.dense', H, H, o);
-    norm(roberta ? 'lm_head.layer_norm' : 'cls.predictions.transform.LayerNorm', o);
-    add(`${head}.bias`, [V], o);
-    add(`${head}.decoder.weight`, [V, H], { optional: true });
-    add(`${head}.decoder.bias`, [V], { optional: true });
-  }
-  return spec;
 }

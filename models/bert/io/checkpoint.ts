@@ -18,7 +18,8 @@ import { renamed } from './raw-tensor.ts';
 import type { FloatDType, RawTensor } from './raw-tensor.ts';
 import { parseSafetensors } from './safetensors.ts';
 import { parseTorchBin } from './torch-bin.ts';
-import { requireAll, requiredBertWeights, unusedNames, Weights } from '../weights.ts';
+import { requireAll, unusedNames, Weights } from '../weights.ts';
+import { requiredBertWeights } from '../weight-spec.ts';
 
 export type CheckpointFormat = 'safetensors' | 'safetensors-sharded' | 'pytorch-bin' | 'pytorch-bin-sharded';
 
