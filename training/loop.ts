@@ -29,6 +29,7 @@ import type { TaskModel, TrainParams } from './task-model.ts';
 import { claimNewRun, claimResumedRun, RUN_FILES } from './run-folder.ts';
 import { applyStep, computeStep, readStep, type StepValues } from './train-step.ts';
 import { cloneTree, disposeTree } from './tree-util.ts';
+import { storedRunPaths } from './run-paths.ts';
 import { UsageError } from './usage-error.ts';
 
 export { RUN_FILES } from './run-folder.ts';
@@ -275,7 +276,7 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
   const opt = adamw({ weightDecay: cfg.weightDecay, decayMask: noDecayOnBiasAndNorm, inPlace: true });
   const s = await restoreOrInit(tm, opts, opt);
   s.best = bestDevStep(s.metrics, task.metrics.main);
-  const effective = { ...cfg, ...opts.configExtra };
+  const effective = { ...storedRunPaths(cfg, opts.out), ...opts.configExtra }; // no absolute local path stored
   writeFileAtomic(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
   const t0 = performance.now(),
     offset = s.metrics.at(-1)?.time ?? 0,

@@ -7,12 +7,14 @@ import { bestDevStep, runKey } from './loop.ts';
 import { RUN_FILES, requireFinishedRun } from './run-folder.ts';
 import { adamw } from './optimizer.ts';
 import { CONFIG_FIELDS, decodePartial, mergeConfig, type RunConfig } from './run-config.ts';
+import { resolveRunPaths } from './run-paths.ts';
 import { UsageError } from './usage-error.ts';
 import type { TaskModel, TrainParams } from './task-model.ts';
 import { cloneTree, disposeTree } from './tree-util.ts';
 
 /**
- * `<run>/config.json` as a RunConfig (extra keys such as `modelSource` are ignored). The folder must be
+ * `<run>/config.json` as a RunConfig (extra keys such as `modelSource` are ignored), its paths resolved
+ * against the run folder (run-paths.ts). The folder must be
  * a run folder with a readable checkpoint (run-folder.ts); `option` names it in errors.
  */
 export function readRunConfig(run: string, option = '--run'): RunConfig {
@@ -31,7 +33,7 @@ export function readRunConfig(run: string, option = '--run'): RunConfig {
   );
   const c = E.flatMap(decodePartial(known, file), (p) => mergeConfig([p], file));
   if (E.isLeft(c)) throw new UsageError(c.left.message);
-  return c.right;
+  return resolveRunPaths(c.right, run); // stored relative to the run folder (older runs: absolute)
 }
 
 /** What a run folder's checkpoint gives to score: the parameters and which step they are from. */
