@@ -18,8 +18,14 @@ import { buildTaskModel } from '../training/task-model.ts';
 import { loadPromptTokenizer } from '../training/text-encoding.ts';
 import { UsageError } from '../training/usage-error.ts';
 import type { RunExtra, SweepRun } from './grid.ts';
+import { claimRun, logAttempt, ownerFence, RunTakenOver } from './run-owner.ts';
 
-/** How the worker runs it: a backend / thread count of its own, or the grid's when absent. */
+/**
+ * How the worker runs it: a backend / thread count of its own, or the grid's when absent. The backend
+ * goes into the run's config (it changes the numbers); the thread count does not (it changes only the
+ * speed: the kernels give the same bits on any number of threads), so config.json keeps the grid's value
+ * and a run is byte-identical whichever worker ran it. Queued attempts record their own in run-owner.ts.
+ */
 export interface ExecOptions {
   readonly backend?: RunConfig['backend'];
   readonly threads?: number;
@@ -28,6 +34,8 @@ export interface ExecOptions {
 export type RunOutcome =
   | { readonly kind: 'already-finished' }
   | { readonly kind: 'stopped'; readonly step: number }
+  /** Another attempt owns the run now (this one lost its job): stopped with nothing written. */
+  | { readonly kind: 'taken-over'; readonly reason: string }
   | {
       readonly kind: 'finished';
       readonly resumedFrom: number | null;
@@ -38,9 +46,18 @@ export type RunOutcome =
       readonly test: Readonly<Record<string, number | undefined>> | null;
     };
 
+/** A queued attempt: its job token (the run's owner while it holds the job) and whether it lost the job. */
+export interface AttemptOwner {
+  readonly token: string;
+  readonly attempt: number;
+  readonly lost: () => boolean;
+}
+
 export interface RunHooks {
   readonly shouldStop: () => boolean;
   readonly log: (line: string) => void;
+  /** Only for a queued run: one writer per run folder (run-owner.ts). */
+  readonly owner?: AttemptOwner;
 }
 
 export const runDir = (runs: string, id: string): string => join(runs, id);
@@ -62,22 +79,29 @@ async function savedRun(dir: string, id: string): Promise<{ config: RunConfig; s
 
 export async function runOne(runs: string, run: SweepRun, exec: ExecOptions, hooks: RunHooks): Promise<RunOutcome> {
   const dir = runDir(runs, run.id);
+  const { owner } = hooks;
+  // first, before anything in the run folder is read: from here on an older attempt writes nothing
+  if (owner) claimRun(runs, run.id, owner.token);
   if (isFinished(dir)) return { kind: 'already-finished' };
   const saved = hasCheckpoint(dir) ? await savedRun(dir, run.id) : undefined;
-  const cfg: RunConfig = saved?.config ?? {
-    ...run.config,
-    backend: exec.backend ?? run.config.backend,
-    threads: exec.threads ?? run.config.threads,
-  };
+  const cfg: RunConfig = saved?.config ?? { ...run.config, backend: exec.backend ?? run.config.backend };
+  const threads = exec.threads ?? cfg.threads;
   const loaded = await loadTaskData(cfg.task, cfg.data)();
   if (E.isLeft(loaded)) throw new UsageError(loaded.left.message);
   const task = { ...loaded.right, test: subsampleVal(loaded.right.test, run.extra.valLimit, run.extra.valSeed) };
-  const { backend, note } = await backendFor(cfg.backend, cfg.threads);
+  const { backend, note } = await backendFor(cfg.backend, threads);
   const model = await loadModel(cfg.model, cfg.dtype, backend, cfg.weights);
   const tok = await loadPromptTokenizer(cfg.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);
   const tm = buildTaskModel(model, tok.right, task, cfg);
   hooks.log(saved ? `resuming from step ${saved.step} on the ${note}` : `starting on the ${note}`);
+  if (owner)
+    logAttempt(runs, run.id, {
+      attempt: owner.attempt,
+      backend: note,
+      threads,
+      resumedFrom: saved?.step ?? null,
+    });
   const extra: RunExtra & Readonly<Record<string, unknown>> = {
     ...run.extra,
     valSize: task.test.length,
@@ -91,7 +115,12 @@ export async function runOne(runs: string, run: SweepRun, exec: ExecOptions, hoo
     stream: lines,
     shouldStop: hooks.shouldStop,
     configExtra: extra,
+    ...(owner ? { fence: ownerFence(runs, run.id, owner.token, owner.lost) } : {}),
+  }).catch((e: unknown) => {
+    if (e instanceof RunTakenOver) return { kind: 'taken-over' as const, reason: e.message };
+    throw e;
   });
+  if ('kind' in r) return r;
   if (r.interrupted) return { kind: 'stopped', step: r.steps };
   return {
     kind: 'finished',

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { UsageError } from '../training/usage-error.ts';
 import { runOne } from './run-one.ts';
-import type { ThreadMessage, ThreadInput } from './spawn-run.ts';
+import { LOST, STOP, type ThreadMessage, type ThreadInput } from './spawn-run.ts';
 
 export async function threadMain(): Promise<void> {
   const port = parentPort;
@@ -15,9 +15,11 @@ export async function threadMain(): Promise<void> {
   const stop = new Int32Array(input.stop);
   const post = (m: ThreadMessage) => port.postMessage(m);
   try {
+    const { owner } = input;
     const outcome = await runOne(input.runs, input.run, input.exec, {
-      shouldStop: () => Atomics.load(stop, 0) === 1,
+      shouldStop: () => Atomics.load(stop, 0) === STOP,
       log: (line) => post({ type: 'line', line }),
+      ...(owner ? { owner: { ...owner, lost: () => Atomics.load(stop, 0) === LOST } } : {}),
     });
     post({ type: 'outcome', outcome });
   } catch (e) {

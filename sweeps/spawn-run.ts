@@ -13,9 +13,14 @@ export interface ThreadInput {
   readonly runs: string;
   readonly run: SweepRun;
   readonly exec: ExecOptions;
-  /** Int32Array(1) over it: 1 = checkpoint after this step and stop. */
+  /** Int32Array(1) over it: 1 = checkpoint after this step and stop; 2 = the job is lost, write nothing more. */
   readonly stop: SharedArrayBuffer;
+  /** A queued attempt's job token and attempt number (run-owner.ts). */
+  readonly owner?: { readonly token: string; readonly attempt: number };
 }
+
+export const STOP = 1,
+  LOST = 2;
 
 export type ThreadMessage =
   | { readonly type: 'line'; readonly line: string }
@@ -38,6 +43,8 @@ export interface RunningRun {
   readonly done: Promise<RunOutcome>;
   /** Asks the run to checkpoint after its current step and stop (outcome `stopped`). */
   stop(): void;
+  /** The job was lost: the run stops before its next write, writing nothing (outcome `taken-over`). */
+  abandon(): void;
 }
 
 // From sources (`.ts`, through the TS loader) the thread registers the loader itself; the bundle
@@ -51,13 +58,20 @@ if (workerData.loader) require('node:module').register(workerData.loader);
 import(workerData.entry).then((m) => m.threadMain());
 `;
 
-export function spawnRun(runs: string, run: SweepRun, exec: ExecOptions, onLine: (line: string) => void): RunningRun {
+export function spawnRun(
+  runs: string,
+  run: SweepRun,
+  exec: ExecOptions,
+  onLine: (line: string) => void,
+  owner?: ThreadInput['owner'],
+): RunningRun {
   const stop = new SharedArrayBuffer(4);
   const input: ThreadInput & { entry: string; loader: string | null } = {
     runs,
     run,
     exec,
     stop,
+    ...(owner ? { owner } : {}),
     entry: threadEntry,
     loader,
   };
@@ -80,5 +94,10 @@ export function spawnRun(runs: string, run: SweepRun, exec: ExecOptions, onLine:
       settle(() => reject(new RunFailure(`the run's thread exited (code ${code}) before it finished`, false, ''))),
     );
   });
-  return { done, stop: () => Atomics.store(new Int32Array(stop), 0, 1) };
+  const flag = new Int32Array(stop);
+  return {
+    done,
+    stop: () => void Atomics.compareExchange(flag, 0, 0, STOP),
+    abandon: () => Atomics.store(flag, 0, LOST),
+  };
 }

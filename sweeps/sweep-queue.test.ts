@@ -29,6 +29,7 @@ writeFileSync(
     tasks: ['RTE'],
     methods: ['soft', 'prefix'],
     seeds: [1, 2],
+    backend: 'wasm', // workers with different --threads must still give byte-identical runs
     steps: 16,
     evalEvery: 4,
     checkpointEvery: 2,
@@ -80,8 +81,8 @@ if (bin) {
 
     const worker = (...extra: string[]) =>
       cli(['worker', '--queue', url, '--runs', QUEUED, '--lock-duration', '5000', ...extra]);
-    const a = worker(),
-      b = worker('--exit-when-done');
+    const a = worker('--threads', '1'),
+      b = worker('--threads', '2', '--exit-when-done');
     // A is past step 8 of a run: its step-6 checkpoint is on disk, the run not finished.
     const [, victim] = await a.waitFor(/\[(\S+)\] \S+ step (?:8|12)\/16/, 120_000);
     a.proc.kill('SIGKILL');

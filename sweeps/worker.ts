@@ -9,6 +9,8 @@
  *   any other failure is retried up to the job's attempts.
  * - SIGTERM / SIGINT: every running run checkpoints after its current step, its job goes back to
  *   waiting for another worker, and the worker exits (130).
+ * - A lost lock (`lockRenewalFailed`, or another attempt's token in the run's owner file): the run
+ *   stops before its next write with nothing written, and the job is left to its new owner.
  */
 import { mkdirSync } from 'node:fs';
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
@@ -45,7 +47,10 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     const { run } = job.data;
     const t0 = performance.now();
     say(`took ${run.id} (attempt ${job.attemptsMade + 1} of ${job.opts.attempts ?? 1})`);
-    const handle = spawnRun(o.runs, run, o.exec, (line) => say(`[${run.id}] ${line}`));
+    const handle = spawnRun(o.runs, run, o.exec, (line) => say(`[${run.id}] ${line}`), {
+      token: token ?? job.id ?? run.id,
+      attempt: job.attemptsMade + 1,
+    });
     active.set(run.id, handle);
     if (stopping) handle.stop();
     try {
@@ -53,6 +58,11 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       if (outcome.kind === 'stopped') {
         say(`released ${run.id} at step ${outcome.step} (checkpointed; another worker resumes it)`);
         await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      if (outcome.kind === 'taken-over') {
+        // the job is not ours any more: BullMQ must neither complete nor fail it (WaitingError leaves it be)
+        say(`dropped ${run.id}: ${outcome.reason}; stopped with nothing written, its new owner resumes it`);
         throw new WaitingError();
       }
       if (outcome.kind === 'already-finished') say(`completed ${run.id}: already finished (results.json)`);
@@ -80,7 +90,19 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     say(`failed ${job.id ?? '?'}: ${firstLine(err.message)}${retry ? ` (will retry: ${left} attempts left)` : ''}`);
   });
   worker.on('stalled', (id) => say(`job ${id} stalled (its worker stopped); back to waiting, to be resumed`));
-  worker.on('error', (e) => say(`queue error: ${firstLine(e.message)}`));
+  // A lapsed lock (this process paused, Redis unreachable past the lock duration): the job may already
+  // be another worker's, so its run stops before its next write (run-owner.ts makes that one writer).
+  worker.on('lockRenewalFailed', (ids) => {
+    for (const id of ids) {
+      const h = active.get(id);
+      if (!h) continue;
+      h.abandon();
+      say(`lost the lock on ${id}: stopping its run before its next write (another worker may own the job now)`);
+    }
+  });
+  worker.on('error', (e) => {
+    if (!e.message.startsWith('could not renew lock')) say(`queue error: ${firstLine(e.message)}`); // said above
+  });
   say(
     `worker: queue ${o.queueName} at ${o.url}, runs in ${o.runs}, ${o.concurrency} at a time${o.exec.backend ? `, backend ${o.exec.backend}` : ''}`,
   );

@@ -55,18 +55,27 @@ export interface MetricsLogOptions {
 
 const finiteOrNull = (_k: string, v: unknown) => (typeof v === 'number' && !Number.isFinite(v) ? null : v);
 
+/** The default line writer: appends to the file. */
+function appendLine(path: string, line: string): void {
+  try {
+    appendFileSync(path, line, { flag: 'a' });
+  } catch (e) {
+    throw fsError(e, path, 'append to');
+  }
+}
+
+/** Appends after `fence()` returns (it throws to refuse: see TrainOptions.fence). */
+export const fencedAppend =
+  (fence: () => void) =>
+  (path: string, line: string): void => {
+    fence();
+    appendLine(path, line);
+  };
+
 export function openMetricsLog(path: string, opts: MetricsLogOptions = {}): MetricsLog {
   const t0 = performance.now();
   const clock = opts.clock ?? (() => (performance.now() - t0) / 1000);
-  const write =
-    opts.write ??
-    ((p: string, line: string) => {
-      try {
-        appendFileSync(p, line, { flag: 'a' });
-      } catch (e) {
-        throw fsError(e, p, 'append to');
-      }
-    });
+  const write = opts.write ?? appendLine;
   if (!opts.write) ensureDir(dirname(path));
   return {
     path,

@@ -18,7 +18,7 @@ import { epochBatches } from '../data/index.ts';
 import { writeFileAtomic } from './atomic-file.ts';
 import { loadCheckpoint, saveCheckpoint, type DataCursor, type TrainState } from './checkpoint.ts';
 import { evaluate } from './evaluate.ts';
-import { openMetricsLog, type MetricRecord, type MetricsLog } from './log.ts';
+import { fencedAppend, openMetricsLog, type MetricRecord, type MetricsLog } from './log.ts';
 import { adamw, noDecayOnBiasAndNorm, type Optimizer, type OptState } from './optimizer.ts';
 import { trainingCurveSvg } from './plot.ts';
 import { createProgress, type Progress, type ProgressStream } from './progress.ts';
@@ -55,6 +55,12 @@ export interface TrainOptions {
   readonly earlyStoppingPatience?: number;
   /** When aborted, the current step finishes, a checkpoint is written and the run returns `interrupted`. */
   readonly signal?: AbortSignal;
+  /**
+   * Called before every write to the run folder once the run has started (metrics lines, checkpoints,
+   * curve, results); throwing stops the run with nothing written. A sweep worker's check that it still
+   * owns the run (sweeps/run-owner.ts).
+   */
+  readonly fence?: () => void;
 }
 
 export interface StepInfo extends StepValues {
@@ -159,6 +165,7 @@ async function restoreOrInit(tm: TaskModel, opts: TrainOptions, opt: Optimizer<'
 }
 
 async function save(ctx: RunContext, s: RunState): Promise<void> {
+  ctx.opts.fence?.();
   const ts: TrainState = {
     params: s.params,
     opt: s.opt,
@@ -239,6 +246,7 @@ async function finish(ctx: RunContext, s: RunState, stop: Stop): Promise<TrainRe
     cfg = tm.cfg,
     main = task.metrics.main;
   ctx.progress?.stop();
+  opts.fence?.();
   writeFileAtomic(
     join(opts.out, RUN_FILES.curve),
     trainingCurveSvg(s.metrics, { title: `${cfg.method} prompt on ${task.name}`, metric: main }),
@@ -253,6 +261,7 @@ async function finish(ctx: RunContext, s: RunState, stop: Stop): Promise<TrainRe
     ctx.progress?.log(`test (best dev step ${s.best.step}): ${fmtScores(test)}`);
   }
   if (!interrupted) {
+    opts.fence?.();
     const results = { steps: final, bestStep: s.best.step, bestDev: { [main]: s.best.score }, test: test ?? null };
     writeFileAtomic(join(opts.out, RUN_FILES.results), `${JSON.stringify(results, null, 2)}\n`);
   }
@@ -290,7 +299,10 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
     key: runKey(cfg.seed),
     effective,
     ckDir: join(opts.out, RUN_FILES.checkpoint),
-    log: openMetricsLog(join(opts.out, RUN_FILES.metrics), { clock: () => offset + (performance.now() - t0) / 1000 }),
+    log: openMetricsLog(join(opts.out, RUN_FILES.metrics), {
+      clock: () => offset + (performance.now() - t0) / 1000,
+      ...(opts.fence ? { write: fencedAppend(opts.fence) } : {}),
+    }),
     progress:
       opts.stream === null
         ? undefined
