@@ -90,19 +90,3 @@ export async function assertFinite(input: GuardInput): Promise<void> {
   const err = await nonFiniteError(input, probe, values);
   if (err) throw err;
 }
-
-/**
- * `assertFinite` for a caller that runs inside a synchronous scope (the multitask loop) and so cannot
- * await: reads back with `dataSync`, which the CPU and WASM backends support and WebGPU refuses with
- * a clear UnsupportedOp. Throws NonFiniteError.
- */
-export function assertFiniteSync(input: GuardInput): void {
-  const probe = finiteFlags(input);
-  const values = probe.flags.dataSync();
-  probe.flags.dispose();
-  for (let i = 0; i < values.length; i++)
-    if (!Number.isFinite(values[i]!)) {
-      const leaf = probe.leaves[i]!;
-      throw new NonFiniteError(input.method, input.step, probe.paths[i]!, describe(leaf.dataSync(), leaf.shape));
-    }
-}

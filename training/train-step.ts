@@ -24,7 +24,7 @@ import { clipByGlobalNorm } from './clip.ts';
 import { finiteFlags, nonFiniteError, type FiniteProbe } from './nan-guard.ts';
 import type { Optimizer, OptState } from './optimizer.ts';
 import type { Example } from './task-data.ts';
-import type { StepContext, TaskModel, TrainParams } from './task-model.ts';
+import type { LossAux, StepContext, TaskModel, TrainParams } from './task-model.ts';
 import { disposeTree } from './tree-util.ts';
 
 /** What the host learns about a step. */
@@ -36,16 +36,28 @@ export interface StepValues {
   readonly extra: Readonly<Record<string, number | string>>;
 }
 
-/** A computed step whose values are still on the device. */
-export interface PendingStep {
+/** A computed step whose values are still on the device (`P`: the differentiated parameter tree). */
+export interface PendingStep<P = TrainParams> {
   readonly packed: Tensor;
   /** Named entries of `packed` before the finiteness flags, with their sizes. */
   readonly layout: readonly { readonly name: string; readonly size: number }[];
   readonly hostStats: Readonly<Record<string, number | string>>;
   readonly probe: Pick<FiniteProbe, 'paths' | 'leaves'>;
-  readonly grads: TrainParams;
+  readonly grads: P;
   /** The gradients the optimiser applies: clipped, or `grads` itself. */
-  readonly update: TrainParams;
+  readonly update: P;
+}
+
+/** How a step's loss is built: called inside the step's scope (so the batch's tensors are freed with it). */
+export type BuildLoss<P> = () => (params: P) => [Tensor, LossAux];
+
+export interface LossStepOptions {
+  /** Global-norm clip (0 = none). */
+  readonly clip: number;
+  /** How the NaN guard names the run (the method, and the task in a multitask run). */
+  readonly method: string;
+  /** The step being computed, 1-based (as logged). */
+  readonly step: number;
 }
 
 const partName = (k: string) => `loss${k.charAt(0).toUpperCase()}${k.slice(1)}`;
@@ -56,12 +68,18 @@ export function computeStep(
   examples: readonly Example[],
   ctx: StepContext,
 ): PendingStep {
-  const bk = tm.model.bk;
-  return scope(bk, () => {
+  const build = () => {
     const b = tm.batch(examples);
-    const f = (p: TrainParams) => tm.loss(p, b, ctx);
-    const [[loss, aux], grads] = valueAndGrad(f, { hasAux: true })(params);
-    const clipped = tm.cfg.clip > 0 ? clipByGlobalNorm(grads, tm.cfg.clip) : undefined;
+    return (p: TrainParams) => tm.loss(p, b, ctx);
+  };
+  return computeLossStep(tm.model.bk, params, build, { clip: tm.cfg.clip, method: tm.cfg.method, step: ctx.step + 1 });
+}
+
+/** `computeStep` for any parameter tree and loss (the multitask loop's task group). */
+export function computeLossStep<P>(bk: Backend, params: P, build: BuildLoss<P>, o: LossStepOptions): PendingStep<P> {
+  return scope(bk, () => {
+    const [[loss, aux], grads] = valueAndGrad(build(), { hasAux: true })(params);
+    const clipped = o.clip > 0 ? clipByGlobalNorm(grads, o.clip) : undefined;
     const entries: [string, Tensor][] = [['loss', loss]];
     if (clipped) entries.push(['gradNorm', clipped.norm]);
     for (const [k, t] of Object.entries(aux.parts)) entries.push([partName(k), t]);
@@ -69,7 +87,7 @@ export function computeStep(
     for (const [k, v] of Object.entries(aux.stats))
       if (typeof v === 'number' || typeof v === 'string') hostStats[k] = v;
       else entries.push([k, v]);
-    const probe = finiteFlags({ method: tm.cfg.method, step: ctx.step + 1, loss, grads });
+    const probe = finiteFlags({ method: o.method, step: o.step, loss, grads });
     const dtype = probe.flags.dtype;
     const packed = concat([...entries.map(([, t]) => reshape(cast(t, dtype), [t.size])), probe.flags], 0);
     for (const t of [packed, ...probe.leaves]) keep(t);
@@ -86,7 +104,7 @@ export function computeStep(
 }
 
 /** Frees a step's tensors (after `applyStep`, or when a run stops at a read-back). */
-export function disposeStep(p: PendingStep): void {
+export function disposeStep<P>(p: PendingStep<P>): void {
   p.packed.dispose();
   if (p.update !== p.grads) disposeTree(p.update);
   disposeTree(p.grads);
@@ -94,7 +112,7 @@ export function disposeStep(p: PendingStep): void {
 }
 
 /** The step's one read-back. Rejects with NonFiniteError (the step's tensors freed) on a non-finite value. */
-export async function readStep(p: PendingStep, method: string, step: number): Promise<StepValues> {
+export async function readStep<P>(p: PendingStep<P>, method: string, step: number): Promise<StepValues> {
   const values = await p.packed.data();
   let at = 0;
   const named: Record<string, number | string> = {};

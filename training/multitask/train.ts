@@ -12,14 +12,12 @@
  * carry `task`; curve.svg has one dev line per task; results.json every task's test scores.
  */
 import { join } from 'node:path';
-import { foldIn, keep, scope, treeLeaves, valueAndGrad } from '../../core/index.ts';
+import { foldIn, keep, scope, treeLeaves } from '../../core/index.ts';
 import type { Scores } from '../../data/index.ts';
 import { writeFileAtomic } from '../atomic-file.ts';
-import { clipByGlobalNorm } from '../clip.ts';
 import { evaluate } from '../evaluate.ts';
 import { openMetricsLog, type MetricInput, type MetricRecord } from '../log.ts';
 import { RUN_FILES, runKey, scheduleFor, type TrainOptions } from '../loop.ts';
-import { assertFiniteSync } from '../nan-guard.ts';
 import { adamw, noDecayOnBiasAndNorm, type OptState } from '../optimizer.ts';
 import { createProgress } from '../progress.ts';
 import { claimNewRun, claimResumedRun } from '../run-folder.ts';
@@ -27,7 +25,7 @@ import { storedRunPaths } from '../run-paths.ts';
 import { UsageError } from '../usage-error.ts';
 import { parseMix } from '../run-config.ts';
 import { lrAt } from '../schedule.ts';
-import type { LossAux } from '../task-model.ts';
+import { computeLossStep, disposeStep, readStep } from '../train-step.ts';
 import { cloneTree, disposeTree } from '../tree-util.ts';
 import { joinOpt, loadMultitaskCheckpoint, saveMultitaskCheckpoint, type MultitaskState } from './checkpoint.ts';
 import { drawTask, freshSampler, mixWeights, takeBatch } from './mixing.ts';
@@ -161,25 +159,25 @@ export async function trainMultitask(mt: MultitaskModel, opts: TrainOptions): Pr
     const lr = lrAt(schedule, step);
     const ownOpt = state.opt.tasks[t]!,
       sharedOpt = state.opt.shared;
-    const { loss, gradNorm, extra, own, shared } = scope(bk, () => {
+    // As the single-task loop (train-step.ts): the step computed on the device, one asynchronous
+    // read-back (loss, norm, method statistics, finiteness flags; NonFiniteError before anything
+    // moves), then the updates. No synchronous read, so this runs on WebGPU too.
+    const group = mt.groupOf(state.params.current, t);
+    const build = () => {
       const b = task.tm.batch(taken.examples);
-      const f = (g: TaskGroupParams) => mt.groupLoss(g, t, b, { key: foldIn(key, step), step });
-      const group = mt.groupOf(state.params.current, t);
-      const [[lossT, aux], grads] = valueAndGrad(f, { hasAux: true })(group);
-      assertFiniteSync({ method: `${cfg.method} (${task.name})`, step: step + 1, loss: lossT, grads });
-      const clipped = cfg.clip > 0 ? clipByGlobalNorm(grads, cfg.clip) : undefined;
-      const g = clipped ? clipped.grads : grads;
+      return (g: TaskGroupParams) => mt.groupLoss(g, t, b, { key: foldIn(key, step), step });
+    };
+    const method = `${cfg.method} (${task.name})`;
+    const pending = computeLossStep(bk, group, build, { clip: cfg.clip, method, step: step + 1 });
+    const { loss, gradNorm, extra } = await readStep(pending, method, step + 1);
+    const { own, shared } = scope(bk, () => {
+      const g = pending.update;
       const upOwn = opt.update(group.own, g.own, ownOpt, lr).state;
       const upShared =
         sharedOpt && group['shared'] ? opt.update(group['shared'], g['shared']!, sharedOpt, lr).state : undefined;
-      return {
-        loss: lossT.dataSync()[0]!,
-        gradNorm: clipped ? clipped.norm.dataSync()[0]! : null,
-        extra: stepExtras(aux),
-        own: keepSlots(upOwn),
-        shared: upShared ? keepSlots(upShared) : undefined,
-      };
+      return { own: keepSlots(upOwn), shared: upShared ? keepSlots(upShared) : undefined };
     });
+    disposeStep(pending);
     state = {
       ...state,
       opt: { ...(shared ? { shared } : {}), tasks: state.opt.tasks.map((o, i) => (i === t ? own : o)) },
@@ -247,16 +245,6 @@ export async function trainMultitask(mt: MultitaskModel, opts: TrainOptions): Pr
     interrupted,
     draws: state.sampler.tasks.map((c) => c.draws),
   };
-}
-
-/** The method's loss parts (as `lossTask`, …) and choice statistics, for the train record. */
-function stepExtras(aux: LossAux): Record<string, number | string> {
-  const out: Record<string, number | string> = {};
-  for (const [k, t] of Object.entries(aux.parts))
-    out[`loss${k.charAt(0).toUpperCase()}${k.slice(1)}`] = t.dataSync()[0]!;
-  // Statistics computed on the device (dynamic prompting's mean choice, say) arrive as one-element tensors.
-  for (const [k, v] of Object.entries(aux.stats)) out[k] = typeof v === 'object' ? v.dataSync()[0]! : v;
-  return out;
 }
 
 /** Optimiser slots must outlive the step's scope (in-place AdamW returns the same tensors). */
