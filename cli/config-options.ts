@@ -72,7 +72,7 @@ export const FLAGS: readonly (readonly [keyof RunConfig, string, string])[] = [
   [
     'weights',
     '<w>',
-    'frozen dense weights (int8: 7-bit per-channel codes, integer products on cpu/wasm; f16 and int8: f32 dtype only)',
+    'frozen dense weights (int8: 7-bit per-channel codes, integer products on cpu/wasm, and on webgpu where WGSL has dot4I8Packed (else f16/f32, said at start); f16 and int8: f32 dtype only)',
   ],
   [
     'segmentIds',
