@@ -1,10 +1,8 @@
 /**
- * CPU time of single int8 products on the WASM backend (one thread), by shape and direction: where the
- * int8 GEMM time goes between the row quantization and the integer GEMM.
+ * CPU time of single int8 products on the WASM backend (backend calls, no autograd front end), by shape
+ * and direction, and of the row quantization alone (a 4-column product, whose GEMM is negligible).
  *   node --import ./scripts/register.mjs bench/int8-micro.ts [--threads 1] [--reps 50]
  */
-import { int8Weight, linearInt8, tensor } from '../core/index.ts';
-import { int8DataGrad } from '../core/tensor/ops/int8-linear.ts';
 import { createWasmBackend } from '../core/backend/wasm/index.ts';
 import { quantizeWeights } from '../core/tensor/int8.ts';
 
@@ -24,18 +22,20 @@ const rand = (n: number, s: number): Float32Array => {
   }
   return a;
 };
-for (const [M, N, K] of [
+const shapes: readonly (readonly [number, number, number])[] = [
   [620, 256, 256],
   [620, 1024, 256],
   [620, 256, 1024],
-  [8, 256, 256],
   [8, 256, 1024],
-] as const) {
-  const w = int8Weight(bk, quantizeWeights(rand(N * K, 1), N, K), [N, K]);
-  const x = tensor(bk, rand(M * K, 2), { shape: [M, K], dtype: 'f32' });
-  const dy = tensor(bk, rand(M * N, 3), { shape: [M, N], dtype: 'f32' });
+  [620, 4, 256], // ~ the quantization of 620×256 alone (forward) / of 620×4 (backward)
+  [620, 4, 1024],
+];
+for (const [M, N, K] of shapes) {
+  const w = bk.uploadInt8(quantizeWeights(rand(N * K, 1), N, K));
   for (const dir of ['forward', 'backward'] as const) {
-    const once = () => (dir === 'forward' ? linearInt8(x, w) : int8DataGrad(dy, w)).dispose();
+    const inner = dir === 'forward' ? K : N;
+    const x = { id: bk.upload(rand(M * inner, 2), 'f32'), shape: [M, inner], dtype: 'f32' as const };
+    const once = () => bk.decRef(bk.int8Matmul(x, w, dir, undefined));
     for (let i = 0; i < 3; i++) once();
     const c0 = process.cpuUsage();
     for (let i = 0; i < reps; i++) once();
@@ -44,8 +44,8 @@ for (const [M, N, K] of [
     console.log(
       `${dir.padEnd(8)} M${M} N${N} K${K}: ${ms.toFixed(3)} ms CPU, ${((M * N * K) / ms / 1e6).toFixed(1)} GMAC/s`,
     );
+    bk.decRef(x.id);
   }
-  for (const t of [x, dy]) t.dispose();
-  w.dispose();
+  bk.releaseInt8(w);
 }
 bk.dispose();
