@@ -42,8 +42,10 @@ export function buildProgram(): Command {
     .description('prompt tuning (soft, prefix, dynamic, InfoPrompt) of frozen BERT/RoBERTa encoders, in TypeScript')
     .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
+    // Commander's errors are printed by reportError, in the one format of every user error; the
+    // subcommands below inherit this (silenced) output configuration.
+    .configureOutput({ outputError: () => {} })
     .enablePositionalOptions() // lets `sweep status --queue …` give --queue to status, not to sweep
-    .showHelpAfterError('(run with --help for usage)')
     .addHelpText(
       'after',
       `
@@ -72,12 +74,12 @@ export async function main(
   err: (s: string) => void = (s) => process.stderr.write(s),
 ): Promise<number> {
   const program = buildProgram();
-  program.configureOutput({ writeErr: err });
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
-    return reportError(e, err);
+    const command = program.commands.find((c) => c.name() === argv[0]);
+    return reportError(e, err, command ? `promptgrad ${command.name()}` : 'promptgrad');
   }
 }
 
@@ -87,10 +89,32 @@ export const BUG_REPORT_AT = 'the PromptGrad issue tracker (with the command lin
 /** Exit codes: see the module comment. */
 export const EXIT = { ok: 0, stopped: 1, usage: 2, bug: 70 } as const;
 
-/** Prints an error the way its kind asks for and returns the exit code: the one place that decides. */
-export function reportError(e: unknown, err: (s: string) => void): number {
-  if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage; // commander printed it
+/**
+ * Commander's message in the format of every user error: `--flag value: why` for a bad value (a choice
+ * outside `.choices()`, or a value parser's InvalidArgumentError), commander's own words otherwise.
+ */
+export function commanderMessage(e: CommanderError): string {
+  const m = e.message.replace(/^error: /, '');
+  const bad = /^option '(--?[\w-]+)[^']*' argument '(.*)' is invalid\. (.*)$/s.exec(m);
+  if (!bad) return m;
+  const [, flag, value, why] = bad as unknown as [string, string, string, string];
+  return `${flag} ${value}: ${why.replace(/^Allowed choices are (.*)\.$/s, 'expected one of $1')}`;
+}
+
+/** Commander's exits that are not errors, or whose text it has already written (help, version). */
+const COMMANDER_OUTPUT = new Set(['commander.helpDisplayed', 'commander.help', 'commander.version']);
+
+/**
+ * Prints an error the way its kind asks for and returns the exit code: the one place that decides.
+ * `command` (`promptgrad train`) points a command-line mistake at that command's help.
+ */
+export function reportError(e: unknown, err: (s: string) => void, command = 'promptgrad'): number {
   const oneLine = (s: string) => s.replace(/\s*\n\s*/g, ' ');
+  if (e instanceof CommanderError) {
+    if (e.exitCode === 0) return EXIT.ok;
+    if (!COMMANDER_OUTPUT.has(e.code)) err(`promptgrad: ${oneLine(commanderMessage(e))} (see ${command} --help)\n`);
+    return EXIT.usage;
+  }
   if (e instanceof UsageError) {
     err(`promptgrad: ${oneLine(e.message)}\n`);
     return EXIT.usage;

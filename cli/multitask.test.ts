@@ -58,7 +58,7 @@ test('train --task RTE,CB, eval, predict --task, export-peft per task', async ()
   const r = await run('train', ...common, ...common2, '--task', 'RTE,CB', '--share', 'prompt', '--out', out);
   assert.is(r.code, 0, r.err);
   assert.match(r.out, /multitask soft prompt \(one prompt shared by every task\)/);
-  const ev = await run('eval', '--run', out, '--split', 'dev32');
+  const ev = await run('eval', '--run', out, '--split', 'dev32', '--json');
   assert.is(ev.code, 0, ev.err);
   const lines = ev.out
     .trim()
@@ -68,7 +68,20 @@ test('train --task RTE,CB, eval, predict --task, export-peft per task', async ()
     lines.map((l) => l['task']),
     ['RTE', 'CB', 'average'],
   );
-  const one = await run('eval', '--run', out, '--task', 'CB');
+  const table = await run('eval', '--run', out, '--split', 'dev32');
+  assert.is(table.code, 0, table.err);
+  const tl = table.out.trimEnd().split('\n');
+  assert.equal(tl[1]!.split(/\s+/), ['task', 'split', 'examples', 'accuracy', 'macroF1']);
+  assert.equal(
+    tl.slice(2, 4).map((l) => l.split(/\s+/).slice(0, 3)),
+    [
+      ['RTE', 'dev32', String(lines[0]!['examples'])],
+      ['CB', 'dev32', String(lines[1]!['examples'])],
+    ],
+  );
+  assert.match(tl[3]!, new RegExp(`${(lines[1]!['macroF1'] as number).toFixed(4)}$`));
+  assert.is(tl[4], `average of the tasks' main metrics: ${(lines[2]!['mainAverage'] as number).toFixed(4)}`);
+  const one = await run('eval', '--run', out, '--task', 'CB', '--json');
   assert.is(one.code, 0, one.err);
   assert.ok(typeof (JSON.parse(one.out) as { macroF1?: number }).macroF1 === 'number');
 
@@ -116,7 +129,7 @@ test('tasks in --config, interrupted and resumed; a dynamic prompt has no PEFT a
   assert.match(x.err, /dynamic prompt is not a PEFT/);
   const pool = await run('train', ...common, '--task', 'RTE,CB', '--share', 'pool', '--out', join(tmp, 'x'));
   assert.is(pool.code, 2);
-  assert.match(pool.err, /option "--share".*--method dynamic/);
+  assert.match(pool.err, /^promptgrad: --share pool: .*--method dynamic/);
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

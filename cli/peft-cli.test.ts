@@ -81,7 +81,35 @@ for (const c of peftCases()) {
         );
         assert.is(r.label, LABELS[argmax(want)], `label ${i}`);
       });
-      const e = await cli('eval', ...common, '--split', 'dev32');
+      // The same examples given on the command line (--text, --text-pair), predictions to standard output.
+      for (const pairs of [false, true]) {
+        const which = c.json.inputs.examples
+          .map((e, i) => ({ e, i }))
+          .filter(({ e }) => (e.text_pair !== undefined) === pairs);
+        if (which.length === 0) continue;
+        const flags = which.flatMap(({ e }) => [
+          '--text',
+          e.text,
+          ...(e.text_pair !== undefined ? ['--text-pair', e.text_pair] : []),
+        ]);
+        const t = await cli('predict', ...common, ...flags);
+        assert.is(t.code, 0, t.err);
+        const got = t.out
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { probs: Record<string, number> });
+        assert.is(got.length, which.length);
+        which.forEach(({ i }, k) =>
+          expectWithin(
+            `${dtype} --text probs ${i}`,
+            LABELS.map((l) => got[k]!.probs[l]!),
+            softmax(c.json.logits[i]!),
+            TOL[dtype],
+            0,
+          ),
+        );
+      }
+      const e = await cli('eval', ...common, '--split', 'dev32', '--json');
       assert.is(e.code, 0, e.err);
       assert.is((JSON.parse(e.out.trim()) as { accuracy: number }).accuracy, 1, "PEFT's prediction on dev32");
     }

@@ -11,11 +11,13 @@ import { importPeftAdapter, modelWithPooler } from '../prompting/peft-adapter.ts
 import { RUN_FILES } from '../training/loop.ts';
 import { exportAdapter, refuseHeadWithoutPeftForm } from '../training/run-api.ts';
 import { loadBestParams, readRunConfig } from '../training/run-load.ts';
-import { decodePartial, kebab, mergeConfig, type RunConfig } from '../training/run-config.ts';
-import { backendFor, loadModel, setupRun, UsageError } from '../training/run-setup.ts';
+import { decodePartial, mergeConfig, type RunConfig } from '../training/run-config.ts';
+import { checkRunBounds } from '../training/run-bounds.ts';
+import { backendFor, loadModel, readModelConfig, setupRun, UsageError } from '../training/run-setup.ts';
 import { loadTaskData, type TaskData } from '../training/task-data.ts';
 import { isMultitask, loadMultitaskBest, setupMultitaskRun } from '../training/multitask/setup.ts';
 import { chosen, refuseOtherTask } from './multitask-commands.ts';
+import { configOption, configUsageError } from './config-options.ts';
 import { buildTaskModel, type TaskModel, type TrainParams } from '../training/task-model.ts';
 import { loadPromptTokenizer } from '../training/text-encoding.ts';
 
@@ -25,10 +27,8 @@ export interface AdapterPathOptions {
   readonly adapter?: string;
   readonly task?: string;
   readonly data?: string;
-  readonly dtype?: string;
-  readonly backend?: string;
-  readonly maxLength?: string;
-  readonly evalBatchSize?: string;
+  readonly dtype?: RunConfig['dtype'];
+  readonly maxLength?: number;
 }
 
 export function addAdapterOptions(cmd: Command): Command {
@@ -43,9 +43,8 @@ export function addAdapterOptions(cmd: Command): Command {
       '--data <folder>',
       'with --adapter: the data root, as for train (default for a FewGLUE task: the bundled copy)',
     )
-    .option('--dtype <d>', 'with --adapter: f32 | f64')
-    .option('--max-length <n>', 'with --adapter: max text tokens per example')
-    .option('--eval-batch-size <n>', 'with --adapter: batch size');
+    .addOption(configOption('dtype', { help: 'with --adapter: float type of the computation' }))
+    .addOption(configOption('maxLength', { help: 'with --adapter: max text tokens per example' }));
 }
 
 /** Which source the command reads: a run folder, or a model + adapter (never both, never neither). */
@@ -74,20 +73,29 @@ export interface AdapterSetup {
   readonly note: string;
 }
 
-/** Loads model, tokenizer, task and adapter; checks the adapter against both before anything runs. */
-export async function setupAdapterRun(o: AdapterPathOptions): Promise<AdapterSetup> {
-  const flags = Object.fromEntries(
-    (['model', 'task', 'data', 'dtype', 'backend', 'maxLength', 'evalBatchSize'] as const)
-      .filter((k) => o[k] !== undefined)
-      .map((k) => [k, o[k]]),
-  );
-  const given = decodePartial(flags, 'command line', kebab);
-  if (E.isLeft(given)) throw new UsageError(given.left.message.replace('field "', 'option "'));
+/**
+ * Loads model, tokenizer, task and adapter; checks the adapter against both before anything runs.
+ * `placement`: --backend, --threads and --batch-size (as evalBatchSize), checked as for train.
+ */
+export async function setupAdapterRun(
+  o: AdapterPathOptions,
+  placement: Partial<Pick<RunConfig, 'backend' | 'threads' | 'evalBatchSize'>> = {},
+): Promise<AdapterSetup> {
+  const flags = {
+    ...Object.fromEntries(
+      (['model', 'task', 'data', 'dtype', 'maxLength'] as const)
+        .filter((k) => o[k] !== undefined)
+        .map((k) => [k, o[k]]),
+    ),
+    ...placement,
+  };
+  const given = decodePartial(flags, 'command line');
+  if (E.isLeft(given)) throw configUsageError(given.left, flags);
   // The adapter decides method and prompt length; the task, data and the rest are checked as for train.
   const merged = mergeConfig([given.right], 'command line');
-  if (E.isLeft(merged))
-    throw new UsageError(merged.left.message.replace(/field "(\w+)"/, (_m, f: string) => `option "${kebab(f)}"`));
+  if (E.isLeft(merged)) throw configUsageError(merged.left, flags);
   const base = merged.right;
+  checkRunBounds(base, await readModelConfig(base.model), undefined, '--batch-size');
   const task = await loadTaskData(base.task, base.data)();
   if (E.isLeft(task)) throw new UsageError(task.left.message);
   const { backend, note } = await backendFor(base.backend, base.threads, base);
@@ -162,7 +170,7 @@ export function exportPeftCommand(program: Command): void {
       refuseOtherTask(cfg.task, o.task);
       refuseHeadWithoutPeftForm(cfg); // before loading the model
       const { tm, task } = await setupRun(cfg);
-      const { best } = await loadBestParams(tm, o.run);
+      const { best } = await loadBestParams(tm, o.run, task.metrics.main);
       const metrics = runMetrics(o.run);
       const written = await exportAdapter(tm, task, best, o.out, {
         ...(o.baseModel !== undefined ? { baseModel: o.baseModel } : {}),

@@ -124,8 +124,8 @@ for (const r of RUNS) {
     );
 
     // Re-import: the run's best tensors bit for bit, the pooler the head was trained through included.
-    const { tm } = await setupRun(readRunConfig(run));
-    const { best } = await loadBestParams(tm, run);
+    const { tm, task } = await setupRun(readRunConfig(run));
+    const { best } = await loadBestParams(tm, run, task.metrics.main);
     const back = importPeftAdapter(adapter, tm.model);
     const prompt = best['prompt'] as unknown as { promptEmbeddings?: Tensor; embedding?: Tensor };
     if (back.method.kind === 'prompt')

@@ -7,23 +7,17 @@ import { DEFAULT_QUEUE_NAME, submitSweep, sweepStatus } from '../sweeps/queue.ts
 import { buildReport, writeReport } from '../sweeps/report.ts';
 import type { ExecOptions } from '../sweeps/run-one.ts';
 import { runWorker } from '../sweeps/worker.ts';
-import { BACKENDS, type RunConfig } from '../training/run-config.ts';
+import type { RunConfig } from '../training/run-config.ts';
 import { UsageError } from '../training/usage-error.ts';
-
-const count = (flag: string, min: number) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag}: expected an integer ≥ ${min}, got "${v}"`);
-  return n;
-};
+import { configOption, countParser, valueParser } from './config-options.ts';
 
 const backendOption = () =>
-  new Option('--backend <b>', "run on this backend instead of the grid's (a resumed run keeps its own)").choices(
-    BACKENDS,
-  );
+  configOption('backend', {
+    help: "run on this backend instead of the grid's (a resumed run keeps its own)",
+    showDefault: false,
+  });
 const threadsOption = () =>
-  new Option('--threads <n>', 'wasm backend worker threads per run (0 = one per core)').argParser(
-    count('--threads', 0),
-  );
+  configOption('threads', { help: 'wasm backend worker threads per run (0 = one per core)', showDefault: false });
 const queueNameOption = () =>
   new Option('--queue-name <name>', 'BullMQ queue name (one per runs folder)').default(DEFAULT_QUEUE_NAME);
 
@@ -64,12 +58,10 @@ export function sweepCommand(program: Command): void {
     .option('--runs <folder>', 'runs folder: each run trains into <runs>/<run-id> (required)')
     .option('--queue <redis-url>', 'enqueue the unfinished runs on this Redis for `promptgrad worker`s, and return')
     .addOption(queueNameOption())
-    .addOption(
-      new Option('--parallel <n>', 'without --queue: runs at a time').argParser(count('--parallel', 1)).default(1),
-    )
+    .addOption(new Option('--parallel <n>', 'without --queue: runs at a time').argParser(countParser(1)).default(1))
     .addOption(
       new Option('--attempts <n>', 'with --queue: tries per run before it fails (user errors fail at once)')
-        .argParser(count('--attempts', 1))
+        .argParser(countParser(1))
         .default(3),
     )
     .addOption(backendOption())
@@ -120,11 +112,7 @@ export function sweepCommand(program: Command): void {
     .option('--out <folder>', 'where results.json, results.md and plots/<task>.svg go (default: the runs folder)')
     .addOption(
       new Option('--margin <x>', 'threshold = dev majority-class rate + margin')
-        .argParser((v) => {
-          const x = Number(v);
-          if (!Number.isFinite(x)) throw new UsageError(`--margin: expected a number, got "${v}"`);
-          return x;
-        })
+        .argParser(valueParser('num'))
         .default(0.05),
     )
     .action(async (o: { runs: string; out?: string; margin: number }) => {
@@ -144,19 +132,17 @@ export function workerCommand(program: Command): void {
     .requiredOption('--queue <redis-url>', 'the Redis the sweep was queued on')
     .requiredOption('--runs <folder>', 'the shared runs folder (the same files on every machine)')
     .addOption(queueNameOption())
-    .addOption(
-      new Option('--concurrency <n>', 'runs at a time on this machine').argParser(count('--concurrency', 1)).default(1),
-    )
+    .addOption(new Option('--concurrency <n>', 'runs at a time on this machine').argParser(countParser(1)).default(1))
     .addOption(backendOption())
     .addOption(threadsOption())
     .addOption(
       new Option('--lock-duration <ms>', "a dead worker's runs go to another worker after this long")
-        .argParser(count('--lock-duration', 1000))
+        .argParser(countParser(1000))
         .default(30000),
     )
     .addOption(
       new Option('--max-stalls <n>', 'times a run may lose its worker before it fails')
-        .argParser(count('--max-stalls', 0))
+        .argParser(countParser(0))
         .default(2),
     )
     .option('--exit-when-done', 'exit once the queue holds no waiting or active run')

@@ -1,24 +1,10 @@
 /** `promptgrad train`: flags ← --config JSON ← defaults, then the training loop. */
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { resolve } from 'node:path';
 import { train } from '../training/loop.ts';
 import { readRunConfig } from '../training/run-load.ts';
-import {
-  BACKENDS,
-  SEGMENT_IDS,
-  CHOICE_LEVELS,
-  CONFIG_FIELDS,
-  DEFAULTS,
-  decodePartial,
-  HEADS,
-  kebab,
-  METHODS,
-  mergeConfig,
-  SCHEDULES,
-  SHARES,
-  type RunConfig,
-} from '../training/run-config.ts';
+import { CONFIG_FIELDS, decodePartial, kebab, mergeConfig, type RunConfig } from '../training/run-config.ts';
 import { readConfigFile } from '../training/run-config-file.ts';
 import { checkRunBounds } from '../training/run-bounds.ts';
 import { checkNewRunFolder, checkOverwritable, removeRunFolder, requireResumableRun } from '../training/run-folder.ts';
@@ -26,102 +12,7 @@ import { readModelConfig, setupRun, UsageError } from '../training/run-setup.ts'
 import { describeShare } from '../training/multitask/sharing.ts';
 import { isMultitask, setupMultitaskRun } from '../training/multitask/setup.ts';
 import { trainMultitask } from '../training/multitask/train.ts';
-
-const FLAGS: readonly [keyof RunConfig, string, string][] = [
-  ['model', '<folder>', 'Hugging Face model folder (config.json, weights, tokenizer files)'],
-  [
-    'task',
-    '<name>',
-    'FewGLUE task (BoolQ, CB, COPA, MultiRC, RTE, WiC, WSC; any case) or "custom" (text/text_pair/label JSONL); a comma list (RTE,CB,BoolQ) trains one multitask run ("tasks": [...] in --config)',
-  ],
-  [
-    'data',
-    '<folder>',
-    'data root: <data>/<Task>/{train,dev32,val}.jsonl, or <data>/{train,dev32,val}.jsonl for custom (default for a FewGLUE task: the FewGLUE copy bundled with PromptGrad)',
-  ],
-  ['method', '<method>', `prompt method: ${METHODS.join(' | ')}`],
-  ['head', '<head>', `${HEADS.join(' | ')} (verbalizer needs an MLM checkpoint)`],
-  ['promptLength', '<m>', 'virtual tokens'],
-  ['prefixProjection', '<h>', 'prefix: reparameterisation MLP hidden size (0 = none)'],
-  ['init', '<how>', 'soft prompt init: random | vocab | text'],
-  ['initText', '<text>', 'text for --init text'],
-  ['placement', '<where>', 'soft prompt: before-cls | after-cls'],
-  [
-    'dynamicPosition',
-    '<level>',
-    `dynamic: where the prompt splits around the text, chosen per ${CHOICE_LEVELS.join(' | ')}`,
-  ],
-  ['dynamicLength', '<level>', `dynamic: prompt length (masking the rest), chosen per ${CHOICE_LEVELS.join(' | ')}`],
-  ['poolSize', '<k>', 'dynamic: prompt pool of k sets mixed per input (0 = no pool)'],
-  ['instanceRelu', '<bool>', "dynamic: instance-level choice nets Linear → ReLU (DPT's code) instead of Linear"],
-  ['gumbelTauStart', '<x>', 'dynamic: Gumbel-softmax temperature at step 0'],
-  ['gumbelTauMin', '<x>', 'dynamic: temperature floor'],
-  ['gumbelRate', '<x>', 'dynamic: temperature anneal rate r (τ = max(τ₀·exp(−r·n(n+1)/2), τ_min), n = ⌊step/10⌋)'],
-  ['gamma', '<x>', 'infoprompt: weight of L_head (prompt ↔ head MI)'],
-  ['beta', '<x>', 'infoprompt: weight of L_rep (prompt ↔ representation MI)'],
-  ['klWeight', '<x>', "infoprompt: weight of L_rep's bottleneck KL"],
-  ['lossCap', '<x>', "infoprompt: cap each example's task loss (the code: 2; 0 = plain cross-entropy)"],
-  [
-    'generatorHidden',
-    '<h>',
-    'infoprompt: generate the prompt per input with an MLP d → h → m·d (the code: 32; 0 = plain prompt, PEFT-exportable)',
-  ],
-  ['bottleneckDim', '<k>', "infoprompt: L_rep's Gaussian bottleneck size"],
-  ['steps', '<n>', 'optimiser steps'],
-  ['batchSize', '<n>', 'training batch size (of each micro-batch with --grad-accum)'],
-  [
-    'gradAccum',
-    '<n>',
-    'gradient accumulation: n micro-batches of --batch-size per optimiser step, their gradients averaged by examples (--steps counts optimiser steps)',
-  ],
-  ['evalBatchSize', '<n>', 'evaluation batch size'],
-  ['maxLength', '<n>', 'max text tokens per example'],
-  ['lr', '<x>', 'AdamW learning rate'],
-  ['weightDecay', '<x>', 'AdamW decoupled weight decay (not on biases / LayerNorm)'],
-  ['warmupRatio', '<x>', 'fraction of steps with linear warm-up'],
-  ['schedule', '<kind>', SCHEDULES.join(' | ')],
-  ['clip', '<x>', 'global gradient-norm clip (0 = off)'],
-  [
-    'dropout',
-    '<p>',
-    "train-mode dropout in the frozen encoder and the classifier: a rate p in [0, 1) for all of them (0 = off), true (the checkpoint's own rates) or false (default: false for soft, dynamic and infoprompt, true for prefix; see docs/methods.md)",
-  ],
-  ['evalEvery', '<n>', 'evaluate on dev every n steps'],
-  [
-    'earlyStopPatience',
-    '<n>',
-    'stop once n dev evaluations in a row have not beaten the best main metric (0 = never); the best parameters are kept and scored',
-  ],
-  ['checkpointEvery', '<n>', 'checkpoint every n steps (0 = only at the end)'],
-  ['seed', '<n>', 'seed of every random choice'],
-  [
-    'backend',
-    '<b>',
-    `${BACKENDS.join(' | ')} (auto: webgpu on a real GPU, else wasm, the WebAssembly-SIMD fast path on the CPU; cpu for --dtype f64; the choice and why go to stderr)`,
-  ],
-  ['threads', '<n>', 'wasm backend worker threads (0 = one per core)'],
-  ['dtype', '<d>', 'f32 | f64'],
-  [
-    'weights',
-    '<w>',
-    'frozen dense weights: f32 | f16 | int8 (int8: 7-bit per-channel codes, integer products on cpu/wasm, and on webgpu where WGSL has dot4I8Packed (else f16/f32, said at start); f32 dtype only)',
-  ],
-  [
-    'segmentIds',
-    '<how>',
-    `${SEGMENT_IDS.join(' | ')}: token type 1 for a pair's second text, or type 0 throughout (for encoders that never trained type 1)`,
-  ],
-  [
-    'mix',
-    '<rule>',
-    'multitask: which task each step trains on: proportional (to train-set size) | uniform | temperature:T (∝ size^(1/T))',
-  ],
-  [
-    'share',
-    '<what>',
-    `multitask: ${SHARES.join(' | ')}: a prompt per task, one prompt for all (task-level dynamic choices stay per task), or dynamic prompting's pool shared`,
-  ],
-];
+import { configOption, configUsageError, FLAGS } from './config-options.ts';
 
 export const TRAIN_EXAMPLES = `
 Examples:
@@ -144,17 +35,12 @@ export function trainCommand(program: Command): void {
       '--overwrite',
       'replace the run already in --out (only a folder PromptGrad wrote; any other folder is refused)',
     );
-  for (const [field, arg, help] of FLAGS) {
-    const d = (DEFAULTS as Record<string, unknown>)[field];
-    cmd.addOption(
-      new Option(`${kebab(field)} ${arg}`, d === undefined ? help : `${help} (default ${JSON.stringify(d)})`),
-    );
-  }
+  for (const [field] of FLAGS) cmd.addOption(configOption(field));
   cmd.addHelpText('after', TRAIN_EXAMPLES).action(async (o: Record<string, unknown>) => {
     const out = String(o['out']);
     const flags = Object.fromEntries(CONFIG_FIELDS.filter((f) => o[f] !== undefined).map((f) => [f, o[f]]));
-    const fromFlags = decodePartial(flags, 'command line', kebab);
-    if (E.isLeft(fromFlags)) throw new UsageError(fromFlags.left.message.replace('field "', 'option "'));
+    const fromFlags = decodePartial(flags, 'command line');
+    if (E.isLeft(fromFlags)) throw configUsageError(fromFlags.left, flags);
     let cfg: RunConfig;
     const overwrite = o['overwrite'] === true;
     if (o['resume']) {
@@ -182,11 +68,11 @@ export function trainCommand(program: Command): void {
       // A resumed run is bounded like a new one: --threads may change here, and config.json may have been edited.
       checkRunBounds(cfg, await readModelConfig(cfg.model));
     } else {
-      const file = typeof o['config'] === 'string' ? readConfigFile(o['config']) : E.right({});
+      const configFile = typeof o['config'] === 'string' ? o['config'] : undefined;
+      const file = configFile !== undefined ? readConfigFile(configFile) : E.right({});
       if (E.isLeft(file)) throw new UsageError(file.left.message);
       const merged = mergeConfig([file.right, fromFlags.right], 'command line');
-      if (E.isLeft(merged))
-        throw new UsageError(merged.left.message.replace(/field "(\w+)"/, (_m, f: string) => `option "${kebab(f)}"`));
+      if (E.isLeft(merged)) throw configUsageError(merged.left, fromFlags.right, configFile);
       cfg = { ...merged.right, model: resolve(merged.right.model), data: resolve(merged.right.data) };
       // Refuse before loading anything: sizes the model or machine cannot hold, a folder that is not ours.
       checkRunBounds(cfg, await readModelConfig(cfg.model));

@@ -77,7 +77,7 @@ test('reportError: user errors and errno errors one line (exit 2), a bug with st
 test('verify-hf: a bad option and a folder without a reference are user errors too (exit 2, one line)', async () => {
   const dtype = await runCli('verify-hf', MODEL, '--dtype', 'f16');
   assert.ok(isOneLineUsageError(dtype), dtype.err);
-  assert.match(dtype.err, /--dtype must be f64 or f32/);
+  assert.match(dtype.err, /^promptgrad: --dtype f16: expected one of f64, f32 \(see promptgrad verify-hf --help\)$/m);
   const empty = join(tmp, 'no-reference');
   mkdirSync(empty);
   const ref = await runCli('verify-hf', empty);

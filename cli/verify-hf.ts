@@ -5,10 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import * as E from 'fp-ts/lib/Either.js';
 import { type Backend, type FloatDType } from '../core/index.ts';
-import { selectBackend, type BackendChoice } from '../core/backend/select.ts';
+import { selectBackend } from '../core/backend/select.ts';
 import { loadCheckpoint } from '../models/bert/io/checkpoint.ts';
 import { BertModel } from '../models/bert/model.ts';
 import type { RawTensor } from '../models/bert/io/raw-tensor.ts';
@@ -109,17 +109,16 @@ export function verifyHfCommand(program: Command): void {
     .command('verify-hf')
     .description('check loader, tokenizer, encoder and prompt tuning against a Hugging Face reference folder')
     .argument('<folder>', 'folder with config.json, weights, tokenizer files, reference.json and reference.safetensors')
-    .option('--backend <backend>', 'cpu | webgpu | auto', 'cpu')
-    .option('--dtype <dtype>', 'f64 | f32 (webgpu runs f32 only)', 'f64')
+    .addOption(new Option('--backend <backend>', 'where it runs').choices(['cpu', 'webgpu', 'auto']).default('cpu'))
+    .addOption(
+      new Option('--dtype <dtype>', 'float type (webgpu runs f32 only)').choices(['f64', 'f32']).default('f64'),
+    )
     .addHelpText(
       'after',
       '\nExamples:\n  promptgrad verify-hf fixtures/hf-reference/bert-tiny\n  promptgrad verify-hf ./roberta-tiny --dtype f32 --backend webgpu',
     )
-    .action(async (folder: string, o: { backend: string; dtype: string }) => {
-      if (!['cpu', 'webgpu', 'auto'].includes(o.backend))
-        throw new UsageError(`--backend must be cpu, webgpu or auto, got "${o.backend}"`);
-      if (o.dtype !== 'f64' && o.dtype !== 'f32') throw new UsageError(`--dtype must be f64 or f32, got "${o.dtype}"`);
-      const { backend, note } = await selectBackend(o.backend as BackendChoice);
+    .action(async (folder: string, o: { backend: 'cpu' | 'webgpu' | 'auto'; dtype: 'f64' | 'f32' }) => {
+      const { backend, note } = await selectBackend(o.backend);
       if (backend.name !== 'cpu' && o.dtype === 'f64')
         throw new UsageError(`the ${backend.name} backend has no f64: use --dtype f32`);
       console.log(`verify-hf ${folder} (${note}, ${o.dtype})`);

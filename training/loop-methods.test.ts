@@ -167,7 +167,7 @@ test('export-peft: InfoPrompt with a plain prompt exports its soft prompt (same 
   const r = await cli('export-peft', '--run', run, '--out', out);
   assert.is(r.code, 0, r.err);
   const s = await setup({ method: 'infoprompt', lossCap: 2 });
-  const { best } = await loadBestParams(s.tm, run);
+  const { best } = await loadBestParams(s.tm, run, s.task.metrics.main);
   const imported = importPeftAdapter(out, s.tm.model);
   assert.is(imported.config.peft_type, 'PROMPT_TUNING');
   assert.ok(imported.method.kind === 'prompt' && imported.classifier, 'prompt + classifier saved');

@@ -30,6 +30,7 @@ import type { TaskModel, TrainParams } from './task-model.ts';
 import { claimNewRun, claimResumedRun, RUN_FILES } from './run-folder.ts';
 import { applyStep, computeStep, readStep, type StepValues } from './train-step.ts';
 import { cloneTree, disposeTree } from './tree-util.ts';
+import { storedRunPaths } from './run-paths.ts';
 import { UsageError } from './usage-error.ts';
 
 export { RUN_FILES } from './run-folder.ts';
@@ -108,7 +109,7 @@ export function scheduleFor(tm: TaskModel): Schedule {
 }
 
 /** Best dev score so far (first step reaching the maximum of the main metric). */
-function bestOf(records: readonly MetricRecord[], main: string): { step: number; score: number } {
+export function bestDevStep(records: readonly MetricRecord[], main: string): { step: number; score: number } {
   let best = { step: 0, score: -Infinity };
   for (const r of records) {
     const v = r[main];
@@ -287,8 +288,8 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
   if (task.train.length === 0) throw new UsageError(`${task.name}: the train split has no examples`);
   const opt = adamw({ weightDecay: cfg.weightDecay, decayMask: noDecayOnBiasAndNorm, inPlace: true });
   const s = await restoreOrInit(tm, opts, opt);
-  s.best = bestOf(s.metrics, task.metrics.main);
-  const effective = { ...cfg, ...opts.configExtra };
+  s.best = bestDevStep(s.metrics, task.metrics.main);
+  const effective = { ...storedRunPaths(cfg, opts.out), ...opts.configExtra }; // no absolute local path stored
   writeFileAtomic(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
   const t0 = performance.now(),
     offset = s.metrics.at(-1)?.time ?? 0,

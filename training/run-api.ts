@@ -29,17 +29,22 @@ export interface LoadedRun {
   readonly task: TaskData;
   /** The best parameters by the dev metric (those `eval`, `predict` and `export-peft` use). */
   readonly best: TrainParams;
+  /** The step whose parameters `best` holds (the best dev evaluation's; the last step's if the run never evaluated on dev). */
+  readonly bestStep: number;
   /** Optimiser steps done when the checkpoint was written. */
   readonly step: number;
   readonly backendNote: string;
 }
 
+/** What may change when a run is reopened: where it runs, and how many examples a forward pass takes. */
+export type RunOverrides = Partial<Pick<RunConfig, 'backend' | 'threads' | 'evalBatchSize'>>;
+
 /** Reopens a run folder written by `train`: its config, model, data and best parameters. */
-export async function loadRun(folder: string, overrides: Partial<Pick<RunConfig, 'backend' | 'threads'>> = {}) {
+export async function loadRun(folder: string, overrides: RunOverrides = {}) {
   const cfg = { ...readRunConfig(folder), ...overrides };
   const { tm, task, backendNote } = await setupRun(cfg);
-  const { best, step } = await loadBestParams(tm, folder);
-  const run: LoadedRun = { cfg, tm, task, best, step, backendNote };
+  const { best, bestStep, step } = await loadBestParams(tm, folder, task.metrics.main);
+  const run: LoadedRun = { cfg, tm, task, best, bestStep, step, backendNote };
   return run;
 }
 

@@ -100,8 +100,16 @@ function activationBytes(c: RunConfig, m: BertConfig, B: number, backward: boole
   return bytes * (layers * perLayer + dynamic);
 }
 
-/** Throws a UsageError naming the option when the run cannot fit this model or machine. */
-export function checkRunBounds(c: RunConfig, m: BertConfig, machine: Machine = thisMachine()): void {
+/**
+ * Throws a UsageError naming the option when the run cannot fit this model or machine. `evalBatchFlag`:
+ * the flag that set evalBatchSize (eval and predict call it --batch-size).
+ */
+export function checkRunBounds(
+  c: RunConfig,
+  m: BertConfig,
+  machine: Machine = thisMachine(),
+  evalBatchFlag = '--eval-batch-size',
+): void {
   if (c.threads > machine.cores)
     throw new UsageError(
       `--threads ${c.threads}: this machine has ${machine.cores} core${machine.cores === 1 ? '' : 's'}; use at most ${machine.cores} (0 = one per core)`,
@@ -141,7 +149,7 @@ export function checkRunBounds(c: RunConfig, m: BertConfig, machine: Machine = t
       [costliest, state] as const,
     ].reduce((a, b) => (b[1] > a[1] ? b : a));
     throw new UsageError(
-      `${option} ${optionValue(c, option)}: the run would need about ${gib(need)} of memory (frozen model ${gib(frozen)}, trainable state ${gib(state)}, activations ${gib(Math.max(train, evalAct))}) and this machine has ${gib(machine.memoryBytes)}; use a smaller value`,
+      `${option === '--eval-batch-size' ? evalBatchFlag : option} ${optionValue(c, option)}: the run would need about ${gib(need)} of memory (frozen model ${gib(frozen)}, trainable state ${gib(state)}, activations ${gib(Math.max(train, evalAct))}) and this machine has ${gib(machine.memoryBytes)}; use a smaller value`,
     );
   }
 }

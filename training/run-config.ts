@@ -163,6 +163,8 @@ export interface ConfigError {
   /** Where the value came from: a file path or `--flag`. */
   readonly source: string;
   readonly field: string;
+  /** What is wrong with the value, without where it came from. */
+  readonly detail: string;
   readonly message: string;
 }
 
@@ -170,12 +172,15 @@ export const configError = (source: string, field: string, detail: string): Conf
   _tag: 'ConfigError',
   source,
   field,
+  detail,
   message: `${source}: field "${field}": ${detail}`,
 });
 
-type Kind = 'string' | 'bool' | 'int' | 'posint' | 'num' | 'dropout' | readonly string[];
+/** What a config field holds: a string, a boolean, an integer ≥ 0 or ≥ 1, a finite number, a dropout (rate or true/false), or one of a list. */
+export type ConfigKind = 'string' | 'bool' | 'int' | 'posint' | 'num' | 'dropout' | readonly string[];
+type Kind = ConfigKind;
 
-const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
+export const CONFIG_KINDS: { readonly [K in keyof RunConfig]: Kind } = {
   model: 'string',
   task: 'string',
   data: 'string',
@@ -223,7 +228,7 @@ const KINDS: { readonly [K in keyof RunConfig]: Kind } = {
   share: SHARES,
 };
 
-export const CONFIG_FIELDS = Object.keys(KINDS) as (keyof RunConfig)[];
+export const CONFIG_FIELDS = Object.keys(CONFIG_KINDS) as (keyof RunConfig)[];
 
 /** A config field's command-line flag: `segmentIds` → `--segment-ids`. */
 export const kebab = (s: string): string => `--${s.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
@@ -287,7 +292,7 @@ export function decodePartial(
   for (const [k, v] of Object.entries(raw)) {
     if (k === 'tasks') continue;
     if (v === undefined) continue;
-    const kind = (KINDS as Record<string, Kind | undefined>)[k];
+    const kind = (CONFIG_KINDS as Record<string, Kind | undefined>)[k];
     if (!kind) return E.left(configError(source, flagName(k), `unknown option (known: ${CONFIG_FIELDS.join(', ')})`));
     const c = coerce(kind, v);
     if (E.isLeft(c)) return E.left(configError(source, flagName(k), c.left));

@@ -70,7 +70,7 @@ test('a run left only as checkpoint.old: train refuses it, eval reads it, resume
   assert.ok(isOneLineUsageError(again), again.err);
   assert.match(again.err, /already holds a run \(checkpoint\.old\)/);
   assert.ok(readdirSync(join(out, 'checkpoint.old')).includes('state.json'), 'the old checkpoint was wiped');
-  const ev = await runCli('eval', '--run', out, '--split', 'dev32');
+  const ev = await runCli('eval', '--run', out, '--split', 'dev32', '--json');
   assert.is(ev.code, 0, ev.err);
   assert.match(ev.out, /"checkpointStep":2/);
   const res = await runCli('train', '--out', out, '--resume');

@@ -14,6 +14,7 @@ import { cloneTree, disposeTree } from '../tree-util.ts';
 import { UsageError } from '../usage-error.ts';
 import { loadMultitaskCheckpoint } from './checkpoint.ts';
 import { buildMultitaskModel, type MultitaskModel } from './model.ts';
+import { bestAverage } from './report.ts';
 import type { MultitaskParams } from './sharing.ts';
 
 export interface MultitaskSetup {
@@ -38,19 +39,27 @@ export async function setupMultitaskRun(cfg: RunConfig): Promise<MultitaskSetup>
   return { mt: buildMultitaskModel(model, tok.right, tasks, cfg), backendNote: note };
 }
 
-/** The best parameters (by the average dev metric) stored in a multitask run's checkpoint. */
+/**
+ * The best parameters (by the average dev metric) stored in a multitask run's checkpoint, with the step
+ * they are from; the current ones (and the last step) when no dev evaluation ever ran.
+ */
 export async function loadMultitaskBest(
   mt: MultitaskModel,
   run: string,
-): Promise<{ best: MultitaskParams; step: number }> {
+): Promise<{ best: MultitaskParams; bestStep: number; step: number; byDev: boolean }> {
   const init = mt.init(runKey(mt.cfg.seed));
   const template = { params: { current: init, best: cloneTree(init) }, opt: adamw().init(init) };
   const names = mt.tasks.map((t) => t.name);
   try {
     const r = await loadMultitaskCheckpoint(join(run, RUN_FILES.checkpoint), template, names);
-    disposeTree(r.params.current);
     disposeTree(r.opt);
-    return { best: r.params.best, step: r.step };
+    const bestStep = bestAverage(r.metrics).step;
+    if (bestStep === 0) {
+      disposeTree(r.params.best);
+      return { best: r.params.current, bestStep: r.step, step: r.step, byDev: false };
+    }
+    disposeTree(r.params.current);
+    return { best: r.params.best, bestStep, step: r.step, byDev: true };
   } catch (e) {
     throw new UsageError(`--run ${run}: ${e instanceof Error ? e.message : String(e)}`);
   } finally {

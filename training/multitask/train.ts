@@ -21,6 +21,7 @@ import { RUN_FILES, runKey, scheduleFor, type TrainOptions } from '../loop.ts';
 import { adamw, noDecayOnBiasAndNorm, type OptState } from '../optimizer.ts';
 import { createProgress } from '../progress.ts';
 import { claimNewRun, claimResumedRun } from '../run-folder.ts';
+import { storedRunPaths } from '../run-paths.ts';
 import { UsageError } from '../usage-error.ts';
 import { parseMix } from '../run-config.ts';
 import { lrAt } from '../schedule.ts';
@@ -102,7 +103,7 @@ export async function trainMultitask(mt: MultitaskModel, opts: TrainOptions): Pr
     metrics = [];
     start = 0;
   }
-  const effective = { ...cfg, ...opts.configExtra };
+  const effective = { ...storedRunPaths(cfg, opts.out), ...opts.configExtra }; // no absolute local path stored
   writeFileAtomic(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
   const t0 = performance.now(),
     offset = metrics.at(-1)?.time ?? 0;
