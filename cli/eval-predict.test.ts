@@ -37,7 +37,8 @@ test.before(async () => {
   const t = await runCli(
     'train',
     ...['--model', MODEL, '--task', 'RTE', '--data', DATA, '--steps', String(STEPS), '--batch-size', '4'],
-    ...['--eval-every', '1', '--max-length', '32', '--prompt-length', '2', '--lr', '0.3', '--out', RUN],
+    ...['--eval-every', '1', '--max-length', '32', '--prompt-length', '2', '--lr', '0.3', '--backend', 'cpu'],
+    ...['--out', RUN],
   );
   assert.is(t.code, 0, t.err);
 });
@@ -164,7 +165,7 @@ test('one error format: a bad value from commander or from the config checks rea
     [train('--weights', 'int4'), /^promptgrad: --weights int4: expected one of f32, f16, int8 \(see/],
     [train('--share', 'all'), /^promptgrad: --share all: expected one of none, prompt, pool \(see/],
     [train('--mix', 'random'), /^promptgrad: --mix random: must be proportional, uniform or temperature:T with T > 0$/],
-    [train('--dropout', 'yes'), /^promptgrad: --dropout yes: expected true or false \(see/],
+    [train('--dropout', 'yes'), /^promptgrad: --dropout yes: expected a rate in \[0, 1\), true or false \(see/],
     [
       runCli('sweep', '--parallel', '0'),
       /^promptgrad: --parallel 0: expected an integer ≥ 1 \(see promptgrad sweep --help\)$/,
