@@ -37,6 +37,8 @@ const KERNELS = new Set([
 
 export interface KernelStat {
   ms: number;
+  /** The process's CPU time inside the calls (every thread's: with --threads 1 the kernel's own work). */
+  cpuMs: number;
   calls: number;
 }
 
@@ -68,12 +70,15 @@ export function profileBackend<B extends Backend>(bk: B, byShape = false): Profi
       }
       const fn = v as (...a: unknown[]) => unknown;
       return (...args: unknown[]) => {
-        const t0 = performance.now();
+        const c0 = process.cpuUsage(),
+          t0 = performance.now();
         const r = fn.apply(target, args);
-        const dt = performance.now() - t0;
+        const dt = performance.now() - t0,
+          c = process.cpuUsage(c0);
         const key = byShape || prop !== 'matmul' ? label(prop, args) : 'matmul';
-        const s = stats.get(key) ?? { ms: 0, calls: 0 };
+        const s = stats.get(key) ?? { ms: 0, cpuMs: 0, calls: 0 };
         s.ms += dt;
+        s.cpuMs += (c.user + c.system) / 1000;
         s.calls++;
         stats.set(key, s);
         return r;
@@ -83,13 +88,22 @@ export function profileBackend<B extends Backend>(bk: B, byShape = false): Profi
   return { backend: proxy, stats, reset: () => stats.clear() };
 }
 
-/** Rows "share% ms calls label", largest first, down to `minShare`. */
-export function formatProfile(stats: Map<string, KernelStat>, steps: number, minShare = 0.005): string {
-  const total = [...stats.values()].reduce((a, s) => a + s.ms, 0);
-  const rows = [...stats.entries()].sort((a, b) => b[1].ms - a[1].ms).filter(([, s]) => s.ms / total >= minShare);
+/**
+ * Rows "share% wall ms, CPU ms, calls, label", largest first (by CPU time when `byCpu`: on a loaded
+ * machine the wall clock of one call measures the scheduler), down to `minShare`.
+ */
+export function formatProfile(stats: Map<string, KernelStat>, steps: number, minShare = 0.005, byCpu = false): string {
+  const key = (s: KernelStat): number => (byCpu ? s.cpuMs : s.ms);
+  const total = [...stats.values()].reduce((a, s) => a + key(s), 0);
+  const cpuTotal = [...stats.values()].reduce((a, s) => a + s.cpuMs, 0),
+    wallTotal = [...stats.values()].reduce((a, s) => a + s.ms, 0);
+  const rows = [...stats.entries()].sort((a, b) => key(b[1]) - key(a[1])).filter(([, s]) => key(s) / total >= minShare);
   const lines = rows.map(
     ([k, s]) =>
-      `${((100 * s.ms) / total).toFixed(1).padStart(5)}%  ${(s.ms / steps).toFixed(2).padStart(9)} ms/step  ${String(Math.round(s.calls / steps)).padStart(5)} calls/step  ${k}`,
+      `${((100 * key(s)) / total).toFixed(1).padStart(5)}%  ${(s.ms / steps).toFixed(2).padStart(9)} ms/step  cpu ${(s.cpuMs / steps).toFixed(2).padStart(8)} ms  ${String(Math.round(s.calls / steps)).padStart(5)} calls/step  ${k}`,
   );
-  return [`kernel time ${(total / steps).toFixed(1)} ms/step`, ...lines].join('\n');
+  return [
+    `kernel time ${(wallTotal / steps).toFixed(1)} ms/step wall, ${(cpuTotal / steps).toFixed(1)} ms/step CPU`,
+    ...lines,
+  ].join('\n');
 }

@@ -1,7 +1,7 @@
 /**
  * Times the prompt-tuning step (bench/workload.ts: a soft prompt, or prefixes for roberta-large) on one backend.
  *   node --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm [--workload bert-small|bert-base|roberta-large]
- *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16|int8] [--rows needed|all] [--profile] [--times] [--json]
+ *        [--steps 10] [--warmup 2] [--threads N] [--weights f32|f16|int8] [--rows needed|all] [--profile [--by-shape] [--by-cpu]] [--times] [--json]
  *        [--batch B] [--seq T] [--prompt m]   (override the workload's sizes)
  * Prints ms/step (median after warm-up), tokens/s (the encoder's rows per second: batch·(seq+prompt), or batch·seq with a prefix), peak RSS, and with
  * --weights f16 stores the frozen dense weights as halves (f32 accumulation; WebGPU needs shader-f16). With
@@ -58,6 +58,8 @@ const result = {
   seq: w.seq,
   prompt: w.promptTokens,
   weights,
+  // which kernel ran the int8 products (wasm: relaxed SIMD or not; webgpu: WGSL dot4I8Packed)
+  ...(weights === 'int8' ? { weightsKernel: bk.int8Kernel ?? 'none' } : {}),
   rows,
   steps,
   threads: threadsArg || 'default',
@@ -75,7 +77,7 @@ const result = {
 console.log(
   process.argv.includes('--json')
     ? JSON.stringify(result)
-    : `${backendName} ${wlName}: ${ms.toFixed(1)} ms/step (min ${result.minMs}, ${steps} steps), ${result.tokensPerS} tokens/s, peak RSS ${result.peakRssMiB} MiB${'gpuStorageMiB' in result ? `, GPU storage ${result.gpuStorageMiB} MiB` : ''}, loss ${loss.toFixed(4)}`,
+    : `${backendName} ${wlName}${weights === 'f32' ? '' : ` ${weights} weights${weights === 'int8' ? ` [${bk.int8Kernel ?? 'none'}]` : ''}`}: ${ms.toFixed(1)} ms/step (min ${result.minMs}, ${steps} steps), ${result.tokensPerS} tokens/s, peak RSS ${result.peakRssMiB} MiB${'gpuStorageMiB' in result ? `, GPU storage ${result.gpuStorageMiB} MiB` : ''}, loss ${loss.toFixed(4)}`,
 );
 
 if (process.argv.includes('--profile')) {
@@ -84,8 +86,13 @@ if (process.argv.includes('--profile')) {
   await p.step();
   prof.reset();
   const n = Math.max(1, Math.min(steps, 3));
+  const c0 = process.cpuUsage();
   for (let i = 0; i < n; i++) await p.step();
+  const c = process.cpuUsage(c0);
   p.dispose();
-  console.log(formatProfile(prof.stats, n));
+  console.log(
+    `step CPU time ${((c.user + c.system) / 1000 / n).toFixed(1)} ms/step (kernels and everything between them)`,
+  );
+  console.log(formatProfile(prof.stats, n, 0.005, process.argv.includes('--by-cpu')));
 }
 bk.dispose?.();

@@ -7,6 +7,10 @@
 # (the box is shared: medians of interleaved runs are fairer), then square-matmul GFLOP/s. Prints the
 # median ms/step per workload and each ratio to torch.
 #   bash bench/run-cpu.sh            # REPS=3 WORKLOADS="bert-small bert-base" SKIP_CPU=1 to trim
+#   Steps per run: bert-small STEPS=20 WARMUP=3; bert-base / roberta-large BASE_STEPS=2 BASE_WARMUP=1 BASE_REPS=1.
+#   SKIP_INT8=1 leaves out the int8 runs, SKIP_ALL_ROWS=1 the --rows all runs, SKIP_TFJS=1 tfjs, SKIP_MATMUL=1
+#   the square-matmul GFLOP/s. The big models with int8, in about 20 minutes on a quiet 2-core box:
+#   WORKLOADS="bert-base roberta-large" BASE_REPS=2 BASE_STEPS=2 SKIP_ALL_ROWS=1 SKIP_MATMUL=1 bash bench/run-cpu.sh
 #   TFJS_CPU=1 adds one 2-step run of tfjs's pure-JS cpu backend on bert-small (about 12 s a step), as
 #   node --import ./scripts/register.mjs bench/tfjs-prompt-step.ts --backend cpu --workload bert-small --steps 2 --warmup 1
 set -euo pipefail
@@ -43,7 +47,8 @@ rm -f "$OUT.env" "$OUT.best"
 for wl in $WORKLOADS; do
   # bert-small: 20 timed steps after 3 warm-up (the box's ±15 % step-to-step noise needs the count)
   # bert-base and roberta-large (issue #9's workloads 1 and 2; WORKLOADS=roberta-large, ~4 min a repetition): 2 steps after 1
-  steps=20; warm=3; reps=$REPS; [ "$wl" != bert-small ] && steps=2 && warm=1 && reps=${BASE_REPS:-1}
+  steps=${STEPS:-20}; warm=${WARMUP:-3}; reps=$REPS
+  if [ "$wl" != bert-small ]; then steps=${BASE_STEPS:-2}; warm=${BASE_WARMUP:-1}; reps=${BASE_REPS:-1}; fi
   for rep in $(seq "$reps"); do
     echo "# $wl rep $rep $(date -u +%T) load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
     $PY bench/torch_prompt_step.py --workload "$wl" --steps "$steps" --warmup "$warm" $TORCH_KERNELS --json | tee -a "$OUT"
@@ -56,7 +61,7 @@ for wl in $WORKLOADS; do
     if [ -z "${SKIP_ALL_ROWS:-}" ]; then
       $NODE bench/prompt-step.ts --backend wasm --rows all --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
     fi
-    if [ "$wl" = bert-small ] || [ -n "${TFJS_BASE:-}" ]; then
+    if [ -z "${SKIP_TFJS:-}" ] && { [ "$wl" = bert-small ] || [ -n "${TFJS_BASE:-}" ]; }; then
       tfjs --backend wasm --threads 2 --workload "$wl" --steps 10
     fi
   done
@@ -79,10 +84,13 @@ node -e '
       const rss = Math.max(...by(b).map((r) => r.peakRssMiB)), tok = med(by(b).map((r) => r.tokensPerS));
       // the i-th run of each backend ran right after the i-th torch run: their ratio shows the spread
       const paired = by(b).map((r, i) => (by("torch")[i] ? (r.msPerStep / by("torch")[i].msPerStep).toFixed(2) : "-")).join(" ");
-      console.log(`${wl.padEnd(11)} ${b.padEnd(13)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length}; per run ${paired})`);
+      const kernel = b === "torch" ? ` [OpenBLAS ${by(b)[0].blasCore}, ATen ${by(b)[0].atenCapability}]` : b.startsWith("wasm") ? ` [threads ${by(b)[0].threads}${by(b)[0].weightsKernel ? `, ${by(b)[0].weightsKernel}` : ""}]` : "";
+      console.log(`${wl.padEnd(11)} ${b.padEnd(13)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length}; per run ${paired})${kernel}`);
     }
   }' "$OUT"
-echo "# matmul GFLOP/s (square, f32)"
-$NODE bench/matmul-cpu.ts --sizes 512,1024,2048 --backends cpu,wasm1,wasm2
-$PY bench/torch_prompt_step.py --matmul 512,1024,2048 --threads 2 $TORCH_KERNELS
+if [ -z "${SKIP_MATMUL:-}" ]; then
+  echo "# matmul GFLOP/s (square, f32)"
+  $NODE bench/matmul-cpu.ts --sizes 512,1024,2048 --backends cpu,wasm1,wasm2
+  $PY bench/torch_prompt_step.py --matmul 512,1024,2048 --threads 2 $TORCH_KERNELS
+fi
 echo "# done $(date -u) load:$(cut -d' ' -f1-3 /proc/loadavg)"

@@ -86,7 +86,7 @@ const FLAGS: readonly [keyof RunConfig, string, string][] = [
   [
     'weights',
     '<w>',
-    'frozen dense weights: f32 | f16 | int8 (int8: 7-bit per-channel codes, integer products on cpu/wasm; f32 dtype only)',
+    'frozen dense weights: f32 | f16 | int8 (int8: 7-bit per-channel codes, integer products on cpu/wasm, and on webgpu where WGSL has dot4I8Packed (else f16/f32, said at start); f32 dtype only)',
   ],
   [
     'segmentIds',
@@ -176,11 +176,11 @@ export function trainCommand(program: Command): void {
       else checkNewRunFolder(out);
     }
     if (isMultitask(cfg)) return trainMultitaskCommand(cfg, out, o['resume'] === true, overwrite);
-    const { tm, task, backendNote } = await setupRun(cfg);
+    const { tm, task, backendNote, weights } = await setupRun(cfg);
     // The old run goes only now, once the new run's model and data have loaded.
     if (overwrite) removeRunFolder(out);
     console.log(
-      `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}${cfg.weights === 'f32' ? '' : `, ${cfg.weights} weights`}`,
+      `promptgrad train: ${cfg.method} prompt, ${cfg.head} head, ${task.name} (${task.train.length} train / ${task.dev.length} dev / ${task.test.length} test), ${backendNote}, ${cfg.dtype}${weights === 'f32' ? '' : `, ${weights} weights`}`,
     );
     // Ctrl-C / SIGTERM: finish the current step, write a checkpoint, exit 130 (a second signal kills at once).
     const stop = new AbortController();

@@ -22,6 +22,8 @@ export interface RunSetup {
   readonly tm: TaskModel;
   readonly task: TaskData;
   readonly backendNote: string;
+  /** The frozen weights' storage the run got (weightStorageFor: int8 may fall back, and backendNote says so). */
+  readonly weights: RunConfig['weights'];
 }
 
 /** The run's backend (core/backend/select.ts); a failure to start one is a usage error naming the flag. */
@@ -62,8 +64,10 @@ export async function loadModel(
   checkModelFolder(folder);
   if (weights !== 'f32' && dtype !== 'f32')
     throw new UsageError(`--weights ${weights}: needs --dtype f32 (got ${dtype}); its products are f32`);
-  if (weights === 'int8' && !bk.int8Matmul)
-    throw new UsageError(`--weights int8: the ${bk.name} backend has no int8 products; use --backend cpu or wasm`);
+  if (weights === 'int8' && (!bk.int8Matmul || bk.int8Refusal))
+    throw new UsageError(
+      `--weights int8: the ${bk.name} backend ${bk.int8Refusal ? `here: ${bk.int8Refusal}` : 'has no int8 products'}; use --backend cpu or wasm`,
+    );
   if (weights === 'f16' && !bk.dtypes.has('f16'))
     throw new UsageError(`--weights f16: the ${bk.name} backend here cannot store f16 (no shader-f16)`);
   const ck = await loadCheckpoint(folder, dtype)();
@@ -71,12 +75,32 @@ export async function loadModel(
   return BertModel.load(ck.right.weights, ck.right.config, bk, dtype, { weightStorage: weights });
 }
 
+/**
+ * The frozen weights' storage a run gets on `bk` for `--weights asked`: the same, except int8 on a backend
+ * that has the int8 products but not on this device (WebGPU without WGSL's dot4I8Packed), which runs f16
+ * (with shader-f16) or f32 as before int8 existed, and `note` says so: the fallback is never silent.
+ */
+export function weightStorageFor(
+  bk: Backend,
+  asked: RunConfig['weights'],
+): { readonly weights: RunConfig['weights']; readonly note?: string } {
+  if (asked !== 'int8' || !bk.int8Matmul || !bk.int8Refusal) return { weights: asked };
+  const weights = bk.dtypes.has('f16') ? 'f16' : 'f32';
+  return { weights, note: `--weights int8 not run: ${bk.int8Refusal}; the frozen weights are ${weights} instead` };
+}
+
 export async function setupRun(cfg: RunConfig): Promise<RunSetup> {
   const task = await loadTaskData(cfg.task, cfg.data)();
   if (E.isLeft(task)) throw new UsageError(task.left.message);
   const { backend, note } = await backendFor(cfg.backend, cfg.threads);
-  const model = await loadModel(cfg.model, cfg.dtype, backend, cfg.weights);
+  const storage = weightStorageFor(backend, cfg.weights);
+  const model = await loadModel(cfg.model, cfg.dtype, backend, storage.weights);
   const tok = await loadPromptTokenizer(cfg.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);
-  return { tm: buildTaskModel(model, tok.right, task.right, cfg), task: task.right, backendNote: note };
+  return {
+    tm: buildTaskModel(model, tok.right, task.right, cfg),
+    task: task.right,
+    backendNote: storage.note ? `${note} (${storage.note})` : note,
+    weights: storage.weights,
+  };
 }

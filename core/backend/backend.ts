@@ -231,6 +231,13 @@ export interface Backend {
    * f32; its rows are quantized on the fly; the arithmetic is core/tensor/int8.ts's, bit for bit.
    */
   int8Matmul?(x: TensorRef, w: Int8Id, dir: Int8Direction, bias: TensorRef | undefined): DataId;
+  /**
+   * Set when this backend has the int8 methods but cannot run them on this device (WebGPU without
+   * WGSL's dot4I8Packed): why, for the refusal and the run setup's report of what it used instead.
+   */
+  readonly int8Refusal?: string | undefined;
+  /** What computes the int8 products here, for reports (bench, CLI): absent where they are not run. */
+  readonly int8Kernel?: string | undefined;
 
   // ---- optimiser ----
   /** In-place fused AdamW on param/m/v (same shape, float); grad read only. */

@@ -10,6 +10,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { int8Weight, linearInt8, tensor, vjp, type Backend, type Tensor } from '../../core/index.ts';
 import { quantizeWeights } from '../../core/tensor/int8.ts';
+import { createWasmBackend } from '../../core/backend/wasm/index.ts';
 import { cpu, RUNS, values, wasm } from './harness.ts';
 
 const test = suite('wasm int8 parity');
@@ -84,6 +85,24 @@ test('random shapes (fast-check)', () => {
 
 test('a product large enough for the pool splits rows over both threads and stays bit-equal', () => {
   check(300, 96, 160, 8);
+});
+
+test('an upload that grows the heap (its packed codes pass the 16 MiB initial memory) writes into the grown memory', () => {
+  // roberta-large's FFN weights made uploadInt8 write through views taken before the heap grew (RangeError)
+  const fresh = createWasmBackend({ threads: 1 });
+  try {
+    const [N, K] = [2048, 4608]; // 9.4 MB of codes, packed twice
+    const w = quantizeWeights(values(9, N * K, -0.2, 0.2), N, K);
+    const qw = int8Weight(fresh, w, [N, K]);
+    const x = values(10, 2 * K, -3, 3);
+    const want = tensor(cpu, x, { shape: [2, K], dtype: 'f32' });
+    const wq = int8Weight(cpu, w, [N, K]);
+    const ref = linearInt8(want, wq).dataSync() as Float32Array;
+    const got = linearInt8(tensor(fresh, x, { shape: [2, K], dtype: 'f32' }), qw).dataSync() as Float32Array;
+    bitEqual(got, ref, 'forward after the heap grew');
+  } finally {
+    fresh.dispose();
+  }
 });
 
 test.run();

@@ -123,6 +123,9 @@ export class CpuBackend implements Backend {
     return this.add(argmaxRef(this.get(x), x.shape, axis));
   }
 
+  get int8Kernel(): string | undefined {
+    return 'f64 oracle (exact integer sums)';
+  }
   uploadInt8(w: Int8Matrix): Int8Id {
     return this.int8Store.add(w);
   }

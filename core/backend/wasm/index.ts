@@ -40,11 +40,26 @@ export class WasmBackend extends WasmHeapBackend {
   private readonly int8Weights = new Map<Int8Id, Int8Resident>();
   private nextInt8 = 1;
 
+  override get int8Kernel(): string {
+    return this.gemmShape.fma
+      ? 'relaxed SIMD 8-bit dot (i16x8.relaxed_dot_i8x16_i7x16_s)'
+      : 'SIMD 16-bit dot (i32x4.dot_i16x8_s, no relaxed SIMD)';
+  }
   override uploadInt8(w: Int8Matrix): Int8Id {
     Int8Store.check(w);
     const heap = this.heap,
       id = this.nextInt8++;
-    this.int8Weights.set(id, uploadInt8({ alloc: (b) => heap.alloc(b), u8: heap.u8, f32: heap.f32 }, w));
+    // the views are read after every alloc: an alloc that grows the memory detaches the old ones
+    const into = {
+      alloc: (b: number) => heap.alloc(b),
+      get u8() {
+        return heap.u8;
+      },
+      get f32() {
+        return heap.f32;
+      },
+    };
+    this.int8Weights.set(id, uploadInt8(into, w));
     return id;
   }
   override releaseInt8(w: Int8Id): void {

@@ -18,12 +18,11 @@
  * A tile computes MR×4 outputs in MR·4 i32x4 accumulators; the 4 lanes of each are summed with two
  * rounds of shuffles, which leaves the 4 columns of a row in one vector for a SIMD epilogue.
  */
-import { F32, Fn, I32, O, uleb, V128, type ValType } from './encoder.ts';
+import { Fn, I32, O, uleb, V128, type ValType } from './encoder.ts';
 
 /** Rows per register tile: MR·4 accumulators + MR + 4 operand vectors fit x64's 16 xmm with AVX-VNNI. */
 export const INT8_MR = 2;
-/** The kernels' i32 argument counts (pool.ts: at most 18). */
-export const INT8_QUANT_ARGS = 11;
+/** The GEMM's i32 argument count (pool.ts: at most 18); the row quantization is int8-quant.ts. */
 export const INT8_GEMM_ARGS = 16;
 
 /** SIMD opcodes (after 0xfd) these kernels use beyond encoder.ts's table. */
@@ -57,149 +56,6 @@ const C = { f32Nearest: 0x90, i32Store8: 0x3a, i32DivU: 0x6e, i32RemU: 0x70, i32
 
 /** Byte lanes of i32 lanes [l0, l1, l2, l3] of two shuffled vectors (0–3: the first, 4–7: the second). */
 const lanes = (...l: number[]): number[] => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
-
-/**
- * int8_quant_rows(xP, ldx, colMulP, K, aP, Kp, mFull, scaleP, sumP, rowLo, rowHi): for each row r,
- * g = x[r]·colMul (f32), scale = max|g|/127, codes round(g·(127/max|g|)) into A's layout, Σ codes.
- */
-export function int8QuantFn(mr = INT8_MR): Fn {
-  const f = new Fn('int8_quant_rows', new Array<ValType>(INT8_QUANT_ARGS).fill(I32));
-  const [xP, ldx, colMulP, K, aP, Kp, mFull, scaleP, sumP, rowLo, rowHi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
-  const r = f.local(I32),
-    xr = f.local(I32),
-    k = f.local(I32),
-    d = f.local(I32),
-    stride = f.local(I32),
-    k4 = f.local(I32),
-    k16 = f.local(I32),
-    s = f.local(I32),
-    code = f.local(I32),
-    mx = f.local(F32),
-    inv = f.local(F32),
-    vmax = f.local(V128),
-    vinv = f.local(V128),
-    vsum = f.local(V128);
-  const iv = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
-  // g = x[k]·colMul[k] for the 4 floats at element k (pushes a v128)
-  const loadG = (kOff: number): void => {
-    f.get(xr)
-      .get(k)
-      .i32(2)
-      .op(O.i32Shl)
-      .op(O.i32Add)
-      .simd(X.load, 4, ...uleb(4 * kOff));
-    f.get(colMulP)
-      .get(k)
-      .i32(2)
-      .op(O.i32Shl)
-      .op(O.i32Add)
-      .simd(X.load, 4, ...uleb(4 * kOff));
-    f.simd(X.f32x4Mul);
-  };
-  const loadGScalar = (): void => {
-    f.get(xr).get(k).i32(2).op(O.i32Shl).op(O.i32Add).load(C.f32Load);
-    f.get(colMulP).get(k).i32(2).op(O.i32Shl).op(O.i32Add).load(C.f32Load);
-    f.op(O.f32Mul);
-  };
-  f.get(K).i32(~3).op(O.i32And).set(k4);
-  f.get(K).i32(~15).op(O.i32And).set(k16);
-  f.for(
-    r,
-    () => f.get(rowLo),
-    rowHi,
-    1,
-    () => {
-      f.get(xP).get(r).get(ldx).op(O.i32Mul).op(O.i32Add).set(xr);
-      // where row r's k-blocks go, and the distance between them
-      f.if(
-        () => f.get(r).get(mFull).op(C.i32LtU),
-        () => {
-          f.get(aP).get(r).i32(mr).op(C.i32DivU).i32(mr).op(O.i32Mul).get(Kp).op(O.i32Mul).op(O.i32Add);
-          f.get(r).i32(mr).op(C.i32RemU).i32(4).op(O.i32Shl).op(O.i32Add).set(d);
-          f.i32(16 * mr).set(stride);
-        },
-        () => {
-          f.get(aP).get(r).get(Kp).op(O.i32Mul).op(O.i32Add).set(d);
-          f.i32(16).set(stride);
-        },
-      );
-      // pass 1: max |g| (NaN propagates, as the oracle's Math.max)
-      f.v128Zero().set(vmax);
-      f.for(
-        k,
-        () => f.i32(0),
-        k4,
-        4,
-        () => {
-          f.get(vmax);
-          loadG(0);
-          f.simd(X.f32x4Abs).simd(X.f32x4Max).set(vmax);
-        },
-      );
-      f.f32(0).set(mx);
-      f.for(
-        k,
-        () => f.get(k4),
-        K,
-        1,
-        () => {
-          f.get(mx);
-          loadGScalar();
-          f.op(O.f32Abs).op(O.f32Max).set(mx);
-        },
-      );
-      for (let l = 0; l < 4; l++) f.get(mx).get(vmax).simd(X.f32x4Extract, l).op(O.f32Max).set(mx);
-      f.f32(127).get(mx).op(O.f32Div).set(inv);
-      f.get(scaleP).get(r).i32(2).op(O.i32Shl).op(O.i32Add).get(mx).f32(127).op(O.f32Div).load(O.f32Store);
-      f.get(inv).simd(X.f32x4Splat).set(vinv);
-      // pass 2: codes, 16 at a time, narrowed i32 → i16 → i8 with saturation (|code| ≤ 127 anyway)
-      f.v128Zero().set(vsum);
-      f.for(
-        k,
-        () => f.i32(0),
-        k16,
-        16,
-        () => {
-          for (let j = 0; j < 4; j++) {
-            loadG(4 * j);
-            f.get(vinv).simd(X.f32x4Mul).simd(X.f32x4Nearest).simd(X.i32x4TruncSatF32x4S).tee(iv[j]!);
-            f.get(vsum).simd(X.i32x4Add).set(vsum);
-          }
-          f.get(d);
-          f.get(iv[0]!).get(iv[1]!).simd(X.i16x8NarrowI32x4S);
-          f.get(iv[2]!).get(iv[3]!).simd(X.i16x8NarrowI32x4S);
-          f.simd(X.i8x16NarrowI16x8S).simd(X.store, 4, 0);
-          f.inc(d, () => f.get(stride));
-        },
-      );
-      f.i32(0).set(s);
-      f.if(
-        () => f.get(k16).get(K).op(O.i32LtS),
-        () => {
-          f.get(d).v128Zero().simd(X.store, 4, 0); // the partial block's padding codes are 0
-          f.for(
-            k,
-            () => f.get(k16),
-            K,
-            1,
-            () => {
-              f.get(d).get(k).op(O.i32Add).get(k16).op(O.i32Sub);
-              loadGScalar();
-              f.get(inv).op(O.f32Mul).op(C.f32Nearest).op(0xfc, 0x00).tee(code); // i32.trunc_sat_f32_s
-              f.op(C.i32Store8, 0, 0);
-              f.get(s).get(code).op(O.i32Add).set(s);
-            },
-          );
-        },
-      );
-      f.get(sumP).get(r).i32(2).op(O.i32Shl).op(O.i32Add);
-      f.get(s);
-      for (let l = 0; l < 4; l++) f.get(vsum).simd(X.i32x4Extract, l).op(O.i32Add);
-      f.op(O.i32Store, 2, 0);
-    },
-  );
-  return f;
-}
 
 /**
  * int8_gemm(aP, bP, cP, ldc, rowLo, rowHi, mFull, panelLo, panelHi, Kp, rowScaleP, rowSumP, colScaleP,

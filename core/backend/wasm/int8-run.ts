@@ -100,7 +100,7 @@ export function int8ProductInto<K extends string>(
   const aP = host.scratch(M * Kp + 16),
     rowScaleP = host.scratch(4 * M),
     rowSumP = host.scratch(4 * M);
-  const colMulP = fwd ? w.onesP : w.scaleP; // backward: g = dy·s_n before the rows are quantized
+  const colMulP = fwd ? 0 : w.scaleP; // backward: g = dy·s_n before the rows are quantized; 0: no multiply
   const qc = host.chunks(M * inner, M);
   host.run(
     'int8_quant_rows',

@@ -6,7 +6,8 @@ import { attnDsFn, softmaxRowsFn } from './attention.ts';
 import { BINARY_WASM, binaryFn, geluFn } from './elementwise.ts';
 import { encodeModule } from './encoder.ts';
 import { gemmFn } from './gemm.ts';
-import { int8GemmFn, int8QuantFn } from './int8-gemm.ts';
+import { INT8_MR, int8GemmFn } from './int8-gemm.ts';
+import { int8QuantFn } from './int8-quant.ts';
 import type { GemmShape } from './gemm-plan.ts';
 import { colSumFn, layerNormBwdFn } from './layernorm-backward.ts';
 import { layerNormFn, LN_KERNELS } from './layernorm.ts';
@@ -49,7 +50,7 @@ export function compileKernels(gemm: GemmShape): { readonly module: WasmModule; 
     layerNormBwdFn(false),
     colSumFn(),
     ...BINARY_WASM.map(binaryFn),
-    int8QuantFn(),
+    int8QuantFn(INT8_MR),
     int8GemmFn(gemm.fma), // relaxed SIMD's integer dot where the FMA GEMM has relaxed SIMD too
   ];
   if (fns.some((f, i) => f.name !== KERNELS[i])) throw new Error('wasm backend: kernel list out of order');

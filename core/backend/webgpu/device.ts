@@ -3,6 +3,7 @@
  * `webgpu`) in Node, `navigator.gpu` in a browser (platform-gpu.ts / platform-gpu.browser.ts).
  */
 import { NO_ADAPTER_HINT, platformGpu, START_FAILURE } from './platform-gpu.ts';
+import { INT8_WGSL_FEATURE } from '../../../kernels/wgsl/int8.ts';
 
 export class NoAdapterError extends Error {
   override readonly name = 'NoAdapterError';
@@ -21,6 +22,11 @@ export interface DeviceOptions {
    * check that path's errors on any adapter).
    */
   readonly f16?: boolean;
+  /**
+   * Use the WGSL language feature `packed_4x8_integer_dot_product` (int8 weight storage) when the
+   * platform has it: default true. false behaves as without it (int8 products are then refused).
+   */
+  readonly int8?: boolean;
 }
 
 export interface Acquired {
@@ -34,6 +40,8 @@ export interface Acquired {
   readonly limits: GPUSupportedLimits;
   /** Whether the device has `shader-f16`. */
   readonly f16: boolean;
+  /** Whether WGSL has `dot4I8Packed` here (the language feature packed_4x8_integer_dot_product). */
+  readonly int8: boolean;
 }
 
 // the limits kernels specialise on; requested at the adapter's maximum
@@ -71,5 +79,14 @@ export async function acquireDevice(opts: DeviceOptions = {}): Promise<Acquired>
   const requiredFeatures: GPUFeatureName[] =
     opts.f16 !== false && adapter.features.has('shader-f16') ? ['shader-f16'] : [];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'promptgrad' });
-  return { device, owners: [gpu, adapter], info, limits: device.limits, f16: device.features.has('shader-f16') };
+  // a language feature of the platform's WGSL (not an adapter feature); older browsers lack the set
+  const int8 = opts.int8 !== false && (gpu.wgslLanguageFeatures?.has(INT8_WGSL_FEATURE) ?? false);
+  return {
+    device,
+    owners: [gpu, adapter],
+    info,
+    limits: device.limits,
+    f16: device.features.has('shader-f16'),
+    int8,
+  };
 }

@@ -13,6 +13,7 @@ import {
   type BinaryOp,
   type CompareOp,
   type DataId,
+  type Int8Id,
   type MatmulOptions,
   type ReduceOp,
   type StoredRef,
@@ -20,6 +21,7 @@ import {
   type UnaryOp,
 } from '../backend.ts';
 import type { DType, StorageDType } from '../../tensor/dtype.ts';
+import type { Int8Direction, Int8Matrix } from '../../tensor/int8.ts';
 import { biasStrides } from '../cpu/attention.ts';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.ts';
 import { adamwProgram } from '../../../kernels/wgsl/adamw.ts';
@@ -145,6 +147,24 @@ export class WebGpuBackend extends WebGpuStorage implements Backend {
         : matmulTiledProgram(shapes, opts, this.tile, types);
     if (opts.bias) this.dt('matmul', opts.bias);
     return this.exec1(prog, opts.bias ? [a, b, opts.bias] : [a, b], sizeOf(outShape));
+  }
+
+  // ---------------- int8 frozen weights (int8.ts; refused without WGSL's dot4I8Packed) ----------------
+  get int8Refusal(): string | undefined {
+    return this.int8.refusal;
+  }
+  get int8Kernel(): string | undefined {
+    return this.int8.available ? 'WGSL dot4I8Packed' : undefined;
+  }
+  uploadInt8(w: Int8Matrix): Int8Id {
+    return this.int8.upload(w);
+  }
+  releaseInt8(w: Int8Id): void {
+    this.int8.release(w);
+  }
+  int8Matmul(x: TensorRef, w: Int8Id, dir: Int8Direction, bias: TensorRef | undefined): DataId {
+    this.float('int8Matmul', x, ...(bias ? [bias] : []));
+    return this.int8.matmul(x, w, dir, bias);
   }
 
   // ---------------- data movement ----------------
@@ -307,6 +327,6 @@ export class WebGpuBackend extends WebGpuStorage implements Backend {
 }
 
 export async function createWebGpuBackend(opts: WebGpuOptions = {}): Promise<WebGpuBackend> {
-  const { device, info, owners } = await acquireDevice(opts);
-  return new WebGpuBackend(device, info, opts, owners);
+  const { device, info, owners, int8 } = await acquireDevice(opts);
+  return new WebGpuBackend(device, info, opts, owners, int8);
 }

@@ -14,6 +14,7 @@ import { fillProgram } from '../../../kernels/wgsl/elementwise.ts';
 import { tileFor, type Tile } from '../../../kernels/wgsl/matmul.ts';
 import type { DeviceOptions } from './device.ts';
 import { GpuRuntime } from './runtime.ts';
+import { GpuInt8 } from './int8.ts';
 
 export interface WebGpuOptions extends DeviceOptions {
   /** 'naive' selects matmul v1 (parity anchor); default the tiled kernel. */
@@ -31,14 +32,19 @@ export class WebGpuStorage implements Disposable {
   readonly scopes = new ScopeStack();
   readonly rt: GpuRuntime;
   protected readonly tile: Tile;
+  /** int8 frozen weights on dot4I8Packed, refused (UnsupportedOp) where WGSL lacks it. */
+  protected readonly int8: GpuInt8;
 
   constructor(
     device: GPUDevice,
     readonly adapterInfo: string,
     protected readonly opts: WebGpuOptions = {},
     owners: readonly unknown[] = [],
+    /** Whether WGSL has dot4I8Packed here (device.ts's `int8`). */
+    int8 = false,
   ) {
     this.rt = new GpuRuntime(device, owners);
+    this.int8 = new GpuInt8(this.rt, int8);
     this.tile = tileFor(device.limits);
     this.supportsF16 = device.features.has('shader-f16');
     this.dtypes = new Set<StorageDType>(this.supportsF16 ? ['f32', 'i32', 'f16'] : ['f32', 'i32']);

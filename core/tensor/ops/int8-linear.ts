@@ -37,8 +37,12 @@ export function int8Weight(
   shape: readonly [number, number],
   what = 'weight',
 ) {
-  if (!bk.uploadInt8 || !bk.int8Matmul)
-    throw new UnsupportedOp('int8 weight storage', bk.name, `${what} ${fmt(shape)}: use f32 or f16 storage here`);
+  if (!bk.uploadInt8 || !bk.int8Matmul || bk.int8Refusal)
+    throw new UnsupportedOp(
+      'int8 weight storage',
+      bk.name,
+      `${what} ${fmt(shape)}: ${bk.int8Refusal ? `${bk.int8Refusal}; ` : ''}use f32 or f16 storage here`,
+    );
   const m = 'q' in w ? w : quantizeWeights(w, shape[0], shape[1], what);
   if (m.rows !== shape[0] || m.cols !== shape[1])
     throw new ShapeError(`int8Weight: ${what} is [${m.rows}, ${m.cols}], want ${fmt(shape)}`);
