@@ -15,6 +15,7 @@ import { CONFIG_FIELDS, decodePartial, mergeConfig, type RunConfig } from '../tr
 import { backendFor, loadModel } from '../training/run-setup.ts';
 import { loadTaskData } from '../training/task-data.ts';
 import { buildTaskModel } from '../training/task-model.ts';
+import { resolveRunPaths } from '../training/run-paths.ts';
 import { loadPromptTokenizer } from '../training/text-encoding.ts';
 import { UsageError } from '../training/usage-error.ts';
 import type { RunExtra, SweepRun } from './grid.ts';
@@ -74,7 +75,8 @@ async function savedRun(dir: string, id: string): Promise<{ config: RunConfig; s
   const known = Object.fromEntries(Object.entries(saved).filter(([k]) => (CONFIG_FIELDS as string[]).includes(k)));
   const config = E.flatMap(decodePartial(known, dir), (p) => mergeConfig([p], dir));
   if (E.isLeft(config)) throw new UsageError(config.left.message);
-  return { config: config.right, step: state.right.optimizerStep };
+  // the checkpoint stores model and data relative to the run folder (run-paths.ts), not to the worker's cwd
+  return { config: resolveRunPaths(config.right, dir), step: state.right.optimizerStep };
 }
 
 export async function runOne(runs: string, run: SweepRun, exec: ExecOptions, hooks: RunHooks): Promise<RunOutcome> {
