@@ -106,6 +106,14 @@ test('train --task RTE,CB, eval, predict --task, export-peft per task', async ()
   for (const t of ['RTE', 'CB']) assert.ok(existsSync(join(ad, t, 'adapter_config.json')), `${t} adapter`);
 });
 
+test('multitask refuses f16/int8 frozen weights with one line instead of running f32 silently', async () => {
+  const out = join(tmp, 'mt-int8');
+  const r = await run('train', '--task', 'RTE,CB', ...common, ...common2, '--weights', 'int8', '--out', out);
+  assert.is(r.code, 2);
+  assert.match(r.err, /--weights int8: multitask runs take f32 frozen weights only/);
+  assert.not.ok(existsSync(join(out, 'config.json')), 'nothing written');
+});
+
 test('tasks in --config, interrupted and resumed; a dynamic prompt has no PEFT adapter', async () => {
   const cfg = join(tmp, 'mt.json');
   writeFileSync(

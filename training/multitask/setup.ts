@@ -26,6 +26,11 @@ export interface MultitaskSetup {
 export const isMultitask = (cfg: Pick<RunConfig, 'task'>): boolean => taskList(cfg).length > 1;
 
 export async function setupMultitaskRun(cfg: RunConfig): Promise<MultitaskSetup> {
+  // multitask loads f32 frozen weights only (f16/int8 are not wired or tested there): refuse, do not fall back
+  if (cfg.weights !== 'f32')
+    throw new UsageError(
+      `--weights ${cfg.weights}: multitask runs take f32 frozen weights only (train one task for ${cfg.weights})`,
+    );
   const tasks: TaskData[] = [];
   for (const name of taskList(cfg)) {
     const t = await loadTaskData(name, cfg.data)();
