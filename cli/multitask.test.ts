@@ -8,29 +8,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { main } from './main.ts';
+import { runCli as run } from './testing/run-cli.ts';
 
 const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
 const FEWGLUE = new URL('../datasets/fewglue/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'pg-cli-mt-'));
 const DATA = join(tmp, 'data');
-
-async function run(...argv: string[]): Promise<{ code: number; err: string; out: string }> {
-  let err = '',
-    out = '';
-  const log = console.log;
-  console.log = (s: string) => {
-    out += `${s}\n`;
-  };
-  try {
-    const code = await main(argv, (s) => {
-      err += s;
-    });
-    return { code, err, out };
-  } finally {
-    console.log = log;
-  }
-}
 
 test.before(() => {
   for (const task of ['RTE', 'CB']) {

@@ -10,27 +10,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { expectWithin } from '../models/bert/testing/within.ts';
 import { PEFT_FIXTURES, peftCases, type CaseJson } from '../prompting/testing/peft-fixtures.ts';
-import { main } from './main.ts';
+import { runCli as cli } from './testing/run-cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'pg-peft-cli-'));
 const LABELS = ['a', 'b', 'c'];
-
-async function cli(...argv: string[]): Promise<{ code: number; err: string; out: string }> {
-  let err = '',
-    out = '';
-  const log = console.log;
-  console.log = (s: string) => {
-    out += `${s}\n`;
-  };
-  try {
-    const code = await main(argv, (s) => {
-      err += s;
-    });
-    return { code, err, out };
-  } finally {
-    console.log = log;
-  }
-}
 
 const softmax = (r: readonly number[]) => {
   const mx = Math.max(...r),
