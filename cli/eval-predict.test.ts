@@ -5,7 +5,7 @@
  * checks; predict labels --text / --text-pair as it labels the same record from --input; every bad value
  * is one line in one format (`promptgrad: --flag value: why`, exit 2).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -14,26 +14,16 @@ import { UsageError } from '../training/usage-error.ts';
 import { buildProgram } from './main.ts';
 import { textExamples } from './predict-input.ts';
 import { isOneLineUsageError, runCli } from './testing/run-cli.ts';
+import { writeFewglueSubset } from '../data/testing/fewglue-subset.ts';
 
 const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
-const FEWGLUE = new URL('../datasets/fewglue/RTE/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'pg-eval-'));
 const DATA = join(tmp, 'data');
 const RUN = join(tmp, 'run');
 const STEPS = 6;
 
 test.before(async () => {
-  mkdirSync(join(DATA, 'RTE'), { recursive: true });
-  for (const [f, n] of [
-    ['train', 24],
-    ['dev32', 8],
-    ['val', 6],
-  ] as const) {
-    const lines = readFileSync(join(FEWGLUE, `${f}.jsonl`), 'utf8')
-      .split('\n')
-      .slice(0, n);
-    writeFileSync(join(DATA, 'RTE', `${f}.jsonl`), `${lines.join('\n')}\n`);
-  }
+  writeFewglueSubset(DATA, 'RTE', { train: 24, dev32: 8, val: 6 });
   const t = await runCli(
     'train',
     ...['--model', MODEL, '--task', 'RTE', '--data', DATA, '--steps', String(STEPS), '--batch-size', '4'],

@@ -4,15 +4,15 @@
  * is relative. The run still evaluates, predicts, exports and resumes from another working directory
  * after the whole project folder has moved; a run written with absolute paths (before) still loads.
  */
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { runCli } from './testing/run-cli.ts';
+import { writeFewglueSubset } from '../data/testing/fewglue-subset.ts';
 
 const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
-const FEWGLUE = new URL('../datasets/fewglue/RTE/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'pg-paths-'));
 const cwd = process.cwd();
 
@@ -23,17 +23,7 @@ const common = ['--steps', '2', '--batch-size', '4', '--eval-every', '1', '--max
 test.before(() => {
   const proj = join(tmp, 'proj');
   cpSync(MODEL, join(proj, 'models', 'bert-tiny'), { recursive: true });
-  mkdirSync(join(proj, 'data', 'RTE'), { recursive: true });
-  for (const [f, n] of [
-    ['train', 16],
-    ['dev32', 4],
-    ['val', 4],
-  ] as const) {
-    const lines = readFileSync(join(FEWGLUE, `${f}.jsonl`), 'utf8')
-      .split('\n')
-      .slice(0, n);
-    writeFileSync(join(proj, 'data', 'RTE', `${f}.jsonl`), `${lines.join('\n')}\n`);
-  }
+  writeFewglueSubset(join(proj, 'data'), 'RTE', { train: 16, dev32: 4, val: 4 });
 });
 
 test('paths relative to the run folder; the moved project loads from another folder; old absolute paths load', async () => {

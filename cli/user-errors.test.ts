@@ -25,24 +25,14 @@ import { mountTmpfs } from '../training/testing/tmpfs.ts';
 import { UsageError } from '../training/usage-error.ts';
 import { EXIT, reportError } from './main.ts';
 import { isOneLineUsageError, runCli } from './testing/run-cli.ts';
+import { writeFewglueSubset } from '../data/testing/fewglue-subset.ts';
 
 const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
-const FEWGLUE = new URL('../datasets/fewglue/RTE/', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'pg-usage-'));
 const DATA = join(tmp, 'data');
 
 test.before(() => {
-  mkdirSync(join(DATA, 'RTE'), { recursive: true });
-  for (const [f, n] of [
-    ['train', 16],
-    ['dev32', 4],
-    ['val', 4],
-  ] as const) {
-    const lines = readFileSync(join(FEWGLUE, `${f}.jsonl`), 'utf8')
-      .split('\n')
-      .slice(0, n);
-    writeFileSync(join(DATA, 'RTE', `${f}.jsonl`), `${lines.join('\n')}\n`);
-  }
+  writeFewglueSubset(DATA, 'RTE', { train: 16, dev32: 4, val: 4 });
 });
 
 const base = (out: string, ...more: string[]) => [

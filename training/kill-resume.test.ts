@@ -9,17 +9,17 @@
  * (PG_KILL_SEED=<seed>).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inspectRunFolder } from './run-folder.ts';
+import { writeFewglueSubset } from '../data/testing/fewglue-subset.ts';
 
 const root = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 const MODEL = root('fixtures/hf-reference/bert-tiny');
-const FEWGLUE = root('datasets/fewglue/RTE');
 const tmp = mkdtempSync(join(tmpdir(), 'pg-kill-'));
 const DATA = join(tmp, 'data');
 
@@ -82,17 +82,7 @@ const linesNoTime = (text: string): unknown[] =>
 const listing = (dir: string): string[] => readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
 
 test.before(() => {
-  mkdirSync(join(DATA, 'RTE'), { recursive: true });
-  for (const [f, n] of [
-    ['train', 16],
-    ['dev32', 4],
-    ['val', 4],
-  ] as const) {
-    const lines = readFileSync(join(FEWGLUE, `${f}.jsonl`), 'utf8')
-      .split('\n')
-      .slice(0, n);
-    writeFileSync(join(DATA, 'RTE', `${f}.jsonl`), `${lines.join('\n')}\n`);
-  }
+  writeFewglueSubset(DATA, 'RTE', { train: 16, dev32: 4, val: 4 });
 });
 
 test('kill -9 at random moments, then resume: byte for byte the uninterrupted run', async () => {
