@@ -22,11 +22,18 @@ interface Run {
   readonly db: Float32Array;
 }
 
-function run(bk: Backend, M: number, N: number, K: number, seed: number, zeroRow: boolean): Run {
-  const w = quantizeWeights(values(seed, N * K, -0.2, 0.2), N, K);
-  const xs = values(seed + 1, M * K, -3, 3);
+/** Data of one run: random, or `extreme` rows of one value (codes ±127) against weights of one value (codes ±63). */
+interface Data {
+  readonly zeroRow?: boolean;
+  readonly extreme?: { readonly x: number; readonly w: number; readonly dy: number } | undefined;
+}
+
+function run(bk: Backend, M: number, N: number, K: number, seed: number, data: Data): Run {
+  const { zeroRow = false, extreme } = data;
+  const w = quantizeWeights(extreme ? new Array<number>(N * K).fill(extreme.w) : values(seed, N * K, -0.2, 0.2), N, K);
+  const xs = extreme ? new Array<number>(M * K).fill(extreme.x) : values(seed + 1, M * K, -3, 3);
   if (zeroRow && M > 1) xs.fill(0, K, 2 * K); // a row of zeros: scale 0, codes 0
-  const cot = values(seed + 2, M * N, -1, 1);
+  const cot = extreme ? new Array<number>(M * N).fill(extreme.dy) : values(seed + 2, M * N, -1, 1);
   const qw = int8Weight(bk, w, [N, K]);
   const x = tensor(bk, xs, { shape: [M, K], dtype: 'f32' });
   const b = tensor(bk, values(seed + 3, N, -1, 1), { shape: [N], dtype: 'f32' });
@@ -47,10 +54,18 @@ function bitEqual(got: Float32Array, want: Float32Array, label: string): void {
     if (gu[i] !== wu[i]) assert.unreachable(`${label}: element ${i} got ${got[i]} want ${want[i]} (not bit-equal)`);
 }
 
-function check(M: number, N: number, K: number, seed: number, zeroRow = false): void {
-  const label = `M${M} N${N} K${K}`;
-  const want = run(cpu, M, N, K, seed, zeroRow),
-    got = run(wasm, M, N, K, seed, zeroRow);
+function check(
+  M: number,
+  N: number,
+  K: number,
+  seed: number,
+  zeroRow = false,
+  extreme?: Data['extreme'],
+  bk: Backend = wasm,
+): void {
+  const label = `M${M} N${N} K${K}${extreme ? ` x ${extreme.x} w ${extreme.w} dy ${extreme.dy}` : ''} on ${bk.int8Kernel}`;
+  const want = run(cpu, M, N, K, seed, { zeroRow, extreme }),
+    got = run(bk, M, N, K, seed, { zeroRow, extreme });
   bitEqual(got.y, want.y, `${label} forward`);
   bitEqual(got.dx, want.dx, `${label} dx = dy·W`);
   // the bias gradient is an f32 column sum on both sides, in different orders
@@ -68,6 +83,37 @@ test('ragged shapes: partial k-blocks, partial column panels, one row, zero rows
   check(7, 13, 37, 5, true);
   check(3, 4, 17, 6);
   check(65, 30, 33, 7, true);
+});
+
+test("the largest sums of codes: the relaxed GEMM's i16 sums wrap and must come back exact", () => {
+  // four products of 127·63 per i16 lane plus the +64 offset's 64·4·127: past 2¹⁵ either sign
+  // (int8-gemm-relaxed.ts); the backward quantizes dy·s_n, equal along a row here, to ±127 too
+  for (const [x, w, dy] of [
+    [1, 0.2, 1],
+    [-1, 0.2, -1],
+    [1, -0.2, -1],
+    [-1, -0.2, 1],
+  ] as const) {
+    check(5, 8, 64, 9, false, { x, w, dy });
+    check(3, 6, 48, 9, false, { x, w, dy }); // K with an odd number of 16-byte blocks (a zero pad block)
+  }
+});
+
+test('without relaxed SIMD the widened kernel (int8-gemm.ts) gives the same bits', () => {
+  const widened = createWasmBackend({ threads: 1, gemm: { mr: 3, nr: 12, fma: false } });
+  try {
+    assert.match(widened.int8Kernel, /no relaxed SIMD/);
+    for (const [M, N, K, seed] of [
+      [33, 64, 48, 1],
+      [7, 13, 37, 5],
+      [65, 30, 33, 7],
+      [8, 256, 64, 3],
+    ] as const)
+      check(M, N, K, seed, seed % 2 === 1, undefined, widened);
+    check(5, 8, 64, 9, false, { x: -1, w: 0.2, dy: 1 }, widened);
+  } finally {
+    widened.dispose();
+  }
 });
 
 test('random shapes (fast-check)', () => {

@@ -42,7 +42,7 @@ export class WasmBackend extends WasmHeapBackend {
 
   override get int8Kernel(): string {
     return this.gemmShape.fma
-      ? 'relaxed SIMD 8-bit dot (i16x8.relaxed_dot_i8x16_i7x16_s)'
+      ? 'relaxed SIMD 8-bit dot (i16x8.relaxed_dot_i8x16_i7x16_s, widened every 2 blocks)'
       : 'SIMD 16-bit dot (i32x4.dot_i16x8_s, no relaxed SIMD)';
   }
   override uploadInt8(w: Int8Matrix): Int8Id {
@@ -84,7 +84,7 @@ export class WasmBackend extends WasmHeapBackend {
         this.heap.f32.fill(0, biasP >>> 2, (biasP >>> 2) + outer + 4);
         this.heap.f32.set(this.f32(bias), biasP >>> 2);
       }
-      int8ProductInto(this.host(input, scratch), this.threads, r, dir, input(x), M, out.ptr, biasP);
+      int8ProductInto(this.host(input, scratch), this.gemmShape.fma, this.threads, r, dir, input(x), M, out.ptr, biasP);
     });
     return out.id();
   }

@@ -2,7 +2,8 @@
  * The int8 product's per-row quantization (core/tensor/int8.ts quantizeRow, the oracle) as a WASM SIMD
  * kernel: g = x[r]·colMul (the data path's s_n; none in the forward, where the multiply by 1 it stood
  * for is exact and skipped), max|g|, scale = max/127, codes round(g·(127/max)) into the GEMM's A
- * layout (int8-gemm.ts), and each row's code sum for the GEMM's +64 correction.
+ * layout (int8-gemm.ts), and the GEMM's correction for B's +64: each row's code sum (int8-gemm.ts) or,
+ * when offP is not 0, its i16 offset vectors (int8-gemm-relaxed.ts).
  *
  * Why it looks the way it does (it was ~3.6 cycles an element, a fifth of a 256×256 product's time):
  * - max|g| is the i32 maximum of the magnitudes' bit patterns (non-negative floats order as their bits;
@@ -17,7 +18,7 @@
 import { F32, Fn, I32, O, S, V128, type ValType } from './encoder.ts';
 
 /** The kernel's i32 argument count (pool.ts: at most 18). */
-export const INT8_QUANT_ARGS = 11;
+export const INT8_QUANT_ARGS = 12;
 
 const MAGIC = 12582912; // 1.5·2²³
 const MAGIC_BITS = 0x4b400000;
@@ -27,8 +28,12 @@ const SIMD = {
   i8x16NarrowI16x8S: 0x65,
   i16x8NarrowI32x4S: 0x85,
   i32x4MaxS: 0xb8,
+  i16x8ExtaddPairwiseI8x16S: 0x7c,
+  i16x8Add: 0x8e,
+  i16x8Shl: 0x8b,
 } as const;
 const C = {
+  i32ShrU: 0x76,
   i32Store8: 0x3a,
   i32DivU: 0x6e,
   i32RemU: 0x70,
@@ -42,14 +47,15 @@ const iconst = (f: Fn, x: number): Fn => f.simd(S.const, ...new Uint8Array(new I
 const fconst = (f: Fn, x: number): Fn => f.simd(S.const, ...new Uint8Array(new Float32Array([x, x, x, x]).buffer));
 
 /**
- * int8_quant_rows(xP, ldx, colMulP, K, aP, Kp, mFull, scaleP, sumP, rowLo, rowHi): rows [rowLo, rowHi)
+ * int8_quant_rows(xP, ldx, colMulP, K, aP, Kp, mFull, scaleP, sumP, rowLo, rowHi, offP): rows [rowLo, rowHi)
  * of x (ldx bytes apart), each multiplied by colMul[k] first unless colMulP is 0; codes into A's layout
  * (rows below mFull in tiles of `mr` rows interleaved by 16-byte k-blocks, the rest plain, Kp bytes a row),
- * scale[r] and sum[r].
+ * scale[r], sum[r] and, unless offP is 0, the offsets (Kp/2 bytes a row, in A's tile order). Kp is a
+ * multiple of 32.
  */
 export function int8QuantFn(mr: number): Fn {
   const f = new Fn('int8_quant_rows', new Array<ValType>(INT8_QUANT_ARGS).fill(I32));
-  const [xP, ldx, colMulP, K, aP, Kp, mFull, scaleP, sumP, rowLo, rowHi] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  const [xP, ldx, colMulP, K, aP, Kp, mFull, scaleP, sumP, rowLo, rowHi, offP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11];
   const r = f.local(I32),
     xr = f.local(I32),
     p = f.local(I32),
@@ -69,7 +75,10 @@ export function int8QuantFn(mr: number): Fn {
     vmax = f.local(V128),
     vinv = f.local(V128),
     vsum = f.local(V128),
-    vt = f.local(V128);
+    vt = f.local(V128),
+    d0 = f.local(I32),
+    o = f.local(I32),
+    q = f.local(I32);
   const iv = [f.local(V128), f.local(V128), f.local(V128), f.local(V128)];
 
   /** Pushes g for the 4 floats at p + off (· colMul at cm + off when `mul`). */
@@ -123,6 +132,7 @@ export function int8QuantFn(mr: number): Fn {
         f.i32(16).set(stride);
       },
     );
+    f.get(d).set(d0);
     // pass 1: the largest magnitude's bits
     f.v128Zero().set(vmax);
     f.get(xr).set(p);
@@ -149,6 +159,23 @@ export function int8QuantFn(mr: number): Fn {
     f.f32(127).get(mx).op(O.f32Div).set(inv);
     f.get(scaleP).get(r).i32(2).op(O.i32Shl).op(O.i32Add).get(mx).f32(127).op(O.f32Div).load(O.f32Store);
     f.get(inv).simd(S.f32x4Splat).set(vinv);
+    // a whole padding block when ceil16(K) < Kp (Kp is a multiple of 32): zero codes
+    f.if(
+      () => f.get(K).i32(15).op(O.i32Add).i32(4).op(C.i32ShrU).get(Kp).i32(4).op(C.i32ShrU).op(O.i32LtS),
+      () =>
+        f
+          .get(d0)
+          .get(Kp)
+          .i32(4)
+          .op(C.i32ShrU)
+          .i32(1)
+          .op(O.i32Sub)
+          .get(stride)
+          .op(O.i32Mul)
+          .op(O.i32Add)
+          .v128Zero()
+          .vstore(0),
+    );
     // pass 2: codes, 16 at a time, narrowed i32 → i16 → i8 (|code| ≤ 127: no saturation)
     f.v128Zero().set(vsum);
     f.get(xr).set(p);
@@ -183,6 +210,26 @@ export function int8QuantFn(mr: number): Fn {
           f.inc(d, 1);
           f.get(s).get(code).op(O.i32Add).set(s);
           advance(mul, 4);
+        });
+      },
+    );
+    // the relaxed GEMM's i16 offsets (int8-gemm-relaxed.ts): per pair of k-blocks, 64 × the sums of the four
+    // codes each i16 lane of its two relaxed dots covers, in A's tile order (16 bytes a pair, Kp/2 a row)
+    f.if(
+      () => f.get(offP),
+      () => {
+        // row r's first pair: its tile's base / 2 (pairs take 16·mr bytes, the codes' 32·mr), then 16·(r mod mr)
+        f.get(offP).get(d0).get(aP).op(O.i32Sub).i32(1).op(C.i32ShrU).op(O.i32Add);
+        f.get(r).i32(mr).op(C.i32RemU).i32(3).op(O.i32Shl).i32(0);
+        f.get(r).get(mFull).op(C.i32LtU).op(O.select).op(O.i32Add).set(o);
+        f.get(d0).get(Kp).i32(4).op(C.i32ShrU).get(stride).op(O.i32Mul).op(O.i32Add).set(q);
+        whileBelow(d0, q, () => {
+          f.get(o);
+          f.get(d0).vload(0).simd(SIMD.i16x8ExtaddPairwiseI8x16S);
+          f.get(d0).get(stride).op(O.i32Add).vload(0).simd(SIMD.i16x8ExtaddPairwiseI8x16S);
+          f.simd(SIMD.i16x8Add).i32(6).simd(SIMD.i16x8Shl).vstore(0);
+          f.inc(o, () => f.get(stride));
+          f.inc(d0, () => f.get(stride).i32(1).op(O.i32Shl));
         });
       },
     );

@@ -5,19 +5,22 @@
  */
 import { WEIGHT_OFFSET, type Int8Direction, type Int8Matrix } from '../../tensor/int8.ts';
 import { INT8_MR } from './int8-gemm.ts';
+import { INT8_RELAXED_MR } from './int8-gemm-relaxed.ts';
 import type { KernelHost } from './layout.ts';
 
 /** Packed B panels (bytes) kept L1/L2-resident while every row passes them. */
 const BLOCK_BYTES = 64 * 1024;
 
 const ceil = (n: number, m: number): number => Math.ceil(n / m) * m;
+/** K is padded to a multiple of 32: the relaxed GEMM takes two 16-byte k-blocks a step (int8-gemm.ts). */
+const K_STEP = 32;
 
 /**
  * Codes + 64 of `cols`-long rows (the output columns of one direction) in panels of 4 rows
- * interleaved by 16-byte k-blocks; pad rows and pad k are 0. `at(c, k)` is the code of column c at k.
+ * interleaved by 16-byte k-blocks, k padded to a multiple of 32; pad rows and pad k are 0. `at(c, k)` is the code of column c at k.
  */
 export function packPanels(columns: number, reduce: number, at: (c: number, k: number) => number): Uint8Array {
-  const Kp = ceil(reduce, 16),
+  const Kp = ceil(reduce, K_STEP),
     out = new Uint8Array(ceil(columns, 4) * Kp);
   for (let c = 0; c < columns; c++) {
     const base = (c >> 2) * 4 * Kp + (c & 3) * 16;
@@ -76,12 +79,16 @@ export function uploadInt8(heap: Int8Heap, w: Int8Matrix): Int8Resident {
 
 export type Int8Kernel = 'int8_quant_rows' | 'int8_gemm';
 
+/** Rows per register tile of the GEMM in use, which is also A's tile height (int8-quant.ts). */
+export const int8TileRows = (relaxed: boolean): number => (relaxed ? INT8_RELAXED_MR : INT8_MR);
+
 /**
  * out [M, outer] (f32 at outP) = the int8 product of the f32 rows at xP [M, inner] with the weight,
  * in direction `dir`; biasP: f32 [ceil4(N)] (forward only; undefined adds zeros).
  */
 export function int8ProductInto<K extends string>(
   host: KernelHost<K | Int8Kernel>,
+  relaxed: boolean,
   threads: number,
   w: Int8Resident,
   dir: Int8Direction,
@@ -94,12 +101,13 @@ export function int8ProductInto<K extends string>(
   const fwd = dir === 'forward';
   const inner = fwd ? w.K : w.N,
     outer = fwd ? w.N : w.K;
-  const Kp = ceil(inner, 16),
-    mr = INT8_MR,
+  const Kp = ceil(inner, K_STEP),
+    mr = int8TileRows(relaxed),
     mFull = Math.floor(M / mr) * mr;
   const aP = host.scratch(M * Kp + 16),
     rowScaleP = host.scratch(4 * M),
-    rowSumP = host.scratch(4 * M);
+    rowSumP = host.scratch(4 * M),
+    offP = relaxed ? host.scratch((M * Kp) / 2) : 0; // the relaxed GEMM's i16 offsets
   const colMulP = fwd ? 0 : w.scaleP; // backward: g = dy·s_n before the rows are quantized; 0: no multiply
   const qc = host.chunks(M * inner, M);
   host.run(
@@ -107,7 +115,7 @@ export function int8ProductInto<K extends string>(
     Array.from({ length: qc }, (_, t) => {
       const lo = Math.floor((M * t) / qc),
         hi = Math.floor((M * (t + 1)) / qc);
-      return [xP, 4 * inner, colMulP, inner, aP, Kp, mFull, rowScaleP, rowSumP, lo, hi];
+      return [xP, 4 * inner, colMulP, inner, aP, Kp, mFull, rowScaleP, rowSumP, lo, hi, offP];
     }),
   );
   const panels = Math.ceil(outer / 4),
@@ -132,6 +140,7 @@ export function int8ProductInto<K extends string>(
     bias,
     outer,
     blockPanels,
+    offP,
   ];
   const work = M * outer * inner;
   const nc = threads === 1 || work < 1 << 18 ? 1 : Math.min(4 * threads, 255);

@@ -6,7 +6,9 @@ import { attnDsFn, softmaxRowsFn } from './attention.ts';
 import { BINARY_WASM, binaryFn, geluFn } from './elementwise.ts';
 import { encodeModule } from './encoder.ts';
 import { gemmFn } from './gemm.ts';
-import { INT8_MR, int8GemmFn } from './int8-gemm.ts';
+import { int8GemmFn } from './int8-gemm.ts';
+import { int8GemmRelaxedFn } from './int8-gemm-relaxed.ts';
+import { int8TileRows } from './int8-run.ts';
 import { int8QuantFn } from './int8-quant.ts';
 import type { GemmShape } from './gemm-plan.ts';
 import { colSumFn, layerNormBwdFn } from './layernorm-backward.ts';
@@ -50,8 +52,8 @@ export function compileKernels(gemm: GemmShape): { readonly module: WasmModule; 
     layerNormBwdFn(false),
     colSumFn(),
     ...BINARY_WASM.map(binaryFn),
-    int8QuantFn(INT8_MR),
-    int8GemmFn(gemm.fma), // relaxed SIMD's integer dot where the FMA GEMM has relaxed SIMD too
+    int8QuantFn(int8TileRows(gemm.fma)),
+    gemm.fma ? int8GemmRelaxedFn() : int8GemmFn(), // relaxed SIMD's integer dot where the FMA GEMM has relaxed SIMD too
   ];
   if (fns.some((f, i) => f.name !== KERNELS[i])) throw new Error('wasm backend: kernel list out of order');
   return { module: new WA.Module(encodeModule(fns, 1, MAX_PAGES)), arity: fns.map((f) => f.params.length) };
