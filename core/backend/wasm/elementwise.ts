@@ -164,10 +164,12 @@ const MAGIC_BITS = 0x4b400000;
  * the magic-number trick, which also yields its integer bits for 2ⁿ without a float→int conversion.
  */
 export function vexp(f: Fn, x: number, t: { n: number; r: number; p: number; k: number }): void {
-  // clamp below so 2ⁿ stays a normal float (results under e^−70 are zeroed at the end)
+  // clamp below so 2ⁿ stays a normal float (results under e^−70 are zeroed at the end). f32x4.pmax
+  // (x < −87 ? −87 : x) is one maxps; f32x4.max's NaN and −0 rules cost V8 six instructions, and a NaN
+  // x passes pmax unchanged, so exp(NaN) is NaN as before (GELU 620×1024: 1.44 → 1.22 ms, one thread)
   f.get(x);
   vconst(f, -87);
-  f.simd(S.f32x4Max).set(t.r);
+  f.simd(S.f32x4Pmax).set(t.r);
   f.get(t.r);
   vconst(f, Math.LOG2E);
   f.simd(S.f32x4Mul);
