@@ -8,12 +8,16 @@
  *   (event loop or whole process paused past the lock duration, a lost connection) keeps computing
  *   until it notices, while the job's new owner has already resumed the run from its last checkpoint.
  *   The old worker notices at its next write at the latest, or sooner through `lockRenewalFailed`.
- *   Why this is enough: the new owner writes `owner` and then loads the model and data (hundreds of
- *   milliseconds at least) before it touches the run folder, while the old writer's check and the write
- *   after it are microseconds apart; and a checkpoint, being a deterministic function of the step,
- *   holds the same bytes whoever writes it. It is not a lease proof against a writer frozen exactly
- *   between its check and its write (that needs storage with compare-and-set, which a plain shared file
- *   system is not).
+ *   A checkpoint write takes a while (its files are fsynced): the fence is asked again when its folder
+ *   is complete, just before the renames that swap it in, and each write has a temporary folder of its
+ *   own (training/atomic-dir.ts), so a worker paused in the middle of one neither removes nor tears the
+ *   new owner's checkpoint, and stops when it goes on (a write that fails because the new owner cleared
+ *   its temporary folder is reported as the takeover). Why this is enough: the new owner writes `owner`
+ *   and then loads the model and data (hundreds of milliseconds at least) before it touches the run
+ *   folder, while the old writer's check and the renames or append after it are microseconds apart; and
+ *   a checkpoint, being a deterministic function of the step, holds the same bytes whoever writes it. It
+ *   is not a lease proof against a writer frozen exactly between its check and its renames (that needs
+ *   storage with compare-and-set, which a plain shared file system is not).
  * - `attempts.jsonl`: one line per attempt with the execution-only settings (worker, backend note,
  *   threads), which change how fast the run goes but not its numbers, so they stay out of config.json.
  */

@@ -18,7 +18,7 @@ import { decodeElements, isSourceDType } from '../models/bert/io/dtype-decode.ts
 import { fromThrown, loadError, type LoadError } from '../models/bert/load-error.ts';
 import type { RawTensor } from '../models/bert/io/raw-tensor.ts';
 import { readSafetensorsHeader, serializeSafetensors } from '../models/bert/io/safetensors.ts';
-import { resolveDir, writeDirAtomic, type DurableWriter } from './atomic-dir.ts';
+import { resolveDir, writeDirAtomic, type DirWriteOptions, type DurableWriter } from './atomic-dir.ts';
 import { describeFsError, isErrnoError } from './fs-error.ts';
 import { MetricRecordCodec, type MetricRecord } from './log.ts';
 import type { OptState } from './optimizer.ts';
@@ -80,7 +80,7 @@ const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest(
 const tensorTree = (params: unknown, opt: OptState) => ({ params, opt: opt.slots });
 const ST_DTYPE = { f32: 'F32', f64: 'F64', i32: 'I32' } as const;
 
-export interface SaveOptions {
+export interface SaveOptions extends DirWriteOptions {
   /** Injectable file writer (failure tests); default opens, writes and fsyncs. */
   readonly writer?: DurableWriter;
 }
@@ -117,7 +117,7 @@ export const saveCheckpoint =
   (dir: string, state: TrainState, opts: SaveOptions = {}): TE.TaskEither<SaveError, void> =>
   async () => {
     try {
-      await writeDirAtomic(dir, await encodeState(state), opts.writer);
+      await writeDirAtomic(dir, await encodeState(state), opts.writer, opts);
       return E.right(undefined);
     } catch (e) {
       const detail = isErrnoError(e) ? describeFsError(e, e.path ?? dir) : e instanceof Error ? e.message : String(e);

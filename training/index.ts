@@ -15,7 +15,7 @@ export {
   type StateTemplate,
   type TrainState,
 } from './checkpoint.ts';
-export { fsyncWriter, resolveDir, writeDirAtomic, type DurableWriter } from './atomic-dir.ts';
+export { fsyncWriter, resolveDir, writeDirAtomic, type DirWriteOptions, type DurableWriter } from './atomic-dir.ts';
 export {
   MetricRecordCodec,
   openMetricsLog,

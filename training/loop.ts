@@ -179,8 +179,14 @@ async function save(ctx: RunContext, s: RunState): Promise<void> {
     config: ctx.effective,
     metrics: s.metrics,
   };
-  const r = await saveCheckpoint(ctx.ckDir, ts)();
-  if (E.isLeft(r)) throw r.left.errno ? new UsageError(r.left.message) : new Error(r.left.message);
+  const fence = ctx.opts.fence;
+  const r = await saveCheckpoint(ctx.ckDir, ts, fence ? { beforeCommit: fence } : {})();
+  if (E.isLeft(r)) {
+    // A writer that lost the run mid-write (paused past its lock) may see its write fail because the new
+    // owner cleared the folder: the takeover is the reason, not the file system.
+    fence?.();
+    throw r.left.errno ? new UsageError(r.left.message) : new Error(r.left.message);
+  }
 }
 
 const fmtScores = (scores: Readonly<Record<string, number | undefined>>) =>

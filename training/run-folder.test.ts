@@ -55,6 +55,13 @@ test('claimNewRun writes the marker first and clears what a run without a checkp
   assert.is(inspectRunFolder(killed).kind, 'empty');
   claimNewRun(killed);
   assert.equal(readdirSync(killed), [RUN_MARKER]);
+  // killed while writing its first checkpoint: the temporary checkpoint folder is the run's own debris
+  rmSync(join(killed, RUN_MARKER));
+  mkdirSync(join(killed, 'checkpoint.tmp-4242-0a1b2c3d'));
+  writeFileSync(join(killed, 'checkpoint.tmp-4242-0a1b2c3d', 'state.safetensors'), 'half');
+  assert.is(inspectRunFolder(killed).kind, 'empty');
+  claimNewRun(killed);
+  assert.equal(readdirSync(killed), [RUN_MARKER]);
   writeFileSync(join(killed, '.notes.txt.tmp-1-ab'), 'not one of ours');
   assert.is(inspectRunFolder(killed).kind, 'run'); // marked; but without the marker it would be foreign:
   rmSync(join(killed, RUN_MARKER));

@@ -7,13 +7,14 @@
  * writes into a non-empty folder that is not a run folder (a model folder, a user's folder), and it
  * refuses a run folder that holds a checkpoint unless resuming. "Holds a checkpoint" is what the resume
  * path reads: `checkpoint/`, or `checkpoint.old/` (the only copy left when a crash fell between the two
- * renames of the atomic folder write, see atomic-dir.ts). A lone `checkpoint.tmp/` is an incomplete first
- * write and a temporary file `.<run file>.tmp-<pid>-<hex>` an interrupted atomic write: both are debris of
- * the run itself, removed when it starts again.
+ * renames of the atomic folder write, see atomic-dir.ts). A temporary checkpoint folder
+ * `checkpoint.tmp-<pid>-<hex>/` (`checkpoint.tmp/` from earlier versions) is an incomplete write and a
+ * temporary file `.<run file>.tmp-<pid>-<hex>` an interrupted atomic write: both are debris of the run
+ * itself, removed when it starts again (a checkpoint folder of a killed write also by the next write).
  */
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { oldDirOf, tmpDirOf } from './atomic-dir.ts';
+import { oldDirOf, tmpDirWriter } from './atomic-dir.ts';
 import { ensureDir, writeFileAtomic } from './atomic-file.ts';
 import { fsError } from './fs-error.ts';
 import { UsageError } from './usage-error.ts';
@@ -32,16 +33,9 @@ export const RUN_FILES = {
 const CHECKPOINT_STATE = 'state.json';
 
 const CHECKPOINT_DIRS = [RUN_FILES.checkpoint, oldDirOf(RUN_FILES.checkpoint)] as const;
-/** A checkpoint being written: never complete, so never the only copy of anything (removed when a run restarts). */
-const CHECKPOINT_TMP = tmpDirOf(RUN_FILES.checkpoint);
 
-/** Every name a run folder may hold. */
-const RUN_NAMES: ReadonlySet<string> = new Set([
-  RUN_MARKER,
-  ...Object.values(RUN_FILES),
-  ...CHECKPOINT_DIRS,
-  CHECKPOINT_TMP,
-]);
+/** Every name a run folder may hold, besides temporary files and folders (isRunDebris). */
+const RUN_NAMES: ReadonlySet<string> = new Set([RUN_MARKER, ...Object.values(RUN_FILES), ...CHECKPOINT_DIRS]);
 
 export type RunFolderKind =
   /** Nothing at that path. */
@@ -95,7 +89,7 @@ export function inspectRunFolder(path: string): RunFolder {
   const hasCheckpointDir = CHECKPOINT_DIRS.some((d) => entries.includes(d));
   const base = { path, entries, hasCheckpointDir, ...(checkpoint ? { checkpoint } : {}) };
   // A temporary file of an interrupted atomic write of a run file (even of the marker) is ours.
-  const own = entries.filter((e) => !isRunTempFile(e));
+  const own = entries.filter((e) => !isRunDebris(e));
   if (own.length === 0) return { ...base, kind: 'empty' };
   const marked = own.includes(RUN_MARKER);
   const legacy = checkpoint !== undefined && own.every((e) => RUN_NAMES.has(e));
@@ -107,6 +101,10 @@ function isRunTempFile(name: string): boolean {
   const m = /^\.(.+)\.tmp-\d+-[0-9a-f]+$/.exec(name);
   return m !== null && RUN_NAMES.has(m[1]!);
 }
+
+/** A run file's temporary file, or a checkpoint folder being written (never complete, never the only copy). */
+const isRunDebris = (name: string): boolean =>
+  isRunTempFile(name) || tmpDirWriter(name, RUN_FILES.checkpoint) !== undefined;
 
 const listed = (entries: readonly string[]): string =>
   entries.slice(0, 5).join(', ') + (entries.length > 5 ? `, … (${entries.length} entries)` : '');
@@ -147,8 +145,8 @@ export function claimNewRun(path: string, option = '--out'): void {
   if (why) throw new UsageError(why);
   ensureDir(path);
   writeMarker(path);
-  const leftovers = [RUN_FILES.metrics, RUN_FILES.curve, RUN_FILES.results, CHECKPOINT_TMP];
-  for (const name of [...leftovers, ...f.entries.filter(isRunTempFile)]) {
+  const leftovers = [RUN_FILES.metrics, RUN_FILES.curve, RUN_FILES.results];
+  for (const name of [...leftovers, ...f.entries.filter(isRunDebris)]) {
     try {
       rmSync(join(path, name), { recursive: true, force: true });
     } catch (e) {
