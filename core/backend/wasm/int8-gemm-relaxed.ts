@@ -1,6 +1,7 @@
 /**
- * The int8 GEMM of core/tensor/int8.ts on relaxed SIMD's 8-bit dot, the WASM backend's fast path
- * (the one without relaxed SIMD, the shared epilogue and the layouts are int8-gemm.ts).
+ * The int8 GEMM of core/tensor/int8.ts on relaxed SIMD's 8-bit i16 dot: the WASM backend's fastest where
+ * V8 has no AVX-VNNI path (Node 20 and 22; int8-kernel.ts chooses). The shared epilogue and the layouts are
+ * int8-gemm.ts.
  *
  * x64 without AVX-VNNI (Node 20's V8 11.3 has no VNNI path) lowers `i16x8.relaxed_dot_i8x16_i7x16_s`
  * to pmaddubsw: 16 multiply-adds into eight i16 pair sums. Widening them to i32 takes a second
@@ -12,8 +13,8 @@
  *   same four A codes each lane covers, written by the quantize kernel): what is left is four exact
  *   products of codes, |·| ≤ 4·127·63 < 2¹⁵, so the wrapping arithmetic lands on it exactly.
  * - One i32x4.dot_i16x8_s against ones widens it. 3 multiplying instructions for 32 multiply-adds, not 4.
- * Not i32x4.relaxed_dot_i8x16_i7x16_add_s: V8 11.3 miscompiles it with several accumulators live (rows of a
- * tile came out wrong in the parity test).
+ * Not i32x4.relaxed_dot_i8x16_i7x16_add_s: without VNNI V8 lowers it to pmaddubsw + pmaddwd + paddd, one
+ * widening a block, and V8 11.3 miscompiles it (int8-kernel.ts).
  *
  * A tile is one row against one panel of 4 columns: V8's register allocator spills past about 12 live
  * vectors, and on this loop every bigger tile measured slower (bench/int8-micro.ts, one thread, 620×256·256:
