@@ -1,9 +1,11 @@
 /**
- * CPU time of single int8 products on the WASM backend (backend calls, no autograd front end), by shape
- * and direction, and of the row quantization alone (a 4-column product, whose GEMM is negligible).
- *   node --import ./scripts/register.mjs bench/int8-micro.ts [--threads 1] [--reps 50]
+ * CPU and wall time of single int8 products on the WASM backend (backend calls, no autograd front end), by
+ * shape and direction, and of the row quantization alone (a 4-column product, whose GEMM is negligible).
+ *   node --import ./scripts/register.mjs bench/int8-micro.ts [--threads 1] [--reps 50] [--dot widened|paired|vnni]
+ * --dot picks the int8 GEMM (core/backend/wasm/int8-kernel.ts; default: the backend's own choice).
  */
 import { createWasmBackend } from '../core/backend/wasm/index.ts';
+import { INT8_DOTS, type Int8Dot } from '../core/backend/wasm/int8-kernel.ts';
 import { quantizeWeights } from '../core/tensor/int8.ts';
 
 const arg = (name: string, dflt: string): string => {
@@ -12,7 +14,11 @@ const arg = (name: string, dflt: string): string => {
 };
 const threads = Number(arg('threads', '1')),
   reps = Number(arg('reps', '50'));
-const bk = createWasmBackend({ threads });
+const dot = arg('dot', '');
+if (dot && !(INT8_DOTS as readonly string[]).includes(dot))
+  throw new Error(`--dot: ${INT8_DOTS.join(' | ')}, got ${dot}`);
+const bk = createWasmBackend({ threads, ...(dot ? { int8Dot: dot as Int8Dot } : {}) });
+console.log(`${bk.int8Kernel}, V8 ${process.versions.v8}, ${threads} thread(s)`);
 const rand = (n: number, s: number): Float32Array => {
   const a = new Float32Array(n);
   let x = s;
@@ -37,12 +43,14 @@ for (const [M, N, K] of shapes) {
     const x = { id: bk.upload(rand(M * inner, 2), 'f32'), shape: [M, inner], dtype: 'f32' as const };
     const once = () => bk.decRef(bk.int8Matmul(x, w, dir, undefined));
     for (let i = 0; i < 3; i++) once();
-    const c0 = process.cpuUsage();
+    const c0 = process.cpuUsage(),
+      t0 = performance.now();
     for (let i = 0; i < reps; i++) once();
     const c = process.cpuUsage(c0);
-    const ms = (c.user + c.system) / 1000 / reps;
+    const ms = (c.user + c.system) / 1000 / reps,
+      wall = (performance.now() - t0) / reps;
     console.log(
-      `${dir.padEnd(8)} M${M} N${N} K${K}: ${ms.toFixed(3)} ms CPU, ${((M * N * K) / ms / 1e6).toFixed(1)} GMAC/s`,
+      `${dir.padEnd(8)} M${M} N${N} K${K}: ${ms.toFixed(3)} ms CPU, ${wall.toFixed(3)} wall, ${((M * N * K) / ms / 1e6).toFixed(1)} GMAC/s`,
     );
     bk.decRef(x.id);
   }

@@ -63,6 +63,7 @@ const result = {
   rows,
   steps,
   threads: threadsArg || 'default',
+  node: process.version,
   msPerStep: +ms.toFixed(2),
   minMs: +Math.min(...times).toFixed(2),
   // the process's CPU time per step (every thread's, spin-waits included): with --threads 1 a measure of

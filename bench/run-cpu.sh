@@ -28,6 +28,10 @@ TORCH_KERNELS=${TORCH_KERNELS:-}
 # 0.45 s passive on a loaded box); passive keeps torch's figure meaningful. OMP_WAIT_POLICY=ACTIVE to override.
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 NODE="node --import ./scripts/register.mjs"
+# The Node binaries the PromptGrad rows run under, each in turn (default: the one on PATH). A newer V8 runs
+# other kernels (core/backend/wasm/int8-kernel.ts: V8 13.6 lowers the fused int8 dot to AVX-VNNI), e.g.
+#   PG_NODES="node $(bash scripts/fetch-node.sh 24)" bash bench/run-cpu.sh
+PG_NODES=${PG_NODES:-node}
 OUT=$(mktemp)
 # a tfjs run that dies (bert-base: out of wasm heap) is reported, not fatal
 tfjs() { $NODE bench/tfjs-prompt-step.ts "$@" --json | tee -a "$OUT" || echo "# tfjs-prompt-step $* failed" >&2; }
@@ -52,11 +56,13 @@ for wl in $WORKLOADS; do
   for rep in $(seq "$reps"); do
     echo "# $wl rep $rep $(date -u +%T) load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
     $PY bench/torch_prompt_step.py --workload "$wl" --steps "$steps" --warmup "$warm" $TORCH_KERNELS --json | tee -a "$OUT"
-    $NODE bench/prompt-step.ts --backend wasm --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
-    # int8 frozen weights (core/tensor/int8.ts): the integer GEMMs (SKIP_INT8=1 to leave out)
-    if [ -z "${SKIP_INT8:-}" ]; then
-      $NODE bench/prompt-step.ts --backend wasm --weights int8 --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
-    fi
+    for pg in $PG_NODES; do
+      "$pg" --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
+      # int8 frozen weights (core/tensor/int8.ts): the integer GEMMs (SKIP_INT8=1 to leave out)
+      if [ -z "${SKIP_INT8:-}" ]; then
+        "$pg" --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm --weights int8 --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
+      fi
+    done
     # every row of every layer, as HF computes (the same loss and gradients): what the row pruning is worth
     if [ -z "${SKIP_ALL_ROWS:-}" ]; then
       $NODE bench/prompt-step.ts --backend wasm --rows all --workload "$wl" --steps "$steps" --warmup "$warm" --json | tee -a "$OUT"
@@ -76,16 +82,18 @@ node -e '
   const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map((l) => JSON.parse(l));
   const med = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
   for (const wl of [...new Set(rows.map((r) => r.workload))]) {
-    const name = (r) => r.backend + (r.weights && r.weights !== "f32" ? " " + r.weights : "") + (r.rows === "all" ? " all-rows" : "");
+    // with several PG_NODES, the PromptGrad rows are told apart by their Node major version
+    const nodes = new Set(rows.filter((r) => r.node).map((r) => r.node));
+    const name = (r) => r.backend + (r.weights && r.weights !== "f32" ? " " + r.weights : "") + (r.rows === "all" ? " all-rows" : "") + (nodes.size > 1 && r.node ? " node" + r.node.slice(1).split(".")[0] : "");
     const by = (b) => rows.filter((r) => r.workload === wl && name(r) === b);
-    const names = ["torch", "wasm", "wasm int8", "wasm all-rows", "cpu", "tfjs-wasm", "tfjs-cpu"];
+    const names = [...new Set(rows.filter((r) => r.workload === wl).map(name))];
     const m = Object.fromEntries(names.map((b) => [b, by(b).length ? med(by(b).map((r) => r.msPerStep)) : undefined]));
     for (const b of names) if (m[b] !== undefined) {
       const rss = Math.max(...by(b).map((r) => r.peakRssMiB)), tok = med(by(b).map((r) => r.tokensPerS));
       // the i-th run of each backend ran right after the i-th torch run: their ratio shows the spread
       const paired = by(b).map((r, i) => (by("torch")[i] ? (r.msPerStep / by("torch")[i].msPerStep).toFixed(2) : "-")).join(" ");
       const kernel = b === "torch" ? ` [OpenBLAS ${by(b)[0].blasCore}, ATen ${by(b)[0].atenCapability}]` : b.startsWith("wasm") ? ` [threads ${by(b)[0].threads}${by(b)[0].weightsKernel ? `, ${by(b)[0].weightsKernel}` : ""}]` : "";
-      console.log(`${wl.padEnd(11)} ${b.padEnd(13)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length}; per run ${paired})${kernel}`);
+      console.log(`${wl.padEnd(11)} ${b.padEnd(17)} ${m[b].toFixed(1).padStart(9)} ms/step  ${String(tok).padStart(7)} tokens/s  peak ${rss} MiB  ratio/torch ${(m[b] / m.torch).toFixed(2)}  (n=${by(b).length}; per run ${paired})${kernel}`);
     }
   }' "$OUT"
 if [ -z "${SKIP_MATMUL:-}" ]; then

@@ -13,6 +13,7 @@ import type { AnyTypedArray, DType } from '../../tensor/dtype.ts';
 import { DerivedBlocks } from './derived.ts';
 import type { GemmShape } from './gemm-plan.ts';
 import type { GemmHost } from './gemm-run.ts';
+import { checkInt8Dot, chooseInt8Dot, type Int8Dot } from './int8-kernel.ts';
 import { compileKernels, FN, KERNELS, type Kernel } from './kernels.ts';
 import type { KernelHost } from './layout.ts';
 import { SharedHeap } from './memory.ts';
@@ -26,6 +27,8 @@ export interface WasmOptions {
   readonly gemm?: Partial<GemmShape>;
   /** Heap bytes f32 storages may fill (default 3 GiB); past it results are copied out to plain arrays. */
   readonly outputHeapBytes?: number;
+  /** The int8 GEMM (int8-kernel.ts; default: the fastest this runtime and CPU run correctly). */
+  readonly int8Dot?: Int8Dot;
 }
 
 /** Heap bytes f32 storages may fill by default; the rest of the 4 GiB stays for per-call scratch. */
@@ -38,6 +41,7 @@ export const PARALLEL_MIN_ELEMS = 1 << 15;
 export class WasmHeapBackend extends CpuBackend {
   readonly threads: number;
   readonly gemmShape: GemmShape;
+  readonly int8Dot: Int8Dot;
   protected readonly outputHeapBytes: number;
   protected readonly heap = new SharedHeap();
   /** Heap blocks of the f32 storages this backend created, with their reference counts. */
@@ -52,7 +56,9 @@ export class WasmHeapBackend extends CpuBackend {
     this.outputHeapBytes = opts.outputHeapBytes ?? HEAP_OUTPUT_LIMIT;
     const fma = opts.gemm?.fma ?? enableFma();
     this.gemmShape = { mr: opts.gemm?.mr ?? 3, nr: opts.gemm?.nr ?? 12, fma };
-    const { module, arity } = compileKernels(this.gemmShape);
+    this.int8Dot = opts.int8Dot ?? chooseInt8Dot(fma);
+    checkInt8Dot(this.int8Dot, fma);
+    const { module, arity } = compileKernels(this.gemmShape, this.int8Dot);
     this.pool = new ThreadPool(module, this.heap.memory, KERNELS, arity, this.threads);
   }
 

@@ -14,6 +14,7 @@ import { BINARY_WASM, binaryChunks, type WasmBinaryOp } from './elementwise.ts';
 import { matmulInto } from './gemm-run.ts';
 import { PARALLEL_MIN_ELEMS, WasmHeapBackend, type WasmOptions } from './heap-backend.ts';
 import { Int8Store } from '../cpu/int8.ts';
+import { INT8_DOT_NAMES } from './int8-kernel.ts';
 import { int8ProductInto, uploadInt8, type Int8Resident } from './int8-run.ts';
 import { FN } from './kernels.ts';
 import { broadcastRows, chunk } from './layout.ts';
@@ -41,9 +42,7 @@ export class WasmBackend extends WasmHeapBackend {
   private nextInt8 = 1;
 
   override get int8Kernel(): string {
-    return this.gemmShape.fma
-      ? 'relaxed SIMD 8-bit dot (i16x8.relaxed_dot_i8x16_i7x16_s, widened every 2 blocks)'
-      : 'SIMD 16-bit dot (i32x4.dot_i16x8_s, no relaxed SIMD)';
+    return INT8_DOT_NAMES[this.int8Dot];
   }
   override uploadInt8(w: Int8Matrix): Int8Id {
     Int8Store.check(w);
@@ -84,7 +83,7 @@ export class WasmBackend extends WasmHeapBackend {
         this.heap.f32.fill(0, biasP >>> 2, (biasP >>> 2) + outer + 4);
         this.heap.f32.set(this.f32(bias), biasP >>> 2);
       }
-      int8ProductInto(this.host(input, scratch), this.gemmShape.fma, this.threads, r, dir, input(x), M, out.ptr, biasP);
+      int8ProductInto(this.host(input, scratch), this.int8Dot, this.threads, r, dir, input(x), M, out.ptr, biasP);
     });
     return out.id();
   }

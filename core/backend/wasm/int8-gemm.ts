@@ -1,13 +1,15 @@
 /**
- * The int8 GEMM of core/tensor/int8.ts without relaxed SIMD, and what both int8 GEMMs share: the
- * argument list, the SIMD opcodes, and the epilogue that turns a row's four i32x4 accumulators into
- * four f32 outputs. The relaxed-SIMD GEMM, the fast one, is int8-gemm-relaxed.ts; the row quantization
- * that feeds both is int8-quant.ts.
+ * Two of the int8 GEMMs of core/tensor/int8.ts (int8-kernel.ts says which runs where), and what all
+ * three share: the argument list, the SIMD opcodes, and the epilogue that turns a row's four i32x4
+ * accumulators into four f32 outputs. The third, int8-gemm-relaxed.ts, widens i16 dots once per two
+ * k-blocks; the row quantization that feeds them is int8-quant.ts.
  *
  * B holds the 7-bit weight codes + 64 (relaxed SIMD's 8-bit dot is deterministic only while its second
- * operand is in [0, 127]); this kernel widens both operands to i16 and takes i32x4.dot_i16x8_s twice a
- * 16-byte k-block, then subtracts 64·Σ_k a_k per row (the quantize kernel writes that sum). Every integer
- * is exact, the f32 steps are the oracle's, and the result is the CPU reference's bit for bit.
+ * operand is in [0, 127]). Per 16-byte k-block, this kernel either widens both operands to i16 and takes
+ * i32x4.dot_i16x8_s twice ('widened', no relaxed SIMD), or takes one i32x4.relaxed_dot_i8x16_i7x16_add_s
+ * ('fused': one AVX-VNNI vpdpbusd under V8 13.6); then it subtracts 64·Σ_k a_k per row (the quantize
+ * kernel writes that sum). Every integer is exact, the f32 steps are the oracle's, and the result is
+ * the CPU reference's bit for bit.
  *
  * Layouts (K padded to Kp, a multiple of 32, with zero codes):
  * - A, the quantized rows: rows below mFull in tiles of `mr` rows, each tile interleaved by 16-byte
@@ -20,7 +22,7 @@
  */
 import { Fn, I32, O, uleb, V128, type ValType } from './encoder.ts';
 
-/** Rows per register tile of this kernel (the relaxed one takes 1: int8-gemm-relaxed.ts). */
+/** Rows per register tile of this kernel (int8-gemm-relaxed.ts takes 1): 8 accumulator chains hide vpdpbusd's latency. */
 export const INT8_MR = 2;
 /** Both GEMMs' i32 argument count (pool.ts: at most 18); the row quantization is int8-quant.ts. */
 export const INT8_GEMM_ARGS = 17;
@@ -65,6 +67,7 @@ export const X = {
   f32x4Mul: 0xe6,
   f32x4ConvertI32x4S: 0xfa,
   i16x8RelaxedDotI8x16I7x16S: 0x112,
+  i32x4RelaxedDotI8x16I7x16AddS: 0x113,
 } as const;
 /** Scalar opcodes beyond encoder.ts's table. */
 export const C = { i32ShrU: 0x76, f32Load: 0x2a } as const;
@@ -163,7 +166,7 @@ export function storeRowPanel(f: Fn, r: RowPanel): void {
  * `blockPanels`, every row against one block before the next, so the block stays in L1/L2. offP
  * (the relaxed kernel's i16 offsets) is not read.
  */
-export function int8GemmFn(mr = INT8_MR): Fn {
+export function int8GemmFn(dot: 'widened' | 'fused' = 'widened', mr = INT8_MR): Fn {
   const f = new Fn('int8_gemm', new Array<ValType>(INT8_GEMM_ARGS).fill(I32));
   const { aP, bP, rowLo, rowHi, mFull, panelLo, panelHi, Kp, blockPanels: blk } = GEMM_ARG;
   const pb = f.local(I32),
@@ -197,10 +200,15 @@ export function int8GemmFn(mr = INT8_MR): Fn {
         .set(bv[j]!);
     for (let i = 0; i < rows; i++)
       for (let j = 0; j < 4; j++) {
-        // widen to i16 and take i32x4.dot_i16x8_s twice (exact integers)
-        f.get(acc[i]![j]!);
-        for (const half of [X.i16x8ExtendLowI8x16S, X.i16x8ExtendHighI8x16S])
-          f.get(av[i]!).simd(half).get(bv[j]!).simd(half).simd(X.i32x4DotI16x8S).simd(X.i32x4Add);
+        if (dot === 'fused') {
+          // one AVX-VNNI vpdpbusd under V8 13 (int8-kernel.ts says where this kernel is used)
+          f.get(av[i]!).get(bv[j]!).get(acc[i]![j]!).simd(X.i32x4RelaxedDotI8x16I7x16AddS);
+        } else {
+          // widen to i16 and take i32x4.dot_i16x8_s twice (exact integers)
+          f.get(acc[i]![j]!);
+          for (const half of [X.i16x8ExtendLowI8x16S, X.i16x8ExtendHighI8x16S])
+            f.get(av[i]!).simd(half).get(bv[j]!).simd(half).simd(X.i32x4DotI16x8S).simd(X.i32x4Add);
+        }
         f.set(acc[i]![j]!);
       }
     f.inc(pa, 16 * rows).inc(pbp, 64);

@@ -4,8 +4,7 @@
  * pool. The arithmetic is core/tensor/int8.ts's; this file only moves bytes and cuts work.
  */
 import { WEIGHT_OFFSET, type Int8Direction, type Int8Matrix } from '../../tensor/int8.ts';
-import { INT8_MR } from './int8-gemm.ts';
-import { INT8_RELAXED_MR } from './int8-gemm-relaxed.ts';
+import { int8TileRows, type Int8Dot } from './int8-kernel.ts';
 import type { KernelHost } from './layout.ts';
 
 /** Packed B panels (bytes) kept L1/L2-resident while every row passes them. */
@@ -79,16 +78,13 @@ export function uploadInt8(heap: Int8Heap, w: Int8Matrix): Int8Resident {
 
 export type Int8Kernel = 'int8_quant_rows' | 'int8_gemm';
 
-/** Rows per register tile of the GEMM in use, which is also A's tile height (int8-quant.ts). */
-export const int8TileRows = (relaxed: boolean): number => (relaxed ? INT8_RELAXED_MR : INT8_MR);
-
 /**
  * out [M, outer] (f32 at outP) = the int8 product of the f32 rows at xP [M, inner] with the weight,
  * in direction `dir`; biasP: f32 [ceil4(N)] (forward only; undefined adds zeros).
  */
 export function int8ProductInto<K extends string>(
   host: KernelHost<K | Int8Kernel>,
-  relaxed: boolean,
+  dot: Int8Dot,
   threads: number,
   w: Int8Resident,
   dir: Int8Direction,
@@ -102,12 +98,12 @@ export function int8ProductInto<K extends string>(
   const inner = fwd ? w.K : w.N,
     outer = fwd ? w.N : w.K;
   const Kp = ceil(inner, K_STEP),
-    mr = int8TileRows(relaxed),
+    mr = int8TileRows(dot),
     mFull = Math.floor(M / mr) * mr;
   const aP = host.scratch(M * Kp + 16),
     rowScaleP = host.scratch(4 * M),
     rowSumP = host.scratch(4 * M),
-    offP = relaxed ? host.scratch((M * Kp) / 2) : 0; // the relaxed GEMM's i16 offsets
+    offP = dot === 'paired' ? host.scratch((M * Kp) / 2) : 0; // the paired GEMM's i16 offsets
   const colMulP = fwd ? 0 : w.scaleP; // backward: g = dy·s_n before the rows are quantized; 0: no multiply
   const qc = host.chunks(M * inner, M);
   host.run(

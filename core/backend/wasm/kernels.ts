@@ -6,9 +6,7 @@ import { attnDsFn, softmaxRowsFn } from './attention.ts';
 import { BINARY_WASM, binaryFn, geluFn } from './elementwise.ts';
 import { encodeModule } from './encoder.ts';
 import { gemmFn } from './gemm.ts';
-import { int8GemmFn } from './int8-gemm.ts';
-import { int8GemmRelaxedFn } from './int8-gemm-relaxed.ts';
-import { int8TileRows } from './int8-run.ts';
+import { int8GemmKernel, int8TileRows, type Int8Dot } from './int8-kernel.ts';
 import { int8QuantFn } from './int8-quant.ts';
 import type { GemmShape } from './gemm-plan.ts';
 import { colSumFn, layerNormBwdFn } from './layernorm-backward.ts';
@@ -36,9 +34,12 @@ export const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<Ke
 
 /**
  * Emits every kernel in KERNELS order (GEMM with the given register tile) and compiles the module.
- * `gemm.fma` says relaxed SIMD is on (wasm-api.ts enableFma); the int8 GEMM then uses its integer dot.
+ * `gemm.fma` says relaxed SIMD is on (wasm-api.ts enableFma); `int8Dot` picks the int8 GEMM (int8-kernel.ts).
  */
-export function compileKernels(gemm: GemmShape): { readonly module: WasmModule; readonly arity: readonly number[] } {
+export function compileKernels(
+  gemm: GemmShape,
+  int8Dot: Int8Dot,
+): { readonly module: WasmModule; readonly arity: readonly number[] } {
   const fns = [
     gemmFn(gemm),
     softmaxRowsFn(),
@@ -52,8 +53,8 @@ export function compileKernels(gemm: GemmShape): { readonly module: WasmModule; 
     layerNormBwdFn(false),
     colSumFn(),
     ...BINARY_WASM.map(binaryFn),
-    int8QuantFn(int8TileRows(gemm.fma)),
-    gemm.fma ? int8GemmRelaxedFn() : int8GemmFn(), // relaxed SIMD's integer dot where the FMA GEMM has relaxed SIMD too
+    int8QuantFn(int8TileRows(int8Dot)),
+    int8GemmKernel(int8Dot),
   ];
   if (fns.some((f, i) => f.name !== KERNELS[i])) throw new Error('wasm backend: kernel list out of order');
   return { module: new WA.Module(encodeModule(fns, 1, MAX_PAGES)), arity: fns.map((f) => f.params.length) };
