@@ -1,7 +1,8 @@
 /**
  * Draws bench/scaling.sh's JSON lines as one SVG (BENCHMARKS.md "Scaling"): CPU time per step (top row) and
  * peak RSS (bottom row) against sequence length, batch, prompt length and model size, one line per
- * backend (torch, PromptGrad wasm f32, PromptGrad wasm int8).
+ * backend (torch, PromptGrad wasm f32, PromptGrad wasm int8; per Node major version when scaling.sh ran
+ * several, PG_NODES).
  *   node --import ./scripts/register.mjs bench/scaling-plot.ts [bench/scaling.jsonl] [bench/scaling.svg]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ interface Row {
   readonly msPerStep: number;
   readonly cpuMsPerStep: number;
   readonly peakRssMiB: number;
+  readonly node?: string;
 }
 
 const [inFile = 'bench/scaling.jsonl', outFile = 'bench/scaling.svg'] = process.argv.slice(2);
@@ -21,13 +23,14 @@ const rows = readFileSync(inFile, 'utf8')
   .trim()
   .split('\n')
   .map((l) => JSON.parse(l) as Row);
-const series = (r: Row): string => (r.backend === 'torch' ? 'torch fp32' : `PromptGrad wasm ${r.weights ?? 'f32'}`);
-const SERIES = ['torch fp32', 'PromptGrad wasm f32', 'PromptGrad wasm int8'] as const;
-const COLOR: Record<string, string> = {
-  'torch fp32': '#d62728',
-  'PromptGrad wasm f32': '#1f77b4',
-  'PromptGrad wasm int8': '#2ca02c',
-};
+const nodes = new Set(rows.flatMap((r) => (r.node ? [r.node] : [])));
+const series = (r: Row): string =>
+  r.backend === 'torch'
+    ? 'torch fp32'
+    : `PromptGrad wasm ${r.weights ?? 'f32'}${nodes.size > 1 && r.node ? ` (Node ${r.node.slice(1).split('.')[0]})` : ''}`;
+const SERIES = [...new Set(rows.map(series))];
+const PALETTE = ['#d62728', '#1f77b4', '#2ca02c', '#9467bd', '#ff7f0e', '#8c564b'];
+const COLOR: Record<string, string> = Object.fromEntries(SERIES.map((s, i) => [s, PALETTE[i % PALETTE.length]!]));
 const SWEEPS: [string, string][] = [
   ['seq', 'sequence length (batch 8, 20 prompt tokens)'],
   ['batch', 'batch (seq 64, 20 prompt tokens)'],
@@ -91,8 +94,8 @@ METRICS.forEach(([metric, label], mi) =>
   }),
 );
 SERIES.forEach((s, i) => {
-  out.push(`<rect x="${10 + i * 190}" y="6" width="12" height="4" fill="${COLOR[s]}"/>`);
-  out.push(text(26 + i * 190, 12, s, 'font-size="11"'));
+  out.push(`<rect x="${10 + i * 240}" y="6" width="12" height="4" fill="${COLOR[s]}"/>`);
+  out.push(text(26 + i * 240, 12, s, 'font-size="11"'));
 });
 writeFileSync(
   outFile,

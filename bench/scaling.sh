@@ -7,6 +7,8 @@
 # peak RSS). JSON lines to $OUT
 # (default bench/scaling.jsonl); bench/scaling-plot.ts draws them.
 #   bash bench/scaling.sh                 # STEPS=3 WARMUP=1; REPS=1
+# PG_NODES: the Node binaries the PromptGrad points run under, each in turn (default: the one on PATH), e.g.
+#   PG_NODES="node $(bash scripts/fetch-node.sh 24)" bash bench/scaling.sh   (V8 13.6: the VNNI int8 GEMM)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-bench/scaling.jsonl}
@@ -15,7 +17,7 @@ THREADS=${THREADS:-1}
 WARMUP=${WARMUP:-1}
 PY=${PY:-/usr/bin/python3}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
-NODE="node --import ./scripts/register.mjs"
+PG_NODES=${PG_NODES:-node}
 : >"$OUT"
 point() { # sweep value workload batch seq prompt
   local sweep=$1 value=$2 wl=$3 b=$4 s=$5 p=$6 tag
@@ -23,9 +25,11 @@ point() { # sweep value workload batch seq prompt
   echo "# $sweep=$value $(date -u +%T) load:$(cut -d' ' -f1-3 /proc/loadavg)" >&2
   $PY bench/torch_prompt_step.py --workload "$wl" --batch "$b" --seq "$s" --prompt "$p" --steps "$STEPS" --warmup "$WARMUP" --threads "$THREADS" --json |
     sed "s/^{/{$tag/" >>"$OUT"
-  for w in f32 int8; do
-    $NODE bench/prompt-step.ts --backend wasm --threads "$THREADS" --weights "$w" --workload "$wl" --batch "$b" --seq "$s" --prompt "$p" \
-      --steps "$STEPS" --warmup "$WARMUP" --json | sed "s/^{/{$tag/" >>"$OUT"
+  for pg in $PG_NODES; do
+    for w in f32 int8; do
+      "$pg" --import ./scripts/register.mjs bench/prompt-step.ts --backend wasm --threads "$THREADS" --weights "$w" --workload "$wl" \
+        --batch "$b" --seq "$s" --prompt "$p" --steps "$STEPS" --warmup "$WARMUP" --json | sed "s/^{/{$tag/" >>"$OUT"
+    done
   done
 }
 # BERT has 512 positions and the 20 prompt tokens take some: the longest text is 490
