@@ -1,6 +1,7 @@
 /**
- * The int8 GEMM of core/tensor/int8.ts on relaxed SIMD's 8-bit dot, the WASM backend's fast path
- * (the one without relaxed SIMD, the shared epilogue and the layouts are int8-gemm.ts).
+ * The int8 GEMM of core/tensor/int8.ts on relaxed SIMD's 8-bit i16 dot: the WASM backend's fastest where
+ * V8 has no AVX-VNNI path (Node 20 and 22; int8-kernel.ts chooses). The shared epilogue and the layouts are
+ * int8-gemm.ts.
  *
  * x64 without AVX-VNNI (Node 20's V8 11.3 has no VNNI path) lowers `i16x8.relaxed_dot_i8x16_i7x16_s`
  * to pmaddubsw: 16 multiply-adds into eight i16 pair sums. Widening them to i32 takes a second
@@ -12,8 +13,8 @@
  *   same four A codes each lane covers, written by the quantize kernel): what is left is four exact
  *   products of codes, |·| ≤ 4·127·63 < 2¹⁵, so the wrapping arithmetic lands on it exactly.
  * - One i32x4.dot_i16x8_s against ones widens it. 3 multiplying instructions for 32 multiply-adds, not 4.
- * Not i32x4.relaxed_dot_i8x16_i7x16_add_s: V8 11.3 miscompiles it with several accumulators live (rows of a
- * tile came out wrong in the parity test).
+ * Not i32x4.relaxed_dot_i8x16_i7x16_add_s: without VNNI V8 lowers it to pmaddubsw + pmaddwd + paddd, one
+ * widening a block, and V8 11.3 miscompiles it (int8-kernel.ts).
  *
  * A tile is one row against one panel of 4 columns: V8's register allocator spills past about 12 live
  * vectors, and on this loop every bigger tile measured slower (bench/int8-micro.ts, one thread, 620×256·256:
@@ -21,24 +22,17 @@
  * block and two rows, 0.78).
  * The accumulators hold exact sums (the +64 is gone), so the epilogue does not subtract 64·Σa.
  */
-import { Fn, I32, O, uleb, V128, type ValType } from './encoder.ts';
-import { C, GEMM_ARG, INT8_GEMM_ARGS, storeRowPanel, X } from './int8-gemm.ts';
+import { I32, O, uleb, V128, type Fn } from './encoder.ts';
+import { C, GEMM_ARG, int8GemmFrame, storeRowPanel, X } from './int8-gemm.ts';
 
 /** Rows per tile (A's layout: int8-quant.ts writes rows plain when this is 1). */
 export const INT8_RELAXED_MR = 1;
 
 /** int8_gemm with int8GemmFn's arguments and result; offP: A's i16 offsets, Kp/2 bytes a row. */
 export function int8GemmRelaxedFn(): Fn {
-  const f = new Fn('int8_gemm', new Array<ValType>(INT8_GEMM_ARGS).fill(I32));
-  const { aP, bP, rowLo, rowHi, panelLo, panelHi, Kp, blockPanels: blk, offP } = GEMM_ARG;
-  const pb = f.local(I32),
-    pe = f.local(I32),
-    m = f.local(I32),
-    p = f.local(I32),
-    pa = f.local(I32),
-    po = f.local(I32),
-    pbp = f.local(I32),
-    aEnd = f.local(I32);
+  const { f, pb, pe, m, p, pa, pbp, aEnd, sweepPanelBlocks } = int8GemmFrame();
+  const { aP, bP, rowLo, rowHi, Kp, offP } = GEMM_ARG;
+  const po = f.local(I32);
   const acc = Array.from({ length: 4 }, () => f.local(V128));
   const a0 = f.local(V128),
     a1 = f.local(V128),
@@ -86,21 +80,14 @@ export function int8GemmRelaxedFn(): Fn {
   };
 
   f.i32(1).simd(X.i16x8Splat).set(ones);
-  f.for(
-    pb,
-    () => f.get(panelLo),
-    panelHi,
-    () => f.get(blk),
-    () => {
-      f.get(pb).get(blk).op(O.i32Add).tee(pe).get(panelHi).get(pe).get(panelHi).op(O.i32LtS).op(O.select).set(pe);
-      f.for(
-        m,
-        () => f.get(rowLo),
-        rowHi,
-        1,
-        () => f.for(p, () => f.get(pb), pe, 1, tile),
-      );
-    },
+  sweepPanelBlocks(() =>
+    f.for(
+      m,
+      () => f.get(rowLo),
+      rowHi,
+      1,
+      () => f.for(p, () => f.get(pb), pe, 1, tile),
+    ),
   );
   return f;
 }
