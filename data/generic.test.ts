@@ -173,6 +173,17 @@ test('JSONL data: scalar labels, numeric label order, field errors', () => {
   assert.equal([missing.line, missing.field], [2, 't']);
   const badPair = err('u.jsonl', '{"t":"a","p":3,"l":1}\n', { mapping: { text: 't', textPair: 'p', label: 'l' } });
   assert.equal([badPair.line, badPair.field], [1, 'p']);
+  const noPair = err('u.jsonl', '{"t":"a","l":1}\n', { mapping: { text: 't', textPair: 'p', label: 'l' } });
+  assert.equal([noPair.line, noPair.field], [1, 'p'], 'a mapped pair field is required unless optionalPair');
+  const optional = { mapping: { text: 't', textPair: 'p', label: 'l' }, optionalPair: true } as const;
+  assert.equal(
+    ok('u.jsonl', '{"t":"a","l":1}\n{"t":"b","p":"c","l":1}\n', optional).examples.map((e) => e.textPair),
+    [undefined, 'c'],
+  );
+  for (const p of ['3', 'null']) {
+    const e = err('u.jsonl', `{"t":"a","l":1}\n{"t":"b","p":${p},"l":1}\n`, optional);
+    assert.equal([e.line, e.field], [2, 'p'], `optional pair ${p}`);
+  }
   const skip = ok('u.jsonl', '{"t":"a","l":1}\nnope\n{"t":"c","l":[1]}\n', {
     mapping: { text: 't', label: 'l' },
     skipMalformed: true,

@@ -29,6 +29,11 @@ export interface GenericOptions extends ParseOptions {
   readonly format?: GenericFormat;
   /** Class names in index order; a label outside it is a field error. Absent: inferred, see `inferLabels`. */
   readonly labels?: readonly string[];
+  /**
+   * JSON Lines only: a record may leave out the `textPair` field (it is then a single text); one it has must
+   * still be a string. CSV/TSV rows always have every header column, so this changes nothing there.
+   */
+  readonly optionalPair?: boolean;
 }
 
 export interface GenericExample {
@@ -84,16 +89,25 @@ const scalar = new t.Type<string | number | boolean, string | number | boolean, 
   t.identity,
 );
 
+/** A field that may be left out; one that is there must be a string (JSON has no undefined, so null is refused). */
+const optionalString = new t.Type<string | undefined, string | undefined, unknown>(
+  'string (or no field)',
+  (u): u is string | undefined => u === undefined || typeof u === 'string',
+  (u, c) => (u === undefined || typeof u === 'string' ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
 function jsonRecords(
   file: string,
   text: string,
   m: FieldMapping,
-  options: ParseOptions,
+  options: ParseOptions & Pick<GenericOptions, 'optionalPair'>,
 ): Either<DataError, { rows: readonly RawRecord[]; skipped: readonly DataError[] }> {
+  const pairType = options.optionalPair === true ? optionalString : t.string;
   const codec = t.type({
     [m.text]: t.string,
     [m.label]: scalar,
-    ...(m.textPair === undefined ? {} : { [m.textPair]: t.string }),
+    ...(m.textPair === undefined ? {} : { [m.textPair]: pairType }),
   });
   const decode = (v: unknown, line: number): Either<DataError, readonly RawRecord[]> =>
     pipe(

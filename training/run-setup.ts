@@ -117,10 +117,13 @@ export async function setupRun(cfg: RunConfig): Promise<RunSetup> {
   const model = await loadModel(cfg.model, cfg.dtype, backend, storage.weights, cfg.dropout);
   const tok = await loadPromptTokenizer(cfg.model)();
   if (E.isLeft(tok)) throw new UsageError(`--model: ${tok.left.message}`);
+  // which integer kernel runs the int8 products (the numbers are the same on every kernel, the speed is not)
+  const kernel = storage.weights === 'int8' && backend.int8Kernel ? `int8 products: ${backend.int8Kernel}` : undefined;
+  const notes = [storage.note, kernel].filter((n): n is string => n !== undefined);
   return {
     tm: buildTaskModel(model, tok.right, task.right, cfg),
     task: task.right,
-    backendNote: storage.note ? `${note} (${storage.note})` : note,
+    backendNote: notes.length > 0 ? `${note} (${notes.join('; ')})` : note,
     weights: storage.weights,
   };
 }

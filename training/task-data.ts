@@ -98,12 +98,13 @@ export function loadTaskData(task: string, data: string): TaskEither<TaskError, 
     );
   }
   if (task !== 'custom') return TE.left(taskError(`unknown task "${task}" (known: ${TASKS.join(', ')}, custom)`));
-  const mapping = { text: 'text', label: 'label' } as const;
+  // A record with `text_pair` is a sentence pair (the tokenizer's pair encoding); one without it, a single text.
+  const mapping = { text: 'text', textPair: 'text_pair', label: 'label' } as const;
   return pipe(
-    loadGeneric(join(data, 'train.jsonl'), { mapping }),
+    loadGeneric(join(data, 'train.jsonl'), { mapping, optionalPair: true }),
     TE.mapLeft(fromData),
     TE.flatMap((train) => {
-      const opts = { mapping, labels: train.labels };
+      const opts = { mapping, optionalPair: true, labels: train.labels };
       return pipe(
         TE.Do,
         TE.bind('dev', () => pipe(loadGeneric(join(data, 'dev32.jsonl'), opts), TE.mapLeft(fromData))),

@@ -22,24 +22,17 @@
  * block and two rows, 0.78).
  * The accumulators hold exact sums (the +64 is gone), so the epilogue does not subtract 64·Σa.
  */
-import { Fn, I32, O, uleb, V128, type ValType } from './encoder.ts';
-import { C, GEMM_ARG, INT8_GEMM_ARGS, storeRowPanel, X } from './int8-gemm.ts';
+import { I32, O, uleb, V128, type Fn } from './encoder.ts';
+import { C, GEMM_ARG, int8GemmFrame, storeRowPanel, X } from './int8-gemm.ts';
 
 /** Rows per tile (A's layout: int8-quant.ts writes rows plain when this is 1). */
 export const INT8_RELAXED_MR = 1;
 
 /** int8_gemm with int8GemmFn's arguments and result; offP: A's i16 offsets, Kp/2 bytes a row. */
 export function int8GemmRelaxedFn(): Fn {
-  const f = new Fn('int8_gemm', new Array<ValType>(INT8_GEMM_ARGS).fill(I32));
-  const { aP, bP, rowLo, rowHi, panelLo, panelHi, Kp, blockPanels: blk, offP } = GEMM_ARG;
-  const pb = f.local(I32),
-    pe = f.local(I32),
-    m = f.local(I32),
-    p = f.local(I32),
-    pa = f.local(I32),
-    po = f.local(I32),
-    pbp = f.local(I32),
-    aEnd = f.local(I32);
+  const { f, pb, pe, m, p, pa, pbp, aEnd, sweepPanelBlocks } = int8GemmFrame();
+  const { aP, bP, rowLo, rowHi, Kp, offP } = GEMM_ARG;
+  const po = f.local(I32);
   const acc = Array.from({ length: 4 }, () => f.local(V128));
   const a0 = f.local(V128),
     a1 = f.local(V128),
@@ -87,21 +80,14 @@ export function int8GemmRelaxedFn(): Fn {
   };
 
   f.i32(1).simd(X.i16x8Splat).set(ones);
-  f.for(
-    pb,
-    () => f.get(panelLo),
-    panelHi,
-    () => f.get(blk),
-    () => {
-      f.get(pb).get(blk).op(O.i32Add).tee(pe).get(panelHi).get(pe).get(panelHi).op(O.i32LtS).op(O.select).set(pe);
-      f.for(
-        m,
-        () => f.get(rowLo),
-        rowHi,
-        1,
-        () => f.for(p, () => f.get(pb), pe, 1, tile),
-      );
-    },
+  sweepPanelBlocks(() =>
+    f.for(
+      m,
+      () => f.get(rowLo),
+      rowHi,
+      1,
+      () => f.for(p, () => f.get(pb), pe, 1, tile),
+    ),
   );
   return f;
 }

@@ -158,6 +158,35 @@ export function storeRowPanel(f: Fn, r: RowPanel): void {
   );
 }
 
+/** The function every int8 GEMM is, the locals all of them use, and their sweep over blocks of panels. */
+export function int8GemmFrame() {
+  const f = new Fn('int8_gemm', new Array<ValType>(INT8_GEMM_ARGS).fill(I32));
+  const [pb, pe, m, p, pa, pbp, aEnd] = Array.from({ length: 7 }, () => f.local(I32)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const { panelLo, panelHi, blockPanels } = GEMM_ARG;
+  /** body() once per block of `blockPanels` panels [pb, pe), every row against one block before the next. */
+  const sweepPanelBlocks = (body: () => void): void =>
+    void f.for(
+      pb,
+      () => f.get(panelLo),
+      panelHi,
+      () => f.get(blockPanels),
+      () => {
+        f.get(pb).get(blockPanels).op(O.i32Add).tee(pe).get(panelHi).get(pe).get(panelHi).op(O.i32LtS).op(O.select);
+        f.set(pe);
+        body();
+      },
+    );
+  return { f, pb, pe, m, p, pa, pbp, aEnd, sweepPanelBlocks };
+}
+
 /**
  * int8_gemm(aP, bP, cP, ldc, rowLo, rowHi, mFull, panelLo, panelHi, Kp, rowScaleP, rowSumP, colScaleP,
  * biasP, N, blockPanels, offP): C[m, 4p + j] = f32(Σ_k A[m,k]·(B[4p+j,k] − 64)) · f32(rowScale[m]·colScale[4p+j])
@@ -167,16 +196,9 @@ export function storeRowPanel(f: Fn, r: RowPanel): void {
  * (the relaxed kernel's i16 offsets) is not read.
  */
 export function int8GemmFn(dot: 'widened' | 'fused' = 'widened', mr = INT8_MR): Fn {
-  const f = new Fn('int8_gemm', new Array<ValType>(INT8_GEMM_ARGS).fill(I32));
-  const { aP, bP, rowLo, rowHi, mFull, panelLo, panelHi, Kp, blockPanels: blk } = GEMM_ARG;
-  const pb = f.local(I32),
-    pe = f.local(I32),
-    m = f.local(I32),
-    mEnd = f.local(I32),
-    p = f.local(I32),
-    pa = f.local(I32),
-    pbp = f.local(I32),
-    aEnd = f.local(I32);
+  const { f, pb, pe, m, p, pa, pbp, aEnd, sweepPanelBlocks } = int8GemmFrame();
+  const { aP, bP, rowLo, rowHi, mFull, Kp } = GEMM_ARG;
+  const mEnd = f.local(I32);
   const acc = Array.from({ length: mr }, () => Array.from({ length: 4 }, () => f.local(V128)));
   const av = Array.from({ length: mr }, () => f.local(V128));
   const bv = Array.from({ length: 4 }, () => f.local(V128));
@@ -224,39 +246,32 @@ export function int8GemmFn(dot: 'widened' | 'fused' = 'widened', mr = INT8_MR): 
       });
   };
 
-  f.for(
-    pb,
-    () => f.get(panelLo),
-    panelHi,
-    () => f.get(blk),
-    () => {
-      f.get(pb).get(blk).op(O.i32Add).tee(pe).get(panelHi).get(pe).get(panelHi).op(O.i32LtS).op(O.select).set(pe);
-      // whole tiles, then the plain rows
-      f.get(rowHi).get(mFull).get(rowHi).get(mFull).op(O.i32LtS).op(O.select).set(mEnd);
-      f.get(rowLo).set(m);
-      f.op(O.block, 0x40, O.loop, 0x40);
-      f.get(m).i32(mr).op(O.i32Add).get(mEnd).op(O.i32GtS, O.brIf, 1);
-      f.for(
-        p,
-        () => f.get(pb),
-        pe,
-        1,
-        () => tile(mr),
-      );
-      f.inc(m, mr);
-      f.op(O.br, 0, O.end, O.end);
-      f.op(O.block, 0x40, O.loop, 0x40);
-      f.get(m).get(rowHi).op(O.i32GeS, O.brIf, 1);
-      f.for(
-        p,
-        () => f.get(pb),
-        pe,
-        1,
-        () => tile(1),
-      );
-      f.inc(m, 1);
-      f.op(O.br, 0, O.end, O.end);
-    },
-  );
+  sweepPanelBlocks(() => {
+    // whole tiles, then the plain rows
+    f.get(rowHi).get(mFull).get(rowHi).get(mFull).op(O.i32LtS).op(O.select).set(mEnd);
+    f.get(rowLo).set(m);
+    f.op(O.block, 0x40, O.loop, 0x40);
+    f.get(m).i32(mr).op(O.i32Add).get(mEnd).op(O.i32GtS, O.brIf, 1);
+    f.for(
+      p,
+      () => f.get(pb),
+      pe,
+      1,
+      () => tile(mr),
+    );
+    f.inc(m, mr);
+    f.op(O.br, 0, O.end, O.end);
+    f.op(O.block, 0x40, O.loop, 0x40);
+    f.get(m).get(rowHi).op(O.i32GeS, O.brIf, 1);
+    f.for(
+      p,
+      () => f.get(pb),
+      pe,
+      1,
+      () => tile(1),
+    );
+    f.inc(m, 1);
+    f.op(O.br, 0, O.end, O.end);
+  });
   return f;
 }
