@@ -12,13 +12,14 @@
  * Validation (FewGLUE `val`, the reported split) can be subsampled with `--val-limit`: the same seeded
  * subset (`--val-seed`) for every method and seed. The dev split (dev32) is always used whole.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
 import { decodeGrid, expandGrid } from '../sweeps/grid.ts';
 import { runSweepLocally } from '../sweeps/local.ts';
 import { DEFAULT_QUEUE_NAME, submitSweep } from '../sweeps/queue.ts';
+import { writeGridFile } from './output-files.ts';
 import { VARIANTS } from './variants.ts';
 
 const { values: a } = parseArgs({
@@ -99,9 +100,8 @@ const gridJson = {
   weights: a.weights,
 };
 const runs = expandGrid(decodeGrid(gridJson, 'grid flags', process.cwd()));
-mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'grid.json'), `${JSON.stringify(gridJson, null, 2)}\n`);
-console.log(`grid: ${runs.length} runs; grid file ${join(out, 'grid.json')}`);
+const gridFile = writeGridFile(out, gridJson);
+console.log(`grid: ${runs.length} runs; grid file ${gridFile}`);
 
 if (a['dry-run']) {
   for (const r of runs) console.log(`${r.id}: ${JSON.stringify(r.config)}`);

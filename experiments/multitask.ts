@@ -8,7 +8,7 @@
  *     --tasks RTE,CB,BoolQ,WiC --shares none,prompt,pool --seeds 1,2,3 --steps 120 --out runs/exp-multitask
  *   node --import ./scripts/register.mjs experiments/multitask.ts --aggregate --out runs/exp-multitask
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
@@ -21,6 +21,7 @@ import { buildMultitaskModel } from '../training/multitask/model.ts';
 import type { MultitaskResults } from '../training/multitask/report.ts';
 import { trainMultitask } from '../training/multitask/train.ts';
 import { NonFiniteError } from '../training/nan-guard.ts';
+import { FAILED_MARKER as FAILED, markRunFailed, writeResultFiles } from './output-files.ts';
 import { majorityRate, subsampleVal } from './variants.ts';
 
 const { values: a } = parseArgs({
@@ -65,9 +66,6 @@ const METHOD = {
   backend: 'wasm',
   checkpointEvery: 40,
 } as const;
-
-/** Marks a run that stopped with an error (its message inside). */
-const FAILED = 'failed.json';
 
 async function loadTasks(): Promise<TaskData[]> {
   const out: TaskData[] = [];
@@ -118,7 +116,7 @@ async function run(): Promise<void> {
     }).catch((e: unknown) => {
       // A run that stops (e.g. non-finite gradients) is recorded as failed and reported, not retried.
       if (!(e instanceof NonFiniteError)) throw e;
-      writeFileSync(join(job.dir, FAILED), `${JSON.stringify({ error: e.message }, null, 2)}\n`);
+      markRunFailed(job.dir, e.message);
       console.log(`${job.share} seed ${job.seed}: FAILED: ${e.message}`);
       return undefined;
     });
@@ -182,11 +180,7 @@ async function aggregate(): Promise<void> {
       `| ${share} | ${rs.length} | ${rs.length ? meanStd(rs.map((x) => x.r.testAverage!)) : '–'} | ${rs.length ? meanStd(accAvg) : '–'} | ${rs.length ? meanStd(rs.map((x) => x.r.bestDev.average)) : '–'} | ${rs.map((x) => x.r.bestStep).join(', ')} |`,
     );
   }
-  writeFileSync('experiments/results-multitask.md', `${rows.join('\n')}\n`);
-  writeFileSync(
-    'experiments/results-multitask.json',
-    `${JSON.stringify({ tasks, valLimit, valSeed, runs }, null, 2)}\n`,
-  );
+  writeResultFiles('experiments/results-multitask', { tasks, valLimit, valSeed, runs }, rows.join('\n'));
   console.log(rows.join('\n'));
 }
 

@@ -5,11 +5,12 @@
  * function of the corpus, the seed and the sizes.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import type { Either } from 'fp-ts/lib/Either.js';
 import type { PgTokenizer } from '../models/bert/tokenizer/tokenizer.ts';
+import { writeFileAtomic, type AtomicWriteOptions } from '../training/atomic-file.ts';
 import { loadCorpus, packRows, permutation, type CorpusSplit } from './corpus.ts';
 import { tokenizerForVocab } from './tokenizer-files.ts';
 import { trainWordPiece, vocabTxt, WordCounter } from './wordpiece-trainer.ts';
@@ -24,6 +25,8 @@ export interface PrepareOptions {
   readonly maxTrainRows: number;
   readonly heldOutRows: number;
   readonly log: (msg: string) => void;
+  /** Injectable low-level writes of the cached files (failure tests), as in writeFileAtomic. */
+  readonly writeOptions?: AtomicWriteOptions;
 }
 
 export interface Prepared {
@@ -35,7 +38,10 @@ export interface Prepared {
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex').slice(0, 12);
-const writeI32 = (f: string, a: Int32Array) => writeFileSync(f, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+// The cached files are reused whenever they exist, so a part of one (a crash or a full disk mid-write)
+// would silently become the next session's data: each is written to a temporary file and renamed.
+const writeI32 = (f: string, a: Int32Array, opts?: AtomicWriteOptions) =>
+  writeFileAtomic(f, new Uint8Array(a.buffer, a.byteOffset, a.byteLength), opts);
 const readI32 = (f: string): Int32Array => {
   const b = readFileSync(f);
   return new Int32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
@@ -59,7 +65,7 @@ export function prepare(o: PrepareOptions): Either<string, Prepared> {
     for (const p of train) for (const para of p.paragraphs) wc.add(para);
     o.log(`vocab: ${wc.counts.size} distinct words counted (${secs()})`);
     vtxt = vocabTxt(trainWordPiece(wc.counts, { vocabSize: o.vocabSize }));
-    writeFileSync(vocabFile, vtxt);
+    writeFileAtomic(vocabFile, vtxt, o.writeOptions);
     o.log(`vocab: ${vtxt.split('\n').length - 1} tokens → ${vocabFile} (${secs()})`);
   }
   const tok = tokenizerForVocab(vtxt, 512, vocabFile);
@@ -84,8 +90,8 @@ export function prepare(o: PrepareOptions): Either<string, Prepared> {
     trainRows = packRows(tok.right, train, permutation(train.length, o.seed), o.seqLen, o.maxTrainRows, (n) => {
       if (n > 0 && n % 5000 < 40) o.log(`rows: ${n} packed (${secs()})`);
     });
-    writeI32(trainFile, trainRows);
-    writeI32(heldFile, heldOutRows);
+    writeI32(trainFile, trainRows, o.writeOptions);
+    writeI32(heldFile, heldOutRows, o.writeOptions);
     o.log(
       `rows: ${trainRows.length / o.seqLen} train, ${heldOutRows.length / o.seqLen} held-out rows of ${o.seqLen} (${secs()})`,
     );

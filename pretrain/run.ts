@@ -10,21 +10,22 @@
  * command again resumes from `checkpoint/`. `--minutes` (or SIGINT/SIGTERM) stops cleanly after
  * the current step and saves.
  */
-import { writeFileSync, mkdirSync, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as E from 'fp-ts/lib/Either.js';
 import { prngKey, type Backend } from '../core/index.ts';
 import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
 import { bertConfigFor } from '../models/bert/random-weights.ts';
+import { ensureDir } from '../training/atomic-file.ts';
 import { loadCheckpoint, saveCheckpoint, type TrainState } from '../training/checkpoint.ts';
 import { openMetricsLog, type MetricInput, type MetricRecord } from '../training/log.ts';
 import { adamw, noDecayOnBiasAndNorm } from '../training/optimizer.ts';
-import { trainingCurveSvg } from '../training/plot.ts';
 import { lrAt, validateSchedule, type Schedule } from '../training/schedule.ts';
 import { evaluateMlm, heldOutBatches, maskTokens, stepKey, trainStep, type MlmContext } from './mlm.ts';
 import { initParams, uploadParams, type EncoderParams } from './params.ts';
 import { prepare } from './prepare.ts';
+import { writeRunOutputs } from './run-outputs.ts';
 import { permutation } from './corpus.ts';
 
 const { values: a } = parseArgs({
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const out = a.out;
-  mkdirSync(out, { recursive: true });
+  ensureDir(out);
   const hidden = num('hidden'),
     seq = num('seq'),
     B = num('batch'),
@@ -180,6 +181,8 @@ async function main(): Promise<void> {
       metrics: [],
     };
   }
+  // Appended a whole line at a time (training/log.ts), not replaced: a crash costs at most the torn
+  // last line, which the reader skips, and the lines before it stay as they were.
   const metricsLog = openMetricsLog(join(out, 'metrics.jsonl'));
   const metrics: MetricRecord[] = [...state.metrics];
   const record = (r: MetricInput) => {
@@ -276,24 +279,16 @@ async function main(): Promise<void> {
   const last = metrics.at(-1);
   if (!(last && last.split === 'dev' && last.step === state.opt.step)) await evaluate(state.opt.step);
   await save(ckptDir);
-  writeFileSync(join(out, 'curve.svg'), trainingCurveSvg(metrics, { title: 'MLM pretraining', metric: 'acc' }));
-  writeFileSync(
-    join(out, 'run.json'),
-    `${JSON.stringify(
-      {
-        config: runConfig,
-        step: state.opt.step,
-        tokensSeen: state.opt.step * B * seq,
-        trainRows: nRows,
-        heldOutRows: heldOutRows.length / seq,
-        passages: prep.right.passages,
-        bestHeldOutLoss: best,
-        command: process.argv.slice(2).join(' '),
-      },
-      null,
-      2,
-    )}\n`,
-  );
+  writeRunOutputs(out, metrics, {
+    config: runConfig,
+    step: state.opt.step,
+    tokensSeen: state.opt.step * B * seq,
+    trainRows: nRows,
+    heldOutRows: heldOutRows.length / seq,
+    passages: prep.right.passages,
+    bestHeldOutLoss: best,
+    command: process.argv.slice(2).join(' '),
+  });
   log(`stopped at step ${state.opt.step}; checkpoint in ${ckptDir}, best in ${bestDir}`);
   const d = (bk as { dispose?: unknown }).dispose;
   if (typeof d === 'function') await (d as () => unknown).call(bk);
