@@ -14,7 +14,9 @@ case "$(uname -s)-$(uname -m)" in
 esac
 mkdir -p .node-cache
 cd .node-cache
-version=$(npm view "$pkg@$major" version --json | node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(Array.isArray(v) ? v.at(-1) : v)')
+# `npm view pkg@24 version` lists every matching version (a JSON array), or one string: take the newest
+version=$(npm view "$pkg@$major" version --json |
+  node -e 'const v = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log([v].flat().at(-1))')
 dir="$pkg-$version"
 if [ ! -x "$dir/package/bin/node" ]; then
   tarball=$(npm pack "$pkg@$version" --silent | tail -1)

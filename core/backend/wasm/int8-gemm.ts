@@ -22,7 +22,7 @@
  */
 import { Fn, I32, O, uleb, V128, type ValType } from './encoder.ts';
 
-/** Rows per register tile of this kernel (int8-gemm-relaxed.ts takes 1): 8 accumulator chains hide vpdpbusd's latency. */
+/** Rows per register tile (int8-gemm-relaxed.ts takes 1): 8 accumulator chains hide vpdpbusd's latency. */
 export const INT8_MR = 2;
 /** Both GEMMs' i32 argument count (pool.ts: at most 18); the row quantization is int8-quant.ts. */
 export const INT8_GEMM_ARGS = 17;

@@ -11,12 +11,12 @@ import type { KernelHost } from './layout.ts';
 const BLOCK_BYTES = 64 * 1024;
 
 const ceil = (n: number, m: number): number => Math.ceil(n / m) * m;
-/** K is padded to a multiple of 32: the relaxed GEMM takes two 16-byte k-blocks a step (int8-gemm.ts). */
+/** K is padded to a multiple of 32: the paired GEMM takes two 16-byte k-blocks a step (int8-gemm-relaxed.ts). */
 const K_STEP = 32;
 
 /**
- * Codes + 64 of `cols`-long rows (the output columns of one direction) in panels of 4 rows
- * interleaved by 16-byte k-blocks, k padded to a multiple of 32; pad rows and pad k are 0. `at(c, k)` is the code of column c at k.
+ * Codes + 64 of `cols`-long rows (the output columns of one direction) in panels of 4 rows interleaved by
+ * 16-byte k-blocks, k padded to a multiple of 32; pad rows and pad k are 0. `at(c, k)` is the code of column c at k.
  */
 export function packPanels(columns: number, reduce: number, at: (c: number, k: number) => number): Uint8Array {
   const Kp = ceil(reduce, K_STEP),
