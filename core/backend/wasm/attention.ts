@@ -7,8 +7,8 @@
 import { vconst, vexp } from './elementwise.ts';
 import { F32, Fn, I32, O, S, V128 } from './encoder.ts';
 
-/** softmax_rows(sPtr, biasPtr, offPtr, biasInner, mPtr, sumPtr, n, scaleBits, rowStart, rowEnd) */
-export function softmaxRowsFn(): Fn {
+/** softmax_rows(sPtr, biasPtr, offPtr, biasInner, mPtr, sumPtr, n, scaleBits, rowStart, rowEnd); `fma`: vexp's fused steps. */
+export function softmaxRowsFn(fma = false): Fn {
   const f = new Fn('softmax_rows', new Array(10).fill(I32));
   const [sPtr, biasPtr, offPtr, biasInner, mPtr, sumPtr, n, scaleBits, rowStart, rowEnd] = [
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
@@ -111,7 +111,7 @@ export function softmaxRowsFn(): Fn {
         () => {
           f.get(ps).vload().get(vm).simd(S.f32x4Sub).set(x);
           f.get(ps);
-          vexp(f, x, t);
+          vexp(f, x, t, fma);
           f.tee(e).vstore();
           f.get(vs).get(e).simd(S.f32x4Add).set(vs);
           f.inc(ps, 16);
@@ -126,7 +126,7 @@ export function softmaxRowsFn(): Fn {
         1,
         () => {
           f.get(ps).load(O.f32Load).get(m).op(O.f32Sub).simd(S.f32x4Splat).set(x);
-          vexp(f, x, t);
+          vexp(f, x, t, fma);
           f.simd(S.f32x4Extract, 0).set(x1);
           f.get(ps).get(x1).load(O.f32Store);
           f.get(sum).get(x1).op(O.f32Add).set(sum);

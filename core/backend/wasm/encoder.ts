@@ -130,6 +130,9 @@ export const f32Bits = (x: number): number => new Int32Array(new Float32Array([x
 export class Fn {
   readonly code: number[] = [];
   private readonly extra: ValType[] = [];
+  /** v128Const's locals by constant (hex bytes), and the code that sets them once, run before `code`. */
+  private readonly constLocals = new Map<string, number>();
+  private readonly prologue: number[] = [];
   constructor(
     readonly name: string,
     readonly params: readonly ValType[],
@@ -165,6 +168,31 @@ export class Fn {
   }
   v128Zero(): this {
     return this.simd(S.const, ...new Array<number>(16).fill(0));
+  }
+  /**
+   * Pushes the 16-byte constant `bytes`, read from a local set once at function entry. V8 (11 to 13) builds
+   * every other v128.const where it is used, inside loops too, from a 64-bit immediate in three instructions
+   * (movq, vmovq, vpunpcklqdq): GELU's exp and erf use 22, which doubled its loop (measured with
+   * --print-wasm-code). All-zero constants stay inline: V8 makes them with one vpxor.
+   */
+  v128Const(bytes: readonly number[]): this {
+    if (bytes.length !== 16) throw new RangeError(`v128Const: 16 bytes, got ${bytes.length}`);
+    if (bytes.every((b) => b === 0)) return this.v128Zero();
+    const key = bytes.map((b) => (b & 0xff).toString(16).padStart(2, '0')).join('');
+    let local = this.constLocals.get(key);
+    if (local === undefined) {
+      local = this.local(V128);
+      this.constLocals.set(key, local);
+      this.prologue.push(0xfd, ...uleb(S.const), ...bytes, O.localSet, ...uleb(local));
+    }
+    return this.get(local);
+  }
+  /** v128Const of x in every f32 lane / i32 lane. */
+  f32x4Const(x: number): this {
+    return this.v128Const([...new Uint8Array(new Float32Array([x, x, x, x]).buffer)]);
+  }
+  i32x4Const(x: number): this {
+    return this.v128Const([...new Uint8Array(new Int32Array([x, x, x, x]).buffer)]);
   }
   /** memarg: alignment exponent and a constant byte offset. */
   load(op: number, offset = 0, align = 2): this {
@@ -223,7 +251,7 @@ export class Fn {
       if (last && last[1] === t) last[0]!++;
       else groups.push([1, t]);
     }
-    const body = [...vec(groups.map(([n, t]) => [...uleb(n!), t!])), ...this.code, O.end];
+    const body = [...vec(groups.map(([n, t]) => [...uleb(n!), t!])), ...this.prologue, ...this.code, O.end];
     return [...uleb(body.length), ...body];
   }
 }

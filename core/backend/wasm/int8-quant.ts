@@ -43,8 +43,9 @@ const C = {
   i32ReinterpretF32: 0xbc,
 } as const;
 
-const iconst = (f: Fn, x: number): Fn => f.simd(S.const, ...new Uint8Array(new Int32Array([x, x, x, x]).buffer));
-const fconst = (f: Fn, x: number): Fn => f.simd(S.const, ...new Uint8Array(new Float32Array([x, x, x, x]).buffer));
+// from locals set at function entry (Fn.v128Const says why)
+const iconst = (f: Fn, x: number): Fn => f.i32x4Const(x);
+const fconst = (f: Fn, x: number): Fn => f.f32x4Const(x);
 
 /**
  * int8_quant_rows(xP, ldx, colMulP, K, aP, Kp, mFull, scaleP, sumP, rowLo, rowHi, offP): rows [rowLo, rowHi)

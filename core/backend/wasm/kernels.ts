@@ -34,7 +34,7 @@ export const FN = Object.fromEntries(KERNELS.map((k, i) => [k, i])) as Record<Ke
 
 /**
  * Emits every kernel in KERNELS order (GEMM with the given register tile) and compiles the module.
- * `gemm.fma` says relaxed SIMD is on (wasm-api.ts enableFma); `int8Dot` picks the int8 GEMM (int8-kernel.ts).
+ * `gemm.fma` says relaxed SIMD is on (wasm-api.ts enableFma): the GEMM, exp and GELU then fuse multiply-adds; `int8Dot` picks the int8 GEMM (int8-kernel.ts).
  */
 export function compileKernels(
   gemm: GemmShape,
@@ -42,11 +42,11 @@ export function compileKernels(
 ): { readonly module: WasmModule; readonly arity: readonly number[] } {
   const fns = [
     gemmFn(gemm),
-    softmaxRowsFn(),
+    softmaxRowsFn(gemm.fma),
     attnDsFn(),
-    geluFn('gelu'),
-    geluFn('grad'),
-    geluFn('both'),
+    geluFn('gelu', gemm.fma),
+    geluFn('grad', gemm.fma),
+    geluFn('both', gemm.fma),
     copyRowsFn(),
     layerNormFn(),
     layerNormBwdFn(true),
