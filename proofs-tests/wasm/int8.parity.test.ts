@@ -26,15 +26,26 @@ interface Run {
 /** Data of one run: random, or `extreme` rows of one value (codes ±127) against weights of one value (codes ±63). */
 interface Data {
   readonly zeroRow?: boolean;
+  /** Rows 2–4 of x and dy: one NaN, one +∞, a subnormal maximum (127/max overflows): the checked codes. */
+  readonly specialRows?: boolean;
   readonly extreme?: { readonly x: number; readonly w: number; readonly dy: number } | undefined;
 }
 
 function run(bk: Backend, M: number, N: number, K: number, seed: number, data: Data): Run {
-  const { zeroRow = false, extreme } = data;
+  const { zeroRow = false, extreme, specialRows = false } = data;
   const w = quantizeWeights(extreme ? new Array<number>(N * K).fill(extreme.w) : values(seed, N * K, -0.2, 0.2), N, K);
   const xs = extreme ? new Array<number>(M * K).fill(extreme.x) : values(seed + 1, M * K, -3, 3);
   if (zeroRow && M > 1) xs.fill(0, K, 2 * K); // a row of zeros: scale 0, codes 0
   const cot = extreme ? new Array<number>(M * N).fill(extreme.dy) : values(seed + 2, M * N, -1, 1);
+  if (specialRows && M > 4)
+    for (const [a, width] of [
+      [xs, K],
+      [cot, N],
+    ] as const) {
+      a[2 * width + 1] = NaN;
+      a[3 * width] = Infinity;
+      a.fill(1e-39, 4 * width, 5 * width);
+    }
   const qw = int8Weight(bk, w, [N, K]);
   const x = tensor(bk, xs, { shape: [M, K], dtype: 'f32' });
   const b = tensor(bk, values(seed + 3, N, -1, 1), { shape: [N], dtype: 'f32' });
@@ -47,12 +58,14 @@ function run(bk: Backend, M: number, N: number, K: number, seed: number, data: D
   return out;
 }
 
+/** Bit for bit, except that any NaN matches any NaN (payloads are not the oracle's concern). */
 function bitEqual(got: Float32Array, want: Float32Array, label: string): void {
   assert.is(got.length, want.length, `${label}: length`);
   const gu = new Uint32Array(got.buffer, got.byteOffset, got.length),
     wu = new Uint32Array(want.buffer, want.byteOffset, want.length);
   for (let i = 0; i < got.length; i++)
-    if (gu[i] !== wu[i]) assert.unreachable(`${label}: element ${i} got ${got[i]} want ${want[i]} (not bit-equal)`);
+    if (gu[i] !== wu[i] && !(Number.isNaN(got[i]) && Number.isNaN(want[i])))
+      assert.unreachable(`${label}: element ${i} got ${got[i]} want ${want[i]} (not bit-equal)`);
 }
 
 function check(
@@ -63,14 +76,16 @@ function check(
   zeroRow = false,
   extreme?: Data['extreme'],
   bk: Backend = wasm,
+  specialRows = false,
 ): void {
-  const label = `M${M} N${N} K${K}${extreme ? ` x ${extreme.x} w ${extreme.w} dy ${extreme.dy}` : ''} on ${bk.int8Kernel}`;
-  const want = run(cpu, M, N, K, seed, { zeroRow, extreme }),
-    got = run(bk, M, N, K, seed, { zeroRow, extreme });
+  const label = `M${M} N${N} K${K}${extreme ? ` x ${extreme.x} w ${extreme.w} dy ${extreme.dy}` : ''}${specialRows ? ' NaN/∞/subnormal rows' : ''} on ${bk.int8Kernel}`;
+  const want = run(cpu, M, N, K, seed, { zeroRow, extreme, specialRows }),
+    got = run(bk, M, N, K, seed, { zeroRow, extreme, specialRows });
   bitEqual(got.y, want.y, `${label} forward`);
   bitEqual(got.dx, want.dx, `${label} dx = dy·W`);
   // the bias gradient is an f32 column sum on both sides, in different orders
-  for (let i = 0; i < N; i++) assert.ok(Math.abs(got.db[i]! - want.db[i]!) <= 1e-5 * (1 + Math.abs(want.db[i]!)));
+  if (!specialRows)
+    for (let i = 0; i < N; i++) assert.ok(Math.abs(got.db[i]! - want.db[i]!) <= 1e-5 * (1 + Math.abs(want.db[i]!)));
 }
 
 test('BERT-like shapes: K and N multiples of 16, rows in whole and partial tiles', () => {
@@ -84,6 +99,11 @@ test('ragged shapes: partial k-blocks, partial column panels, one row, zero rows
   check(7, 13, 37, 5, true);
   check(3, 4, 17, 6);
   check(65, 30, 33, 7, true);
+});
+
+test("rows the quantizer's range check is for: NaN, +∞, a subnormal maximum (the oracle's codes, NaN for NaN)", () => {
+  check(9, 40, 64, 10, true, undefined, wasm, true);
+  check(9, 40, 70, 11, true, undefined, wasm, true); // a partial k-block: the scalar tail
 });
 
 test("the largest sums of codes: the relaxed GEMM's i16 sums wrap and must come back exact", () => {

@@ -14,6 +14,9 @@
  *   codes, whose NaN (0·∞ in a zero row, ∞·0 in a row with ∞) and ±∞ (127/max overflowing for
  *   max < 3.7e-37) become 0 when stored to an Int8Array. i32x4.trunc_sat_f32x4_s's fix-ups go too.
  * - pointers advance instead of being recomputed from k every load.
+ * - a row whose max and 127/max are both finite (nearly every row) takes a copy of pass 2 without the
+ *   |t| < 2²² check: its codes cannot leave [−127, 127] (620×1024 rows: 0.25 → 0.19 ms, one thread, Node 24).
+ *   Zero, NaN, ±∞ and subnormal-max rows keep the checked loop (the parity test has each).
  */
 import { F32, Fn, I32, O, S, V128, type ValType } from './encoder.ts';
 
@@ -95,13 +98,17 @@ export function int8QuantFn(mr: number): Fn {
     f.inc(p, bytes);
     if (mul) f.inc(cm, bytes);
   };
-  /** Pushes the i32x4 codes of t in local vt: magic-rounded where |t| < 2²², else 0. */
-  const codes = (): void => {
+  /**
+   * Pushes the i32x4 codes of t in local vt: magic-rounded, and (`checked`) kept only where |t| < 2²², else 0.
+   * A row whose max and 127/max are finite has |t| ≤ 127·(1 + 2⁻²³) in every lane, so it skips the check.
+   */
+  const codes = (checked: boolean): void => {
     f.get(vt);
     fconst(f, MAGIC);
     f.simd(S.f32x4Add);
     iconst(f, MAGIC_BITS);
     f.simd(S.i32x4Sub);
+    if (!checked) return;
     f.get(vt).simd(S.f32x4Abs);
     fconst(f, ROUND_LIMIT);
     f.simd(S.f32x4Lt).simd(S.and);
@@ -181,20 +188,31 @@ export function int8QuantFn(mr: number): Fn {
     f.v128Zero().set(vsum);
     f.get(xr).set(p);
     f.get(colMulP).set(cm);
-    whileBelow(p, end16, () => {
-      for (let j = 0; j < 4; j++) {
-        loadG(mul, 16 * j);
-        f.get(vinv).simd(S.f32x4Mul).set(vt);
-        codes();
-        f.tee(iv[j]!).get(vsum).simd(S.i32x4Add).set(vsum);
-      }
-      f.get(d);
-      f.get(iv[0]!).get(iv[1]!).simd(SIMD.i16x8NarrowI32x4S);
-      f.get(iv[2]!).get(iv[3]!).simd(SIMD.i16x8NarrowI32x4S);
-      f.simd(SIMD.i8x16NarrowI16x8S).vstore(0);
-      f.inc(d, () => f.get(stride));
-      advance(mul, 64);
-    });
+    const blocks16 = (checked: boolean): void =>
+      whileBelow(p, end16, () => {
+        for (let j = 0; j < 4; j++) {
+          loadG(mul, 16 * j);
+          f.get(vinv).simd(S.f32x4Mul).set(vt);
+          codes(checked);
+          f.tee(iv[j]!).get(vsum).simd(S.i32x4Add).set(vsum);
+        }
+        f.get(d);
+        f.get(iv[0]!).get(iv[1]!).simd(SIMD.i16x8NarrowI32x4S);
+        f.get(iv[2]!).get(iv[3]!).simd(SIMD.i16x8NarrowI32x4S);
+        f.simd(SIMD.i8x16NarrowI16x8S).vstore(0);
+        f.inc(d, () => f.get(stride));
+        advance(mul, 64);
+      });
+    // max and 127/max both finite (bits below +∞'s): the unchecked codes
+    f.if(
+      () => {
+        f.get(mbits).i32(0x7f800000).op(C.i32LtU);
+        f.get(inv).op(C.i32ReinterpretF32).i32(0x7fffffff).op(O.i32And).i32(0x7f800000).op(C.i32LtU);
+        f.op(O.i32And);
+      },
+      () => blocks16(false),
+      () => blocks16(true),
+    );
     f.i32(0).set(s);
     f.if(
       () => f.get(p).get(endK).op(C.i32LtU),
