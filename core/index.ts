@@ -75,7 +75,7 @@ export {
   crossEntropyBackward,
 } from './tensor/ops/nn-fused.ts';
 export { fusedAttentionMismatch, fusedAttention, attentionBackward } from './tensor/ops/attention.ts';
-export { Int8Weight, int8Weight, linearInt8 } from './tensor/ops/int8-linear.ts';
+export { Int8Weight, int8Weight, int8DataGrad, linearInt8 } from './tensor/ops/int8-linear.ts';
 export type { TensorLike } from './tensor/ops/bind.ts';
 export * from './tensor/nn.ts';
 export { grad, keep, scope, stopGradient, valueAndGrad, vjp, type GradOptions } from './autograd/grad.ts';

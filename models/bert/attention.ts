@@ -20,8 +20,9 @@ import {
   type Tensor,
 } from '../../core/index.ts';
 import type { BertConfig } from './config.ts';
+import { foldedAttention, foldPays } from './attention-folded.ts';
 import { LayerNorm, Linear } from './modules.ts';
-import type { RowPacking } from './rows.ts';
+import { unpackRows, type RowPacking } from './rows.ts';
 import type { WeightScope } from './weight-scope.ts';
 
 /** Prefix keys and values of one layer: [B, H, m, Dh] each. */
@@ -87,6 +88,17 @@ export class BertSelfAttention {
   forward(x: Tensor, inp: AttentionInputs & { readonly queries?: Tensor }): Tensor {
     const { packing, prefix, dropoutKey, keyWeights, maskBias } = inp;
     const queries = inp.queries ?? x;
+    const probsDropout = dropoutKey !== undefined && this.probsDropout > 0;
+    // a few selected rows (the pooled row of the last layer): keys and values folded into the queries
+    const T = x.rank === 2 ? packing!.T : x.shape[1]!;
+    if (queries !== x && queries.rank === 3 && !prefix && !probsDropout && foldPays(queries.shape[1]!, this.heads, T))
+      return foldedAttention(this.key, this.value, {
+        x: x.rank === 2 ? unpackRows(x, packing!) : x,
+        q: this.query.forward(queries),
+        maskBias,
+        keyWeights,
+        heads: this.heads,
+      });
     const q = this.heads_(this.query.forward(queries), packing);
     let k = this.heads_(this.key.forward(x), packing);
     let v = this.heads_(this.value.forward(x), packing);
@@ -96,10 +108,9 @@ export class BertSelfAttention {
       v = concat([prefix.value, v], 2);
     }
     // Attention-probability dropout needs the probabilities, so it takes the unfused composite path.
-    const ctxH =
-      dropoutKey && this.probsDropout > 0
-        ? attentionWithDropout(q, k, v, maskBias, dropoutKey, this.probsDropout, keyWeights)
-        : attention(q, k, v, maskBias, 1 / Math.sqrt(Dh), keyWeights);
+    const ctxH = probsDropout
+      ? attentionWithDropout(q, k, v, maskBias, dropoutKey, this.probsDropout, keyWeights)
+      : attention(q, k, v, maskBias, 1 / Math.sqrt(Dh), keyWeights);
     // packed queries: the kept rows' heads straight back to [N, d] in one row move
     if (queries.rank === 2)
       return reshape(moveRows(reshape(ctxH, [B * H * R, Dh]), packing!.heads), [queries.shape[0]!, H * Dh]);

@@ -2,7 +2,18 @@
  * Frozen building blocks shared by the encoder modules: Linear, LayerNorm and Embedding as
  * torch names their tensors, each loaded from a scoped weights view (`Linear.load(w.at('query'), d, d)`).
  */
-import { gather, layerNorm, linear, linearInt8, Int8Weight, type AnyTensor, type Tensor } from '../../core/index.ts';
+import {
+  add,
+  gather,
+  int8DataGrad,
+  layerNorm,
+  linear,
+  linearInt8,
+  matmul,
+  Int8Weight,
+  type AnyTensor,
+  type Tensor,
+} from '../../core/index.ts';
 import type { WeightScope } from './weight-scope.ts';
 
 // the weight source and storage types live with the scoped view the loaders walk; re-exported where they were
@@ -22,6 +33,17 @@ export class Linear {
     return this.weight instanceof Int8Weight
       ? linearInt8(x, this.weight, this.bias)
       : linear(x, this.weight, this.bias);
+  }
+  /** x·Wᵀ without the bias. */
+  project(x: Tensor): Tensor {
+    return this.weight instanceof Int8Weight ? linearInt8(x, this.weight) : linear(x, this.weight);
+  }
+  /** y [M, out] · W → [M, in]: the product backwards through the weight (attention-folded.ts). */
+  projectBack(y: Tensor): Tensor {
+    return this.weight instanceof Int8Weight ? int8DataGrad(y, this.weight) : matmul(y, this.weight);
+  }
+  addBias(y: Tensor): Tensor {
+    return add(y, this.bias);
   }
   dispose(): void {
     this.weight.dispose();

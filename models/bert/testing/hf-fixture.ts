@@ -28,16 +28,24 @@ export function fixtureConfig(name: FixtureName): BertConfig {
   );
 }
 
-/** The fixture's frozen encoder on `bk` in `dtype` (checkpoint names normalised as loadCheckpoint does). */
+/**
+ * The fixture's frozen encoder on `bk` in `dtype` (checkpoint names normalised as loadCheckpoint does);
+ * `config` overrides fields of its config.json (e.g. a dropout rate the fixture leaves at 0).
+ */
 export function fixtureModel(
   name: FixtureName,
   bk: Backend,
   dtype: FloatDType,
-  opts: { readonly weightStorage?: WeightStorage; readonly keepF32?: (prefix: string) => boolean } = {},
+  opts: {
+    readonly weightStorage?: WeightStorage;
+    readonly keepF32?: (prefix: string) => boolean;
+    readonly config?: Partial<BertConfig>;
+  } = {},
 ): BertModel {
   const file = fixtureFile(name, 'model.safetensors');
   const { tensors } = orThrow(normaliseTensors(readSafetensors(file, dtype), file.pathname));
-  return BertModel.load(new Weights(tensors, file.pathname), fixtureConfig(name), bk, dtype, opts);
+  const { config, ...scope } = opts;
+  return BertModel.load(new Weights(tensors, file.pathname), { ...fixtureConfig(name), ...config }, bk, dtype, scope);
 }
 
 /** reference.safetensors by key (floats in f64, integer tensors as i32). */
