@@ -29,6 +29,9 @@ export function softmaxRowsFn(fma = false): Fn {
     x = f.local(V128),
     e = f.local(V128);
   const t = { n: f.local(V128), r: f.local(V128), p: f.local(V128), k: f.local(V128) };
+  const x2 = f.local(V128),
+    t2 = { n: f.local(V128), r: f.local(V128), p: f.local(V128), k: f.local(V128) },
+    nv8 = f.local(I32);
   const hsum = (v: number, op: number) => {
     f.get(v).simd(S.f32x4Extract, 0);
     for (let l = 1; l < 4; l++) f.get(v).simd(S.f32x4Extract, l).op(op);
@@ -103,17 +106,34 @@ export function softmaxRowsFn(fma = false): Fn {
       f.set(ps);
       f.get(m).simd(S.f32x4Splat).set(vm);
       f.v128Zero().set(vs);
+      // two vectors an iteration: exp is a ~25-deep dependent chain the core can overlap across two
+      // (2688 rows of 84 keys, one thread, Node 24: 8 % faster)
+      const expStore = (off: number, xv: number, tv: typeof t): void => {
+        f.get(ps).vload(off).get(vm).simd(S.f32x4Sub).set(xv);
+        f.get(ps);
+        vexp(f, xv, tv, fma);
+        f.tee(e).vstore(off);
+        f.get(vs).get(e).simd(S.f32x4Add).set(vs);
+      };
+      f.get(nv).i32(-8).op(O.i32And).set(nv8);
       f.for(
         j,
         () => f.i32(0),
+        nv8,
+        8,
+        () => {
+          expStore(0, x, t);
+          expStore(16, x2, t2);
+          f.inc(ps, 32);
+        },
+      );
+      f.for(
+        j,
+        () => f.get(nv8),
         nv,
         4,
         () => {
-          f.get(ps).vload().get(vm).simd(S.f32x4Sub).set(x);
-          f.get(ps);
-          vexp(f, x, t, fma);
-          f.tee(e).vstore();
-          f.get(vs).get(e).simd(S.f32x4Add).set(vs);
+          expStore(0, x, t);
           f.inc(ps, 16);
         },
       );
