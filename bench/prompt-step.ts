@@ -33,8 +33,11 @@ timer.unref();
 const tokens = w.batch * encoderRows(w);
 const run = buildPromptStep(bk, w, { weightStorage: weights, rows });
 let loss = 0;
+const warmupTimes: number[] = [];
 for (let i = 0; i < warmup; i++) {
+  const t0 = performance.now();
   loss = await run.step();
+  warmupTimes.push(performance.now() - t0);
   sampleRss();
 }
 const times: number[] = [],
@@ -72,6 +75,8 @@ const result = {
   tokensPerS: Math.round(tokens / (ms / 1000)),
   peakRssMiB: Math.round(peakRss / 2 ** 20),
   loss,
+  // the warm-up steps (ms): the first pays for module set-up, the next ~10 for V8 tiering the JavaScript up
+  warmupMs: warmupTimes.map((t) => Math.round(t)),
   // WebGPU: every storage buffer the pool ever created (it keeps freed ones), an upper bound of the peak
   ...(bk instanceof WebGpuBackend ? { gpuStorageMiB: Math.round(bk.rt.createdBytes / 2 ** 20) } : {}),
 };
