@@ -2,7 +2,8 @@
  * The last layer's folded attention (attention-folded.ts) against the plain path it replaces
  * (FOLDED_ATTENTION.enabled = false): f64 values and gradients to 1e-12 on both fixture models, packed
  * and unpacked, with and without keyWeights; int8 weights within the quantization's own noise; and no
- * fold (bit-identical results) where it does not apply: prefixes, probability dropout, many rows.
+ * fold (bit-identical results) where it does not apply: prefixes, many rows. Under attention-probability
+ * dropout the fold draws the plain path's mask (same key, same element order), so it matches it too.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -118,12 +119,34 @@ for (const name of ['bert-tiny', 'roberta-tiny'] as const) {
   }
 }
 
-test('no fold where it does not apply: prefixes, probability dropout, R·H ≥ T (bit-identical to the plain path)', () => {
+for (const name of ['bert-tiny', 'roberta-tiny'] as const)
+  test(`${name} f64 under attention dropout (p = 0.1, hidden dropout too): the same masks, values and gradients`, () => {
+    const bk = cpuBackend();
+    // the fixtures' dropout rates are 0: give both a rate so the probabilities are dropped out
+    const model = fixtureModel(name, bk, 'f64', {
+      config: { attentionProbsDropoutProb: 0.1, hiddenDropoutProb: 0.1 },
+    });
+    for (const c of [{ dropout: true }, { dropout: true, skipPadding: true, keyWeights: true }] as Case[]) {
+      const folded = run(bk, model, name, 'f64', c, true),
+        plain = run(bk, model, name, 'f64', c, false),
+        eval_ = run(bk, model, name, 'f64', { ...c, dropout: false }, false);
+      expectWithin(`loss ${JSON.stringify(c)}`, [folded.loss], [plain.loss], 1e-12, 1e-12);
+      expectWithin(`d/d inputs_embeds ${JSON.stringify(c)}`, folded.e, plain.e, 1e-12, 1e-10);
+      if (c.keyWeights) expectWithin('d/d keyWeights', folded.kw!, plain.kw!, 1e-12, 1e-10);
+      assert.ok(differs(folded.e, plain.e), 'the folded and plain paths gave bit-identical gradients');
+      assert.ok(
+        Math.abs(plain.loss - eval_.loss) > 1e-6,
+        'dropout changed nothing: the test would not see a wrong mask',
+      );
+    }
+    model.dispose();
+  });
+
+test('no fold where it does not apply: prefixes, R·H ≥ T (bit-identical to the plain path)', () => {
   const bk = cpuBackend();
-  // 4 heads; the fixture's dropout rates are 0, which needs no fallback (the fold runs, as for eval mode)
-  const model = fixtureModel('bert-tiny', bk, 'f64', { config: { attentionProbsDropoutProb: 0.1 } });
+  const model = fixtureModel('bert-tiny', bk, 'f64'); // 4 heads
   const manyRows = [0, 1, 2].map(() => [0, 1, 2]); // R·H = 12 = T
-  for (const c of [{ prefix: true }, { dropout: true }, { positions: manyRows }] as Case[]) {
+  for (const c of [{ prefix: true }, { positions: manyRows }] as Case[]) {
     const folded = run(bk, model, 'bert-tiny', 'f64', c, true),
       plain = run(bk, model, 'bert-tiny', 'f64', c, false);
     assert.is(folded.loss, plain.loss, JSON.stringify(c));

@@ -91,13 +91,14 @@ export class BertSelfAttention {
     const probsDropout = dropoutKey !== undefined && this.probsDropout > 0;
     // a few selected rows (the pooled row of the last layer): keys and values folded into the queries
     const T = x.rank === 2 ? packing!.T : x.shape[1]!;
-    if (queries !== x && queries.rank === 3 && !prefix && !probsDropout && foldPays(queries.shape[1]!, this.heads, T))
+    if (queries !== x && queries.rank === 3 && !prefix && foldPays(queries.shape[1]!, this.heads, T))
       return foldedAttention(this.key, this.value, {
         x: x.rank === 2 ? unpackRows(x, packing!) : x,
         q: this.query.forward(queries),
         maskBias,
         keyWeights,
         heads: this.heads,
+        dropout: probsDropout ? { key: dropoutKey, p: this.probsDropout } : undefined,
       });
     const q = this.heads_(this.query.forward(queries), packing);
     let k = this.heads_(this.key.forward(x), packing);
