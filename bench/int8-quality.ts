@@ -99,8 +99,12 @@ function hiddenPerLayer(m: BertModel, b: Batch): Float32Array[] {
   );
 }
 
-/** d loss / d prompt of a soft prompt (rows of the word table) before the batch, a random pooled head, CE. */
-function promptGrad(m: BertModel, b: Batch, promptRows: number): Float32Array {
+/**
+ * d loss / d prompt of a soft prompt (rows of the word table) before the batch, a random pooled head, CE.
+ * `needed`: the encoder computes only the [CLS] row in the last layer (outputPositions), as the prompt methods
+ * run it, which folds that layer's key and value projections into the query (models/bert/attention-folded.ts).
+ */
+function promptGrad(m: BertModel, b: Batch, promptRows: number, needed = false): Float32Array {
   const d = m.cfg.hiddenSize,
     [B, T] = b.ids.shape as [number, number];
   const g = scope(bk, () => {
@@ -137,7 +141,11 @@ function promptGrad(m: BertModel, b: Batch, promptRows: number): Float32Array {
         ],
         1,
       );
-      const h = m.encode({ inputsEmbeds: emb, attentionMask: mask }).lastHiddenState;
+      const h = m.encode({
+        inputsEmbeds: emb,
+        attentionMask: mask,
+        ...(needed ? { outputPositions: Array.from({ length: B }, () => [0]) } : {}),
+      }).lastHiddenState;
       return crossEntropy(linear(reshape(slice(h, [0, 0, 0], [B, 1, d]), [B, d]), headW), labels); // [CLS] row
     })(prompt);
     return grad;
@@ -205,11 +213,13 @@ for (const [label, load, fixture, B, T] of encoders) {
   const batch = batchOf(f32.cfg.vocabSize, B, T, 11);
   const hRef = hiddenPerLayer(f32, batch),
     gRef = promptGrad(f32, batch, 8),
+    gNeededRef = promptGrad(f32, batch, 8, true),
     eRef = fixture ? fixtureEmbedsGrad(f32, fixture) : undefined;
   for (const [placement, keep] of Object.entries(PLACEMENTS)) {
     const q = load('int8', keep);
     const h = hiddenPerLayer(q, batch),
       g = promptGrad(q, batch, 8),
+      gNeeded = promptGrad(q, batch, 8, true),
       e = fixture ? fixtureEmbedsGrad(q, fixture) : undefined;
     const r = {
       encoder: label,
@@ -217,13 +227,16 @@ for (const [label, load, fixture, B, T] of encoders) {
       layerRelErr: h.map((x, l) => Number(relErr(x, hRef[l]!).toPrecision(3))),
       promptGradCos: Number(cosine(g, gRef).toFixed(5)),
       promptGradRelErr: Number(relErr(g, gRef).toPrecision(3)),
+      // the same with only the [CLS] row in the last layer (folded attention), int8 against f32 both so
+      promptGradNeededCos: Number(cosine(gNeeded, gNeededRef).toFixed(5)),
+      promptGradNeededRelErr: Number(relErr(gNeeded, gNeededRef).toPrecision(3)),
       ...(e && eRef ? { embedsGradCos: Number(cosine(e, eRef).toFixed(5)) } : {}),
     };
     rows.push(r);
     if (json) console.log(JSON.stringify(r));
     else
       console.log(
-        `${label.padEnd(26)} ${placement.padEnd(24)} per-layer rel err ${r.layerRelErr.map((x) => x.toExponential(2)).join(' ')}  prompt-grad cos ${r.promptGradCos} (rel err ${r.promptGradRelErr})${'embedsGradCos' in r ? `  inputs_embeds-grad cos ${r.embedsGradCos}` : ''}`,
+        `${label.padEnd(26)} ${placement.padEnd(24)} per-layer rel err ${r.layerRelErr.map((x) => x.toExponential(2)).join(' ')}  prompt-grad cos ${r.promptGradCos} (rel err ${r.promptGradRelErr}), [CLS] row only ${r.promptGradNeededCos} (${r.promptGradNeededRelErr})${'embedsGradCos' in r ? `  inputs_embeds-grad cos ${r.embedsGradCos}` : ''}`,
       );
   }
 }
