@@ -117,13 +117,14 @@ export class WasmBackend extends WasmHeapBackend {
       const zeroP = scratch(4 * row),
         xP = sizeOf(x.shape) > 0 ? input(x) : zeroP;
       this.heap.f32.fill(0, zeroP >>> 2, (zeroP >>> 2) + row);
-      copyRowsAt(
-        this.host(input, scratch),
-        xP,
-        out.ptr,
-        src.map((i) => (i < 0 ? (zeroP - xP) >> 2 : i * row)),
-        row,
-      );
+      // a plain loop: TypedArray.prototype.map with a closure cost ~10 ns an element, half of a 2480-row move
+      const offs = new Int32Array(src.length),
+        zeroOff = (zeroP - xP) >> 2;
+      for (let i = 0; i < src.length; i++) {
+        const s = src[i]!;
+        offs[i] = s < 0 ? zeroOff : s * row;
+      }
+      copyRowsAt(this.host(input, scratch), xP, out.ptr, offs, row);
     });
     return out.id();
   }
