@@ -4,7 +4,9 @@
  * GFLOP/s should be read against: no loads, no address arithmetic, only the FMA ports and the
  * loop. R ≥ latency × ports (4 × 2 on recent Intel) is needed to reach the ceiling; fewer chains
  * measure the latency bound instead.
- *   node --import ./scripts/register.mjs bench/wasm-fma-peak.ts [--chains 4,8,10,12,14] [--reps 7]
+ *   node --import ./scripts/register.mjs bench/wasm-fma-peak.ts [--chains 4,8,10,12,14] [--reps 7] [--op fma|dot8]
+ * `--op dot8` measures the int8 GEMM's instruction instead, i32x4.relaxed_dot_i8x16_i7x16_add_s (16 multiply-adds
+ * into i32; one vpdpbusd under V8 13.6 with AVX-VNNI: core/backend/wasm/int8-kernel.ts), in G multiply-adds/s.
  */
 import { encodeModule, Fn, I32, S, V128 } from '../core/backend/wasm/encoder.ts';
 import { enableFma, WA } from '../core/backend/wasm/wasm-api.ts';
@@ -12,6 +14,10 @@ import { arg, median } from './backends.ts';
 
 const chains = arg('chains', '4,8,10,12,14').split(',').map(Number);
 const reps = Number(arg('reps', '7'));
+const op = arg('op', 'fma');
+if (op !== 'fma' && op !== 'dot8') throw new Error(`--op: fma | dot8, got ${op}`);
+/** i32x4.relaxed_dot_i8x16_i7x16_add_s (int8-gemm.ts X table). */
+const DOT8 = 0x113;
 /** FMAs per chain per loop trip: enough that the loop's own compare and branch are noise. */
 const UNROLL = 8;
 
@@ -31,7 +37,13 @@ function peakFn(R: number): Fn {
     0,
     1,
     () => {
-      for (let u = 0; u < UNROLL; u++) for (const x of acc) f.get(a).get(b).get(x).simd(S.f32x4RelaxedMadd).set(x);
+      for (let u = 0; u < UNROLL; u++)
+        for (const x of acc)
+          f.get(a)
+            .get(b)
+            .get(x)
+            .simd(op === 'fma' ? S.f32x4RelaxedMadd : DOT8)
+            .set(x);
     },
   );
   f.i32(0);
@@ -55,10 +67,12 @@ for (const R of chains) {
     peak(iters);
     times.push(performance.now() - t0);
   }
-  const flops = iters * UNROLL * R * 8; // 4 lanes × (mul + add)
+  // fma: 4 lanes × (mul + add) flops; dot8: 16 multiply-adds an instruction
+  const work = iters * UNROLL * R * (op === 'fma' ? 8 : 16),
+    unit = op === 'fma' ? 'GFLOP/s' : 'GMAC/s';
   const best = Math.min(...times),
     med = median(times);
   console.log(
-    `chains=${String(R).padStart(2)}  median ${(flops / med / 1e6).toFixed(1).padStart(6)} GFLOP/s  best ${(flops / best / 1e6).toFixed(1).padStart(6)} GFLOP/s`,
+    `${op} chains=${String(R).padStart(2)}  median ${(work / med / 1e6).toFixed(1).padStart(6)} ${unit}  best ${(work / best / 1e6).toFixed(1).padStart(6)} ${unit}`,
   );
 }
