@@ -6,7 +6,7 @@
 # process's CPU time per step, which a loaded shared box disturbs far less than the wall clock, and
 # peak RSS). JSON lines to $OUT
 # (default bench/scaling.jsonl); bench/scaling-plot.ts draws them.
-#   bash bench/scaling.sh                 # STEPS=3 WARMUP=1; REPS=1
+#   bash bench/scaling.sh                 # STEPS=3 WARMUP=5 (V8 tiers the autograd's JS up over the first steps); REPS=1
 # PG_NODES: the Node binaries the PromptGrad points run under, each in turn (default: the one on PATH), e.g.
 #   PG_NODES="node $(bash scripts/fetch-node.sh 24)" bash bench/scaling.sh   (V8 13.6: the VNNI int8 GEMM)
 set -euo pipefail
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-bench/scaling.jsonl}
 STEPS=${STEPS:-3}
 THREADS=${THREADS:-1}
-WARMUP=${WARMUP:-1}
+WARMUP=${WARMUP:-5}
 PY=${PY:-/usr/bin/python3}
 export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 PG_NODES=${PG_NODES:-node}
