@@ -68,6 +68,10 @@ test('errors name the file and the field', () => {
   bad({ ...BASE, methods: ['sofft'] }, /g\.json: field "methods"\[0\]: unknown method "sofft" \(variants soft, /);
   bad({ ...BASE, methods: ['soft', 'soft'] }, /"soft" is listed twice/);
   bad({ ...BASE, task: 'RTE' }, /field "task": a grid lists tasks under "tasks"/);
+  bad(
+    { ...BASE, tasks: ['RTE', 'RTE,CB'] },
+    /g\.json: field "tasks": "RTE,CB" is a multitask run, which sweeps do not/,
+  );
   bad({ ...BASE, stepz: 3 }, /g\.json: field "stepz": unknown option/);
   bad({ ...BASE, steps: -1 }, /field "steps": must be an integer ≥ 1/);
   bad({ ...BASE, seeds: [] }, /field "seeds": expected a non-empty list/);

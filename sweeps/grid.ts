@@ -16,7 +16,7 @@ import { dirname, resolve } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { BUNDLED_FEWGLUE } from '../data/bundled.ts';
 import { VARIANTS } from '../experiments/variants.ts';
-import { decodePartial, mergeConfig, METHODS, type RunConfig } from '../training/run-config.ts';
+import { decodePartial, mergeConfig, METHODS, taskList, type RunConfig } from '../training/run-config.ts';
 import { UsageError } from '../training/usage-error.ts';
 
 export interface GridMethod {
@@ -109,6 +109,12 @@ export function decodeGrid(raw: unknown, source: string, base: string): Grid {
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice !== undefined) throw new UsageError(`${source}: field "methods": "${twice}" is listed twice`);
   const tasks = list(raw['tasks'], `${source}: field "tasks"`, str);
+  // A sweep run trains one task (run-one.ts builds a single-task model); refused here, not at each run.
+  const several = tasks.find((task) => taskList({ task }).length > 1);
+  if (several !== undefined)
+    throw new UsageError(
+      `${source}: field "tasks": "${several}" is a multitask run, which sweeps do not run: list its tasks one by one, or train it with promptgrad train --task ${several}`,
+    );
   const seeds = list(raw['seeds'], `${source}: field "seeds"`, int);
   return {
     model: resolve(base, str(raw['model'], `${source}: field "model"`)),
