@@ -72,8 +72,10 @@ function product(x: Tensor, w: Int8WeightRef, dir: Int8Direction, bias: Tensor |
 }
 
 /**
- * dx = dy·W through the int8 product (its VJP rule, core/tensor/ops/vjp-rules.ts: a second derivative
- * goes back through x·Wᵀ). The rules are straight-through: the gradient of the dequantized product.
+ * y [M, N] · W → [M, K] through the int8 product: linearInt8's data-path VJP (dx = dy·W), and any product
+ * backwards through a frozen weight (the folded attention's q·Wk, models/bert/attention-folded.ts). Its own
+ * VJP (core/tensor/ops/vjp-rules.ts) goes back through x·Wᵀ. The rules are straight-through: the gradient of
+ * the dequantized product.
  */
 export const int8DataGrad = (dy: Tensor, w: Int8WeightRef): Tensor => product(dy, w, 'backward', undefined);
 /** x [M, K] · Wᵀ, no bias (linearInt8Dx's VJP). */
