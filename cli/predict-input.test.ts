@@ -36,6 +36,9 @@ async function bothRead(name: string, text: string) {
   return { file, loaded: E.isRight(loaded) ? loaded.right.train : loaded.left.message, predicted };
 }
 
+/** A reading for an assertion's message: the error, or how many examples were read. */
+const said = (r: readonly Example[] | string) => (typeof r === 'string' ? r : `${r.length} examples`);
+
 /** The text the model sees: the classifier and cloze views (predict's labels are placeholders). */
 const views = (examples: readonly Example[]) => examples.map((e) => [e.view, e.pattern]);
 
@@ -68,8 +71,8 @@ const accepted: readonly (readonly [string, string, readonly unknown[]])[] = [
 for (const [name, text, expected] of accepted)
   test(`train/eval and predict read the same examples: ${name}`, async () => {
     const { loaded, predicted } = await bothRead(name.replace(/\W+/g, '-'), text);
-    assert.ok(typeof loaded !== 'string', `loader: ${String(loaded)}`);
-    assert.ok(typeof predicted !== 'string', `predict: ${String(predicted)}`);
+    assert.ok(typeof loaded !== 'string', `loader: ${said(loaded)}`);
+    assert.ok(typeof predicted !== 'string', `predict: ${said(predicted)}`);
     assert.equal(views(loaded), expected, 'loader');
     assert.equal(views(predicted), views(loaded), 'predict reads what train reads');
   });
@@ -97,15 +100,15 @@ for (const [name, text, where] of refused)
   test(`train/eval and predict refuse the same file with the same error: ${name}`, async () => {
     const { file, loaded, predicted } = await bothRead(name.replace(/\W+/g, '-'), text);
     assert.type(loaded, 'string');
-    assert.ok((loaded as string).startsWith(`${file}${where}`), `loader: ${String(loaded)}`);
+    assert.ok((loaded as string).startsWith(`${file}${where}`), `loader: ${said(loaded)}`);
     assert.is(predicted, `--input ${loaded as string}`);
   });
 
 test('the one difference: predict takes records without a label, train refuses them naming the field', async () => {
   const { file, loaded, predicted } = await bothRead('no-label', '{"text":"a"}\n{"text":"b","text_pair":"c"}\n');
   assert.type(loaded, 'string');
-  assert.ok((loaded as string).startsWith(`${file}:1: field "label":`), String(loaded));
-  assert.ok(typeof predicted !== 'string', String(predicted));
+  assert.ok((loaded as string).startsWith(`${file}:1: field "label":`), said(loaded));
+  assert.ok(typeof predicted !== 'string', said(predicted));
   assert.equal(
     predicted.map((e) => e.view),
     [{ text: 'a' }, { text: 'b', textPair: 'c' }],
