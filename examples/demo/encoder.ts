@@ -2,12 +2,14 @@
  * The demo's encoder and task plumbing, shared by `run-demo.ts` and `examples/train-*.ts`, so they run
  * from a fresh clone with nothing to download:
  *  - `writeTinyRandomBert`: a seeded random BERT (never pretrained) written as a Hugging Face folder,
- *    with a WordPiece vocabulary made of the demo data's own words;
+ *    with a WordPiece vocabulary made of the demo data's own words; the folder is replaced whole
+ *    (training/atomic-dir.ts), so a run cut short (Ctrl-C, a full disk) never leaves a part of one that
+ *    `promptgrad eval --run` or the next demo would load as a model;
  *  - `demoEncoder`: the pretrained demo encoder in `models/demo-encoder/` when that folder is there
  *    (config.json + model.safetensors + tokenizer.json), else a fresh random one;
  *  - `demoSetup`: a RunConfig on the demo task (`examples/demo/data`) → the loop's task model and data.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { prngKey } from '../../core/index.ts';
@@ -15,6 +17,7 @@ import { serializeBertConfig } from '../../models/bert/config.ts';
 import { bertConfigFor, randomWeightSource } from '../../models/bert/random-weights.ts';
 import { serializeSafetensors } from '../../models/bert/io/safetensors.ts';
 import { requiredBertWeights } from '../../models/bert/weight-spec.ts';
+import { fsyncWriter, writeDirAtomic, type DurableWriter } from '../../training/atomic-dir.ts';
 import { mergeConfig, type RunConfig } from '../../training/run-config.ts';
 import { setupRun, type RunSetup } from '../../training/run-setup.ts';
 import { DEMO_SETTINGS } from './settings.ts';
@@ -40,13 +43,17 @@ export const DEMO_SHAPE: TinyBertShape = {
   initializerRange: 0.15,
 };
 
-/** A Hugging Face folder: config.json, model.safetensors, vocab.txt (classic BERT tokenizer files). */
-export function writeTinyRandomBert(
+/**
+ * A Hugging Face folder: config.json, model.safetensors, vocab.txt (classic BERT tokenizer files), written
+ * into a temporary folder and swapped in whole; `writer` is injectable for failure tests.
+ */
+export async function writeTinyRandomBert(
   folder: string,
   words: readonly string[],
   seed = 0,
   shape: TinyBertShape = DEMO_SHAPE,
-): void {
+  writer: DurableWriter = fsyncWriter,
+): Promise<void> {
   const vocab = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]', ...words];
   const cfg = {
     ...bertConfigFor({
@@ -63,16 +70,17 @@ export function writeTinyRandomBert(
   const tensors = requiredBertWeights(cfg, { pooler: true, mlmHead: true })
     .filter(([, , o]) => !o?.optional)
     .map(([name, shape]) => src.get(name, shape));
-  mkdirSync(folder, { recursive: true });
-  writeFileSync(join(folder, 'config.json'), serializeBertConfig(cfg));
-  writeFileSync(
-    join(folder, 'model.safetensors'),
-    serializeSafetensors(
-      tensors.map((t) => ({ ...t, dtype: 'f32' as const, data: Float32Array.from(t.data as ArrayLike<number>) })),
-      { format: 'pt' },
-    ),
+  const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+  const weights = serializeSafetensors(
+    tensors.map((t) => ({ ...t, dtype: 'f32' as const, data: Float32Array.from(t.data as ArrayLike<number>) })),
+    { format: 'pt' },
   );
-  writeFileSync(join(folder, 'vocab.txt'), `${vocab.join('\n')}\n`);
+  const files = new Map([
+    ['config.json', utf8(serializeBertConfig(cfg))],
+    ['model.safetensors', weights],
+    ['vocab.txt', utf8(`${vocab.join('\n')}\n`)],
+  ]);
+  await writeDirAtomic(folder, files, writer);
 }
 
 /** Every word (and label) of the demo data, lower-cased and sorted: the random encoder's vocabulary. */
@@ -106,16 +114,16 @@ export interface DemoEncoder {
  * The encoder to use: `models/demo-encoder/` when present (unless `random` is asked for), else a tiny
  * random BERT written to `<scratch>.encoder` (beside the run folder `<scratch>`).
  */
-export function demoEncoder(
+export async function demoEncoder(
   scratch: string,
-  opts: { readonly random?: boolean; readonly seed?: number } = {},
-): DemoEncoder {
+  opts: { readonly random?: boolean; readonly seed?: number; readonly writer?: DurableWriter } = {},
+): Promise<DemoEncoder> {
   const pre = opts.random ? undefined : pretrainedDemoEncoder();
   if (pre)
     return { folder: pre, kind: 'pretrained', note: `pretrained demo encoder ${pre} (small; see its config.json)` };
   // Beside the run folder, not in it: `train --out` refuses a folder that holds anything but a run.
   const folder = `${scratch}.encoder`;
-  writeTinyRandomBert(folder, demoWords(), opts.seed ?? 0);
+  await writeTinyRandomBert(folder, demoWords(), opts.seed ?? 0, DEMO_SHAPE, opts.writer);
   const s = DEMO_SHAPE;
   return {
     folder,

@@ -12,6 +12,7 @@
  * Environment: DEMO_STEPS (default 500), DEMO_LR (default 0.08), DEMO_SEED (random-encoder seed, default 0),
  * DEMO_TRAIN_SEED (the training run's seed), DEMO_WEIGHTS (f32 | f16 | int8 frozen dense weights, default f32).
  */
+import type { DurableWriter } from '../../training/atomic-dir.ts';
 import { WEIGHT_STORAGES, type WeightStorage } from '../../models/bert/modules.ts';
 import type { ProgressStream } from '../../training/progress.ts';
 import { train, type TrainResult } from '../../training/loop.ts';
@@ -36,6 +37,8 @@ export interface DemoOptions {
   /** Progress output; `null` = silent. */
   readonly stream?: ProgressStream | null;
   readonly say?: (line: string) => void;
+  /** Writes the random encoder's files (default fsyncWriter; failure tests inject one). */
+  readonly writer?: DurableWriter;
 }
 
 export interface DemoResult {
@@ -49,7 +52,11 @@ export interface DemoResult {
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const say = o.say ?? ((l: string) => console.log(l));
   removeRunFolder(o.out); // a previous demo run, never a folder that holds anything else
-  const enc = demoEncoder(o.out, { ...(o.randomEncoder ? { random: true } : {}), seed: o.seed ?? 0 });
+  const enc = await demoEncoder(o.out, {
+    ...(o.randomEncoder ? { random: true } : {}),
+    seed: o.seed ?? 0,
+    ...(o.writer ? { writer: o.writer } : {}),
+  });
   say(
     enc.kind === 'random'
       ? "PromptGrad demo: a TINY RANDOM encoder (2 layers, 32 wide, never pretrained) on a SYNTHETIC toy task.\nIt shows the plumbing and the optimisation (loss falls, held-out accuracy rises), not language understanding.\n(without --random-encoder the demo uses PromptGrad's own small pretrained encoder in models/demo-encoder/)\n"
