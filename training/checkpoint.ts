@@ -83,6 +83,8 @@ const ST_DTYPE = { f32: 'F32', f64: 'F64', i32: 'I32' } as const;
 export interface SaveOptions extends DirWriteOptions {
   /** Injectable file writer (failure tests); default opens, writes and fsyncs. */
   readonly writer?: DurableWriter;
+  /** More files written in the same atomic folder (a multitask run's sampler.json); not the state's own names. */
+  readonly extraFiles?: ReadonlyMap<string, Uint8Array>;
 }
 
 /** Serialises a state to the two files' bytes (reads tensors back with the async `data()`). */
@@ -117,7 +119,12 @@ export const saveCheckpoint =
   (dir: string, state: TrainState, opts: SaveOptions = {}): TE.TaskEither<SaveError, void> =>
   async () => {
     try {
-      await writeDirAtomic(dir, await encodeState(state), opts.writer, opts);
+      const files = await encodeState(state);
+      for (const [name, bytes] of opts.extraFiles ?? []) {
+        if (files.has(name)) throw new Error(`extra file ${name} would replace the checkpoint's own ${name}`);
+        files.set(name, bytes);
+      }
+      await writeDirAtomic(dir, files, opts.writer, opts);
       return E.right(undefined);
     } catch (e) {
       const detail = isErrnoError(e) ? describeFsError(e, e.path ?? dir) : e instanceof Error ? e.message : String(e);

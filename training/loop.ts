@@ -17,9 +17,10 @@ import * as E from 'fp-ts/lib/Either.js';
 import { foldIn, type PRNGKey } from '../core/index.ts';
 import { epochBatches } from '../data/index.ts';
 import { writeFileAtomic } from './atomic-file.ts';
-import { loadCheckpoint, saveCheckpoint, type DataCursor, type TrainState } from './checkpoint.ts';
+import { loadCheckpoint, type DataCursor, type TrainState } from './checkpoint.ts';
 import { evaluate } from './evaluate.ts';
-import { fencedAppend, openMetricsLog, type MetricRecord, type MetricsLog } from './log.ts';
+import { saveCheckpointFenced, openRunLog, writeRunFile } from './fenced-writes.ts';
+import type { MetricRecord, MetricsLog } from './log.ts';
 import { adamw, noDecayOnBiasAndNorm, type Optimizer, type OptState } from './optimizer.ts';
 import { trainingCurveSvg } from './plot.ts';
 import { createProgress, type Progress, type ProgressStream } from './progress.ts';
@@ -169,7 +170,6 @@ async function restoreOrInit(tm: TaskModel, opts: TrainOptions, opt: Optimizer<'
 }
 
 async function save(ctx: RunContext, s: RunState): Promise<void> {
-  ctx.opts.fence?.();
   const ts: TrainState = {
     params: s.params,
     opt: s.opt,
@@ -179,14 +179,7 @@ async function save(ctx: RunContext, s: RunState): Promise<void> {
     config: ctx.effective,
     metrics: s.metrics,
   };
-  const fence = ctx.opts.fence;
-  const r = await saveCheckpoint(ctx.ckDir, ts, fence ? { beforeCommit: fence } : {})();
-  if (E.isLeft(r)) {
-    // A writer that lost the run mid-write (paused past its lock) may see its write fail because the new
-    // owner cleared the folder: the takeover is the reason, not the file system.
-    fence?.();
-    throw r.left.errno ? new UsageError(r.left.message) : new Error(r.left.message);
-  }
+  await saveCheckpointFenced(ctx.ckDir, ts, ctx.opts.fence);
 }
 
 const fmtScores = (scores: Readonly<Record<string, number | undefined>>) =>
@@ -256,10 +249,10 @@ async function finish(ctx: RunContext, s: RunState, stop: Stop): Promise<TrainRe
     cfg = tm.cfg,
     main = task.metrics.main;
   ctx.progress?.stop();
-  opts.fence?.();
-  writeFileAtomic(
+  writeRunFile(
     join(opts.out, RUN_FILES.curve),
     trainingCurveSvg(s.metrics, { title: `${cfg.method} prompt on ${task.name}`, metric: main }),
+    opts.fence,
   );
   const final = s.opt.step,
     interrupted = stop === 'interrupted';
@@ -271,9 +264,8 @@ async function finish(ctx: RunContext, s: RunState, stop: Stop): Promise<TrainRe
     ctx.progress?.log(`test (best dev step ${s.best.step}): ${fmtScores(test)}`);
   }
   if (!interrupted) {
-    opts.fence?.();
     const results = { steps: final, bestStep: s.best.step, bestDev: { [main]: s.best.score }, test: test ?? null };
-    writeFileAtomic(join(opts.out, RUN_FILES.results), `${JSON.stringify(results, null, 2)}\n`);
+    writeRunFile(join(opts.out, RUN_FILES.results), `${JSON.stringify(results, null, 2)}\n`, opts.fence);
   }
   disposeTree(s.opt.slots);
   return {
@@ -309,10 +301,7 @@ export async function train(tm: TaskModel, task: TaskData, opts: TrainOptions): 
     key: runKey(cfg.seed),
     effective,
     ckDir: join(opts.out, RUN_FILES.checkpoint),
-    log: openMetricsLog(join(opts.out, RUN_FILES.metrics), {
-      clock: () => offset + (performance.now() - t0) / 1000,
-      ...(opts.fence ? { write: fencedAppend(opts.fence) } : {}),
-    }),
+    log: openRunLog(join(opts.out, RUN_FILES.metrics), () => offset + (performance.now() - t0) / 1000, opts.fence),
     progress:
       opts.stream === null
         ? undefined

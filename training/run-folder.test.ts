@@ -1,15 +1,26 @@
 /**
  * Run folders on real temp folders: what counts as a run (the marker, or a pre-marker folder of run
  * files with a checkpoint), that `train` claims only missing or empty folders (marker first), and that
- * every guard and reader sees a checkpoint that survives only as `checkpoint.old` the way resume does.
+ * every guard and reader sees a checkpoint that survives only as `checkpoint.old` the way resume does, and
+ * that a removal (`npm run demo`, `train --overwrite`) cut short leaves a run folder, never a half one.
  */
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isOneLineUsageError, runCli } from '../cli/testing/run-cli.ts';
-import { claimNewRun, inspectRunFolder, RUN_MARKER } from './run-folder.ts';
+import { claimNewRun, inspectRunFolder, removeRunFolder, RUN_MARKER, type RemoveTree } from './run-folder.ts';
 
 const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
 const DATA = new URL('../datasets/fewglue', import.meta.url).pathname;
@@ -101,6 +112,56 @@ test('a pre-marker run folder still evaluates and resumes (and gets its marker)'
   const r = await runCli('eval', '--run', copy);
   assert.ok(isOneLineUsageError(r), r.err);
   assert.match(r.err, /is not a PromptGrad run folder/);
+});
+
+/**
+ * Removes the first `n` files under `p` (depth first, by name or by reversed name: rm -r goes in directory
+ * order, which is neither) and the folders they emptied; how many went.
+ */
+function removeSome(p: string, n: number, reversed: boolean): number {
+  if (!statSync(p).isDirectory()) return (rmSync(p), 1);
+  const names = readdirSync(p).sort();
+  let gone = 0;
+  for (const name of reversed ? names.reverse() : names)
+    if (gone < n) gone += removeSome(join(p, name), n - gone, reversed);
+  if (readdirSync(p).length === 0) rmSync(p, { recursive: true });
+  return gone;
+}
+
+/** Removes whole the first `k` paths it is given; the next loses its first `n` files, then fails (rm -r cut short). */
+function cutAfter(k: number, n: number, reversed: boolean): RemoveTree {
+  let calls = 0;
+  return (p) => {
+    if (calls++ < k) return rmSync(p, { recursive: true, force: true });
+    removeSome(p, n, reversed);
+    throw Object.assign(new Error(`EIO: i/o error, rm '${p}'`), { code: 'EIO' });
+  };
+}
+
+test('a removal cut short leaves a run folder (checkpoint whole or gone) that the next removal finishes', async () => {
+  const run = join(tmp, 'remove', 'run');
+  const first = await runCli(...trainArgs(run, 2));
+  assert.is(first.code, 0, first.err);
+  const entries = readdirSync(run);
+  const checkpointFiles = readdirSync(join(run, 'checkpoint')).sort();
+  assert.ok(entries.length > 3 && checkpointFiles.length > 1, `${entries.join(', ')}; ${checkpointFiles.join(', ')}`);
+  // one removal per entry but the marker, then the folder itself: cut each of them
+  for (let k = 0; k <= entries.length - 1; k++) {
+    for (const [n, reversed] of [1, 2, 3].flatMap((n) => [[n, false] as const, [n, true] as const])) {
+      const out = join(tmp, 'remove', `cut-${k}-${n}-${reversed}`);
+      cpSync(run, out, { recursive: true });
+      assert.throws(() => removeRunFolder(out, '--out', cutAfter(k, n, reversed)), /EIO/);
+      const f = inspectRunFolder(out);
+      assert.ok(
+        f.kind === 'run' || f.kind === 'empty' || f.kind === 'missing',
+        `cut ${k}/${n}/${reversed}: ${f.kind} (${f.entries.join(', ')})`,
+      );
+      if (f.checkpoint)
+        assert.equal(readdirSync(f.checkpoint).sort(), checkpointFiles, `cut ${k}/${n}/${reversed}: checkpoint whole`);
+      removeRunFolder(out);
+      assert.is(inspectRunFolder(out).kind, 'missing', `cut ${k}/${n}/${reversed}: removed`);
+    }
+  }
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -14,7 +14,7 @@
  */
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { oldDirOf, tmpDirWriter } from './atomic-dir.ts';
+import { oldDirOf, tmpDirOf, tmpDirWriter } from './atomic-dir.ts';
 import { ensureDir, writeFileAtomic } from './atomic-file.ts';
 import { fsError } from './fs-error.ts';
 import { UsageError } from './usage-error.ts';
@@ -205,10 +205,6 @@ export function requireFinishedRun(path: string, option = '--run'): RunFolder {
 }
 
 /**
- * Removes a run folder so it can start again (scripts that rerun into a fixed folder; `--overwrite`):
- * a missing or empty folder is fine, anything that is not a run folder is refused, never deleted.
- */
-/**
  * For `train --overwrite`, checked before anything loads: `path` may be replaced only when it is a run
  * folder PromptGrad wrote, an empty folder or nothing; any other folder or file is refused and left alone.
  */
@@ -221,12 +217,43 @@ export function checkOverwritable(path: string, option = '--out'): RunFolder {
   return f;
 }
 
-/** Removes a run folder PromptGrad wrote (refusing, with a UsageError, any other folder); nothing if it is missing. */
-export function removeRunFolder(path: string, option = '--out'): void {
-  if (checkOverwritable(path, option).kind === 'missing') return;
-  try {
-    rmSync(path, { recursive: true, force: true });
-  } catch (e) {
-    throw fsError(e, path, 'remove');
+/** Removes `path` and what it holds (a test injects a removal cut short). */
+export type RemoveTree = (path: string) => void;
+
+const removeTree: RemoveTree = (p) => rmSync(p, { recursive: true, force: true });
+
+/**
+ * Removes a run folder PromptGrad wrote so it can start again (scripts that rerun into a fixed folder,
+ * `train --overwrite`), refusing with a UsageError any other folder; nothing if it is missing. A removal cut short (Ctrl-C, an I/O error) leaves a run folder the next removal finishes, never
+ * a half one a reader takes for whole: each checkpoint folder is first renamed to a temporary checkpoint
+ * name (the run's own debris), so `eval --run` sees it whole or not at all, and the marker goes last, so
+ * until then the folder is still a run (one of run files without marker or checkpoint would be refused as
+ * someone else's by the next `npm run demo` or `train --overwrite`).
+ */
+export function removeRunFolder(path: string, option = '--out', remove: RemoveTree = removeTree): void {
+  const f = checkOverwritable(path, option);
+  if (f.kind === 'missing') return;
+  const removeOrExplain = (p: string): void => {
+    try {
+      remove(p);
+    } catch (e) {
+      throw fsError(e, p, 'remove');
+    }
+  };
+  for (const name of f.entries) {
+    if (name === RUN_MARKER) continue;
+    const p = join(path, name);
+    if (!(CHECKPOINT_DIRS as readonly string[]).includes(name)) {
+      removeOrExplain(p);
+      continue;
+    }
+    const aside = tmpDirOf(join(path, RUN_FILES.checkpoint));
+    try {
+      renameSync(p, aside);
+    } catch (e) {
+      throw fsError(e, p, 'rename');
+    }
+    removeOrExplain(aside);
   }
+  removeOrExplain(path);
 }

@@ -15,8 +15,9 @@ import * as E from 'fp-ts/lib/Either.js';
 import * as t from 'io-ts';
 import { PathReporter } from 'io-ts/lib/PathReporter.js';
 import type { ParamTree } from '../../core/index.ts';
-import { resolveDir, writeDirAtomic } from '../atomic-dir.ts';
-import { encodeState, loadCheckpoint, STATE_JSON, type StateTemplate, type TrainState } from '../checkpoint.ts';
+import { resolveDir } from '../atomic-dir.ts';
+import { loadCheckpoint, STATE_JSON, type StateTemplate, type TrainState } from '../checkpoint.ts';
+import { saveCheckpointFenced, type Fence } from '../fenced-writes.ts';
 import type { OptState } from '../optimizer.ts';
 import type { SamplerState } from './mixing.ts';
 import type { MultitaskParams } from './sharing.ts';
@@ -70,12 +71,14 @@ export function splitOpt(opt: OptState<'m' | 'v'>, names: readonly string[], sam
   };
 }
 
+/** Writes the checkpoint folder through the run's fence, as the single-task loop does (fenced-writes.ts). */
 export async function saveMultitaskCheckpoint(
   dir: string,
   state: MultitaskState,
   rest: Omit<TrainState, 'params' | 'opt' | 'data' | 'scheduleStep'>,
   names: readonly string[],
   step: number,
+  fence: Fence,
 ): Promise<void> {
   const ts: TrainState = {
     ...rest,
@@ -84,16 +87,9 @@ export async function saveMultitaskCheckpoint(
     scheduleStep: step,
     data: { epoch: 0, cursor: 0 }, // the data positions are per task, in sampler.json
   };
-  const files = await encodeState(ts);
   const sampler = { format: 'promptgrad.multitask-sampler', version: 1, taskNames: names, tasks: state.sampler.tasks };
-  files.set(SAMPLER_JSON, new TextEncoder().encode(`${JSON.stringify(sampler, null, 2)}\n`));
-  try {
-    await writeDirAtomic(dir, files);
-  } catch (e) {
-    throw new Error(
-      `${dir}: checkpoint not written (${e instanceof Error ? e.message : String(e)}); any previous checkpoint is intact`,
-    );
-  }
+  const samplerBytes = new TextEncoder().encode(`${JSON.stringify(sampler, null, 2)}\n`);
+  await saveCheckpointFenced(dir, ts, fence, new Map([[SAMPLER_JSON, samplerBytes]]));
 }
 
 export interface LoadedMultitask extends MultitaskState {

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Scores } from '../../data/index.ts';
-import { writeFileAtomic } from '../atomic-file.ts';
+import { writeRunFile, type Fence } from '../fenced-writes.ts';
 import type { MetricRecord } from '../log.ts';
 import { RUN_FILES } from '../loop.ts';
 import { lineChartSvg, PALETTE, type Series } from '../plot.ts';
@@ -78,8 +78,8 @@ export interface MultitaskResults {
   readonly testAverage: number | null;
 }
 
-export function writeResults(out: string, r: MultitaskResults): void {
-  writeFileAtomic(join(out, RUN_FILES.results), `${JSON.stringify(r, null, 2)}\n`);
+export function writeResults(out: string, r: MultitaskResults, fence: Fence): void {
+  writeRunFile(join(out, RUN_FILES.results), `${JSON.stringify(r, null, 2)}\n`, fence);
 }
 
 /** A task's dev scores logged at `step`. */

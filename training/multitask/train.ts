@@ -10,13 +10,17 @@
  * Dev evaluation every `evalEvery` steps scores every task and the average of their main metrics, which
  * picks the best parameters; they are scored on every task's test split at the end. metrics.jsonl lines
  * carry `task`; curve.svg has one dev line per task; results.json every task's test scores.
+ * Every write once the run has started goes through TrainOptions.fence as in the single-task loop
+ * (fenced-writes.ts: metrics lines, checkpoints asked again before the swap, curve, results), so a sweep
+ * worker that lost the run stops at its next write with nothing written.
  */
 import { join } from 'node:path';
 import { foldIn, keep, scope, treeLeaves } from '../../core/index.ts';
 import type { Scores } from '../../data/index.ts';
 import { writeFileAtomic } from '../atomic-file.ts';
 import { evaluate } from '../evaluate.ts';
-import { openMetricsLog, type MetricInput, type MetricRecord } from '../log.ts';
+import { openRunLog, writeRunFile } from '../fenced-writes.ts';
+import type { MetricInput, MetricRecord } from '../log.ts';
 import { RUN_FILES, runKey, scheduleFor, type TrainOptions } from '../loop.ts';
 import { adamw, noDecayOnBiasAndNorm, type OptState } from '../optimizer.ts';
 import { createProgress } from '../progress.ts';
@@ -107,7 +111,8 @@ export async function trainMultitask(mt: MultitaskModel, opts: TrainOptions): Pr
   writeFileAtomic(join(opts.out, RUN_FILES.config), `${JSON.stringify(effective, null, 2)}\n`);
   const t0 = performance.now(),
     offset = metrics.at(-1)?.time ?? 0;
-  const log = openMetricsLog(metricsPath, { clock: () => offset + (performance.now() - t0) / 1000 });
+  const fence = opts.fence;
+  const log = openRunLog(metricsPath, () => offset + (performance.now() - t0) / 1000, fence);
   const record = (r: MetricInput) => {
     metrics.push(log.append(r));
   };
@@ -124,7 +129,7 @@ export async function trainMultitask(mt: MultitaskModel, opts: TrainOptions): Pr
         });
   const say = (line: string) => progress?.log(line);
   const save = (step: number) =>
-    saveMultitaskCheckpoint(ckDir, state, { key, config: effective, metrics }, names, step);
+    saveMultitaskCheckpoint(ckDir, state, { key, config: effective, metrics }, names, step, fence);
 
   const devEval = async (step: number): Promise<void> => {
     const withDev = mt.tasks.map((t, i) => ({ t, i })).filter(({ t }) => t.data.dev.length > 0);
@@ -152,57 +157,65 @@ export async function trainMultitask(mt: MultitaskModel, opts: TrainOptions): Pr
 
   let interrupted = false,
     final = start;
-  for (let step = start; step < cfg.steps; step++) {
-    const t = drawTask(cfg.seed, step, probs);
-    const task = mt.tasks[t]!;
-    const taken = takeBatch(state.sampler, t, task.data.train, cfg.batchSize, cfg.seed);
-    const lr = lrAt(schedule, step);
-    const ownOpt = state.opt.tasks[t]!,
-      sharedOpt = state.opt.shared;
-    // As the single-task loop (train-step.ts): the step computed on the device, one asynchronous
-    // read-back (loss, norm, method statistics, finiteness flags; NonFiniteError before anything
-    // moves), then the updates. No synchronous read, so this runs on WebGPU too.
-    const group = mt.groupOf(state.params.current, t);
-    const build = () => {
-      const b = task.tm.batch(taken.examples);
-      return (g: TaskGroupParams) => mt.groupLoss(g, t, b, { key: foldIn(key, step), step });
-    };
-    const method = `${cfg.method} (${task.name})`;
-    const pending = computeLossStep(bk, group, build, { clip: cfg.clip, method, step: step + 1 });
-    const { loss, gradNorm, extra } = await readStep(pending, method, step + 1);
-    const { own, shared } = scope(bk, () => {
-      const g = pending.update;
-      const upOwn = opt.update(group.own, g.own, ownOpt, lr).state;
-      const upShared =
-        sharedOpt && group['shared'] ? opt.update(group['shared'], g['shared']!, sharedOpt, lr).state : undefined;
-      return { own: keepSlots(upOwn), shared: upShared ? keepSlots(upShared) : undefined };
-    });
-    disposeStep(pending);
-    state = {
-      ...state,
-      opt: { ...(shared ? { shared } : {}), tasks: state.opt.tasks.map((o, i) => (i === t ? own : o)) },
-      sampler: taken.state,
-    };
-    const done = step + 1;
-    final = done;
-    record({ step: done, split: 'train', task: task.name, loss, lr, gradNorm, ...extra });
-    progress?.update(done, { loss, examples: taken.examples.length });
-    if (done % cfg.evalEvery === 0 || done === cfg.steps) await devEval(done);
-    if ((cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0) || done === cfg.steps || done === opts.stopAfter)
-      await save(done);
-    if (done === opts.stopAfter && done < cfg.steps) {
-      interrupted = true;
-      break;
+  try {
+    for (let step = start; step < cfg.steps; step++) {
+      const t = drawTask(cfg.seed, step, probs);
+      const task = mt.tasks[t]!;
+      const taken = takeBatch(state.sampler, t, task.data.train, cfg.batchSize, cfg.seed);
+      const lr = lrAt(schedule, step);
+      const ownOpt = state.opt.tasks[t]!,
+        sharedOpt = state.opt.shared;
+      // As the single-task loop (train-step.ts): the step computed on the device, one asynchronous
+      // read-back (loss, norm, method statistics, finiteness flags; NonFiniteError before anything
+      // moves), then the updates. No synchronous read, so this runs on WebGPU too.
+      const group = mt.groupOf(state.params.current, t);
+      const build = () => {
+        const b = task.tm.batch(taken.examples);
+        return (g: TaskGroupParams) => mt.groupLoss(g, t, b, { key: foldIn(key, step), step });
+      };
+      const method = `${cfg.method} (${task.name})`;
+      const pending = computeLossStep(bk, group, build, { clip: cfg.clip, method, step: step + 1 });
+      const { loss, gradNorm, extra } = await readStep(pending, method, step + 1);
+      const { own, shared } = scope(bk, () => {
+        const g = pending.update;
+        const upOwn = opt.update(group.own, g.own, ownOpt, lr).state;
+        const upShared =
+          sharedOpt && group['shared'] ? opt.update(group['shared'], g['shared']!, sharedOpt, lr).state : undefined;
+        return { own: keepSlots(upOwn), shared: upShared ? keepSlots(upShared) : undefined };
+      });
+      disposeStep(pending);
+      state = {
+        ...state,
+        opt: { ...(shared ? { shared } : {}), tasks: state.opt.tasks.map((o, i) => (i === t ? own : o)) },
+        sampler: taken.state,
+      };
+      const done = step + 1;
+      final = done;
+      record({ step: done, split: 'train', task: task.name, loss, lr, gradNorm, ...extra });
+      progress?.update(done, { loss, examples: taken.examples.length });
+      if (done % cfg.evalEvery === 0 || done === cfg.steps) await devEval(done);
+      if (
+        (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0) ||
+        done === cfg.steps ||
+        done === opts.stopAfter
+      )
+        await save(done);
+      if (done === opts.stopAfter && done < cfg.steps) {
+        interrupted = true;
+        break;
+      }
     }
+  } finally {
+    progress?.stop(); // also when a step or a write throws (a fence's refusal, a non-finite loss)
   }
-  progress?.stop();
-  writeFileAtomic(
+  writeRunFile(
     join(opts.out, RUN_FILES.curve),
     multitaskCurveSvg(
       metrics,
       mt.tasks.map((t) => ({ name: t.name, main: t.data.metrics.main })),
       `${cfg.method} prompt on ${names.join(' + ')} (share ${cfg.share})`,
     ),
+    fence,
   );
   const bestParams = best.step > 0 ? state.params.best : state.params.current;
   let test: Record<string, Scores> | undefined, testAverage: number | undefined;
@@ -223,16 +236,20 @@ export async function trainMultitask(mt: MultitaskModel, opts: TrainOptions): Pr
     );
   }
   if (!interrupted)
-    writeResults(opts.out, {
-      steps: final,
-      bestStep: best.step,
-      bestDev: {
-        [AVERAGE]: best.score,
-        tasks: Object.fromEntries(names.map((n) => [n, devScoresAt(metrics, n, best.step)])),
+    writeResults(
+      opts.out,
+      {
+        steps: final,
+        bestStep: best.step,
+        bestDev: {
+          [AVERAGE]: best.score,
+          tasks: Object.fromEntries(names.map((n) => [n, devScoresAt(metrics, n, best.step)])),
+        },
+        test: test ?? null,
+        testAverage: testAverage ?? null,
       },
-      test: test ?? null,
-      testAverage: testAverage ?? null,
-    });
+      fence,
+    );
   disposeTree(joinOpt(state.opt, names, final).slots);
   return {
     steps: final,
