@@ -13,7 +13,7 @@ import { logitsOf } from '../training/evaluate.ts';
 import { loadRun } from '../training/run-api.ts';
 import type { Example } from '../training/task-data.ts';
 import { parsePredictInput } from './predict-input.ts';
-import { runCli } from './testing/run-cli.ts';
+import { isOneLineUsageError, runCli } from './testing/run-cli.ts';
 
 interface TokenizationCase {
   readonly text: string;
@@ -101,6 +101,20 @@ for (const model of ['bert-tiny', 'roberta-tiny']) {
         z = e.reduce((a, b) => a + b, 0);
       return e.map((x) => x / z);
     };
+    // a Windows copy (BOM, CRLF) without labels is the same input to predict; a broken line is one line of error
+    const windows = join(tmp, `${model}-windows.jsonl`);
+    const unlabelled = readFileSync(join(data, 'val.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.stringify({ ...(JSON.parse(l) as object), label: undefined }));
+    writeFileSync(windows, `\uFEFF${unlabelled.join('\r\n')}\r\n`);
+    const w = await runCli('predict', '--run', run, '--input', windows);
+    assert.is(w.code, 0, w.err);
+    assert.is(w.out, p.out, 'BOM + CRLF, no labels: the same predictions');
+    writeFileSync(windows, `${unlabelled[0]}\n{"text": "cut off`);
+    const bad = await runCli('predict', '--run', run, '--input', windows);
+    assert.ok(isOneLineUsageError(bad), bad.err);
+    assert.match(bad.err, `promptgrad: --input ${windows}:2: invalid JSON`);
     const evalProbs = (await logitsOf(tm, best, task.test)).map(softmax);
     assert.is(predicted.length, evalProbs.length);
     for (const [i, row] of evalProbs.entries())

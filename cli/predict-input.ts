@@ -5,6 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import * as E from 'fp-ts/lib/Either.js';
+import type { Either } from 'fp-ts/lib/Either.js';
+import { pipe } from 'fp-ts/lib/function.js';
 import {
   classificationView,
   decodeUtf8Strict,
@@ -12,11 +14,13 @@ import {
   isTaskName,
   parseTask,
   patternView,
+  splitLines,
   type TaskExample,
+  type DataError,
   type TaskName,
 } from '../data/index.ts';
 import { fsError } from '../training/fs-error.ts';
-import { customExample, type Example } from '../training/task-data.ts';
+import { customExample, parseCustomInputs, type Example } from '../training/task-data.ts';
 import { UsageError } from '../training/usage-error.ts';
 
 /** A placeholder label of each FewGLUE task, so its parser reads records that carry none. */
@@ -43,7 +47,10 @@ const toExample = (e: TaskExample): Example => ({
   label: e.label,
 });
 
-/** Input lines: the task's own record format (FewGLUE; the label may be absent) or {text, text_pair?} for custom. */
+/**
+ * Input lines: the task's own record format (FewGLUE; the label may be absent) or {text, text_pair?, label?} for
+ * custom, each read by the parser that reads the task's training data.
+ */
 export function parsePredictInput(file: string, task: string): readonly Example[] {
   if (!existsSync(file)) throw new UsageError(`--input ${file}: no such file`);
   let bytes: Uint8Array;
@@ -54,17 +61,20 @@ export function parsePredictInput(file: string, task: string): readonly Example[
   }
   const decoded = decodeUtf8Strict(bytes, file);
   if (E.isLeft(decoded)) throw new UsageError(`--input ${formatDataError(decoded.left)}`);
-  return isTaskName(task) ? taskRecords(decoded.right, task, file) : customRecords(decoded.right, file);
+  const examples = isTaskName(task) ? taskRecords(decoded.right, task, file) : parseCustomInputs(file, decoded.right);
+  if (E.isLeft(examples)) throw new UsageError(`--input ${formatDataError(examples.left)}`);
+  return examples.right;
 }
 
 /** FewGLUE records; new examples carry neither a label nor FewGLUE's `idx`: both are filled (idx = the line number). */
-function taskRecords(text: string, task: TaskName, source: string): readonly Example[] {
-  const lines = text.split('\n').map((l, i) => {
+function taskRecords(text: string, task: TaskName, source: string): Either<DataError, readonly Example[]> {
+  // splitLines as the task's parser splits them (BOM and CRLF dropped), so JSON.parse sees the same text
+  const lines = splitLines(text).map(({ text: l, line }) => {
     if (l.trim() === '') return l;
     try {
       const v = JSON.parse(l) as Record<string, unknown>;
       if (typeof v !== 'object' || v === null || Array.isArray(v)) return l; // the task's parser names the fault
-      const withIdx = 'idx' in v ? v : { ...v, idx: i };
+      const withIdx = 'idx' in v ? v : { ...v, idx: line - 1 };
       return !('label' in withIdx) && task !== 'MultiRC'
         ? JSON.stringify({ ...withIdx, label: PLACEHOLDER_LABEL[task] })
         : JSON.stringify(withIdx);
@@ -72,32 +82,10 @@ function taskRecords(text: string, task: TaskName, source: string): readonly Exa
       return l;
     }
   });
-  const r = parseTask(task, 'val', lines.join('\n'), source);
-  if (E.isLeft(r)) throw new UsageError(formatDataError(r.left));
-  return r.right.examples.map((e) => ({ ...toExample(e), label: 0 }));
-}
-
-function customRecords(text: string, file: string): readonly Example[] {
-  return text.split('\n').flatMap((l, i) => {
-    if (l.trim() === '') return [];
-    let v: unknown;
-    try {
-      v = JSON.parse(l);
-    } catch (e) {
-      throw new UsageError(`${file}:${i + 1}: not JSON (${e instanceof Error ? e.message : String(e)})`);
-    }
-    const r = v as Record<string, unknown>;
-    if (typeof v !== 'object' || v === null || Array.isArray(v))
-      throw new UsageError(`${file}:${i + 1}: expected a JSON object`);
-    if (typeof r['text'] !== 'string')
-      throw new UsageError(
-        `${file}:${i + 1}: field "text": expected a string, got ${JSON.stringify(r['text']) ?? 'nothing (field missing)'}`,
-      );
-    if (r['text_pair'] !== undefined && typeof r['text_pair'] !== 'string')
-      throw new UsageError(`${file}:${i + 1}: field "text_pair": expected a string`);
-    const textPair = typeof r['text_pair'] === 'string' ? { textPair: r['text_pair'] } : {};
-    return [customExample({ text: r['text'], ...textPair, label: 0, line: i + 1 })];
-  });
+  return pipe(
+    parseTask(task, 'val', lines.join('\n'), source),
+    E.map((d) => d.examples.map((e) => ({ ...toExample(e), label: 0 }))),
+  );
 }
 
 /**
@@ -124,5 +112,7 @@ export function textExamples(texts: readonly string[], pairs: readonly string[],
       `--text: a ${task} example is a text pair (${fields.join(', ')}); give the second text with --text-pair after each --text`,
     );
   const records = texts.map((t, i) => JSON.stringify({ [fields[0]]: t, [fields[1]]: pairs[i] }));
-  return taskRecords(records.join('\n'), task, '--text');
+  const examples = taskRecords(records.join('\n'), task, '--text');
+  if (E.isLeft(examples)) throw new UsageError(formatDataError(examples.left));
+  return examples.right;
 }

@@ -54,12 +54,24 @@ export interface GenericDataset {
   readonly skipped: readonly DataError[];
 }
 
-/** A record before label indexing; the label is kept as a string (JSON true/1 become "true"/"1"). */
+/**
+ * A record before label indexing; the label is kept as a string (JSON true/1 become "true"/"1"). It is
+ * absent only in records to label (`parseGenericInputs`), which may leave it out.
+ */
 interface RawRecord {
   readonly line: number;
   readonly text: string;
   readonly textPair?: string;
-  readonly label: string;
+  readonly label?: string;
+}
+
+/** A record to label: read as a training record is, the label optional and not indexed. */
+export interface GenericInput {
+  readonly text: string;
+  readonly textPair?: string;
+  readonly label?: string;
+  /** 1-based line the record starts on. */
+  readonly line: number;
 }
 
 export function formatOf(file: string): GenericFormat {
@@ -97,16 +109,33 @@ const optionalString = new t.Type<string | undefined, string | undefined, unknow
   t.identity,
 );
 
+/** A label that may be left out (records to label); one that is there is a scalar, as in training data. */
+const optionalScalar = new t.Type<
+  string | number | boolean | undefined,
+  string | number | boolean | undefined,
+  unknown
+>(
+  scalar.name, // a label that is there is faulted in training's words, so predict and train say the same
+  (u): u is string | number | boolean | undefined => u === undefined || scalar.is(u),
+  (u, c) => (u === undefined || scalar.is(u) ? t.success(u) : t.failure(u, c)),
+  t.identity,
+);
+
+/** The label-less reading of records to label. */
+interface RecordOptions extends ParseOptions, Pick<GenericOptions, 'optionalPair'> {
+  readonly optionalLabel?: boolean;
+}
+
 function jsonRecords(
   file: string,
   text: string,
   m: FieldMapping,
-  options: ParseOptions & Pick<GenericOptions, 'optionalPair'>,
+  options: RecordOptions,
 ): Either<DataError, { rows: readonly RawRecord[]; skipped: readonly DataError[] }> {
   const pairType = options.optionalPair === true ? optionalString : t.string;
   const codec = t.type({
     [m.text]: t.string,
-    [m.label]: scalar,
+    [m.label]: options.optionalLabel === true ? optionalScalar : scalar,
     ...(m.textPair === undefined ? {} : { [m.textPair]: pairType }),
   });
   const decode = (v: unknown, line: number): Either<DataError, readonly RawRecord[]> =>
@@ -115,11 +144,12 @@ function jsonRecords(
       E.mapLeft((errs) => fromValidation(file, line, errs)),
       E.map((r) => {
         const pair = m.textPair === undefined ? undefined : r[m.textPair];
+        const label = r[m.label];
         return [
           {
             line,
             text: String(r[m.text]),
-            label: String(r[m.label]),
+            ...(label === undefined ? {} : { label: String(label) }),
             ...(pair === undefined ? {} : { textPair: String(pair) }),
           },
         ];
@@ -185,6 +215,10 @@ function csvRecords(
   });
 }
 
+/** A label that is there but blank; a training record must have a label, a record to label need not. */
+const emptyLabel = (file: string, r: RawRecord, m: FieldMapping): DataError | undefined =>
+  r.label !== undefined && r.label.trim() === '' ? dataError('field', file, 'empty label', r.line, m.label) : undefined;
+
 /** Assigns class indices; an empty or unlisted label is a field error (or a skipped line). */
 function indexLabels(
   file: string,
@@ -195,19 +229,20 @@ function indexLabels(
   format: GenericFormat,
 ): Either<DataError, GenericDataset> {
   const skipped = [...skipped0];
-  const valid: RawRecord[] = [];
+  const valid: (RawRecord & { readonly label: string })[] = [];
   const labelError = (r: RawRecord, message: string): DataError => dataError('field', file, message, r.line, m.label);
   for (const r of rows) {
+    // parseGeneric's codec requires the label field, so `undefined` is only there for the type
+    const label = r.label ?? '';
     const err =
-      r.label.trim() === ''
-        ? labelError(r, 'empty label')
-        : options.labels !== undefined && !options.labels.includes(r.label)
-          ? labelError(
-              r,
-              `label ${preview(r.label)} is not one of ${options.labels.map((l) => JSON.stringify(l)).join(', ')}`,
-            )
-          : undefined;
-    if (err === undefined) valid.push(r);
+      emptyLabel(file, { ...r, label }, m) ??
+      (options.labels !== undefined && !options.labels.includes(label)
+        ? labelError(
+            r,
+            `label ${preview(label)} is not one of ${options.labels.map((l) => JSON.stringify(l)).join(', ')}`,
+          )
+        : undefined);
+    if (err === undefined) valid.push({ ...r, label });
     else if (options.skipMalformed === true) skipped.push(err);
     else return E.left(err);
   }
@@ -243,4 +278,22 @@ export function loadGeneric(file: string | URL, options: GenericOptions): TaskEi
     readText(path),
     TE.flatMap((text) => TE.fromEither(parseGeneric(path, text, options))),
   );
+}
+
+/**
+ * Records to label (predict's input): JSON Lines read exactly as `parseGeneric` reads a training file (BOM,
+ * CRLF, blank lines, field checks and the errors that name file, line and field), except that the label may
+ * be left out. A label that is there is checked as in training data (a non-empty scalar) but not indexed:
+ * the classes are the trained model's, and the value is not used.
+ */
+export function parseGenericInputs(
+  file: string,
+  text: string,
+  options: Pick<GenericOptions, 'mapping' | 'optionalPair'>,
+): Either<DataError, readonly GenericInput[]> {
+  const m = options.mapping;
+  return E.flatMap(jsonRecords(file, text, m, { ...options, optionalLabel: true }), ({ rows }) => {
+    const faults = rows.map((r) => emptyLabel(file, r, m)).filter((e) => e !== undefined);
+    return faults[0] === undefined ? E.right(rows) : E.left(faults[0]);
+  });
 }

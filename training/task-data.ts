@@ -4,8 +4,10 @@
  * view, plus the task's metrics. FewGLUE tasks load from `<data>/<Task>/<split>.jsonl`; `custom` loads
  * `<data>/<split>.jsonl` with `text`, optional `text_pair` and `label` fields (accuracy).
  */
+import * as E from 'fp-ts/lib/Either.js';
 import * as TE from 'fp-ts/lib/TaskEither.js';
 import { pipe } from 'fp-ts/lib/function.js';
+import type { Either } from 'fp-ts/lib/Either.js';
 import type { TaskEither } from 'fp-ts/lib/TaskEither.js';
 import {
   classificationView,
@@ -14,6 +16,7 @@ import {
   loadGeneric,
   loadTask,
   MASK,
+  parseGenericInputs,
   metricsFor,
   patternView,
   TASKS,
@@ -68,6 +71,21 @@ export const customExample = (e: GenericExample): Example => ({
   label: e.label,
 });
 
+/** The custom task's record fields; a record with `text_pair` is a sentence pair (the tokenizer's pair encoding). */
+const CUSTOM_FIELDS = { text: 'text', textPair: 'text_pair', label: 'label' } as const;
+const CUSTOM_RECORDS = { mapping: CUSTOM_FIELDS, optionalPair: true } as const;
+
+/**
+ * Custom-task records to label (predict's `--input`), read by the parser that reads the task's training
+ * data, so both take the same files with the same errors; only the label may be left out.
+ */
+export function parseCustomInputs(file: string, text: string): Either<DataError, readonly Example[]> {
+  return pipe(
+    parseGenericInputs(file, text, CUSTOM_RECORDS),
+    E.map((records) => records.map((r) => customExample({ ...r, label: 0 }))),
+  );
+}
+
 export type TaskError = { readonly _tag: 'TaskError'; readonly message: string };
 const taskError = (message: string): TaskError => ({ _tag: 'TaskError', message });
 const fromData = (e: DataError): TaskError => taskError(formatDataError(e));
@@ -98,13 +116,11 @@ export function loadTaskData(task: string, data: string): TaskEither<TaskError, 
     );
   }
   if (task !== 'custom') return TE.left(taskError(`unknown task "${task}" (known: ${TASKS.join(', ')}, custom)`));
-  // A record with `text_pair` is a sentence pair (the tokenizer's pair encoding); one without it, a single text.
-  const mapping = { text: 'text', textPair: 'text_pair', label: 'label' } as const;
   return pipe(
-    loadGeneric(join(data, 'train.jsonl'), { mapping, optionalPair: true }),
+    loadGeneric(join(data, 'train.jsonl'), CUSTOM_RECORDS),
     TE.mapLeft(fromData),
     TE.flatMap((train) => {
-      const opts = { mapping, optionalPair: true, labels: train.labels };
+      const opts = { ...CUSTOM_RECORDS, labels: train.labels };
       return pipe(
         TE.Do,
         TE.bind('dev', () => pipe(loadGeneric(join(data, 'dev32.jsonl'), opts), TE.mapLeft(fromData))),
