@@ -6,22 +6,19 @@
  * folder under it). Here the fence refuses from the moment a checkpoint is being written, as if the
  * worker lost the run there; bert-tiny, FewGLUE RTE, cpu backend.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as E from 'fp-ts/lib/Either.js';
 import { test } from 'uvu';
-import * as assert from 'uvu/assert';
-import { tmpDirWriter } from './atomic-dir.ts';
-import { RUN_FILES, train } from './loop.ts';
+import { train } from './loop.ts';
 import { mergeConfig } from './run-config.ts';
 import { setupRun } from './run-setup.ts';
+import { expectCheckpointRefused } from './testing/checkpoint-fence.ts';
 
 const MODEL = new URL('../fixtures/hf-reference/bert-tiny', import.meta.url).pathname;
 const DATA = new URL('../datasets/fewglue', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'pg-loop-fence-'));
-
-class TakenOver extends Error {}
 
 test('a fence that refuses while the checkpoint is being written: no checkpoint swapped in, its refusal reported', async () => {
   const c = mergeConfig([
@@ -42,26 +39,7 @@ test('a fence that refuses while the checkpoint is being written: no checkpoint 
   const s = await setupRun(c.right);
   const task = { ...s.task, dev: s.task.dev.slice(0, 4), test: s.task.test.slice(0, 4) };
   const out = join(tmp, 'run');
-  const writing = () => readdirSync(out).some((f) => tmpDirWriter(f, RUN_FILES.checkpoint) !== undefined);
-  let taken = false,
-    calls = 0;
-  const fence = () => {
-    calls++;
-    if (taken || (existsSync(out) && writing())) {
-      taken = true; // a run once taken over stays so
-      throw new TakenOver('another attempt owns the run now');
-    }
-  };
-  try {
-    await train(s.tm, task, { out, stream: null, fence });
-    assert.unreachable('the run should stop at its first checkpoint write');
-  } catch (e) {
-    assert.instance(e, TakenOver, String(e));
-  }
-  assert.ok(taken && calls >= 3, `fence asked before the write and at its commit (${calls} calls)`);
-  const left = readdirSync(out);
-  assert.not.ok(left.includes(RUN_FILES.checkpoint), `no checkpoint swapped in: ${left.join(', ')}`);
-  assert.not.ok(writing(), `no temporary checkpoint folder left: ${left.join(', ')}`);
+  await expectCheckpointRefused(out, (fence) => train(s.tm, task, { out, stream: null, fence }));
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));

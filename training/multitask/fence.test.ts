@@ -13,11 +13,11 @@ import * as E from 'fp-ts/lib/Either.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { claimRun, ownerFence, RunTakenOver } from '../../sweeps/run-owner.ts';
-import { tmpDirWriter } from '../atomic-dir.ts';
 import { RUN_FILES } from '../loop.ts';
 import { mergeConfig } from '../run-config.ts';
 import { SAMPLER_JSON } from './checkpoint.ts';
 import { buildMultitaskModel, type MultitaskModel } from './model.ts';
+import { expectCheckpointRefused } from '../testing/checkpoint-fence.ts';
 import { setupMultitaskRun } from './setup.ts';
 import { trainMultitask } from './train.ts';
 
@@ -104,30 +104,10 @@ test('another attempt takes the run after its first checkpoint: the first stops 
     assert.ok(Buffer.compare(checkpointFile(out, f), checkpointFile(whole, f)) === 0, `${f} as uninterrupted`);
 });
 
-class TakenOver extends Error {}
-
 test('a fence that refuses while the checkpoint is being written: no checkpoint swapped in, its refusal reported', async () => {
   const out = join(tmp, 'commit');
-  const writing = () => readdirSync(out).some((f) => tmpDirWriter(f, RUN_FILES.checkpoint) !== undefined);
-  let taken = false,
-    calls = 0;
-  const fence = () => {
-    calls++;
-    if (taken || (existsSync(out) && writing())) {
-      taken = true; // a run once taken over stays so
-      throw new TakenOver('another attempt owns the run now');
-    }
-  };
-  try {
-    await trainMultitask(await setup(), { out, stream: null, fence });
-    assert.unreachable('the run should stop at its first checkpoint write');
-  } catch (e) {
-    assert.instance(e, TakenOver, String(e));
-  }
-  assert.ok(taken && calls >= 3, `fence asked before the write and at its commit (${calls} calls)`);
-  const left = readdirSync(out);
-  assert.not.ok(left.includes(RUN_FILES.checkpoint), `no checkpoint swapped in: ${left.join(', ')}`);
-  assert.not.ok(writing(), `no temporary checkpoint folder left: ${left.join(', ')}`);
+  const tm = await setup();
+  await expectCheckpointRefused(out, (fence) => trainMultitask(tm, { out, stream: null, fence }));
 });
 
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
