@@ -4,7 +4,7 @@
  * (per-row offsets, inner stride 0 or 1) and recording each row's max and exp-sum for the lse;
  * `attn_ds` forms dS = P ⊙ (dP − D)·scale in place, D = dOut·out per row. Scalar tails reuse the vector exp on a splat.
  */
-import { vconst, vexp } from './elementwise.ts';
+import { vexp } from './elementwise.ts';
 import { F32, Fn, I32, O, S, V128 } from './encoder.ts';
 
 /** softmax_rows(sPtr, biasPtr, offPtr, biasInner, mPtr, sumPtr, n, scaleBits, rowStart, rowEnd); `fma`: vexp's fused steps. */
@@ -64,7 +64,7 @@ export function softmaxRowsFn(fma = false): Fn {
       f.set(ps);
       biasRow();
       f.set(pb);
-      vconst(f, -Infinity).set(vm);
+      f.f32x4Const(-Infinity).set(vm);
       f.for(
         j,
         () => f.i32(0),
@@ -157,7 +157,7 @@ export function softmaxRowsFn(fma = false): Fn {
       // pass 3: normalise
       rowPtr();
       f.set(ps);
-      vconst(f, 1).get(sum).simd(S.f32x4Splat).simd(S.f32x4Div).set(vs);
+      f.f32x4Const(1).get(sum).simd(S.f32x4Splat).simd(S.f32x4Div).set(vs);
       f.for(
         j,
         () => f.i32(0),

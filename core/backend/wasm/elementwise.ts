@@ -151,10 +151,6 @@ export function binaryFn(op: WasmBinaryOp): Fn {
   return f;
 }
 
-/** x in every f32 lane, from a local set at function entry (Fn.v128Const says why). */
-export const vconst = (f: Fn, x: number): Fn => f.f32x4Const(x);
-const iconst = (f: Fn, x: number): Fn => f.i32x4Const(x);
-
 /** 1.5·2²³: adding it rounds an f32 of magnitude < 2²² to an integer held in the low mantissa bits. */
 const MAGIC = 12582912;
 const MAGIC_BITS = 0x4b400000;
@@ -164,7 +160,7 @@ const MAGIC_BITS = 0x4b400000;
  * rounding), else a multiply and an add. Polynomials are chains of these, so a fused step is both shorter
  * and one rounding closer to the exact value.
  */
-export function madd(f: Fn, fma: boolean, a: () => void, b: () => void, c: () => void): void {
+function madd(f: Fn, fma: boolean, a: () => void, b: () => void, c: () => void): void {
   a();
   b();
   if (fma) {
@@ -178,15 +174,15 @@ export function madd(f: Fn, fma: boolean, a: () => void, b: () => void, c: () =>
 }
 
 /** Horner: pushes ((c0·t + c1)·t + …)·t + c_last for the v128 in local `t`, through local `acc`. */
-export function horner(f: Fn, fma: boolean, t: number, acc: number, coeffs: readonly number[]): void {
-  vconst(f, coeffs[0]!).set(acc);
+function horner(f: Fn, fma: boolean, t: number, acc: number, coeffs: readonly number[]): void {
+  f.f32x4Const(coeffs[0]!).set(acc);
   coeffs.slice(1).forEach((c, i) => {
     madd(
       f,
       fma,
       () => f.get(acc),
       () => f.get(t),
-      () => vconst(f, c),
+      () => f.f32x4Const(c),
     );
     if (i < coeffs.length - 2) f.set(acc);
   });
@@ -202,22 +198,22 @@ export function vexp(f: Fn, x: number, t: { n: number; r: number; p: number; k: 
   // (x < −87 ? −87 : x) is one maxps; f32x4.max's NaN and −0 rules cost V8 six instructions, and a NaN
   // x passes pmax unchanged, so exp(NaN) is NaN as before (GELU 620×1024: 1.44 → 1.22 ms, one thread)
   f.get(x);
-  vconst(f, -87);
+  f.f32x4Const(-87);
   f.simd(S.f32x4Pmax).set(t.r);
   f.get(t.r);
-  vconst(f, Math.LOG2E);
+  f.f32x4Const(Math.LOG2E);
   f.simd(S.f32x4Mul);
-  vconst(f, MAGIC);
+  f.f32x4Const(MAGIC);
   f.simd(S.f32x4Add).set(t.k);
   f.get(t.k);
-  vconst(f, MAGIC);
+  f.f32x4Const(MAGIC);
   f.simd(S.f32x4Sub).set(t.n);
   // r − n·ln2 in two parts (Cephes' split: the first product is exact)
   f.get(t.r).get(t.n);
-  vconst(f, 0.693359375);
+  f.f32x4Const(0.693359375);
   f.simd(S.f32x4Mul).simd(S.f32x4Sub);
   f.get(t.n);
-  vconst(f, -2.1219444e-4);
+  f.f32x4Const(-2.1219444e-4);
   f.simd(S.f32x4Mul).simd(S.f32x4Sub).set(t.r);
   horner(
     f,
@@ -235,18 +231,18 @@ export function vexp(f: Fn, x: number, t: { n: number; r: number; p: number; k: 
     () => f.get(t.r),
     () => f.get(t.r),
   );
-  vconst(f, 1);
+  f.f32x4Const(1);
   f.simd(S.f32x4Add);
   // · 2ⁿ, as the float bits (n + 127) << 23, n read from the magic sum's low bits
   f.get(t.k);
-  iconst(f, MAGIC_BITS - 127);
+  f.i32x4Const(MAGIC_BITS - 127);
   f.simd(S.i32x4Sub).i32(23).simd(S.i32x4Shl);
   f.simd(S.f32x4Mul);
   // exactly 0 below e^−70 (as the reference's exp underflows): tiny results would otherwise turn into
   // subnormals downstream (masked softmax probabilities ≈ 1e-40), and every FMA that touches a
   // subnormal takes a ~100-cycle microcode assist (WASM has no flush-to-zero)
   f.get(x);
-  vconst(f, -70);
+  f.f32x4Const(-70);
   f.simd(S.f32x4Ge).simd(S.and);
 }
 
@@ -282,29 +278,29 @@ export function geluFn(mode: GeluMode, fma = false): Fn {
     const { x, z, e, erf, tt, tmp } = l;
     f.get(inP).get(i).op(O.i32Add).vload(off).set(x);
     f.get(x);
-    vconst(f, Math.SQRT1_2);
+    f.f32x4Const(Math.SQRT1_2);
     f.simd(S.f32x4Mul).simd(S.f32x4Abs).set(z); // |z|, z = x/√2
     f.get(z).get(z).simd(S.f32x4Mul).simd(S.f32x4Neg).set(e);
     vexp(f, e, tmp, fma);
     f.set(e); // exp(−z²) = exp(−x²/2)
-    vconst(f, 1);
+    f.f32x4Const(1);
     madd(
       f,
       fma,
       () => f.get(z),
-      () => vconst(f, 0.3275911),
-      () => vconst(f, 1),
+      () => f.f32x4Const(0.3275911),
+      () => f.f32x4Const(1),
     );
     f.simd(S.f32x4Div).set(tt);
     horner(f, fma, tt, erf, [1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592]);
     f.set(erf);
-    vconst(f, 1);
+    f.f32x4Const(1);
     f.get(erf).get(tt).simd(S.f32x4Mul).get(e).simd(S.f32x4Mul).simd(S.f32x4Sub).set(erf); // erf(|z|)
     // sign: erf(z) = x < 0 ? −erf(|z|) : erf(|z|)
     f.get(erf).simd(S.f32x4Neg).get(erf).get(x).v128Zero().simd(S.f32x4Lt).simd(S.bitselect).set(erf);
-    vconst(f, 1);
+    f.f32x4Const(1);
     f.get(erf).simd(S.f32x4Add);
-    vconst(f, 0.5);
+    f.f32x4Const(0.5);
     f.simd(S.f32x4Mul).set(erf); // Φ(x) = ½(1 + erf)
     // GELU = x·Φ(x); GELU' = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π)
     const value = () => {

@@ -46,10 +46,6 @@ const C = {
   i32ReinterpretF32: 0xbc,
 } as const;
 
-// from locals set at function entry (Fn.v128Const says why)
-const iconst = (f: Fn, x: number): Fn => f.i32x4Const(x);
-const fconst = (f: Fn, x: number): Fn => f.f32x4Const(x);
-
 /**
  * int8_quant_rows(xP, ldx, colMulP, K, aP, Kp, mFull, scaleP, sumP, rowLo, rowHi, offP): rows [rowLo, rowHi)
  * of x (ldx bytes apart), each multiplied by colMul[k] first unless colMulP is 0; codes into A's layout
@@ -104,13 +100,13 @@ export function int8QuantFn(mr: number): Fn {
    */
   const codes = (checked: boolean): void => {
     f.get(vt);
-    fconst(f, MAGIC);
+    f.f32x4Const(MAGIC);
     f.simd(S.f32x4Add);
-    iconst(f, MAGIC_BITS);
+    f.i32x4Const(MAGIC_BITS);
     f.simd(S.i32x4Sub);
     if (!checked) return;
     f.get(vt).simd(S.f32x4Abs);
-    fconst(f, ROUND_LIMIT);
+    f.f32x4Const(ROUND_LIMIT);
     f.simd(S.f32x4Lt).simd(S.and);
   };
 
@@ -148,7 +144,7 @@ export function int8QuantFn(mr: number): Fn {
     whileBelow(p, end4, () => {
       f.get(vmax);
       loadG(mul, 0);
-      iconst(f, 0x7fffffff);
+      f.i32x4Const(0x7fffffff);
       f.simd(S.and).simd(SIMD.i32x4MaxS).set(vmax);
       advance(mul, 16);
     });
