@@ -217,7 +217,7 @@ function csvRecords(
 
 /** A label that is there but blank; a training record must have a label, a record to label need not. */
 const emptyLabel = (file: string, r: RawRecord, m: FieldMapping): DataError | undefined =>
-  r.label !== undefined && r.label.trim() === '' ? dataError('field', file, 'empty label', r.line, m.label) : undefined;
+  r.label?.trim() === '' ? dataError('field', file, 'empty label', r.line, m.label) : undefined;
 
 /** Assigns class indices; an empty or unlisted label is a field error (or a skipped line). */
 function indexLabels(
@@ -293,7 +293,10 @@ export function parseGenericInputs(
 ): Either<DataError, readonly GenericInput[]> {
   const m = options.mapping;
   return E.flatMap(jsonRecords(file, text, m, { ...options, optionalLabel: true }), ({ rows }) => {
-    const faults = rows.map((r) => emptyLabel(file, r, m)).filter((e) => e !== undefined);
-    return faults[0] === undefined ? E.right(rows) : E.left(faults[0]);
+    for (const r of rows) {
+      const fault = emptyLabel(file, r, m);
+      if (fault !== undefined) return E.left(fault);
+    }
+    return E.right(rows);
   });
 }
