@@ -224,8 +224,9 @@ const removeTree: RemoveTree = (p) => rmSync(p, { recursive: true, force: true }
 
 /**
  * Removes a run folder PromptGrad wrote so it can start again (scripts that rerun into a fixed folder,
- * `train --overwrite`), refusing with a UsageError any other folder; nothing if it is missing. A removal cut short (Ctrl-C, an I/O error) leaves a run folder the next removal finishes, never
- * a half one a reader takes for whole: each checkpoint folder is first renamed to a temporary checkpoint
+ * `train --overwrite`), refusing with a UsageError any other folder; nothing if it is missing. A removal
+ * cut short (Ctrl-C, an I/O error) leaves a run folder the next removal finishes, never a half one a
+ * reader takes for whole: each checkpoint folder is first renamed to a temporary checkpoint
  * name (the run's own debris), so `eval --run` sees it whole or not at all, and the marker goes last, so
  * until then the folder is still a run (one of run files without marker or checkpoint would be refused as
  * someone else's by the next `npm run demo` or `train --overwrite`).
