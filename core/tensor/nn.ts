@@ -182,9 +182,23 @@ export function attentionComposite(
   scale = 1 / Math.sqrt(q.shape.at(-1)!),
   keyWeights?: Tensor,
 ): Tensor {
+  return matmul(scaledDotProductProbs(q, k, bias, scale, keyWeights), v);
+}
+
+/**
+ * attentionComposite's probabilities, softmax(scale·q·kᵀ + bias) reweighted by keyWeights, for the callers
+ * that drop some of them out before the product with v (BERT's attention-probability dropout).
+ */
+export function scaledDotProductProbs(
+  q: Tensor,
+  k: Tensor,
+  bias?: Tensor,
+  scale = 1 / Math.sqrt(q.shape.at(-1)!),
+  keyWeights?: Tensor,
+): Tensor {
   let scores = mul(matmul(q, k, false, true), scale);
   if (bias) scores = add(scores, bias);
-  return matmul(attentionProbs(softmax(scores, -1), keyWeights), v);
+  return attentionProbs(softmax(scores, -1), keyWeights);
 }
 
 /** Reweights softmax probabilities by per-key weights and renormalises each row. */

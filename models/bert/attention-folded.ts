@@ -19,12 +19,11 @@
 import {
   add,
   attention,
-  attentionProbs,
   dropout,
   matmul,
   mul,
   reshape,
-  softmax,
+  scaledDotProductProbs,
   sum,
   tensor,
   type PRNGKey,
@@ -74,8 +73,11 @@ export function foldedAttention(key: Linear, value: Linear, inp: FoldedAttention
   let u: Tensor, rowSums: Tensor | undefined;
   if (inp.dropout) {
     // the plain path's composite (attention.ts attentionWithDropout) on the folded queries
-    const scores = add(mul(matmul(qFolded, rows, false, true), scale), maskBias);
-    const probs = dropout(attentionProbs(softmax(scores, -1), keyWeights), inp.dropout.key, inp.dropout.p);
+    const probs = dropout(
+      scaledDotProductProbs(qFolded, rows, maskBias, scale, keyWeights),
+      inp.dropout.key,
+      inp.dropout.p,
+    );
     u = matmul(probs, rows);
     rowSums = reshape(sum(probs, -1), [B, H, R, 1]);
   } else u = attention(qFolded, rows, rows, maskBias, scale, keyWeights);

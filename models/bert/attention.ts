@@ -6,16 +6,14 @@
 import {
   add,
   attention,
-  attentionProbs,
   concat,
   dropout,
   invertRowMap,
   matmul,
   moveRows,
-  mul,
   permute,
   reshape,
-  softmax,
+  scaledDotProductProbs,
   type PRNGKey,
   type Tensor,
 } from '../../core/index.ts';
@@ -134,8 +132,7 @@ function attentionWithDropout(
   p: number,
   keyWeights?: Tensor,
 ): Tensor {
-  const scores = add(mul(matmul(q, k, false, true), 1 / Math.sqrt(q.shape.at(-1)!)), bias);
-  return matmul(dropout(attentionProbs(softmax(scores, -1), keyWeights), key, p), v);
+  return matmul(dropout(scaledDotProductProbs(q, k, bias, 1 / Math.sqrt(q.shape.at(-1)!), keyWeights), key, p), v);
 }
 
 /** dense → dropout → LayerNorm(x + residual): the shape HF's BertSelfOutput and BertOutput share. */
